@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs the real tools the tests run against (Debian packages), idempotently.
+# Quiet when everything is present; loud and non-zero when something cannot be installed.
+set -euo pipefail
+
+# binary -> Debian package
+declare -A NEEDED=(
+  [prometheus]=prometheus
+  [promtool]=prometheus
+  [prometheus-alertmanager]=prometheus-alertmanager
+  [amtool]=prometheus-alertmanager
+  [prometheus-node-exporter]=prometheus-node-exporter
+  [containerd]=containerd
+  [chronyd]=chrony
+  [faketime]=faketime
+  [dbus-daemon]=dbus
+  [go]=golang-go
+  [ip]=iproute2
+  [openssl]=openssl
+  [journalctl]=systemd
+  [kubectl]=kubernetes-client
+)
+# Library packages with no binary to look for.
+LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev)
+
+missing=()
+for binary in "${!NEEDED[@]}"; do
+  if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$binary" >/dev/null 2>&1; then missing+=("${NEEDED[$binary]}"); fi
+done
+for lib in "${LIBRARIES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$lib" 2>/dev/null | grep -q "install ok installed"; then missing+=("$lib"); fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test-setup: these Debian packages are needed and only root can install them: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "test-setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get update -qq >/tmp/node-doctor-apt.log 2>&1 || ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/node-doctor-apt.log 2>&1; then
+    echo "test-setup: apt-get failed installing ${missing[*]}; see /tmp/node-doctor-apt.log:" >&2
+    tail -20 /tmp/node-doctor-apt.log >&2
+    exit 1
+  fi
+fi
+
+# Verify, so a package that installs but lacks the binary fails here, not mid-test.
+for binary in "${!NEEDED[@]}"; do
+  PATH="$PATH:/usr/sbin:/sbin" command -v "$binary" >/dev/null 2>&1 || { echo "test-setup: $binary is still missing after installing ${NEEDED[$binary]}" >&2; exit 1; }
+done

@@ -1,0 +1,112 @@
+/**
+ * Wiring: builds the agent's objects from a validated configuration. The one
+ * place that knows every part; cli.ts parses arguments and calls in here.
+ */
+import { hostname } from "node:os";
+import { pino, type Logger } from "pino";
+import { agentConfigSchema, type AgentConfig } from "./config/config.js";
+import { buildChecks, checkSettingsSchemas, type CheckName } from "./checks/index.js";
+import { systemClock } from "./engine/clock.js";
+import { Scheduler } from "./engine/scheduler.js";
+import { NodeState } from "./engine/state.js";
+import { RootedHost } from "./host/host.js";
+import { KubeletLocator } from "./host/kubelet.js";
+import { connectToCluster, type ClusterConnection } from "./kube/connect.js";
+import { createMetricsSink, type MetricsSink } from "./report/metrics/index.js";
+import { buildServer } from "./server.js";
+import type { Check, Clock, Finding, Sink } from "./types.js";
+
+export const VERSION = process.env["NODE_DOCTOR_VERSION"] ?? "dev";
+
+export const configSchema = agentConfigSchema(checkSettingsSchemas);
+export type Config = AgentConfig<typeof checkSettingsSchemas>;
+
+export function createLogger(level: string, destination: number = 2): Logger {
+  return pino(
+    { level, base: { component: "node-doctor" }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    pino.destination({ fd: destination, sync: true }),
+  );
+}
+
+export interface Assembly {
+  config: Config;
+  nodeName: string;
+  log: Logger;
+  checks: Check[];
+  state: NodeState;
+  scheduler: Scheduler;
+  metrics: MetricsSink;
+  cluster: ClusterConnection;
+}
+
+export async function assemble(config: Config, options: { log: Logger; clock?: Clock; only?: CheckName[]; extraSinks?: Sink[] }): Promise<Assembly> {
+  const clock = options.clock ?? systemClock;
+  const { log } = options;
+  const nodeName = config.nodeName ?? hostname();
+  const host = new RootedHost(config.hostRoot);
+  const checks = buildChecks(config.checks, { kubelet: new KubeletLocator(host, clock) }, options.only);
+  const metrics = createMetricsSink({ nodeName, version: VERSION, checkNames: checks.map((c) => c.name) });
+  const cluster = await connectToCluster({ ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), nodeName, log });
+  const sinks: Sink[] = [metrics, ...cluster.sinks, ...(options.extraSinks ?? [])];
+  const state = new NodeState(checks, sinks, {
+    consecutiveRuns: config.engine.damping.consecutiveRuns,
+    holdMs: config.engine.damping.holdSeconds * 1000,
+    flapTransitions: config.engine.damping.flapTransitions,
+    flapWindowMs: config.engine.damping.flapWindowSeconds * 1000,
+  }, log);
+  const scheduler = new Scheduler(checks, {
+    host,
+    clock,
+    state,
+    log,
+    logFor: (check) => log.child({ check }),
+    ...(cluster.reader ? { cluster: cluster.reader } : {}),
+    jitterRatio: config.engine.jitterRatio,
+  });
+  return { config, nodeName, log, checks, state, scheduler, metrics, cluster };
+}
+
+/** Runs every check once and returns the findings (the CLI's `check`). */
+export async function diagnoseOnce(assembly: Assembly): Promise<Finding[]> {
+  const runs = await assembly.scheduler.runOnce();
+  await assembly.scheduler.stop(0);
+  await assembly.cluster.close();
+  return runs.flatMap((run) => run.findings);
+}
+
+export interface RunningAgent {
+  assembly: Assembly;
+  address: string;
+  /** Resolves when the first round of checks is done. */
+  firstRound: Promise<void>;
+  stop(): Promise<void>;
+}
+
+function splitListen(listen: string): { host: string; port: number } {
+  const index = listen.lastIndexOf(":");
+  return { host: listen.slice(0, index).replace(/^\[|\]$/g, "") || "0.0.0.0", port: Number(listen.slice(index + 1)) };
+}
+
+/** Starts serving and checking. The server is listening before the first check runs. */
+export async function startAgent(assembly: Assembly): Promise<RunningAgent> {
+  const { scheduler, state, metrics, log, nodeName } = assembly;
+  const server = buildServer({ registry: metrics.registry, state, nodeName, stuckChecks: () => scheduler.stuckChecks(), log });
+  const address = await server.listen(splitListen(assembly.config.listen));
+  log.info({ address, node: nodeName, checks: assembly.checks.map((c) => c.name), hostRoot: assembly.config.hostRoot }, "node-doctor started");
+  const firstRound = scheduler.start();
+  let stopping: Promise<void> | undefined;
+  return {
+    assembly,
+    address,
+    firstRound,
+    stop() {
+      stopping ??= (async () => {
+        await scheduler.stop();
+        for (const sink of [metrics, ...assembly.cluster.sinks]) await sink.close?.().catch(() => undefined);
+        await assembly.cluster.close();
+        await server.close();
+      })();
+      return stopping;
+    },
+  };
+}

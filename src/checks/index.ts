@@ -1,0 +1,48 @@
+/**
+ * Every check node-doctor has, in one plain list (no self-registration on
+ * import). A test asserts each file in this folder that exports a check is
+ * listed here. Order is the report's order.
+ */
+import type { Schema } from "../config/schema.js";
+import type { KubeletLocator } from "../host/kubelet.js";
+import type { Check } from "../types.js";
+import { createDiskCheck, diskSettings } from "./disk.js";
+
+/** What checks may share: built once per agent by cli.ts. */
+export interface CheckDeps {
+  kubelet: KubeletLocator;
+}
+
+interface CheckEntry<S extends { enabled: boolean }> {
+  settings: Schema<S>;
+  create(settings: S, deps: CheckDeps): Check;
+}
+
+function entry<S extends { enabled: boolean }>(settings: Schema<S>, create: (settings: S, deps: CheckDeps) => Check): CheckEntry<S> {
+  return { settings, create };
+}
+
+export const CHECKS = {
+  disk: entry(diskSettings, createDiskCheck),
+} as const;
+
+export type CheckName = keyof typeof CHECKS;
+export const CHECK_NAMES = Object.keys(CHECKS) as CheckName[];
+
+/** The `checks` section of the config schema: one settings schema per check. */
+export const checkSettingsSchemas = Object.fromEntries(
+  Object.entries(CHECKS).map(([name, e]) => [name, e.settings]),
+) as { [K in CheckName]: (typeof CHECKS)[K]["settings"] };
+
+export type ChecksConfig = { [K in CheckName]: (typeof CHECKS)[K] extends CheckEntry<infer S> ? S : never };
+
+/** Builds the enabled checks, restricted to `only` when given (names already validated). */
+export function buildChecks(config: ChecksConfig, deps: CheckDeps, only?: readonly CheckName[]): Check[] {
+  const checks: Check[] = [];
+  for (const name of CHECK_NAMES) {
+    const settings = config[name];
+    if (only ? !only.includes(name) : !settings.enabled) continue;
+    checks.push((CHECKS[name] as CheckEntry<typeof settings>).create(settings, deps));
+  }
+  return checks;
+}

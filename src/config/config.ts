@@ -1,0 +1,171 @@
+/**
+ * The agent's configuration: defaults < YAML file (--config) < environment
+ * (NODE_NAME, NODE_DOCTOR_*) < flags. Every layer is validated; the first
+ * problem becomes one ConfigError line naming where it came from and the key.
+ */
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import {
+  ConfigError,
+  boolean,
+  number,
+  object,
+  oneOf,
+  optional,
+  string,
+  withDefault,
+  type ObjectOf,
+  type Schema,
+} from "./schema.js";
+
+/** Settings every check has; a check's own schema adds its thresholds. */
+export function checkSettings<S extends Record<string, Schema<unknown>>>(
+  defaults: { intervalSeconds: number; timeoutSeconds: number; enabled?: boolean },
+  extra: S,
+) {
+  return object({
+    enabled: withDefault(boolean(), defaults.enabled ?? true),
+    intervalSeconds: withDefault(number({ min: 1, max: 86400 }), defaults.intervalSeconds),
+    timeoutSeconds: withDefault(number({ min: 0.1, max: 3600 }), defaults.timeoutSeconds),
+    ...extra,
+  });
+}
+
+export type CommonCheckSettings = { enabled: boolean; intervalSeconds: number; timeoutSeconds: number };
+
+function listenAddress(value: string): string | undefined {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(value);
+  if (!match || Number(match[2]) > 65535) return `expected HOST:PORT (e.g. 0.0.0.0:9101), got ${JSON.stringify(value)}`;
+  return undefined;
+}
+
+/** The schema of the whole file, given the checks' own schemas (from checks/index.ts). */
+export function agentConfigSchema<C extends Record<string, Schema<unknown>>>(checks: C) {
+  return object({
+    nodeName: optional(string({ nonEmpty: true })),
+    hostRoot: withDefault(string({ nonEmpty: true }), "/"),
+    listen: withDefault(string({ check: listenAddress }), "0.0.0.0:9101"),
+    logLevel: withDefault(oneOf("debug", "info", "warn", "error"), "info"),
+    kubeconfig: optional(string({ nonEmpty: true })),
+    engine: object({
+      /** Each run's interval varies by up to this fraction, so checks on many nodes do not align. */
+      jitterRatio: withDefault(number({ min: 0, max: 0.5 }), 0.1),
+      damping: object({
+        /** A new severity or reason is accepted after it holds this many consecutive runs… */
+        consecutiveRuns: withDefault(number({ min: 1, max: 100, integer: true }), 2),
+        /** …or this many seconds, whichever comes first. */
+        holdSeconds: withDefault(number({ min: 0, max: 86400 }), 60),
+        /** Accepted transitions of one condition within flapWindowSeconds that mark it flapping. */
+        flapTransitions: withDefault(number({ min: 2, max: 1000, integer: true }), 4),
+        flapWindowSeconds: withDefault(number({ min: 1, max: 86400 }), 600),
+      }),
+    }),
+    kubernetes: object({
+      /** Write our conditions at least this often even when nothing changed. */
+      heartbeatSeconds: withDefault(number({ min: 10, max: 86400 }), 600),
+      requestTimeoutSeconds: withDefault(number({ min: 0.5, max: 300 }), 10),
+      /** Longest wait between retries of a failed write. */
+      backoffCapSeconds: withDefault(number({ min: 1, max: 3600 }), 300),
+      events: withDefault(boolean(), true),
+    }),
+    checks: object(checks),
+  });
+}
+
+export type AgentConfig<C extends Record<string, Schema<unknown>>> = ObjectOf<ReturnType<typeof agentConfigSchema<C>>["shape"]>;
+
+/** Values that come from flags or the environment, already typed. */
+export interface ConfigOverrides {
+  configFile?: string;
+  nodeName?: string;
+  hostRoot?: string;
+  listen?: string;
+  logLevel?: string;
+  kubeconfig?: string;
+}
+
+/** Environment variables the agent reads, and the key each sets. */
+export const ENVIRONMENT: ReadonlyArray<[string, keyof ConfigOverrides]> = [
+  ["NODE_DOCTOR_CONFIG", "configFile"],
+  ["NODE_NAME", "nodeName"],
+  ["NODE_DOCTOR_NODE_NAME", "nodeName"],
+  ["NODE_DOCTOR_HOST_ROOT", "hostRoot"],
+  ["NODE_DOCTOR_LISTEN", "listen"],
+  ["NODE_DOCTOR_LOG_LEVEL", "logLevel"],
+  ["NODE_DOCTOR_KUBECONFIG", "kubeconfig"],
+];
+
+export function overridesFromEnvironment(env: NodeJS.ProcessEnv): ConfigOverrides {
+  const out: ConfigOverrides = {};
+  for (const [variable, key] of ENVIRONMENT) {
+    const value = env[variable];
+    if (value !== undefined && value !== "") out[key] = value;
+  }
+  return out;
+}
+
+const FLAG_FOR_KEY: Record<keyof ConfigOverrides, string> = {
+  configFile: "--config",
+  nodeName: "--node-name",
+  hostRoot: "--host-root",
+  listen: "--listen",
+  logLevel: "--log-level",
+  kubeconfig: "--kubeconfig",
+};
+
+async function readConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const problem = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : String(error);
+    throw new ConfigError(`--config ${path}`, problem);
+  }
+  try {
+    const value = parseYaml(text, { maxAliasCount: 100 });
+    return value ?? {};
+  } catch (error) {
+    const first = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
+    throw new ConfigError(`config ${path}`, `invalid YAML: ${first}`);
+  }
+}
+
+/**
+ * Merges the layers and validates. `fromEnv` and `fromFlags` are applied over
+ * the file's top-level keys; their errors name the flag or variable.
+ */
+export async function loadConfig<C extends Record<string, Schema<unknown>>>(
+  schema: Schema<AgentConfig<C>>,
+  fromEnv: ConfigOverrides,
+  fromFlags: ConfigOverrides,
+): Promise<AgentConfig<C>> {
+  const configFile = fromFlags.configFile ?? fromEnv.configFile;
+  const fileValue = configFile ? await readConfigFile(configFile) : {};
+  if (fileValue === null || typeof fileValue !== "object" || Array.isArray(fileValue)) {
+    throw new ConfigError(`config ${configFile}`, `expected a mapping at the top level, got ${Array.isArray(fileValue) ? "a list" : typeof fileValue}`);
+  }
+  // Validate the file alone first so its errors name the file.
+  try {
+    schema.parse(fileValue, "");
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`config ${configFile}: ${error.key}`, error.problem);
+    throw error;
+  }
+  const merged: Record<string, unknown> = { ...(fileValue as Record<string, unknown>) };
+  for (const [layer, values] of [["env", fromEnv], ["flags", fromFlags]] as const) {
+    for (const [key, value] of Object.entries(values) as Array<[keyof ConfigOverrides, string]>) {
+      if (key === "configFile") continue;
+      const candidate = { ...merged, [key]: value };
+      try {
+        schema.parse(candidate, "");
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        const origin = layer === "flags" ? FLAG_FOR_KEY[key] : ENVIRONMENT.find(([, k]) => k === key)?.[0] ?? key;
+        throw new ConfigError(origin, error.problem);
+      }
+      merged[key] = value;
+    }
+  }
+  return schema.parse(merged, "");
+}

@@ -1,0 +1,216 @@
+/**
+ * Runs every check on its own interval, isolated from the others.
+ *
+ * - The next run is scheduled when the previous one ends (no setInterval),
+ *   with jitter, so a check never overlaps itself and nodes do not align.
+ * - Each run gets an AbortSignal that fires at the check's timeout; the run is
+ *   cut there whether or not the check honours the signal. A check still busy
+ *   from an earlier run (it ignored its signal) is reported, not restarted.
+ * - A throw or timeout becomes an `unknown` finding on each condition the
+ *   check feeds; the other checks go on.
+ */
+import type {
+  Check,
+  CheckContext,
+  CheckRun,
+  Clock,
+  ClusterReader,
+  Finding,
+  Host,
+  Log,
+  SharedFacts,
+  TimerHandle,
+  TrustedTime,
+} from "../types.js";
+import type { NodeState } from "./state.js";
+
+/** A clock estimate older than this is not trusted to correct "now". */
+export const CLOCK_ESTIMATE_MAX_AGE_MS = 15 * 60 * 1000;
+
+export const ENGINE_REASONS = {
+  CheckFailed: "CheckFailed",
+  CheckTimedOut: "CheckTimedOut",
+  CheckOverrun: "CheckOverrun",
+} as const;
+
+export interface SchedulerOptions {
+  host: Host;
+  clock: Clock;
+  state: NodeState;
+  log: Log;
+  /** Child logger per check. */
+  logFor(check: string): Log;
+  cluster?: ClusterReader;
+  jitterRatio: number;
+  /** Deterministic in tests. */
+  random?: () => number;
+}
+
+class TimeoutError extends Error {
+  constructor(readonly ms: number) {
+    super(`did not finish within ${formatSeconds(ms)}`);
+    this.name = "TimeoutError";
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))}s`;
+}
+
+export function trustedNowFrom(clock: Clock, facts: SharedFacts): TrustedTime {
+  const estimate = facts.clockOffset;
+  const now = clock.now();
+  if (estimate && clock.monotonic() - estimate.measuredAtMonotonicMs <= CLOCK_ESTIMATE_MAX_AGE_MS) {
+    return { nowMs: now + estimate.offsetMs, source: estimate.source, offsetMs: estimate.offsetMs, uncertaintyMs: estimate.uncertaintyMs };
+  }
+  return { nowMs: now, source: "local", offsetMs: 0, uncertaintyMs: 0 };
+}
+
+interface Slot {
+  check: Check;
+  timer?: TimerHandle;
+  inFlight?: { promise: Promise<Finding[]>; startedMonotonicMs: number; controller: AbortController };
+}
+
+export class Scheduler {
+  readonly facts: SharedFacts = {};
+  private readonly slots: Slot[];
+  private stopped = false;
+  private readonly shutdown = new AbortController();
+
+  constructor(
+    checks: readonly Check[],
+    private readonly options: SchedulerOptions,
+  ) {
+    this.slots = checks.map((check) => ({ check }));
+  }
+
+  /** Runs every check now, then on its interval. Resolves when the first round is done. */
+  async start(): Promise<void> {
+    await Promise.all(this.slots.map((slot) => this.runAndReschedule(slot)));
+  }
+
+  /** Runs every check once (the CLI's `check`); no rescheduling. */
+  async runOnce(): Promise<CheckRun[]> {
+    return Promise.all(this.slots.map((slot) => this.runSlot(slot)));
+  }
+
+  /** Checks whose current run has outlived its timeout (they ignore their signal). */
+  stuckChecks(): string[] {
+    const now = this.options.clock.monotonic();
+    return this.slots
+      .filter((slot) => slot.inFlight && now - slot.inFlight.startedMonotonicMs > slot.check.timeoutMs + 1000)
+      .map((slot) => slot.check.name);
+  }
+
+  /** Stops scheduling, aborts in-flight runs, waits for them (bounded) and closes checks. */
+  async stop(graceMs = 2000): Promise<void> {
+    this.stopped = true;
+    this.shutdown.abort(new Error("node-doctor is shutting down"));
+    for (const slot of this.slots) if (slot.timer) this.options.clock.clearTimeout(slot.timer);
+    const inFlight = this.slots.flatMap((slot) => (slot.inFlight ? [slot.inFlight.promise.catch(() => undefined)] : []));
+    await Promise.race([Promise.all(inFlight), new Promise<void>((resolve) => this.options.clock.setTimeout(resolve, graceMs))]);
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        try {
+          await slot.check.close?.();
+        } catch (error) {
+          this.options.log.warn({ check: slot.check.name, err: String(error) }, "check did not close cleanly");
+        }
+      }),
+    );
+  }
+
+  private async runAndReschedule(slot: Slot): Promise<void> {
+    if (this.stopped) return;
+    await this.runSlot(slot);
+    if (this.stopped) return;
+    const { jitterRatio, random = Math.random } = this.options;
+    const delay = slot.check.intervalMs * (1 + jitterRatio * (2 * random() - 1));
+    slot.timer = this.options.clock.setTimeout(() => {
+      delete slot.timer;
+      void this.runAndReschedule(slot);
+    }, Math.max(0, delay));
+  }
+
+  private context(check: Check, signal: AbortSignal): CheckContext {
+    const { host, clock, cluster, state } = this.options;
+    return {
+      host,
+      signal,
+      clock,
+      trustedNow: () => trustedNowFrom(clock, this.facts),
+      facts: this.facts,
+      ...(cluster ? { cluster } : {}),
+      log: this.options.logFor(check.name),
+      peerFindings: (name) => state.lastRun(name)?.findings ?? [],
+    };
+  }
+
+  private unknownFindings(check: Check, reason: string, message: string): Finding[] {
+    return check.conditions.map((condition) => ({
+      check: check.name,
+      condition,
+      severity: "unknown" as const,
+      reason,
+      message,
+      remedy: `See the agent's log for the ${check.name} check (kubectl logs on the node-doctor pod of this node).`,
+    }));
+  }
+
+  private async runSlot(slot: Slot): Promise<CheckRun> {
+    const { check } = slot;
+    const { clock, state } = this.options;
+    const startedAtMs = clock.now();
+    const startedMonotonic = clock.monotonic();
+    const finish = (run: Omit<CheckRun, "check" | "startedAtMs" | "durationMs">): CheckRun => {
+      const record: CheckRun = { check: check.name, startedAtMs, durationMs: clock.monotonic() - startedMonotonic, ...run };
+      state.record(record, clock.now());
+      return record;
+    };
+
+    if (slot.inFlight) {
+      const since = formatSeconds(clock.monotonic() - slot.inFlight.startedMonotonicMs);
+      const error = `the previous run is still going after ${since}; it did not stop at its timeout`;
+      return finish({ outcome: "overrun", error, findings: this.unknownFindings(check, ENGINE_REASONS.CheckOverrun, `The ${check.name} check could not look: ${error}.`) });
+    }
+
+    const controller = new AbortController();
+    const onShutdown = () => controller.abort(this.shutdown.signal.reason);
+    this.shutdown.signal.addEventListener("abort", onShutdown, { once: true });
+    let timer: TimerHandle | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(() => {
+        const error = new TimeoutError(check.timeoutMs);
+        controller.abort(error);
+        reject(error);
+      }, check.timeoutMs);
+    });
+    const promise = (async () => check.run(this.context(check, controller.signal)))();
+    slot.inFlight = { promise, startedMonotonicMs: startedMonotonic, controller };
+    // Clear the slot when the check really ends, even if that is after its timeout.
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      if (slot.inFlight?.promise === promise) delete slot.inFlight;
+    });
+
+    try {
+      const findings = await Promise.race([promise, timedOut]);
+      return finish({ outcome: "ok", findings: findings.map((f) => ({ ...f, check: check.name })) });
+    } catch (error) {
+      if (error instanceof TimeoutError) {
+        const message = `The ${check.name} check could not look: it ${error.message}.`;
+        return finish({ outcome: "timeout", error: error.message, findings: this.unknownFindings(check, ENGINE_REASONS.CheckTimedOut, message) });
+      }
+      const detail = error instanceof Error ? error.message : String(error);
+      this.options.logFor(check.name).warn({ err: detail }, "check could not look");
+      const message = `The ${check.name} check could not look: ${detail}.`.replace(/\.\.$/, ".");
+      return finish({ outcome: "error", error: detail, findings: this.unknownFindings(check, ENGINE_REASONS.CheckFailed, message) });
+    } finally {
+      if (timer) clock.clearTimeout(timer);
+      this.shutdown.signal.removeEventListener("abort", onShutdown);
+    }
+  }
+}

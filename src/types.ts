@@ -1,0 +1,286 @@
+/**
+ * The vocabulary shared by checks, the engine and the sinks.
+ *
+ * Everything else imports this file; it imports nothing from the project (only
+ * erased Kubernetes API types), so the contract cannot drift with an
+ * implementation. Data flows one way: checks produce Findings, the engine
+ * turns them into damped ConditionStates and Transitions, sinks consume those.
+ */
+import type { Node } from "kubernetes-types/core/v1.js";
+import type { Lease } from "kubernetes-types/coordination/v1.js";
+
+/** Ordered from best to worst: `worstSeverity` relies on this order. */
+export const SEVERITIES = ["ok", "warning", "unknown", "critical"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity);
+}
+
+export function worstSeverity(severities: Iterable<Severity>): Severity {
+  let worst: Severity = "ok";
+  for (const s of severities) if (severityRank(s) > severityRank(worst)) worst = s;
+  return worst;
+}
+
+/**
+ * node-doctor's own NodeConditions. True means "problem", like kubelet's
+ * pressure conditions. Never kubelet's types: we only ever patch these.
+ */
+export const CONDITION_TYPES = [
+  "KubeletUnhealthy",
+  "KubeletConfigInvalid",
+  "KubeletCertificateInvalid",
+  "ClockSkewed",
+  "DiskSpaceLow",
+  "ContainerRuntimeUnhealthy",
+] as const;
+export type ConditionType = (typeof CONDITION_TYPES)[number];
+
+export function isConditionType(value: string): value is ConditionType {
+  return (CONDITION_TYPES as readonly string[]).includes(value);
+}
+
+/** Reason and message a condition carries when nothing feeding it found a problem. */
+export const HEALTHY_CONDITION: Record<ConditionType, { reason: string; message: string }> = {
+  KubeletUnhealthy: { reason: "KubeletHealthy", message: "kubelet is running and its health endpoint answers" },
+  KubeletConfigInvalid: { reason: "KubeletConfigValid", message: "kubelet's flags and configuration pass node-doctor's checks" },
+  KubeletCertificateInvalid: { reason: "KubeletCertificatesValid", message: "kubelet's certificates are valid" },
+  ClockSkewed: { reason: "ClockSynchronized", message: "the node's clock agrees with its references" },
+  DiskSpaceLow: { reason: "DiskSpaceSufficient", message: "kubelet's filesystems have space and inodes above their thresholds" },
+  ContainerRuntimeUnhealthy: { reason: "ContainerRuntimeHealthy", message: "the container runtime answers and reports ready" },
+};
+
+/** One observation about the node. A sick node is a Finding, never an exception. */
+export interface Finding {
+  /** Name of the check that produced it, e.g. "disk". */
+  check: string;
+  /** The NodeCondition it feeds. */
+  condition: ConditionType;
+  severity: Severity;
+  /** CamelCase, stable, documented in docs/reasons.md: "NodeFsAvailableLow". */
+  reason: string;
+  /** One sentence with the facts: paths, times, values. */
+  message: string;
+  /** What to do, concretely: the file, the command. */
+  remedy?: string;
+  /** Machine-readable facts behind the finding (also the source of per-check metrics). */
+  evidence?: Record<string, unknown>;
+}
+
+/** Time and timers as the process sees them. Injected so tests run hours of simulated time in milliseconds. */
+export interface Clock {
+  /** Wall-clock milliseconds since the epoch, as this host believes. */
+  now(): number;
+  /** Monotonic milliseconds; unaffected when the wall clock is stepped. */
+  monotonic(): number;
+  /** Like the global setTimeout; the timer never keeps the process alive. */
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** Opaque timer handle from Clock.setTimeout. */
+export type TimerHandle = { readonly timer: unknown };
+
+/** Offset of the local clock from a reference: reference = local + offsetMs. */
+export interface ClockEstimate {
+  source: "apiserver" | "ntp";
+  offsetMs: number;
+  /** Half-width of the interval the true offset lies in. */
+  uncertaintyMs: number;
+  /** Clock.monotonic() when measured, so stale estimates can be ignored. */
+  measuredAtMonotonicMs: number;
+}
+
+/** "Now" corrected by the best available clock estimate. */
+export interface TrustedTime {
+  nowMs: number;
+  source: "local" | "apiserver" | "ntp";
+  offsetMs: number;
+  uncertaintyMs: number;
+}
+
+/** The image filesystem as the container runtime reports it (CRI ImageFsInfo). */
+export interface ImageFsFact {
+  mountpoint: string;
+  usedBytes: number;
+  inodesUsed?: number;
+  measuredAtMonotonicMs: number;
+}
+
+/**
+ * Facts one check measures and others use, passed through the context rather
+ * than a global. Each field has exactly one writer, named in its comment.
+ */
+export interface SharedFacts {
+  /** Written by the clock check. */
+  clockOffset?: ClockEstimate;
+  /** Written by the runtime check. */
+  imageFs?: ImageFsFact;
+}
+
+/** Structured logger; pino satisfies it. Checks log through a child per check. */
+export interface Log {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface FileStat {
+  kind: "file" | "directory" | "symlink" | "socket" | "other";
+  size: number;
+  mode: number;
+  uid: number;
+  /** Device id of the filesystem holding it (st_dev). */
+  dev: number;
+  ino: number;
+  mtimeMs: number;
+}
+
+export interface FsStats {
+  /** Bytes available to unprivileged users (f_bavail * f_bsize), what kubelet calls "available". */
+  availableBytes: number;
+  sizeBytes: number;
+  filesFree: number;
+  files: number;
+  /** Filesystem magic number from statfs (f_type). */
+  type: number;
+}
+
+export interface ReadOptions {
+  /** Refuse files larger than this (default 4 MiB): bounded memory under every input. */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The node's filesystem, rooted at --host-root. Every path a check passes is
+ * the path as it is on the node ("/var/lib/kubelet/config.yaml"); absolute
+ * symlink targets are resolved inside the root, as the node would see them.
+ * Errors are HostPathError: they name the node path and the problem.
+ */
+export interface Host {
+  readonly root: string;
+  /** The local path of a node path, without following symlinks. */
+  local(nodePath: string): string;
+  /** Follow symlinks as the node would; returns the final node path. */
+  resolve(nodePath: string): Promise<string>;
+  readText(nodePath: string, options?: ReadOptions): Promise<string>;
+  readBytes(nodePath: string, options?: ReadOptions): Promise<Buffer>;
+  readLink(nodePath: string): Promise<string>;
+  /** Follows symlinks inside the root. */
+  stat(nodePath: string): Promise<FileStat>;
+  lstat(nodePath: string): Promise<FileStat>;
+  list(nodePath: string): Promise<string[]>;
+  exists(nodePath: string): Promise<boolean>;
+  statfs(nodePath: string, signal?: AbortSignal): Promise<FsStats>;
+}
+
+/** What the API server said about one read, with the timing the clock check needs. */
+export interface ApiTiming {
+  /** Server's Date header in ms since the epoch (1 s resolution), if sent. */
+  serverDateMs?: number;
+  /** Local wall clock when the request was sent and the response headers arrived. */
+  sentAtMs: number;
+  receivedAtMs: number;
+}
+
+/**
+ * Read access to this node's objects on the API server, for checks. Absent
+ * from the context when there is no cluster (a laptop); methods throw when
+ * the API server could not be asked, which the engine reports as unknown.
+ */
+export interface ClusterReader {
+  readonly nodeName: string;
+  /** The Node, or null when it does not exist (404). */
+  getNode(signal: AbortSignal): Promise<{ node: Node | null; timing: ApiTiming }>;
+  /** kube-node-lease/<node>, or null when it does not exist. */
+  getLease(signal: AbortSignal): Promise<{ lease: Lease | null; timing: ApiTiming }>;
+  /** A cheap request (GET /version) for its Date header and round trip. */
+  probeTime(signal: AbortSignal): Promise<ApiTiming>;
+}
+
+export interface CheckContext {
+  host: Host;
+  /** Aborted when the check's timeout passes or the agent shuts down. */
+  signal: AbortSignal;
+  clock: Clock;
+  /** Local time corrected by the clock check's estimate when one is fresh. */
+  trustedNow(): TrustedTime;
+  /** Facts shared between checks; see SharedFacts for who writes what. */
+  facts: SharedFacts;
+  /** Absent without a cluster. */
+  cluster?: ClusterReader;
+  log: Log;
+  /** The latest findings of another check (raw, undamped), for cross-checks. */
+  peerFindings(check: string): readonly Finding[];
+}
+
+export interface Check {
+  readonly name: string;
+  /** The conditions this check feeds; when it cannot look, they get an unknown finding. */
+  readonly conditions: readonly ConditionType[];
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** Look and judge. Throws only when it could not look. */
+  run(ctx: CheckContext): Promise<Finding[]>;
+  /** Release long-lived resources (followers, connections) at shutdown. */
+  close?(): Promise<void>;
+}
+
+/** What happened when the engine ran a check once. */
+export interface CheckRun {
+  check: string;
+  startedAtMs: number;
+  durationMs: number;
+  outcome: "ok" | "error" | "timeout" | "overrun";
+  /** For error/timeout/overrun: why the check could not look. */
+  error?: string;
+  /** Raw findings, including the engine's unknown findings on failure. */
+  findings: readonly Finding[];
+}
+
+export type ConditionStatus = "True" | "False" | "Unknown";
+
+/** A condition as the engine accepted it, after flap damping. */
+export interface ConditionState {
+  type: ConditionType;
+  status: ConditionStatus;
+  severity: Severity;
+  reason: string;
+  message: string;
+  remedy?: string;
+  /** Wall-clock ms of the last status change. */
+  sinceMs: number;
+  /** True while flap damping holds this state. */
+  flapping: boolean;
+  /** Every accepted finding feeding it, worst first. */
+  findings: readonly Finding[];
+}
+
+export interface Transition {
+  condition: ConditionType;
+  /** Undefined for the first state after start. */
+  from?: ConditionState;
+  to: ConditionState;
+  atMs: number;
+}
+
+/** Read-only view of the engine's state, handed to sinks. */
+export interface StateView {
+  conditions(): readonly ConditionState[];
+  condition(type: ConditionType): ConditionState | undefined;
+  lastRun(check: string): CheckRun | undefined;
+  runs(): readonly CheckRun[];
+  /** True once every enabled check has completed (or failed) at least once. */
+  firstRoundDone(): boolean;
+}
+
+/** Consumes engine state; never calls checks. */
+export interface Sink {
+  readonly name: string;
+  onCheckRun?(run: CheckRun, state: StateView): void;
+  onTransitions?(transitions: readonly Transition[], state: StateView): void;
+  close?(): Promise<void>;
+}
