@@ -6,7 +6,7 @@
 import type { Schema } from "../config/schema.js";
 import type { KubeletLocator } from "../host/kubelet.js";
 import type { Check } from "../types.js";
-import { createDiskCheck, diskSettings } from "./disk.js";
+import { createDiskCheck, DISK_REASONS, diskSettings } from "./disk.js";
 
 /** What checks may share: built once per agent by cli.ts. */
 export interface CheckDeps {
@@ -16,14 +16,20 @@ export interface CheckDeps {
 interface CheckEntry<S extends { enabled: boolean }> {
   settings: Schema<S>;
   create(settings: S, deps: CheckDeps): Check;
+  /** Every reason the check can emit; docs/reasons.md must list each (a test keeps them in sync). */
+  reasons: Readonly<Record<string, string>>;
 }
 
-function entry<S extends { enabled: boolean }>(settings: Schema<S>, create: (settings: S, deps: CheckDeps) => Check): CheckEntry<S> {
-  return { settings, create };
+function entry<S extends { enabled: boolean }>(
+  settings: Schema<S>,
+  create: (settings: S, deps: CheckDeps) => Check,
+  reasons: Readonly<Record<string, string>>,
+): CheckEntry<S> {
+  return { settings, create, reasons };
 }
 
 export const CHECKS = {
-  disk: entry(diskSettings, createDiskCheck),
+  disk: entry(diskSettings, createDiskCheck, DISK_REASONS),
 } as const;
 
 export type CheckName = keyof typeof CHECKS;
