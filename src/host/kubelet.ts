@@ -87,11 +87,11 @@ export function parseYamlMapping(nodePath: string, text: string): LoadedDocument
   if (text.includes("\0")) return { path: nodePath, ok: false, problem: `${nodePath}: binary data, not YAML` };
   let value: unknown;
   try {
-    value = parseYaml(text, { maxAliasCount: 100, prettyErrors: false });
+    value = parseYaml(text, { maxAliasCount: 100 });
   } catch (error) {
     const detail =
       error instanceof YAMLParseError && error.linePos?.[0]
-        ? `line ${error.linePos[0].line}: ${error.message.split("\n")[0]}`
+        ? `line ${error.linePos[0].line}: ${(error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`
         : error instanceof Error
           ? error.message.split("\n")[0]
           : String(error);

@@ -1,0 +1,151 @@
+/**
+ * The disk check on real filesystems: tiny tmpfs mounts inside fixture roots,
+ * filled until kubelet's thresholds are crossed (tests run as root).
+ */
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, it } from "node:test";
+import { createDiskCheck, diskSettings, type FilesystemEvidence } from "../../src/checks/disk.js";
+import { systemClock } from "../../src/engine/clock.js";
+import { KubeletLocator } from "../../src/host/kubelet.js";
+import { RootedHost } from "../../src/host/host.js";
+import type { Finding } from "../../src/types.js";
+import { checkContext } from "../support/check-context.js";
+import { fillBytes, fillInodes, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+
+let fixture: FixtureRoot | undefined;
+afterEach(async () => {
+  await fixture?.cleanup();
+  fixture = undefined;
+});
+
+async function runDisk(root: string, settings: Record<string, unknown> = {}): Promise<Finding[]> {
+  const check = createDiskCheck(diskSettings.parse(settings, "checks.disk"), { kubelet: new KubeletLocator(new RootedHost(root), systemClock) });
+  return check.run(checkContext(root));
+}
+
+/** Findings about one node path's filesystem (the fixture's "/" is the test machine's own disk). */
+function on(findings: Finding[], mountPoint: string): Finding[] {
+  return findings.filter((f) => (f.evidence as FilesystemEvidence | undefined)?.mountPoint === mountPoint);
+}
+
+describe("disk check", () => {
+  it("healthy: kubelet's filesystem with room gives one ok finding with its figures", async () => {
+    fixture = await fixtureRoot("disk-healthy");
+    await fixture.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 });
+    await fixture.writeMountinfo();
+    const findings = on(await runDisk(fixture.root), "/var/lib/kubelet");
+    assert.equal(findings.length, 1);
+    assert.equal(findings[0]?.severity, "ok");
+    assert.equal(findings[0]?.reason, "FilesystemOk");
+    assert.match(findings[0]?.message ?? "", /4\.0 MiB/);
+    const evidence = findings[0]?.evidence as FilesystemEvidence;
+    assert.deepEqual(evidence.roles, ["nodefs"]);
+    assert.equal(evidence.sizeBytes, 4 * 1024 * 1024);
+  });
+
+  it("bytes nearly full: below nodefs.available<10% is critical and names mount, free, total and threshold", async () => {
+    fixture = await fixtureRoot("disk-bytes-full");
+    const dir = await fixture.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 });
+    await fixture.writeMountinfo();
+    await fillBytes(dir, 200 * 1024);
+    const [finding, ...rest] = on(await runDisk(fixture.root), "/var/lib/kubelet");
+    assert.equal(rest.length, 0);
+    assert.equal(finding?.severity, "critical");
+    assert.equal(finding?.reason, "NodeFsAvailableLow");
+    assert.equal(finding?.condition, "DiskSpaceLow");
+    assert.match(finding?.message ?? "", /filesystem \/var\/lib\/kubelet has .* available of 4\.0 MiB/);
+    assert.match(finding?.message ?? "", /nodefs\.available<10% \(kubelet's defaults\)/);
+    assert.match(finding?.remedy ?? "", /du -xh --max-depth=3 \/var\/lib\/kubelet/);
+    assert.match(finding?.remedy ?? "", /\/var\/log\/pods/);
+  });
+
+  it("bytes within the headroom above the threshold is a warning", async () => {
+    fixture = await fixtureRoot("disk-bytes-full");
+    const dir = await fixture.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 });
+    await fixture.writeMountinfo();
+    await fillBytes(dir, 500 * 1024); // ~12% free: under 10% + 5% headroom
+    const [finding] = on(await runDisk(fixture.root), "/var/lib/kubelet");
+    assert.equal(finding?.severity, "warning");
+    assert.equal(finding?.reason, "NodeFsAvailableLow");
+    assert.match(finding?.message ?? "", /within 5% of kubelet's hard eviction threshold/);
+  });
+
+  it("inodes nearly exhausted while bytes are fine is critical NodeFsInodesLow", async () => {
+    fixture = await fixtureRoot("disk-inodes-exhausted");
+    const dir = await fixture.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 200 });
+    await fixture.writeMountinfo();
+    await fillInodes(dir, 5);
+    const findings = on(await runDisk(fixture.root), "/var/lib/kubelet");
+    assert.deepEqual(findings.map((f) => [f.reason, f.severity]), [["NodeFsInodesLow", "critical"]]);
+    assert.match(findings[0]?.message ?? "", /of 200 inodes free/);
+    assert.match(findings[0]?.remedy ?? "", /find \/var\/lib\/kubelet -xdev/);
+  });
+
+  it("custom evictionHard in kubelet's config moves the threshold", async () => {
+    fixture = await fixtureRoot("disk-custom-eviction");
+    const dir = await fixture.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 });
+    await fixture.writeMountinfo();
+    await fillBytes(dir, 1400 * 1024); // ~34% free: fine by default, below the configured 40%
+    const [finding] = on(await runDisk(fixture.root), "/var/lib/kubelet");
+    assert.equal(finding?.severity, "critical");
+    assert.equal(finding?.reason, "NodeFsAvailableLow");
+    assert.match(finding?.message ?? "", /nodefs\.available<40% \(evictionHard in \/var\/lib\/kubelet\/config\.yaml\)/);
+  });
+
+  it("a separate image filesystem is judged by imagefs.available<15%", async () => {
+    fixture = await fixtureRoot("disk-healthy");
+    await fixture.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 });
+    const images = await fixture.mountTmpfs("/var/lib/containerd", { size: "4m", inodes: 1000 });
+    await fixture.writeMountinfo();
+    await fillBytes(images, 480 * 1024); // ~11.7% free: fine for nodefs, under imagefs' 15%
+    const all = await runDisk(fixture.root);
+    assert.equal(on(all, "/var/lib/kubelet")[0]?.severity, "ok");
+    const [finding] = on(all, "/var/lib/containerd");
+    assert.equal(finding?.reason, "ImageFsAvailableLow");
+    assert.equal(finding?.severity, "critical");
+    assert.match(finding?.remedy ?? "", /crictl rmi --prune/);
+  });
+
+  it("a kubelet filesystem remounted read-only is critical", async () => {
+    fixture = await fixtureRoot("disk-readonly");
+    await fixture.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000, readOnly: true });
+    await fixture.writeMountinfo();
+    const [finding] = on(await runDisk(fixture.root), "/var/lib/kubelet");
+    assert.equal(finding?.reason, "FilesystemReadOnly");
+    assert.equal(finding?.severity, "critical");
+    assert.match(finding?.message ?? "", /is mounted read-only \(tmpfs, tmpfs\); kubelet and the container runtime cannot write to it/);
+    assert.match(finding?.remedy ?? "", /dmesg/);
+  });
+
+  it("malformed kubelet config: a warning naming the file and line, judged against the defaults, no crash", async () => {
+    fixture = await fixtureRoot("disk-malformed-config");
+    const dir = await fixture.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 });
+    await fixture.writeMountinfo();
+    await fillBytes(dir, 200 * 1024);
+    const findings = await runDisk(fixture.root);
+    const unreadable = findings.find((f) => f.reason === "EvictionThresholdsUnreadable");
+    assert.equal(unreadable?.severity, "warning");
+    assert.match(unreadable?.message ?? "", /\/var\/lib\/kubelet\/config\.yaml: invalid YAML \(line \d+/);
+    assert.match(unreadable?.message ?? "", /judging disk space against kubelet's defaults/);
+    assert.equal(on(findings, "/var/lib/kubelet")[0]?.reason, "NodeFsAvailableLow");
+  });
+
+  it("an extra mount that does not exist is unknown and names the path", async () => {
+    fixture = await fixtureRoot("disk-healthy");
+    await mkdir(join(fixture.root, "var/lib/kubelet"), { recursive: true });
+    const findings = await runDisk(fixture.root, { extraMounts: ["/mnt/data"] });
+    const missing = on(findings, "/mnt/data")[0];
+    assert.equal(missing?.severity, "unknown");
+    assert.equal(missing?.reason, "FilesystemUnreadable");
+    assert.match(missing?.message ?? "", /\/mnt\/data: does not exist/);
+  });
+
+  it("on a machine without kubelet only / is judged", async () => {
+    fixture = await fixtureRoot();
+    const findings = await runDisk(fixture.root);
+    assert.ok(findings.length >= 1);
+    assert.ok(findings.every((f) => (f.evidence as FilesystemEvidence).roles.includes("root")));
+  });
+});

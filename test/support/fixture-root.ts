@@ -1,0 +1,101 @@
+/**
+ * Fixture host roots: a committed tree under test/fixtures/<case>/ copied to a
+ * temp dir per test, optionally with real tmpfs mounts inside it (tests run as
+ * root), and the node's /proc/1/mountinfo written from the kernel's own lines
+ * for those mounts.
+ */
+import { execFileSync } from "node:child_process";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
+
+export interface FixtureRoot {
+  root: string;
+  /** Mounts a tmpfs at a node path inside the root; undone by cleanup(). */
+  mountTmpfs(nodePath: string, options: { size: string; inodes?: number; readOnly?: boolean }): Promise<string>;
+  /** Writes /proc/1/mountinfo: a root entry plus the kernel's lines for our tmpfs mounts, re-rooted. */
+  writeMountinfo(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function fixtureRoot(name?: string): Promise<FixtureRoot> {
+  const root = await mkdtemp(join(tmpdir(), `node-doctor-${name ?? "root"}-`));
+  if (name) await cp(join(FIXTURES, name), root, { recursive: true, verbatimSymlinks: true });
+  const mounted: string[] = [];
+  return {
+    root,
+    async mountTmpfs(nodePath, options) {
+      const dir = join(root, nodePath);
+      await mkdir(dir, { recursive: true });
+      const opts = [`size=${options.size}`, ...(options.inodes ? [`nr_inodes=${options.inodes}`] : [])];
+      try {
+        execFileSync("mount", ["-t", "tmpfs", "-o", opts.join(","), "tmpfs", dir], { stdio: "pipe" });
+      } catch (error) {
+        throw new Error(`mounting a tmpfs at ${dir} failed (the disk tests need root and mount(8)): ${String((error as { stderr?: Buffer }).stderr ?? error)}`);
+      }
+      mounted.push(dir);
+      // The mount hides what the fixture had there: copy it onto the tmpfs.
+      if (name) await cp(join(FIXTURES, name, nodePath), dir, { recursive: true, verbatimSymlinks: true }).catch(() => undefined);
+      if (options.readOnly) remountReadOnly(dir);
+      return dir;
+    },
+    async writeMountinfo() {
+      const own = await readFile("/proc/self/mountinfo", "utf8");
+      const lines = ["1 0 254:0 / / rw,relatime - ext4 /dev/vda rw"];
+      for (const line of own.split("\n")) {
+        const fields = line.split(" ");
+        const mountPoint = fields[4];
+        if (mountPoint && mounted.includes(mountPoint)) {
+          fields[4] = mountPoint.slice(root.length);
+          lines.push(fields.join(" "));
+        }
+      }
+      await mkdir(join(root, "proc/1"), { recursive: true });
+      await writeFile(join(root, "proc/1/mountinfo"), lines.join("\n") + "\n");
+    },
+    async cleanup() {
+      for (const dir of mounted.reverse()) {
+        try {
+          execFileSync("umount", ["-l", dir], { stdio: "pipe" });
+        } catch {
+          // already gone
+        }
+      }
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Remounts a mounted tmpfs read-only, as the kernel does after I/O errors. */
+export function remountReadOnly(dir: string): void {
+  execFileSync("mount", ["-o", "remount,ro", dir], { stdio: "pipe" });
+}
+
+/** Fills a filesystem until at most `leaveBytes` remain available. */
+export async function fillBytes(dir: string, leaveBytes: number): Promise<void> {
+  const { statfs } = await import("node:fs/promises");
+  const st = await statfs(dir);
+  const available = st.bavail * st.bsize;
+  const toWrite = Math.max(0, available - leaveBytes);
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  let written = 0;
+  let index = 0;
+  while (written < toWrite) {
+    const size = Math.min(chunk.length * 16, toWrite - written);
+    const parts: Buffer[] = [];
+    for (let left = size; left > 0; left -= chunk.length) parts.push(chunk.subarray(0, Math.min(chunk.length, left)));
+    await writeFile(join(dir, `fill-${index++}`), Buffer.concat(parts));
+    written += size;
+  }
+}
+
+/** Creates empty files until at most `leaveInodes` remain free. */
+export async function fillInodes(dir: string, leaveInodes: number): Promise<void> {
+  const { statfs } = await import("node:fs/promises");
+  const st = await statfs(dir);
+  const toCreate = Math.max(0, st.ffree - leaveInodes);
+  await mkdir(join(dir, "many"), { recursive: true });
+  for (let i = 0; i < toCreate - 1; i++) await writeFile(join(dir, "many", `f${i}`), "");
+}
