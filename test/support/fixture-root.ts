@@ -20,11 +20,20 @@ export interface FixtureRoot {
   cleanup(): Promise<void>;
 }
 
-export async function fixtureRoot(name?: string): Promise<FixtureRoot> {
+/**
+ * Copies fixture `name` (if any) to a temp dir. With `tmpfsRoot`, the root
+ * itself is a tmpfs, so "/" of the fixture node does not depend on how full
+ * the test machine's disk is.
+ */
+export async function fixtureRoot(name?: string, options: { tmpfsRoot?: boolean } = {}): Promise<FixtureRoot> {
   const root = await mkdtemp(join(tmpdir(), `node-doctor-${name ?? "root"}-`));
-  if (name) await cp(join(FIXTURES, name), root, { recursive: true, verbatimSymlinks: true });
   const mounted: string[] = [];
-  return {
+  if (options.tmpfsRoot) {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64m,nr_inodes=10000", "tmpfs", root], { stdio: "pipe" });
+    mounted.push(root);
+  }
+  if (name) await cp(join(FIXTURES, name), root, { recursive: true, verbatimSymlinks: true });
+  const fixture: FixtureRoot = {
     root,
     async mountTmpfs(nodePath, options) {
       const dir = join(root, nodePath);
@@ -43,12 +52,12 @@ export async function fixtureRoot(name?: string): Promise<FixtureRoot> {
     },
     async writeMountinfo() {
       const own = await readFile("/proc/self/mountinfo", "utf8");
-      const lines = ["1 0 254:0 / / rw,relatime - ext4 /dev/vda rw"];
+      const lines = options.tmpfsRoot ? [] : ["1 0 254:0 / / rw,relatime - ext4 /dev/vda rw"];
       for (const line of own.split("\n")) {
         const fields = line.split(" ");
         const mountPoint = fields[4];
         if (mountPoint && mounted.includes(mountPoint)) {
-          fields[4] = mountPoint.slice(root.length);
+          fields[4] = mountPoint.slice(root.length) || "/";
           lines.push(fields.join(" "));
         }
       }
@@ -66,6 +75,7 @@ export async function fixtureRoot(name?: string): Promise<FixtureRoot> {
       await rm(root, { recursive: true, force: true });
     },
   };
+  return fixture;
 }
 
 /** Remounts a mounted tmpfs read-only, as the kernel does after I/O errors. */

@@ -1,0 +1,102 @@
+/** The CLI contract of DESIGN.md, exercised on the built bundle. */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { after, before, describe, it } from "node:test";
+import { runCli, startAgentProcess } from "./support/cli.js";
+import { fillBytes, fixtureRoot, type FixtureRoot } from "./support/fixture-root.js";
+
+describe("node-doctor check", () => {
+  const roots: FixtureRoot[] = [];
+  let healthy: FixtureRoot;
+  let warning: FixtureRoot;
+  let critical: FixtureRoot;
+  before(async () => {
+    healthy = await fixtureRoot("disk-healthy", { tmpfsRoot: true });
+    await healthy.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 });
+    await healthy.writeMountinfo();
+    warning = await fixtureRoot("disk-malformed-config", { tmpfsRoot: true });
+    await warning.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 });
+    await warning.writeMountinfo();
+    critical = await fixtureRoot("disk-bytes-full", { tmpfsRoot: true });
+    await fillBytes(await critical.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 }), 100 * 1024);
+    await critical.writeMountinfo();
+    roots.push(healthy, warning, critical);
+  });
+  after(async () => {
+    for (const root of roots) await root.cleanup();
+  });
+
+  it("exits 0 on a healthy node and prints {findings} as JSON", async () => {
+    const result = await runCli(["check", "--host-root", healthy.root, "--output", "json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const parsed = JSON.parse(result.stdout) as { findings: Array<{ severity: string; check: string }> };
+    assert.ok(parsed.findings.length >= 2);
+    assert.ok(parsed.findings.every((f) => f.severity === "ok" && f.check === "disk"));
+  });
+
+  it("exits 1 when the worst finding is a warning", async () => {
+    const result = await runCli(["check", "--host-root", warning.root]);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /EvictionThresholdsUnreadable/);
+  });
+
+  it("exits 2 on a critical finding and prints reason, message and remedy", async () => {
+    const result = await runCli(["check", "--host-root", critical.root, "--only", "disk"]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stdout, /CRIT\s+DiskSpaceLow=True/);
+    assert.match(result.stdout, /critical NodeFsAvailableLow \[disk\]/);
+    assert.match(result.stdout, /Fix: Find what fills it/);
+    assert.doesNotMatch(result.stdout, /\x1b\[/, "no colour when stdout is not a terminal");
+  });
+
+  const usage: Array<[string[], RegExp]> = [
+    [["check", "--bogus"], /^node-doctor: unknown flag --bogus \(see node-doctor --help\)\n$/],
+    [["check", "--only", "disk,nope"], /^node-doctor: --only: unknown check "nope"; checks are disk/],
+    [["check", "--output", "yaml"], /^node-doctor: --output: expected text or json, got "yaml"\n$/],
+    [["check", "--config", "/nonexistent.yaml"], /^node-doctor: --config \/nonexistent\.yaml: does not exist\n$/],
+    [["explode"], /^node-doctor: unknown command "explode"/],
+    [["run", "--listen", "nowhere"], /^node-doctor: --listen: expected HOST:PORT/],
+  ];
+  for (const [args, expected] of usage) {
+    it(`exits 3 with one line for: ${args.join(" ")}`, async () => {
+      const result = await runCli(args);
+      assert.equal(result.code, 3);
+      assert.match(result.stderr, expected);
+      assert.equal(result.stderr.trim().split("\n").length, 1, "one line, no stack trace");
+    });
+  }
+
+  it("prints its version", async () => {
+    const result = await runCli(["version"]);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^node-doctor \d+\.\d+\.\d+\n$/);
+  });
+});
+
+describe("node-doctor run", () => {
+  let root: FixtureRoot;
+  before(async () => {
+    root = await fixtureRoot("disk-healthy", { tmpfsRoot: true });
+    await root.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 });
+    await root.writeMountinfo();
+  });
+  after(() => root.cleanup());
+
+  it("prints the first diagnosis, serves /metrics and /readyz, and exits 0 on SIGTERM within 5 s", async () => {
+    const agent = await startAgentProcess(["--host-root", root.root, "--listen", "127.0.0.1:0", "--node-name", "worker-1"]);
+    try {
+      assert.match(agent.output(), /DiskSpaceLow=False/);
+      const metrics = await (await fetch(`${agent.address}/metrics`)).text();
+      assert.match(metrics, /node_doctor_condition\{condition="DiskSpaceLow",status="False",node="worker-1"\} 1/);
+      assert.equal((await fetch(`${agent.address}/readyz`)).status, 200);
+      assert.match(agent.output(), /running locally; NodeConditions and Events are off/);
+      const started = Date.now();
+      agent.child.kill("SIGTERM");
+      const [code] = (await once(agent.child, "exit")) as [number | null];
+      assert.equal(code, 0);
+      assert.ok(Date.now() - started < 5_000, "graceful shutdown within 5 s");
+    } finally {
+      agent.child.kill("SIGKILL");
+    }
+  });
+});

@@ -1,0 +1,64 @@
+/** Runs the built agent (dist/node-doctor.mjs) with the project's pinned Node, as users do. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+export const BUNDLE = `${ROOT}dist/node-doctor.mjs`;
+/** The pinned runtime from the `node` devDependency (npm puts it first on PATH for scripts). */
+export const NODE = process.execPath;
+
+export function assertBuilt(): void {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first (npm test does)`);
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  assertBuilt();
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [BUNDLE, ...args], { env: { PATH: process.env["PATH"] ?? "", ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`node-doctor ${args.join(" ")} did not exit within ${options.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Starts `node-doctor run`; resolves once its first diagnosis is printed, with the address it serves on. */
+export function startAgentProcess(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; address: string; output: () => string }> {
+  assertBuilt();
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [BUNDLE, "run", ...args], { env: { PATH: process.env["PATH"] ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the agent printed no diagnosis within 20 s:\n${out}`));
+    }, 20_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const match = /serving on (http:\/\/[^\s]+)/.exec(out);
+      if (match && /Summary:/.test(out)) {
+        clearTimeout(timer);
+        resolve({ child, address: match[1] as string, output: () => out });
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the agent exited with ${code} before serving:\n${out}`));
+    });
+  });
+}

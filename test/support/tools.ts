@@ -1,0 +1,36 @@
+/**
+ * The real programs tests run (promtool, prometheus, kubectl, containerd …).
+ * A missing tool fails the test with a message saying how to get it — never a skip.
+ */
+import { execFileSync, spawn } from "node:child_process";
+
+const PATH = `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin`;
+
+export function requireTool(name: string): string {
+  try {
+    return execFileSync("sh", ["-c", `command -v ${name}`], { env: { PATH }, encoding: "utf8" }).trim();
+  } catch {
+    throw new Error(`${name} is not installed: run scripts/test-setup.sh (npm test does) to install the Debian package that provides it`);
+  }
+}
+
+export function runTool(name: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const path = requireTool(name);
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, PATH } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${name} ${args.join(" ")} did not finish within ${options.timeoutMs ?? 30_000} ms`));
+    }, options.timeoutMs ?? 30_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
