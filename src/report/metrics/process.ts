@@ -8,7 +8,7 @@ import { Gauge, Counter, type Registry } from "prom-client";
 
 export function registerProcessMetrics(registry: Registry, info: { version: string }): { stop(): void } {
   const startSeconds = Math.round(Date.now() / 1000 - process.uptime());
-  const loop = monitorEventLoopDelay({ resolution: 20 });
+  const loop = monitorEventLoopDelay({ resolution: 250 });
   loop.enable();
 
   new Gauge({

@@ -1,0 +1,9 @@
+// V8 flags the agent runs with (package.json "start", the bundle's shebang, the
+// Dockerfile, the bench). A test keeps them in agreement. Measured in
+// docs/performance.md: --max-semi-space-size=1 caps the young generation (the
+// agent allocates little between checks); --no-opt --no-maglev keep V8's
+// optimizing compilers off — their code and feedback cost more memory than an
+// agent idling between checks gains in speed. (--lite-mode saves about as much
+// but prints a warning at every start; --jitless breaks WebAssembly and with it
+// Node's fetch.)
+export const AGENT_NODE_FLAGS = ["--max-semi-space-size=1", "--no-opt", "--no-maglev"];
