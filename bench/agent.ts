@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { request } from "node:http";
+import { Agent, createServer as createHttpServer, request } from "node:http";
 import { createServer } from "node:net";
 import { fillBytes, fixtureRoot } from "../test/support/fixture-root.js";
 import { requireTool } from "../test/support/tools.js";
@@ -44,10 +44,13 @@ async function cpuTicks(pid: number): Promise<number> {
   return Number(fields[11]) + Number(fields[12]); // utime + stime
 }
 
+/** One keep-alive connection, as Prometheus scrapes. */
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+
 function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const req = request(url, { agent: false }, (res) => {
+    const req = request(url, { agent: keepAlive }, (res) => {
       res.resume();
       res.on("end", () => resolve(Number(process.hrtime.bigint() - started) / 1e6));
     });
@@ -109,6 +112,17 @@ async function measureProcess(name: string, pid: number, metricsUrl: string, sec
   };
 }
 
+/** What this machine's loopback and scheduler cost a trivial server under the same load. */
+async function floorLatency(): Promise<{ p50: number; p99: number }> {
+  const server = createHttpServer((_req, res) => res.end("ok"));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const latencies = await load(`http://127.0.0.1:${port}/`, 50, 20);
+  await new Promise((resolve) => server.close(resolve));
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
 function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
@@ -165,6 +179,8 @@ export async function run(args: string[]): Promise<void> {
         `| ${r.name} | ${r.rssMiB.toFixed(1)} | ${r.rssMaxMiB.toFixed(1)} | ${r.slopeKiBPerMin.toFixed(1)} | ${r.millicores.toFixed(2)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |\n`,
       );
     }
+    const floor = await floorLatency();
+    process.stdout.write(`| floor: bare node:http server answering "ok" | | | | | ${floor.p50.toFixed(2)} | ${floor.p99.toFixed(2)} |\n`);
     const [nd, ne] = results;
     if (nd && ne) process.stdout.write(`\nRSS ratio node-doctor / node-exporter: ${(nd.rssMiB / ne.rssMiB).toFixed(2)}\n`);
   } finally {

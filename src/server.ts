@@ -20,12 +20,25 @@ export interface ServerDeps {
   log: FastifyBaseLogger;
 }
 
+/**
+ * The exposition is rendered at most once per second: series change when
+ * checks run (every ten seconds or more), and a burst of scrapers (or a
+ * misconfigured one) then costs one render, not one per request.
+ */
+export const METRICS_CACHE_MS = 1000;
+
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({ loggerInstance: deps.log, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
 
+  let cached: { text: Promise<string>; atMs: number } | undefined;
   app.get("/metrics", async (_request, reply) => {
+    const now = performance.now();
+    if (!cached || now - cached.atMs >= METRICS_CACHE_MS) {
+      cached = { text: deps.registry.metrics(), atMs: now };
+      cached.text.catch(() => (cached = undefined));
+    }
     reply.header("content-type", deps.registry.contentType);
-    return deps.registry.metrics();
+    return cached.text;
   });
 
   app.get("/healthz", async () => ({ status: "ok" }));
