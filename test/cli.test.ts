@@ -2,7 +2,10 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
-import { runCli, startAgentProcess } from "./support/cli.js";
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BUNDLE, runCli, startAgentProcess } from "./support/cli.js";
 import { fillBytes, fixtureRoot, type FixtureRoot } from "./support/fixture-root.js";
 
 describe("node-doctor check", () => {
@@ -65,6 +68,19 @@ describe("node-doctor check", () => {
       assert.equal(result.stderr.trim().split("\n").length, 1, "one line, no stack trace");
     });
   }
+
+  it("runs from the bundle alone, with no node_modules beside it (package.json bin)", async () => {
+    const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as { bin: Record<string, string> };
+    assert.equal(pkg.bin["node-doctor"], "dist/node-doctor.mjs");
+    const dir = await mkdtemp(join(tmpdir(), "node-doctor-bundle-"));
+    try {
+      await copyFile(BUNDLE, join(dir, "node-doctor.mjs"));
+      const result = await runCli(["check", "--host-root", healthy.root, "--output", "json"], { bundle: join(dir, "node-doctor.mjs") });
+      assert.equal(result.code, 0, result.stderr);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it("prints its version", async () => {
     const result = await runCli(["version"]);
