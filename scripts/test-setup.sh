@@ -39,7 +39,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   echo "test-setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get update -qq >/tmp/node-doctor-apt.log 2>&1 || ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/node-doctor-apt.log 2>&1; then
+  # Several checkouts may set up at once: one installer at a time, and apt waits for dpkg's lock.
+  exec 9>/tmp/node-doctor-apt.lock
+  flock 9
+  apt_opts=(-qq -o DPkg::Lock::Timeout=600)
+  if ! apt-get "${apt_opts[@]}" update >/tmp/node-doctor-apt.log 2>&1 || ! apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}" >>/tmp/node-doctor-apt.log 2>&1; then
     echo "test-setup: apt-get failed installing ${missing[*]}; see /tmp/node-doctor-apt.log:" >&2
     tail -20 /tmp/node-doctor-apt.log >&2
     exit 1
