@@ -1,0 +1,104 @@
+/**
+ * `kubectl node-doctor status` output: a kubectl-style table (colour only on a
+ * TTY), a wide variant with kubelet's Ready and the worst message, and JSON.
+ */
+import { CONDITION_TYPES, type ConditionType } from "../types.js";
+import { describeTotals, type FleetTotals, type NodeState, type NodeSummary } from "./node-summary.js";
+
+/** Column headings for our conditions, short enough for an 80-column terminal. */
+export const CONDITION_COLUMNS: Record<ConditionType, string> = {
+  KubeletUnhealthy: "KUBELET",
+  KubeletConfigInvalid: "CONFIG",
+  KubeletCertificateInvalid: "CERT",
+  ClockSkewed: "CLOCK",
+  DiskSpaceLow: "DISK",
+  ContainerRuntimeUnhealthy: "RUNTIME",
+};
+
+const RED = "\x1b[31m";
+const YELLOW = "\x1b[33m";
+const MAGENTA = "\x1b[35m";
+const GREEN = "\x1b[32m";
+const DIM = "\x1b[2m";
+const RESET = "\x1b[0m";
+
+const STATE_COLOUR: Record<NodeState, string> = {
+  sick: RED,
+  "agent silent": YELLOW,
+  unknown: MAGENTA,
+  healthy: GREEN,
+  "not covered": DIM,
+};
+
+/** "45s", "12m", "3h", "2d": kubectl's AGE style. */
+export function formatAge(ms: number | undefined): string {
+  if (ms === undefined) return "-";
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 120) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+function cellText(summary: NodeSummary, type: ConditionType): string {
+  const status = summary.conditions[type]?.status;
+  if (!status) return "-";
+  return status === "False" ? "ok" : status === "True" ? "FAIL" : "unknown";
+}
+
+export interface TableOptions {
+  wide: boolean;
+  colour: boolean;
+}
+
+export function renderStatusTable(rows: readonly NodeSummary[], totals: FleetTotals, options: TableOptions): string {
+  const headers = ["NODE", "STATE", ...CONDITION_TYPES.map((t) => CONDITION_COLUMNS[t]), "REASON", "HEARTBEAT"];
+  if (options.wide) headers.push("READY", "MESSAGE");
+  const table = rows.map((row) => {
+    const cells = [
+      row.name,
+      row.state,
+      ...CONDITION_TYPES.map((t) => cellText(row, t)),
+      row.worstReason || "-",
+      formatAge(row.heartbeatAgeMs),
+    ];
+    if (options.wide) {
+      const message = row.worstCondition ? (row.conditions[row.worstCondition]?.message ?? "") : "";
+      cells.push(row.ready ?? "-", message.replace(/\s+/g, " ") || "-");
+    }
+    return cells;
+  });
+  const widths = headers.map((h, i) => Math.max(h.length, ...table.map((cells) => cells[i]?.length ?? 0)));
+  const line = (cells: readonly string[], paint?: (i: number, text: string) => string) =>
+    cells
+      .map((cell, i) => {
+        // The last column is not padded: no trailing spaces.
+        const padded = i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0);
+        return paint ? paint(i, padded) : padded;
+      })
+      .join("   ");
+  const out = [line(headers)];
+  for (let r = 0; r < table.length; r++) {
+    const row = rows[r];
+    const cells = table[r];
+    if (!row || !cells) continue;
+    out.push(
+      line(cells, (i, text) => {
+        if (!options.colour) return text;
+        if (i === 1) return `${STATE_COLOUR[row.state]}${text}${RESET}`;
+        const trimmed = text.trim();
+        if (trimmed === "FAIL") return `${RED}${text}${RESET}`;
+        if (trimmed === "unknown") return `${MAGENTA}${text}${RESET}`;
+        return text;
+      }),
+    );
+  }
+  out.push("", describeTotals(totals));
+  return out.join("\n") + "\n";
+}
+
+export function renderStatusJson(rows: readonly NodeSummary[], totals: FleetTotals): string {
+  return JSON.stringify({ nodes: rows, totals }, null, 2) + "\n";
+}

@@ -1,0 +1,64 @@
+/**
+ * A deterministic fleet of Nodes in mixed states, as the API server would
+ * hold them after node-doctor ran on each: healthy, each condition True, an
+ * Unknown, an agent gone silent, and nodes never covered.
+ */
+import type { Node, NodeCondition } from "kubernetes-types/core/v1.js";
+import { CONDITION_TYPES, HEALTHY_CONDITION, type ConditionType } from "../../src/types.js";
+
+export const FLEET_NOW_MS = Date.parse("2026-11-25T12:00:00Z");
+
+const PROBLEMS: Record<ConditionType, { reason: string; message: string }> = {
+  KubeletUnhealthy: { reason: "KubeletNotRunning", message: "No kubelet process in /proc; kubelet.service is inactive (dead)." },
+  KubeletConfigInvalid: { reason: "KubeconfigIgnored", message: "kubelet v1.7.2 ignores --kubeconfig without --require-kubeconfig." },
+  KubeletCertificateInvalid: {
+    reason: "ClientCertificateNotYetValid",
+    message: "kubelet-client-current.pem is valid from 2026-11-25T15:00:00Z, 3h from now.",
+  },
+  ClockSkewed: { reason: "ClockOffsetLarge", message: "Local clock is 3h behind the API server." },
+  DiskSpaceLow: { reason: "NodeFsAvailableLow", message: "/var/lib/kubelet has 4% free, below nodefs.available<10%." },
+  ContainerRuntimeUnhealthy: { reason: "NetworkNotReady", message: "containerd reports NetworkReady=false: cni plugin not initialized." },
+};
+
+export type FleetNodeKind = "healthy" | ConditionType | "unknown" | "silent" | "uncovered";
+export const FLEET_KINDS: readonly FleetNodeKind[] = ["healthy", ...CONDITION_TYPES, "unknown", "silent", "uncovered"];
+
+function kubeletConditions(at: string): NodeCondition[] {
+  return [
+    { type: "MemoryPressure", status: "False", reason: "KubeletHasSufficientMemory", lastHeartbeatTime: at, lastTransitionTime: at },
+    { type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status", lastHeartbeatTime: at, lastTransitionTime: at },
+  ];
+}
+
+export function fleetNode(name: string, kind: FleetNodeKind, nowMs = FLEET_NOW_MS): Node {
+  const at = new Date(nowMs - 120_000).toISOString();
+  const transition = new Date(nowMs - 3_600_000).toISOString();
+  const heartbeat = kind === "silent" ? new Date(nowMs - 4 * 3_600_000).toISOString() : at;
+  const ours: NodeCondition[] =
+    kind === "uncovered"
+      ? []
+      : CONDITION_TYPES.map((type) => {
+          const problem = kind === type;
+          const unknown = kind === "unknown" && type === "ClockSkewed";
+          const base = problem ? PROBLEMS[type] : unknown ? { reason: "CheckTimedOut", message: "clock check timed out after 5s." } : HEALTHY_CONDITION[type];
+          return {
+            type,
+            status: problem ? "True" : unknown ? "Unknown" : "False",
+            reason: base.reason,
+            message: base.message,
+            lastHeartbeatTime: heartbeat,
+            lastTransitionTime: transition,
+          };
+        });
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels: { "kubernetes.io/hostname": name, pool: kind === "healthy" ? "general" : "edge" } },
+    status: { conditions: [...kubeletConditions(at), ...ours] },
+  };
+}
+
+/** n nodes cycling through every kind, named node-0001 … */
+export function makeFleet(n: number, nowMs = FLEET_NOW_MS): Node[] {
+  return Array.from({ length: n }, (_, i) => fleetNode(`node-${String(i + 1).padStart(4, "0")}`, FLEET_KINDS[i % FLEET_KINDS.length] ?? "healthy", nowMs));
+}
