@@ -15,8 +15,7 @@ import { connectToCluster, type ClusterConnection } from "./kube/connect.js";
 import { createMetricsSink, type MetricsSink } from "./report/metrics/index.js";
 import { buildServer } from "./server.js";
 import type { Check, Clock, Finding, Sink } from "./types.js";
-
-export const VERSION = process.env["NODE_DOCTOR_VERSION"] ?? "dev";
+import { VERSION } from "./version.js";
 
 export const configSchema = agentConfigSchema(checkSettingsSchemas);
 export type Config = AgentConfig<typeof checkSettingsSchemas>;

@@ -4,7 +4,8 @@
  * one line on stderr and exit code 3, never a stack trace.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { assemble, configSchema, createLogger, diagnoseOnce, startAgent, VERSION } from "./agent.js";
+import { assemble, configSchema, createLogger, diagnoseOnce, startAgent } from "./agent.js";
+import { VERSION } from "./version.js";
 import { loadConfig, overridesFromEnvironment, type ConfigOverrides } from "./config/config.js";
 import { ConfigError } from "./config/schema.js";
 import { CHECK_NAMES, type CheckName } from "./checks/index.js";
