@@ -6,6 +6,7 @@
 import type { Schema } from "../config/schema.js";
 import type { KubeletLocator } from "../host/kubelet.js";
 import type { Check } from "../types.js";
+import { CERTIFICATE_REASONS, certificateSettings, createCertificatesCheck } from "./certificates.js";
 import { createDiskCheck, DISK_REASONS, diskSettings } from "./disk.js";
 
 /** What checks may share: built once per agent by cli.ts. */
@@ -30,6 +31,7 @@ function entry<S extends { enabled: boolean }>(
 
 export const CHECKS = {
   disk: entry(diskSettings, createDiskCheck, DISK_REASONS),
+  certificates: entry(certificateSettings, createCertificatesCheck, CERTIFICATE_REASONS),
 } as const;
 
 export type CheckName = keyof typeof CHECKS;

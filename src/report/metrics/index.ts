@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { CheckRun, Sink, StateView, Transition } from "../../types.js";
+import { certificateMetrics } from "./certificate.js";
 import { filesystemMetrics } from "./filesystem.js";
 import { registerProcessMetrics } from "./process.js";
 import { createRegistry, type CheckMetrics } from "./registry.js";
@@ -68,6 +69,7 @@ export function createMetricsSink(options: { nodeName: string; version: string; 
     errors.inc({ check, outcome: "timeout" }, 0);
   }
   const perCheck: CheckMetrics[] = [filesystemMetrics(registry)];
+  if (options.checkNames.includes("certificates")) perCheck.push(certificateMetrics(registry));
   const findingLabels = new Map<string, Set<string>>(); // check -> label keys, to drop stale ones
 
   function updateConditions(state: StateView): void {
