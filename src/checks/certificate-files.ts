@@ -49,6 +49,19 @@ export function distinguishedName(dn: string): Map<string, string[]> {
   return attributes;
 }
 
+/**
+ * validFromDate/validToDate exist from Node 22.10; older runtimes (a bundle
+ * started with a distribution's Node 20) only have the strings, which V8's
+ * Date parses ("Nov 25 17:29:49 2026 GMT").
+ */
+function validity(x509: X509Certificate): { notBeforeMs: number; notAfterMs: number } {
+  const dates = x509 as { validFromDate?: Date; validToDate?: Date };
+  const notBeforeMs = dates.validFromDate?.getTime() ?? Date.parse(x509.validFrom);
+  const notAfterMs = dates.validToDate?.getTime() ?? Date.parse(x509.validTo);
+  if (!Number.isFinite(notBeforeMs) || !Number.isFinite(notAfterMs)) throw new Error(`unreadable validity ${x509.validFrom} - ${x509.validTo}`);
+  return { notBeforeMs, notAfterMs };
+}
+
 function describeCertificate(x509: X509Certificate): CertificateInfo {
   const subject = distinguishedName(x509.subject);
   const commonName = subject.get("CN")?.[0];
@@ -58,8 +71,7 @@ function describeCertificate(x509: X509Certificate): CertificateInfo {
     issuer: x509.issuer.replaceAll("\n", ", "),
     ...(commonName !== undefined ? { commonName } : {}),
     organizations: subject.get("O") ?? [],
-    notBeforeMs: x509.validFromDate.getTime(),
-    notAfterMs: x509.validToDate.getTime(),
+    ...validity(x509),
     serialNumber: x509.serialNumber,
   };
 }

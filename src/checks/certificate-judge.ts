@@ -102,9 +102,13 @@ export function formatDuration(ms: number): string {
 /** "the trusted time … (…)": the reader must know whether the local clock was corrected. */
 export function describeTime(time: TrustedTime): string {
   if (time.source === "local") return `${ISO(time.nowMs)} (the local clock: no API server or NTP measurement of it was available)`;
+  return `${ISO(time.nowMs)} (${clockName(time)})`;
+}
+
+function clockName(time: TrustedTime): string {
+  if (time.source === "local") return "the local clock";
   const sign = time.offsetMs >= 0 ? "+" : "-";
-  const who = time.source === "apiserver" ? "the API server" : "NTP";
-  return `${ISO(time.nowMs)} (the local clock corrected by ${sign}${formatDuration(time.offsetMs)} to agree with ${who})`;
+  return `the local clock corrected by ${sign}${formatDuration(time.offsetMs)} to agree with ${time.source === "apiserver" ? "the API server" : "NTP"}`;
 }
 
 function describePath(file: LoadedPemFile): string {
@@ -363,7 +367,9 @@ export function judgeCertificates(input: CertificateJudgeInput, time: TrustedTim
         ...base,
         severity: "ok",
         reason: CERTIFICATE_REASONS.CertificateValid,
-        message: `${roleName(obs.role)} ${describePath(obs.file)} is valid from ${ISO(ev.leaf.notBeforeMs)} to ${ISO(ev.leaf.notAfterMs)} (${formatDuration(ev.leaf.notAfterMs - time.nowMs)} left at ${describeTime(time)}).`,
+        message: capitalize(
+          `${roleName(obs.role)} ${describePath(obs.file)} is valid from ${ISO(ev.leaf.notBeforeMs)} to ${ISO(ev.leaf.notAfterMs)}: ${formatDuration(ev.leaf.notAfterMs - time.nowMs)} left by ${clockName(time)}.`,
+        ),
         evidence: ev.evidence,
       });
       continue;
