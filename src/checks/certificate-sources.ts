@@ -156,8 +156,31 @@ async function lexists(host: Host, nodePath: string): Promise<boolean> {
   }
 }
 
+/** Parsed kubeconfigs by path, reparsed only when the file's stat changes. */
+export class KubeconfigCache {
+  private entry?: { path: string; signature: string; parse: KubeconfigParse };
+  parses = 0;
+
+  async load(host: Host, kubeconfigPath: string, signal: AbortSignal): Promise<KubeconfigParse> {
+    let signature: string | undefined;
+    try {
+      const st = await host.stat(kubeconfigPath);
+      signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      // unreadable: loadYamlMapping below says why
+    }
+    if (signature && this.entry?.path === kubeconfigPath && this.entry.signature === signature) return this.entry.parse;
+    this.parses++;
+    const loaded = await loadYamlMapping(host, kubeconfigPath, signal);
+    const parse = loaded.ok ? parseKubeconfig(kubeconfigPath, loaded.value) : { ok: false as const, problem: loaded.problem };
+    if (signature) this.entry = { path: kubeconfigPath, signature, parse };
+    else delete this.entry;
+    return parse;
+  }
+}
+
 /** Finds the certificates kubelet uses; a problem with the kubeconfig is data, not an exception. */
-export async function locateCertificates(host: Host, setup: KubeletSetup, signal: AbortSignal): Promise<CertificateSources> {
+export async function locateCertificates(host: Host, setup: KubeletSetup, signal: AbortSignal, kubeconfigs = new KubeconfigCache()): Promise<CertificateSources> {
   const flags = setup.flags.values;
   const certDir = path.posix.resolve("/", flags.get("cert-dir") || path.posix.join(setup.rootDir, "pki"));
   const sources: CertificateSources = {
@@ -182,8 +205,7 @@ export async function locateCertificates(host: Host, setup: KubeletSetup, signal
   let credentials: KubeconfigCredentials = {};
   if (kubeconfigPath) {
     sources.kubeconfigPath = kubeconfigPath;
-    const loaded = await loadYamlMapping(host, kubeconfigPath, signal);
-    const parsed = loaded.ok ? parseKubeconfig(kubeconfigPath, loaded.value) : { ok: false as const, problem: loaded.problem };
+    const parsed = await kubeconfigs.load(host, kubeconfigPath, signal);
     if (parsed.ok) credentials = parsed.credentials;
     else sources.kubeconfigProblem = parsed.problem;
   }

@@ -22,7 +22,7 @@ import {
   type CertificateJudgeInput,
   type ObservedCertificate,
 } from "./certificate-judge.js";
-import { locateCertificates, type CertificateSources, type PemSource } from "./certificate-sources.js";
+import { KubeconfigCache, locateCertificates, type CertificateSources, type PemSource } from "./certificate-sources.js";
 
 export { CERTIFICATE_REASONS };
 
@@ -128,8 +128,12 @@ async function loadCandidates(ctx: CheckContext, cache: PemFileCache, current: L
   return files;
 }
 
-export function createCertificatesCheck(settings: CertificateSettings, deps: CertificateCheckDeps): Check & { readonly cache: PemFileCache } {
+export function createCertificatesCheck(
+  settings: CertificateSettings,
+  deps: CertificateCheckDeps,
+): Check & { readonly cache: PemFileCache; readonly kubeconfigs: KubeconfigCache } {
   const cache = new PemFileCache();
+  const kubeconfigs = new KubeconfigCache();
   const thresholds = { warningDays: settings.warningDays, criticalDays: Math.min(settings.criticalDays, settings.warningDays) };
   return {
     name: "certificates",
@@ -137,9 +141,10 @@ export function createCertificatesCheck(settings: CertificateSettings, deps: Cer
     intervalMs: settings.intervalSeconds * 1000,
     timeoutMs: settings.timeoutSeconds * 1000,
     cache,
+    kubeconfigs,
     async run(ctx): Promise<Finding[]> {
       const setup = await deps.kubelet.locate(ctx.signal);
-      const sources = await locateCertificates(ctx.host, setup, ctx.signal);
+      const sources = await locateCertificates(ctx.host, setup, ctx.signal, kubeconfigs);
       if (!sources.client && !sources.serving && !sources.ca && !sources.kubeconfigPath && !sources.kubeletRunning) {
         // No kubelet and none of its files: the kubelet check says so; there is nothing to judge here.
         ctx.log.debug({ certDir: sources.certDir }, "no kubelet certificates under the host root");

@@ -30,11 +30,22 @@ function describeBinary(bytes: Buffer): string {
   return "is binary data, not PEM text";
 }
 
+/** Control characters other than whitespace, or bytes that are not UTF-8: not a text file. */
+function isBinary(sample: Buffer): boolean {
+  for (const byte of sample) if (byte < 0x09 || (byte > 0x0d && byte < 0x20 && byte !== 0x1b)) return true;
+  try {
+    // A fresh decoder each time: streaming keeps state. A character cut at the sample's end is fine.
+    new TextDecoder("utf-8", { fatal: true }).decode(sample, { stream: true });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Parses every PEM block in a file's bytes; problems are data naming what is wrong and where. */
 export function parsePem(bytes: Buffer): PemParse {
   if (bytes.length === 0) return { ok: false, problem: "is empty" };
-  const sample = bytes.subarray(0, 512);
-  if (sample.includes(0) || (sample[0] === 0x30 && !sample.includes(0x2d /* - */))) return { ok: false, problem: describeBinary(bytes) };
+  if (isBinary(bytes.subarray(0, 512))) return { ok: false, problem: describeBinary(bytes) };
   const text = bytes.toString("utf8");
   if (text.trim() === "") return { ok: false, problem: "is empty (only whitespace)" };
   const lines = text.split(/\r?\n/);

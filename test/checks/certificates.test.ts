@@ -503,6 +503,7 @@ describe("certificates check: rescans cheaply", () => {
     await run();
     await run();
     assert.equal(check.cache.parses, first, "unchanged files are not read again");
+    assert.equal(check.kubeconfigs.parses, 1, "nor is the unchanged kubeconfig");
 
     // kubelet rotates: a new file and the symlink swapped to it.
     const next = `${PKI}/kubelet-client-2026-11-24-12-00-00.pem`;
