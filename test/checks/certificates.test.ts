@@ -200,6 +200,15 @@ describe("certificates check: incident 5, a client certificate from the future",
     assert.ok(f.remedy?.includes(`ln -sf ${PKI}/kubelet-client-2026-11-01-08-00-00.pem ${CURRENT}`), f.remedy);
   });
 
+  it("of several valid rotated certificates, names the newest", async () => {
+    const newer = mint.leaf(ca, { subject: NODE, notBefore: at(-3 * DAY), notAfter: at(362 * DAY) });
+    const f = only(
+      await findingsOf(kubeadmNode(future, { "kubelet-client-2026-11-01-08-00-00.pem": older, "kubelet-client-2026-11-21-08-00-00.pem": newer })),
+      "ClientCertificateNotYetValid",
+    );
+    assert.ok(f.remedy?.includes(`ln -sf ${PKI}/kubelet-client-2026-11-21-08-00-00.pem ${CURRENT}`), f.remedy);
+  });
+
   it("with no valid rotated certificate, the remedy says how to re-bootstrap", async () => {
     const f = only(await findingsOf(kubeadmNode(future, { "kubelet-client-2025-10-01-09-00-00.pem": expired })), "ClientCertificateNotYetValid");
     assert.match(f.remedy ?? "", /None of the 1 rotated certificates in \/var\/lib\/kubelet\/pki is valid now/);
@@ -357,6 +366,18 @@ describe("certificates check: one fixture per reason", () => {
       assert.match(m.message, /\/etc\/kubernetes\/pki\/kubelet\.crt, named by kubelet's --tls-cert-file: does not exist/);
     });
 
+    it("a bad kubelet-server-current.pem: the remedy names the newest valid kubelet-server-*.pem", async () => {
+      const config = "kind: KubeletConfiguration\nrotateCertificates: true\nserverTLSBootstrap: true\n";
+      const good = mint.leaf(ca, { subject: NODE, notBefore: at(-10 * DAY), notAfter: at(300 * DAY), profile: "server" });
+      const early = mint.leaf(ca, { subject: NODE, notBefore: at(3 * HOUR), notAfter: at(300 * DAY), profile: "server" });
+      const spec = kubeadmNode(older, {}, {
+        files: { "/var/lib/kubelet/config.yaml": config, [`${PKI}/kubelet-server-2026-11-14-00-00-00.pem`]: good.combinedPem, [`${PKI}/kubelet-server-2026-11-24-11-30-00.pem`]: early.combinedPem },
+        links: { [`${PKI}/kubelet-server-current.pem`]: `${PKI}/kubelet-server-2026-11-24-11-30-00.pem` },
+      });
+      const f = only(await findingsOf(spec), "ServingCertificateNotYetValid");
+      assert.ok(f.remedy?.includes(`ln -sf ${PKI}/kubelet-server-2026-11-14-00-00-00.pem ${PKI}/kubelet-server-current.pem && systemctl restart kubelet`), f.remedy);
+    });
+
     it("ServingCertificateMalformed", async () => {
       const f = only(
         await findingsOf(kubeadmNode(older, {}, { kubelet: tlsFlags, files: { "/etc/kubernetes/pki/kubelet.crt": "-----BEGIN CERTIFICATE-----\nMIIB\n", "/etc/kubernetes/pki/kubelet.key": older.keyPem } })),
@@ -394,6 +415,16 @@ describe("certificates check: one fixture per reason", () => {
       assert.equal(only(await findingsOf(withCa(oldCa, older)), "ClusterCACertificateExpired").severity, "critical");
       const newCa = mint.ca({ subject: "/CN=kubernetes", notBefore: at(DAY), notAfter: at(3600 * DAY) });
       assert.equal(only(await findingsOf(withCa(newCa, older)), "ClusterCACertificateNotYetValid").severity, "critical");
+    });
+
+    it("a CA bundle during CA rotation: the client certificate may be signed by either, and the signer's dates are judged", async () => {
+      const oldCa = mint.ca({ subject: "/CN=kubernetes", notBefore: at(-3600 * DAY), notAfter: at(10 * DAY) });
+      const newCa = mint.ca({ subject: "/CN=kubernetes-2", notBefore: at(-DAY), notAfter: at(3600 * DAY), keyType: "rsa" });
+      const byNew = mint.leaf(newCa, { subject: NODE, notBefore: at(-DAY), notAfter: at(300 * DAY) });
+      const findings = await findingsOf(kubeadmNode(byNew, {}, { files: { [CA_PATH]: oldCa.certPem + newCa.certPem } }));
+      assert.deepEqual(problems(findings), []);
+      const caFinding = findings.find((f) => (f.evidence as CertificateEvidence).role === "ca");
+      assert.match(caFinding?.message ?? "", /to 2036-/, "the new CA, which signed the client certificate");
     });
 
     it("ClusterCACertificateMissing and ClusterCACertificateMalformed", async () => {
