@@ -17,6 +17,7 @@ import type { ClusterReader, Finding, SharedFacts, StateView } from "../../src/t
 import { CertificateMint, type Minted } from "../support/certs.js";
 import { checkContext } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
+import { runCli } from "../support/cli.js";
 import { runTool } from "../support/tools.js";
 
 const NOW = Date.parse("2026-11-24T12:00:00Z");
@@ -571,5 +572,19 @@ describe("certificates check: metrics", () => {
     assert.doesNotMatch(text, /kubelet-client-2026-11-01/, "rotated files are not series: the path label stays bounded");
     const result = await runTool("promtool", ["check", "metrics"], { input: text });
     assert.equal(result.code, 0, `promtool check metrics: ${result.stdout}${result.stderr}`);
+  });
+});
+
+describe("node-doctor check on incident 5's node", () => {
+  it("exits 2 and prints the symlink fix (the built agent, the real clock)", async () => {
+    const now = Date.now();
+    const good = mint.leaf(ca, { subject: NODE, notBefore: new Date(now - 20 * DAY), notAfter: new Date(now + 345 * DAY) });
+    const ahead = mint.leaf(ca, { subject: NODE, notBefore: new Date(now + 5 * HOUR), notAfter: new Date(now + 365 * DAY) });
+    const root = await node(kubeadmNode(ahead, { "kubelet-client-2026-11-04-08-00-00.pem": good }));
+    const result = await runCli(["check", "--host-root", root, "--only", "certificates", "--output", "json"]);
+    assert.equal(result.code, 2, result.stderr);
+    const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
+    const f = only(findings, "ClientCertificateNotYetValid");
+    assert.ok(f.remedy?.includes(`ln -sf ${PKI}/kubelet-client-2026-11-04-08-00-00.pem ${CURRENT} && systemctl restart kubelet`), f.remedy);
   });
 });
