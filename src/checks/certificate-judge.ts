@@ -8,6 +8,7 @@
  * `kubelet-client-current.pem` is bad, the remedy names the newest rotated
  * certificate beside it that would work now.
  */
+import type { KeyObject } from "node:crypto";
 import * as path from "node:path";
 import type { Finding, Severity, TrustedTime } from "../types.js";
 import type { CertificateEvidence, CertificateRole } from "./certificate-evidence.js";
@@ -126,6 +127,17 @@ export function issuedBy(leaf: CertificateInfo, cas: readonly CertificateInfo[])
   });
 }
 
+/** Whether `key` is the private half of the certificate's public key (a key of another type is simply not). */
+function keyMatches(leaf: CertificateInfo, keys: readonly KeyObject[]): boolean {
+  return keys.some((key) => {
+    try {
+      return leaf.x509.checkPrivateKey(key);
+    } catch {
+      return false;
+    }
+  });
+}
+
 function timeProblems(role: CertificateRole, cert: CertificateInfo, time: TrustedTime, thresholds: CertificateThresholds, obs: ObservedCertificate, where: string): Problem[] {
   const now = time.nowMs;
   if (cert.notBeforeMs > now) {
@@ -218,7 +230,7 @@ function evaluate(obs: ObservedCertificate, input: CertificateJudgeInput, time: 
     } else if (keyFile.ok && keyFile.keys.length === 0) {
       const detail = keyFile.keyProblem ?? "holds no private key";
       problems.push({ test: "KeyMismatch", severity: "critical", message: `${keyWhere}, the key of ${where}: ${detail}` });
-    } else if (keyFile.ok && !keyFile.keys.some((key) => leaf.x509.checkPrivateKey(key))) {
+    } else if (keyFile.ok && !keyMatches(leaf, keyFile.keys)) {
       problems.push({ test: "KeyMismatch", severity: "critical", message: `the private key in ${keyWhere} does not belong to ${where} (its public key differs)` });
     }
   }
@@ -244,7 +256,7 @@ function candidateWorks(file: LoadedPemFile, role: "client" | "serving", input: 
   const leaf = file.certificates[0];
   if (!leaf || leaf.notBeforeMs > time.nowMs || leaf.notAfterMs <= time.nowMs) return undefined;
   if (cas.length > 0 && !issuedBy(leaf, cas)) return undefined;
-  if (!file.keys.some((key) => leaf.x509.checkPrivateKey(key))) return undefined;
+  if (!keyMatches(leaf, file.keys)) return undefined;
   if (identityProblem(leaf, input.nodeName, "") && role === "client") return undefined;
   return leaf;
 }

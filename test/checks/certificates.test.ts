@@ -317,6 +317,11 @@ describe("certificates check: one fixture per reason", () => {
     const f = only(await findingsOf(kubeadmNode(mismatched)), "ClientCertificateKeyMismatch");
     assert.equal(f.severity, "critical");
     assert.match(f.message, /does not belong to/);
+    // An RSA key beside an ECDSA certificate is a mismatch too, not an error.
+    const rsaBeside = { ...older, combinedPem: older.certPem + otherCa.keyPem };
+    assert.equal(only(await findingsOf(kubeadmNode(rsaBeside)), "ClientCertificateKeyMismatch").severity, "critical");
+    const noKey = { ...older, combinedPem: older.certPem };
+    assert.match(only(await findingsOf(kubeadmNode(noKey)), "ClientCertificateKeyMismatch").message, /holds no private key/);
   });
 
   it("ClientCertificateWrongIdentity: CN of another node", async () => {
