@@ -143,7 +143,7 @@ export class PemFileCache {
       resolved = await host.resolve(nodePath);
       const st = await host.stat(nodePath);
       if (st.kind === "directory") return { path: nodePath, resolved, ok: false, problem: "is a directory, expected a PEM file", code: "unreadable" };
-      if (st.kind !== "file") return { path: nodePath, resolved, ok: false, problem: `is a ${st.kind}, expected a PEM file`, code: "unreadable" };
+      if (st.kind !== "file") return { path: nodePath, resolved, ok: false, problem: `is not a regular file (${st.kind === "other" ? "a device or FIFO" : `a ${st.kind}`}), expected a PEM file`, code: "unreadable" };
       const signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
       const cached = this.entries.get(resolved);
       if (cached && cached.signature === signature) {
