@@ -4,6 +4,7 @@
  * client certificate from the future, an older valid one beside it.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, symlink, unlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -60,6 +61,7 @@ interface NodeSpec {
   files?: Record<string, string | Buffer>;
   links?: Record<string, string>;
   dirs?: string[];
+  fifos?: string[];
   /** kubelet's argv (argv[0] included), written as /proc/4242/cmdline. */
   kubelet?: string[];
 }
@@ -76,6 +78,10 @@ async function node(spec: NodeSpec): Promise<string> {
     await symlink(target, join(root, path));
   }
   for (const dir of spec.dirs ?? []) await mkdir(join(root, dir), { recursive: true });
+  for (const fifo of spec.fifos ?? []) {
+    await mkdir(dirname(join(root, fifo)), { recursive: true });
+    execFileSync("mkfifo", [join(root, fifo)]);
+  }
   if (spec.kubelet) {
     await mkdir(join(root, "proc/4242"), { recursive: true });
     await writeFile(join(root, "proc/4242/comm"), "kubelet\n");
@@ -475,6 +481,7 @@ describe("certificates check: bad input names the path and the problem", () => {
     { name: "DER instead of PEM", spec: () => ({ files: { [target]: der() } }), reason: "ClientCertificateMalformed", problem: /is DER \(binary ASN\.1\), expected PEM text/ },
     { name: "empty file", spec: () => ({ files: { [target]: "" } }), reason: "ClientCertificateMalformed", problem: /: is empty/ },
     { name: "directory instead of a file", spec: () => ({ dirs: [target] }), reason: "ClientCertificateMissing", problem: /is a directory, expected a PEM file/ },
+    { name: "a FIFO", spec: () => ({ fifos: [target] }), reason: "ClientCertificateMissing", problem: /is not a regular file \(a device or FIFO\)/ },
     { name: "symlink loop", spec: () => ({ links: { [target]: `${PKI}/loop-b.pem`, [`${PKI}/loop-b.pem`]: target } }), reason: "ClientCertificateMissing", problem: /symlink loop/ },
   ];
   for (const c of cases) {
@@ -577,6 +584,13 @@ describe("certificates check: metrics", () => {
     assert.doesNotMatch(text, /kubelet-client-2026-11-01/, "rotated files are not series: the path label stays bounded");
     const result = await runTool("promtool", ["check", "metrics"], { input: text });
     assert.equal(result.code, 0, `promtool check metrics: ${result.stdout}${result.stderr}`);
+
+    // A certificate no longer configured leaves no stale series behind.
+    const withoutServing = findings.filter((f) => (f.evidence as CertificateEvidence).role !== "serving");
+    sink.onCheckRun?.({ check: "certificates", startedAtMs: NOW, durationMs: 3, outcome: "ok", findings: withoutServing }, state);
+    const later = await sink.registry.metrics();
+    assert.doesNotMatch(later, /role="serving"/);
+    assert.match(later, /role="client"/);
   });
 });
 
