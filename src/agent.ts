@@ -46,7 +46,14 @@ export async function assemble(config: Config, options: { log: Logger; clock?: C
   const host = new RootedHost(config.hostRoot);
   const checks = buildChecks(config.checks, { kubelet: new KubeletLocator(host, clock) }, options.only);
   const metrics = createMetricsSink({ nodeName, version: VERSION, checkNames: checks.map((c) => c.name) });
-  const cluster = await connectToCluster({ ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), nodeName, log });
+  const cluster = await connectToCluster({
+    ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+    nodeName,
+    log,
+    registry: metrics.registry,
+    clock,
+    settings: config.kubernetes,
+  });
   const sinks: Sink[] = [metrics, ...cluster.sinks, ...(options.extraSinks ?? [])];
   const state = new NodeState(checks, sinks, {
     consecutiveRuns: config.engine.damping.consecutiveRuns,
