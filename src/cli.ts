@@ -101,7 +101,7 @@ async function commandCheck(args: string[]): Promise<number> {
   const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), fromFlags);
   // A one-shot report keeps stderr quiet unless asked.
   const log = createLogger(fromFlags.logLevel ?? (config.logLevel === "info" ? "warn" : config.logLevel));
-  const assembly = await assemble(config, { log, ...(only ? { only } : {}) });
+  const assembly = await assemble(config, { log, readOnly: true, ...(only ? { only } : {}) });
   const findings = await diagnoseOnce(assembly);
   if (output === "json") process.stdout.write(renderJson(findings));
   else {
