@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { assemble, configSchema, createLogger, diagnoseOnce, startAgent, VERSION } from "./agent.js";
 import { loadConfig, overridesFromEnvironment, type ConfigOverrides } from "./config/config.js";
 import { ConfigError } from "./config/schema.js";
+import { KubeConfigError } from "./kube/credentials.js";
 import { CHECK_NAMES, type CheckName } from "./checks/index.js";
 import { exitCodeFor, renderText } from "./report/text.js";
 import { renderJson } from "./report/json.js";
@@ -171,7 +172,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: run, check, version)`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof KubeConfigError) {
       process.stderr.write(`node-doctor: ${error.message}\n`);
       return EXIT_USAGE;
     }
