@@ -253,3 +253,19 @@ function ours(node: Node): Map<string, NodeCondition> {
 export function removalPatch(types: readonly string[] = CONDITION_TYPES): { status: { conditions: Array<{ type: string; $patch: "delete" }> } } {
   return { status: { conditions: types.map((type) => ({ type, $patch: "delete" as const })) } };
 }
+
+/**
+ * Removes every node-doctor condition type from a Node, leaving kubelet's and
+ * anyone else's (uninstall; the chart's pre-delete hook). Returns the types
+ * removed; an empty list when there were none (nothing is written then).
+ */
+export async function removeOurConditions(api: NodeStatusApi, nodeName: string, signal?: AbortSignal): Promise<string[]> {
+  const { node } = await api.getNode(nodeName, signal);
+  if (!node) throw new ApiError(404, "NotFound", `node ${JSON.stringify(nodeName)} does not exist`, "get", "nodes");
+  const present = [...ours(node).keys()];
+  if (present.length === 0) return [];
+  const patched = await api.patchNodeStatus(nodeName, removalPatch(present), signal ? { signal } : {});
+  const left = [...ours(patched).keys()];
+  if (left.length > 0) throw new Error(`node ${nodeName} still has ${left.join(", ")} after the removal patch`);
+  return present;
+}
