@@ -636,7 +636,8 @@ preferences: {}
       // /version and discovery are readable without credentials on a real cluster (system:public-info-viewer).
       if (!user && route.resource !== "version") throw new HttpError(401, "Unauthorized", "Unauthorized");
       const body = this.route(req.method ?? "GET", url, record, contentType ?? "");
-      this.send(res, record, route.verb === "create" ? 201 : 200, body);
+      const wantsTable = (req.method ?? "GET") === "GET" && /as=Table/.test(req.headers.accept ?? "");
+      this.send(res, record, route.verb === "create" ? 201 : 200, wantsTable ? asTable(body, this.now(), url.searchParams.get("includeObject") === "Object") : body);
     } catch (error) {
       if (error instanceof HttpError) {
         const extra = (error as HttpError & { headers?: Record<string, string> }).headers ?? {};
@@ -863,6 +864,95 @@ preferences: {}
 }
 
 type RecordStatus = { status: number };
+
+// ---------------------------------------------------------------- server-side printing (kubectl get)
+
+/** Like the API server's duration.HumanDuration, for "Age" and "Last Seen" cells. */
+function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
+  if (m < 180) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 8) return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
+  if (h < 48) return `${h}h`;
+  const d = Math.floor(h / 24);
+  if (d < 8) return h % 24 === 0 ? `${d}d` : `${d}d${h % 24}h`;
+  return `${d}d`;
+}
+
+const column = (name: string, priority = 0, type = "string") => ({ name, type, format: name === "Name" ? "name" : "", description: name, priority });
+
+/**
+ * Answers `Accept: application/json;as=Table;g=meta.k8s.io;v=v1` (what
+ * `kubectl get` asks for) for Nodes and Events with the columns the real
+ * server prints; other kinds get NAME and AGE.
+ */
+function asTable(body: unknown, nowMs: number, includeObject: boolean): unknown {
+  if (!isObject(body)) return body;
+  const kind = typeof body["kind"] === "string" ? body["kind"] : "";
+  const items: JsonObject[] = kind.endsWith("List") ? ((body["items"] as Json[] | undefined) ?? []).filter(isObject) : [body];
+  const itemKind = kind.endsWith("List") ? kind.slice(0, -4) : kind;
+  const age = (o: JsonObject) => {
+    const created = isObject(o["metadata"]) ? o["metadata"]["creationTimestamp"] : undefined;
+    return typeof created === "string" ? humanDuration(nowMs - Date.parse(created)) : "<unknown>";
+  };
+  const name = (o: JsonObject) => (isObject(o["metadata"]) && typeof o["metadata"]["name"] === "string" ? o["metadata"]["name"] : "");
+  let columnDefinitions;
+  let cells: (o: JsonObject) => Json[];
+  if (itemKind === "Event") {
+    columnDefinitions = ["Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message", "First Seen", "Count", "Name"].map((n) =>
+      column(n, ["Subobject", "Source", "First Seen", "Count", "Name"].includes(n) ? 1 : 0),
+    );
+    cells = (o) => {
+      const e = o as unknown as CoreEvent;
+      const last = e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp;
+      const first = e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp;
+      return [
+        last ? humanDuration(nowMs - Date.parse(last)) : "<unknown>",
+        e.type ?? "",
+        e.reason ?? "",
+        `${(e.involvedObject.kind ?? "").toLowerCase()}/${e.involvedObject.name ?? ""}`,
+        e.involvedObject.fieldPath ?? "",
+        [e.source?.component, e.source?.host].filter(Boolean).join(", "),
+        (e.message ?? "").trim(),
+        first ? humanDuration(nowMs - Date.parse(first)) : "<unknown>",
+        e.count ?? 1,
+        e.metadata.name ?? "",
+      ];
+    };
+  } else if (itemKind === "Node") {
+    columnDefinitions = ["Name", "Status", "Roles", "Age", "Version", "Internal-IP", "External-IP", "OS-Image", "Kernel-Version", "Container-Runtime"].map((n) =>
+      column(n, ["Internal-IP", "External-IP", "OS-Image", "Kernel-Version", "Container-Runtime"].includes(n) ? 1 : 0),
+    );
+    cells = (o) => {
+      const n = o as unknown as Node;
+      const ready = n.status?.conditions?.find((c) => c.type === "Ready");
+      const status = ready?.status === "True" ? "Ready" : ready ? "NotReady" : "Unknown";
+      const roles = Object.keys(n.metadata?.labels ?? {})
+        .filter((l) => l.startsWith("node-role.kubernetes.io/"))
+        .map((l) => l.slice("node-role.kubernetes.io/".length));
+      const address = (type: string) => n.status?.addresses?.find((a) => a.type === type)?.address ?? "<none>";
+      const info = n.status?.nodeInfo;
+      return [name(o), n.spec?.unschedulable ? `${status},SchedulingDisabled` : status, roles.join(",") || "<none>", age(o), info?.kubeletVersion ?? "", address("InternalIP"), address("ExternalIP"), info?.osImage ?? "", info?.kernelVersion ?? "", info?.containerRuntimeVersion ?? ""];
+    };
+  } else {
+    columnDefinitions = [column("Name"), column("Age")];
+    cells = (o) => [name(o), age(o)];
+  }
+  const listMeta = isObject(body["metadata"]) && kind.endsWith("List") ? body["metadata"] : {};
+  return {
+    kind: "Table",
+    apiVersion: "meta.k8s.io/v1",
+    metadata: listMeta,
+    columnDefinitions,
+    rows: items.map((o) => ({
+      cells: cells(o),
+      object: includeObject ? o : { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o["metadata"] ?? {} },
+    })),
+  };
+}
 
 function matches(record: { verb: Verb; resource: Resource; name?: string }, match: RouteMatch): boolean {
   return (match.verb === undefined || match.verb === record.verb) && (match.resource === undefined || match.resource === record.resource) && (match.name === undefined || match.name === record.name);
