@@ -11,7 +11,11 @@ import { Scheduler } from "./engine/scheduler.js";
 import { NodeState } from "./engine/state.js";
 import { RootedHost } from "./host/host.js";
 import { KubeletLocator } from "./host/kubelet.js";
+import type { KubeClient } from "./kube/client.js";
 import { connectToCluster, type ClusterConnection } from "./kube/connect.js";
+import { ConditionsSink } from "./report/conditions.js";
+import { eventOutcomeCounter, EventsSink } from "./report/events.js";
+import type { Registry } from "prom-client";
 import { createMetricsSink, type MetricsSink } from "./report/metrics/index.js";
 import { buildServer } from "./server.js";
 import type { Check, Clock, Finding, Sink } from "./types.js";
@@ -38,14 +42,25 @@ export interface Assembly {
   cluster: ClusterConnection;
 }
 
-export async function assemble(config: Config, options: { log: Logger; clock?: Clock; only?: CheckName[]; extraSinks?: Sink[] }): Promise<Assembly> {
+export async function assemble(
+  config: Config,
+  options: { log: Logger; clock?: Clock; only?: CheckName[]; extraSinks?: Sink[]; /** Read the API but never write to it (`check`). */ readOnly?: boolean },
+): Promise<Assembly> {
   const clock = options.clock ?? systemClock;
   const { log } = options;
   const nodeName = config.nodeName ?? hostname();
   const host = new RootedHost(config.hostRoot);
   const checks = buildChecks(config.checks, { kubelet: new KubeletLocator(host, clock) }, options.only);
   const metrics = createMetricsSink({ nodeName, version: VERSION, checkNames: checks.map((c) => c.name) });
-  const cluster = await connectToCluster({ ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), nodeName, log });
+  const cluster = await connectToCluster({
+    ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+    nodeName,
+    log,
+    registry: metrics.registry,
+    clock,
+    settings: config.kubernetes,
+    sinks: options.readOnly ? undefined : (client, name) => apiSinks(client, name, { config, checks, clock, log, registry: metrics.registry }),
+  });
   const sinks: Sink[] = [metrics, ...cluster.sinks, ...(options.extraSinks ?? [])];
   const state = new NodeState(checks, sinks, {
     consecutiveRuns: config.engine.damping.consecutiveRuns,
@@ -63,6 +78,26 @@ export async function assemble(config: Config, options: { log: Logger; clock?: C
     jitterRatio: config.engine.jitterRatio,
   });
   return { config, nodeName, log, checks, state, scheduler, metrics, cluster };
+}
+
+/** The sinks that write to the API server: our NodeConditions, and Events on transitions. */
+function apiSinks(client: KubeClient, nodeName: string, deps: { config: Config; checks: Check[]; clock: Clock; log: Logger; registry: Registry }): Sink[] {
+  const { config, clock, log } = deps;
+  const managedTypes = [...new Set(deps.checks.flatMap((check) => check.conditions))];
+  const sinks: Sink[] = [
+    new ConditionsSink({
+      api: client,
+      nodeName,
+      managedTypes,
+      clock,
+      log: log.child({ sink: "conditions" }),
+      policy: { heartbeatMs: config.kubernetes.heartbeatSeconds * 1000, backoffCapMs: config.kubernetes.backoffCapSeconds * 1000 },
+    }),
+  ];
+  if (config.kubernetes.events) {
+    sinks.push(new EventsSink({ api: client, nodeName, clock, log: log.child({ sink: "events" }), onOutcome: eventOutcomeCounter(deps.registry) }));
+  }
+  return sinks;
 }
 
 /** Runs every check once and returns the findings (the CLI's `check`). */

@@ -8,6 +8,10 @@ import { assemble, configSchema, createLogger, diagnoseOnce, startAgent } from "
 import { VERSION } from "./version.js";
 import { loadConfig, overridesFromEnvironment, type ConfigOverrides } from "./config/config.js";
 import { ConfigError } from "./config/schema.js";
+import { KubeConfigError } from "./kube/credentials.js";
+import { createClient, resolveCredentials } from "./kube/connect.js";
+import { removeOurConditions } from "./report/conditions.js";
+import { hostname } from "node:os";
 import { CHECK_NAMES, type CheckName } from "./checks/index.js";
 import { exitCodeFor, renderText } from "./report/text.js";
 import { renderJson } from "./report/json.js";
@@ -19,6 +23,8 @@ const USAGE = `Usage: node-doctor <command> [flags]
 Commands:
   run      run the agent: check on intervals, serve /metrics, /healthz, /readyz, /findings
   check    run every enabled check once, print the diagnosis, exit 0 ok / 1 warning / 2 critical
+  conditions remove [--node NAME | --all-nodes] [--kubeconfig FILE]
+           remove node-doctor's NodeConditions (uninstall), leaving every other condition
   version  print the version
 
 Flags (run and check):
@@ -45,6 +51,13 @@ const COMMON_OPTIONS = {
 
 const OPTIONS = {
   run: { ...COMMON_OPTIONS, listen: { type: "string" } },
+  conditionsRemove: {
+    kubeconfig: { type: "string" },
+    node: { type: "string" },
+    "node-name": { type: "string" },
+    "all-nodes": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  },
   check: { ...COMMON_OPTIONS, only: { type: "string" }, output: { type: "string" } },
 } satisfies Record<string, ParseArgsConfig["options"]>;
 
@@ -102,7 +115,7 @@ async function commandCheck(args: string[]): Promise<number> {
   const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), fromFlags);
   // A one-shot report keeps stderr quiet unless asked.
   const log = createLogger(fromFlags.logLevel ?? (config.logLevel === "info" ? "warn" : config.logLevel));
-  const assembly = await assemble(config, { log, ...(only ? { only } : {}) });
+  const assembly = await assemble(config, { log, readOnly: true, ...(only ? { only } : {}) });
   const findings = await diagnoseOnce(assembly);
   if (output === "json") process.stdout.write(renderJson(findings));
   else {
@@ -146,6 +159,48 @@ async function commandRun(args: string[]): Promise<number> {
   return new Promise<number>(() => undefined); // runs until a signal
 }
 
+/** `node-doctor conditions remove`: one line per node on stdout; exit 0 when done, 1 when the API failed. */
+async function commandConditions(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "remove") throw new UsageError(`conditions: unknown subcommand ${JSON.stringify(sub ?? "")} (subcommands: remove)`);
+  const { values } = parse(rest, OPTIONS.conditionsRemove);
+  if (values.help) return printUsage();
+  const env = overridesFromEnvironment(process.env);
+  if (values.node !== undefined && values["all-nodes"]) throw new UsageError("conditions remove: --node and --all-nodes exclude each other");
+  if (values.node === "") throw new UsageError("--node: expected a node name");
+  const kubeconfig = values.kubeconfig ?? env.kubeconfig;
+  const credentials = await resolveCredentials(kubeconfig ? { kubeconfig } : {});
+  if (!credentials) throw new UsageError("conditions remove: no API server: pass --kubeconfig FILE or run in a pod with a service account");
+  const client = createClient(credentials, { timeoutMs: 10_000 });
+  try {
+    let nodes: string[];
+    if (values["all-nodes"]) {
+      nodes = [];
+      let continueToken: string | undefined;
+      do {
+        const page = await client.listNodes({ limit: 500, ...(continueToken ? { continueToken } : {}) });
+        nodes.push(...page.items.map((n) => n.metadata?.name ?? "").filter(Boolean));
+        continueToken = page.continueToken;
+      } while (continueToken);
+    } else {
+      nodes = [values.node ?? values["node-name"] ?? env.nodeName ?? hostname()];
+    }
+    let failed = 0;
+    for (const node of nodes) {
+      try {
+        const removed = await removeOurConditions(client, node, AbortSignal.timeout(30_000));
+        process.stdout.write(removed.length > 0 ? `${node}: removed ${removed.join(", ")}\n` : `${node}: no node-doctor conditions\n`);
+      } catch (error) {
+        failed++;
+        process.stderr.write(`node-doctor: ${node}: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    }
+    return failed > 0 ? 1 : 0;
+  } finally {
+    client.close();
+  }
+}
+
 function printUsage(): number {
   process.stdout.write(USAGE);
   return 0;
@@ -159,6 +214,8 @@ export async function main(argv: string[]): Promise<number> {
         return await commandRun(rest);
       case "check":
         return await commandCheck(rest);
+      case "conditions":
+        return await commandConditions(rest);
       case "version":
       case "--version":
         process.stdout.write(`node-doctor ${VERSION}\n`);
@@ -169,10 +226,10 @@ export async function main(argv: string[]): Promise<number> {
       case "-h":
         return printUsage();
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: run, check, version)`);
+        throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: run, check, conditions, version)`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof KubeConfigError) {
       process.stderr.write(`node-doctor: ${error.message}\n`);
       return EXIT_USAGE;
     }

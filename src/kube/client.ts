@@ -1,0 +1,165 @@
+/**
+ * The few API calls node-doctor makes, typed with kubernetes-types and
+ * checked at the edge: a response whose shape is wrong is an ApiError, never
+ * a cast that fails later.
+ */
+import type { Lease } from "kubernetes-types/coordination/v1.js";
+import type { Event as CoreEvent, Node } from "kubernetes-types/core/v1.js";
+import type { ApiTiming } from "../types.js";
+import { ApiError, type ApiVerb, type Transport } from "./transport.js";
+
+export const STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json";
+export const MERGE_PATCH = "application/merge-patch+json";
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function hasMetadataName(value: unknown): value is { metadata: { name: string } } {
+  return isRecord(value) && isRecord(value["metadata"]) && typeof value["metadata"]["name"] === "string";
+}
+
+/** A Node: metadata.name, and status.conditions (when present) a list of {type, status} objects. */
+export function isNode(value: unknown): value is Node {
+  if (!hasMetadataName(value)) return false;
+  const status = (value as Record<string, unknown>)["status"];
+  if (status === undefined) return true;
+  if (!isRecord(status)) return false;
+  const conditions = status["conditions"];
+  if (conditions === undefined || conditions === null) return true;
+  return Array.isArray(conditions) && conditions.every((c) => isRecord(c) && typeof c["type"] === "string" && typeof c["status"] === "string");
+}
+
+export function isLease(value: unknown): value is Lease {
+  if (!hasMetadataName(value)) return false;
+  const spec = (value as Record<string, unknown>)["spec"];
+  return spec === undefined || isRecord(spec);
+}
+
+export function isEvent(value: unknown): value is CoreEvent {
+  return hasMetadataName(value) && isRecord((value as Record<string, unknown>)["involvedObject"]);
+}
+
+function expect<T>(body: unknown, guard: (v: unknown) => v is T, what: string, verb: ApiVerb, resource: string): T {
+  if (guard(body)) return body;
+  throw new ApiError(0, "InvalidResponse", `the API server's answer is not a valid ${what}`, verb, resource);
+}
+
+export interface ListOptions {
+  limit?: number;
+  continueToken?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export class KubeClient {
+  constructor(readonly transport: Transport) {}
+
+  async getNode(name: string, signal?: AbortSignal): Promise<{ node: Node | null; timing: ApiTiming }> {
+    try {
+      const res = await this.transport.request({ verb: "get", resource: "nodes", method: "GET", path: `/api/v1/nodes/${encodeURIComponent(name)}`, ...(signal ? { signal } : {}) });
+      return { node: expect(res.body, isNode, "Node", "get", "nodes"), timing: res.timing };
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return { node: null, timing: error.timing ?? { sentAtMs: 0, receivedAtMs: 0 } };
+      throw error;
+    }
+  }
+
+  async listNodes(options: ListOptions = {}, signal?: AbortSignal): Promise<{ items: Node[]; continueToken?: string }> {
+    const query: Record<string, string> = {};
+    if (options.limit) query["limit"] = String(options.limit);
+    if (options.continueToken) query["continue"] = options.continueToken;
+    if (options.labelSelector) query["labelSelector"] = options.labelSelector;
+    if (options.fieldSelector) query["fieldSelector"] = options.fieldSelector;
+    const res = await this.transport.request({ verb: "list", resource: "nodes", method: "GET", path: "/api/v1/nodes", query, ...(signal ? { signal } : {}) });
+    const body = res.body;
+    if (!isRecord(body) || !Array.isArray(body["items"]) || !body["items"].every(isNode)) {
+      throw new ApiError(0, "InvalidResponse", "the API server's answer is not a valid NodeList", "list", "nodes");
+    }
+    const meta = isRecord(body["metadata"]) ? body["metadata"] : {};
+    const next = typeof meta["continue"] === "string" && meta["continue"] ? meta["continue"] : undefined;
+    return { items: body["items"] as Node[], ...(next ? { continueToken: next } : {}) };
+  }
+
+  /** PATCH nodes/<name>/status; a strategic merge patch unless told otherwise. */
+  async patchNodeStatus(name: string, patch: unknown, options: { signal?: AbortSignal; contentType?: string } = {}): Promise<Node> {
+    const res = await this.transport.request({
+      verb: "patch",
+      resource: "nodes/status",
+      method: "PATCH",
+      path: `/api/v1/nodes/${encodeURIComponent(name)}/status`,
+      body: patch,
+      contentType: options.contentType ?? STRATEGIC_MERGE_PATCH,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return expect(res.body, isNode, "Node", "patch", "nodes/status");
+  }
+
+  async createEvent(namespace: string, event: CoreEvent, signal?: AbortSignal): Promise<CoreEvent> {
+    const res = await this.transport.request({
+      verb: "create",
+      resource: "events",
+      method: "POST",
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+      body: event,
+      ...(signal ? { signal } : {}),
+    });
+    return expect(res.body, isEvent, "Event", "create", "events");
+  }
+
+  async patchEvent(namespace: string, name: string, patch: unknown, signal?: AbortSignal): Promise<CoreEvent> {
+    const res = await this.transport.request({
+      verb: "patch",
+      resource: "events",
+      method: "PATCH",
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events/${encodeURIComponent(name)}`,
+      body: patch,
+      contentType: STRATEGIC_MERGE_PATCH,
+      ...(signal ? { signal } : {}),
+    });
+    return expect(res.body, isEvent, "Event", "patch", "events");
+  }
+
+  async listEvents(namespace: string | undefined, fieldSelector: string | undefined, signal?: AbortSignal): Promise<CoreEvent[]> {
+    const res = await this.transport.request({
+      verb: "list",
+      resource: "events",
+      method: "GET",
+      path: namespace ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/events` : "/api/v1/events",
+      ...(fieldSelector ? { query: { fieldSelector } } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    const body = res.body;
+    if (!isRecord(body) || !Array.isArray(body["items"]) || !body["items"].every(isEvent)) {
+      throw new ApiError(0, "InvalidResponse", "the API server's answer is not a valid EventList", "list", "events");
+    }
+    return body["items"] as CoreEvent[];
+  }
+
+  async getLease(namespace: string, name: string, signal?: AbortSignal): Promise<{ lease: Lease | null; timing: ApiTiming }> {
+    try {
+      const res = await this.transport.request({
+        verb: "get",
+        resource: "leases",
+        method: "GET",
+        path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases/${encodeURIComponent(name)}`,
+        ...(signal ? { signal } : {}),
+      });
+      return { lease: expect(res.body, isLease, "Lease", "get", "leases"), timing: res.timing };
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return { lease: null, timing: error.timing ?? { sentAtMs: 0, receivedAtMs: 0 } };
+      throw error;
+    }
+  }
+
+  /** GET /version: cheap, cacheable by nobody, and its Date header is the server's clock. */
+  async version(signal?: AbortSignal): Promise<{ gitVersion?: string; timing: ApiTiming }> {
+    const res = await this.transport.request({ verb: "get", resource: "version", method: "GET", path: "/version", ...(signal ? { signal } : {}) });
+    const gitVersion = isRecord(res.body) && typeof res.body["gitVersion"] === "string" ? res.body["gitVersion"] : undefined;
+    return { ...(gitVersion ? { gitVersion } : {}), timing: res.timing };
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * Where the API server and its credentials come from:
+ *
+ * - in-cluster (the default in a pod): KUBERNETES_SERVICE_HOST/PORT and the
+ *   service account's token and CA under
+ *   /var/run/secrets/kubernetes.io/serviceaccount. The token is projected and
+ *   rotated by kubelet (about hourly), so it is re-read every minute and at
+ *   once after a 401, like client-go does;
+ * - a kubeconfig (--kubeconfig): the current context's cluster and user.
+ *   Client certificates and tokens (inline or in files) are handled here;
+ *   exec and auth-provider users need @kubernetes/client-node's breadth, which
+ *   is imported only then (it is heavy; the resident agent never loads it).
+ *
+ * Errors are KubeConfigError: one line naming the file and the key.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { Credentials } from "./transport.js";
+
+export class KubeConfigError extends Error {
+  constructor(
+    readonly where: string,
+    readonly problem: string,
+  ) {
+    super(`${where}: ${problem}`);
+    this.name = "KubeConfigError";
+  }
+}
+
+export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+/** client-go re-reads a projected token file at most once a minute. */
+export const TOKEN_REREAD_MS = 60_000;
+
+/** A token file read lazily, re-read after TOKEN_REREAD_MS or after the server said 401. */
+export function fileToken(path: string, monotonic: () => number = () => performance.now()): { token: () => Promise<string>; invalidate: () => void } {
+  let cached: { value: string; atMs: number } | undefined;
+  return {
+    async token() {
+      if (cached && monotonic() - cached.atMs < TOKEN_REREAD_MS) return cached.value;
+      let text: string;
+      try {
+        text = await readFile(path, "utf8");
+      } catch (error) {
+        // A rotation in flight can briefly hide the file: keep the last token rather than send none.
+        if (cached) return cached.value;
+        throw new KubeConfigError(path, `cannot read the token: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      }
+      const value = text.trim();
+      if (!value) throw new KubeConfigError(path, "the token file is empty");
+      cached = { value, atMs: monotonic() };
+      return value;
+    },
+    invalidate() {
+      cached = undefined;
+    },
+  };
+}
+
+/** In-cluster credentials, or undefined when not running in a pod (no service env or no token). */
+export async function inClusterCredentials(env: NodeJS.ProcessEnv = process.env, dir: string = SERVICE_ACCOUNT_DIR): Promise<Credentials | undefined> {
+  const host = env["KUBERNETES_SERVICE_HOST"];
+  const port = env["KUBERNETES_SERVICE_PORT"];
+  if (!host || !port) return undefined;
+  const tokenPath = `${dir}/token`;
+  try {
+    await readFile(tokenPath);
+  } catch {
+    return undefined;
+  }
+  let ca: string;
+  try {
+    ca = await readFile(`${dir}/ca.crt`, "utf8");
+  } catch (error) {
+    throw new KubeConfigError(`${dir}/ca.crt`, `cannot read the service account CA: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const token = fileToken(tokenPath);
+  const hostPart = host.includes(":") ? `[${host}]` : host;
+  return { server: `https://${hostPart}:${port}`, ca, token: token.token, onUnauthorized: token.invalidate, origin: "in-cluster service account" };
+}
+
+// ---------------------------------------------------------------- kubeconfig
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function namedEntry(doc: Record<string, unknown>, list: "clusters" | "users" | "contexts", name: string, where: string): Record<string, unknown> {
+  const entries = doc[list];
+  if (!Array.isArray(entries)) throw new KubeConfigError(where, `${list}: expected a list`);
+  const key = list.slice(0, -1);
+  const entry = entries.find((e) => isRecord(e) && e["name"] === name);
+  if (!isRecord(entry)) throw new KubeConfigError(where, `${list}: no entry named ${JSON.stringify(name)}`);
+  const inner = entry[key];
+  if (inner === undefined || inner === null) return {};
+  if (!isRecord(inner)) throw new KubeConfigError(where, `${list}[${name}].${key}: expected a mapping`);
+  return inner;
+}
+
+function optionalString(object: Record<string, unknown>, key: string, where: string): string | undefined {
+  const value = object[key];
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") throw new KubeConfigError(where, `${key}: expected a string, got ${typeof value}`);
+  return value;
+}
+
+async function readReferenced(base: string, path: string, where: string): Promise<string> {
+  const full = isAbsolute(path) ? path : resolve(dirname(base), path);
+  try {
+    return await readFile(full, "utf8");
+  } catch (error) {
+    throw new KubeConfigError(where, `cannot read ${full}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+function decodeData(value: string, where: string): string {
+  const text = Buffer.from(value, "base64").toString("utf8");
+  if (!text.includes("-----BEGIN")) throw new KubeConfigError(where, "is not base64-encoded PEM");
+  return text;
+}
+
+/** Reads a kubeconfig's current context (or `context`) into Credentials. */
+export async function kubeconfigCredentials(path: string, options: { context?: string } = {}): Promise<Credentials> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new KubeConfigError(`kubeconfig ${path}`, code === "ENOENT" ? "does not exist" : code === "EACCES" ? "permission denied" : String(code ?? error));
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 100 });
+  } catch (error) {
+    throw new KubeConfigError(`kubeconfig ${path}`, `invalid YAML: ${error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error)}`);
+  }
+  if (!isRecord(doc)) throw new KubeConfigError(`kubeconfig ${path}`, "expected a mapping at the top level");
+  const where = `kubeconfig ${path}`;
+  const contextName = options.context ?? optionalString(doc, "current-context", where);
+  if (!contextName) throw new KubeConfigError(where, "current-context is not set");
+  const context = namedEntry(doc, "contexts", contextName, where);
+  const clusterName = optionalString(context, "cluster", `${where}: contexts[${contextName}]`);
+  const userName = optionalString(context, "user", `${where}: contexts[${contextName}]`);
+  if (!clusterName) throw new KubeConfigError(where, `contexts[${contextName}].context.cluster is not set`);
+  const cluster = namedEntry(doc, "clusters", clusterName, where);
+  const user = userName ? namedEntry(doc, "users", userName, where) : {};
+  const cw = `${where}: clusters[${clusterName}]`;
+  const uw = `${where}: users[${userName ?? ""}]`;
+
+  const server = optionalString(cluster, "server", cw);
+  if (!server) throw new KubeConfigError(cw, "server is not set");
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new KubeConfigError(cw, `server ${JSON.stringify(server)} is not a URL`);
+  }
+  if (url.protocol !== "https:") throw new KubeConfigError(cw, `server ${server}: only https:// API servers are supported`);
+
+  if (user["exec"] !== undefined || user["auth-provider"] !== undefined) return pluginCredentials(path, contextName, where);
+
+  const credentials: Credentials = { server: server.replace(/\/+$/, ""), origin: `kubeconfig ${path}` };
+  const caData = optionalString(cluster, "certificate-authority-data", cw);
+  const caFile = optionalString(cluster, "certificate-authority", cw);
+  if (caData) credentials.ca = decodeData(caData, `${cw}.certificate-authority-data`);
+  else if (caFile) credentials.ca = await readReferenced(path, caFile, `${cw}.certificate-authority`);
+  if (cluster["insecure-skip-tls-verify"] === true) credentials.insecureSkipTlsVerify = true;
+  const serverName = optionalString(cluster, "tls-server-name", cw);
+  if (serverName) credentials.tlsServerName = serverName;
+
+  const certData = optionalString(user, "client-certificate-data", uw);
+  const certFile = optionalString(user, "client-certificate", uw);
+  const keyData = optionalString(user, "client-key-data", uw);
+  const keyFile = optionalString(user, "client-key", uw);
+  if (certData) credentials.cert = decodeData(certData, `${uw}.client-certificate-data`);
+  else if (certFile) credentials.cert = await readReferenced(path, certFile, `${uw}.client-certificate`);
+  if (keyData) credentials.key = decodeData(keyData, `${uw}.client-key-data`);
+  else if (keyFile) credentials.key = await readReferenced(path, keyFile, `${uw}.client-key`);
+  if (Boolean(credentials.cert) !== Boolean(credentials.key)) throw new KubeConfigError(uw, "a client certificate needs both the certificate and its key");
+
+  const token = optionalString(user, "token", uw);
+  const tokenFile = optionalString(user, "tokenFile", uw);
+  if (token) credentials.token = async () => token;
+  else if (tokenFile) {
+    const full = isAbsolute(tokenFile) ? tokenFile : resolve(dirname(path), tokenFile);
+    const reader = fileToken(full);
+    credentials.token = reader.token;
+    credentials.onUnauthorized = reader.invalidate;
+  }
+  if (user["username"] !== undefined || user["password"] !== undefined) throw new KubeConfigError(uw, "basic authentication (username/password) is not supported; use a token or a client certificate");
+  return credentials;
+}
+
+/** The shape of @kubernetes/client-node this file uses, checked at runtime. */
+interface ClientNodeKubeConfig {
+  loadFromFile(path: string): void;
+  setCurrentContext(name: string): void;
+  getCurrentCluster(): { server: string; skipTLSVerify?: boolean } | null;
+  applyToHTTPSOptions(options: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * exec / auth-provider users: @kubernetes/client-node runs the plugin and
+ * yields headers and TLS material; the token is asked for on every request
+ * (the library caches it until it expires).
+ */
+async function pluginCredentials(path: string, context: string, where: string): Promise<Credentials> {
+  const specifier = "@kubernetes/client-node";
+  let module: unknown;
+  try {
+    module = await import(specifier);
+  } catch {
+    throw new KubeConfigError(where, `the user of context ${JSON.stringify(context)} uses an exec or auth-provider plugin, which needs the optional package @kubernetes/client-node (npm install @kubernetes/client-node), or use a kubeconfig with a token or client certificate`);
+  }
+  const KubeConfig = isRecord(module) ? module["KubeConfig"] : undefined;
+  if (typeof KubeConfig !== "function") throw new KubeConfigError(where, "@kubernetes/client-node has no KubeConfig export");
+  const kc = new (KubeConfig as new () => ClientNodeKubeConfig)();
+  try {
+    kc.loadFromFile(path);
+    kc.setCurrentContext(context);
+  } catch (error) {
+    throw new KubeConfigError(where, error instanceof Error ? error.message : String(error));
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new KubeConfigError(where, `context ${JSON.stringify(context)} has no cluster`);
+  const resolveOptions = async () => {
+    const options: Record<string, unknown> = { headers: {} };
+    await kc.applyToHTTPSOptions(options);
+    return options;
+  };
+  const first = await resolveOptions().catch((error: unknown) => {
+    throw new KubeConfigError(where, `the credential plugin failed: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  const pem = (value: unknown) => (typeof value === "string" ? value : Buffer.isBuffer(value) ? value.toString("utf8") : undefined);
+  const credentials: Credentials = { server: cluster.server.replace(/\/+$/, ""), origin: `kubeconfig ${path} (credential plugin)` };
+  const ca = pem(first["ca"]);
+  const cert = pem(first["cert"]);
+  const key = pem(first["key"]);
+  if (ca) credentials.ca = ca;
+  if (cert) credentials.cert = cert;
+  if (key) credentials.key = key;
+  if (cluster.skipTLSVerify) credentials.insecureSkipTlsVerify = true;
+  credentials.token = async () => {
+    const options = await resolveOptions();
+    const headers = isRecord(options["headers"]) ? options["headers"] : {};
+    const auth = headers["Authorization"] ?? headers["authorization"];
+    return typeof auth === "string" && auth.startsWith("Bearer ") ? auth.slice("Bearer ".length) : undefined;
+  };
+  return credentials;
+}

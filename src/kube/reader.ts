@@ -1,0 +1,30 @@
+/**
+ * ClusterReader (src/types.ts) on the small client: what checks read about
+ * their own node. Methods throw ApiError when the API server could not be
+ * asked; the engine turns that into an unknown finding.
+ */
+import type { Lease } from "kubernetes-types/coordination/v1.js";
+import type { Node } from "kubernetes-types/core/v1.js";
+import type { ApiTiming, ClusterReader } from "../types.js";
+import type { KubeClient } from "./client.js";
+
+export const NODE_LEASE_NAMESPACE = "kube-node-lease";
+
+export class KubeClusterReader implements ClusterReader {
+  constructor(
+    private readonly client: KubeClient,
+    readonly nodeName: string,
+  ) {}
+
+  getNode(signal: AbortSignal): Promise<{ node: Node | null; timing: ApiTiming }> {
+    return this.client.getNode(this.nodeName, signal);
+  }
+
+  getLease(signal: AbortSignal): Promise<{ lease: Lease | null; timing: ApiTiming }> {
+    return this.client.getLease(NODE_LEASE_NAMESPACE, this.nodeName, signal);
+  }
+
+  async probeTime(signal: AbortSignal): Promise<ApiTiming> {
+    return (await this.client.version(signal)).timing;
+  }
+}
