@@ -1,28 +1,37 @@
-// Builds the agent into one ESM bundle (dist/node-doctor.mjs) so it runs with
-// no dev tooling and loads only what it uses (see DESIGN.md's memory budget).
+// Builds node-doctor into ESM bundles so it runs with no dev tooling and loads
+// only what it uses (see DESIGN.md's memory budget):
+//   dist/node-doctor.mjs          the agent and its CLI (runs with the agent's V8 flags)
+//   dist/kubectl-node_doctor.mjs  the kubectl plugin (a short-lived CLI: default V8 settings)
 import { build } from "esbuild";
 import { chmod, readFile } from "node:fs/promises";
 import { AGENT_NODE_FLAGS } from "./node-flags.mjs";
 
 const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
 
-await build({
-  entryPoints: { "node-doctor": "src/cli.ts" },
-  outdir: "dist",
-  outExtension: { ".js": ".mjs" },
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node22",
-  sourcemap: "linked",
-  legalComments: "none",
-  logLevel: "warning",
-  // Loaded lazily, only by CLI commands that resolve arbitrary kubeconfigs.
-  external: ["@kubernetes/client-node"],
-  define: { "process.env.NODE_DOCTOR_VERSION": JSON.stringify(pkg.version) },
-  banner: {
-    // CommonJS dependencies inside an ESM bundle still call require().
-    js: `#!/usr/bin/env -S node ${AGENT_NODE_FLAGS.join(" ")}\nimport { createRequire as __ndCreateRequire } from 'node:module'; const require = __ndCreateRequire(import.meta.url);`,
-  },
-});
-await chmod("dist/node-doctor.mjs", 0o755);
+// CommonJS dependencies inside an ESM bundle still call require().
+const REQUIRE_SHIM = "import { createRequire as __ndCreateRequire } from 'node:module'; const require = __ndCreateRequire(import.meta.url);";
+
+async function bundle(name, entry, shebang) {
+  await build({
+    entryPoints: { [name]: entry },
+    outdir: "dist",
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    sourcemap: "linked",
+    legalComments: "none",
+    logLevel: "warning",
+    // Loaded lazily, only where an arbitrary kubeconfig (exec, auth-provider) must be resolved.
+    external: ["@kubernetes/client-node"],
+    define: { "process.env.NODE_DOCTOR_VERSION": JSON.stringify(pkg.version) },
+    banner: { js: `${shebang}\n${REQUIRE_SHIM}` },
+  });
+  await chmod(`dist/${name}.mjs`, 0o755);
+}
+
+await Promise.all([
+  bundle("node-doctor", "src/cli.ts", `#!/usr/bin/env -S node ${AGENT_NODE_FLAGS.join(" ")}`),
+  bundle("kubectl-node_doctor", "src/kubectl-plugin.ts", "#!/usr/bin/env node"),
+]);

@@ -64,7 +64,7 @@ export async function fleetStatus(api: FleetApi, options: StatusOptions): Promis
   const output =
     options.output === "json"
       ? renderStatusJson(rows, tally.totals)
-      : renderStatusTable(rows, tally.totals, { wide: options.output === "wide", colour: options.colour });
+      : renderStatusTable(rows, tally.totals, { wide: options.output === "wide", colour: options.colour, nowMs: options.nowMs });
   return { output, exitCode: 0 };
 }
 
@@ -88,7 +88,7 @@ export async function fleetDescribe(api: FleetApi, name: string, options: Descri
   const summary = summariseNode(node, { nowMs: options.nowMs, heartbeatSeconds: options.heartbeatSeconds });
   const out: string[] = [`Node:       ${name}`, `State:      ${summary.state}`];
   if (summary.ready) out.push(`Ready:      ${summary.ready} (kubelet)`);
-  out.push(`Heartbeat:  ${summary.heartbeatAgeMs === undefined ? "none" : `${formatAge(summary.heartbeatAgeMs)} ago`}`, "", "Conditions:");
+  out.push(`Heartbeat:  ${summary.lastHeartbeatMs === undefined ? "none" : `${formatAge(options.nowMs - summary.lastHeartbeatMs)} ago`}`, "", "Conditions:");
   const present = CONDITION_TYPES.filter((type) => summary.conditions[type]);
   if (present.length === 0) out.push("  none: node-doctor does not run on this node (or has never written)");
   for (const type of present) {
@@ -154,7 +154,7 @@ export async function fleetCleanup(api: FleetApi, options: CleanupOptions): Prom
       const target = targets[next++];
       if (!target) break;
       try {
-        await api.removeConditions(target.name, target.types, options.signal);
+        await api.removeConditions(target.name, options.signal);
       } catch (error) {
         failures.push(`  ${target.name}: ${error instanceof Error ? error.message : String(error)}`);
       }

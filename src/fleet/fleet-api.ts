@@ -4,7 +4,7 @@
  * server through the agent's own transport.
  */
 import type { Event as CoreEvent, Node } from "kubernetes-types/core/v1.js";
-import type { ConditionType, Finding } from "../types.js";
+import type { Finding } from "../types.js";
 
 export interface NodePage {
   items: Node[];
@@ -22,6 +22,6 @@ export interface FleetApi {
    * proxy; undefined with a reason when no agent pod is reachable.
    */
   agentFindings(name: string, signal: AbortSignal): Promise<{ findings: Finding[] } | { unavailable: string }>;
-  /** Removes the given condition types from the Node's status, leaving every other condition. */
-  removeConditions(name: string, types: readonly ConditionType[], signal: AbortSignal): Promise<void>;
+  /** Removes node-doctor's condition types from the Node's status, leaving every other condition; returns those removed. */
+  removeConditions(name: string, signal: AbortSignal): Promise<string[]>;
 }

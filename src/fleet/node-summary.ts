@@ -26,8 +26,8 @@ export interface NodeSummary {
   /** The reason of the worst of our conditions (True before Unknown), or "" when all are False. */
   worstReason: string;
   worstCondition?: ConditionType;
-  /** Age of node-doctor's newest heartbeat on this node; undefined when not covered. */
-  heartbeatAgeMs?: number;
+  /** node-doctor's newest heartbeat on this node (ms since the epoch); undefined when not covered. */
+  lastHeartbeatMs?: number;
   /** kubelet's own Ready condition, for context. */
   ready?: ConditionStatus;
 }
@@ -85,7 +85,7 @@ export function summariseNode(node: Node, options: SummaryOptions): NodeSummary 
     summary.worstCondition = worst;
     summary.worstReason = conditions[worst]?.reason ?? "";
   }
-  if (newestHeartbeat !== undefined) summary.heartbeatAgeMs = Math.max(0, options.nowMs - newestHeartbeat);
+  if (newestHeartbeat !== undefined) summary.lastHeartbeatMs = newestHeartbeat;
   const silent = newestHeartbeat === undefined || options.nowMs - newestHeartbeat > 3 * options.heartbeatSeconds * 1000;
   if (silent) summary.state = "agent silent";
   else if (present.some((type) => conditions[type]?.status === "True")) summary.state = "sick";

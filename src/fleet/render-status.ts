@@ -51,6 +51,7 @@ function cellText(summary: NodeSummary, type: ConditionType): string {
 export interface TableOptions {
   wide: boolean;
   colour: boolean;
+  nowMs: number;
 }
 
 export function renderStatusTable(rows: readonly NodeSummary[], totals: FleetTotals, options: TableOptions): string {
@@ -62,7 +63,7 @@ export function renderStatusTable(rows: readonly NodeSummary[], totals: FleetTot
       row.state,
       ...CONDITION_TYPES.map((t) => cellText(row, t)),
       row.worstReason || "-",
-      formatAge(row.heartbeatAgeMs),
+      formatAge(row.lastHeartbeatMs === undefined ? undefined : Math.max(0, options.nowMs - row.lastHeartbeatMs)),
     ];
     if (options.wide) {
       const message = row.worstCondition ? (row.conditions[row.worstCondition]?.message ?? "") : "";
@@ -99,6 +100,23 @@ export function renderStatusTable(rows: readonly NodeSummary[], totals: FleetTot
   return out.join("\n") + "\n";
 }
 
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/** JSON for scripts: absolute times (RFC 3339), not ages, so the output means the same whenever it is read. */
 export function renderStatusJson(rows: readonly NodeSummary[], totals: FleetTotals): string {
-  return JSON.stringify({ nodes: rows, totals }, null, 2) + "\n";
+  const nodes = rows.map((row) => ({
+    name: row.name,
+    state: row.state,
+    worstCondition: row.worstCondition ?? null,
+    worstReason: row.worstReason,
+    lastHeartbeatTime: iso(row.lastHeartbeatMs) ?? null,
+    ready: row.ready ?? null,
+    conditions: Object.fromEntries(
+      CONDITION_TYPES.filter((type) => row.conditions[type]).map((type) => {
+        const cell = row.conditions[type];
+        return [type, { status: cell?.status, reason: cell?.reason, message: cell?.message, lastHeartbeatTime: iso(cell?.lastHeartbeatMs) ?? null, lastTransitionTime: iso(cell?.lastTransitionMs) ?? null }];
+      }),
+    ),
+  }));
+  return JSON.stringify({ nodes, totals }, null, 2) + "\n";
 }

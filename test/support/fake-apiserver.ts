@@ -25,7 +25,8 @@
  *   GET  /api/v1/events, /api/v1/namespaces/<ns>/events (fieldSelector, e.g. involvedObject.name=node-1)
  *   POST /api/v1/namespaces/<ns>/events, GET|PATCH /api/v1/namespaces/<ns>/events/<name>
  *   GET  /apis/coordination.k8s.io/v1/namespaces/<ns>/leases/<name> (and the list)
- *   GET  /api/v1/pods, /api/v1/namespaces/<ns>/pods (always empty: kubectl describe node asks)
+ *   GET  /api/v1/pods, /api/v1/namespaces/<ns>/pods (labelSelector, fieldSelector spec.nodeName; kubectl describe node asks)
+ *   GET  /api/v1/namespaces/<ns>/pods/<name>:<port>/proxy/<path> (answered by `podProxy`; 503 as the real proxy when it is unset)
  *
  * PATCH accepts application/strategic-merge-patch+json (lists with a merge key,
  * such as status.conditions by `type`, are merged per key; `$patch: delete`
@@ -47,7 +48,7 @@ import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Lease } from "kubernetes-types/coordination/v1.js";
-import type { Event as CoreEvent, Node, NodeCondition } from "kubernetes-types/core/v1.js";
+import type { Event as CoreEvent, Node, NodeCondition, Pod } from "kubernetes-types/core/v1.js";
 
 // ---------------------------------------------------------------- certificates
 
@@ -390,6 +391,9 @@ export class FakeApiServer {
   private readonly nodes = new Map<string, Node>();
   private readonly leases = new Map<string, Lease>();
   private readonly events = new Map<string, CoreEvent>();
+  private readonly pods = new Map<string, Pod>();
+  /** Answers pod proxy requests: what the pod's port would serve at `path`, or undefined for a 404. */
+  podProxy: ((pod: Pod, port: string, path: string) => unknown) | undefined;
   private faults: StoredFault[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly hung = new Set<ServerResponse>();
@@ -439,6 +443,19 @@ export class FakeApiServer {
   }
 
   // ------------------------------------------------------------ seeding and inspection
+
+  /** Stores a running Pod on a node (e.g. the node-doctor agent, for the pod proxy). */
+  seedPod(options: { namespace: string; name: string; nodeName: string; labels?: Record<string, string>; phase?: string }): Pod {
+    const pod: Pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: options.name, namespace: options.namespace, uid: randomUUID(), resourceVersion: String(++this.resourceVersion), labels: { ...options.labels } },
+      spec: { nodeName: options.nodeName, containers: [{ name: "agent", image: "node-doctor" }] },
+      status: { phase: options.phase ?? "Running" },
+    };
+    this.pods.set(`${options.namespace}/${options.name}`, pod);
+    return pod;
+  }
 
   /** Stores a Node as kubelet would have registered it, with kubelet's own conditions (Ready True). */
   seedNode(name: string, options: { labels?: Record<string, string>; conditions?: NodeCondition[]; at?: Date } = {}): Node {
@@ -749,7 +766,22 @@ preferences: {}
       const items = [...this.leases.values()].filter((l) => namespace === undefined || l.metadata?.namespace === namespace);
       return { kind: "LeaseList", apiVersion: "coordination.k8s.io/v1", metadata: { resourceVersion: String(this.resourceVersion) }, items };
     }
-    if (resource === "pods" && method === "GET" && !name) return { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: String(this.resourceVersion) }, items: [] };
+    if (resource === "pods" && method === "GET" && !name) {
+      const items = [...this.pods.values()].filter(
+        (p) => (namespace === undefined || p.metadata?.namespace === namespace) && matchesLabelSelector(p.metadata?.labels, q("labelSelector")) && matchesFieldSelector(p, q("fieldSelector")),
+      );
+      return { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: String(this.resourceVersion) }, items };
+    }
+    if (resource === "pods/proxy" && method === "GET" && namespace && name) {
+      const [podName = "", port = ""] = name.split(":");
+      const pod = this.pods.get(`${namespace}/${podName}`);
+      if (!pod) throw new HttpError(404, "NotFound", `pods "${podName}" not found`);
+      const proxied = path.split("/proxy")[1] ?? "/";
+      if (!this.podProxy) throw new HttpError(503, "ServiceUnavailable", `error trying to reach service: dial tcp 10.244.0.9:${port}: connect: connection refused`);
+      const answer = this.podProxy(pod, port, proxied);
+      if (answer === undefined) throw new HttpError(404, "NotFound", "404 page not found");
+      return answer;
+    }
     if (resource === "namespaces" && method === "GET") {
       if (name) return { kind: "Namespace", apiVersion: "v1", metadata: { name }, status: { phase: "Active" } };
       return { kind: "NamespaceList", apiVersion: "v1", metadata: {}, items: ["default", "kube-node-lease", "kube-system"].map((n) => ({ metadata: { name: n } })) };
@@ -960,7 +992,7 @@ function matches(record: { verb: Verb; resource: Resource; name?: string }, matc
 
 /** Verb and resource of a request, named as the client's metrics name them. */
 export function classify(method: string, pathname: string): { verb: Verb; resource: Resource; name?: string; namespace?: string } {
-  const parts = pathname.split("/").filter(Boolean);
+  const parts = pathname.split("/").filter(Boolean).map((part) => decodeURIComponent(part));
   const verbFor = (named: boolean): Verb => {
     switch (method) {
       case "POST":
