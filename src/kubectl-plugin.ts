@@ -112,8 +112,11 @@ async function run(argv: string[]): Promise<CommandResult> {
 }
 
 run(process.argv.slice(2)).then(
-  (result) => {
-    process.stdout.write(result.output);
+  async (result) => {
+    for (const chunk of typeof result.output === "string" ? [result.output] : result.output) {
+      // Respect back-pressure: a pipe into `less` or `jq` must not buffer the whole fleet.
+      if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once("drain", resolve));
+    }
     process.exitCode = result.exitCode;
   },
   (error: unknown) => {

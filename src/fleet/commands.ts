@@ -15,7 +15,8 @@ import { formatAge, renderStatusJson, renderStatusTable } from "./render-status.
 export const PAGE_SIZE = 500;
 
 export interface CommandResult {
-  output: string;
+  /** Printed in order; an iterable lets large output stream instead of being built whole. */
+  output: string | Iterable<string>;
   exitCode: number;
 }
 

@@ -102,21 +102,31 @@ export function renderStatusTable(rows: readonly NodeSummary[], totals: FleetTot
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-/** JSON for scripts: absolute times (RFC 3339), not ages, so the output means the same whenever it is read. */
-export function renderStatusJson(rows: readonly NodeSummary[], totals: FleetTotals): string {
-  const nodes = rows.map((row) => ({
-    name: row.name,
-    state: row.state,
-    worstCondition: row.worstCondition ?? null,
-    worstReason: row.worstReason,
-    lastHeartbeatTime: iso(row.lastHeartbeatMs) ?? null,
-    ready: row.ready ?? null,
-    conditions: Object.fromEntries(
-      CONDITION_TYPES.filter((type) => row.conditions[type]).map((type) => {
-        const cell = row.conditions[type];
-        return [type, { status: cell?.status, reason: cell?.reason, message: cell?.message, lastHeartbeatTime: iso(cell?.lastHeartbeatMs) ?? null, lastTransitionTime: iso(cell?.lastTransitionMs) ?? null }];
-      }),
-    ),
-  }));
-  return JSON.stringify({ nodes, totals }, null, 2) + "\n";
+/**
+ * JSON for scripts: absolute times (RFC 3339), not ages, so the output means
+ * the same whenever it is read. Yielded a node at a time, so a large fleet is
+ * never one giant string.
+ */
+export function* renderStatusJson(rows: readonly NodeSummary[], totals: FleetTotals): Generator<string> {
+  yield '{\n  "nodes": [';
+  let first = true;
+  for (const row of rows) {
+    const node = {
+      name: row.name,
+      state: row.state,
+      worstCondition: row.worstCondition ?? null,
+      worstReason: row.worstReason,
+      lastHeartbeatTime: iso(row.lastHeartbeatMs) ?? null,
+      ready: row.ready ?? null,
+      conditions: Object.fromEntries(
+        CONDITION_TYPES.filter((type) => row.conditions[type]).map((type) => {
+          const cell = row.conditions[type];
+          return [type, { status: cell?.status, reason: cell?.reason, message: cell?.message, lastHeartbeatTime: iso(cell?.lastHeartbeatMs) ?? null, lastTransitionTime: iso(cell?.lastTransitionMs) ?? null }];
+        }),
+      ),
+    };
+    yield `${first ? "" : ","}\n    ${JSON.stringify(node, null, 2).replace(/\n/g, "\n    ")}`;
+    first = false;
+  }
+  yield `\n  ],\n  "totals": ${JSON.stringify(totals, null, 2).replace(/\n/g, "\n  ")}\n}\n`;
 }
