@@ -191,6 +191,45 @@ describe("kube client against the fake API server", () => {
     await assert.rejects(kubeconfigCredentials(join(dir, "absent")), /does not exist/);
   });
 
+  it("resolves an exec credential plugin through @kubernetes/client-node, loaded only for such kubeconfigs", async () => {
+    const plugin = join(dir, "credential-plugin.sh");
+    await writeFile(plugin, `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${api.token}"}}'\n`, { mode: 0o755 });
+    const path = join(dir, "exec-kubeconfig");
+    await writeFile(
+      path,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: c",
+        "  cluster:",
+        `    server: ${api.url}`,
+        `    certificate-authority-data: ${Buffer.from(api.pki.caCert).toString("base64")}`,
+        "users:",
+        "- name: u",
+        "  user:",
+        "    exec:",
+        "      apiVersion: client.authentication.k8s.io/v1",
+        `      command: ${plugin}`,
+        "      interactiveMode: Never",
+        "contexts:",
+        "- name: x",
+        "  context: {cluster: c, user: u}",
+        "current-context: x",
+        "",
+      ].join("\n"),
+    );
+    const creds = await kubeconfigCredentials(path);
+    assert.match(creds.origin, /credential plugin/);
+    const client = createClient(creds, { timeoutMs: 5_000 });
+    try {
+      assert.equal((await client.getNode("node-1")).node?.metadata?.name, "node-1");
+      assert.equal(api.requests.at(-1)?.user, "token");
+    } finally {
+      client.close();
+    }
+  });
+
   it("lists nodes in pages with a label selector", async () => {
     for (let i = 0; i < 7; i++) api.seedNode(`pool-${i}`, { labels: { pool: i % 2 === 0 ? "even" : "odd" } });
     const { client, close } = await kubeClientFor(api);
