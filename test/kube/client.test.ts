@@ -115,6 +115,19 @@ describe("kube client against the fake API server", () => {
     }
   });
 
+  it("waits for a slow answer within the deadline", async () => {
+    const { client, close } = await kubeClientFor(api, { timeoutMs: 5_000 });
+    api.fault({ resource: "nodes", verb: "get" }, { delayMs: 300, times: 1 });
+    const started = performance.now();
+    try {
+      assert.equal((await client.getNode("node-1")).node?.metadata?.name, "node-1");
+      assert.ok(performance.now() - started >= 290);
+    } finally {
+      api.clearFaults();
+      close();
+    }
+  });
+
   it("honours the caller's AbortSignal", async () => {
     const { client, close } = await kubeClientFor(api);
     api.fault({ resource: "nodes" }, { hang: true, times: 1 });
