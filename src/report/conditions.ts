@@ -159,7 +159,10 @@ export class ConditionsSink implements Sink {
     if (this.timer) this.options.clock.clearTimeout(this.timer.handle);
     const handle = this.options.clock.setTimeout(() => {
       this.timer = undefined;
-      this.inFlight = this.write(cause).finally(() => (this.inFlight = undefined));
+      const write: Promise<void> = this.write(cause).finally(() => {
+        if (this.inFlight === write) this.inFlight = undefined;
+      });
+      this.inFlight = write;
     }, delayMs);
     this.timer = { handle, cause, atMs: this.options.clock.monotonic() + delayMs };
   }
