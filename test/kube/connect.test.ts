@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { connectToCluster } from "../../src/kube/connect.js";
 import { RecordingLog } from "../support/conditions-harness.js";
+import { runCli } from "../support/cli.js";
 
 describe("connectToCluster", () => {
   it("runs locally with one info line when there is no kubeconfig and no in-cluster service account", async () => {
@@ -23,5 +24,13 @@ describe("connectToCluster", () => {
 
   it("fails with one line naming the file when --kubeconfig is wrong", async () => {
     await assert.rejects(connectToCluster({ kubeconfig: "/nonexistent/kubeconfig", nodeName: "n", log: new RecordingLog() }), /^KubeConfigError: kubeconfig \/nonexistent\/kubeconfig: does not exist$/m);
+  });
+
+  it("node-doctor check and run exit 3 with one line when --kubeconfig is unusable", async () => {
+    for (const command of ["check", "run"]) {
+      const result = await runCli([command, "--kubeconfig", "/nonexistent/kubeconfig", "--host-root", "/nonexistent-root", ...(command === "run" ? ["--listen", "127.0.0.1:0"] : [])]);
+      assert.equal(result.code, 3, result.stderr);
+      assert.equal(result.stderr, "node-doctor: kubeconfig /nonexistent/kubeconfig: does not exist\n");
+    }
   });
 });
