@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { Registry } from "prom-client";
 import { createClient } from "../../src/kube/connect.js";
 import { inClusterCredentials, kubeconfigCredentials, KubeConfigError } from "../../src/kube/credentials.js";
-import { ApiError, Transport } from "../../src/kube/transport.js";
+import { ApiError, parseRetryAfter, Transport } from "../../src/kube/transport.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { kubeClientFor, kubeReaderFor } from "../support/kube.js";
 
@@ -261,5 +261,14 @@ describe("kube client against the fake API server", () => {
     } finally {
       close();
     }
+  });
+
+  it("reads Retry-After as seconds or an HTTP date", () => {
+    const now = Date.parse("2026-11-25T12:00:00Z");
+    assert.equal(parseRetryAfter("7", now), 7_000);
+    assert.equal(parseRetryAfter("Wed, 25 Nov 2026 12:00:30 GMT", now), 30_000);
+    assert.equal(parseRetryAfter("Wed, 25 Nov 2026 11:00:00 GMT", now), 0);
+    assert.equal(parseRetryAfter("soon", now), undefined);
+    assert.equal(parseRetryAfter(undefined, now), undefined);
   });
 });
