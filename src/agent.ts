@@ -7,7 +7,7 @@ import { pino, type Logger } from "pino";
 import { agentConfigSchema, type AgentConfig } from "./config/config.js";
 import { buildChecks, checkSettingsSchemas, type CheckName } from "./checks/index.js";
 import { systemClock } from "./engine/clock.js";
-import { Scheduler } from "./engine/scheduler.js";
+import { Scheduler, trustedNowFrom } from "./engine/scheduler.js";
 import { NodeState } from "./engine/state.js";
 import { RootedHost } from "./host/host.js";
 import { KubeletLocator } from "./host/kubelet.js";
@@ -59,7 +59,18 @@ export async function assemble(
     registry: metrics.registry,
     clock,
     settings: config.kubernetes,
-    sinks: options.readOnly ? undefined : (client, name) => apiSinks(client, name, { config, checks, clock, log, registry: metrics.registry }),
+    sinks: options.readOnly
+      ? undefined
+      : (client, name) =>
+          apiSinks(client, name, {
+            config,
+            checks,
+            clock,
+            log,
+            registry: metrics.registry,
+            // Called only once checks run, when the scheduler exists.
+            clockOffsetMs: () => trustedNowFrom(clock, scheduler.facts).offsetMs,
+          }),
   });
   const sinks: Sink[] = [metrics, ...cluster.sinks, ...(options.extraSinks ?? [])];
   const state = new NodeState(checks, sinks, {
@@ -81,8 +92,12 @@ export async function assemble(
 }
 
 /** The sinks that write to the API server: our NodeConditions, and Events on transitions. */
-function apiSinks(client: KubeClient, nodeName: string, deps: { config: Config; checks: Check[]; clock: Clock; log: Logger; registry: Registry }): Sink[] {
-  const { config, clock, log } = deps;
+function apiSinks(
+  client: KubeClient,
+  nodeName: string,
+  deps: { config: Config; checks: Check[]; clock: Clock; log: Logger; registry: Registry; clockOffsetMs: () => number },
+): Sink[] {
+  const { config, clock, log, clockOffsetMs } = deps;
   const managedTypes = [...new Set(deps.checks.flatMap((check) => check.conditions))];
   const sinks: Sink[] = [
     new ConditionsSink({
@@ -92,10 +107,11 @@ function apiSinks(client: KubeClient, nodeName: string, deps: { config: Config; 
       clock,
       log: log.child({ sink: "conditions" }),
       policy: { heartbeatMs: config.kubernetes.heartbeatSeconds * 1000, backoffCapMs: config.kubernetes.backoffCapSeconds * 1000 },
+      clockOffsetMs,
     }),
   ];
   if (config.kubernetes.events) {
-    sinks.push(new EventsSink({ api: client, nodeName, clock, log: log.child({ sink: "events" }), onOutcome: eventOutcomeCounter(deps.registry) }));
+    sinks.push(new EventsSink({ api: client, nodeName, clock, log: log.child({ sink: "events" }), onOutcome: eventOutcomeCounter(deps.registry), clockOffsetMs }));
   }
   return sinks;
 }

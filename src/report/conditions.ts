@@ -75,6 +75,12 @@ export interface ConditionsSinkOptions {
   log: Log;
   policy?: Partial<ConditionsPolicy>;
   random?: () => number;
+  /**
+   * How far the cluster's clock is ahead of this host's (the clock check's
+   * estimate; 0 when there is none): added to the times written, so a node
+   * whose clock is wrong still writes times the cluster can compare.
+   */
+  clockOffsetMs?: () => number;
 }
 
 export type WriteCause = "transition" | "heartbeat" | "retry" | "startup";
@@ -90,15 +96,15 @@ export function conditionMessage(state: Pick<ConditionState, "message" | "remedy
 }
 
 /** The condition as written: times from what the Node already says when the status has not changed. */
-export function toNodeCondition(state: ConditionState, previous: NodeCondition | undefined, nowMs: number): NodeCondition {
+export function toNodeCondition(state: ConditionState, previous: NodeCondition | undefined, nowMs: number, offsetMs = 0): NodeCondition {
   const keepTransition = previous && previous.status === state.status && previous.lastTransitionTime;
   return {
     type: state.type,
     status: state.status,
     reason: state.reason,
     message: conditionMessage(state),
-    lastHeartbeatTime: apiTime(nowMs),
-    lastTransitionTime: keepTransition ? (previous.lastTransitionTime as string) : apiTime(Math.min(state.sinceMs, nowMs)),
+    lastHeartbeatTime: apiTime(nowMs + offsetMs),
+    lastTransitionTime: keepTransition ? (previous.lastTransitionTime as string) : apiTime(Math.min(state.sinceMs, nowMs) + offsetMs),
   };
 }
 
@@ -196,7 +202,8 @@ export class ConditionsSink implements Sink {
         for (const type of this.written.keys()) if (!managed.has(type)) deletes.push({ type, $patch: "delete" });
       }
       const nowMs = clock.now();
-      const conditions = this.desired().map((state) => toNodeCondition(state, this.written.get(state.type), nowMs));
+      const offsetMs = this.options.clockOffsetMs?.() ?? 0;
+      const conditions = this.desired().map((state) => toNodeCondition(state, this.written.get(state.type), nowMs, offsetMs));
       if (conditions.length === 0 && deletes.length === 0 && this.synced) return this.afterSuccess();
       if (conditions.length > 0 || deletes.length > 0) {
         const node = await api.patchNodeStatus(nodeName, { status: { conditions: [...conditions, ...deletes] } }, { signal });

@@ -14,6 +14,7 @@
  *   latest message) instead of creating a new one.
  * - Rate limit: a token bucket per condition and reason (burst `burst`, one
  *   token per `refillMs`); an Event over the limit is dropped and counted.
+ * - Timestamps are corrected by the clock check's offset when there is one.
  * - Best effort: a failed write is not retried (the conditions carry the
  *   state); after a failure, Events wait `pauseAfterFailureMs` (or a 429's
  *   Retry-After) so an unavailable API server is not pressed further.
@@ -56,6 +57,8 @@ export interface EventsSinkOptions {
   policy?: Partial<EventsPolicy>;
   /** Told about every Event decision (for metrics). */
   onOutcome?: (outcome: EventOutcome, type: "Normal" | "Warning") => void;
+  /** The cluster's clock minus this host's (see ConditionsSinkOptions.clockOffsetMs). */
+  clockOffsetMs?: () => number;
 }
 
 interface Posted {
@@ -124,17 +127,18 @@ export class EventsSink implements Sink {
       log.debug({ condition: t.condition, reason: t.to.reason }, "Event dropped by the rate limit");
       return;
     }
+    const stampMs = nowMs + (this.options.clockOffsetMs?.() ?? 0);
     const message = `${t.condition}=${t.to.status}: ${conditionMessage(t.to)}`.slice(0, MAX_CONDITION_MESSAGE);
     const previous = this.posted.get(key);
     try {
       if (previous && nowMs - previous.atMs <= this.policy.aggregateWindowMs) {
         const count = previous.count + 1;
-        await api.patchEvent(EVENT_NAMESPACE, previous.name, { count, lastTimestamp: apiTime(nowMs), message }, this.abort.signal);
+        await api.patchEvent(EVENT_NAMESPACE, previous.name, { count, lastTimestamp: apiTime(stampMs), message }, this.abort.signal);
         this.posted.set(key, { name: previous.name, count, atMs: nowMs });
         this.record("aggregated", type);
         return;
       }
-      const event = buildEvent({ nodeName, condition: t.condition, reason: t.to.reason, message, type, nowMs, seq: this.seq++ });
+      const event = buildEvent({ nodeName, condition: t.condition, reason: t.to.reason, message, type, nowMs: stampMs, seq: this.seq++ });
       const created = await api.createEvent(EVENT_NAMESPACE, event, this.abort.signal);
       this.posted.set(key, { name: created.metadata.name ?? event.metadata.name ?? "", count: 1, atMs: nowMs });
       this.record("created", type);

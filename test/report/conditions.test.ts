@@ -173,6 +173,24 @@ describe("NodeConditions sink", () => {
     }
   });
 
+  it("corrects written times by the clock check's offset when the node's clock is wrong (incident 5)", async () => {
+    api.seedNode("node-behind");
+    const disk = scriptedCheck("disk", "DiskSpaceLow", (run) => (run < 1 ? [] : [finding("DiskSpaceLow", "critical", "NodeFsAvailableLow", "2% available")]));
+    const behind = 3 * 3_600_000; // the host's clock is 3 h behind the cluster's
+    const h = await conditionsHarness(api, [disk], { nodeName: "node-behind", clockOffsetMs: behind });
+    try {
+      void h.scheduler.start();
+      await h.advance(60_000);
+      const c = ours(api, "node-behind", "DiskSpaceLow");
+      assert.ok(Math.abs(Date.parse(c?.lastHeartbeatTime ?? "") - (h.clock.now() + behind)) < 60_000, `${c?.lastHeartbeatTime}`);
+      assert.ok(Math.abs(Date.parse(c?.lastTransitionTime ?? "") - (h.clock.now() + behind)) < 60_000);
+      const event = api.storedEvents("node-behind")[0];
+      assert.ok(Math.abs(Date.parse(event?.lastTimestamp ?? "") - (h.clock.now() + behind)) < 60_000);
+    } finally {
+      await h.stop();
+    }
+  });
+
   it("full jitter: backoff delays lie in [0, min(cap, base·2^n)], vary, and honour Retry-After", () => {
     const sink = new ConditionsSink({
       api: { getNode: async () => ({ node: null }), patchNodeStatus: async () => ({}) },

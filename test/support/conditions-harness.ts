@@ -62,7 +62,7 @@ export interface Harness {
 export async function conditionsHarness(
   api: FakeApiServer,
   checks: Check[],
-  options: { nodeName?: string; conditions?: Partial<ConditionsPolicy>; events?: Partial<EventsPolicy>; random?: () => number; managedTypes?: ConditionType[]; timeoutMs?: number } = {},
+  options: { nodeName?: string; conditions?: Partial<ConditionsPolicy>; events?: Partial<EventsPolicy>; random?: () => number; managedTypes?: ConditionType[]; timeoutMs?: number; clockOffsetMs?: number } = {},
 ): Promise<Harness> {
   const nodeName = options.nodeName ?? "node-1";
   const clock = new FakeClock(Date.now());
@@ -76,8 +76,16 @@ export async function conditionsHarness(
     log,
     ...(options.conditions ? { policy: options.conditions } : {}),
     ...(options.random ? { random: options.random } : {}),
+    ...(options.clockOffsetMs !== undefined ? { clockOffsetMs: () => options.clockOffsetMs ?? 0 } : {}),
   });
-  const events = new EventsSink({ api: client, nodeName, clock, log, ...(options.events ? { policy: options.events } : {}) });
+  const events = new EventsSink({
+    api: client,
+    nodeName,
+    clock,
+    log,
+    ...(options.events ? { policy: options.events } : {}),
+    ...(options.clockOffsetMs !== undefined ? { clockOffsetMs: () => options.clockOffsetMs ?? 0 } : {}),
+  });
   const state = new NodeState(checks, [conditions, events], DAMPING, log);
   const scheduler = new Scheduler(checks, { host: new RootedHost("/"), clock, state, log, logFor: () => log, jitterRatio: 0 });
   const between = async () => {
