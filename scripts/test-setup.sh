@@ -19,6 +19,7 @@ declare -A NEEDED=(
   [openssl]=openssl
   [journalctl]=systemd
   [kubectl]=kubernetes-client
+  [strace]=strace
 )
 # Library packages with no binary to look for.
 LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev)

@@ -123,7 +123,17 @@ export class RootedHost implements Host {
         continue;
       }
       if (++follows > MAX_SYMLINK_FOLLOWS) throw new HostPathError(nodePath, "ELOOP", "symlink loop");
-      const target = await fs.readlink(this.local(candidate));
+      let target: string;
+      try {
+        target = await fs.readlink(this.local(candidate));
+      } catch (error) {
+        // Replaced between lstat and readlink (kubelet rotating a symlink): resolve again from the start.
+        if (errnoCode(error) === "ENOENT" || errnoCode(error) === "EINVAL") {
+          pending.unshift(part);
+          continue;
+        }
+        throw describeFsError(nodePath, error);
+      }
       if (target.startsWith("/")) done.length = 0;
       pending.unshift(...target.split("/"));
     }
