@@ -1,22 +1,20 @@
 /**
- * The HTTP endpoints, through fastify's inject (no listening). The exposition
+ * The HTTP endpoints, answered without the network and over a real socket. The exposition
  * is pinned by a golden file of metric families and label sets; regenerate it
  * with UPDATE_GOLDEN=1 when a change to the series is intended.
  */
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
-import type { FastifyInstance } from "fastify";
 import { Scheduler } from "../src/engine/scheduler.js";
 import { NodeState } from "../src/engine/state.js";
 import { RootedHost } from "../src/host/host.js";
 import { createMetricsSink } from "../src/report/metrics/index.js";
-import { buildServer } from "../src/server.js";
+import { buildServer, type AgentServer } from "../src/server.js";
 import type { Check } from "../src/types.js";
 import { silentLog } from "./support/check-context.js";
 import { FakeClock } from "./support/fake-clock.js";
 import { runTool } from "./support/tools.js";
-import { pino } from "pino";
 
 const GOLDEN = new URL("./golden/metrics.txt", import.meta.url);
 
@@ -48,7 +46,8 @@ function shape(exposition: string): string {
 }
 
 describe("server", () => {
-  let app: FastifyInstance;
+  let app: AgentServer;
+  const get = (path: string) => app.respond("GET", path);
   let state: NodeState;
   let scheduler: Scheduler;
   const clock = new FakeClock();
@@ -56,37 +55,58 @@ describe("server", () => {
     const metrics = createMetricsSink({ nodeName: "worker-1", version: "1.2.3", checkNames: ["disk"] });
     state = new NodeState([diskCheck], [metrics], { consecutiveRuns: 2, holdMs: 60_000, flapTransitions: 4, flapWindowMs: 600_000 }, silentLog);
     scheduler = new Scheduler([diskCheck], { host: new RootedHost("/"), clock, state, log: silentLog, logFor: () => silentLog, jitterRatio: 0 });
-    app = buildServer({ registry: metrics.registry, state, nodeName: "worker-1", stuckChecks: () => scheduler.stuckChecks(), log: pino({ level: "silent" }) });
-    await app.ready();
+    app = buildServer({ registry: metrics.registry, state, nodeName: "worker-1", stuckChecks: () => scheduler.stuckChecks(), log: silentLog });
   });
   after(() => app.close());
 
   it("/readyz is 503 until the first round of checks is done, /healthz is always ok", async () => {
-    const notReady = await app.inject("/readyz");
+    const notReady = await get("/readyz");
     assert.equal(notReady.statusCode, 503);
     assert.match(notReady.body, /the first round of checks has not finished/);
-    assert.equal((await app.inject("/healthz")).statusCode, 200);
+    assert.equal((await get("/healthz")).statusCode, 200);
     await scheduler.runOnce();
-    assert.equal((await app.inject("/readyz")).statusCode, 200);
+    assert.equal((await get("/readyz")).statusCode, 200);
   });
 
   it("/findings serves conditions, check runs and findings as JSON", async () => {
-    const body = (await app.inject("/findings")).json() as { node: string; conditions: Array<{ type: string; status: string; reason: string }>; findings: unknown[] };
+    const body = JSON.parse((await get("/findings")).body) as { node: string; conditions: Array<{ type: string; status: string; reason: string }>; findings: unknown[] };
     assert.equal(body.node, "worker-1");
     assert.deepEqual(body.conditions.map((c) => [c.type, c.status, c.reason]), [["DiskSpaceLow", "False", "NodeFsAvailableLow"]]);
     assert.equal(body.findings.length, 1);
   });
 
   it("/metrics passes promtool check metrics", async () => {
-    const response = await app.inject("/metrics");
-    assert.match(response.headers["content-type"] as string, /^text\/plain; version=0\.0\.4/);
+    const response = await get("/metrics");
+    assert.match(response.headers["content-type"] ?? "", /^text\/plain; version=0\.0\.4/);
     const result = await runTool("promtool", ["check", "metrics"], { input: response.body });
     assert.equal(result.code, 0, `promtool check metrics: ${result.stdout}${result.stderr}`);
   });
 
   it("/metrics matches the golden series shape", async () => {
-    const actual = shape((await app.inject("/metrics")).body);
+    const actual = shape((await get("/metrics")).body);
     if (process.env["UPDATE_GOLDEN"] === "1") await writeFile(GOLDEN, actual);
     assert.equal(actual, await readFile(GOLDEN, "utf8"), "exposition changed: review, then regenerate with UPDATE_GOLDEN=1");
+  });
+
+  it("over a socket: keep-alive GET and HEAD, 404 naming the routes, 405 for writes, 503 once closing", async () => {
+    const server = buildServer({ registry: createMetricsSink({ nodeName: "w", version: "1", checkNames: [] }).registry, state, nodeName: "w", stuckChecks: () => [], log: silentLog });
+    const url = await server.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const metrics = await fetch(`${url}/metrics`);
+      assert.equal(metrics.status, 200);
+      assert.match(await metrics.text(), /node_doctor_build_info/);
+      const head = await fetch(`${url}/healthz`, { method: "HEAD" });
+      assert.equal(head.status, 200);
+      assert.equal(await head.text(), "");
+      const missing = await fetch(`${url}/nope`);
+      assert.equal(missing.status, 404);
+      assert.match(await missing.text(), /routes: \/metrics, \/healthz, \/readyz, \/findings/);
+      const post = await fetch(`${url}/metrics`, { method: "POST" });
+      assert.equal(post.status, 405);
+      assert.equal(post.headers.get("allow"), "GET, HEAD");
+    } finally {
+      await server.close();
+    }
+    assert.equal((await server.respond("GET", "/healthz")).statusCode, 503);
   });
 });
