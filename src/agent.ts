@@ -7,6 +7,7 @@ import { pino, type Logger } from "pino";
 import { agentConfigSchema, type AgentConfig } from "./config/config.js";
 import { buildChecks, checkSettingsSchemas, type CheckName } from "./checks/index.js";
 import { systemClock } from "./engine/clock.js";
+import type { DampingSettings } from "./engine/damping.js";
 import { Scheduler, trustedNowFrom } from "./engine/scheduler.js";
 import { NodeState } from "./engine/state.js";
 import { RootedHost } from "./host/host.js";
@@ -23,6 +24,16 @@ import { VERSION } from "./version.js";
 
 export const configSchema = agentConfigSchema(checkSettingsSchemas);
 export type Config = AgentConfig<typeof checkSettingsSchemas>;
+
+export function dampingSettings(config: Pick<Config, "engine">): DampingSettings {
+  const { damping } = config.engine;
+  return {
+    consecutiveRuns: damping.consecutiveRuns,
+    holdMs: damping.holdSeconds * 1000,
+    flapTransitions: damping.flapTransitions,
+    flapWindowMs: damping.flapWindowSeconds * 1000,
+  };
+}
 
 export function createLogger(level: string, destination: number = 2): Logger {
   return pino(
@@ -73,12 +84,7 @@ export async function assemble(
           }),
   });
   const sinks: Sink[] = [metrics, ...cluster.sinks, ...(options.extraSinks ?? [])];
-  const state = new NodeState(checks, sinks, {
-    consecutiveRuns: config.engine.damping.consecutiveRuns,
-    holdMs: config.engine.damping.holdSeconds * 1000,
-    flapTransitions: config.engine.damping.flapTransitions,
-    flapWindowMs: config.engine.damping.flapWindowSeconds * 1000,
-  }, log);
+  const state = new NodeState(checks, sinks, dampingSettings(config), log);
   const scheduler = new Scheduler(checks, {
     host,
     clock,

@@ -57,7 +57,7 @@ export function agentConfigSchema<C extends Record<string, Schema<unknown>>>(che
         holdSeconds: withDefault(number({ min: 0, max: 86400 }), 60),
         /** Accepted transitions of one condition within flapWindowSeconds that mark it flapping. */
         flapTransitions: withDefault(number({ min: 2, max: 1000, integer: true }), 4),
-        flapWindowSeconds: withDefault(number({ min: 1, max: 86400 }), 600),
+        flapWindowSeconds: withDefault(number({ min: 1, max: 86400 }), 1800),
       }),
     }),
     kubernetes: object({

@@ -4,6 +4,7 @@
  * FakeApiServer, all on a FakeClock: 30 simulated minutes run in well under
  * a second of real time. Used by the write-policy tests and bench/api-writes.
  */
+import { configSchema, dampingSettings } from "../../src/agent.js";
 import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
 import { RootedHost } from "../../src/host/host.js";
@@ -15,7 +16,8 @@ import { FakeClock, settle } from "./fake-clock.js";
 import type { FakeApiServer } from "./fake-apiserver.js";
 import { kubeClientFor } from "./kube.js";
 
-export const DAMPING = { consecutiveRuns: 2, holdMs: 60_000, flapTransitions: 4, flapWindowMs: 600_000 };
+/** The agent's default damping, as configured when the config file says nothing. */
+export const DAMPING = dampingSettings(configSchema.parse({}, ""));
 
 /** A log that keeps every line, for assertions on what the agent said. */
 export class RecordingLog implements Log {
