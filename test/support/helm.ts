@@ -144,12 +144,17 @@ export async function renderChart(overrides: Values = {}, options: RenderOptions
   const values = mergeValues(await defaultValues(), overrides);
   const errors = (await valuesValidator())(values);
   if (errors.length > 0) throw new ValuesSchemaError(errors);
+  return renderChartDir(CHART, values, options);
+}
+
+/** Renders any chart directory with final values (no schema, no merging): the harness alone. */
+export async function renderChartDir(chartDir: string, values: Values, options: RenderOptions = {}): Promise<Rendered> {
   const bin = await helmRenderBinary();
   const dir = await mkdtemp(join(tmpdir(), "node-doctor-values-"));
   try {
     const valuesFile = join(dir, "values.json");
     await writeFile(valuesFile, JSON.stringify(values));
-    const args = ["--chart", CHART, "--values-json", valuesFile, "--release", options.release ?? "node-doctor", "--namespace", options.namespace ?? "node-doctor"];
+    const args = ["--chart", chartDir, "--values-json", valuesFile, "--release", options.release ?? "node-doctor", "--namespace", options.namespace ?? "node-doctor"];
     if (options.kubeVersion) args.push("--kube-version", options.kubeVersion);
     if (options.apiVersions?.length) args.push("--api-versions", options.apiVersions.join(","));
     let stdout: string;
