@@ -15,6 +15,8 @@ import { CONDITION_TYPES } from "../../src/types.js";
 import { findObject, REPO, renderChart, type K8sObject, type Rendered, type Values } from "../support/helm.js";
 import { strictFieldProblems, validateObjects } from "../support/k8s-schema.js";
 
+const ADMISSION_POLICY = "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy";
+
 const FEATURES: Array<[string, Values]> = [
   ["default values", {}],
   ["ServiceMonitor, PrometheusRule and dashboard", { serviceMonitor: { enabled: true, labels: { release: "prom" }, relabelings: [{ action: "labeldrop", regex: "pod" }], metricRelabelings: [{ action: "drop", sourceLabels: ["__name__"], regex: "nodejs_.*" }] }, prometheusRule: { enabled: true, runbookBaseURL: "https://docs.example.org/runbooks/" }, dashboard: { enabled: true } }],
@@ -37,7 +39,7 @@ function agentContainer(ds: DaemonSet): Container {
 describe("chart renders valid Kubernetes objects", () => {
   for (const [name, values] of FEATURES) {
     it(`with ${name}`, async () => {
-      const rendered = await renderChart(values, { apiVersions: ["monitoring.coreos.com/v1"] });
+      const rendered = await renderChart(values, { apiVersions: ["monitoring.coreos.com/v1", ADMISSION_POLICY] });
       assert.ok(rendered.objects.length > 0);
       assert.deepEqual(await validateObjects(rendered.objects), []);
       const names = rendered.objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`);
@@ -75,6 +77,15 @@ describe("chart renders valid Kubernetes objects", () => {
     assert.match(notes, /node-doctor check --host-root=\/host/);
     assert.match(notes, /curl -s localhost:9101\/metrics/);
     assert.match(notes, /ServiceMonitor node-doctor \(job="node-doctor"\)/);
+  });
+
+  it("the dashboard ConfigMap holds Grafana JSON under the sidecar's label", async () => {
+    const rendered = await renderChart({ dashboard: { enabled: true } });
+    const configMap = findObject(rendered.objects, "ConfigMap", "-dashboard");
+    assert.equal(configMap.metadata.labels?.["grafana_dashboard"], "1");
+    const dashboard = JSON.parse((configMap["data"] as Record<string, string>)["node-doctor.json"] ?? "") as { title: string; panels: unknown[] };
+    assert.equal(dashboard.title, "node-doctor");
+    assert.ok(dashboard.panels.length > 0);
   });
 
   it("names follow the release", async () => {
@@ -230,6 +241,24 @@ describe("RBAC", () => {
     assert.equal(job.spec?.template.spec?.serviceAccountName, "node-doctor-cleanup");
     assert.equal(job.spec?.template.spec?.securityContext?.runAsNonRoot, true, "the cleanup reads no host files: it needs no root");
     assert.deepEqual(container?.securityContext?.capabilities, { drop: ["ALL"] });
+  });
+
+  it("where the cluster has ValidatingAdmissionPolicy, the agent may write only about its own node", async () => {
+    const rendered = await renderChart({}, { apiVersions: [ADMISSION_POLICY], release: "nd", namespace: "ops" });
+    const policy = findObject(rendered.objects, "ValidatingAdmissionPolicy") as unknown as {
+      metadata: { name: string };
+      spec: { failurePolicy: string; matchConditions: Array<{ expression: string }>; matchConstraints: { resourceRules: Array<{ resources: string[]; operations: string[] }> }; validations: Array<{ expression: string }> };
+    };
+    assert.equal(policy.spec.failurePolicy, "Fail");
+    assert.deepEqual(policy.spec.matchConditions.map((c) => c.expression), ['request.userInfo.username == "system:serviceaccount:ops:nd-node-doctor"']);
+    assert.deepEqual(policy.spec.matchConstraints.resourceRules.flatMap((r) => r.resources).sort(), ["events", "nodes/status"]);
+    assert.match(policy.spec.validations[0]?.expression ?? "", /variables\.target == variables\.nodeName/);
+    const binding = findObject(rendered.objects, "ValidatingAdmissionPolicyBinding") as unknown as { spec: { policyName: string; validationActions: string[] } };
+    assert.deepEqual(binding.spec, { policyName: policy.metadata.name, validationActions: ["Deny"] });
+    const without = await renderChart({});
+    assert.ok(!without.objects.some((o) => o.kind.startsWith("ValidatingAdmissionPolicy")), "not rendered where the API does not exist");
+    const off = await renderChart({ admissionPolicy: { enabled: false } }, { apiVersions: [ADMISSION_POLICY] });
+    assert.ok(!off.objects.some((o) => o.kind.startsWith("ValidatingAdmissionPolicy")), "admissionPolicy.enabled=false turns it off");
   });
 
   it("no RBAC objects when rbac.create is false", async () => {
