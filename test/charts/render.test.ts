@@ -131,15 +131,28 @@ describe("DaemonSet policy", () => {
     }
     assert.deepEqual([...hostVolumes.values()].sort(), [
       "/etc/cni", "/etc/kubernetes", "/etc/systemd", "/opt/cni/bin", "/proc", "/run/containerd", "/run/dbus", "/run/systemd",
-      "/var/lib/containerd", "/var/lib/kubelet", "/var/lib/kubelet/config.yaml", "/var/lib/kubelet/pki", "/var/log/journal",
+      "/var/lib/containerd", "/var/lib/kubelet", "/var/log/journal",
     ]);
     for (const mount of mounts) assert.equal(mount.mountPropagation, undefined, "no propagation back to the host");
   });
 
-  it("mounts a parent path before its children", () => {
+  it("mounts kubelet's pki and config.yaml on their own only when kubelet's root is not mounted", async () => {
     const paths = (agentContainer(ds).volumeMounts ?? []).map((m) => m.mountPath);
-    assert.ok(paths.indexOf("/host/var/lib/kubelet") < paths.indexOf("/host/var/lib/kubelet/pki"));
-    assert.ok(paths.indexOf("/host/var/lib/kubelet") < paths.indexOf("/host/var/lib/kubelet/config.yaml"));
+    assert.ok(paths.includes("/host/var/lib/kubelet"));
+    assert.ok(!paths.some((p) => p.startsWith("/host/var/lib/kubelet/")), "already visible under /host/var/lib/kubelet");
+    const narrow = daemonSetOf(await renderChart({ hostPaths: { kubeletRoot: { enabled: false } } }));
+    const volumes = (narrow.spec?.template.spec?.volumes ?? []).map((v) => [v.hostPath?.path, v.hostPath?.type]);
+    assert.deepEqual(volumes.filter(([p]) => p?.startsWith("/var/lib/kubelet")), [["/var/lib/kubelet/config.yaml", "File"], ["/var/lib/kubelet/pki", "Directory"]]);
+    const mounts = (agentContainer(narrow).volumeMounts ?? []).map((m) => m.mountPath);
+    assert.ok(mounts.includes("/host/var/lib/kubelet/pki") && mounts.includes("/host/var/lib/kubelet/config.yaml"));
+  });
+
+  it("mounts a parent path before its children", async () => {
+    const other = daemonSetOf(await renderChart({ hostPaths: { journal: { path: "/var/lib/kubelet/logs" }, kubeletPki: { path: "/var/lib/kubelet-pki" } } }));
+    const paths = (agentContainer(other).volumeMounts ?? []).map((m) => m.mountPath);
+    assert.ok(!paths.includes("/host/var/lib/kubelet/logs"), "inside kubeletRoot");
+    assert.ok(paths.includes("/host/var/lib/kubelet-pki"), "a sibling with a common prefix is not inside");
+    assert.deepEqual(paths.filter((p) => p.startsWith("/host/")), [...paths.filter((p) => p.startsWith("/host/"))].sort());
   });
 
   it("tolerates NoSchedule and NoExecute taints (every taint)", () => {

@@ -77,3 +77,35 @@ does), and the job is always "node-doctor" so the shipped alerts match.
 {{ toYaml . }}
 {{- end }}
 {{- end -}}
+
+{{/*
+The host paths to mount, as YAML "path: name". A path inside another enabled
+one is left out: it is already visible there (kubelet's pki and config.yaml
+under /var/lib/kubelet), and a File-typed mount of a file the node lacks would
+keep the pod from starting. Ranging over the result goes by path, so a
+parent is always mounted before anything under it.
+*/}}
+{{- define "node-doctor.hostMounts" -}}
+{{- $byPath := dict -}}
+{{- range $name, $hp := .Values.hostPaths -}}
+{{- if $hp.enabled -}}
+{{- if hasKey $byPath $hp.path -}}
+{{- fail (printf "hostPaths.%s.path and hostPaths.%s.path are both %s" (get $byPath $hp.path) $name $hp.path) -}}
+{{- end -}}
+{{- $_ := set $byPath $hp.path $name -}}
+{{- end -}}
+{{- end -}}
+{{- $out := dict -}}
+{{- range $path, $name := $byPath -}}
+{{- $covered := false -}}
+{{- range $other, $_ := $byPath -}}
+{{- if hasPrefix (printf "%s/" $other) $path -}}
+{{- $covered = true -}}
+{{- end -}}
+{{- end -}}
+{{- if not $covered -}}
+{{- $_ := set $out $path $name -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
