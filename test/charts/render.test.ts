@@ -243,7 +243,7 @@ describe("RBAC", () => {
 
   it("the uninstall hook alone lists nodes, with an account that exists only while it runs", async () => {
     const rendered = await renderChart({});
-    assert.deepEqual(rulesOf(findObject(rendered.objects, "ClusterRole", "-cleanup")), ["core/nodes/status:patch", "core/nodes:list"]);
+    assert.deepEqual(rulesOf(findObject(rendered.objects, "ClusterRole", "-cleanup")), ["core/nodes/status:patch", "core/nodes:get", "core/nodes:list"]);
     for (const kind of ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Job"]) {
       const object = findObject(rendered.objects, kind, "-cleanup");
       assert.equal(object.metadata.annotations?.["helm.sh/hook"], "pre-delete", `${kind} is a pre-delete hook`);
