@@ -50,7 +50,7 @@ data:
   });
 
   it("renders Helm's objects and functions", async () => {
-    const rendered = await renderChartDir(chart, { greeting: "hello {{ .Release.Name }}", name: "x", nested: { b: [1, 2], a: "s" } }, { release: "rel", namespace: "ns", kubeVersion: "v1.31.2", apiVersions: ["monitoring.coreos.com/v1"] });
+    const rendered = await renderChartDir(chart, { greeting: "hello {{ .Release.Name }}", name: "x", nested: { b: [1, 2], a: "s", c: "on" } }, { release: "rel", namespace: "ns", kubeVersion: "v1.31.2", apiVersions: ["monitoring.coreos.com/v1"] });
     assert.equal(rendered.objects.length, 1);
     const cm = rendered.objects[0];
     assert.equal(cm?.metadata.name, "rel-demo");
@@ -61,9 +61,10 @@ data:
       tpl: "hello rel",
       required: "x",
       missing: "",
-      toYaml: "a: s\nb:\n  - 1\n  - 2\n",
+      // Helm's style (sigs.k8s.io/yaml): lists at the key's indentation, YAML 1.1 booleans quoted.
+      toYaml: 'a: s\nb:\n- 1\n- 2\nc: "on"\n',
       fromYaml: "42",
-      json: '{"a":"s","b":[1,2]}',
+      json: '{"a":"s","b":[1,2],"c":"on"}',
       fromJson: "v",
       monitoring: "true",
       kube: "31",

@@ -61,9 +61,9 @@ let binary: Promise<string> | undefined;
 export function helmRenderBinary(): Promise<string> {
   binary ??= (async () => {
     requireTool("go");
-    for (const lib of ["github.com/Masterminds/sprig", "github.com/Masterminds/semver", "gopkg.in/yaml.v3"]) {
+    for (const lib of ["github.com/Masterminds/sprig", "github.com/Masterminds/semver", "gopkg.in/yaml.v3", "gopkg.in/yaml.v2"]) {
       if (!existsSync(join(GOCODE, "src", lib))) {
-        throw new Error(`${GOCODE}/src/${lib} is missing: run scripts/test-setup.sh (installs golang-github-masterminds-sprig-dev and golang-gopkg-yaml.v3-dev)`);
+        throw new Error(`${GOCODE}/src/${lib} is missing: run scripts/test-setup.sh (installs golang-github-masterminds-sprig-dev and golang-gopkg-yaml.v2-dev/v3-dev)`);
       }
     }
     const source = await readFile(join(HARNESS, "main.go"));
@@ -179,7 +179,8 @@ export async function renderChartDir(chartDir: string, values: Values, options: 
 /** Splits a multi-document YAML stream into objects; empty documents are skipped, as kubectl does. */
 export function parseManifests(text: string, source: string): K8sObject[] {
   const objects: K8sObject[] = [];
-  for (const doc of parseAllDocuments(text)) {
+  // YAML 1.1, as the API machinery's sigs.k8s.io/yaml reads manifests (`on`, `yes` are booleans there).
+  for (const doc of parseAllDocuments(text, { version: "1.1" })) {
     if (doc.errors.length > 0) throw new Error(`${source}: invalid YAML: ${doc.errors[0]?.message ?? ""}\n${text}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;

@@ -15,7 +15,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
+	yamlv2 "gopkg.in/yaml.v2"
 	"gopkg.in/yaml.v3"
 )
 
@@ -124,20 +124,59 @@ func fail(format string, args ...interface{}) {
 	os.Exit(1)
 }
 
-// toYAML is Helm's toYaml: yaml.v3 with two-space indent, trailing newline trimmed.
+// toYAML is Helm's toYaml: sigs.k8s.io/yaml's Marshal (JSON first, then
+// yaml.v2, so keys are sorted, lists sit at their parent's indentation and
+// strings YAML 1.1 reads as booleans are quoted), trailing newline trimmed.
 func toYAML(v interface{}) string {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(v); err != nil {
+	j, err := json.Marshal(v)
+	if err != nil {
 		return ""
 	}
-	return strings.TrimSuffix(buf.String(), "\n")
+	var obj interface{}
+	if err := yamlv2.Unmarshal(j, &obj); err != nil {
+		return ""
+	}
+	out, err := yamlv2.Marshal(obj)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(out), "\n")
 }
 
+// jsonable turns yaml.v2's map[interface{}]interface{} into JSON's shapes.
+func jsonable(v interface{}) interface{} {
+	switch t := v.(type) {
+	case map[interface{}]interface{}:
+		m := map[string]interface{}{}
+		for k, val := range t {
+			m[fmt.Sprint(k)] = jsonable(val)
+		}
+		return m
+	case []interface{}:
+		for i, val := range t {
+			t[i] = jsonable(val)
+		}
+		return t
+	default:
+		return v
+	}
+}
+
+// fromYAML is Helm's fromYaml: sigs.k8s.io/yaml's Unmarshal (YAML 1.1 through
+// yaml.v2, then JSON, so numbers are float64); errors land under "Error".
 func fromYAML(s string) map[string]interface{} {
 	m := map[string]interface{}{}
-	if err := yaml.Unmarshal([]byte(s), &m); err != nil {
+	var obj interface{}
+	if err := yamlv2.Unmarshal([]byte(s), &obj); err != nil {
+		m["Error"] = err.Error()
+		return m
+	}
+	j, err := json.Marshal(jsonable(obj))
+	if err != nil {
+		m["Error"] = err.Error()
+		return m
+	}
+	if err := json.Unmarshal(j, &m); err != nil {
 		m["Error"] = err.Error()
 	}
 	return m
