@@ -5,7 +5,7 @@
  * the values is a configuration the agent's own loader accepts.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -14,7 +14,8 @@ import { configSchema } from "../../src/agent.js";
 import { loadConfig, overridesFromEnvironment } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/schema.js";
 import { valueRows, withValuesTable } from "../support/chart-readme.js";
-import { CHART, defaultValues, describeSchemaError, findObject, mergeValues, renderChart, valuesValidator, type Values } from "../support/helm.js";
+import { CHART, defaultValues, describeSchemaError, findObject, mergeValues, readValuesFile, REPO, renderChart, valuesValidator, type Values } from "../support/helm.js";
+import { validateObjects } from "../support/k8s-schema.js";
 
 async function schemaErrors(overrides: Values): Promise<string[]> {
   const validate = await valuesValidator();
@@ -64,6 +65,32 @@ describe("values.schema.json", () => {
 
   it("rejects before rendering, as helm does", async () => {
     await assert.rejects(renderChart({ port: "x" }), /values don't meet the specifications of the schema\(s\): \/port: must be integer/);
+  });
+});
+
+describe("values files", () => {
+  it("every example in charts/node-doctor/ci/ is accepted and renders valid objects", async () => {
+    const files = (await readdir(join(CHART, "ci"))).filter((f) => f.endsWith("-values.yaml"));
+    assert.ok(files.length >= 3, "examples exist");
+    for (const file of files) {
+      const values = await readValuesFile(join(CHART, "ci", file));
+      assert.deepEqual(await schemaErrors(values), [], file);
+      const rendered = await renderChart(values, { apiVersions: ["monitoring.coreos.com/v1"] });
+      assert.deepEqual(await validateObjects(rendered.objects), [], file);
+    }
+  });
+
+  it("every invalid file in test/charts/fixtures/invalid-values/ is rejected with the error its header expects", async () => {
+    const dir = join(REPO, "test/charts/fixtures/invalid-values");
+    const files = (await readdir(dir)).filter((f) => f.endsWith(".yaml"));
+    assert.ok(files.length >= 5);
+    for (const file of files) {
+      const text = await readFile(join(dir, file), "utf8");
+      const expected = /^# expect: (.+)$/m.exec(text)?.[1];
+      assert.ok(expected, `${file} has an "# expect:" line`);
+      const errors = await schemaErrors(await readValuesFile(join(dir, file)));
+      assert.ok(errors.includes(expected), `${file}: expected ${JSON.stringify(expected)} among ${JSON.stringify(errors)}`);
+    }
   });
 });
 

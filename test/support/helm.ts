@@ -113,8 +113,14 @@ export function mergeValues(base: Values, override: Values): Values {
 }
 
 export async function defaultValues(): Promise<Values> {
-  const values: unknown = parseYaml(await readFile(join(CHART, "values.yaml"), "utf8"));
-  if (!isMap(values)) throw new Error("charts/node-doctor/values.yaml is not a mapping");
+  return readValuesFile(join(CHART, "values.yaml"));
+}
+
+/** A values file as Helm reads it (sigs.k8s.io/yaml: YAML 1.1, so `on` and `yes` are booleans). */
+export async function readValuesFile(path: string): Promise<Values> {
+  const values: unknown = parseYaml(await readFile(path, "utf8"), { version: "1.1" });
+  if (values === null || values === undefined) return {};
+  if (!isMap(values)) throw new Error(`${path} is not a mapping`);
   return values;
 }
 
