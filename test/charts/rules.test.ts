@@ -5,7 +5,8 @@
  * renders exactly the same rules.
  */
 import assert from "node:assert/strict";
-import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { copyFile, lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
@@ -104,6 +105,26 @@ describe("alert rules", () => {
     documented.add("up");
     for (const rule of (await ruleFile()).groups.flatMap((g) => g.rules)) {
       for (const series of seriesIn(rule.expr)) assert.ok(documented.has(series), `${rule.alert ?? rule.record}: ${series} is not in docs/metrics.md`);
+    }
+  });
+
+  it("docs/deploy.md's scrape configuration passes promtool check config with the rules", async () => {
+    const guide = await readFile(join(REPO, "docs/deploy.md"), "utf8");
+    const block = /```yaml\n(scrape_configs:[\s\S]*?)```/.exec(guide)?.[1];
+    assert.ok(block, "docs/deploy.md has a scrape configuration");
+    const dir = await mkdtemp(join(tmpdir(), "node-doctor-promconfig-"));
+    try {
+      await copyFile(RULES, join(dir, "node-doctor.rules.yaml"));
+      // Debian's prometheus is built without Kubernetes service discovery: a static target
+      // stands in for it; everything else (relabelling, rule files) is checked as written.
+      const sd = /    kubernetes_sd_configs:\n(      .*\n)+/;
+      assert.match(block, sd);
+      await writeFile(join(dir, "prometheus.yml"), block.replace(sd, "    static_configs:\n      - targets: ['127.0.0.1:9101']\n"));
+      const result = await runTool("promtool", ["check", "config", join(dir, "prometheus.yml")]);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.match(result.stdout, /SUCCESS: \d+ rules found/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
