@@ -16,14 +16,11 @@ COPY scripts/ scripts/
 COPY src/ src/
 RUN node scripts/build.mjs
 
-# 2. Production dependencies only: the bundle carries what the agent loads;
-# these serve the modules it imports lazily (CLI commands' kubeconfig handling).
-FROM node:24.21.0-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-
-# 3. The image.
+# 2. The image: Node.js and the bundle. The bundle holds the production
+# dependencies the agent and its commands load (fastify, pino, prom-client,
+# yaml), so no node_modules is needed. The one module left out of it,
+# @kubernetes/client-node (107 MiB installed), serves only kubeconfigs with
+# exec or auth-provider plugins; in a pod node-doctor uses its service account.
 FROM node:24.21.0-slim
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="node-doctor" \
@@ -32,8 +29,6 @@ LABEL org.opencontainers.image.title="node-doctor" \
       org.opencontainers.image.version="${VERSION}"
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-COPY --from=deps /app/package.json ./package.json
 # The bundle without its source map (3 MiB the agent never reads).
 COPY --from=build /src/dist/node-doctor.mjs ./dist/node-doctor.mjs
 # `kubectl exec <pod> -- node-doctor check` (the bundle's shebang carries the V8 flags).
