@@ -68,6 +68,21 @@ describe("values.schema.json", () => {
   });
 });
 
+describe("Chart.yaml", () => {
+  it("is what helm lint expects, and its appVersion is the package's version (the image tag the chart and kustomize use)", async () => {
+    const chart = parseYaml(await readFile(join(CHART, "Chart.yaml"), "utf8")) as Record<string, unknown>;
+    const pkg = JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { version: string };
+    assert.equal(chart["apiVersion"], "v2");
+    assert.equal(chart["name"], "node-doctor", "the chart's name is its directory's");
+    assert.match(String(chart["version"]), /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "SemVer 2");
+    assert.equal(chart["appVersion"], pkg.version);
+    assert.equal(chart["type"], "application");
+    const kustomization = parseYaml(await readFile(join(REPO, "deploy/kustomization.yaml"), "utf8")) as { images: Array<{ name: string; newTag: string }> };
+    assert.deepEqual(kustomization.images.map((i) => [i.name, i.newTag]), [["node-doctor", pkg.version]]);
+    assert.match(await readFile(join(REPO, "Dockerfile"), "utf8"), new RegExp(`ARG VERSION=${pkg.version.replaceAll(".", "\\.")}\n`));
+  });
+});
+
 describe("values files", () => {
   it("every example in charts/node-doctor/ci/ is accepted and renders valid objects", async () => {
     const files = (await readdir(join(CHART, "ci"))).filter((f) => f.endsWith("-values.yaml"));
