@@ -82,7 +82,8 @@ export function helmRenderBinary(): Promise<string> {
     try {
       await run("go", ["build", "-o", partial, "."], {
         cwd: HARNESS,
-        env: { ...process.env, GOPATH: `${gopath}:${GOCODE}`, GO111MODULE: "off", GOFLAGS: "", GOPROXY: "off", CGO_ENABLED: "0" },
+        // GOCACHE of our own: go needs one, and a CI environment may have no HOME to put it under.
+        env: { ...process.env, GOPATH: `${gopath}:${GOCODE}`, GO111MODULE: "off", GOFLAGS: "", GOPROXY: "off", CGO_ENABLED: "0", GOCACHE: process.env["GOCACHE"] ?? join(tmpdir(), "node-doctor-go-cache") },
         timeout: 300_000,
       });
       await run("mv", [partial, out]);
