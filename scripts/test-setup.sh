@@ -22,7 +22,7 @@ declare -A NEEDED=(
   [strace]=strace
 )
 # Library packages with no binary to look for.
-LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev)
+LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-gopkg-yaml.v2-dev)
 
 missing=()
 for binary in "${!NEEDED[@]}"; do

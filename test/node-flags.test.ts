@@ -16,4 +16,11 @@ describe("agent V8 flags", () => {
     const bundle = await readFile(new URL("dist/node-doctor.mjs", root), "utf8");
     assert.equal(bundle.split("\n")[0], `#!/usr/bin/env -S node ${AGENT_NODE_FLAGS.join(" ")}`);
   });
+
+  it("the image's entrypoint uses them", async () => {
+    const dockerfile = await readFile(new URL("Dockerfile", root), "utf8");
+    const entrypoints = [...dockerfile.matchAll(/^ENTRYPOINT\s+(.+)$/gm)].map((m) => m[1] ?? "");
+    assert.equal(entrypoints.length, 1, "one ENTRYPOINT");
+    assert.deepEqual(JSON.parse(entrypoints[0] ?? ""), ["node", ...AGENT_NODE_FLAGS, "/app/dist/node-doctor.mjs"]);
+  });
 });

@@ -1,0 +1,111 @@
+{{/* Chart name, overridable. */}}
+{{- define "node-doctor.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name of the objects: the release name when it already contains the chart name. */}}
+{{- define "node-doctor.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "node-doctor.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "node-doctor.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "node-doctor.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "node-doctor.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: node-doctor
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "node-doctor.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "node-doctor.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "node-doctor.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The container security context: the hardened default, or privileged when opted in. */}}
+{{- define "node-doctor.securityContext" -}}
+{{- if .Values.privileged -}}
+{{- $ctx := deepCopy .Values.securityContext -}}
+{{- $_ := set $ctx "privileged" true -}}
+{{- $_ := set $ctx "allowPrivilegeEscalation" true -}}
+{{- toYaml $ctx -}}
+{{- else -}}
+{{- toYaml .Values.securityContext -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Relabelings shared by the ServiceMonitor and the PodMonitor: the target's
+node becomes the `node` label (so `up` carries it, as every node-doctor series
+does), and the job is always "node-doctor" so the shipped alerts match.
+*/}}
+{{- define "node-doctor.relabelings" -}}
+- action: replace
+  sourceLabels: [__meta_kubernetes_pod_node_name]
+  targetLabel: node
+- action: replace
+  targetLabel: job
+  replacement: node-doctor
+{{- with .relabelings }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The host paths to mount, as YAML "path: name". A path inside another enabled
+one is left out: it is already visible there (kubelet's pki and config.yaml
+under /var/lib/kubelet), and a File-typed mount of a file the node lacks would
+keep the pod from starting. Ranging over the result goes by path, so a
+parent is always mounted before anything under it.
+*/}}
+{{- define "node-doctor.hostMounts" -}}
+{{- $byPath := dict -}}
+{{- range $name, $hp := .Values.hostPaths -}}
+{{- if $hp.enabled -}}
+{{- if hasKey $byPath $hp.path -}}
+{{- fail (printf "hostPaths.%s.path and hostPaths.%s.path are both %s" (get $byPath $hp.path) $name $hp.path) -}}
+{{- end -}}
+{{- $_ := set $byPath $hp.path $name -}}
+{{- end -}}
+{{- end -}}
+{{- $out := dict -}}
+{{- range $path, $name := $byPath -}}
+{{- $covered := false -}}
+{{- range $other, $_ := $byPath -}}
+{{- if hasPrefix (printf "%s/" $other) $path -}}
+{{- $covered = true -}}
+{{- end -}}
+{{- end -}}
+{{- if not $covered -}}
+{{- $_ := set $out $path $name -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
