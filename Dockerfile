@@ -17,8 +17,8 @@ COPY src/ src/
 RUN node scripts/build.mjs
 
 # 2. The image: Node.js and the bundle. The bundle holds the production
-# dependencies the agent and its commands load (fastify, pino, prom-client,
-# yaml), so no node_modules is needed. The one module left out of it,
+# dependencies the agent and its commands load (pino, prom-client, yaml), so
+# no node_modules is needed. The one module left out of it,
 # @kubernetes/client-node (107 MiB installed), serves only kubeconfigs with
 # exec or auth-provider plugins; in a pod node-doctor uses its service account.
 FROM node:24.21.0-slim
