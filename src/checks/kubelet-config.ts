@@ -1,0 +1,144 @@
+/**
+ * KubeletConfigInvalid: kubelet's flags, its KubeletConfiguration and its
+ * kubeconfig, validated the way kubelet validates them at start, plus the
+ * node facts they must agree with (swap, containerd's cgroup driver). The
+ * rules live in kubelet-config-rules.ts; this file gathers what they read.
+ *
+ * With no kubelet process the check says nothing: the kubelet check reports
+ * that once (KubeletNotRunning or NotAKubernetesNode).
+ *
+ * kubelet's version decides several rules. The binary's version is not
+ * readable without running it, so it comes from, in order: the
+ * `kubeletVersion` setting (an operator's override), the host's package
+ * database (the binary kubelet runs at its next start, even after an upgrade
+ * that has not restarted it yet), and the Node's status.nodeInfo.kubeletVersion
+ * (what the running kubelet reported; absent when it never registered, as in
+ * incident 1). The Node is read at most once per kubelet process.
+ */
+import { checkSettings, type CommonCheckSettings } from "../config/config.js";
+import { optional, string, withDefault } from "../config/schema.js";
+import { HostPathError } from "../host/host.js";
+import type { KubeletLocator } from "../host/kubelet.js";
+import { DpkgReader } from "../host/packages.js";
+import type { Check, CheckContext, Finding, Host } from "../types.js";
+import { judgeKubeletConfig, parseProcSwaps, type FileFact, type KubeletConfigFacts } from "./kubelet-config-rules.js";
+import { atLeast, parseKubeVersion, type VersionFact } from "./kubelet-version.js";
+
+export { KUBELET_CONFIG_REASONS } from "./kubelet-config-rules.js";
+
+/** kubelet's default --kubeconfig before 1.10 (later there is none: no flag means standalone mode). */
+const LEGACY_DEFAULT_KUBECONFIG = "/var/lib/kubelet/kubeconfig";
+/** How long to wait before asking the API server again after it could not say. */
+const NODE_RETRY_MS = 5 * 60 * 1000;
+
+function versionCheck(value: string): string | undefined {
+  return parseKubeVersion(value) ? undefined : `expected a Kubernetes version such as "1.30.4", got ${JSON.stringify(value)}`;
+}
+
+function absolutePath(value: string): string | undefined {
+  return value.startsWith("/") ? undefined : `must be an absolute path, got ${JSON.stringify(value)}`;
+}
+
+export const kubeletConfigSettings = checkSettings(
+  { intervalSeconds: 60, timeoutSeconds: 10 },
+  {
+    /** kubelet's version when neither the package database nor the Node says it (kubelet installed from a tarball). */
+    kubeletVersion: optional(string({ check: versionCheck })),
+    /** containerd's configuration, compared with kubelet's cgroup driver. */
+    containerdConfigPath: withDefault(string({ check: absolutePath }), "/etc/containerd/config.toml"),
+  },
+);
+
+export type KubeletConfigSettings = CommonCheckSettings & {
+  kubeletVersion?: string | undefined;
+  containerdConfigPath: string;
+};
+
+export interface KubeletConfigCheckDeps {
+  kubelet: KubeletLocator;
+}
+
+async function readFileFact(host: Host, path: string, signal: AbortSignal): Promise<FileFact> {
+  try {
+    return { path, state: "ok", text: await host.readText(path, { maxBytes: 1024 * 1024, signal }) };
+  } catch (error) {
+    signal.throwIfAborted();
+    if (error instanceof HostPathError && error.code === "ENOENT") return { path, state: "missing" };
+    return { path, state: "unreadable", problem: error instanceof HostPathError ? error.problem : String(error) };
+  }
+}
+
+export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: KubeletConfigCheckDeps): Check {
+  const configured = settings.kubeletVersion ? parseKubeVersion(settings.kubeletVersion) : undefined;
+  let dpkg: DpkgReader | undefined;
+  let nodeVersion: { pid: number; fact?: VersionFact; askedAtMs: number; answered: boolean } | undefined;
+
+  async function versionOf(ctx: CheckContext, pid: number): Promise<VersionFact | undefined> {
+    if (configured) return { version: configured, source: "the checks.kubelet-config.kubeletVersion setting" };
+    dpkg ??= new DpkgReader(ctx.host);
+    try {
+      const installed = await dpkg.version("kubelet", ctx.signal);
+      const version = installed && parseKubeVersion(installed.version);
+      if (installed && version) return { version, source: `${installed.source}, package kubelet ${installed.version}` };
+    } catch (error) {
+      ctx.signal.throwIfAborted();
+      ctx.log.debug({ err: String(error) }, "package database unreadable");
+    }
+    if (!ctx.cluster) return undefined;
+    const now = ctx.clock.monotonic();
+    const fresh = nodeVersion && nodeVersion.pid === pid && (nodeVersion.answered || now - nodeVersion.askedAtMs < NODE_RETRY_MS);
+    if (!fresh) {
+      nodeVersion = { pid, askedAtMs: now, answered: false };
+      try {
+        const { node } = await ctx.cluster.getNode(ctx.signal);
+        const text = node?.status?.nodeInfo?.kubeletVersion;
+        const version = text ? parseKubeVersion(text) : undefined;
+        // A missing Node (never registered) is worth asking again later.
+        nodeVersion.answered = version !== undefined;
+        if (version) nodeVersion.fact = { version, source: `the Node's status.nodeInfo.kubeletVersion ${text}` };
+      } catch (error) {
+        ctx.signal.throwIfAborted();
+        ctx.log.debug({ err: String(error) }, "could not read the Node for kubelet's version");
+      }
+    }
+    return nodeVersion?.fact;
+  }
+
+  async function gather(ctx: CheckContext): Promise<KubeletConfigFacts | undefined> {
+    const { host, signal } = ctx;
+    const setup = await deps.kubelet.locate(signal);
+    const process = setup.process;
+    if (!process) return undefined;
+    const cmdlineEmpty = process.argv.every((arg) => arg === "");
+    const flags = setup.flags;
+    const facts: KubeletConfigFacts = { pid: process.pid, cmdlineEmpty, flags, configFromFlag: flags.values.has("config") };
+    // Without --config kubelet reads no file, whatever lies at the kubeadm path; with an unreadable command line, assume kubeadm's layout.
+    if (setup.config && (facts.configFromFlag || cmdlineEmpty)) facts.config = setup.config;
+
+    const version = await versionOf(ctx, process.pid);
+    if (version) facts.version = version;
+
+    const legacyDefault = version && !atLeast(version.version, 1, 10) ? LEGACY_DEFAULT_KUBECONFIG : undefined;
+    const kubeconfigPath = flags.values.get("kubeconfig") || legacyDefault;
+    if (kubeconfigPath) facts.kubeconfig = await readFileFact(host, kubeconfigPath, signal);
+    const bootstrapPath = flags.values.get("bootstrap-kubeconfig") || flags.values.get("experimental-bootstrap-kubeconfig");
+    if (bootstrapPath) facts.bootstrapKubeconfig = await readFileFact(host, bootstrapPath, signal);
+
+    const swaps = await readFileFact(host, "/proc/swaps", signal);
+    facts.swaps = swaps.state === "ok" ? { ok: true, active: parseProcSwaps(swaps.text) } : { ok: false, problem: swaps.state === "missing" ? "/proc/swaps does not exist" : `/proc/swaps: ${swaps.problem}` };
+
+    facts.containerdConfig = await readFileFact(host, settings.containerdConfigPath, signal);
+    return facts;
+  }
+
+  return {
+    name: "kubelet-config",
+    conditions: ["KubeletConfigInvalid"],
+    intervalMs: settings.intervalSeconds * 1000,
+    timeoutMs: settings.timeoutSeconds * 1000,
+    async run(ctx): Promise<Finding[]> {
+      const facts = await gather(ctx);
+      return facts ? judgeKubeletConfig(facts) : [];
+    },
+  };
+}
