@@ -429,7 +429,8 @@ export function judgeRemovedFlags(facts: KubeletConfigFacts): Finding[] {
   const version = facts.version?.version;
   for (const rule of REMOVED_FLAGS) {
     const [major, minor] = rule.removedIn;
-    const present = rule.flags.filter((f) => facts.flags.values.has(f));
+    // In command-line order, as the operator wrote them.
+    const present = [...new Set(facts.flags.occurrences.map((o) => o.name))].filter((f) => rule.flags.includes(f));
     if (present.length === 0) continue;
     if (version && !atLeast(version, major, minor)) continue;
     const quoted = present.map((f) => `--${f}=${facts.flags.values.get(f)}`);

@@ -293,7 +293,10 @@ export function parseToml(text: string): TomlTable {
       reader.next();
       if (arrayOfTables) reader.next();
       const path = reader.key();
-      if (reader.next() !== "]" || (arrayOfTables && reader.next() !== "]")) reader.fail(`expected '${arrayOfTables ? "]]" : "]"}' to close the table header`);
+      const close = arrayOfTables ? "]]" : "]";
+      if (!reader.startsWith(close)) reader.fail(`expected '${close}' to close the table header [${arrayOfTables ? "[" : ""}${path.join(".")}`);
+      reader.next();
+      if (arrayOfTables) reader.next();
       current = openTable(reader, root, path, arrayOfTables);
       reader.endOfLine();
       continue;

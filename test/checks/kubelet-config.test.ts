@@ -1,0 +1,571 @@
+/**
+ * The kubelet-config check: one row per rule (valid and invalid) over facts
+ * built in memory, then fixture host roots for incidents 1 and 4, a healthy
+ * kubeadm node, and bad inputs (NUL-only command line, a config that is a
+ * list, a binary kubeconfig, broken TOML).
+ */
+import assert from "node:assert/strict";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, it } from "node:test";
+import type { Node } from "kubernetes-types/core/v1.js";
+import { createKubeletConfigCheck, kubeletConfigSettings } from "../../src/checks/kubelet-config.js";
+import {
+  RULES,
+  isKubeletLabel,
+  judgeKubeletConfig,
+  type FileFact,
+  type KubeletConfigFacts,
+} from "../../src/checks/kubelet-config-rules.js";
+import { parseKubeVersion } from "../../src/checks/kubelet-version.js";
+import { systemClock } from "../../src/engine/clock.js";
+import { RootedHost } from "../../src/host/host.js";
+import { KubeletLocator, parseKubeletFlags, parseYamlMapping } from "../../src/host/kubelet.js";
+import type { ClusterReader, Finding } from "../../src/types.js";
+import { checkContext } from "../support/check-context.js";
+import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+
+// ---------------------------------------------------------------------------
+// Facts in memory
+
+const GOOD_KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters:
+- name: k
+  cluster: {server: "https://10.0.0.1:6443"}
+contexts:
+- name: c
+  context: {cluster: k, user: u}
+current-context: c
+users:
+- name: u
+  user: {}
+`;
+const CONTAINERD = (systemd: boolean) => `version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+  SystemdCgroup = ${systemd}
+`;
+
+interface Input {
+  args?: string[];
+  /** YAML text of the --config file (also adds --config). */
+  config?: string;
+  version?: string;
+  kubeconfig?: FileFact | string;
+  bootstrap?: FileFact | string;
+  swaps?: string[];
+  containerd?: FileFact | string;
+}
+
+function file(path: string, value: FileFact | string | undefined): FileFact | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === "string" ? { path, state: "ok", text: value } : value;
+}
+
+function facts(input: Input): KubeletConfigFacts {
+  const args = [...(input.args ?? [])];
+  if (input.config !== undefined) args.push("--config=/var/lib/kubelet/config.yaml");
+  const flags = parseKubeletFlags(args);
+  const f: KubeletConfigFacts = { pid: 42, cmdlineEmpty: false, flags, configFromFlag: input.config !== undefined };
+  if (input.config !== undefined) f.config = parseYamlMapping("/var/lib/kubelet/config.yaml", input.config);
+  if (input.version) f.version = { version: parseKubeVersion(input.version)!, source: "the test" };
+  const kubeconfig = file(flags.values.get("kubeconfig") ?? "/etc/kubernetes/kubelet.conf", input.kubeconfig);
+  if (kubeconfig) f.kubeconfig = kubeconfig;
+  const bootstrap = file(flags.values.get("bootstrap-kubeconfig") ?? "/etc/kubernetes/bootstrap-kubelet.conf", input.bootstrap);
+  if (bootstrap) f.bootstrapKubeconfig = bootstrap;
+  f.swaps = { ok: true, active: input.swaps ?? [] };
+  const containerd = file("/etc/containerd/config.toml", input.containerd);
+  if (containerd) f.containerdConfig = containerd;
+  return f;
+}
+
+interface Row {
+  rule: string;
+  name: string;
+  input: Input;
+  /** Omitted: the rule must find nothing. */
+  expect?: { reason: string; severity: Finding["severity"]; message?: RegExp[]; remedy?: RegExp[] };
+}
+
+const ROWS: Row[] = [
+  // --config file
+  { rule: "config file", name: "a valid KubeletConfiguration", input: { config: "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailSwapOn: true\n" } },
+  {
+    rule: "config file",
+    name: "a config that is a list",
+    input: { config: "- failSwapOn: true\n" },
+    expect: { reason: "KubeletConfigFileInvalid", severity: "critical", message: [/\/var\/lib\/kubelet\/config\.yaml: is a list, expected a mapping/] },
+  },
+  {
+    rule: "config file",
+    name: "invalid YAML names the line",
+    input: { config: "kind: KubeletConfiguration\nfailSwapOn: [true\n" },
+    expect: { reason: "KubeletConfigFileInvalid", severity: "critical", message: [/invalid YAML \(line \d/] },
+  },
+  {
+    rule: "config file",
+    name: "a wrong kind and a key of the wrong type",
+    input: { config: "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeProxyConfiguration\nfailSwapOn: \"no\"\n" },
+    expect: { reason: "KubeletConfigFileInvalid", severity: "critical", message: [/kind is "KubeProxyConfiguration"/, /failSwapOn must be a boolean, got "no"/], remedy: [/kind: KubeletConfiguration/] },
+  },
+  // --node-labels
+  { rule: "node labels", name: "allowed prefixes, allowed keys and other domains", input: { args: ["--node-labels=node.kubernetes.io/pool=a,kubelet.kubernetes.io/x=y,topology.kubernetes.io/zone=z1,kubernetes.io/hostname=n1,example.com/team=data,plain=1"] } },
+  {
+    rule: "node labels",
+    name: "node-role.kubernetes.io on 1.22 is refused",
+    input: { args: ["--node-labels=node-role.kubernetes.io/worker=,topology.kubernetes.io/zone=a"], version: "1.22.17" },
+    expect: {
+      reason: "NodeLabelNotAllowed",
+      severity: "critical",
+      message: [/--node-labels=node-role\.kubernetes\.io\/worker=,topology/, /sets node-role\.kubernetes\.io\/worker in/, /unknown 'kubernetes\.io' or 'k8s\.io' labels/],
+      remedy: [/kubectl label node <node> node-role\.kubernetes\.io\/worker=/, /kubelet\.kubernetes\.io and node\.kubernetes\.io prefixes/],
+    },
+  },
+  {
+    rule: "node labels",
+    name: "a k8s.io subdomain with an unknown version is refused",
+    input: { args: ["--node-labels=foo.k8s.io/bar=1"] },
+    expect: { reason: "NodeLabelNotAllowed", severity: "critical", message: [/foo\.k8s\.io\/bar/] },
+  },
+  {
+    rule: "node labels",
+    name: "1.15 only warned",
+    input: { args: ["--node-labels=node-role.kubernetes.io/master="], version: "1.15.3" },
+    expect: { reason: "NodeLabelNotAllowed", severity: "warning", message: [/1\.16 and later refuse/] },
+  },
+  {
+    rule: "node labels",
+    name: "a label value with a space",
+    input: { args: ["--node-labels=example.com/team=data team"] },
+    expect: { reason: "NodeLabelInvalid", severity: "critical", message: [/value "data team" of example\.com\/team is invalid/] },
+  },
+  // --node-status-max-images
+  { rule: "node status max images", name: "-1 is allowed", input: { args: ["--node-status-max-images=-1"] } },
+  {
+    rule: "node status max images",
+    name: "-5 on the command line",
+    input: { args: ["--node-status-max-images=-5"] },
+    expect: { reason: "NodeStatusMaxImagesInvalid", severity: "critical", message: [/--node-status-max-images=-5 is below -1/], remedy: [/-1 \(no limit\)/] },
+  },
+  {
+    rule: "node status max images",
+    name: "-2 in the config file",
+    input: { config: "nodeStatusMaxImages: -2\n" },
+    expect: { reason: "NodeStatusMaxImagesInvalid", severity: "critical", message: [/nodeStatusMaxImages: -2 in \/var\/lib\/kubelet\/config\.yaml/], remedy: [/nodeStatusMaxImages in \/var\/lib\/kubelet\/config\.yaml/] },
+  },
+  {
+    rule: "node status max images",
+    name: "the flag wins over a valid config value",
+    input: { args: ["--node-status-max-images=lots"], config: "nodeStatusMaxImages: 10\n" },
+    expect: { reason: "NodeStatusMaxImagesInvalid", severity: "critical", message: [/--node-status-max-images=lots is not an integer/] },
+  },
+  // --dynamic-config-dir
+  { rule: "dynamic config dir", name: "on 1.18 the gate is on by default", input: { args: ["--dynamic-config-dir=/var/lib/kubelet/dyn"], version: "1.18.2" } },
+  { rule: "dynamic config dir", name: "on 1.22 with the gate enabled", input: { args: ["--dynamic-config-dir=/d", "--feature-gates=DynamicKubeletConfig=true"], version: "1.22.0" } },
+  {
+    rule: "dynamic config dir",
+    name: "on 1.22 without the gate",
+    input: { args: ["--dynamic-config-dir=/var/lib/kubelet/dyn"], version: "1.22.17" },
+    expect: { reason: "DynamicConfigDirWithoutFeatureGate", severity: "critical", message: [/--dynamic-config-dir=\/var\/lib\/kubelet\/dyn/, /off by default in kubelet 1\.22\.17/] },
+  },
+  {
+    rule: "dynamic config dir",
+    name: "the gate switched off in the config file",
+    input: { args: ["--dynamic-config-dir=/d"], config: "featureGates:\n  DynamicKubeletConfig: false\n", version: "1.18.0" },
+    expect: { reason: "DynamicConfigDirWithoutFeatureGate", severity: "critical", message: [/featureGates\.DynamicKubeletConfig: false in \/var\/lib\/kubelet\/config\.yaml/] },
+  },
+  {
+    rule: "dynamic config dir",
+    name: "unknown version without the gate",
+    input: { args: ["--dynamic-config-dir=/d"] },
+    expect: { reason: "DynamicConfigDirWithoutFeatureGate", severity: "warning" },
+  },
+  // removed flags
+  { rule: "removed flags", name: "--container-runtime on 1.26 still exists", input: { args: ["--container-runtime=remote"], version: "1.26.5" } },
+  {
+    rule: "removed flags",
+    name: "--container-runtime on 1.27",
+    input: { args: ["--container-runtime=remote"], version: "1.27.1" },
+    expect: { reason: "KubeletFlagRemoved", severity: "critical", message: [/--container-runtime=remote: removed in kubelet 1\.27/, /unknown flag: --container-runtime/], remedy: [/--container-runtime-endpoint alone/] },
+  },
+  {
+    rule: "removed flags",
+    name: "klog flags on 1.28",
+    input: { args: ["--logtostderr=false", "--log-dir=/var/log/kubelet"], version: "1.28.0" },
+    expect: { reason: "KubeletFlagRemoved", severity: "critical", message: [/--logtostderr=false --log-dir=\/var\/log\/kubelet: removed in kubelet 1\.26/], remedy: [/journalctl -u kubelet/] },
+  },
+  {
+    rule: "removed flags",
+    name: "a dockershim flag with an unknown version",
+    input: { args: ["--network-plugin=cni"] },
+    expect: { reason: "KubeletFlagRemoved", severity: "warning", message: [/removed in kubelet 1\.24/] },
+  },
+  // kubeconfig ignored (incident 1)
+  { rule: "kubeconfig ignored", name: "1.7 with --require-kubeconfig", input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf", "--require-kubeconfig"], version: "1.7.16", kubeconfig: GOOD_KUBECONFIG } },
+  { rule: "kubeconfig ignored", name: "1.8 with --kubeconfig alone", input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], version: "1.8.0", kubeconfig: GOOD_KUBECONFIG } },
+  {
+    rule: "kubeconfig ignored",
+    name: "1.7 with --kubeconfig and nothing else",
+    input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], version: "1.7.16", kubeconfig: GOOD_KUBECONFIG },
+    expect: {
+      reason: "KubeconfigIgnored",
+      severity: "critical",
+      message: [/kubelet 1\.7\.16/, /--kubeconfig=\/etc\/kubernetes\/kubelet\.conf/, /No api server defined/, /never registers/],
+      remedy: [/--require-kubeconfig/, /1\.8 or later/],
+    },
+  },
+  // kubeconfig
+  { rule: "kubeconfig", name: "a kubeconfig with a server", input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], kubeconfig: GOOD_KUBECONFIG } },
+  {
+    rule: "kubeconfig",
+    name: "missing but a bootstrap kubeconfig will create it",
+    input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf", "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf"], kubeconfig: { path: "/etc/kubernetes/kubelet.conf", state: "missing" }, bootstrap: GOOD_KUBECONFIG },
+  },
+  {
+    rule: "kubeconfig",
+    name: "missing with no bootstrap kubeconfig",
+    input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], kubeconfig: { path: "/etc/kubernetes/kubelet.conf", state: "missing" } },
+    expect: { reason: "KubeconfigMissing", severity: "critical", message: [/--kubeconfig=\/etc\/kubernetes\/kubelet\.conf does not exist/], remedy: [/Restore \/etc\/kubernetes\/kubelet\.conf/] },
+  },
+  {
+    rule: "kubeconfig",
+    name: "unreadable",
+    input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], kubeconfig: { path: "/etc/kubernetes/kubelet.conf", state: "unreadable", problem: "is a directory, expected a file" } },
+    expect: { reason: "KubeconfigUnreadable", severity: "critical", message: [/\/etc\/kubernetes\/kubelet\.conf cannot be read: is a directory/] },
+  },
+  {
+    rule: "kubeconfig",
+    name: "binary",
+    input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], kubeconfig: "\u007fELF\u0002\u0001\u0001\u0000\u0000\u0000" },
+    expect: { reason: "KubeconfigInvalid", severity: "critical", message: [/\/etc\/kubernetes\/kubelet\.conf holds binary data/] },
+  },
+  {
+    rule: "kubeconfig",
+    name: "a cluster without a server",
+    input: { args: ["--kubeconfig=/k.conf"], kubeconfig: GOOD_KUBECONFIG.replace('{server: "https://10.0.0.1:6443"}', "{insecure-skip-tls-verify: true}") },
+    expect: { reason: "KubeconfigNoServer", severity: "critical", message: [/--kubeconfig=\/k\.conf: cluster "k" has no server/], remedy: [/https:\/\/<api-server>:6443/] },
+  },
+  {
+    rule: "kubeconfig",
+    name: "no current-context",
+    input: { args: ["--kubeconfig=/k.conf"], kubeconfig: GOOD_KUBECONFIG.replace("current-context: c\n", "") },
+    expect: { reason: "KubeconfigNoServer", severity: "critical", message: [/has no current-context/] },
+  },
+  // cgroup driver
+  { rule: "cgroup driver", name: "systemd on both", input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], config: "cgroupDriver: systemd\n", containerd: CONTAINERD(true) } },
+  { rule: "cgroup driver", name: "cgroupfs on both (kubelet's default, no containerd config)", input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], containerd: { path: "/etc/containerd/config.toml", state: "missing" } } },
+  { rule: "cgroup driver", name: "CRI-O is not judged against containerd's file", input: { args: ["--container-runtime-endpoint=unix:///var/run/crio/crio.sock", "--cgroup-driver=systemd"], containerd: CONTAINERD(false) } },
+  {
+    rule: "cgroup driver",
+    name: "kubelet systemd, containerd cgroupfs",
+    input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], config: "cgroupDriver: systemd\n", containerd: CONTAINERD(false), version: "1.28.3" },
+    expect: {
+      reason: "CgroupDriverMismatch",
+      severity: "critical",
+      message: [/kubelet uses the systemd cgroup driver \(cgroupDriver: systemd in \/var\/lib\/kubelet\/config\.yaml\)/, /containerd uses cgroupfs \(\/etc\/containerd\/config\.toml sets SystemdCgroup = false/],
+      remedy: [/SystemdCgroup = true/, /cgroupDriver: systemd/, /systemctl restart containerd kubelet/],
+    },
+  },
+  {
+    rule: "cgroup driver",
+    name: "on 1.31 kubelet may take it from containerd: warning",
+    input: { args: ["--cgroup-driver=cgroupfs"], containerd: CONTAINERD(true), version: "1.31.0" },
+    expect: { reason: "CgroupDriverMismatch", severity: "warning", message: [/--cgroup-driver=cgroupfs/, /containerd is 2\.0 or later/] },
+  },
+  {
+    rule: "cgroup driver",
+    name: "containerd config that is not TOML",
+    input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], containerd: 'version = 2\n[plugins."io.containerd.grpc.v1.cri"\n' },
+    expect: { reason: "ContainerdConfigInvalid", severity: "warning", message: [/\/etc\/containerd\/config\.toml: line 2: /] },
+  },
+  // swap
+  { rule: "swap", name: "swap off", input: { swaps: [] } },
+  { rule: "swap", name: "swap on with failSwapOn false", input: { swaps: ["/dev/sda2"], config: "failSwapOn: false\n" } },
+  {
+    rule: "swap",
+    name: "swap on with kubelet's default failSwapOn",
+    input: { swaps: ["/dev/sda2", "/swapfile"] },
+    expect: { reason: "SwapEnabledWithFailSwapOn", severity: "critical", message: [/\/dev\/sda2, \/swapfile in \/proc\/swaps/, /kubelet's default \(true\)/, /running with swap on is not supported/], remedy: [/swapoff -a/, /\/etc\/fstab/] },
+  },
+  {
+    rule: "swap",
+    name: "the flag beats the config file",
+    input: { swaps: ["/dev/zram0"], args: ["--fail-swap-on=true"], config: "failSwapOn: false\n" },
+    expect: { reason: "SwapEnabledWithFailSwapOn", severity: "critical", message: [/--fail-swap-on=true/], remedy: [/--fail-swap-on=false/] },
+  },
+  // log location
+  { rule: "log location", name: "no log flags", input: { args: ["--v=2"] } },
+  {
+    rule: "log location",
+    name: "--logtostderr=false without --log-dir (incident 1)",
+    input: { args: ["--logtostderr=false"], version: "1.7.16" },
+    expect: { reason: "KubeletLogLocation", severity: "ok", message: [/files in \/tmp/, /kubelet\.WARNING/, /only ERROR and worse reach stderr/], remedy: [/tail -n 200 \/tmp\/kubelet\.WARNING/] },
+  },
+  {
+    rule: "log location",
+    name: "--log-dir ignored while logging to stderr",
+    input: { args: ["--log-dir=/var/log/kubernetes"], version: "1.20.0" },
+    expect: { reason: "KubeletLogLocation", severity: "ok", message: [/--log-dir is ignored because --logtostderr is true/], remedy: [/journalctl -u kubelet/] },
+  },
+  {
+    rule: "log location",
+    name: "--log-file with --alsologtostderr",
+    input: { args: ["--logtostderr=false", "--log-file=/var/log/kubelet.log", "--alsologtostderr"], version: "1.20.0" },
+    expect: { reason: "KubeletLogLocation", severity: "ok", message: [/the file \/var\/log\/kubelet\.log/, /also copied to stderr/] },
+  },
+];
+
+describe("kubelet-config rules", () => {
+  it("every rule has a valid and an invalid row, and every reason a row", () => {
+    for (const rule of RULES) {
+      const rows = ROWS.filter((r) => r.rule === rule.name);
+      assert.ok(rows.some((r) => !r.expect), `rule ${rule.name} has no valid row`);
+      for (const reason of rule.reasons) assert.ok(rows.some((r) => r.expect?.reason === reason), `reason ${reason} has no row`);
+    }
+  });
+
+  for (const row of ROWS) {
+    it(`${row.rule}: ${row.name}`, () => {
+      const rule = RULES.find((r) => r.name === row.rule);
+      assert.ok(rule, `no rule named ${row.rule}`);
+      const found = rule.judge(facts(row.input));
+      if (!row.expect) {
+        assert.deepEqual(found, [], `expected nothing, got ${JSON.stringify(found)}`);
+        return;
+      }
+      const hit = found.find((f) => f.reason === row.expect?.reason);
+      assert.ok(hit, `expected ${row.expect.reason}, got ${JSON.stringify(found.map((f) => f.reason))}`);
+      assert.equal(hit.severity, row.expect.severity);
+      assert.equal(hit.condition, "KubeletConfigInvalid");
+      assert.equal(hit.check, "kubelet-config");
+      for (const pattern of row.expect.message ?? []) assert.match(hit.message, pattern);
+      for (const pattern of row.expect.remedy ?? []) assert.match(hit.remedy ?? "", pattern);
+      if (hit.severity !== "ok") assert.ok(hit.remedy, "a problem needs a remedy");
+    });
+  }
+
+  it("isKubeletLabel follows kubelet's list", () => {
+    for (const key of ["kubernetes.io/hostname", "kubernetes.io/os", "beta.kubernetes.io/arch", "failure-domain.beta.kubernetes.io/zone", "node.kubernetes.io/instance-type", "topology.kubernetes.io/region", "foo.node.kubernetes.io/bar", "kubelet.kubernetes.io/x"]) {
+      assert.ok(isKubeletLabel(key), key);
+    }
+    for (const key of ["node-role.kubernetes.io/worker", "kubernetes.io/role", "app.kubernetes.io/name", "topology.kubernetes.io/rack"]) assert.ok(!isKubeletLabel(key), key);
+  });
+
+  it("with nothing wrong, one ok summary (and the version note when it is unknown)", () => {
+    const found = judgeKubeletConfig(facts({ args: ["--kubeconfig=/k.conf"], kubeconfig: GOOD_KUBECONFIG }));
+    assert.deepEqual(found.map((f) => [f.reason, f.severity]), [["KubeletVersionUnknown", "ok"], ["KubeletConfigOk", "ok"]]);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Fixture host roots
+
+let fixture: FixtureRoot | undefined;
+afterEach(async () => {
+  await fixture?.cleanup();
+  fixture = undefined;
+});
+
+/** A ClusterReader for a node that never registered (or one that did, with a version). */
+function cluster(node: Node | null, calls: { n: number } = { n: 0 }): ClusterReader {
+  const timing = { sentAtMs: 0, receivedAtMs: 0 };
+  return {
+    nodeName: "node-1",
+    async getNode() {
+      calls.n++;
+      return { node, timing };
+    },
+    async getLease() {
+      return { lease: null, timing };
+    },
+    async probeTime() {
+      return timing;
+    },
+  };
+}
+
+async function run(root: string, options: { settings?: Record<string, unknown>; cluster?: ClusterReader } = {}): Promise<Finding[]> {
+  const check = createKubeletConfigCheck(kubeletConfigSettings.parse(options.settings ?? {}, "checks.kubelet-config"), { kubelet: new KubeletLocator(new RootedHost(root), systemClock) });
+  return check.run(checkContext(root, options.cluster ? { cluster: options.cluster } : {}));
+}
+
+function aboveOk(findings: Finding[]): Finding[] {
+  return findings.filter((f) => f.severity !== "ok");
+}
+
+function one(findings: Finding[], reason: string): Finding {
+  const matching = findings.filter((f) => f.reason === reason);
+  assert.equal(matching.length, 1, `expected one ${reason}, got ${JSON.stringify(findings.map((f) => f.reason))}`);
+  return matching[0]!;
+}
+
+describe("kubelet-config check on fixture hosts", () => {
+  it("healthy kubeadm node (kubelet 1.30, systemd on both sides, swap off): nothing above ok", async () => {
+    fixture = await fixtureRoot("kubelet-config-healthy");
+    const findings = await run(fixture.root);
+    assert.deepEqual(aboveOk(findings), []);
+    const ok = one(findings, "KubeletConfigOk");
+    assert.match(ok.message, /kubelet 1\.30\.4 \(from \/var\/lib\/dpkg\/status, package kubelet 1\.30\.4-1\.1\)/);
+    assert.match(ok.message, /flags of pid 1843, \/var\/lib\/kubelet\/config\.yaml, \/etc\/kubernetes\/kubelet\.conf, swap off, cgroup driver matches \/etc\/containerd\/config\.toml/);
+  });
+
+  it("no kubelet process: no findings (the kubelet check says so)", async () => {
+    fixture = await fixtureRoot("kubelet-config-healthy");
+    await rm(join(fixture.root, "proc/1843"), { recursive: true });
+    assert.deepEqual(await run(fixture.root), []);
+  });
+
+  it("incident 1: kubelet 1.7 with --kubeconfig and no --require-kubeconfig never registers; its logs are in /tmp", async () => {
+    fixture = await fixtureRoot("incident-1-kubeconfig-ignored");
+    const calls = { n: 0 };
+    // The Node does not exist: the version comes from the package database.
+    const findings = await run(fixture.root, { cluster: cluster(null, calls) });
+    const ignored = one(findings, "KubeconfigIgnored");
+    assert.equal(ignored.severity, "critical");
+    assert.equal(ignored.condition, "KubeletConfigInvalid");
+    assert.match(ignored.message, /kubelet 1\.7\.16 \(from \/var\/lib\/dpkg\/status, package kubelet 1\.7\.16-00\)/);
+    assert.match(ignored.message, /--kubeconfig=\/etc\/kubernetes\/kubelet\.conf but without --require-kubeconfig/);
+    assert.match(ignored.message, /never registers the node/);
+    assert.match(ignored.remedy ?? "", /Add --require-kubeconfig/);
+    assert.match(ignored.remedy ?? "", /systemctl daemon-reload && systemctl restart kubelet/);
+    assert.match(ignored.remedy ?? "", /upgrade kubelet to 1\.8/);
+
+    const logs = one(findings, "KubeletLogLocation");
+    assert.equal(logs.severity, "ok");
+    assert.match(logs.message, /--logtostderr=false/);
+    assert.match(logs.message, /only ERROR and worse reach stderr/);
+    assert.match(logs.remedy ?? "", /tail -n 200 \/tmp\/kubelet\.WARNING/);
+
+    // Nothing else above ok: cAdvisor noise and 1.7's dockershim flags are not problems here.
+    assert.deepEqual(aboveOk(findings).map((f) => f.reason), ["KubeconfigIgnored"]);
+    assert.equal(calls.n, 0, "the package database answered; the API server was not asked");
+  });
+
+  it("incident 1 without a package database: the version comes from the setting", async () => {
+    fixture = await fixtureRoot("incident-1-kubeconfig-ignored");
+    await rm(join(fixture.root, "var/lib/dpkg"), { recursive: true });
+    const unknown = await run(fixture.root, { cluster: cluster(null) });
+    assert.equal(unknown.filter((f) => f.reason === "KubeconfigIgnored").length, 0);
+    one(unknown, "KubeletVersionUnknown");
+    const known = await run(fixture.root, { settings: { kubeletVersion: "1.7.16" } });
+    assert.match(one(known, "KubeconfigIgnored").message, /kubelet 1\.7\.16 \(from the checks\.kubelet-config\.kubeletVersion setting\)/);
+  });
+
+  it("the Node's kubeletVersion is read once per kubelet process", async () => {
+    fixture = await fixtureRoot("kubelet-config-healthy");
+    await rm(join(fixture.root, "var/lib/dpkg"), { recursive: true });
+    const calls = { n: 0 };
+    const reader = cluster({ status: { nodeInfo: { kubeletVersion: "v1.27.3" } } } as Node, calls);
+    const check = createKubeletConfigCheck(kubeletConfigSettings.parse({}, "k"), { kubelet: new KubeletLocator(new RootedHost(fixture.root), systemClock, 0) });
+    const first = await check.run(checkContext(fixture.root, { cluster: reader }));
+    await check.run(checkContext(fixture.root, { cluster: reader }));
+    assert.equal(calls.n, 1);
+    assert.match(one(first, "KubeletConfigOk").message, /kubelet 1\.27\.3 \(from the Node's status\.nodeInfo\.kubeletVersion v1\.27\.3\)/);
+  });
+
+  it("incident 4: kubelet 1.22 refuses --node-labels, --node-status-max-images and --dynamic-config-dir", async () => {
+    fixture = await fixtureRoot("incident-4-flags-refused");
+    const findings = await run(fixture.root);
+    assert.deepEqual(aboveOk(findings).map((f) => f.reason).sort(), ["DynamicConfigDirWithoutFeatureGate", "NodeLabelNotAllowed", "NodeStatusMaxImagesInvalid"]);
+
+    const labels = one(findings, "NodeLabelNotAllowed");
+    assert.equal(labels.severity, "critical");
+    assert.match(labels.message, /sets node-role\.kubernetes\.io\/worker in the kubernetes\.io\/k8s\.io namespace/);
+    assert.doesNotMatch(labels.message, /sets [^;]*topology\.kubernetes\.io\/zone[^;]*in the/);
+    assert.match(labels.remedy ?? "", /Remove node-role\.kubernetes\.io\/worker from --node-labels/);
+    assert.match(labels.remedy ?? "", /kubectl label node <node> node-role\.kubernetes\.io\/worker=/);
+    assert.deepEqual((labels.evidence as { labels: string[] }).labels, ["node-role.kubernetes.io/worker"]);
+
+    const images = one(findings, "NodeStatusMaxImagesInvalid");
+    assert.equal(images.severity, "critical");
+    assert.match(images.message, /--node-status-max-images=-5 is below -1/);
+
+    const dynamic = one(findings, "DynamicConfigDirWithoutFeatureGate");
+    assert.equal(dynamic.severity, "critical");
+    assert.match(dynamic.message, /--dynamic-config-dir=\/var\/lib\/kubelet\/dynamic-config/);
+    assert.match(dynamic.remedy ?? "", /Remove --dynamic-config-dir/);
+  });
+
+  it("incident 4 after the package moves to 1.27: the old flags stop the next start", async () => {
+    fixture = await fixtureRoot("incident-4-flags-refused");
+    const findings = await run(fixture.root, { settings: { kubeletVersion: "1.27.2" } });
+    const removed = findings.filter((f) => f.reason === "KubeletFlagRemoved");
+    assert.deepEqual(removed.map((f) => (f.evidence as { flags: string[] }).flags).flat().sort(), ["container-runtime", "dynamic-config-dir"]);
+    assert.ok(removed.every((f) => f.severity === "critical"));
+    assert.equal(findings.filter((f) => f.reason === "DynamicConfigDirWithoutFeatureGate").length, 0);
+  });
+
+  describe("bad input gives a clear finding naming the path, never a crash", () => {
+    it("a command line of NUL bytes only", async () => {
+      fixture = await fixtureRoot("kubelet-config-healthy");
+      await writeFile(join(fixture.root, "proc/1843/cmdline"), "\0\0\0\0");
+      const findings = await run(fixture.root);
+      const finding = one(findings, "KubeletCmdlineUnreadable");
+      assert.equal(finding.severity, "unknown");
+      assert.match(finding.message, /\/proc\/1843\/cmdline of kubelet \(pid 1843\) holds only NUL bytes/);
+      assert.match(finding.message, /only \/var\/lib\/kubelet\/config\.yaml was checked/);
+    });
+
+    it("a config file that is a list", async () => {
+      fixture = await fixtureRoot("kubelet-config-healthy");
+      await writeFile(join(fixture.root, "var/lib/kubelet/config.yaml"), "- kind: KubeletConfiguration\n- failSwapOn: true\n");
+      const finding = one(await run(fixture.root), "KubeletConfigFileInvalid");
+      assert.equal(finding.severity, "critical");
+      assert.match(finding.message, /\/var\/lib\/kubelet\/config\.yaml: is a list, expected a mapping/);
+    });
+
+    it("--config naming a file that does not exist", async () => {
+      fixture = await fixtureRoot("kubelet-config-healthy");
+      await rm(join(fixture.root, "var/lib/kubelet/config.yaml"));
+      const finding = one(await run(fixture.root), "KubeletConfigFileInvalid");
+      assert.match(finding.message, /named by --config cannot be loaded: \/var\/lib\/kubelet\/config\.yaml: does not exist/);
+    });
+
+    it("a binary kubeconfig", async () => {
+      fixture = await fixtureRoot("kubelet-config-healthy");
+      await writeFile(join(fixture.root, "etc/kubernetes/kubelet.conf"), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0xff, 0xfe]));
+      const finding = one(await run(fixture.root), "KubeconfigInvalid");
+      assert.equal(finding.severity, "critical");
+      assert.match(finding.message, /\/etc\/kubernetes\/kubelet\.conf holds binary data/);
+    });
+
+    it("a kubeconfig that is a directory, and one missing with its bootstrap kubeconfig missing too", async () => {
+      fixture = await fixtureRoot("kubelet-config-healthy");
+      await rm(join(fixture.root, "etc/kubernetes/kubelet.conf"));
+      await mkdir(join(fixture.root, "etc/kubernetes/kubelet.conf"));
+      assert.match(one(await run(fixture.root), "KubeconfigUnreadable").message, /kubelet\.conf cannot be read: is a directory/);
+      await rm(join(fixture.root, "etc/kubernetes/kubelet.conf"), { recursive: true });
+      const missing = one(await run(fixture.root), "KubeconfigMissing");
+      assert.match(missing.message, /neither does --bootstrap-kubeconfig=\/etc\/kubernetes\/bootstrap-kubelet\.conf/);
+    });
+
+    it("a containerd config.toml that is not TOML, and one that is binary", async () => {
+      fixture = await fixtureRoot("kubelet-config-healthy");
+      const path = join(fixture.root, "etc/containerd/config.toml");
+      await writeFile(path, 'version = 2\n\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = yes\n');
+      const bad = one(await run(fixture.root), "ContainerdConfigInvalid");
+      assert.equal(bad.severity, "warning");
+      assert.match(bad.message, /\/etc\/containerd\/config\.toml: line 4: invalid value "yes"/);
+      await writeFile(path, Buffer.from([0, 1, 2, 3]));
+      assert.match(one(await run(fixture.root), "ContainerdConfigInvalid").message, /\/etc\/containerd\/config\.toml: line 1: binary data/);
+    });
+
+    it("an unreadable containerd config (permission denied) is a warning naming the path", async () => {
+      fixture = await fixtureRoot("kubelet-config-healthy");
+      // Tests run as root, which reads mode-000 files: make it a directory instead.
+      const path = join(fixture.root, "etc/containerd/config.toml");
+      await rm(path);
+      await mkdir(path);
+      await chmod(path, 0o700);
+      assert.match(one(await run(fixture.root), "ContainerdConfigInvalid").message, /\/etc\/containerd\/config\.toml cannot be read: is a directory/);
+    });
+
+    it("swap turned on after kubelet started", async () => {
+      fixture = await fixtureRoot("kubelet-config-healthy");
+      await writeFile(join(fixture.root, "proc/swaps"), "Filename\tType\tSize\tUsed\tPriority\n/swap.img                               file\t\t4194300\t\t0\t\t-2\n");
+      const finding = one(await run(fixture.root), "SwapEnabledWithFailSwapOn");
+      assert.equal(finding.severity, "critical");
+      assert.match(finding.message, /\/swap\.img in \/proc\/swaps/);
+    });
+  });
+});
