@@ -36,8 +36,8 @@ class Reader {
 
   constructor(private readonly text: string) {}
 
-  fail(problem: string): never {
-    throw new TomlError(this.line, problem);
+  fail(problem: string, line = this.line): never {
+    throw new TomlError(line, problem);
   }
 
   get done(): boolean {
@@ -111,8 +111,8 @@ class Reader {
     this.pos++;
     let out = "";
     for (;;) {
+      if (this.peek() === "" || this.peek() === "\n") this.fail("unterminated string");
       const c = this.next();
-      if (c === "" || c === "\n") this.fail("unterminated string");
       if (c === '"') return out;
       out += c === "\\" ? this.escape() : c;
     }
@@ -170,8 +170,8 @@ class Reader {
     this.pos++;
     const start = this.pos;
     for (;;) {
+      if (this.peek() === "" || this.peek() === "\n") this.fail("unterminated string");
       const c = this.next();
-      if (c === "" || c === "\n") this.fail("unterminated string");
       if (c === "'") return this.text.slice(start, this.pos - 1);
     }
   }
@@ -195,16 +195,18 @@ class Reader {
     if (word === "true") return true;
     if (word === "false") return false;
     if (/^[+-]?(inf|nan)$/.test(word)) return word.includes("nan") ? NaN : word.startsWith("-") ? -Infinity : Infinity;
-    if (/^[+-]?(0|[1-9](_?\d)*)$/.test(word)) return Number(word.replace(/_/g, ""));
+    // Leading zeros are not TOML, but containerd's parser takes them; never call invalid what containerd loads.
+    if (/^[+-]?\d(_?\d)*$/.test(word)) return Number(word.replace(/_/g, ""));
     if (/^0x[0-9A-Fa-f](_?[0-9A-Fa-f])*$/.test(word)) return parseInt(word.slice(2).replace(/_/g, ""), 16);
     if (/^0o[0-7](_?[0-7])*$/.test(word)) return parseInt(word.slice(2).replace(/_/g, ""), 8);
     if (/^0b[01](_?[01])*$/.test(word)) return parseInt(word.slice(2).replace(/_/g, ""), 2);
-    if (/^[+-]?(0|[1-9](_?\d)*)(\.\d(_?\d)*)?([eE][+-]?\d(_?\d)*)?$/.test(word)) return Number(word.replace(/_/g, ""));
+    if (/^[+-]?\d(_?\d)*(\.\d(_?\d)*)?([eE][+-]?\d(_?\d)*)?$/.test(word)) return Number(word.replace(/_/g, ""));
     if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(word) || /^\d{2}:\d{2}:\d{2}(\.\d+)?$/.test(word)) return word;
     return this.fail(`invalid value ${JSON.stringify(word.length > 40 ? word.slice(0, 40) + "…" : word)} (strings need quotes)`);
   }
 
   private array(): TomlValue[] {
+    const opened = this.line;
     this.pos++;
     const items: TomlValue[] = [];
     for (;;) {
@@ -213,10 +215,11 @@ class Reader {
         this.pos++;
         return items;
       }
-      if (this.done) this.fail("unterminated array (missing ']')");
+      if (this.done) this.fail("unterminated array (missing ']')", opened);
       items.push(this.value());
       this.skipWhitespaceAndComments();
       if (this.peek() === ",") this.pos++;
+      else if (this.done) this.fail("unterminated array (missing ']')", opened);
       else if (this.peek() !== "]") this.fail(`expected ',' or ']' in an array, got ${JSON.stringify(this.peek())}`);
     }
   }
@@ -235,7 +238,9 @@ class Reader {
       this.pos++;
       assign(this, table, key, this.value());
       this.skipBlanks();
-      const c = this.next();
+      const c = this.peek();
+      if (c === "" || c === "\n" || c === "\r") this.fail("unterminated inline table (missing '}' on its line)");
+      this.pos++;
       if (c === "}") return table;
       if (c !== ",") this.fail(`expected ',' or '}' in an inline table, got ${JSON.stringify(c)}`);
     }
