@@ -44,7 +44,10 @@ export type FileFact =
   | { path: string; state: "ok"; text: string };
 
 export interface KubeletConfigFacts {
+  /** kubelet's pid; 0 when it is not running and the flags come from its systemd unit. */
   pid: number;
+  /** When kubelet is not running: the unit files and environment files its command line was read from. */
+  unitFiles?: string[];
   /** True when /proc/<pid>/cmdline held nothing but NUL bytes. */
   cmdlineEmpty: boolean;
   flags: KubeletFlags;
@@ -753,7 +756,16 @@ export function judgeKubeletConfig(facts: KubeletConfigFacts): Finding[] {
       ),
     );
   }
-  for (const rule of RULES) findings.push(...rule.judge(facts));
+  for (const rule of RULES) {
+    for (const found of rule.judge(facts)) {
+      // Not running (crash-looping, or stopped): say where the flags were read and that this is what the next start gets.
+      if (facts.unitFiles && found.severity !== "ok") {
+        found.message = `${found.message.replace(/\.$/, "")} (kubelet is not running; flags read from ${facts.unitFiles.join(", ")}, which systemd starts it with).`;
+        found.evidence = { ...found.evidence, flagsFrom: facts.unitFiles };
+      }
+      findings.push(found);
+    }
+  }
   if (!facts.version) {
     findings.push(
       finding(
@@ -767,7 +779,7 @@ export function judgeKubeletConfig(facts: KubeletConfigFacts): Finding[] {
   }
   if (!findings.some((f) => f.severity !== "ok")) {
     const checked = [
-      facts.cmdlineEmpty ? undefined : `flags of pid ${facts.pid}`,
+      facts.cmdlineEmpty ? undefined : facts.unitFiles ? `flags in ${facts.unitFiles.join(", ")}` : `flags of pid ${facts.pid}`,
       facts.config?.ok ? facts.config.path : undefined,
       facts.kubeconfig?.state === "ok" ? facts.kubeconfig.path : undefined,
       facts.swaps?.ok ? `swap ${facts.swaps.active.length > 0 ? "on (failSwapOn false)" : "off"}` : `swap not checked (${facts.swaps?.problem ?? "/proc/swaps not read"})`,

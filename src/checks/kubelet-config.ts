@@ -18,8 +18,9 @@
 import { checkSettings, type CommonCheckSettings } from "../config/config.js";
 import { optional, string, withDefault } from "../config/schema.js";
 import { HostPathError } from "../host/host.js";
-import type { KubeletLocator } from "../host/kubelet.js";
+import { kubeletArgs, loadYamlMapping, parseKubeletFlags, type KubeletFlags, type KubeletLocator, type LoadedDocument } from "../host/kubelet.js";
 import { DpkgReader } from "../host/packages.js";
+import { readUnitCommand } from "../host/unit-file.js";
 import type { Check, CheckContext, Finding, Host } from "../types.js";
 import { judgeKubeletConfig, parseProcSwaps, type FileFact, type KubeletConfigFacts } from "./kubelet-config-rules.js";
 import { atLeast, parseKubeVersion, type VersionFact } from "./kubelet-version.js";
@@ -108,14 +109,27 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     const { host, signal } = ctx;
     const setup = await deps.kubelet.locate(signal);
     const process = setup.process;
-    if (!process) return undefined;
-    const cmdlineEmpty = process.argv.every((arg) => arg === "");
-    const flags = setup.flags;
-    const facts: KubeletConfigFacts = { pid: process.pid, cmdlineEmpty, flags, configFromFlag: flags.values.has("config") };
-    // Without --config kubelet reads no file, whatever lies at the kubeadm path; with an unreadable command line, assume kubeadm's layout.
-    if (setup.config && (facts.configFromFlag || cmdlineEmpty)) facts.config = setup.config;
+    let facts: KubeletConfigFacts;
+    if (process) {
+      const cmdlineEmpty = process.argv.every((arg) => arg === "");
+      facts = { pid: process.pid, cmdlineEmpty, flags: setup.flags, configFromFlag: setup.flags.values.has("config") };
+      // Without --config kubelet reads no file, whatever lies at the kubeadm path; with an unreadable command line, assume kubeadm's layout.
+      if (setup.config && (facts.configFromFlag || cmdlineEmpty)) facts.config = setup.config;
+    } else {
+      // Not running (often: crash-looping on a bad flag). The unit says what the next start gets.
+      const unit = await readUnitCommand(host, "kubelet.service", signal);
+      if (!unit || unit.argv.length === 0) return undefined;
+      const flags: KubeletFlags = parseKubeletFlags(kubeletArgs(unit.argv));
+      facts = { pid: 0, unitFiles: [...unit.unitFiles, ...unit.environmentFiles], cmdlineEmpty: false, flags, configFromFlag: flags.values.has("config") };
+      const configPath = flags.values.get("config");
+      if (configPath) {
+        const config: LoadedDocument = await loadYamlMapping(host, configPath, signal);
+        facts.config = config;
+      }
+    }
+    const flags = facts.flags;
 
-    const version = await versionOf(ctx, process.pid);
+    const version = await versionOf(ctx, facts.pid);
     if (version) facts.version = version;
 
     const legacyDefault = version && !atLeast(version.version, 1, 10) ? LEGACY_DEFAULT_KUBECONFIG : undefined;

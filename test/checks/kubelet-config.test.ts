@@ -495,6 +495,23 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.equal(findings.filter((f) => f.reason === "DynamicConfigDirWithoutFeatureGate").length, 0);
   });
 
+  it("incident 4 while kubelet crash-loops: no process, so the flags come from its unit, drop-ins and env files", async () => {
+    fixture = await fixtureRoot("incident-4-crashloop");
+    const findings = await run(fixture.root);
+    assert.deepEqual(aboveOk(findings).map((f) => f.reason).sort(), ["NodeLabelNotAllowed", "NodeStatusMaxImagesInvalid"]);
+    const labels = one(findings, "NodeLabelNotAllowed");
+    assert.equal(labels.severity, "critical");
+    assert.match(labels.message, /kubelet 1\.30\.4/);
+    assert.match(labels.message, /kubelet is not running; flags read from \/lib\/systemd\/system\/kubelet\.service, \/etc\/systemd\/system\/kubelet\.service\.d\/10-kubeadm\.conf, \/var\/lib\/kubelet\/kubeadm-flags\.env, \/etc\/default\/kubelet/);
+    assert.match(labels.remedy ?? "", /\/etc\/default\/kubelet/);
+    assert.match(one(findings, "NodeStatusMaxImagesInvalid").message, /--node-status-max-images=-5/);
+    // Once fixed, the unit's command line passes and the summary says where it was read.
+    await writeFile(join(fixture.root, "etc/default/kubelet"), 'KUBELET_EXTRA_ARGS="--node-labels=node.kubernetes.io/pool=batch"\n');
+    const fixed = await run(fixture.root);
+    assert.deepEqual(aboveOk(fixed), []);
+    assert.match(one(fixed, "KubeletConfigOk").message, /flags in \/lib\/systemd\/system\/kubelet\.service, .*\/var\/lib\/kubelet\/config\.yaml, \/etc\/kubernetes\/kubelet\.conf/);
+  });
+
   describe("bad input gives a clear finding naming the path, never a crash", () => {
     it("a command line of NUL bytes only", async () => {
       fixture = await fixtureRoot("kubelet-config-healthy");
