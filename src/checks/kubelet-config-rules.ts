@@ -48,6 +48,8 @@ export interface KubeletConfigFacts {
   pid: number;
   /** When kubelet is not running: the unit files and environment files its command line was read from. */
   unitFiles?: string[];
+  /** The unit file, drop-in or environment file that sets each flag, when kubelet's unit could be read: "node-labels" → "/etc/default/kubelet". */
+  flagFiles?: Record<string, string>;
   /** True when /proc/<pid>/cmdline held nothing but NUL bytes. */
   cmdlineEmpty: boolean;
   flags: KubeletFlags;
@@ -70,6 +72,12 @@ export interface KubeletConfigFacts {
 const FLAGS_WHERE =
   "kubelet's flags are set in its systemd unit and drop-ins (`systemctl cat kubelet`), on kubeadm nodes in /var/lib/kubelet/kubeadm-flags.env and KUBELET_EXTRA_ARGS in /etc/default/kubelet (Debian) or /etc/sysconfig/kubelet (RHEL)";
 const RESTART = "then `systemctl daemon-reload && systemctl restart kubelet`";
+
+/** "in /etc/default/kubelet" when the file setting the flag is known, else where flags usually live. */
+function flagWhere(facts: KubeletConfigFacts, flag: string): string {
+  const file = facts.flagFiles?.[flag];
+  return file ? `in ${file}` : `(${FLAGS_WHERE})`;
+}
 
 const CHECK = "kubelet-config";
 
@@ -291,7 +299,7 @@ export function judgeNodeLabels(facts: KubeletConfigFacts): Finding[] {
           (refuses
             ? `${versionText(facts)} exits at start with "unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels".`
             : `${versionText(facts)} only warns, but 1.16 and later refuse to start.`),
-        `Remove ${keys.join(", ")} from --node-labels (${FLAGS_WHERE}), ${RESTART}; set such labels from outside instead: ${labelCommands}. ` +
+        `Remove ${keys.join(", ")} from --node-labels ${flagWhere(facts, "node-labels")}, ${RESTART}; set such labels from outside instead: ${labelCommands}. ` +
           `Allowed from kubelet: the ${KUBELET_ALLOWED_LABEL_NAMESPACES.join(" and ")} prefixes and ${KUBELET_ALLOWED_LABELS.join(", ")}.`,
         { flag: "node-labels", value: raw, labels: keys },
       ),
@@ -304,7 +312,7 @@ export function judgeNodeLabels(facts: KubeletConfigFacts): Finding[] {
         "critical",
         R.NodeLabelInvalid,
         `--node-labels=${raw}: ${invalid.join("; ")}; kubelet exits at start with "invalid node labels".`,
-        `Correct the label in --node-labels (${FLAGS_WHERE}), ${RESTART}.`,
+        `Correct the label in --node-labels ${flagWhere(facts, "node-labels")}, ${RESTART}.`,
         { flag: "node-labels", value: raw, problems: invalid },
       ),
     );
@@ -323,7 +331,7 @@ export function judgeNodeStatusMaxImages(facts: KubeletConfigFacts): Finding[] {
     source = `--node-status-max-images=${flag}`;
     if (!/^[+-]?\d+$/.test(flag.trim())) {
       return [
-        finding("critical", R.NodeStatusMaxImagesInvalid, `${source} is not an integer; kubelet exits at start with "invalid argument".`, `Set --node-status-max-images to an integer of -1 or more (-1: no limit; default 50) (${FLAGS_WHERE}), ${RESTART}.`, {
+        finding("critical", R.NodeStatusMaxImagesInvalid, `${source} is not an integer; kubelet exits at start with "invalid argument".`, `Set --node-status-max-images to an integer of -1 or more (-1: no limit; default 50) ${flagWhere(facts, "node-status-max-images")}, ${RESTART}.`, {
           flag: "node-status-max-images",
           value: flag,
         }),
@@ -337,7 +345,7 @@ export function judgeNodeStatusMaxImages(facts: KubeletConfigFacts): Finding[] {
     source = `nodeStatusMaxImages: ${fromConfig} in ${configPath(facts)}`;
   }
   if (value >= -1) return [];
-  const where = flag !== undefined ? `--node-status-max-images (${FLAGS_WHERE})` : `nodeStatusMaxImages in ${configPath(facts)}`;
+  const where = flag !== undefined ? `--node-status-max-images ${flagWhere(facts, "node-status-max-images")}` : `nodeStatusMaxImages in ${configPath(facts)}`;
   return [
     finding(
       "critical",
@@ -365,7 +373,7 @@ export function judgeDynamicConfigDir(facts: KubeletConfigFacts): Finding[] {
   const gate = featureGates(facts).get("DynamicKubeletConfig");
   const enabled = gate?.enabled ?? (version ? dynamicConfigDefault(version) : undefined);
   if (enabled === true) return [];
-  const remedy = `Remove --dynamic-config-dir=${dir} (${FLAGS_WHERE}) and put the settings in kubelet's --config file, ${RESTART}. Dynamic Kubelet Configuration is deprecated since 1.22 and removed in 1.24.`;
+  const remedy = `Remove --dynamic-config-dir=${dir} ${flagWhere(facts, "dynamic-config-dir")} and put the settings in kubelet's --config file, ${RESTART}. Dynamic Kubelet Configuration is deprecated since 1.22 and removed in 1.24.`;
   const evidence = { flag: "dynamic-config-dir", value: dir, ...(gate ? { featureGate: gate.source } : {}) };
   if (enabled === false) {
     const why = gate ? `the DynamicKubeletConfig feature gate is off (${gate.source})` : `the DynamicKubeletConfig feature gate is off by default in ${versionText(facts)}`;
@@ -445,7 +453,7 @@ export function judgeRemovedFlags(facts: KubeletConfigFacts): Finding[] {
         version
           ? `${quoted.join(" ")}: removed in kubelet ${major}.${minor}, and ${versionText(facts)} exits at start with "unknown flag: --${present[0]}".`
           : `${quoted.join(" ")}: removed in kubelet ${major}.${minor}; node-doctor does not know kubelet's version, and from ${major}.${minor} on kubelet exits at start with "unknown flag: --${present[0]}".`,
-        `${rule.instead} (${FLAGS_WHERE}), ${RESTART}.`,
+        `${rule.instead} (${present.map((f) => `--${f} ${flagWhere(facts, f)}`).join("; ")}), ${RESTART}.`,
         { flags: present, removedIn: `${major}.${minor}` },
       ),
     );
@@ -497,7 +505,7 @@ export function judgeKubeconfig(facts: KubeletConfigFacts): Finding[] {
   const bootstrap = facts.bootstrapKubeconfig;
   const flagText = facts.flags.values.has("kubeconfig") ? `--kubeconfig=${kubeconfig.path}` : `kubelet's default kubeconfig ${kubeconfig.path}`;
   const remedyFix = (path: string) =>
-    `Restore ${path} (on kubeadm nodes \`kubeadm join\` writes it, or \`kubeadm kubeconfig user --client-name system:node:<node> --org system:nodes\` on a control-plane node generates one) or fix the path in --kubeconfig (${FLAGS_WHERE}), ${RESTART}.`;
+    `Restore ${path} (on kubeadm nodes \`kubeadm join\` writes it, or \`kubeadm kubeconfig user --client-name system:node:<node> --org system:nodes\` on a control-plane node generates one) or fix the path in --kubeconfig ${flagWhere(facts, "kubeconfig")}, ${RESTART}.`;
 
   // The file kubelet will actually read: its kubeconfig, or the bootstrap one it starts from when that is missing.
   let file: FileFact = kubeconfig;
@@ -553,7 +561,7 @@ export function judgeKubeconfigIgnored(facts: KubeletConfigFacts): Finding[] {
       "critical",
       R.KubeconfigIgnored,
       `${versionText(facts)} runs with ${kubeconfigFlag} but without --require-kubeconfig or --api-servers: before 1.8 kubelet then ignores the server in the kubeconfig, logs "No api server defined - no node status update will be sent." and never registers the node or reports its status.`,
-      `Add --require-kubeconfig to kubelet's flags (${FLAGS_WHERE}), ${RESTART}; the node then registers (\`kubectl get node <node>\`). Better, upgrade kubelet to 1.8 or later, where --kubeconfig alone is enough.`,
+      `Add --require-kubeconfig to kubelet's flags, next to --kubeconfig ${flagWhere(facts, "kubeconfig")}, ${RESTART}; the node then registers (\`kubectl get node <node>\`). Better, upgrade kubelet to 1.8 or later, where --kubeconfig alone is enough.`,
       { flag: "kubeconfig", value: facts.kubeconfig.path, version: version.text, versionSource: facts.version?.source },
     ),
   ];
@@ -634,7 +642,7 @@ export function judgeCgroupDriver(facts: KubeletConfigFacts): Finding[] {
   const version = facts.version?.version;
   // kubelet 1.31+ asks a containerd 2.0+ for its driver (KubeletCgroupDriverFromCRI) and then ignores its own setting.
   const mayAskRuntime = version !== undefined && atLeast(version, 1, 31);
-  const kubeletWhere = kubeletDriver.from === "flag" ? `--cgroup-driver (${FLAGS_WHERE})` : `cgroupDriver in ${facts.config?.path ?? "kubelet's --config file"}`;
+  const kubeletWhere = kubeletDriver.from === "flag" ? `--cgroup-driver ${flagWhere(facts, "cgroup-driver")}` : `cgroupDriver in ${facts.config?.path ?? "kubelet's --config file"}`;
   return [
     finding(
       mayAskRuntime ? "warning" : "critical",
@@ -662,7 +670,7 @@ export function judgeSwap(facts: KubeletConfigFacts): Finding[] {
   if (!facts.swaps?.ok || facts.swaps.active.length === 0) return [];
   const failSwapOn = boolSetting(facts, "fail-swap-on", "failSwapOn", true);
   if (!failSwapOn.value) return [];
-  const where = failSwapOn.from === "flag" ? `--fail-swap-on=false (${FLAGS_WHERE})` : `\`failSwapOn: false\` and \`memorySwap: {swapBehavior: LimitedSwap}\` (kubelet 1.28+) in ${facts.config?.path ?? "kubelet's --config file"}`;
+  const where = failSwapOn.from === "flag" ? `--fail-swap-on=false ${flagWhere(facts, "fail-swap-on")}` : `\`failSwapOn: false\` and \`memorySwap: {swapBehavior: LimitedSwap}\` (kubelet 1.28+) in ${facts.config?.path ?? "kubelet's --config file"}`;
   return [
     finding(
       "critical",
@@ -720,7 +728,7 @@ export function judgeLogLocation(facts: KubeletConfigFacts): Finding[] {
       "ok",
       R.KubeletLogLocation,
       `kubelet logs to files in ${dir}${flags.get("log-dir") ? "" : " (the default when --log-dir is not set)"}, not the journal (${quoted}): ${dir}/kubelet.INFO, kubelet.WARNING and kubelet.ERROR point at the current files; ${stderrPart}.`,
-      `Read the warnings first: \`tail -n 200 ${dir}/kubelet.WARNING\`; everything is in \`${dir}/kubelet.INFO\`. To get them in the journal, set --logtostderr=true (${FLAGS_WHERE}).`,
+      `Read the warnings first: \`tail -n 200 ${dir}/kubelet.WARNING\`; everything is in \`${dir}/kubelet.INFO\`. To get them in the journal, set --logtostderr=true ${flagWhere(facts, "logtostderr")}.`,
       evidence,
     ),
   ];

@@ -20,7 +20,7 @@ import { optional, string, withDefault } from "../config/schema.js";
 import { HostPathError } from "../host/host.js";
 import { kubeletArgs, loadYamlMapping, parseKubeletFlags, type KubeletFlags, type KubeletLocator, type LoadedDocument } from "../host/kubelet.js";
 import { DpkgReader } from "../host/packages.js";
-import { readUnitCommand } from "../host/unit-file.js";
+import { flagSources, readUnitCommand } from "../host/unit-file.js";
 import type { Check, CheckContext, Finding, Host } from "../types.js";
 import { judgeKubeletConfig, parseProcSwaps, type FileFact, type KubeletConfigFacts } from "./kubelet-config-rules.js";
 import { atLeast, parseKubeVersion, type VersionFact } from "./kubelet-version.js";
@@ -110,6 +110,8 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     const setup = await deps.kubelet.locate(signal);
     const process = setup.process;
     let facts: KubeletConfigFacts;
+    // The unit names the file each flag is set in, for remedies; without a running kubelet it is the only source of flags.
+    const unit = await readUnitCommand(host, "kubelet.service", signal);
     if (process) {
       const cmdlineEmpty = process.argv.every((arg) => arg === "");
       facts = { pid: process.pid, cmdlineEmpty, flags: setup.flags, configFromFlag: setup.flags.values.has("config") };
@@ -117,7 +119,6 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
       if (setup.config && (facts.configFromFlag || cmdlineEmpty)) facts.config = setup.config;
     } else {
       // Not running (often: crash-looping on a bad flag). The unit says what the next start gets.
-      const unit = await readUnitCommand(host, "kubelet.service", signal);
       if (!unit || unit.argv.length === 0) return undefined;
       const flags: KubeletFlags = parseKubeletFlags(kubeletArgs(unit.argv));
       facts = { pid: 0, unitFiles: [...unit.unitFiles, ...unit.environmentFiles], cmdlineEmpty: false, flags, configFromFlag: flags.values.has("config") };
@@ -128,6 +129,7 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
       }
     }
     const flags = facts.flags;
+    if (unit) facts.flagFiles = flagSources(unit.sources, flags.values.keys());
 
     const version = await versionOf(ctx, facts.pid);
     if (version) facts.version = version;

@@ -24,6 +24,8 @@ export interface UnitCommand {
   unitFiles: string[];
   /** Environment files read (missing optional ones are left out). */
   environmentFiles: string[];
+  /** The text of every unit file and environment file read, in the order applied. */
+  sources: Array<{ path: string; text: string }>;
   /** Problems met on the way (a required EnvironmentFile missing); systemd would refuse to start then. */
   problems: string[];
 }
@@ -161,6 +163,7 @@ export async function readUnitCommand(host: Host, name: string, signal?: AbortSi
 
   const env = new Map<string, string>();
   const environmentFiles: string[] = [];
+  const sources = [...files];
   const problems: string[] = [];
   let execStart: string | undefined;
   const envFileDirectives: string[] = [];
@@ -190,8 +193,23 @@ export async function readUnitCommand(host: Host, name: string, signal?: AbortSi
       continue;
     }
     environmentFiles.push(path);
+    sources.push({ path, text });
     for (const [k, v] of parseEnvironmentFile(text)) env.set(k, v);
   }
   const command = (execStart ?? "").replace(/^[@\-:+!]+/, "");
-  return { argv: command === "" ? [] : expandCommand(command, env), unitFiles: files.map((f) => f.path), environmentFiles, problems };
+  return { argv: command === "" ? [] : expandCommand(command, env), unitFiles: files.map((f) => f.path), environmentFiles, sources, problems };
+}
+
+/** For each flag name, the last source (in the order systemd applies them) whose text sets `--<flag>`. */
+export function flagSources(sources: ReadonlyArray<{ path: string; text: string }>, flags: Iterable<string>): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const flag of flags) {
+    const escaped = flag.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const pattern = new RegExp(`(^|[\\s"'=])--?${escaped}($|[\\s"'=])`);
+    for (const source of sources) {
+      const lines = source.text.split("\n").filter((line) => !/^\s*[#;]/.test(line));
+      if (lines.some((line) => pattern.test(line))) found[flag] = source.path;
+    }
+  }
+  return found;
 }

@@ -503,7 +503,7 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.equal(labels.severity, "critical");
     assert.match(labels.message, /kubelet 1\.30\.4/);
     assert.match(labels.message, /kubelet is not running; flags read from \/lib\/systemd\/system\/kubelet\.service, \/etc\/systemd\/system\/kubelet\.service\.d\/10-kubeadm\.conf, \/var\/lib\/kubelet\/kubeadm-flags\.env, \/etc\/default\/kubelet/);
-    assert.match(labels.remedy ?? "", /\/etc\/default\/kubelet/);
+    assert.match(labels.remedy ?? "", /Remove node-role\.kubernetes\.io\/worker from --node-labels in \/etc\/default\/kubelet, then `systemctl daemon-reload && systemctl restart kubelet`/);
     assert.match(one(findings, "NodeStatusMaxImagesInvalid").message, /--node-status-max-images=-5/);
     // Once fixed, the unit's command line passes and the summary says where it was read.
     await writeFile(join(fixture.root, "etc/default/kubelet"), 'KUBELET_EXTRA_ARGS="--node-labels=node.kubernetes.io/pool=batch"\n');

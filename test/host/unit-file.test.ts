@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { RootedHost } from "../../src/host/host.js";
-import { expandCommand, parseEnvironmentFile, readUnitCommand, splitWords } from "../../src/host/unit-file.js";
+import { expandCommand, flagSources, parseEnvironmentFile, readUnitCommand, splitWords } from "../../src/host/unit-file.js";
 import { FIXTURES } from "../support/fixture-root.js";
 
 async function root(files: Record<string, string>): Promise<string> {
@@ -32,6 +32,11 @@ describe("systemd unit command line", () => {
     ]);
     assert.deepEqual(unit?.environmentFiles, ["/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet"]);
     assert.deepEqual(unit?.problems, []);
+    assert.deepEqual(flagSources(unit?.sources ?? [], ["kubeconfig", "container-runtime-endpoint", "node-labels", "v"]), {
+      kubeconfig: "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+      "container-runtime-endpoint": "/var/lib/kubelet/kubeadm-flags.env",
+      "node-labels": "/etc/default/kubelet",
+    });
   });
 
   it("an /etc drop-in overrides a /lib one of the same name; continuations; a required env file missing", async () => {
