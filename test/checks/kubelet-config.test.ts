@@ -23,7 +23,8 @@ import { RootedHost } from "../../src/host/host.js";
 import { KubeletLocator, parseKubeletFlags, parseYamlMapping } from "../../src/host/kubelet.js";
 import type { ClusterReader, Finding } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
-import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+import { runCli } from "../support/cli.js";
+import { FIXTURES as FIXTURES_DIR, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 
 // ---------------------------------------------------------------------------
 // Facts in memory
@@ -584,5 +585,30 @@ describe("kubelet-config check on fixture hosts", () => {
       assert.equal(finding.severity, "critical");
       assert.match(finding.message, /\/swap\.img in \/proc\/swaps/);
     });
+  });
+});
+
+describe("kubelet-config from the command line", () => {
+  it("`node-doctor check --only kubelet-config` on incident 1's node exits 2 with KubeconfigIgnored in its JSON", async () => {
+    const result = await runCli(["check", "--host-root", join(FIXTURES_DIR, "incident-1-kubeconfig-ignored"), "--only", "kubelet-config", "--output", "json"]);
+    assert.equal(result.code, 2, result.stderr);
+    const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
+    const ignored = findings.find((f) => f.reason === "KubeconfigIgnored");
+    assert.equal(ignored?.severity, "critical");
+    assert.equal(ignored?.condition, "KubeletConfigInvalid");
+    assert.match(ignored?.remedy ?? "", /--require-kubeconfig/);
+  });
+
+  it("a config setting with a bad kubeletVersion is one clear line and exit 3", async () => {
+    const dir = await fixtureRoot();
+    try {
+      const config = join(dir.root, "node-doctor.yaml");
+      await writeFile(config, "checks:\n  kubelet-config:\n    kubeletVersion: latest\n");
+      const result = await runCli(["check", "--host-root", dir.root, "--config", config, "--only", "kubelet-config"]);
+      assert.equal(result.code, 3);
+      assert.match(result.stderr, /checks\.kubelet-config\.kubeletVersion: expected a Kubernetes version such as "1\.30\.4", got "latest"/);
+    } finally {
+      await dir.cleanup();
+    }
   });
 });
