@@ -70,7 +70,7 @@ export interface KubeletConfigFacts {
 
 /** Where kubelet's flags usually live, for remedies. */
 const FLAGS_WHERE =
-  "kubelet's flags are set in its systemd unit and drop-ins (`systemctl cat kubelet`), on kubeadm nodes in /var/lib/kubelet/kubeadm-flags.env and KUBELET_EXTRA_ARGS in /etc/default/kubelet (Debian) or /etc/sysconfig/kubelet (RHEL)";
+  "kubelet's flags live in its systemd unit and drop-ins, shown by `systemctl cat kubelet`; on kubeadm nodes in /var/lib/kubelet/kubeadm-flags.env and KUBELET_EXTRA_ARGS in /etc/default/kubelet or /etc/sysconfig/kubelet";
 const RESTART = "then `systemctl daemon-reload && systemctl restart kubelet`";
 
 /** "in /etc/default/kubelet" when the file setting the flag is known, else where flags usually live. */
@@ -88,7 +88,7 @@ function finding(severity: Severity, reason: string, message: string, remedy: st
 /** A setting's effective value and where it came from, for messages. */
 interface Setting<T> {
   value: T;
-  /** "--fail-swap-on=true", "failSwapOn: true in /var/lib/kubelet/config.yaml", "kubelet's default (true)". */
+  /** "--fail-swap-on=true", "failSwapOn: true in /var/lib/kubelet/config.yaml", "kubelet's default". */
   source: string;
   from: "flag" | "config" | "default";
 }
@@ -114,7 +114,7 @@ function boolSetting(facts: KubeletConfigFacts, flag: string, key: string | unde
   if (parsed !== undefined) return { value: parsed, source: `--${flag}=${raw}`, from: "flag" };
   const fromConfig = key ? configValue(facts, key) : undefined;
   if (typeof fromConfig === "boolean") return { value: fromConfig, source: `${key}: ${fromConfig} in ${configPath(facts)}`, from: "config" };
-  return { value: fallback, source: `kubelet's default (${fallback})`, from: "default" };
+  return { value: fallback, source: "kubelet's default", from: "default" };
 }
 
 function stringSetting(facts: KubeletConfigFacts, flag: string, key: string | undefined): Setting<string> | undefined {
@@ -427,13 +427,21 @@ const KLOG_FLAGS = [
 ];
 
 export const REMOVED_FLAGS: ReadonlyArray<{ flags: readonly string[]; removedIn: [number, number]; instead: string }> = [
-  { flags: ["api-servers"], removedIn: [1, 8], instead: "remove it and put the API server's URL in the kubeconfig named by --kubeconfig" },
-  { flags: ["require-kubeconfig"], removedIn: [1, 10], instead: "remove it: since 1.8 --kubeconfig alone makes kubelet use the API server" },
-  { flags: DOCKERSHIM_FLAGS, removedIn: [1, 24], instead: "remove it: dockershim is gone; CNI and image pulls are configured in the container runtime (containerd's config.toml)" },
-  { flags: ["dynamic-config-dir"], removedIn: [1, 24], instead: "remove it: Dynamic Kubelet Configuration is gone; put settings in the --config file" },
-  { flags: KLOG_FLAGS, removedIn: [1, 26], instead: "remove it: kubelet logs to stderr, which systemd puts in the journal (`journalctl -u kubelet`); -v and --vmodule remain" },
-  { flags: ["container-runtime"], removedIn: [1, 27], instead: "remove it: --container-runtime-endpoint alone selects the CRI runtime" },
+  { flags: ["api-servers"], removedIn: [1, 8], instead: "Put the API server's URL in the kubeconfig named by --kubeconfig instead." },
+  { flags: ["require-kubeconfig"], removedIn: [1, 10], instead: "Since 1.8 --kubeconfig alone makes kubelet use the API server." },
+  { flags: DOCKERSHIM_FLAGS, removedIn: [1, 24], instead: "dockershim is gone: CNI and image pulls are configured in the container runtime, e.g. containerd's config.toml." },
+  { flags: ["dynamic-config-dir"], removedIn: [1, 24], instead: "Dynamic Kubelet Configuration is gone: put settings in the --config file." },
+  { flags: KLOG_FLAGS, removedIn: [1, 26], instead: "kubelet logs to stderr, which systemd keeps in the journal (`journalctl -u kubelet`); -v and --vmodule remain." },
+  { flags: ["container-runtime"], removedIn: [1, 27], instead: "--container-runtime-endpoint alone selects the CRI runtime." },
 ];
+
+/** "--a and --b in /etc/default/kubelet", or each flag with its own file, or the usual places. */
+function removeWhere(facts: KubeletConfigFacts, flags: readonly string[]): string {
+  const files = new Set(flags.map((f) => facts.flagFiles?.[f]));
+  const names = flags.map((f) => `--${f}`).join(" and ");
+  if (files.size === 1) return `${names} ${flagWhere(facts, flags[0] as string)}`;
+  return flags.map((f) => `--${f} ${flagWhere(facts, f)}`).join(", ");
+}
 
 export function judgeRemovedFlags(facts: KubeletConfigFacts): Finding[] {
   const findings: Finding[] = [];
@@ -453,7 +461,7 @@ export function judgeRemovedFlags(facts: KubeletConfigFacts): Finding[] {
         version
           ? `${quoted.join(" ")}: removed in kubelet ${major}.${minor}, and ${versionText(facts)} exits at start with "unknown flag: --${present[0]}".`
           : `${quoted.join(" ")}: removed in kubelet ${major}.${minor}; node-doctor does not know kubelet's version, and from ${major}.${minor} on kubelet exits at start with "unknown flag: --${present[0]}".`,
-        `${rule.instead} (${present.map((f) => `--${f} ${flagWhere(facts, f)}`).join("; ")}), ${RESTART}.`,
+        `Remove ${removeWhere(facts, present)}, ${RESTART}. ${rule.instead}`,
         { flags: present, removedIn: `${major}.${minor}` },
       ),
     );
@@ -636,7 +644,7 @@ export function judgeCgroupDriver(facts: KubeletConfigFacts): Finding[] {
     ];
   }
   if ("criDisabled" in runtime) return [];
-  const kubeletDriver = stringSetting(facts, "cgroup-driver", "cgroupDriver") ?? { value: "cgroupfs", source: "kubelet's default (cgroupfs)", from: "default" as const };
+  const kubeletDriver = stringSetting(facts, "cgroup-driver", "cgroupDriver") ?? { value: "cgroupfs", source: "kubelet's default", from: "default" as const };
   const containerdDriver = runtime.systemd ? "systemd" : "cgroupfs";
   if (kubeletDriver.value === containerdDriver) return [];
   const version = facts.version?.version;

@@ -286,7 +286,7 @@ const ROWS: Row[] = [
     rule: "swap",
     name: "swap on with kubelet's default failSwapOn",
     input: { swaps: ["/dev/sda2", "/swapfile"] },
-    expect: { reason: "SwapEnabledWithFailSwapOn", severity: "critical", message: [/\/dev\/sda2, \/swapfile in \/proc\/swaps/, /kubelet's default \(true\)/, /running with swap on is not supported/], remedy: [/swapoff -a/, /\/etc\/fstab/] },
+    expect: { reason: "SwapEnabledWithFailSwapOn", severity: "critical", message: [/\/dev\/sda2, \/swapfile in \/proc\/swaps/, /failSwapOn true \(kubelet's default\)/, /running with swap on is not supported/], remedy: [/swapoff -a/, /\/etc\/fstab/] },
   },
   {
     rule: "swap",
