@@ -46,7 +46,10 @@ export type FileFact =
 export interface KubeletConfigFacts {
   /** kubelet's pid; 0 when it is not running and the flags come from its systemd unit. */
   pid: number;
-  /** When kubelet is not running: the unit files and environment files its command line was read from. */
+  /**
+   * When the flags come from kubelet's systemd unit rather than its process: the unit files and environment
+   * files read. With pid 0 kubelet is not running; with a pid, the unit changed since kubelet started.
+   */
   unitFiles?: string[];
   /** The unit file, drop-in or environment file that sets each flag, when kubelet's unit could be read: "node-labels" → "/etc/default/kubelet". */
   flagFiles?: Record<string, string>;
@@ -776,7 +779,11 @@ export function judgeKubeletConfig(facts: KubeletConfigFacts): Finding[] {
     for (const found of rule.judge(facts)) {
       // Not running (crash-looping, or stopped): say where the flags were read and that this is what the next start gets.
       if (facts.unitFiles && found.severity !== "ok") {
-        found.message = `${found.message.replace(/\.$/, "")} (kubelet is not running; flags read from ${facts.unitFiles.join(", ")}, which systemd starts it with).`;
+        const files = facts.unitFiles.join(", ");
+        found.message =
+          facts.pid > 0
+            ? `${found.message.replace(/\.$/, "")} (not yet in effect: kubelet pid ${facts.pid} runs with other flags, but its unit now starts it with these, from ${files}, at its next restart).`
+            : `${found.message.replace(/\.$/, "")} (kubelet is not running; flags read from ${files}, which systemd starts it with).`;
         found.evidence = { ...found.evidence, flagsFrom: facts.unitFiles };
       }
       findings.push(found);

@@ -18,14 +18,14 @@
 import { checkSettings, type CommonCheckSettings } from "../config/config.js";
 import { optional, string, withDefault } from "../config/schema.js";
 import { HostPathError } from "../host/host.js";
-import { kubeletArgs, loadYamlMapping, parseKubeletFlags, type KubeletFlags, type KubeletLocator, type LoadedDocument } from "../host/kubelet.js";
+import { kubeletArgs, loadYamlMapping, parseKubeletFlags, type KubeletFlags, type KubeletLocator } from "../host/kubelet.js";
 import { DpkgReader } from "../host/packages.js";
-import { flagSources, readUnitCommand } from "../host/unit-file.js";
+import { flagSources, readUnitCommand, type UnitCommand } from "../host/unit-file.js";
 import type { Check, CheckContext, Finding, Host } from "../types.js";
-import { judgeKubeletConfig, parseProcSwaps, type FileFact, type KubeletConfigFacts } from "./kubelet-config-rules.js";
+import { KUBELET_CONFIG_REASONS, judgeKubeletConfig, parseProcSwaps, type FileFact, type KubeletConfigFacts } from "./kubelet-config-rules.js";
 import { atLeast, parseKubeVersion, type VersionFact } from "./kubelet-version.js";
 
-export { KUBELET_CONFIG_REASONS } from "./kubelet-config-rules.js";
+export { KUBELET_CONFIG_REASONS };
 
 /** kubelet's default --kubeconfig before 1.10 (later there is none: no flag means standalone mode). */
 const LEGACY_DEFAULT_KUBECONFIG = "/var/lib/kubelet/kubeconfig";
@@ -54,6 +54,13 @@ export type KubeletConfigSettings = CommonCheckSettings & {
   kubeletVersion?: string | undefined;
   containerdConfigPath: string;
 };
+
+/** Same flags with the same last values, whatever their order. */
+function sameFlags(a: KubeletFlags, b: KubeletFlags): boolean {
+  if (a.values.size !== b.values.size) return false;
+  for (const [name, value] of a.values) if (b.values.get(name) !== value) return false;
+  return true;
+}
 
 export interface KubeletConfigCheckDeps {
   kubelet: KubeletLocator;
@@ -105,46 +112,59 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     return nodeVersion?.fact;
   }
 
-  async function gather(ctx: CheckContext): Promise<KubeletConfigFacts | undefined> {
+  /** Reads the files one command line points at (kubeconfigs) and adds the node facts shared by every invocation. */
+  async function complete(ctx: CheckContext, facts: KubeletConfigFacts, shared: Pick<KubeletConfigFacts, "swaps" | "containerdConfig" | "version">): Promise<KubeletConfigFacts> {
     const { host, signal } = ctx;
-    const setup = await deps.kubelet.locate(signal);
-    const process = setup.process;
-    let facts: KubeletConfigFacts;
-    // The unit names the file each flag is set in, for remedies; without a running kubelet it is the only source of flags.
-    const unit = await readUnitCommand(host, "kubelet.service", signal);
-    if (process) {
-      const cmdlineEmpty = process.argv.every((arg) => arg === "");
-      facts = { pid: process.pid, cmdlineEmpty, flags: setup.flags, configFromFlag: setup.flags.values.has("config") };
-      // Without --config kubelet reads no file, whatever lies at the kubeadm path; with an unreadable command line, assume kubeadm's layout.
-      if (setup.config && (facts.configFromFlag || cmdlineEmpty)) facts.config = setup.config;
-    } else {
-      // Not running (often: crash-looping on a bad flag). The unit says what the next start gets.
-      if (!unit || unit.argv.length === 0) return undefined;
-      const flags: KubeletFlags = parseKubeletFlags(kubeletArgs(unit.argv));
-      facts = { pid: 0, unitFiles: [...unit.unitFiles, ...unit.environmentFiles], cmdlineEmpty: false, flags, configFromFlag: flags.values.has("config") };
-      const configPath = flags.values.get("config");
-      if (configPath) {
-        const config: LoadedDocument = await loadYamlMapping(host, configPath, signal);
-        facts.config = config;
-      }
-    }
     const flags = facts.flags;
-    if (unit) facts.flagFiles = flagSources(unit.sources, flags.values.keys());
-
-    const version = await versionOf(ctx, facts.pid);
-    if (version) facts.version = version;
-
-    const legacyDefault = version && !atLeast(version.version, 1, 10) ? LEGACY_DEFAULT_KUBECONFIG : undefined;
+    Object.assign(facts, shared);
+    const version = facts.version?.version;
+    const legacyDefault = version && !atLeast(version, 1, 10) ? LEGACY_DEFAULT_KUBECONFIG : undefined;
     const kubeconfigPath = flags.values.get("kubeconfig") || legacyDefault;
     if (kubeconfigPath) facts.kubeconfig = await readFileFact(host, kubeconfigPath, signal);
     const bootstrapPath = flags.values.get("bootstrap-kubeconfig") || flags.values.get("experimental-bootstrap-kubeconfig");
     if (bootstrapPath) facts.bootstrapKubeconfig = await readFileFact(host, bootstrapPath, signal);
-
-    const swaps = await readFileFact(host, "/proc/swaps", signal);
-    facts.swaps = swaps.state === "ok" ? { ok: true, active: parseProcSwaps(swaps.text) } : { ok: false, problem: swaps.state === "missing" ? "/proc/swaps does not exist" : `/proc/swaps: ${swaps.problem}` };
-
-    facts.containerdConfig = await readFileFact(host, settings.containerdConfigPath, signal);
     return facts;
+  }
+
+  /** The facts of the kubelet command line systemd's unit would start, when the unit runs kubelet itself. */
+  async function unitFacts(ctx: CheckContext, unit: UnitCommand, pid: number): Promise<KubeletConfigFacts | undefined> {
+    const program = unit.argv[0]?.split("/").at(-1);
+    if (program !== "kubelet" && program !== "hyperkube") return undefined; // a wrapper script: its flags are not kubelet's
+    const flags: KubeletFlags = parseKubeletFlags(kubeletArgs(unit.argv));
+    const facts: KubeletConfigFacts = { pid, unitFiles: [...unit.unitFiles, ...unit.environmentFiles], cmdlineEmpty: false, flags, configFromFlag: flags.values.has("config") };
+    facts.flagFiles = flagSources(unit.sources, flags.values.keys());
+    const configPath = flags.values.get("config");
+    if (configPath) facts.config = await loadYamlMapping(ctx.host, configPath, ctx.signal);
+    return facts;
+  }
+
+  /** What kubelet runs with now, and what its unit would start it with next when that differs. */
+  async function gather(ctx: CheckContext): Promise<{ running: KubeletConfigFacts; pending?: KubeletConfigFacts } | undefined> {
+    const { host, signal } = ctx;
+    const setup = await deps.kubelet.locate(signal);
+    const process = setup.process;
+    // The unit names the file each flag is set in; without a running kubelet it is the only source of flags.
+    const unit = await readUnitCommand(host, "kubelet.service", signal);
+    const fromUnit = unit ? await unitFacts(ctx, unit, process?.pid ?? 0) : undefined;
+    if (!process && !fromUnit) return undefined;
+
+    const version = await versionOf(ctx, process?.pid ?? 0);
+    const swaps = await readFileFact(host, "/proc/swaps", signal);
+    const shared: Pick<KubeletConfigFacts, "swaps" | "containerdConfig" | "version"> = {
+      swaps: swaps.state === "ok" ? { ok: true, active: parseProcSwaps(swaps.text) } : { ok: false, problem: swaps.state === "missing" ? "/proc/swaps does not exist" : `/proc/swaps: ${swaps.problem}` },
+      containerdConfig: await readFileFact(host, settings.containerdConfigPath, signal),
+      ...(version ? { version } : {}),
+    };
+
+    if (!process) return { running: await complete(ctx, fromUnit as KubeletConfigFacts, shared) };
+    const cmdlineEmpty = process.argv.every((arg) => arg === "");
+    const running: KubeletConfigFacts = { pid: process.pid, cmdlineEmpty, flags: setup.flags, configFromFlag: setup.flags.values.has("config") };
+    // Without --config kubelet reads no file, whatever lies at the kubeadm path; with an unreadable command line, assume kubeadm's layout.
+    if (setup.config && (running.configFromFlag || cmdlineEmpty)) running.config = setup.config;
+    if (fromUnit?.flagFiles) running.flagFiles = Object.fromEntries(Object.entries(fromUnit.flagFiles).filter(([flag]) => setup.flags.values.has(flag)));
+    await complete(ctx, running, shared);
+    if (!fromUnit || cmdlineEmpty || sameFlags(running.flags, fromUnit.flags)) return { running };
+    return { running, pending: await complete(ctx, fromUnit, shared) };
   }
 
   return {
@@ -153,8 +173,15 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     intervalMs: settings.intervalSeconds * 1000,
     timeoutMs: settings.timeoutSeconds * 1000,
     async run(ctx): Promise<Finding[]> {
-      const facts = await gather(ctx);
-      return facts ? judgeKubeletConfig(facts) : [];
+      const gathered = await gather(ctx);
+      if (!gathered) return [];
+      const findings = judgeKubeletConfig(gathered.running);
+      if (!gathered.pending) return findings;
+      // The unit was edited since kubelet started: what its next start gets may fail where the running one passed.
+      const known = new Set(findings.map((f) => f.reason));
+      const pending = judgeKubeletConfig(gathered.pending).filter((f) => f.severity !== "ok" && !known.has(f.reason));
+      if (pending.length === 0) return findings;
+      return [...findings.filter((f) => f.reason !== KUBELET_CONFIG_REASONS.KubeletConfigOk), ...pending];
     },
   };
 }

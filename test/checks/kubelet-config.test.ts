@@ -513,6 +513,38 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.match(one(fixed, "KubeletConfigOk").message, /flags in \/lib\/systemd\/system\/kubelet\.service, .*\/var\/lib\/kubelet\/config\.yaml, \/etc\/kubernetes\/kubelet\.conf/);
   });
 
+  it("a bad label added to /etc/default/kubelet while kubelet runs: reported before the next restart", async () => {
+    fixture = await fixtureRoot("incident-4-crashloop");
+    const good = [
+      "/usr/bin/kubelet",
+      "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
+      "--kubeconfig=/etc/kubernetes/kubelet.conf",
+      "--config=/var/lib/kubelet/config.yaml",
+      "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock",
+      "--pod-infra-container-image=registry.k8s.io/pause:3.9",
+    ];
+    await mkdir(join(fixture.root, "proc/5120"), { recursive: true });
+    await writeFile(join(fixture.root, "proc/5120/comm"), "kubelet\n");
+    await writeFile(join(fixture.root, "proc/5120/cmdline"), good.join("\0") + "\0");
+    const findings = await run(fixture.root);
+    const labels = one(findings, "NodeLabelNotAllowed");
+    assert.equal(labels.severity, "critical");
+    assert.match(labels.message, /not yet in effect: kubelet pid 5120 runs with other flags, but its unit now starts it with these, from .*\/etc\/default\/kubelet, at its next restart/);
+    assert.match(labels.remedy ?? "", /from --node-labels in \/etc\/default\/kubelet/);
+    assert.equal(findings.filter((f) => f.reason === "KubeletConfigOk").length, 0);
+
+    // Once the running kubelet has the same flags as its unit, each problem is reported once, without "not yet".
+    await writeFile(join(fixture.root, "proc/5120/cmdline"), [...good, "--node-labels=node-role.kubernetes.io/worker=,node.kubernetes.io/pool=batch", "--node-status-max-images=-5"].join("\0") + "\0");
+    const same = await run(fixture.root);
+    assert.doesNotMatch(one(same, "NodeLabelNotAllowed").message, /not yet in effect/);
+    one(same, "NodeStatusMaxImagesInvalid");
+
+    // A unit that runs a wrapper script says nothing about kubelet's flags.
+    await writeFile(join(fixture.root, "etc/systemd/system/kubelet.service.d/10-kubeadm.conf"), "[Service]\nExecStart=\nExecStart=/usr/local/bin/kubelet-wrapper --node-labels=kubernetes.io/role=x\n");
+    await writeFile(join(fixture.root, "proc/5120/cmdline"), good.join("\0") + "\0");
+    assert.deepEqual(aboveOk(await run(fixture.root)), []);
+  });
+
   describe("bad input gives a clear finding naming the path, never a crash", () => {
     it("a command line of NUL bytes only", async () => {
       fixture = await fixtureRoot("kubelet-config-healthy");
