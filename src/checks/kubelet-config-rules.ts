@@ -28,7 +28,7 @@ export const KUBELET_CONFIG_REASONS = {
   KubeconfigInvalid: "KubeconfigInvalid",
   KubeconfigNoServer: "KubeconfigNoServer",
   CgroupDriverMismatch: "CgroupDriverMismatch",
-  ContainerdConfigInvalid: "ContainerdConfigInvalid",
+  RuntimeConfigInvalid: "RuntimeConfigInvalid",
   SwapEnabledWithFailSwapOn: "SwapEnabledWithFailSwapOn",
   KubeletLogLocation: "KubeletLogLocation",
   KubeletVersionUnknown: "KubeletVersionUnknown",
@@ -69,6 +69,8 @@ export interface KubeletConfigFacts {
   swaps?: { ok: true; active: string[] } | { ok: false; problem: string };
   /** containerd's config.toml. */
   containerdConfig?: FileFact;
+  /** CRI-O's crio.conf and then its drop-ins (crio.conf.d/*.conf) in name order. */
+  crioConfig?: FileFact[];
 }
 
 /** Where kubelet's flags usually live, for remedies. */
@@ -614,53 +616,90 @@ export function containerdCgroup(path: string, text: string | undefined): Contai
   return { ok: true, systemd: false, detail: `${path} does not set SystemdCgroup in ${table}, so containerd uses cgroupfs` };
 }
 
+/** CRI-O's cgroup_manager from crio.conf and its drop-ins (later files win); CRI-O's default is systemd. */
+export function crioCgroup(files: readonly FileFact[]): { ok: true; systemd: boolean; detail: string } | { ok: false; problem: string } {
+  let manager: { value: string; path: string } | undefined;
+  for (const file of files) {
+    if (file.state === "missing") continue;
+    if (file.state === "unreadable") return { ok: false, problem: `${file.path} cannot be read: ${file.problem}` };
+    let doc: TomlTable;
+    try {
+      doc = parseToml(file.text);
+    } catch (error) {
+      return { ok: false, problem: `${file.path}: ${error instanceof TomlError ? error.message : String(error)}` };
+    }
+    const value = tomlGet(doc, ["crio", "runtime", "cgroup_manager"]);
+    if (value === undefined) continue;
+    if (value !== "systemd" && value !== "cgroupfs") return { ok: false, problem: `${file.path}: cgroup_manager in [crio.runtime] must be "systemd" or "cgroupfs", got ${JSON.stringify(value)}` };
+    manager = { value, path: file.path };
+  }
+  if (!manager) return { ok: true, systemd: true, detail: `no cgroup_manager in ${files.map((f) => f.path).join(" or ") || "/etc/crio/crio.conf"}, so CRI-O uses its default, systemd` };
+  return { ok: true, systemd: manager.value === "systemd", detail: `${manager.path} sets cgroup_manager = "${manager.value}" in [crio.runtime]` };
+}
+
+type Runtime = "containerd" | "crio" | undefined;
+
 /** Which runtime kubelet talks to, from its endpoint (or the default since 1.27). */
-function runtimeIsContainerd(facts: KubeletConfigFacts): boolean {
+function kubeletRuntime(facts: KubeletConfigFacts): Runtime {
   const endpoint = stringSetting(facts, "container-runtime-endpoint", "containerRuntimeEndpoint");
-  if (endpoint) return /containerd/.test(endpoint.value);
+  if (endpoint) return /containerd/.test(endpoint.value) ? "containerd" : /crio/.test(endpoint.value) ? "crio" : undefined;
   const version = facts.version?.version;
-  if (version) return atLeast(version, 1, 27); // before: dockershim (<1.24) or an endpoint was required
-  return facts.containerdConfig?.state === "ok";
+  if (version) return atLeast(version, 1, 27) ? "containerd" : undefined; // before: dockershim (<1.24) or an endpoint was required
+  return facts.containerdConfig?.state === "ok" ? "containerd" : undefined;
+}
+
+/** The runtime's cgroup driver as its config says, or why it cannot be told. */
+function runtimeDriver(facts: KubeletConfigFacts, runtime: "containerd" | "crio"): { ok: true; systemd: boolean; detail: string; files: string } | { ok: false; problem: string; files: string; restart: string; fix: string } | undefined {
+  if (runtime === "crio") {
+    const files = facts.crioConfig ?? [];
+    const paths = files.map((f) => f.path).join(", ") || "/etc/crio/crio.conf";
+    const verdict = crioCgroup(files);
+    return verdict.ok
+      ? { ...verdict, files: paths }
+      : { ...verdict, files: paths, restart: "systemctl restart crio", fix: "`crio config` prints a valid configuration" };
+  }
+  const file = facts.containerdConfig;
+  if (!file) return undefined;
+  const fix = "`containerd config dump` shows what containerd reads; `containerd config default` prints a valid one";
+  if (file.state === "unreadable") return { ok: false, problem: `${file.path} cannot be read: ${file.problem}`, files: file.path, restart: "systemctl restart containerd", fix };
+  const verdict = containerdCgroup(file.path, file.state === "ok" ? file.text : undefined);
+  if (!verdict.ok) return { ...verdict, files: file.path, restart: "systemctl restart containerd", fix };
+  if ("criDisabled" in verdict) return undefined;
+  return { ...verdict, files: file.path };
 }
 
 export function judgeCgroupDriver(facts: KubeletConfigFacts): Finding[] {
-  const file = facts.containerdConfig;
-  if (!file || !runtimeIsContainerd(facts)) return [];
-  if (file.state === "unreadable") {
-    return [
-      finding("warning", R.ContainerdConfigInvalid, `containerd's config ${file.path} cannot be read: ${file.problem}; kubelet's cgroup driver cannot be compared with containerd's.`, `Check ${file.path} (\`ls -l ${file.path}\`).`, {
-        path: file.path,
-        problem: file.problem,
-      }),
-    ];
-  }
-  const runtime = containerdCgroup(file.path, file.state === "ok" ? file.text : undefined);
-  if (!runtime.ok) {
+  const runtime = kubeletRuntime(facts);
+  if (!runtime) return [];
+  const name = runtime === "crio" ? "CRI-O" : "containerd";
+  const driver = runtimeDriver(facts, runtime);
+  if (!driver) return [];
+  if (!driver.ok) {
     return [
       finding(
         "warning",
-        R.ContainerdConfigInvalid,
-        `containerd's config is invalid: ${runtime.problem}; containerd refuses to start with it, and kubelet's cgroup driver cannot be compared with containerd's.`,
-        `Fix ${file.path} (\`containerd config dump\` shows what containerd reads; \`containerd config default\` prints a valid one), then \`systemctl restart containerd\`.`,
-        { path: file.path, problem: runtime.problem },
+        R.RuntimeConfigInvalid,
+        `${name}'s config is unusable: ${driver.problem}; ${name} refuses to start with an invalid file, and kubelet's cgroup driver cannot be compared with ${name}'s.`,
+        `Fix ${driver.files} (${driver.fix}), then \`${driver.restart}\`.`,
+        { runtime, files: driver.files, problem: driver.problem },
       ),
     ];
   }
-  if ("criDisabled" in runtime) return [];
   const kubeletDriver = stringSetting(facts, "cgroup-driver", "cgroupDriver") ?? { value: "cgroupfs", source: "kubelet's default", from: "default" as const };
-  const containerdDriver = runtime.systemd ? "systemd" : "cgroupfs";
-  if (kubeletDriver.value === containerdDriver) return [];
+  const runtimeValue = driver.systemd ? "systemd" : "cgroupfs";
+  if (kubeletDriver.value === runtimeValue) return [];
   const version = facts.version?.version;
-  // kubelet 1.31+ asks a containerd 2.0+ for its driver (KubeletCgroupDriverFromCRI) and then ignores its own setting.
+  // kubelet 1.31+ asks a runtime that supports it (containerd 2.0+) for its driver (KubeletCgroupDriverFromCRI) and then ignores its own setting.
   const mayAskRuntime = version !== undefined && atLeast(version, 1, 31);
   const kubeletWhere = kubeletDriver.from === "flag" ? `--cgroup-driver ${flagWhere(facts, "cgroup-driver")}` : `cgroupDriver in ${facts.config?.path ?? "kubelet's --config file"}`;
+  const runtimeFix = runtime === "crio" ? `\`cgroup_manager = "systemd"\` under [crio.runtime] in ${driver.files}` : `\`SystemdCgroup = true\` under the runc runtime's options in ${driver.files}`;
   return [
     finding(
       mayAskRuntime ? "warning" : "critical",
       R.CgroupDriverMismatch,
-      `kubelet uses the ${kubeletDriver.value} cgroup driver (${kubeletDriver.source}) but containerd uses ${containerdDriver} (${runtime.detail}); pods fail to start or run outside kubelet's resource accounting${mayAskRuntime ? " (unless containerd is 2.0 or later, from which kubelet 1.31+ takes the driver)" : ""}.`,
-      `Use the same driver on both, systemd on systemd hosts: set \`SystemdCgroup = true\` under the runc runtime's options in ${file.path} and \`cgroupDriver: systemd\` via ${kubeletWhere}, then \`systemctl restart containerd kubelet\`.`,
-      { kubelet: kubeletDriver.value, kubeletSource: kubeletDriver.source, containerd: containerdDriver, containerdSource: runtime.detail },
+      `kubelet uses the ${kubeletDriver.value} cgroup driver (${kubeletDriver.source}) but ${name} uses ${runtimeValue} (${driver.detail}); pods fail to start or run outside kubelet's resource accounting${mayAskRuntime ? (runtime === "containerd" ? " (unless containerd is 2.0 or later, which tells kubelet 1.31+ its driver)" : " (unless CRI-O tells kubelet 1.31+ its driver)") : ""}.`,
+      `Use the same driver on both, systemd on systemd hosts: set ${runtimeFix} and \`cgroupDriver: systemd\` via ${kubeletWhere}, then \`systemctl restart ${runtime} kubelet\`.`,
+      { kubelet: kubeletDriver.value, kubeletSource: kubeletDriver.source, runtime, runtimeDriver: runtimeValue, runtimeSource: driver.detail },
     ),
   ];
 }
@@ -756,10 +795,16 @@ export const RULES: ReadonlyArray<{ name: string; reasons: readonly string[]; ju
   { name: "removed flags", reasons: [R.KubeletFlagRemoved], judge: judgeRemovedFlags },
   { name: "kubeconfig ignored", reasons: [R.KubeconfigIgnored], judge: judgeKubeconfigIgnored },
   { name: "kubeconfig", reasons: [R.KubeconfigMissing, R.KubeconfigUnreadable, R.KubeconfigInvalid, R.KubeconfigNoServer], judge: judgeKubeconfig },
-  { name: "cgroup driver", reasons: [R.CgroupDriverMismatch, R.ContainerdConfigInvalid], judge: judgeCgroupDriver },
+  { name: "cgroup driver", reasons: [R.CgroupDriverMismatch, R.RuntimeConfigInvalid], judge: judgeCgroupDriver },
   { name: "swap", reasons: [R.SwapEnabledWithFailSwapOn], judge: judgeSwap },
   { name: "log location", reasons: [R.KubeletLogLocation], judge: judgeLogLocation },
 ];
+
+function cgroupSummary(facts: KubeletConfigFacts): string | undefined {
+  const runtime = kubeletRuntime(facts);
+  const driver = runtime ? runtimeDriver(facts, runtime) : undefined;
+  return driver?.ok ? `cgroup driver matches ${driver.files}` : undefined;
+}
 
 /** Runs every rule; adds the version note and, when nothing is wrong, one ok summary. */
 export function judgeKubeletConfig(facts: KubeletConfigFacts): Finding[] {
@@ -806,7 +851,7 @@ export function judgeKubeletConfig(facts: KubeletConfigFacts): Finding[] {
       facts.config?.ok ? facts.config.path : undefined,
       facts.kubeconfig?.state === "ok" ? facts.kubeconfig.path : undefined,
       facts.swaps?.ok ? `swap ${facts.swaps.active.length > 0 ? "on (failSwapOn false)" : "off"}` : `swap not checked (${facts.swaps?.problem ?? "/proc/swaps not read"})`,
-      facts.containerdConfig && runtimeIsContainerd(facts) ? `cgroup driver matches ${facts.containerdConfig.path}` : undefined,
+      cgroupSummary(facts),
     ].filter((s): s is string => s !== undefined);
     findings.push(
       finding("ok", R.KubeletConfigOk, `${versionText(facts)}: ${checked.join(", ")} pass node-doctor's configuration rules.`, undefined, {

@@ -47,12 +47,15 @@ export const kubeletConfigSettings = checkSettings(
     kubeletVersion: optional(string({ check: versionCheck })),
     /** containerd's configuration, compared with kubelet's cgroup driver. */
     containerdConfigPath: withDefault(string({ check: absolutePath }), "/etc/containerd/config.toml"),
+    /** CRI-O's configuration; drop-ins are read from "<path>.d". */
+    crioConfigPath: withDefault(string({ check: absolutePath }), "/etc/crio/crio.conf"),
   },
 );
 
 export type KubeletConfigSettings = CommonCheckSettings & {
   kubeletVersion?: string | undefined;
   containerdConfigPath: string;
+  crioConfigPath: string;
 };
 
 /** Same flags with the same last values, whatever their order. */
@@ -74,6 +77,21 @@ async function readFileFact(host: Host, path: string, signal: AbortSignal): Prom
     if (error instanceof HostPathError && error.code === "ENOENT") return { path, state: "missing" };
     return { path, state: "unreadable", problem: error instanceof HostPathError ? error.problem : String(error) };
   }
+}
+
+/** crio.conf, then its drop-ins in name order (CRI-O applies them in that order); files absent are left out. */
+async function readCrioConfig(host: Host, path: string, signal: AbortSignal): Promise<FileFact[]> {
+  const files: FileFact[] = [];
+  const main = await readFileFact(host, path, signal);
+  if (main.state !== "missing") files.push(main);
+  let entries: string[] = [];
+  try {
+    entries = await host.list(`${path}.d`);
+  } catch {
+    // no drop-in directory
+  }
+  for (const entry of entries.filter((e) => e.endsWith(".conf"))) files.push(await readFileFact(host, `${path}.d/${entry}`, signal));
+  return files;
 }
 
 export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: KubeletConfigCheckDeps): Check {
@@ -113,7 +131,7 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
   }
 
   /** Reads the files one command line points at (kubeconfigs) and adds the node facts shared by every invocation. */
-  async function complete(ctx: CheckContext, facts: KubeletConfigFacts, shared: Pick<KubeletConfigFacts, "swaps" | "containerdConfig" | "version">): Promise<KubeletConfigFacts> {
+  async function complete(ctx: CheckContext, facts: KubeletConfigFacts, shared: Pick<KubeletConfigFacts, "swaps" | "containerdConfig" | "crioConfig" | "version">): Promise<KubeletConfigFacts> {
     const { host, signal } = ctx;
     const flags = facts.flags;
     Object.assign(facts, shared);
@@ -150,9 +168,10 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
 
     const version = await versionOf(ctx, process?.pid ?? 0);
     const swaps = await readFileFact(host, "/proc/swaps", signal);
-    const shared: Pick<KubeletConfigFacts, "swaps" | "containerdConfig" | "version"> = {
+    const shared: Pick<KubeletConfigFacts, "swaps" | "containerdConfig" | "crioConfig" | "version"> = {
       swaps: swaps.state === "ok" ? { ok: true, active: parseProcSwaps(swaps.text) } : { ok: false, problem: swaps.state === "missing" ? "/proc/swaps does not exist" : `/proc/swaps: ${swaps.problem}` },
       containerdConfig: await readFileFact(host, settings.containerdConfigPath, signal),
+      crioConfig: await readCrioConfig(host, settings.crioConfigPath, signal),
       ...(version ? { version } : {}),
     };
 

@@ -56,6 +56,8 @@ interface Input {
   bootstrap?: FileFact | string;
   swaps?: string[];
   containerd?: FileFact | string;
+  /** crio.conf drop-ins, path → text. */
+  crio?: Record<string, string>;
 }
 
 function file(path: string, value: FileFact | string | undefined): FileFact | undefined {
@@ -77,6 +79,7 @@ function facts(input: Input): KubeletConfigFacts {
   f.swaps = { ok: true, active: input.swaps ?? [] };
   const containerd = file("/etc/containerd/config.toml", input.containerd);
   if (containerd) f.containerdConfig = containerd;
+  if (input.crio) f.crioConfig = Object.entries(input.crio).map(([path, text]) => ({ path, state: "ok", text }));
   return f;
 }
 
@@ -277,7 +280,24 @@ const ROWS: Row[] = [
     rule: "cgroup driver",
     name: "containerd config that is not TOML",
     input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], containerd: 'version = 2\n[plugins."io.containerd.grpc.v1.cri"\n' },
-    expect: { reason: "ContainerdConfigInvalid", severity: "warning", message: [/\/etc\/containerd\/config\.toml: line 2: /] },
+    expect: { reason: "RuntimeConfigInvalid", severity: "warning", message: [/\/etc\/containerd\/config\.toml: line 2: /] },
+  },
+  {
+    rule: "cgroup driver",
+    name: "CRI-O drop-in switches to cgroupfs while kubelet uses systemd",
+    input: { args: ["--container-runtime-endpoint=unix:///var/run/crio/crio.sock", "--cgroup-driver=systemd"], version: "1.29.0", crio: { "/etc/crio/crio.conf": '[crio.runtime]\ncgroup_manager = "systemd"\n', "/etc/crio/crio.conf.d/10-cgroup.conf": '[crio.runtime]\ncgroup_manager = "cgroupfs"\n' } },
+    expect: {
+      reason: "CgroupDriverMismatch",
+      severity: "critical",
+      message: [/CRI-O uses cgroupfs \(\/etc\/crio\/crio\.conf\.d\/10-cgroup\.conf sets cgroup_manager = "cgroupfs" in \[crio\.runtime\]\)/],
+      remedy: [/cgroup_manager = "systemd"/, /systemctl restart crio kubelet/],
+    },
+  },
+  {
+    rule: "cgroup driver",
+    name: "CRI-O config with a cgroup_manager CRI-O does not know",
+    input: { args: ["--container-runtime-endpoint=unix:///var/run/crio/crio.sock"], crio: { "/etc/crio/crio.conf": '[crio.runtime]\ncgroup_manager = "cgroupv2"\n' } },
+    expect: { reason: "RuntimeConfigInvalid", severity: "warning", message: [/CRI-O's config is unusable: \/etc\/crio\/crio\.conf: cgroup_manager in \[crio\.runtime\] must be "systemd" or "cgroupfs", got "cgroupv2"/], remedy: [/systemctl restart crio/] },
   },
   // swap
   { rule: "swap", name: "swap off", input: { swaps: [] } },
@@ -593,11 +613,11 @@ describe("kubelet-config check on fixture hosts", () => {
       fixture = await fixtureRoot("kubelet-config-healthy");
       const path = join(fixture.root, "etc/containerd/config.toml");
       await writeFile(path, 'version = 2\n\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = yes\n');
-      const bad = one(await run(fixture.root), "ContainerdConfigInvalid");
+      const bad = one(await run(fixture.root), "RuntimeConfigInvalid");
       assert.equal(bad.severity, "warning");
       assert.match(bad.message, /\/etc\/containerd\/config\.toml: line 4: invalid value "yes"/);
       await writeFile(path, Buffer.from([0, 1, 2, 3]));
-      assert.match(one(await run(fixture.root), "ContainerdConfigInvalid").message, /\/etc\/containerd\/config\.toml: line 1: binary data/);
+      assert.match(one(await run(fixture.root), "RuntimeConfigInvalid").message, /\/etc\/containerd\/config\.toml: line 1: binary data/);
     });
 
     it("an unreadable containerd config (permission denied) is a warning naming the path", async () => {
@@ -607,7 +627,7 @@ describe("kubelet-config check on fixture hosts", () => {
       await rm(path);
       await mkdir(path);
       await chmod(path, 0o700);
-      assert.match(one(await run(fixture.root), "ContainerdConfigInvalid").message, /\/etc\/containerd\/config\.toml cannot be read: is a directory/);
+      assert.match(one(await run(fixture.root), "RuntimeConfigInvalid").message, /\/etc\/containerd\/config\.toml cannot be read: is a directory/);
     });
 
     it("swap turned on after kubelet started", async () => {
