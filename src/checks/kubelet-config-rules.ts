@@ -58,6 +58,8 @@ export interface KubeletConfigFacts {
   flags: KubeletFlags;
   /** The KubeletConfiguration kubelet reads (--config), when it reads one. */
   config?: LoadedDocument;
+  /** Lines of the config file's top-level keys, for messages. */
+  configKeyLines?: Record<string, number>;
   /** Whether --config named it (then a missing file stops kubelet). */
   configFromFlag: boolean;
   version?: VersionFact;
@@ -102,6 +104,22 @@ function configValue(facts: KubeletConfigFacts, key: string): unknown {
   return facts.config?.ok ? facts.config.value[key] : undefined;
 }
 
+/** Where a top-level key of the config file is: "/var/lib/kubelet/config.yaml line 12". */
+function configAt(facts: KubeletConfigFacts, key: string): string {
+  const line = facts.configKeyLines?.[key];
+  return line ? `${configPath(facts)} line ${line}` : configPath(facts);
+}
+
+/** Lines of top-level keys in a YAML mapping (keys at column 0), for messages. */
+export function topLevelKeyLines(text: string): Record<string, number> {
+  const lines: Record<string, number> = {};
+  text.split("\n").forEach((line, index) => {
+    const match = /^["']?([A-Za-z_][\w.-]*)["']?\s*:/.exec(line);
+    if (match && !((match[1] as string) in lines)) lines[match[1] as string] = index + 1;
+  });
+  return lines;
+}
+
 function configPath(facts: KubeletConfigFacts): string {
   return facts.config?.path ?? "kubelet's --config file";
 }
@@ -118,7 +136,7 @@ function boolSetting(facts: KubeletConfigFacts, flag: string, key: string | unde
   const parsed = raw === undefined ? undefined : parseFlagBool(raw);
   if (parsed !== undefined) return { value: parsed, source: `--${flag}=${raw}`, from: "flag" };
   const fromConfig = key ? configValue(facts, key) : undefined;
-  if (typeof fromConfig === "boolean") return { value: fromConfig, source: `${key}: ${fromConfig} in ${configPath(facts)}`, from: "config" };
+  if (typeof fromConfig === "boolean") return { value: fromConfig, source: `${key}: ${fromConfig} in ${configAt(facts, key ?? "")}`, from: "config" };
   return { value: fallback, source: "kubelet's default", from: "default" };
 }
 
@@ -126,7 +144,7 @@ function stringSetting(facts: KubeletConfigFacts, flag: string, key: string | un
   const raw = facts.flags.values.get(flag);
   if (raw !== undefined) return { value: raw, source: `--${flag}=${raw}`, from: "flag" };
   const fromConfig = key ? configValue(facts, key) : undefined;
-  if (typeof fromConfig === "string" && fromConfig !== "") return { value: fromConfig, source: `${key}: ${fromConfig} in ${configPath(facts)}`, from: "config" };
+  if (typeof fromConfig === "string" && fromConfig !== "") return { value: fromConfig, source: `${key}: ${fromConfig} in ${configAt(facts, key ?? "")}`, from: "config" };
   return undefined;
 }
 
@@ -136,7 +154,7 @@ export function featureGates(facts: KubeletConfigFacts): Map<string, { enabled: 
   const fromConfig = configValue(facts, "featureGates");
   if (fromConfig && typeof fromConfig === "object" && !Array.isArray(fromConfig)) {
     for (const [name, value] of Object.entries(fromConfig)) {
-      if (typeof value === "boolean") gates.set(name, { enabled: value, source: `featureGates.${name}: ${value} in ${configPath(facts)}` });
+      if (typeof value === "boolean") gates.set(name, { enabled: value, source: `featureGates.${name}: ${value} in ${configAt(facts, "featureGates")}` });
     }
   }
   for (const pair of (facts.flags.values.get("feature-gates") ?? "").split(",")) {
@@ -202,7 +220,8 @@ export function judgeConfigFile(facts: KubeletConfigFacts): Finding[] {
   }
   for (const [key, expected] of Object.entries(CONFIG_KEY_TYPES)) {
     const value = config.value[key];
-    if (value !== undefined && value !== null && typeProblem(value, expected)) problems.push(`${key} must be ${expected === "integer" ? "an integer" : `a ${expected}`}, got ${JSON.stringify(value)}`);
+    const line = facts.configKeyLines?.[key];
+    if (value !== undefined && value !== null && typeProblem(value, expected)) problems.push(`${key}${line ? ` (line ${line})` : ""} must be ${expected === "integer" ? "an integer" : `a ${expected}`}, got ${JSON.stringify(value)}`);
   }
   if (problems.length === 0) return [];
   return [
@@ -347,10 +366,10 @@ export function judgeNodeStatusMaxImages(facts: KubeletConfigFacts): Finding[] {
     const fromConfig = configValue(facts, "nodeStatusMaxImages");
     if (typeof fromConfig !== "number" || !Number.isInteger(fromConfig)) return [];
     value = fromConfig;
-    source = `nodeStatusMaxImages: ${fromConfig} in ${configPath(facts)}`;
+    source = `nodeStatusMaxImages: ${fromConfig} in ${configAt(facts, "nodeStatusMaxImages")}`;
   }
   if (value >= -1) return [];
-  const where = flag !== undefined ? `--node-status-max-images ${flagWhere(facts, "node-status-max-images")}` : `nodeStatusMaxImages in ${configPath(facts)}`;
+  const where = flag !== undefined ? `--node-status-max-images ${flagWhere(facts, "node-status-max-images")}` : `nodeStatusMaxImages in ${configAt(facts, "nodeStatusMaxImages")}`;
   return [
     finding(
       "critical",

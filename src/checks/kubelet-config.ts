@@ -22,7 +22,7 @@ import { kubeletArgs, loadYamlMapping, parseKubeletFlags, type KubeletFlags, typ
 import { DpkgReader } from "../host/packages.js";
 import { flagSources, readUnitCommand, type UnitCommand } from "../host/unit-file.js";
 import type { Check, CheckContext, Finding, Host } from "../types.js";
-import { KUBELET_CONFIG_REASONS, judgeKubeletConfig, parseProcSwaps, type FileFact, type KubeletConfigFacts } from "./kubelet-config-rules.js";
+import { KUBELET_CONFIG_REASONS, judgeKubeletConfig, parseProcSwaps, topLevelKeyLines, type FileFact, type KubeletConfigFacts } from "./kubelet-config-rules.js";
 import { atLeast, parseKubeVersion, type VersionFact } from "./kubelet-version.js";
 
 export { KUBELET_CONFIG_REASONS };
@@ -135,6 +135,11 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     const { host, signal } = ctx;
     const flags = facts.flags;
     Object.assign(facts, shared);
+    if (facts.config?.ok) {
+      // Re-read for key lines: small, and only the text of a file already parsed.
+      const text = await readFileFact(host, facts.config.path, signal);
+      if (text.state === "ok") facts.configKeyLines = topLevelKeyLines(text.text);
+    }
     const version = facts.version?.version;
     const legacyDefault = version && !atLeast(version, 1, 10) ? LEGACY_DEFAULT_KUBECONFIG : undefined;
     const kubeconfigPath = flags.values.get("kubeconfig") || legacyDefault;

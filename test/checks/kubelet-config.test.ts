@@ -14,6 +14,7 @@ import {
   RULES,
   isKubeletLabel,
   judgeKubeletConfig,
+  topLevelKeyLines,
   type FileFact,
   type KubeletConfigFacts,
 } from "../../src/checks/kubelet-config-rules.js";
@@ -70,7 +71,10 @@ function facts(input: Input): KubeletConfigFacts {
   if (input.config !== undefined) args.push("--config=/var/lib/kubelet/config.yaml");
   const flags = parseKubeletFlags(args);
   const f: KubeletConfigFacts = { pid: 42, cmdlineEmpty: false, flags, configFromFlag: input.config !== undefined };
-  if (input.config !== undefined) f.config = parseYamlMapping("/var/lib/kubelet/config.yaml", input.config);
+  if (input.config !== undefined) {
+    f.config = parseYamlMapping("/var/lib/kubelet/config.yaml", input.config);
+    f.configKeyLines = topLevelKeyLines(input.config);
+  }
   if (input.version) f.version = { version: parseKubeVersion(input.version)!, source: "the test" };
   const kubeconfig = file(flags.values.get("kubeconfig") ?? "/etc/kubernetes/kubelet.conf", input.kubeconfig);
   if (kubeconfig) f.kubeconfig = kubeconfig;
@@ -110,7 +114,7 @@ const ROWS: Row[] = [
     rule: "config file",
     name: "a wrong kind and a key of the wrong type",
     input: { config: "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeProxyConfiguration\nfailSwapOn: \"no\"\n" },
-    expect: { reason: "KubeletConfigFileInvalid", severity: "critical", message: [/kind is "KubeProxyConfiguration"/, /failSwapOn must be a boolean, got "no"/], remedy: [/kind: KubeletConfiguration/] },
+    expect: { reason: "KubeletConfigFileInvalid", severity: "critical", message: [/kind is "KubeProxyConfiguration"/, /failSwapOn \(line 3\) must be a boolean, got "no"/], remedy: [/kind: KubeletConfiguration/] },
   },
   // --node-labels
   { rule: "node labels", name: "allowed prefixes, allowed keys and other domains", input: { args: ["--node-labels=node.kubernetes.io/pool=a,kubelet.kubernetes.io/x=y,topology.kubernetes.io/zone=z1,kubernetes.io/hostname=n1,example.com/team=data,plain=1"] } },
@@ -155,7 +159,7 @@ const ROWS: Row[] = [
     rule: "node status max images",
     name: "-2 in the config file",
     input: { config: "nodeStatusMaxImages: -2\n" },
-    expect: { reason: "NodeStatusMaxImagesInvalid", severity: "critical", message: [/nodeStatusMaxImages: -2 in \/var\/lib\/kubelet\/config\.yaml/], remedy: [/nodeStatusMaxImages in \/var\/lib\/kubelet\/config\.yaml/] },
+    expect: { reason: "NodeStatusMaxImagesInvalid", severity: "critical", message: [/nodeStatusMaxImages: -2 in \/var\/lib\/kubelet\/config\.yaml line 1 is below -1/], remedy: [/nodeStatusMaxImages in \/var\/lib\/kubelet\/config\.yaml/] },
   },
   {
     rule: "node status max images",
@@ -266,7 +270,7 @@ const ROWS: Row[] = [
     expect: {
       reason: "CgroupDriverMismatch",
       severity: "critical",
-      message: [/kubelet uses the systemd cgroup driver \(cgroupDriver: systemd in \/var\/lib\/kubelet\/config\.yaml\)/, /containerd uses cgroupfs \(\/etc\/containerd\/config\.toml sets SystemdCgroup = false/],
+      message: [/kubelet uses the systemd cgroup driver \(cgroupDriver: systemd in \/var\/lib\/kubelet\/config\.yaml line 1\)/, /containerd uses cgroupfs \(\/etc\/containerd\/config\.toml sets SystemdCgroup = false/],
       remedy: [/SystemdCgroup = true/, /cgroupDriver: systemd/, /systemctl restart containerd kubelet/],
     },
   },
