@@ -58,6 +58,12 @@ export type KubeletConfigSettings = CommonCheckSettings & {
   crioConfigPath: string;
 };
 
+/** The same executable: equal absolute paths, or the same name when either is relative. */
+function sameProgram(a: string, b: string): boolean {
+  if (a.startsWith("/") && b.startsWith("/")) return a === b;
+  return a.split("/").at(-1) === b.split("/").at(-1);
+}
+
 /** Same flags with the same last values, whatever their order. */
 function sameFlags(a: KubeletFlags, b: KubeletFlags): boolean {
   if (a.values.size !== b.values.size) return false;
@@ -185,10 +191,12 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     const running: KubeletConfigFacts = { pid: process.pid, cmdlineEmpty, flags: setup.flags, configFromFlag: setup.flags.values.has("config") };
     // Without --config kubelet reads no file, whatever lies at the kubeadm path; with an unreadable command line, assume kubeadm's layout.
     if (setup.config && (running.configFromFlag || cmdlineEmpty)) running.config = setup.config;
-    if (fromUnit?.flagFiles) running.flagFiles = Object.fromEntries(Object.entries(fromUnit.flagFiles).filter(([flag]) => setup.flags.values.has(flag)));
+    // Only a unit that runs this very binary started this kubelet (RKE2, k0s and others run their own).
+    const sameUnit = fromUnit && unit && sameProgram(process.argv[0] ?? "", unit.argv[0] ?? "") ? fromUnit : undefined;
+    if (sameUnit?.flagFiles) running.flagFiles = Object.fromEntries(Object.entries(sameUnit.flagFiles).filter(([flag]) => setup.flags.values.has(flag)));
     await complete(ctx, running, shared);
-    if (!fromUnit || cmdlineEmpty || sameFlags(running.flags, fromUnit.flags)) return { running };
-    return { running, pending: await complete(ctx, fromUnit, shared) };
+    if (!sameUnit || cmdlineEmpty || sameFlags(running.flags, sameUnit.flags)) return { running };
+    return { running, pending: await complete(ctx, sameUnit, shared) };
   }
 
   return {

@@ -563,6 +563,10 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.doesNotMatch(one(same, "NodeLabelNotAllowed").message, /not yet in effect/);
     one(same, "NodeStatusMaxImagesInvalid");
 
+    // A kubelet started from another binary (RKE2, k0s) is not this unit's: its flags are not "pending".
+    await writeFile(join(fixture.root, "proc/5120/cmdline"), ["/var/lib/rancher/rke2/bin/kubelet", ...good.slice(1)].join("\0") + "\0");
+    assert.deepEqual(aboveOk(await run(fixture.root)), []);
+
     // A unit that runs a wrapper script says nothing about kubelet's flags.
     await writeFile(join(fixture.root, "etc/systemd/system/kubelet.service.d/10-kubeadm.conf"), "[Service]\nExecStart=\nExecStart=/usr/local/bin/kubelet-wrapper --node-labels=kubernetes.io/role=x\n");
     await writeFile(join(fixture.root, "proc/5120/cmdline"), good.join("\0") + "\0");
