@@ -500,7 +500,7 @@ type KubeconfigVerdict = { ok: true; server: string } | { ok: false; reason: str
 
 /** Reads a kubeconfig as kubelet's client does: current-context → its cluster → server. */
 export function judgeKubeconfigText(path: string, text: string): KubeconfigVerdict {
-  if (text.includes("\0")) return { ok: false, reason: R.KubeconfigInvalid, problem: `${path} holds binary data, not a kubeconfig` };
+  if (text.includes("\0")) return { ok: false, reason: R.KubeconfigInvalid, problem: `${path}: binary data, not a kubeconfig` };
   const doc = parseYamlMapping(path, text);
   if (!doc.ok) return { ok: false, reason: R.KubeconfigInvalid, problem: doc.problem };
   const { value } = doc;
@@ -513,7 +513,7 @@ export function judgeKubeconfigText(path: string, text: string): KubeconfigVerdi
     }
     return undefined;
   };
-  if (typeof current !== "string" || current === "") return { ok: false, reason: R.KubeconfigNoServer, problem: `${path} has no current-context, so kubelet finds no API server in it` };
+  if (typeof current !== "string" || current === "") return { ok: false, reason: R.KubeconfigNoServer, problem: `${path}: no current-context, so kubelet finds no API server in it` };
   const context = named(contexts, current)?.["context"];
   if (!context || typeof context !== "object") return { ok: false, reason: R.KubeconfigNoServer, problem: `${path}: current-context ${JSON.stringify(current)} is not among its contexts` };
   const clusterName = (context as Record<string, unknown>)["cluster"];

@@ -245,7 +245,7 @@ const ROWS: Row[] = [
     rule: "kubeconfig",
     name: "binary",
     input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], kubeconfig: "\u007fELF\u0002\u0001\u0001\u0000\u0000\u0000" },
-    expect: { reason: "KubeconfigInvalid", severity: "critical", message: [/\/etc\/kubernetes\/kubelet\.conf holds binary data/] },
+    expect: { reason: "KubeconfigInvalid", severity: "critical", message: [/--kubeconfig=\/etc\/kubernetes\/kubelet\.conf: binary data, not a kubeconfig; kubelet cannot reach the API server/] },
   },
   {
     rule: "kubeconfig",
@@ -257,7 +257,7 @@ const ROWS: Row[] = [
     rule: "kubeconfig",
     name: "no current-context",
     input: { args: ["--kubeconfig=/k.conf"], kubeconfig: GOOD_KUBECONFIG.replace("current-context: c\n", "") },
-    expect: { reason: "KubeconfigNoServer", severity: "critical", message: [/has no current-context/] },
+    expect: { reason: "KubeconfigNoServer", severity: "critical", message: [/--kubeconfig=\/k\.conf: no current-context/] },
   },
   // cgroup driver
   { rule: "cgroup driver", name: "systemd on both", input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], config: "cgroupDriver: systemd\n", containerd: CONTAINERD(true) } },
@@ -604,7 +604,7 @@ describe("kubelet-config check on fixture hosts", () => {
       await writeFile(join(fixture.root, "etc/kubernetes/kubelet.conf"), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0xff, 0xfe]));
       const finding = one(await run(fixture.root), "KubeconfigInvalid");
       assert.equal(finding.severity, "critical");
-      assert.match(finding.message, /\/etc\/kubernetes\/kubelet\.conf holds binary data/);
+      assert.match(finding.message, /--kubeconfig=\/etc\/kubernetes\/kubelet\.conf: binary data, not a kubeconfig/);
     });
 
     it("a kubeconfig that is a directory, and one missing with its bootstrap kubeconfig missing too", async () => {
