@@ -51,6 +51,8 @@ export interface KubeletConfigFacts {
    * files read. With pid 0 kubelet is not running; with a pid, the unit changed since kubelet started.
    */
   unitFiles?: string[];
+  /** The Node's name, when node-doctor knows it (for commands in remedies). */
+  nodeName?: string;
   /** The unit file, drop-in or environment file that sets each flag, when kubelet's unit could be read: "node-labels" → "/etc/default/kubelet". */
   flagFiles?: Record<string, string>;
   /** True when /proc/<pid>/cmdline held nothing but NUL bytes. */
@@ -314,7 +316,7 @@ export function judgeNodeLabels(facts: KubeletConfigFacts): Finding[] {
     const keys = forbidden.map((l) => l.key);
     // kubelet refuses them since 1.16; 1.13-1.15 only warned.
     const refuses = !facts.version || atLeast(facts.version.version, 1, 16);
-    const labelCommands = forbidden.map((l) => `\`kubectl label node <node> ${l.key}=${l.value}\``).join(", ");
+    const labelCommands = forbidden.map((l) => `\`kubectl label node ${facts.nodeName ?? "<node>"} ${l.key}=${l.value}\``).join(", ");
     findings.push(
       finding(
         refuses ? "critical" : "warning",
@@ -593,7 +595,7 @@ export function judgeKubeconfigIgnored(facts: KubeletConfigFacts): Finding[] {
       "critical",
       R.KubeconfigIgnored,
       `${versionText(facts)} runs with ${kubeconfigFlag} but without --require-kubeconfig or --api-servers: before 1.8 kubelet then ignores the server in the kubeconfig, logs "No api server defined - no node status update will be sent." and never registers the node or reports its status.`,
-      `Add --require-kubeconfig to kubelet's flags, next to --kubeconfig ${flagWhere(facts, "kubeconfig")}, ${RESTART}; the node then registers (\`kubectl get node <node>\`). Better, upgrade kubelet to 1.8 or later, where --kubeconfig alone is enough.`,
+      `Add --require-kubeconfig to kubelet's flags, next to --kubeconfig ${flagWhere(facts, "kubeconfig")}, ${RESTART}; the node then registers (\`kubectl get node ${facts.nodeName ?? "<node>"}\`). Better, upgrade kubelet to 1.8 or later, where --kubeconfig alone is enough.`,
       { flag: "kubeconfig", value: facts.kubeconfig.path, version: version.text, versionSource: facts.version?.source },
     ),
   ];

@@ -141,6 +141,7 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     const { host, signal } = ctx;
     const flags = facts.flags;
     Object.assign(facts, shared);
+    if (ctx.cluster) facts.nodeName = ctx.cluster.nodeName;
     if (facts.config?.ok) {
       // Re-read for key lines: small, and only the text of a file already parsed.
       const text = await readFileFact(host, facts.config.path, signal);

@@ -454,6 +454,7 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.match(ignored.remedy ?? "", /Add --require-kubeconfig/);
     assert.match(ignored.remedy ?? "", /systemctl daemon-reload && systemctl restart kubelet/);
     assert.match(ignored.remedy ?? "", /upgrade kubelet to 1\.8/);
+    assert.match(ignored.remedy ?? "", /kubectl get node node-1/);
 
     const logs = one(findings, "KubeletLogLocation");
     assert.equal(logs.severity, "ok");
