@@ -307,8 +307,10 @@ export function parseNodeLabels(text: string): Array<{ key: string; value: strin
 }
 
 export function judgeNodeLabels(facts: KubeletConfigFacts): Finding[] {
-  const raw = facts.flags.values.get("node-labels");
-  if (raw === undefined) return [];
+  // Repeated --node-labels accumulate (a map flag), unlike other flags where the last wins.
+  const occurrences = facts.flags.occurrences.filter((o) => o.name === "node-labels").map((o) => o.value);
+  if (occurrences.length === 0) return [];
+  const raw = occurrences.join(",");
   const labels = parseNodeLabels(raw);
   const findings: Finding[] = [];
   const forbidden = labels.filter((l) => isKubernetesLabel(l.key) && !isKubeletLabel(l.key));

@@ -131,6 +131,12 @@ const ROWS: Row[] = [
   },
   {
     rule: "node labels",
+    name: "repeated --node-labels accumulate: a bad label in the first is still seen",
+    input: { args: ["--node-labels=kubernetes.io/role=worker", "--node-labels=node.kubernetes.io/pool=a"], version: "1.28.0" },
+    expect: { reason: "NodeLabelNotAllowed", severity: "critical", message: [/sets kubernetes\.io\/role in/] },
+  },
+  {
+    rule: "node labels",
     name: "a k8s.io subdomain with an unknown version is refused",
     input: { args: ["--node-labels=foo.k8s.io/bar=1"] },
     expect: { reason: "NodeLabelNotAllowed", severity: "critical", message: [/foo\.k8s\.io\/bar/] },
