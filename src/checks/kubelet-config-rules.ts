@@ -60,6 +60,8 @@ export interface KubeletConfigFacts {
   flags: KubeletFlags;
   /** The KubeletConfiguration kubelet reads (--config), when it reads one. */
   config?: LoadedDocument;
+  /** --config-dir drop-ins (*.conf, in name order; later ones win), each with its key lines. */
+  configDropIns?: Array<{ doc: LoadedDocument; keyLines: Record<string, number> }>;
   /** Lines of the config file's top-level keys, for messages. */
   configKeyLines?: Record<string, number>;
   /** Whether --config named it (then a missing file stops kubelet). */
@@ -102,14 +104,25 @@ interface Setting<T> {
   from: "flag" | "config" | "default";
 }
 
+/** The document that sets a key: the last --config-dir drop-in that has it, else the --config file. */
+function configSource(facts: KubeletConfigFacts, key: string): { path: string; value: unknown; line?: number } | undefined {
+  for (const dropIn of [...(facts.configDropIns ?? [])].reverse()) {
+    if (dropIn.doc.ok && key in dropIn.doc.value) return { path: dropIn.doc.path, value: dropIn.doc.value[key], ...(dropIn.keyLines[key] ? { line: dropIn.keyLines[key] } : {}) };
+  }
+  if (!facts.config?.ok) return undefined;
+  const line = facts.configKeyLines?.[key];
+  return { path: facts.config.path, value: facts.config.value[key], ...(line ? { line } : {}) };
+}
+
 function configValue(facts: KubeletConfigFacts, key: string): unknown {
-  return facts.config?.ok ? facts.config.value[key] : undefined;
+  return configSource(facts, key)?.value;
 }
 
 /** Where a top-level key of the config file is: "/var/lib/kubelet/config.yaml line 12". */
 function configAt(facts: KubeletConfigFacts, key: string): string {
-  const line = facts.configKeyLines?.[key];
-  return line ? `${configPath(facts)} line ${line}` : configPath(facts);
+  const source = configSource(facts, key);
+  if (!source) return configPath(facts);
+  return source.line ? `${source.path} line ${source.line}` : source.path;
 }
 
 /** Lines of top-level keys in a YAML mapping (keys at column 0), for messages. */
@@ -197,17 +210,22 @@ function typeProblem(value: unknown, expected: (typeof CONFIG_KEY_TYPES)[string]
 }
 
 export function judgeConfigFile(facts: KubeletConfigFacts): Finding[] {
-  const config = facts.config;
-  if (!config) return [];
+  const findings: Finding[] = [];
+  if (facts.config) findings.push(...judgeConfigDocument(facts.config, facts.configKeyLines ?? {}, facts.configFromFlag, "--config"));
+  for (const dropIn of facts.configDropIns ?? []) findings.push(...judgeConfigDocument(dropIn.doc, dropIn.keyLines, true, "--config-dir"));
+  return findings;
+}
+
+function judgeConfigDocument(config: LoadedDocument, keyLines: Record<string, number>, named: boolean, flag: string): Finding[] {
   const remedy = `Fix ${config.path} (a KubeletConfiguration: \`apiVersion: kubelet.config.k8s.io/v1beta1\`, \`kind: KubeletConfiguration\`, then a mapping of settings), ${RESTART}; kubelet exits at start while it cannot load it.`;
   if (!config.ok) {
     const missing = /does not exist/.test(config.problem);
-    if (missing && !facts.configFromFlag) return [];
+    if (missing && !named) return [];
     return [
       finding(
         "critical",
         R.KubeletConfigFileInvalid,
-        `kubelet's config file ${missing ? "named by --config " : ""}cannot be loaded: ${config.problem}; kubelet exits with "failed to load Kubelet config file" at its next start.`,
+        `kubelet's config file ${missing ? `named by ${flag} ` : ""}cannot be loaded: ${config.problem}; kubelet exits with "failed to load Kubelet config file" at its next start.`,
         remedy,
         { path: config.path, problem: config.problem },
       ),
@@ -222,7 +240,7 @@ export function judgeConfigFile(facts: KubeletConfigFacts): Finding[] {
   }
   for (const [key, expected] of Object.entries(CONFIG_KEY_TYPES)) {
     const value = config.value[key];
-    const line = facts.configKeyLines?.[key];
+    const line = keyLines[key];
     if (value !== undefined && value !== null && typeProblem(value, expected)) problems.push(`${key}${line ? ` (line ${line})` : ""} must be ${expected === "integer" ? "an integer" : `a ${expected}`}, got ${JSON.stringify(value)}`);
   }
   if (problems.length === 0) return [];
@@ -714,7 +732,7 @@ export function judgeCgroupDriver(facts: KubeletConfigFacts): Finding[] {
   const version = facts.version?.version;
   // kubelet 1.31+ asks a runtime that supports it (containerd 2.0+) for its driver (KubeletCgroupDriverFromCRI) and then ignores its own setting.
   const mayAskRuntime = version !== undefined && atLeast(version, 1, 31);
-  const kubeletWhere = kubeletDriver.from === "flag" ? `--cgroup-driver ${flagWhere(facts, "cgroup-driver")}` : `cgroupDriver in ${facts.config?.path ?? "kubelet's --config file"}`;
+  const kubeletWhere = kubeletDriver.from === "flag" ? `--cgroup-driver ${flagWhere(facts, "cgroup-driver")}` : `cgroupDriver in ${configAt(facts, "cgroupDriver")}`;
   const runtimeFix = runtime === "crio" ? `\`cgroup_manager = "systemd"\` under [crio.runtime] in ${driver.files}` : `\`SystemdCgroup = true\` under the runc runtime's options in ${driver.files}`;
   return [
     finding(
@@ -743,7 +761,7 @@ export function judgeSwap(facts: KubeletConfigFacts): Finding[] {
   if (!facts.swaps?.ok || facts.swaps.active.length === 0) return [];
   const failSwapOn = boolSetting(facts, "fail-swap-on", "failSwapOn", true);
   if (!failSwapOn.value) return [];
-  const where = failSwapOn.from === "flag" ? `--fail-swap-on=false ${flagWhere(facts, "fail-swap-on")}` : `\`failSwapOn: false\` and \`memorySwap: {swapBehavior: LimitedSwap}\` (kubelet 1.28+) in ${facts.config?.path ?? "kubelet's --config file"}`;
+  const where = failSwapOn.from === "flag" ? `--fail-swap-on=false ${flagWhere(facts, "fail-swap-on")}` : `\`failSwapOn: false\` and \`memorySwap: {swapBehavior: LimitedSwap}\` (kubelet 1.28+) in ${configAt(facts, "failSwapOn")}`;
   return [
     finding(
       "critical",

@@ -18,7 +18,7 @@
 import { checkSettings, type CommonCheckSettings } from "../config/config.js";
 import { optional, string, withDefault } from "../config/schema.js";
 import { HostPathError } from "../host/host.js";
-import { kubeletArgs, loadYamlMapping, parseKubeletFlags, type KubeletFlags, type KubeletLocator } from "../host/kubelet.js";
+import { kubeletArgs, loadYamlMapping, parseKubeletFlags, parseYamlMapping, type KubeletFlags, type KubeletLocator, type LoadedDocument } from "../host/kubelet.js";
 import { DpkgReader } from "../host/packages.js";
 import { flagSources, readUnitCommand, type UnitCommand } from "../host/unit-file.js";
 import type { Check, CheckContext, Finding, Host } from "../types.js";
@@ -85,6 +85,24 @@ async function readFileFact(host: Host, path: string, signal: AbortSignal): Prom
   }
 }
 
+/** kubelet's --config-dir: every *.conf in name order, each a KubeletConfiguration that overrides the ones before. */
+async function readConfigDropIns(host: Host, dir: string, signal: AbortSignal): Promise<Array<{ doc: LoadedDocument; keyLines: Record<string, number> }>> {
+  let entries: string[];
+  try {
+    entries = await host.list(dir);
+  } catch {
+    return []; // no directory, nothing to merge
+  }
+  const dropIns: Array<{ doc: LoadedDocument; keyLines: Record<string, number> }> = [];
+  for (const entry of entries.filter((e) => e.endsWith(".conf"))) {
+    const path = `${dir.replace(/\/$/, "")}/${entry}`;
+    const file = await readFileFact(host, path, signal);
+    if (file.state === "ok") dropIns.push({ doc: parseYamlMapping(path, file.text), keyLines: topLevelKeyLines(file.text) });
+    else dropIns.push({ doc: { path, ok: false, problem: `${path}: ${file.state === "missing" ? "does not exist" : file.problem}` }, keyLines: {} });
+  }
+  return dropIns;
+}
+
 /** crio.conf, then its drop-ins in name order (CRI-O applies them in that order); files absent are left out. */
 async function readCrioConfig(host: Host, path: string, signal: AbortSignal): Promise<FileFact[]> {
   const files: FileFact[] = [];
@@ -147,6 +165,8 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
       const text = await readFileFact(host, facts.config.path, signal);
       if (text.state === "ok") facts.configKeyLines = topLevelKeyLines(text.text);
     }
+    const dropInDir = flags.values.get("config-dir");
+    if (dropInDir) facts.configDropIns = await readConfigDropIns(host, dropInDir, signal);
     const version = facts.version?.version;
     const legacyDefault = version && !atLeast(version, 1, 10) ? LEGACY_DEFAULT_KUBECONFIG : undefined;
     const kubeconfigPath = flags.values.get("kubeconfig") || legacyDefault;

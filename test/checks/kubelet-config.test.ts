@@ -57,6 +57,8 @@ interface Input {
   bootstrap?: FileFact | string;
   swaps?: string[];
   containerd?: FileFact | string;
+  /** kubelet --config-dir drop-ins, path → text. */
+  dropIns?: Record<string, string>;
   /** crio.conf drop-ins, path → text. */
   crio?: Record<string, string>;
 }
@@ -83,6 +85,7 @@ function facts(input: Input): KubeletConfigFacts {
   f.swaps = { ok: true, active: input.swaps ?? [] };
   const containerd = file("/etc/containerd/config.toml", input.containerd);
   if (containerd) f.containerdConfig = containerd;
+  if (input.dropIns) f.configDropIns = Object.entries(input.dropIns).map(([path, text]) => ({ doc: parseYamlMapping(path, text), keyLines: topLevelKeyLines(text) }));
   if (input.crio) f.crioConfig = Object.entries(input.crio).map(([path, text]) => ({ path, state: "ok", text }));
   return f;
 }
@@ -115,6 +118,12 @@ const ROWS: Row[] = [
     name: "a wrong kind and a key of the wrong type",
     input: { config: "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeProxyConfiguration\nfailSwapOn: \"no\"\n" },
     expect: { reason: "KubeletConfigFileInvalid", severity: "critical", message: [/kind is "KubeProxyConfiguration"/, /failSwapOn \(line 3\) must be a boolean, got "no"/], remedy: [/kind: KubeletConfiguration/] },
+  },
+  {
+    rule: "config file",
+    name: "a --config-dir drop-in that is a list",
+    input: { config: "kind: KubeletConfiguration\n", dropIns: { "/etc/kubernetes/kubelet.conf.d/20-bad.conf": "- cgroupDriver: systemd\n" } },
+    expect: { reason: "KubeletConfigFileInvalid", severity: "critical", message: [/\/etc\/kubernetes\/kubelet\.conf\.d\/20-bad\.conf: is a list, expected a mapping/], remedy: [/Fix \/etc\/kubernetes\/kubelet\.conf\.d\/20-bad\.conf/] },
   },
   // --node-labels
   { rule: "node labels", name: "allowed prefixes, allowed keys and other domains", input: { args: ["--node-labels=node.kubernetes.io/pool=a,kubelet.kubernetes.io/x=y,topology.kubernetes.io/zone=z1,kubernetes.io/hostname=n1,example.com/team=data,plain=1"] } },
@@ -324,6 +333,12 @@ const ROWS: Row[] = [
     input: { swaps: ["/dev/zram0"], args: ["--fail-swap-on=true"], config: "failSwapOn: false\n" },
     expect: { reason: "SwapEnabledWithFailSwapOn", severity: "critical", message: [/--fail-swap-on=true/], remedy: [/--fail-swap-on=false/] },
   },
+  {
+    rule: "swap",
+    name: "a --config-dir drop-in turns failSwapOn back on",
+    input: { swaps: ["/swap.img"], config: "failSwapOn: false\n", dropIns: { "/etc/kubernetes/kubelet.conf.d/10-a.conf": "kind: KubeletConfiguration\n", "/etc/kubernetes/kubelet.conf.d/90-swap.conf": "kind: KubeletConfiguration\nfailSwapOn: true\n" } },
+    expect: { reason: "SwapEnabledWithFailSwapOn", severity: "critical", message: [/failSwapOn true \(failSwapOn: true in \/etc\/kubernetes\/kubelet\.conf\.d\/90-swap\.conf line 2\)/] },
+  },
   // log location
   { rule: "log location", name: "no log flags", input: { args: ["--v=2"] } },
   {
@@ -438,6 +453,19 @@ describe("kubelet-config check on fixture hosts", () => {
     const ok = one(findings, "KubeletConfigOk");
     assert.match(ok.message, /kubelet 1\.30\.4 \(from \/var\/lib\/dpkg\/status, package kubelet 1\.30\.4-1\.1\)/);
     assert.match(ok.message, /flags of pid 1843, \/var\/lib\/kubelet\/config\.yaml, \/etc\/kubernetes\/kubelet\.conf, swap off, cgroup driver matches \/etc\/containerd\/config\.toml/);
+  });
+
+  it("a --config-dir drop-in that switches the cgroup driver is named with its line", async () => {
+    fixture = await fixtureRoot("kubelet-config-healthy");
+    const argv = ["/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf", "--config=/var/lib/kubelet/config.yaml", "--config-dir=/etc/kubernetes/kubelet.conf.d", "--container-runtime-endpoint=unix:///run/containerd/containerd.sock"];
+    await writeFile(join(fixture.root, "proc/1843/cmdline"), argv.join("\0") + "\0");
+    await mkdir(join(fixture.root, "etc/kubernetes/kubelet.conf.d"), { recursive: true });
+    await writeFile(join(fixture.root, "etc/kubernetes/kubelet.conf.d/50-cgroup.conf"), "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n");
+    await writeFile(join(fixture.root, "etc/kubernetes/kubelet.conf.d/README"), "not a drop-in\n");
+    const mismatch = one(await run(fixture.root), "CgroupDriverMismatch");
+    assert.equal(mismatch.severity, "critical");
+    assert.match(mismatch.message, /kubelet uses the cgroupfs cgroup driver \(cgroupDriver: cgroupfs in \/etc\/kubernetes\/kubelet\.conf\.d\/50-cgroup\.conf line 3\) but containerd uses systemd/);
+    assert.match(mismatch.remedy ?? "", /cgroupDriver: systemd` via cgroupDriver in \/etc\/kubernetes\/kubelet\.conf\.d\/50-cgroup\.conf line 3/);
   });
 
   it("no kubelet process: no findings (the kubelet check says so)", async () => {
