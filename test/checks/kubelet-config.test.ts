@@ -25,6 +25,8 @@ import { KubeletLocator, parseKubeletFlags, parseYamlMapping } from "../../src/h
 import type { ClusterReader, Finding } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { runCli } from "../support/cli.js";
+import { FakeApiServer } from "../support/fake-apiserver.js";
+import { kubeReaderFor } from "../support/kube.js";
 import { FIXTURES as FIXTURES_DIR, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 
 // ---------------------------------------------------------------------------
@@ -704,6 +706,45 @@ describe("kubelet-config from the command line", () => {
       assert.match(result.stderr, /checks\.kubelet-config\.kubeletVersion: expected a Kubernetes version such as "1\.30\.4", got "latest"/);
     } finally {
       await dir.cleanup();
+    }
+  });
+});
+
+describe("kubelet-config with a real API client", () => {
+  it("reads kubelet's version from the Node once, and asks a missing Node again only later", async () => {
+    const api = await FakeApiServer.start();
+    const { reader, close } = await kubeReaderFor(api, "node-1");
+    const healthy = await fixtureRoot("kubelet-config-healthy");
+    const incident = await fixtureRoot("incident-1-kubeconfig-ignored");
+    try {
+      await rm(join(healthy.root, "var/lib/dpkg"), { recursive: true });
+      api.seedNode("node-1"); // kubelet v1.32.4
+      const check = createKubeletConfigCheck(kubeletConfigSettings.parse({}, "k"), { kubelet: new KubeletLocator(new RootedHost(healthy.root), systemClock, 0) });
+      const first = await check.run(checkContext(healthy.root, { cluster: reader }));
+      await check.run(checkContext(healthy.root, { cluster: reader }));
+      assert.match(one(first, "KubeletConfigOk").message, /kubelet 1\.32\.4 \(from the Node's status\.nodeInfo\.kubeletVersion v1\.32\.4\)/);
+      const nodeGets = () => api.requestsTo({ verb: "get", resource: "nodes" }).length;
+      assert.equal(nodeGets(), 1);
+
+      // Incident 1 over HTTPS: the Node is not there (404) and the package database says 1.7.
+      const { reader: missing, close: closeMissing } = await kubeReaderFor(api, "node-2");
+      try {
+        const findings = await run(incident.root, { cluster: missing });
+        assert.equal(one(findings, "KubeconfigIgnored").severity, "critical");
+        assert.equal(nodeGets(), 1, "the package database answered first");
+        await rm(join(incident.root, "var/lib/dpkg"), { recursive: true });
+        const noPackage = createKubeletConfigCheck(kubeletConfigSettings.parse({}, "k"), { kubelet: new KubeletLocator(new RootedHost(incident.root), systemClock, 0) });
+        one(await noPackage.run(checkContext(incident.root, { cluster: missing })), "KubeletVersionUnknown");
+        await noPackage.run(checkContext(incident.root, { cluster: missing }));
+        assert.equal(nodeGets(), 2, "a missing Node is asked once, then not again for minutes");
+      } finally {
+        closeMissing();
+      }
+    } finally {
+      close();
+      await healthy.cleanup();
+      await incident.cleanup();
+      await api.close();
     }
   });
 });
