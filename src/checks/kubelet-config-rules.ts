@@ -1,13 +1,14 @@
 /**
  * The kubelet-config rules: pure functions from what was read on the node
- * (kubelet's flags, its KubeletConfiguration, its kubeconfig, /proc/swaps,
- * containerd's config.toml, kubelet's version) to findings. Each rule
- * validates what makes kubelet refuse to start, or start and misbehave, the
- * way kubelet itself would — so the operator hears about it before the next
- * restart does.
+ * (kubelet's flags, its KubeletConfiguration and drop-ins, its kubeconfig,
+ * /proc/swaps, containerd's or CRI-O's config, kubelet's version) to
+ * findings. Each rule validates what makes kubelet refuse to start, or start
+ * and misbehave, the way kubelet itself would — so the operator hears about
+ * it before the next restart does.
  *
  * Precedence is kubelet's own: a command-line flag beats the same setting in
- * the --config file, which beats kubelet's default.
+ * a --config-dir drop-in, which beats the --config file, which beats
+ * kubelet's default.
  */
 import { parseYamlMapping, type KubeletFlags, type LoadedDocument } from "../host/kubelet.js";
 import { TomlError, parseToml, tomlGet, type TomlTable } from "../host/toml.js";
