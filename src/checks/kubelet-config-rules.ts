@@ -52,6 +52,8 @@ export interface KubeletConfigFacts {
    * files read. With pid 0 kubelet is not running; with a pid, the unit changed since kubelet started.
    */
   unitFiles?: string[];
+  /** Environment files the unit names that node-doctor cannot see (their directory is not mounted into its pod). */
+  unitUnseen?: string[];
   /** The Node's name, when node-doctor knows it (for commands in remedies). */
   nodeName?: string;
   /** The unit file, drop-in or environment file that sets each flag, when kubelet's unit could be read: "node-labels" → "/etc/default/kubelet". */
@@ -844,8 +846,11 @@ export const RULES: ReadonlyArray<{ name: string; reasons: readonly string[]; ju
 
 function cgroupSummary(facts: KubeletConfigFacts): string | undefined {
   const runtime = kubeletRuntime(facts);
-  const driver = runtime ? runtimeDriver(facts, runtime) : undefined;
-  return driver?.ok ? `cgroup driver matches ${driver.files}` : undefined;
+  if (!runtime) return undefined;
+  const driver = runtimeDriver(facts, runtime);
+  if (driver?.ok) return `cgroup driver matches ${driver.files}`;
+  const visible = runtime === "crio" ? facts.crioConfig : facts.containerdConfig;
+  return visible ? undefined : `cgroup driver not compared (${runtime === "crio" ? "CRI-O" : "containerd"}'s config directory is not visible to node-doctor)`;
 }
 
 /** Runs every rule; adds the version note and, when nothing is wrong, one ok summary. */
@@ -870,7 +875,7 @@ export function judgeKubeletConfig(facts: KubeletConfigFacts): Finding[] {
         found.message =
           facts.pid > 0
             ? `${found.message.replace(/\.$/, "")} (not yet in effect: kubelet pid ${facts.pid} runs with other flags, but its unit now starts it with these, from ${files}, at its next restart).`
-            : `${found.message.replace(/\.$/, "")} (kubelet is not running; flags read from ${files}, which systemd starts it with).`;
+            : `${found.message.replace(/\.$/, "")} (kubelet is not running; flags read from ${files}, which systemd starts it with${facts.unitUnseen ? `; ${facts.unitUnseen.join(", ")} could not be seen and may add flags` : ""}).`;
         found.evidence = { ...found.evidence, flagsFrom: facts.unitFiles };
       }
       findings.push(found);

@@ -103,6 +103,21 @@ async function readConfigDropIns(host: Host, dir: string, signal: AbortSignal): 
   return dropIns;
 }
 
+/**
+ * containerd's config, when its directory is visible. A missing file in a visible /etc/containerd means
+ * containerd's defaults; an invisible directory (not mounted into the pod) means nothing can be said.
+ */
+async function visibleFile(host: Host, path: string, signal: AbortSignal): Promise<{ containerdConfig?: FileFact }> {
+  const file = await readFileFact(host, path, signal);
+  if (file.state === "missing" && !(await host.exists(path.slice(0, path.lastIndexOf("/")) || "/"))) return {};
+  return { containerdConfig: file };
+}
+
+async function visibleCrioConfig(host: Host, path: string, signal: AbortSignal): Promise<{ crioConfig?: FileFact[] }> {
+  if (!(await host.exists(path.slice(0, path.lastIndexOf("/")) || "/"))) return {};
+  return { crioConfig: await readCrioConfig(host, path, signal) };
+}
+
 /** crio.conf, then its drop-ins in name order (CRI-O applies them in that order); files absent are left out. */
 async function readCrioConfig(host: Host, path: string, signal: AbortSignal): Promise<FileFact[]> {
   const files: FileFact[] = [];
@@ -182,6 +197,7 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     if (program !== "kubelet" && program !== "hyperkube") return undefined; // a wrapper script: its flags are not kubelet's
     const flags: KubeletFlags = parseKubeletFlags(kubeletArgs(unit.argv));
     const facts: KubeletConfigFacts = { pid, unitFiles: [...unit.unitFiles, ...unit.environmentFiles], cmdlineEmpty: false, flags, configFromFlag: flags.values.has("config") };
+    if (unit.unseen.length > 0) facts.unitUnseen = unit.unseen;
     facts.flagFiles = flagSources(unit.sources, flags.values.keys());
     const configPath = flags.values.get("config");
     if (configPath) facts.config = await loadYamlMapping(ctx.host, configPath, ctx.signal);
@@ -202,8 +218,8 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     const swaps = await readFileFact(host, "/proc/swaps", signal);
     const shared: Pick<KubeletConfigFacts, "swaps" | "containerdConfig" | "crioConfig" | "version"> = {
       swaps: swaps.state === "ok" ? { ok: true, active: parseProcSwaps(swaps.text) } : { ok: false, problem: swaps.state === "missing" ? "/proc/swaps does not exist" : `/proc/swaps: ${swaps.problem}` },
-      containerdConfig: await readFileFact(host, settings.containerdConfigPath, signal),
-      crioConfig: await readCrioConfig(host, settings.crioConfigPath, signal),
+      ...(await visibleFile(host, settings.containerdConfigPath, signal)),
+      ...(await visibleCrioConfig(host, settings.crioConfigPath, signal)),
       ...(version ? { version } : {}),
     };
 
@@ -216,7 +232,8 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     const sameUnit = fromUnit && unit && sameProgram(process.argv[0] ?? "", unit.argv[0] ?? "") ? fromUnit : undefined;
     if (sameUnit?.flagFiles) running.flagFiles = Object.fromEntries(Object.entries(sameUnit.flagFiles).filter(([flag]) => setup.flags.values.has(flag)));
     await complete(ctx, running, shared);
-    if (!sameUnit || cmdlineEmpty || sameFlags(running.flags, sameUnit.flags)) return { running };
+    // A unit whose environment files are not all visible may lack flags: comparing it would invent differences.
+    if (!sameUnit || !unit || unit.unseen.length > 0 || cmdlineEmpty || sameFlags(running.flags, sameUnit.flags)) return { running };
     return { running, pending: await complete(ctx, sameUnit, shared) };
   }
 

@@ -26,6 +26,11 @@ export interface UnitCommand {
   environmentFiles: string[];
   /** The text of every unit file and environment file read, in the order applied. */
   sources: Array<{ path: string; text: string }>;
+  /**
+   * Environment files that could not be read because their directory is not visible under the host root
+   * (not mounted into node-doctor's pod): the command line may lack what they set.
+   */
+  unseen: string[];
   /** Problems met on the way (a required EnvironmentFile missing); systemd would refuse to start then. */
   problems: string[];
 }
@@ -165,6 +170,7 @@ export async function readUnitCommand(host: Host, name: string, signal?: AbortSi
   const environmentFiles: string[] = [];
   const sources = [...files];
   const problems: string[] = [];
+  const unseen: string[] = [];
   let execStart: string | undefined;
   const envFileDirectives: string[] = [];
   for (const file of files) {
@@ -189,7 +195,9 @@ export async function readUnitCommand(host: Host, name: string, signal?: AbortSi
     const path = optional ? directive.slice(1) : directive;
     const text = await readOptional(host, path, signal);
     if (text === undefined) {
-      if (!optional) problems.push(`EnvironmentFile ${path} does not exist (systemd refuses to start the unit)`);
+      const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+      if (!(await host.exists(dir))) unseen.push(path);
+      else if (!optional) problems.push(`EnvironmentFile ${path} does not exist (systemd refuses to start the unit)`);
       continue;
     }
     environmentFiles.push(path);
@@ -197,7 +205,7 @@ export async function readUnitCommand(host: Host, name: string, signal?: AbortSi
     for (const [k, v] of parseEnvironmentFile(text)) env.set(k, v);
   }
   const command = (execStart ?? "").replace(/^[@\-:+!]+/, "");
-  return { argv: command === "" ? [] : expandCommand(command, env), unitFiles: files.map((f) => f.path), environmentFiles, sources, problems };
+  return { argv: command === "" ? [] : expandCommand(command, env), unitFiles: files.map((f) => f.path), environmentFiles, sources, unseen, problems };
 }
 
 /** For each flag name, the last source (in the order systemd applies them) whose text sets `--<flag>`. */

@@ -470,6 +470,17 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.match(mismatch.remedy ?? "", /cgroupDriver: systemd` via cgroupDriver in \/etc\/kubernetes\/kubelet\.conf\.d\/50-cgroup\.conf line 3/);
   });
 
+  it("runtime config not mounted into the pod: the cgroup driver is not compared, and the summary says so", async () => {
+    fixture = await fixtureRoot("kubelet-config-healthy");
+    await rm(join(fixture.root, "etc/containerd"), { recursive: true });
+    const findings = await run(fixture.root);
+    assert.deepEqual(aboveOk(findings), []);
+    assert.match(one(findings, "KubeletConfigOk").message, /cgroup driver not compared \(containerd's config directory is not visible to node-doctor\)/);
+    // Visible directory, no file: containerd's defaults (cgroupfs) against kubelet's systemd.
+    await mkdir(join(fixture.root, "etc/containerd"));
+    assert.match(one(await run(fixture.root), "CgroupDriverMismatch").message, /does not exist, so containerd uses its default SystemdCgroup = false/);
+  });
+
   it("no kubelet process: no findings (the kubelet check says so)", async () => {
     fixture = await fixtureRoot("kubelet-config-healthy");
     await rm(join(fixture.root, "proc/1843"), { recursive: true });
@@ -567,6 +578,12 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.match(labels.message, /kubelet is not running; flags read from \/lib\/systemd\/system\/kubelet\.service, \/etc\/systemd\/system\/kubelet\.service\.d\/10-kubeadm\.conf, \/var\/lib\/kubelet\/kubeadm-flags\.env, \/etc\/default\/kubelet/);
     assert.match(labels.remedy ?? "", /Remove node-role\.kubernetes\.io\/worker from --node-labels in \/etc\/default\/kubelet, then `systemctl daemon-reload && systemctl restart kubelet`/);
     assert.match(one(findings, "NodeStatusMaxImagesInvalid").message, /--node-status-max-images=-5/);
+    // Without /etc/default visible, the findings that remain say what could not be seen.
+    await rm(join(fixture.root, "etc/default"), { recursive: true });
+    await writeFile(join(fixture.root, "var/lib/kubelet/kubeadm-flags.env"), 'KUBELET_KUBEADM_ARGS="--node-status-max-images=-5"\n');
+    assert.match(one(await run(fixture.root), "NodeStatusMaxImagesInvalid").message, /\/etc\/default\/kubelet could not be seen and may add flags/);
+    await mkdir(join(fixture.root, "etc/default"));
+    await writeFile(join(fixture.root, "var/lib/kubelet/kubeadm-flags.env"), 'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock"\n');
     // Once fixed, the unit's command line passes and the summary says where it was read.
     await writeFile(join(fixture.root, "etc/default/kubelet"), 'KUBELET_EXTRA_ARGS="--node-labels=node.kubernetes.io/pool=batch"\n');
     const fixed = await run(fixture.root);
@@ -599,6 +616,13 @@ describe("kubelet-config check on fixture hosts", () => {
     const same = await run(fixture.root);
     assert.doesNotMatch(one(same, "NodeLabelNotAllowed").message, /not yet in effect/);
     one(same, "NodeStatusMaxImagesInvalid");
+
+    // /etc/default not mounted into the pod: the unit may lack KUBELET_EXTRA_ARGS, so it is not compared.
+    await rm(join(fixture.root, "etc/default"), { recursive: true });
+    await writeFile(join(fixture.root, "proc/5120/cmdline"), [...good, "--cgroup-driver=cgroupfs"].join("\0") + "\0");
+    assert.equal((await run(fixture.root)).filter((f) => /not yet in effect/.test(f.message)).length, 0);
+    await mkdir(join(fixture.root, "etc/default"));
+    await writeFile(join(fixture.root, "etc/default/kubelet"), 'KUBELET_EXTRA_ARGS="--node-labels=node-role.kubernetes.io/worker=,node.kubernetes.io/pool=batch --node-status-max-images=-5"\n');
 
     // A kubelet started from another binary (RKE2, k0s) is not this unit's: its flags are not "pending".
     await writeFile(join(fixture.root, "proc/5120/cmdline"), ["/var/lib/rancher/rke2/bin/kubelet", ...good.slice(1)].join("\0") + "\0");
