@@ -40,7 +40,8 @@ const R = KUBELET_CONFIG_REASONS;
 
 /** A file as read from the node: its text, or why there is none. */
 export type FileFact =
-  | { path: string; state: "missing" }
+  /** `unseen`: its directory is not visible under the host root either (not mounted into the pod), so "missing" is not known. */
+  | { path: string; state: "missing"; unseen?: boolean }
   | { path: string; state: "unreadable"; problem: string }
   | { path: string; state: "ok"; text: string };
 
@@ -65,6 +66,8 @@ export interface KubeletConfigFacts {
   config?: LoadedDocument;
   /** --config-dir drop-ins (*.conf, in name order; later ones win), each with its key lines. */
   configDropIns?: Array<{ doc: LoadedDocument; keyLines: Record<string, number> }>;
+  /** The config file is missing and so is its directory under the host root: not mounted, so not known. */
+  configUnseen?: boolean;
   /** Lines of the config file's top-level keys, for messages. */
   configKeyLines?: Record<string, number>;
   /** Whether --config named it (then a missing file stops kubelet). */
@@ -214,7 +217,15 @@ function typeProblem(value: unknown, expected: (typeof CONFIG_KEY_TYPES)[string]
 
 export function judgeConfigFile(facts: KubeletConfigFacts): Finding[] {
   const findings: Finding[] = [];
-  if (facts.config) findings.push(...judgeConfigDocument(facts.config, facts.configKeyLines ?? {}, facts.configFromFlag, "--config"));
+  if (facts.config && facts.configUnseen) {
+    const dir = facts.config.path.slice(0, facts.config.path.lastIndexOf("/")) || "/";
+    findings.push(
+      finding("unknown", R.KubeletConfigFileInvalid, `kubelet's --config file ${facts.config.path} is not visible to node-doctor: ${dir} is not under the host root, so whether it exists cannot be told.`, `Mount ${dir} read-only into the node-doctor pod (the chart's hostPaths), or check on the node: \`ls -l ${facts.config.path}\`.`, {
+        path: facts.config.path,
+        unseen: true,
+      }),
+    );
+  } else if (facts.config) findings.push(...judgeConfigDocument(facts.config, facts.configKeyLines ?? {}, facts.configFromFlag, "--config"));
   for (const dropIn of facts.configDropIns ?? []) findings.push(...judgeConfigDocument(dropIn.doc, dropIn.keyLines, true, "--config-dir"));
   return findings;
 }
@@ -568,6 +579,17 @@ export function judgeKubeconfig(facts: KubeletConfigFacts): Finding[] {
   let file: FileFact = kubeconfig;
   let via = flagText;
   if (kubeconfig.state === "missing") {
+    if (kubeconfig.unseen) {
+      return [
+        finding(
+          "unknown",
+          R.KubeconfigMissing,
+          `${flagText} is not visible to node-doctor: its directory is not under the host root, so whether it exists cannot be told.`,
+          `Mount ${kubeconfig.path.slice(0, kubeconfig.path.lastIndexOf("/")) || "/"} read-only into the node-doctor pod (the chart's hostPaths), or check on the node: \`ls -l ${kubeconfig.path}\`.`,
+          { path: kubeconfig.path, unseen: true },
+        ),
+      ];
+    }
     if (!bootstrap || bootstrap.state === "missing") {
       return [
         finding(

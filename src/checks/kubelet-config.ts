@@ -80,7 +80,10 @@ async function readFileFact(host: Host, path: string, signal: AbortSignal): Prom
     return { path, state: "ok", text: await host.readText(path, { maxBytes: 1024 * 1024, signal }) };
   } catch (error) {
     signal.throwIfAborted();
-    if (error instanceof HostPathError && error.code === "ENOENT") return { path, state: "missing" };
+    if (error instanceof HostPathError && error.code === "ENOENT") {
+      const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+      return (await host.exists(dir)) ? { path, state: "missing" } : { path, state: "missing", unseen: true };
+    }
     return { path, state: "unreadable", problem: error instanceof HostPathError ? error.problem : String(error) };
   }
 }
@@ -175,6 +178,10 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     const flags = facts.flags;
     Object.assign(facts, shared);
     if (ctx.cluster) facts.nodeName = ctx.cluster.nodeName;
+    if (facts.config && !facts.config.ok && /does not exist/.test(facts.config.problem)) {
+      const dir = facts.config.path.slice(0, facts.config.path.lastIndexOf("/")) || "/";
+      if (!(await host.exists(dir))) facts.configUnseen = true;
+    }
     if (facts.config?.ok) {
       // Re-read for key lines: small, and only the text of a file already parsed.
       const text = await readFileFact(host, facts.config.path, signal);
@@ -184,8 +191,13 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     if (dropInDir) facts.configDropIns = await readConfigDropIns(host, dropInDir, signal);
     const version = facts.version?.version;
     const legacyDefault = version && !atLeast(version, 1, 10) ? LEGACY_DEFAULT_KUBECONFIG : undefined;
-    const kubeconfigPath = flags.values.get("kubeconfig") || legacyDefault;
-    if (kubeconfigPath) facts.kubeconfig = await readFileFact(host, kubeconfigPath, signal);
+    const kubeconfigFlag = flags.values.get("kubeconfig");
+    if (kubeconfigFlag) facts.kubeconfig = await readFileFact(host, kubeconfigFlag, signal);
+    else if (legacyDefault) {
+      // Before 1.10 kubelet looked for this file unasked; absent, it simply ran without an API server.
+      const file = await readFileFact(host, legacyDefault, signal);
+      if (file.state !== "missing") facts.kubeconfig = file;
+    }
     const bootstrapPath = flags.values.get("bootstrap-kubeconfig") || flags.values.get("experimental-bootstrap-kubeconfig");
     if (bootstrapPath) facts.bootstrapKubeconfig = await readFileFact(host, bootstrapPath, signal);
     return facts;

@@ -678,6 +678,19 @@ describe("kubelet-config check on fixture hosts", () => {
       assert.match(missing.message, /neither does --bootstrap-kubeconfig=\/etc\/kubernetes\/bootstrap-kubelet\.conf/);
     });
 
+    it("a kubeconfig or config file whose directory is not mounted is unknown, not missing", async () => {
+      fixture = await fixtureRoot("kubelet-config-healthy");
+      await rm(join(fixture.root, "etc/kubernetes"), { recursive: true });
+      const kubeconfig = one(await run(fixture.root), "KubeconfigMissing");
+      assert.equal(kubeconfig.severity, "unknown");
+      assert.match(kubeconfig.message, /--kubeconfig=\/etc\/kubernetes\/kubelet\.conf is not visible to node-doctor/);
+      assert.match(kubeconfig.remedy ?? "", /Mount \/etc\/kubernetes read-only/);
+      await rm(join(fixture.root, "var/lib/kubelet"), { recursive: true });
+      const config = one(await run(fixture.root), "KubeletConfigFileInvalid");
+      assert.equal(config.severity, "unknown");
+      assert.match(config.message, /\/var\/lib\/kubelet\/config\.yaml is not visible to node-doctor/);
+    });
+
     it("a containerd config.toml that is not TOML, and one that is binary", async () => {
       fixture = await fixtureRoot("kubelet-config-healthy");
       const path = join(fixture.root, "etc/containerd/config.toml");
