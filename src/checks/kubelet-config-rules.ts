@@ -358,7 +358,7 @@ export function judgeNodeLabels(facts: KubeletConfigFacts): Finding[] {
         `--node-labels=${raw} sets ${keys.join(", ")} in the kubernetes.io/k8s.io namespace, which kubelet may not set on its own Node; ` +
           (refuses
             ? `${versionText(facts)} exits at start with "unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels".`
-            : `${versionText(facts)} only warns, but 1.16 and later refuse to start.`),
+            : `${versionText(facts)} accepts it${facts.version && atLeast(facts.version.version, 1, 13) ? " with a warning" : ""}, but 1.16 and later refuse to start.`),
         `Remove ${keys.join(", ")} from --node-labels ${flagWhere(facts, "node-labels")}, ${RESTART}; set such labels from outside instead: ${labelCommands}. ` +
           `Allowed from kubelet: the ${KUBELET_ALLOWED_LABEL_NAMESPACES.join(" and ")} prefixes and ${KUBELET_ALLOWED_LABELS.join(", ")}.`,
         { flag: "node-labels", value: raw, labels: keys },

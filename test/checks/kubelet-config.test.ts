@@ -156,7 +156,7 @@ const ROWS: Row[] = [
     rule: "node labels",
     name: "1.15 only warned",
     input: { args: ["--node-labels=node-role.kubernetes.io/master="], version: "1.15.3" },
-    expect: { reason: "NodeLabelNotAllowed", severity: "warning", message: [/1\.16 and later refuse/] },
+    expect: { reason: "NodeLabelNotAllowed", severity: "warning", message: [/kubelet 1\.15\.3 \(from the test\) accepts it with a warning, but 1\.16 and later refuse/] },
   },
   {
     rule: "node labels",
