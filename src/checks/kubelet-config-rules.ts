@@ -653,7 +653,9 @@ export type ContainerdCgroup =
   | { ok: true; systemd: boolean; detail: string }
   | { ok: false; problem: string }
   /** The CRI plugin is disabled: containerd is not kubelet's runtime here. */
-  | { ok: true; criDisabled: true };
+  | { ok: true; criDisabled: true }
+  /** The file imports others, which containerd merges over it: the driver is not decided by this file alone. */
+  | { ok: true; imports: string[] };
 
 /** Reads the default runtime's SystemdCgroup from containerd's config (versions 1, 2 and 3). */
 export function containerdCgroup(path: string, text: string | undefined): ContainerdCgroup {
@@ -669,6 +671,8 @@ export function containerdCgroup(path: string, text: string | undefined): Contai
   const criName = version === 3 ? "io.containerd.cri.v1.runtime" : version === 2 ? "io.containerd.grpc.v1.cri" : "cri";
   const disabled = doc["disabled_plugins"];
   if (Array.isArray(disabled) && disabled.some((p) => p === "cri" || p === "io.containerd.grpc.v1.cri" || p === criName)) return { ok: true, criDisabled: true };
+  const imports = doc["imports"];
+  if (Array.isArray(imports) && imports.length > 0) return { ok: true, imports: imports.map((i) => String(i)) };
   const cri = ["plugins", criName];
   const runtimeName = tomlGet(doc, [...cri, "containerd", "default_runtime_name"]) ?? "runc";
   if (typeof runtimeName !== "string") return { ok: false, problem: `${path}: default_runtime_name must be a string` };
@@ -730,7 +734,7 @@ function runtimeDriver(facts: KubeletConfigFacts, runtime: "containerd" | "crio"
   if (file.state === "unreadable") return { ok: false, problem: `${file.path} cannot be read: ${file.problem}`, files: file.path, restart: "systemctl restart containerd", fix };
   const verdict = containerdCgroup(file.path, file.state === "ok" ? file.text : undefined);
   if (!verdict.ok) return { ...verdict, files: file.path, restart: "systemctl restart containerd", fix };
-  if ("criDisabled" in verdict) return undefined;
+  if ("criDisabled" in verdict || "imports" in verdict) return undefined;
   return { ...verdict, files: file.path };
 }
 
@@ -872,7 +876,13 @@ function cgroupSummary(facts: KubeletConfigFacts): string | undefined {
   const driver = runtimeDriver(facts, runtime);
   if (driver?.ok) return `cgroup driver matches ${driver.files}`;
   const visible = runtime === "crio" ? facts.crioConfig : facts.containerdConfig;
-  return visible ? undefined : `cgroup driver not compared (${runtime === "crio" ? "CRI-O" : "containerd"}'s config directory is not visible to node-doctor)`;
+  if (!visible) return `cgroup driver not compared (${runtime === "crio" ? "CRI-O" : "containerd"}'s config directory is not visible to node-doctor)`;
+  const file = facts.containerdConfig;
+  if (runtime === "containerd" && file?.state === "ok") {
+    const verdict = containerdCgroup(file.path, file.text);
+    if (verdict.ok && "imports" in verdict) return `cgroup driver not compared (${file.path} imports ${verdict.imports.join(", ")}, which node-doctor does not follow)`;
+  }
+  return undefined;
 }
 
 /** Runs every rule; adds the version note and, when nothing is wrong, one ok summary. */

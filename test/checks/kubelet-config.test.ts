@@ -476,6 +476,13 @@ describe("kubelet-config check on fixture hosts", () => {
     const findings = await run(fixture.root);
     assert.deepEqual(aboveOk(findings), []);
     assert.match(one(findings, "KubeletConfigOk").message, /cgroup driver not compared \(containerd's config directory is not visible to node-doctor\)/);
+    // A config that imports others: not decided by this file, so not compared.
+    await mkdir(join(fixture.root, "etc/containerd"));
+    await writeFile(join(fixture.root, "etc/containerd/config.toml"), 'version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n');
+    const imported = await run(fixture.root);
+    assert.deepEqual(aboveOk(imported), []);
+    assert.match(one(imported, "KubeletConfigOk").message, /cgroup driver not compared \(\/etc\/containerd\/config\.toml imports \/etc\/containerd\/conf\.d\/\*\.toml, which node-doctor does not follow\)/);
+    await rm(join(fixture.root, "etc/containerd"), { recursive: true });
     // Visible directory, no file: containerd's defaults (cgroupfs) against kubelet's systemd.
     await mkdir(join(fixture.root, "etc/containerd"));
     assert.match(one(await run(fixture.root), "CgroupDriverMismatch").message, /does not exist, so containerd uses its default SystemdCgroup = false/);

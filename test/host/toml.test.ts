@@ -116,6 +116,9 @@ describe("TOML reader", () => {
       'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\ndefault_runtime_name = "crun"\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = true\n',
     );
     assert.ok(crun.ok && "systemd" in crun && !crun.systemd, "the default runtime is crun, which does not set SystemdCgroup");
+    const imported = containerdCgroup("/c.toml", 'version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n');
+    assert.deepEqual(imported, { ok: true, imports: ["/etc/containerd/conf.d/*.toml"] }, "imports are merged over the file: the driver is not decided here");
+    assert.ok(containerdCgroup("/c.toml", "version = 2\nimports = []\n").ok);
     const disabled = containerdCgroup("/c.toml", 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n');
     assert.ok(disabled.ok && "criDisabled" in disabled);
     const wrongType = containerdCgroup("/c.toml", 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = "true"\n');
