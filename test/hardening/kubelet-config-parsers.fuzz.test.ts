@@ -8,10 +8,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { containerdCgroup, judgeKubeconfigText, judgeKubeletConfig, labelProblem, parseNodeLabels, parseProcSwaps, topLevelKeyLines } from "../../src/checks/kubelet-config-rules.js";
+import { judgeKubeconfigText, judgeKubeletConfig, labelProblem, parseNodeLabels, parseProcSwaps, topLevelKeyLines } from "../../src/checks/kubelet-config-rules.js";
 import { parseKubeVersion } from "../../src/checks/kubelet-version.js";
 import { parseKubeletFlags, parseYamlMapping } from "../../src/host/kubelet.js";
 import { dpkgPackageVersion } from "../../src/host/packages.js";
+import { containerdCgroup } from "../../src/host/runtime-config.js";
 import { TomlError, parseToml } from "../../src/host/toml.js";
 import { expandCommand, parseEnvironmentFile, serviceDirectives, splitWords } from "../../src/host/unit-file.js";
 

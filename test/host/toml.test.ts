@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { containerdCgroup } from "../../src/checks/kubelet-config-rules.js";
+import { containerdCgroup } from "../../src/host/runtime-config.js";
 import { TomlError, parseToml, tomlGet } from "../../src/host/toml.js";
 import { runTool } from "../support/tools.js";
 
