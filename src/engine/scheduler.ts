@@ -103,12 +103,21 @@ export class Scheduler {
       .map((slot) => slot.check.name);
   }
 
+  private inFlightRuns(): Promise<unknown>[] {
+    return this.slots.flatMap((slot) => (slot.inFlight ? [slot.inFlight.promise.catch(() => undefined)] : []));
+  }
+
+  /** Resolves when no run is in flight: lets a simulated clock wait for real I/O before time moves on. */
+  async settled(): Promise<void> {
+    await Promise.all(this.inFlightRuns());
+  }
+
   /** Stops scheduling, aborts in-flight runs, waits for them (bounded) and closes checks. */
   async stop(graceMs = 2000): Promise<void> {
     this.stopped = true;
     this.shutdown.abort(new Error("node-doctor is shutting down"));
     for (const slot of this.slots) if (slot.timer) this.options.clock.clearTimeout(slot.timer);
-    const inFlight = this.slots.flatMap((slot) => (slot.inFlight ? [slot.inFlight.promise.catch(() => undefined)] : []));
+    const inFlight = this.inFlightRuns();
     // Shutdown grace is real time (the kubelet's grace period), whatever clock drives the checks.
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(inFlight), new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);

@@ -58,8 +58,9 @@ describe("API server outages", () => {
     const events = assembly.cluster.sinks.find((s): s is EventsSink => s instanceof EventsSink);
     assert.ok(conditions && events, "the agent wires the conditions and events sinks");
     const between = async () => {
-      // Real milliseconds for the disk check's statfs before simulated time moves on.
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // The disk check's statfs is real I/O: let it finish before simulated time moves on.
+      await settle();
+      await assembly.scheduler.settled();
       await settle();
       await conditions.idle();
       await events.idle();
