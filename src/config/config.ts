@@ -4,7 +4,7 @@
  * problem becomes one ConfigError line naming where it came from and the key.
  */
 import { readFile } from "node:fs/promises";
-import { parse as parseYaml } from "yaml";
+import { parseUntrustedYaml } from "../host/untrusted-yaml.js";
 import {
   ConfigError,
   boolean,
@@ -123,7 +123,7 @@ async function readConfigFile(path: string): Promise<unknown> {
     throw new ConfigError(`--config ${path}`, problem);
   }
   try {
-    const value = parseYaml(text, { maxAliasCount: 100 });
+    const value = parseUntrustedYaml(text);
     return value ?? {};
   } catch (error) {
     const first = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);

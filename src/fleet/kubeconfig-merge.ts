@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parseUntrustedYaml } from "../host/untrusted-yaml.js";
 import { KubeConfigError } from "../kube/credentials.js";
 
 export function kubeconfigPaths(options: { kubeconfig?: string; env?: NodeJS.ProcessEnv; home?: string }): string[] {
@@ -61,7 +61,7 @@ export async function mergeKubeconfigs(paths: readonly string[]): Promise<Doc> {
     }
     let doc: unknown;
     try {
-      doc = parseYaml(text, { maxAliasCount: 100 });
+      doc = parseUntrustedYaml(text);
     } catch (error) {
       throw new KubeConfigError(`kubeconfig ${path}`, `invalid YAML: ${error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error)}`);
     }

@@ -4,7 +4,8 @@
  * certificates, runtime endpoint, config lint); one locator per agent finds
  * it and caches the answer briefly so a round of checks scans /proc once.
  */
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { YAMLParseError } from "yaml";
+import { parseUntrustedYaml } from "./untrusted-yaml.js";
 import type { Clock, Host } from "../types.js";
 import { findProcessesByName, readProcess, bootTimeSeconds, type ProcessInfo } from "./proc.js";
 
@@ -87,7 +88,7 @@ export function parseYamlMapping(nodePath: string, text: string): LoadedDocument
   if (text.includes("\0")) return { path: nodePath, ok: false, problem: `${nodePath}: binary data, not YAML` };
   let value: unknown;
   try {
-    value = parseYaml(text, { maxAliasCount: 100 });
+    value = parseUntrustedYaml(text);
   } catch (error) {
     const detail =
       error instanceof YAMLParseError && error.linePos?.[0]

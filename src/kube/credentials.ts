@@ -15,7 +15,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parseUntrustedYaml } from "../host/untrusted-yaml.js";
 import type { Credentials } from "./transport.js";
 
 export class KubeConfigError extends Error {
@@ -130,7 +130,7 @@ export async function kubeconfigCredentials(path: string, options: { context?: s
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text, { maxAliasCount: 100 });
+    doc = parseUntrustedYaml(text);
   } catch (error) {
     throw new KubeConfigError(`kubeconfig ${path}`, `invalid YAML: ${error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error)}`);
   }
