@@ -8,6 +8,7 @@ import type { KubeletLocator } from "../host/kubelet.js";
 import type { Check } from "../types.js";
 import { CERTIFICATE_REASONS, certificateSettings, createCertificatesCheck } from "./certificates.js";
 import { createDiskCheck, DISK_REASONS, diskSettings } from "./disk.js";
+import { createKubeletCheck, KUBELET_REASONS, kubeletSettings } from "./kubelet.js";
 import { createKubeletConfigCheck, KUBELET_CONFIG_REASONS, kubeletConfigSettings } from "./kubelet-config.js";
 
 /** What checks may share: built once per agent by cli.ts. */
@@ -33,6 +34,7 @@ function entry<S extends { enabled: boolean }>(
 export const CHECKS = {
   disk: entry(diskSettings, createDiskCheck, DISK_REASONS),
   certificates: entry(certificateSettings, createCertificatesCheck, CERTIFICATE_REASONS),
+  kubelet: entry(kubeletSettings, createKubeletCheck, KUBELET_REASONS),
   "kubelet-config": entry(kubeletConfigSettings, createKubeletConfigCheck, KUBELET_CONFIG_REASONS),
 } as const;
 
