@@ -22,7 +22,8 @@ declare -A NEEDED=(
   [strace]=strace
 )
 # Library packages with no binary to look for.
-LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-gopkg-yaml.v2-dev)
+# python3-dbus and python3-gi serve a systemd stand-in on a private bus for the D-Bus tests (test/support/fake-systemd.py).
+LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-gopkg-yaml.v2-dev python3-dbus python3-gi)
 
 missing=()
 for binary in "${!NEEDED[@]}"; do
