@@ -333,9 +333,13 @@ function judgeCluster(o: KubeletObservation, settings: Pick<KubeletSettings, "le
   }
 
   const lease = c.lease;
+  // A kubelet known to be down explains its silent Lease; the finding above already says so.
+  const leaseMatters = running;
   const durationSeconds = lease?.spec?.leaseDurationSeconds ?? 40;
   const renewMs = lease?.spec?.renewTime ? Date.parse(lease.spec.renewTime) : NaN;
-  if (!lease) {
+  if (!leaseMatters) {
+    // nothing: see above
+  } else if (!lease) {
     findings.push({
       ...BASE,
       severity: "warning",

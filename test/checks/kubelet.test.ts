@@ -1,0 +1,552 @@
+/**
+ * The kubelet liveness check on fixture host roots, one per incident, with
+ * a real HTTP server as kubelet's healthz, a real dbus-daemon with a systemd
+ * stand-in on the fixture's system bus socket, and a ClusterReader.
+ */
+import assert from "node:assert/strict";
+import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { after, afterEach, before, describe, it } from "node:test";
+import type { Lease } from "kubernetes-types/coordination/v1.js";
+import type { Node } from "kubernetes-types/core/v1.js";
+import { createKubeletCheck, healthzUrlFor, KUBELET_REASONS, kubeletSettings, type KubeletSettings } from "../../src/checks/kubelet.js";
+import { Scheduler } from "../../src/engine/scheduler.js";
+import { NodeState } from "../../src/engine/state.js";
+import { RootedHost } from "../../src/host/host.js";
+import { KubeletLocator, parseKubeletFlags } from "../../src/host/kubelet.js";
+import type { ApiTiming, Check, ClusterReader, Finding } from "../../src/types.js";
+import { checkContext, silentLog } from "../support/check-context.js";
+import { FakeClock } from "../support/fake-clock.js";
+import { startFakeSystemd, usec, type FakeSystemd, type SystemdState } from "../support/fake-systemd.js";
+import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+
+const NOW = Date.parse("2026-11-24T12:00:00Z"); // FakeClock's start
+
+// ---------------------------------------------------------------- kubelet's healthz, for real
+
+type HealthzMode = "ok" | "500" | "hang";
+let healthzMode: HealthzMode = "ok";
+let healthzServer: Server;
+let healthzUrl: string;
+/** A port nothing listens on: connection refused. */
+let closedUrl: string;
+const hanging: ServerResponse[] = [];
+
+before(async () => {
+  healthzServer = createServer((req, res) => {
+    if (healthzMode === "hang") return void hanging.push(res);
+    if (healthzMode === "500") {
+      res.writeHead(500, { "content-type": "text/plain" }).end("[-]syncloop failed: reason withheld\nhealthz check failed");
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+  });
+  await new Promise<void>((resolve) => healthzServer.listen(0, "127.0.0.1", resolve));
+  healthzUrl = `http://127.0.0.1:${(healthzServer.address() as AddressInfo).port}/healthz`;
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  closedUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}/healthz`;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+});
+
+after(async () => {
+  for (const res of hanging) res.destroy();
+  healthzServer.closeAllConnections();
+  await new Promise<void>((resolve) => healthzServer.close(() => resolve()));
+});
+
+// ---------------------------------------------------------------- the API, as a ClusterReader
+
+function timing(): ApiTiming {
+  return { sentAtMs: NOW, receivedAtMs: NOW };
+}
+
+interface StubCluster extends ClusterReader {
+  reads: number;
+  node: Node | null;
+  lease: Lease | null;
+  fail?: string;
+}
+
+function stubCluster(nodeName: string, node: Node | null, lease: Lease | null = null): StubCluster {
+  const stub: StubCluster = {
+    nodeName,
+    reads: 0,
+    node,
+    lease,
+    async getNode() {
+      stub.reads++;
+      if (stub.fail) throw new Error(stub.fail);
+      return { node: stub.node, timing: timing() };
+    },
+    async getLease() {
+      if (stub.fail) throw new Error(stub.fail);
+      return { lease: stub.lease, timing: timing() };
+    },
+    async probeTime() {
+      return timing();
+    },
+  };
+  return stub;
+}
+
+function nodeObject(name: string, internalIp: string, conditions: NonNullable<Node["status"]>["conditions"] = []): Node {
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name },
+    status: {
+      addresses: [
+        { type: "InternalIP", address: internalIp },
+        { type: "Hostname", address: name },
+      ],
+      conditions: [
+        { type: "MemoryPressure", status: "False", lastHeartbeatTime: "2026-11-24T11:58:00Z", lastTransitionTime: "2026-11-01T00:00:00Z", reason: "KubeletHasSufficientMemory" },
+        { type: "Ready", status: "True", lastHeartbeatTime: "2026-11-24T11:58:00Z", lastTransitionTime: "2026-11-01T00:00:00Z", reason: "KubeletReady" },
+        // Set once by the CNI; never heartbeats, never stale.
+        { type: "NetworkUnavailable", status: "False", lastHeartbeatTime: "2026-03-01T00:00:00Z", lastTransitionTime: "2026-03-01T00:00:00Z", reason: "FlannelIsUp" },
+        ...conditions,
+      ],
+    },
+  };
+}
+
+function leaseObject(name: string, renewTime: string, durationSeconds = 40): Lease {
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: { name, namespace: "kube-node-lease" },
+    spec: { holderIdentity: name, leaseDurationSeconds: durationSeconds, renewTime },
+  };
+}
+
+// ---------------------------------------------------------------- harness
+
+const SYSTEMD_ACTIVE: SystemdState = {
+  units: {
+    "kubelet.service": {
+      Unit: { LoadState: "loaded", ActiveState: "active", SubState: "running", UnitFileState: "enabled", ActiveEnterTimestamp: usec("2026-11-24T10:00:12Z") },
+      Service: { Result: "success", NRestarts: 0, MainPID: 4242, ExecMainStatus: 0 },
+    },
+  },
+};
+
+function settings(overrides: Record<string, unknown> = {}): KubeletSettings {
+  return kubeletSettings.parse({ healthzUrl, healthzTimeoutSeconds: 0.5, ...overrides }, "checks.kubelet") as KubeletSettings;
+}
+
+interface Harness {
+  fixture: FixtureRoot;
+  clock: FakeClock;
+  check: Check;
+  systemd?: FakeSystemd;
+  run(options?: { cluster?: ClusterReader | undefined; advanceMs?: number }): Promise<Finding[]>;
+}
+
+const open: Harness[] = [];
+
+async function harness(fixture: string | undefined, options: { settings?: KubeletSettings; systemd?: SystemdState } = {}): Promise<Harness> {
+  const root = await fixtureRoot(fixture);
+  const clock = new FakeClock();
+  const host = new RootedHost(root.root);
+  const check = createKubeletCheck(options.settings ?? settings(), { kubelet: new KubeletLocator(host, clock) });
+  const h: Harness = {
+    fixture: root,
+    clock,
+    check,
+    async run(runOptions = {}) {
+      if (runOptions.advanceMs) await clock.advance(runOptions.advanceMs);
+      return check.run(checkContext(root.root, { clock, ...(runOptions.cluster ? { cluster: runOptions.cluster } : {}) }));
+    },
+  };
+  if (options.systemd) h.systemd = await startFakeSystemd(join(root.root, "run/dbus/system_bus_socket"), options.systemd);
+  open.push(h);
+  return h;
+}
+
+afterEach(async () => {
+  healthzMode = "ok";
+  for (const h of open.splice(0)) {
+    await h.check.close?.();
+    await h.systemd?.stop();
+    await h.fixture.cleanup();
+  }
+});
+
+function summary(findings: readonly Finding[]): Array<[string, string]> {
+  return findings.map((f) => [f.reason, f.severity]);
+}
+
+function find(findings: readonly Finding[], reason: string): Finding {
+  const found = findings.find((f) => f.reason === reason);
+  assert.ok(found, `expected a ${reason} finding, got ${JSON.stringify(summary(findings))}`);
+  return found;
+}
+
+/** Writes a kubelet process into the fixture's /proc, as the kernel shows it. */
+async function writeKubeletProcess(root: string, pid: number, startTicks: number, argv = ["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml", "--node-ip=10.0.0.5"]): Promise<void> {
+  const dir = join(root, "proc", String(pid));
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "comm"), "kubelet\n");
+  await writeFile(join(dir, "cmdline"), argv.join("\0") + "\0");
+  await writeFile(join(dir, "stat"), `${pid} (kubelet) S 1 ${pid} ${pid} 0 -1 4194560 5 0 0 0 10 5 0 0 20 0 18 0 ${startTicks} 2097152000 18000\n`);
+}
+
+const healthyCluster = () => stubCluster("node-a", nodeObject("node-a", "10.0.0.5"), leaseObject("node-a", "2026-11-24T11:59:52.123456Z"));
+
+// ---------------------------------------------------------------- tests
+
+describe("kubelet check: a healthy node", () => {
+  it("gives nothing above ok with systemd on D-Bus, healthz ok, the node IP present and a fresh Lease", async () => {
+    const h = await harness("kubelet-healthy", { systemd: SYSTEMD_ACTIVE });
+    const findings = await h.run({ cluster: healthyCluster() });
+    assert.deepEqual(summary(findings), [["KubeletRunning", "ok"]]);
+    assert.match(findings[0]?.message ?? "", /pid 4242, up 120 min\).*answered ok; kubelet\.service is active \(running\)/);
+    assert.equal(h.check.intervalMs, 10_000, "10 s interval: a dead kubelet is True on the API server within 30 s");
+    assert.equal(h.check.timeoutMs, 5_000);
+  });
+
+  it("falls back to the unit files when no system bus socket is mounted", async () => {
+    const h = await harness("kubelet-healthy");
+    const findings = await h.run({ cluster: healthyCluster() });
+    assert.deepEqual(summary(findings), [["KubeletRunning", "ok"]]);
+    assert.match(findings[0]?.message ?? "", /state unknown \(no system bus socket\)/);
+  });
+
+  it("reports registration unknown, not ok, without an API server", async () => {
+    const h = await harness("kubelet-healthy");
+    const findings = await h.run();
+    assert.deepEqual(summary(findings), [["KubeletRegistrationUnknown", "unknown"]]);
+    assert.match(find(findings, "KubeletRegistrationUnknown").remedy ?? "", /--kubeconfig/);
+  });
+
+  it("keeps the local findings when the API server errors, and asks it at most once a minute", async () => {
+    const h = await harness("kubelet-healthy");
+    const cluster = healthyCluster();
+    cluster.fail = "GET /api/v1/nodes/node-a: connect ECONNREFUSED 10.0.0.1:6443";
+    healthzMode = "500";
+    let findings = await h.run({ cluster });
+    assert.deepEqual(summary(findings), [
+      ["KubeletHealthzFailing", "critical"],
+      ["KubeletRegistrationUnknown", "unknown"],
+    ]);
+    assert.match(find(findings, "KubeletRegistrationUnknown").message, /ECONNREFUSED 10\.0\.0\.1:6443/);
+    findings = await h.run({ cluster, advanceMs: 10_000 });
+    findings = await h.run({ cluster, advanceMs: 10_000 });
+    assert.equal(cluster.reads, 1, "errors are cached for clusterIntervalSeconds too");
+    delete cluster.fail;
+    healthzMode = "ok";
+    findings = await h.run({ cluster, advanceMs: 41_000 });
+    assert.equal(cluster.reads, 2);
+    assert.deepEqual(summary(findings), [["KubeletRunning", "ok"]]);
+  });
+});
+
+describe("kubelet check: healthz on a real HTTP server", () => {
+  const cases: Array<{ mode: HealthzMode; severity: string; reason: string; message: RegExp }> = [
+    { mode: "ok", severity: "ok", reason: "KubeletRunning", message: /answered ok/ },
+    { mode: "500", severity: "critical", reason: "KubeletHealthzFailing", message: /answered HTTP 500 \("\[-\]syncloop failed/ },
+    { mode: "hang", severity: "critical", reason: "KubeletHealthzFailing", message: /did not answer within 500 ms/ },
+  ];
+  for (const c of cases) {
+    it(`healthz ${c.mode} → ${c.severity} within the timeout`, async () => {
+      healthzMode = c.mode;
+      const h = await harness("kubelet-healthy");
+      const started = performance.now();
+      const findings = await h.run({ cluster: healthyCluster() });
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed < 1500, `finished in ${Math.round(elapsed)} ms`);
+      const finding = find(findings, c.reason);
+      assert.equal(finding.severity, c.severity);
+      assert.match(finding.message, c.message);
+      if (c.severity === "critical") assert.match(finding.remedy ?? "", /curl -sS '.*\/healthz\?verbose'.*systemctl restart kubelet/);
+    });
+  }
+
+  it("a refused connection with the process present is critical", async () => {
+    const h = await harness("kubelet-healthy", { settings: settings({ healthzUrl: closedUrl }) });
+    const finding = find(await h.run({ cluster: healthyCluster() }), "KubeletHealthzFailing");
+    assert.equal(finding.severity, "critical");
+    assert.match(finding.message, /kubelet \(pid 4242\) runs but .* refused the connection/);
+  });
+
+  it("finds the URL in kubelet's flags or config, and knows healthzPort 0 disables it", () => {
+    const config = (value: Record<string, unknown>) => ({ path: "/var/lib/kubelet/config.yaml", ok: true as const, value });
+    assert.equal(healthzUrlFor({ flags: parseKubeletFlags([]) }), "http://127.0.0.1:10248/healthz");
+    assert.equal(healthzUrlFor({ flags: parseKubeletFlags(["--healthz-port=10250", "--healthz-bind-address=0.0.0.0"]) }), "http://127.0.0.1:10250/healthz");
+    assert.equal(healthzUrlFor({ flags: parseKubeletFlags([]), config: config({ healthzPort: 10260, healthzBindAddress: "::1" }) }), "http://[::1]:10260/healthz");
+    assert.equal(healthzUrlFor({ flags: parseKubeletFlags([]), config: config({ healthzPort: 0 }) }), undefined);
+  });
+});
+
+describe("kubelet check: incident 1, the node never registers", () => {
+  it("kubelet 1.7 runs with --kubeconfig but the Node does not exist → critical NodeNotRegistered", async () => {
+    const h = await harness("kubelet-never-registers");
+    const findings = await h.run({ cluster: stubCluster("node30", null) });
+    assert.deepEqual(summary(findings), [["NodeNotRegistered", "critical"]]);
+    const finding = find(findings, "NodeNotRegistered");
+    assert.match(finding.message, /no Node named "node30"/);
+    assert.match(finding.remedy ?? "", /No api server defined.*--require-kubeconfig/);
+  });
+});
+
+describe("kubelet check: incident 2, a condition nobody owns", () => {
+  it("OutOfDisk=Unknown with a months-old heartbeat → warning naming it, its age and the exact command", async () => {
+    const h = await harness("kubelet-outofdisk-after-upgrade");
+    const node = nodeObject("node-b", "10.0.0.6", [
+      { type: "OutOfDisk", status: "Unknown", lastHeartbeatTime: "2026-06-02T08:00:00Z", lastTransitionTime: "2026-06-02T08:01:00Z", reason: "NodeStatusNeverUpdated" },
+      // Our own, and a live one from another agent: not stale.
+      { type: "DiskSpaceLow", status: "False", lastHeartbeatTime: "2026-11-24T11:55:00Z", lastTransitionTime: "2026-11-01T00:00:00Z", reason: "DiskSpaceSufficient" },
+      { type: "KernelDeadlock", status: "False", lastHeartbeatTime: "2026-11-24T11:59:00Z", lastTransitionTime: "2026-11-01T00:00:00Z", reason: "KernelHasNoDeadlock" },
+    ]);
+    const cluster = stubCluster("node-b", node, leaseObject("node-b", "2026-11-24T11:59:55Z"));
+    const findings = await h.run({ cluster });
+    assert.deepEqual(summary(findings), [["StaleNodeCondition", "warning"]]);
+    const finding = find(findings, "StaleNodeCondition");
+    assert.match(finding.message, /OutOfDisk=Unknown has last heartbeat 175 days ago \(2026-06-02T08:00:00Z\).*stopped maintaining OutOfDisk in 1\.13/);
+    assert.equal(
+      finding.remedy?.match(/`(kubectl [^`]+)`/)?.[1],
+      `kubectl patch node node-b --subresource=status --type=json -p '[{"op":"test","path":"/status/conditions/3/type","value":"OutOfDisk"},{"op":"remove","path":"/status/conditions/3"}]'`,
+    );
+    assert.deepEqual(cluster.node, node, "the check never changes the Node");
+  });
+});
+
+describe("kubelet check: incident 3, kubelet never started after a reboot", () => {
+  const disabledDead: SystemdState = {
+    units: {
+      "kubelet.service": {
+        Unit: { LoadState: "loaded", ActiveState: "inactive", SubState: "dead", UnitFileState: "disabled", ActiveEnterTimestamp: 0 },
+        Service: { Result: "success", NRestarts: 0, MainPID: 0 },
+      },
+    },
+  };
+  const expectIncident3 = (findings: Finding[]) => {
+    assert.deepEqual(summary(findings), [
+      ["KubeletServiceDisabled", "critical"],
+      ["NodeIPNotPresent", "critical"],
+    ]);
+    const disabled = find(findings, "KubeletServiceDisabled");
+    assert.match(disabled.remedy ?? "", /^`systemctl enable --now kubelet`/);
+    const ip = find(findings, "NodeIPNotPresent");
+    assert.match(ip.message, /node IP 192\.168\.1\.50 \(--node-ip in \/var\/lib\/kubelet\/kubeadm-flags\.env\) is on none of the node's interfaces \(addresses present: 10\.0\.2\.15\)/);
+    assert.match(ip.remedy ?? "", /network-online\.target/);
+  };
+
+  it("systemd says inactive (dead) and disabled → critical KubeletServiceDisabled and NodeIPNotPresent, not a wall", async () => {
+    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: closedUrl }), systemd: disabledDead });
+    // Registered before the reboot: its Lease is days old, a consequence the check does not repeat.
+    const findings = await h.run({ cluster: stubCluster("node-c", nodeObject("node-c", "192.168.1.50"), leaseObject("node-c", "2026-11-20T03:00:00Z")) });
+    expectIncident3(findings);
+    assert.match(find(findings, "KubeletServiceDisabled").message, /kubelet\.service is disabled and not running \(kubelet\.service is inactive \(dead\)/);
+  });
+
+  it("the same from systemd when it has unloaded the unit (NoSuchUnit)", async () => {
+    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: closedUrl }), systemd: { units: {} } });
+    const findings = (await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown");
+    expectIncident3(findings);
+    assert.match(find(findings, "KubeletServiceDisabled").message, /not loaded by systemd/);
+  });
+
+  it("the same from the unit files alone (no bus socket): no wants/ link", async () => {
+    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: closedUrl }) });
+    expectIncident3((await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown"));
+  });
+
+  it("a masked unit asks for unmask first", async () => {
+    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: closedUrl }) });
+    await mkdir(join(h.fixture.root, "etc/systemd/system"), { recursive: true });
+    await symlink("/dev/null", join(h.fixture.root, "etc/systemd/system/kubelet.service"));
+    const finding = find(await h.run(), "KubeletServiceDisabled");
+    assert.match(finding.message, /is masked/);
+    assert.match(finding.remedy ?? "", /systemctl unmask kubelet && systemctl enable --now kubelet/);
+  });
+
+  it("an enabled unit whose kubelet died → KubeletNotRunning with systemd's facts", async () => {
+    const h = await harness("kubelet-healthy", {
+      settings: settings({ healthzUrl: closedUrl }),
+      systemd: { units: { "kubelet.service": { Unit: { LoadState: "loaded", ActiveState: "failed", SubState: "failed", UnitFileState: "enabled" }, Service: { Result: "signal", NRestarts: 0 } } } },
+    });
+    await rm(join(h.fixture.root, "proc/4242"), { recursive: true });
+    const findings = await h.run({ cluster: healthyCluster() });
+    assert.deepEqual(summary(findings), [["KubeletNotRunning", "critical"]]);
+    assert.match(find(findings, "KubeletNotRunning").message, /no kubelet process in \/proc; kubelet\.service is failed \(failed\), last result signal; .* refused the connection/);
+    assert.match(find(findings, "KubeletNotRunning").remedy ?? "", /journalctl -u kubelet.*systemctl restart kubelet/);
+  });
+
+  it("an enabled-but-running kubelet whose unit is disabled only warns about the next boot", async () => {
+    const h = await harness("kubelet-healthy");
+    await rm(join(h.fixture.root, "etc/systemd/system/multi-user.target.wants"), { recursive: true });
+    const finding = find(await h.run({ cluster: healthyCluster() }), "KubeletServiceDisabled");
+    assert.equal(finding.severity, "warning");
+    assert.equal(finding.remedy, "`systemctl enable kubelet`");
+  });
+
+  it("takes the node IP from the Node's InternalIP when kubelet has no --node-ip", async () => {
+    const h = await harness("kubelet-never-registers");
+    const findings = await h.run({ cluster: stubCluster("node30", nodeObject("node30", "192.168.1.30"), leaseObject("node30", "2026-11-24T11:59:50Z")) });
+    const finding = find(findings, "NodeIPNotPresent");
+    assert.match(finding.message, /192\.168\.1\.30 \(InternalIP of Node node30\)/);
+  });
+});
+
+describe("kubelet check: incident 4, kubelet refuses its flags and crash-loops", () => {
+  const crashLoop = (nRestarts: number): SystemdState => ({
+    units: {
+      "kubelet.service": {
+        Unit: { LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart", UnitFileState: "enabled", InactiveEnterTimestamp: usec("2026-11-24T11:59:58Z") },
+        Service: { Result: "exit-code", NRestarts: nRestarts, MainPID: 0, ExecMainStatus: 1 },
+      },
+    },
+  });
+
+  it("not running between restarts → critical KubeletNotRunning; systemd's NRestarts across runs → critical KubeletRestartingFrequently", async () => {
+    const h = await harness("kubelet-crashloop-bad-flags", { settings: settings({ healthzUrl: closedUrl }), systemd: crashLoop(5) });
+    const cluster = stubCluster("node-d", nodeObject("node-d", "10.0.0.8"), leaseObject("node-d", "2026-11-24T11:59:40Z"));
+    let findings = await h.run({ cluster });
+    assert.deepEqual(summary(findings), [["KubeletNotRunning", "critical"]]);
+    assert.match(find(findings, "KubeletNotRunning").message, /kubelet\.service is activating \(auto-restart\), last result exit-code, exit status 1, restarted 5 times by systemd/);
+    assert.match(find(findings, "KubeletNotRunning").remedy ?? "", /KubeletConfigInvalid/);
+
+    await h.systemd?.setState(crashLoop(12));
+    findings = await h.run({ cluster, advanceMs: 10_000 });
+    const restarting = find(findings, "KubeletRestartingFrequently");
+    assert.equal(restarting.severity, "critical");
+    assert.match(restarting.message, /restarted 7 times in the last 10 min/);
+    assert.match(restarting.remedy ?? "", /journalctl -u kubelet -b/);
+  });
+});
+
+describe("kubelet check: restarts counted across runs from /proc", () => {
+  it("a new kubelet pid each run → warning at 3 restarts, critical at 6, forgotten after the window", async () => {
+    const h = await harness("kubelet-healthy", { settings: settings({ restartWindowSeconds: 120 }) });
+    const cluster = healthyCluster();
+    assert.deepEqual(summary(await h.run({ cluster })), [["KubeletRunning", "ok"]]);
+    let pid = 4242;
+    const restart = async () => {
+      await rm(join(h.fixture.root, "proc", String(pid)), { recursive: true });
+      pid += 17;
+      await writeKubeletProcess(h.fixture.root, pid, 1200 + pid);
+    };
+    const severities: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      await restart();
+      const findings = await h.run({ cluster, advanceMs: 10_000 });
+      severities.push(findings.find((f) => f.reason === KUBELET_REASONS.KubeletRestartingFrequently)?.severity ?? "none");
+    }
+    assert.deepEqual(severities, ["none", "none", "warning", "warning", "warning", "critical"]);
+    cluster.lease = leaseObject("node-a", "2026-11-24T12:03:05Z"); // kubelet keeps renewing meanwhile
+    const findings = await h.run({ cluster, advanceMs: 130_000 });
+    assert.deepEqual(summary(findings), [["KubeletRunning", "ok"]]);
+  });
+
+  it("the same pid and start time is not a restart", async () => {
+    const h = await harness("kubelet-healthy", { settings: settings({ restartsWarning: 1 }) });
+    await h.run({ cluster: healthyCluster() });
+    const findings = await h.run({ cluster: healthyCluster(), advanceMs: 10_000 });
+    assert.deepEqual(summary(findings), [["KubeletRunning", "ok"]]);
+  });
+});
+
+describe("kubelet check: the Lease", () => {
+  it("renewed 10 min ago with a 40 s duration → critical KubeletLeaseStale with the age", async () => {
+    const h = await harness("kubelet-healthy");
+    const findings = await h.run({ cluster: stubCluster("node-a", nodeObject("node-a", "10.0.0.5"), leaseObject("node-a", "2026-11-24T11:50:00.000000Z")) });
+    assert.deepEqual(summary(findings), [["KubeletLeaseStale", "critical"]]);
+    assert.match(find(findings, "KubeletLeaseStale").message, /last renewed Lease kube-node-lease\/node-a 10 min ago .*lease duration 40 s/);
+  });
+
+  it("renewed 150 s ago is within 4 durations: fine", async () => {
+    const h = await harness("kubelet-healthy");
+    const findings = await h.run({ cluster: stubCluster("node-a", nodeObject("node-a", "10.0.0.5"), leaseObject("node-a", "2026-11-24T11:57:30Z")) });
+    assert.deepEqual(summary(findings), [["KubeletRunning", "ok"]]);
+  });
+
+  it("judges the age with the clock check's trusted time, not the node's wrong clock", async () => {
+    const h = await harness("kubelet-healthy");
+    const ctx = checkContext(h.fixture.root, { clock: h.clock, cluster: healthyCluster(), facts: { clockOffset: { source: "apiserver", offsetMs: 3_600_000, uncertaintyMs: 50, measuredAtMonotonicMs: 0 } } });
+    const findings = await h.check.run(ctx);
+    assert.equal(find(findings, "KubeletLeaseStale").severity, "critical");
+  });
+
+  it("a registered Node without a Lease is a warning", async () => {
+    const h = await harness("kubelet-healthy");
+    const findings = await h.run({ cluster: stubCluster("node-a", nodeObject("node-a", "10.0.0.5"), null) });
+    assert.deepEqual(summary(findings), [["KubeletLeaseStale", "warning"]]);
+  });
+});
+
+describe("kubelet check: not a Kubernetes node", () => {
+  it("a laptop with no kubelet binary, unit or state dir gets one ok finding and no probes", async () => {
+    const h = await harness(undefined, { settings: settings({ healthzUrl: "http://127.0.0.1:1/healthz" }) });
+    const cluster = healthyCluster();
+    const findings = await h.run({ cluster });
+    assert.deepEqual(summary(findings), [["NotAKubernetesNode", "ok"]]);
+    assert.equal(cluster.reads, 0, "no API reads on a host without kubelet");
+  });
+});
+
+describe("kubelet check: bad input", () => {
+  it("cmdline of NULs only, truncated stat, binary fib_trie and env file: findings, no crash", async () => {
+    const h = await harness("kubelet-healthy");
+    await writeFile(join(h.fixture.root, "proc/4242/cmdline"), "\0\0\0");
+    await writeFile(join(h.fixture.root, "proc/4242/stat"), "4242 (kube");
+    await writeFile(join(h.fixture.root, "proc/net/fib_trie"), Buffer.from([0x00, 0xff, 0xfe, 0x10, 0x00]));
+    await writeFile(join(h.fixture.root, "proc/net/if_inet6"), "zz not hex\n");
+    await writeFile(join(h.fixture.root, "var/lib/kubelet/kubeadm-flags.env"), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00, 0x01]));
+    const findings = await h.run({ cluster: healthyCluster() });
+    assert.deepEqual(summary(findings), [["KubeletRunning", "ok"]]);
+    assert.match(findings[0]?.message ?? "", /pid 4242\)/, "no uptime from an unreadable stat");
+  });
+
+  it("a Node with odd conditions and a Lease with a garbage renewTime are not crashes", async () => {
+    const h = await harness("kubelet-healthy");
+    const node = nodeObject("node-a", "not-an-ip", [{ type: "Weird", status: "True", lastHeartbeatTime: "yesterday" }]);
+    const findings = await h.run({ cluster: stubCluster("node-a", node, leaseObject("node-a", "garbage")) });
+    assert.deepEqual(summary(findings), [["KubeletRunning", "ok"]]);
+  });
+});
+
+describe("kubelet check: timing contract", () => {
+  it("kubelet dies → KubeletUnhealthy is True within 30 s under the engine's damping", async (t) => {
+    const root = await fixtureRoot("kubelet-healthy");
+    // kubelet's own healthz for this test: it goes away when kubelet dies.
+    const server = createServer((_req, res) => res.writeHead(200).end("ok"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`;
+    const clock = new FakeClock();
+    const host = new RootedHost(root.root);
+    const check = createKubeletCheck(kubeletSettings.parse({ healthzUrl: url }, "checks.kubelet") as KubeletSettings, { kubelet: new KubeletLocator(host, clock) });
+    const state = new NodeState([check], [], { consecutiveRuns: 2, holdMs: 60_000, flapTransitions: 4, flapWindowMs: 600_000 }, silentLog);
+    // random() = 1: every interval stretched by the full jitter, the worst case.
+    const scheduler = new Scheduler([check], { host, clock, state, log: silentLog, logFor: () => silentLog, cluster: healthyCluster(), jitterRatio: 0.1, random: () => 1 });
+    const realIo = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    try {
+      await scheduler.start();
+      await clock.advance(5_000, realIo);
+      assert.equal(state.condition("KubeletUnhealthy")?.status, "False");
+      await rm(join(root.root, "proc/4242"), { recursive: true });
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const diedAt = clock.monotonic();
+      let trueAt: number | undefined;
+      for (let step = 0; step < 40 && trueAt === undefined; step++) {
+        await clock.advance(1_000, realIo);
+        if (state.condition("KubeletUnhealthy")?.status === "True") trueAt = clock.monotonic();
+      }
+      assert.ok(trueAt !== undefined, "the condition became True");
+      assert.ok(trueAt - diedAt <= 30_000, `True ${(trueAt - diedAt) / 1000} s after kubelet died`);
+      t.diagnostic(`KubeletUnhealthy True ${(trueAt - diedAt) / 1000} s after kubelet died (interval 10 s, jitter +10%, 2 runs of damping)`);
+      assert.equal(state.condition("KubeletUnhealthy")?.reason, "KubeletNotRunning");
+    } finally {
+      await scheduler.stop();
+      server.close();
+      await root.cleanup();
+    }
+  });
+});
