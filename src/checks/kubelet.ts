@@ -167,7 +167,7 @@ function formatAge(ms: number): string {
 function isEnabled(o: KubeletObservation): boolean {
   const fileState = o.unitState?.unitFileState;
   // systemd's own answer wins; "static", "generated", "indirect" units are started by something else.
-  if (fileState) return !["disabled", "masked", "masked-runtime"].includes(fileState);
+  if (fileState && o.unitState?.loadState !== "not-found") return !["disabled", "masked", "masked-runtime"].includes(fileState);
   return !o.unitFiles.masked && o.unitFiles.wantedBy.length > 0;
 }
 
@@ -176,7 +176,7 @@ export function judgeKubelet(o: KubeletObservation, settings: Pick<KubeletSettin
   const findings: Finding[] = [];
   const healthzOk = o.healthz?.outcome === "ok";
   const running = o.process !== undefined || healthzOk;
-  const unitKnown = o.unitFiles.unitFile !== undefined || (o.unitState?.loaded ?? false);
+  const unitKnown = o.unitFiles.unitFile !== undefined || (o.unitState?.loaded === true && o.unitState.loadState !== "not-found");
 
   if (!running && !unitKnown && !o.presence.binary && !o.presence.stateDir) {
     return [

@@ -450,6 +450,17 @@ describe("kubelet check: restarts counted across runs from /proc", () => {
   });
 });
 
+describe("kubelet check: two kubelets", () => {
+  it("a second kubelet process → warning MultipleKubeletProcesses listing both pids", async () => {
+    const h = await harness("kubelet-healthy");
+    await writeKubeletProcess(h.fixture.root, 9001, 90000);
+    const findings = await h.run({ cluster: healthyCluster() });
+    assert.deepEqual(summary(findings), [["MultipleKubeletProcesses", "warning"]]);
+    assert.match(find(findings, "MultipleKubeletProcesses").message, /2 kubelet processes run \(pids 4242, 9001\)/);
+    assert.match(find(findings, "MultipleKubeletProcesses").remedy ?? "", /ps -o pid,ppid,lstart,args -p 4242,9001/);
+  });
+});
+
 describe("kubelet check: the Lease", () => {
   it("renewed 10 min ago with a 40 s duration → critical KubeletLeaseStale with the age", async () => {
     const h = await harness("kubelet-healthy");
