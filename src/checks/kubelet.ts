@@ -203,7 +203,7 @@ export function judgeKubelet(o: KubeletObservation, settings: Pick<KubeletSettin
         ...BASE,
         severity: "critical",
         reason: KUBELET_REASONS.KubeletServiceDisabled,
-        message: `${o.unitName} is ${how} and not running (${describeUnit(o)}; no ${o.unitFiles.wantedBy.length ? "" : "*.wants/ link to it, so no "}start at boot): kubelet never started, so the node stays NotReady.`,
+        message: `${o.unitName} is ${how}${o.unitFiles.wantedBy.length === 0 ? " (no *.wants/ link to it, so it does not start at boot)" : ""} and kubelet is not running${o.unitState ? ` (${describeUnit(o)})` : ""}: the node stays NotReady until it is started.`,
         remedy: `${remedy}, then check it stays up: \`systemctl status kubelet\`.`,
         evidence: unitFacts,
       });

@@ -340,7 +340,7 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
     // Registered before the reboot: its Lease is days old, a consequence the check does not repeat.
     const findings = await h.run({ cluster: stubCluster("node-c", nodeObject("node-c", "192.168.1.50"), leaseObject("node-c", "2026-11-20T03:00:00Z")) });
     expectIncident3(findings);
-    assert.match(find(findings, "KubeletServiceDisabled").message, /kubelet\.service is disabled and not running \(kubelet\.service is inactive \(dead\)/);
+    assert.match(find(findings, "KubeletServiceDisabled").message, /^kubelet\.service is disabled \(no \*\.wants\/ link to it, so it does not start at boot\) and kubelet is not running \(kubelet\.service is inactive \(dead\)\)/);
   });
 
   it("the same from systemd when it has unloaded the unit (NoSuchUnit)", async () => {
