@@ -65,6 +65,8 @@ export const kubeletSettings = checkSettings(
     restartsCritical: withDefault(number({ min: 1, max: 1000, integer: true }), 6),
     /** How often the Node and its Lease are read: an agent on every node must not load the API server. */
     clusterIntervalSeconds: withDefault(number({ min: 10, max: 3600 }), 60),
+    /** Deadline of one Node + Lease read; it runs beside the check, so a slow API server never delays the local verdict. */
+    clusterTimeoutSeconds: withDefault(number({ min: 1, max: 300 }), 10),
     /** A Lease not renewed for this many lease durations is stale (the node controller gives up after one). */
     leaseStaleFactor: withDefault(number({ min: 1, max: 100 }), 4),
     /** A foreign Node condition whose heartbeat is older than this is stale. */
@@ -82,6 +84,7 @@ export type KubeletSettings = CommonCheckSettings & {
   restartsWarning: number;
   restartsCritical: number;
   clusterIntervalSeconds: number;
+  clusterTimeoutSeconds: number;
   leaseStaleFactor: number;
   staleConditionSeconds: number;
 };
@@ -389,6 +392,23 @@ function judgeCluster(o: KubeletObservation, settings: Pick<KubeletSettings, "le
 
 // ---------------------------------------------------------------- gathering
 
+/** How long one run waits for the API before judging with the previous answer. */
+const CLUSTER_WAIT_MS = 2000;
+
+/** Resolves when `work` settles or after `ms`, whichever is first; never rejects. */
+function waitAtMost(work: Promise<unknown>, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+    work.then(done, done);
+  });
+}
+
 const KUBELET_BINARIES = ["/usr/bin/kubelet", "/usr/local/bin/kubelet", "/opt/bin/kubelet", "/snap/bin/kubelet"];
 const DEFAULT_HEALTHZ_PORT = 10248;
 
@@ -453,6 +473,8 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
   let lastNRestarts: number | undefined;
   const restartTimes: number[] = [];
   let cluster: { atMonotonicMs: number; value: ClusterObservation } | undefined;
+  let clusterRefresh: Promise<void> | undefined;
+  const closing = new AbortController();
   let saidNotANode = false;
 
   function countRestarts(ctx: CheckContext, process: KubeletObservation["process"], nRestarts: number | undefined): number {
@@ -469,22 +491,33 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
     return restartTimes.length;
   }
 
+  /**
+   * The Node and Lease, read at most once per clusterIntervalSeconds. A slow
+   * API server must not hold up the local verdict: the run waits at most
+   * CLUSTER_WAIT_MS for a refresh, then judges with the previous answer while
+   * the refresh finishes in the background under its own deadline.
+   */
   async function observeCluster(ctx: CheckContext): Promise<ClusterObservation> {
     const reader = ctx.cluster;
     if (!reader) return { state: "absent" };
     const now = ctx.clock.monotonic();
-    if (cluster && now - cluster.atMonotonicMs < settings.clusterIntervalSeconds * 1000) return cluster.value;
-    let value: ClusterObservation;
-    try {
-      const [{ node }, { lease }] = await Promise.all([reader.getNode(ctx.signal), reader.getLease(ctx.signal)]);
-      value = { state: "ok", nodeName: reader.nodeName, node, lease, atMs: ctx.trustedNow().nowMs };
-    } catch (error) {
-      ctx.signal.throwIfAborted();
-      value = { state: "error", error: error instanceof Error ? error.message : String(error) };
+    const stale = !cluster || now - cluster.atMonotonicMs >= settings.clusterIntervalSeconds * 1000;
+    if (stale && !clusterRefresh) {
+      const deadline = AbortSignal.any([closing.signal, AbortSignal.timeout(settings.clusterTimeoutSeconds * 1000)]);
+      clusterRefresh = (async () => {
+        let value: ClusterObservation;
+        try {
+          const [{ node }, { lease }] = await Promise.all([reader.getNode(deadline), reader.getLease(deadline)]);
+          value = { state: "ok", nodeName: reader.nodeName, node, lease, atMs: ctx.trustedNow().nowMs };
+        } catch (error) {
+          value = { state: "error", error: error instanceof Error ? error.message : String(error) };
+        }
+        // Errors are cached too: a down API server is asked again on the same slow cadence.
+        cluster = { atMonotonicMs: now, value };
+      })().finally(() => (clusterRefresh = undefined));
     }
-    // Errors are cached too: a down API server is asked again on the same slow cadence.
-    cluster = { atMonotonicMs: now, value };
-    return value;
+    if (clusterRefresh) await waitAtMost(clusterRefresh, Math.min(CLUSTER_WAIT_MS, settings.timeoutSeconds * 500), ctx.signal);
+    return cluster?.value ?? { state: "error", error: `the API server did not answer within ${Math.min(CLUSTER_WAIT_MS, settings.timeoutSeconds * 500)} ms (still asking)` };
   }
 
   return {
@@ -550,6 +583,7 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
       return findings;
     },
     async close() {
+      closing.abort(new Error("node-doctor is shutting down"));
       bus?.close();
     },
   };

@@ -244,6 +244,28 @@ describe("kubelet check: a healthy node", () => {
   });
 });
 
+describe("kubelet check: a hung API server", () => {
+  it("does not hold up the local verdict: the run waits 2 s at most, the read goes on in the background", async () => {
+    const h = await harness("kubelet-healthy", { settings: settings({ clusterTimeoutSeconds: 3 }) });
+    const cluster = healthyCluster();
+    const hang = (signal: AbortSignal) => new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(new Error(`GET timed out: ${String(signal.reason)}`)), { once: true }));
+    cluster.getNode = (signal) => hang(signal);
+    healthzMode = "500";
+    const started = performance.now();
+    const findings = await h.run({ cluster });
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 1900 && elapsed < 2900, `run took ${Math.round(elapsed)} ms`);
+    assert.deepEqual(summary(findings), [
+      ["KubeletHealthzFailing", "critical"],
+      ["KubeletRegistrationUnknown", "unknown"],
+    ]);
+    assert.match(find(findings, "KubeletRegistrationUnknown").message, /did not answer within 2000 ms/);
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // the background read hits its 3 s deadline
+    const next = await h.run({ cluster, advanceMs: 10_000 });
+    assert.match(find(next, "KubeletRegistrationUnknown").message, /GET timed out/);
+  });
+});
+
 describe("kubelet check: healthz on a real HTTP server", () => {
   const cases: Array<{ mode: HealthzMode; severity: string; reason: string; message: RegExp }> = [
     { mode: "ok", severity: "ok", reason: "KubeletRunning", message: /answered ok/ },
