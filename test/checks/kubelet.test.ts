@@ -1,11 +1,14 @@
 /**
  * The kubelet liveness check on fixture host roots, one per incident, with
- * a real HTTP server as kubelet's healthz, a real dbus-daemon with a systemd
- * stand-in on the fixture's system bus socket, and a ClusterReader.
+ * a real HTTP server as kubelet's healthz and a real dbus-daemon with a
+ * systemd stand-in on the fixture's system bus socket. The API here is a
+ * small ClusterReader stub standing for a healthy cluster; registration,
+ * Lease and stale-condition stories run through the real client against the
+ * fake API server in kubelet-api.test.ts.
  */
 import assert from "node:assert/strict";
 import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
-import { createServer, type Server, type ServerResponse } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
@@ -16,46 +19,48 @@ import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
 import { RootedHost } from "../../src/host/host.js";
 import { KubeletLocator, parseKubeletFlags } from "../../src/host/kubelet.js";
-import type { ApiTiming, Check, ClusterReader, Finding } from "../../src/types.js";
+import type { ApiTiming, ClusterReader, Finding } from "../../src/types.js";
 import { checkContext, silentLog } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
-import { startFakeSystemd, usec, type FakeSystemd, type SystemdState } from "../support/fake-systemd.js";
-import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+import { usec, type SystemdState } from "../support/fake-systemd.js";
+import { fixtureRoot } from "../support/fixture-root.js";
+import {
+  find,
+  kubeletHarness,
+  kubeletTestSettings,
+  NOW,
+  startHealthz,
+  summary,
+  SYSTEMD_ACTIVE,
+  writeKubeletProcess,
+  type Healthz,
+  type HealthzMode,
+  type KubeletHarness,
+} from "../support/kubelet-harness.js";
 
-const NOW = Date.parse("2026-11-24T12:00:00Z"); // FakeClock's start
-
-// ---------------------------------------------------------------- kubelet's healthz, for real
-
-type HealthzMode = "ok" | "500" | "hang";
-let healthzMode: HealthzMode = "ok";
-let healthzServer: Server;
-let healthzUrl: string;
-/** A port nothing listens on: connection refused. */
-let closedUrl: string;
-const hanging: ServerResponse[] = [];
-
+let healthz: Healthz;
 before(async () => {
-  healthzServer = createServer((req, res) => {
-    if (healthzMode === "hang") return void hanging.push(res);
-    if (healthzMode === "500") {
-      res.writeHead(500, { "content-type": "text/plain" }).end("[-]syncloop failed: reason withheld\nhealthz check failed");
-      return;
-    }
-    res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-  });
-  await new Promise<void>((resolve) => healthzServer.listen(0, "127.0.0.1", resolve));
-  healthzUrl = `http://127.0.0.1:${(healthzServer.address() as AddressInfo).port}/healthz`;
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  closedUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}/healthz`;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  healthz = await startHealthz();
+});
+after(async () => {
+  await healthz.close();
 });
 
-after(async () => {
-  for (const res of hanging) res.destroy();
-  healthzServer.closeAllConnections();
-  await new Promise<void>((resolve) => healthzServer.close(() => resolve()));
+const open: KubeletHarness[] = [];
+afterEach(async () => {
+  healthz.mode = "ok";
+  for (const h of open.splice(0)) await h.close();
 });
+
+function settings(overrides: Record<string, unknown> = {}): KubeletSettings {
+  return kubeletTestSettings(healthz.url, overrides);
+}
+
+async function harness(fixture: string | undefined, options: { settings?: KubeletSettings; systemd?: SystemdState } = {}): Promise<KubeletHarness> {
+  const h = await kubeletHarness(fixture, options.settings ?? settings(), options.systemd ? { systemd: options.systemd } : {});
+  open.push(h);
+  return h;
+}
 
 // ---------------------------------------------------------------- the API, as a ClusterReader
 
@@ -122,78 +127,6 @@ function leaseObject(name: string, renewTime: string, durationSeconds = 40): Lea
   };
 }
 
-// ---------------------------------------------------------------- harness
-
-const SYSTEMD_ACTIVE: SystemdState = {
-  units: {
-    "kubelet.service": {
-      Unit: { LoadState: "loaded", ActiveState: "active", SubState: "running", UnitFileState: "enabled", ActiveEnterTimestamp: usec("2026-11-24T10:00:12Z") },
-      Service: { Result: "success", NRestarts: 0, MainPID: 4242, ExecMainStatus: 0 },
-    },
-  },
-};
-
-function settings(overrides: Record<string, unknown> = {}): KubeletSettings {
-  return kubeletSettings.parse({ healthzUrl, healthzTimeoutSeconds: 0.5, ...overrides }, "checks.kubelet") as KubeletSettings;
-}
-
-interface Harness {
-  fixture: FixtureRoot;
-  clock: FakeClock;
-  check: Check;
-  systemd?: FakeSystemd;
-  run(options?: { cluster?: ClusterReader | undefined; advanceMs?: number }): Promise<Finding[]>;
-}
-
-const open: Harness[] = [];
-
-async function harness(fixture: string | undefined, options: { settings?: KubeletSettings; systemd?: SystemdState } = {}): Promise<Harness> {
-  const root = await fixtureRoot(fixture);
-  const clock = new FakeClock();
-  const host = new RootedHost(root.root);
-  const check = createKubeletCheck(options.settings ?? settings(), { kubelet: new KubeletLocator(host, clock) });
-  const h: Harness = {
-    fixture: root,
-    clock,
-    check,
-    async run(runOptions = {}) {
-      if (runOptions.advanceMs) await clock.advance(runOptions.advanceMs);
-      return check.run(checkContext(root.root, { clock, ...(runOptions.cluster ? { cluster: runOptions.cluster } : {}) }));
-    },
-  };
-  if (options.systemd) h.systemd = await startFakeSystemd(join(root.root, "run/dbus/system_bus_socket"), options.systemd);
-  open.push(h);
-  return h;
-}
-
-afterEach(async () => {
-  healthzMode = "ok";
-  for (const h of open.splice(0)) {
-    await h.check.close?.();
-    await h.systemd?.stop();
-    await h.fixture.cleanup();
-  }
-});
-
-function summary(findings: readonly Finding[]): Array<[string, string]> {
-  return findings.map((f) => [f.reason, f.severity]);
-}
-
-function find(findings: readonly Finding[], reason: string): Finding {
-  const found = findings.find((f) => f.reason === reason);
-  assert.ok(found, `expected a ${reason} finding, got ${JSON.stringify(summary(findings))}`);
-  return found;
-}
-
-/** Writes a kubelet process into the fixture's /proc, as the kernel shows it. */
-async function writeKubeletProcess(root: string, pid: number, startTicks: number, argv = ["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml", "--node-ip=10.0.0.5"]): Promise<void> {
-  const dir = join(root, "proc", String(pid));
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "comm"), "kubelet\n");
-  await writeFile(join(dir, "cmdline"), argv.join("\0") + "\0");
-  await writeFile(join(dir, "stat"), `${pid} (kubelet) S 1 ${pid} ${pid} 0 -1 4194560 5 0 0 0 10 5 0 0 20 0 18 0 ${startTicks} 2097152000 18000\n`);
-}
-
 const healthyCluster = () => stubCluster("node-a", nodeObject("node-a", "10.0.0.5"), leaseObject("node-a", "2026-11-24T11:59:52.123456Z"));
 
 // ---------------------------------------------------------------- tests
@@ -226,7 +159,7 @@ describe("kubelet check: a healthy node", () => {
     const h = await harness("kubelet-healthy");
     const cluster = healthyCluster();
     cluster.fail = "GET /api/v1/nodes/node-a: connect ECONNREFUSED 10.0.0.1:6443";
-    healthzMode = "500";
+    healthz.mode = "500";
     let findings = await h.run({ cluster });
     assert.deepEqual(summary(findings), [
       ["KubeletHealthzFailing", "critical"],
@@ -237,7 +170,7 @@ describe("kubelet check: a healthy node", () => {
     findings = await h.run({ cluster, advanceMs: 10_000 });
     assert.equal(cluster.reads, 1, "errors are cached for clusterIntervalSeconds too");
     delete cluster.fail;
-    healthzMode = "ok";
+    healthz.mode = "ok";
     findings = await h.run({ cluster, advanceMs: 41_000 });
     assert.equal(cluster.reads, 2);
     assert.deepEqual(summary(findings), [["KubeletRunning", "ok"]]);
@@ -250,7 +183,7 @@ describe("kubelet check: a hung API server", () => {
     const cluster = healthyCluster();
     const hang = (signal: AbortSignal) => new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(new Error(`GET timed out: ${String(signal.reason)}`)), { once: true }));
     cluster.getNode = (signal) => hang(signal);
-    healthzMode = "500";
+    healthz.mode = "500";
     const started = performance.now();
     const findings = await h.run({ cluster });
     const elapsed = performance.now() - started;
@@ -274,7 +207,7 @@ describe("kubelet check: healthz on a real HTTP server", () => {
   ];
   for (const c of cases) {
     it(`healthz ${c.mode} → ${c.severity} within the timeout`, async () => {
-      healthzMode = c.mode;
+      healthz.mode = c.mode;
       const h = await harness("kubelet-healthy");
       const started = performance.now();
       const findings = await h.run({ cluster: healthyCluster() });
@@ -288,7 +221,7 @@ describe("kubelet check: healthz on a real HTTP server", () => {
   }
 
   it("a refused connection with the process present is critical", async () => {
-    const h = await harness("kubelet-healthy", { settings: settings({ healthzUrl: closedUrl }) });
+    const h = await harness("kubelet-healthy", { settings: settings({ healthzUrl: healthz.closedUrl }) });
     const finding = find(await h.run({ cluster: healthyCluster() }), "KubeletHealthzFailing");
     assert.equal(finding.severity, "critical");
     assert.match(finding.message, /kubelet \(pid 4242\) runs but .* refused the connection/);
@@ -358,7 +291,7 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
   };
 
   it("systemd says inactive (dead) and disabled → critical KubeletServiceDisabled and NodeIPNotPresent, not a wall", async () => {
-    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: closedUrl }), systemd: disabledDead });
+    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }), systemd: disabledDead });
     // Registered before the reboot: its Lease is days old, a consequence the check does not repeat.
     const findings = await h.run({ cluster: stubCluster("node-c", nodeObject("node-c", "192.168.1.50"), leaseObject("node-c", "2026-11-20T03:00:00Z")) });
     expectIncident3(findings);
@@ -366,19 +299,19 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
   });
 
   it("the same from systemd when it has unloaded the unit (NoSuchUnit)", async () => {
-    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: closedUrl }), systemd: { units: {} } });
+    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }), systemd: { units: {} } });
     const findings = (await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown");
     expectIncident3(findings);
     assert.match(find(findings, "KubeletServiceDisabled").message, /not loaded by systemd/);
   });
 
   it("the same from the unit files alone (no bus socket): no wants/ link", async () => {
-    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: closedUrl }) });
+    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }) });
     expectIncident3((await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown"));
   });
 
   it("a masked unit asks for unmask first", async () => {
-    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: closedUrl }) });
+    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }) });
     await mkdir(join(h.fixture.root, "etc/systemd/system"), { recursive: true });
     await symlink("/dev/null", join(h.fixture.root, "etc/systemd/system/kubelet.service"));
     const finding = find(await h.run(), "KubeletServiceDisabled");
@@ -388,7 +321,7 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
 
   it("an enabled unit whose kubelet died → KubeletNotRunning with systemd's facts", async () => {
     const h = await harness("kubelet-healthy", {
-      settings: settings({ healthzUrl: closedUrl }),
+      settings: settings({ healthzUrl: healthz.closedUrl }),
       systemd: { units: { "kubelet.service": { Unit: { LoadState: "loaded", ActiveState: "failed", SubState: "failed", UnitFileState: "enabled" }, Service: { Result: "signal", NRestarts: 0 } } } },
     });
     await rm(join(h.fixture.root, "proc/4242"), { recursive: true });
@@ -425,7 +358,7 @@ describe("kubelet check: incident 4, kubelet refuses its flags and crash-loops",
   });
 
   it("not running between restarts → critical KubeletNotRunning; systemd's NRestarts across runs → critical KubeletRestartingFrequently", async () => {
-    const h = await harness("kubelet-crashloop-bad-flags", { settings: settings({ healthzUrl: closedUrl }), systemd: crashLoop(5) });
+    const h = await harness("kubelet-crashloop-bad-flags", { settings: settings({ healthzUrl: healthz.closedUrl }), systemd: crashLoop(5) });
     const cluster = stubCluster("node-d", nodeObject("node-d", "10.0.0.8"), leaseObject("node-d", "2026-11-24T11:59:40Z"));
     let findings = await h.run({ cluster });
     assert.deepEqual(summary(findings), [["KubeletNotRunning", "critical"]]);
