@@ -215,7 +215,7 @@ export function judgeKubelet(o: KubeletObservation, settings: Pick<KubeletSettin
         ...BASE,
         severity: "warning",
         reason: KUBELET_REASONS.KubeletServiceDisabled,
-        message: `${o.unitName} is ${how}: kubelet runs now but will not start after the next reboot.`,
+        message: `${o.unitName} is ${how}: ${running ? "kubelet runs now" : `systemd is starting it now (${describeUnit(o)})`} but it will not start after the next reboot.`,
         remedy: masked ? "`systemctl unmask kubelet && systemctl enable kubelet`" : "`systemctl enable kubelet`",
         evidence: unitFacts,
       });
