@@ -5,7 +5,7 @@
  * against the same server.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
@@ -15,6 +15,8 @@ import { checkContext } from "../support/check-context.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { kubeReaderFor } from "../support/kube.js";
 import { find, kubeletHarness, kubeletTestSettings, NOW, startHealthz, summary, type Healthz, type KubeletHarness } from "../support/kubelet-harness.js";
+import { runCli, startAgentProcess } from "../support/cli.js";
+import { fixtureRoot } from "../support/fixture-root.js";
 import { runTool } from "../support/tools.js";
 
 let api: FakeApiServer;
@@ -222,5 +224,66 @@ describe("kubelet check through the API client: the API server in trouble", () =
     const elapsed = performance.now() - started;
     assert.ok(elapsed < 2900, `run took ${Math.round(elapsed)} ms`);
     assert.deepEqual(summary(findings), [["KubeletRegistrationUnknown", "unknown"]]);
+  });
+});
+
+describe("the bundled agent against the fake API server", () => {
+  async function configFile(extra = ""): Promise<{ dir: string; config: string; kubeconfig: string }> {
+    const dir = await mkdtemp(join(tmpdir(), "nd-kubelet-agent-"));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    const config = join(dir, "node-doctor.yaml");
+    await writeFile(config, `checks:\n  kubelet:\n    healthzUrl: ${healthz.url}\n${extra}`);
+    return { dir, config, kubeconfig: await api.writeKubeconfig(dir) };
+  }
+
+  it("incident 1 from the command line: `node-doctor check` names the unregistered node and exits 2", async () => {
+    api.deleteNode("node30");
+    const fixture = await fixtureRoot("kubelet-never-registers");
+    closers.push(() => fixture.cleanup());
+    const { config, kubeconfig } = await configFile();
+    const result = await runCli(["check", "--only", "kubelet", "--host-root", fixture.root, "--config", config, "--kubeconfig", kubeconfig, "--node-name", "node30", "--output", "json"]);
+    assert.equal(result.code, 2, result.stderr);
+    const { findings } = JSON.parse(result.stdout) as { findings: Array<{ reason: string; severity: string }> };
+    assert.deepEqual(findings.map((f) => [f.reason, f.severity]), [["NodeNotRegistered", "critical"]]);
+  });
+
+  it("kubelet dies → KubeletUnhealthy=True on the API server within 30 s", async (t) => {
+    // A second API server on real time: the agent runs on the real clock.
+    const live = await FakeApiServer.start();
+    closers.push(() => live.close());
+    live.seedNode("node-a");
+    live.seedLease("node-a");
+    const fixture = await fixtureRoot("kubelet-healthy");
+    closers.push(() => fixture.cleanup());
+    const dir = await mkdtemp(join(tmpdir(), "nd-kubelet-agent-"));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    const config = join(dir, "node-doctor.yaml");
+    // kubelet's healthz for this test goes away with kubelet; the Lease stays fresh enough for 30 s.
+    const own = await startHealthz();
+    closers.push(() => own.close());
+    await writeFile(config, `checks:\n  kubelet:\n    healthzUrl: ${own.url}\n`);
+    const kubeconfig = await live.writeKubeconfig(dir);
+    const agent = await startAgentProcess(["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", "node-a", "--kubeconfig", kubeconfig, "--config", config]);
+    closers.push(() => new Promise<void>((resolve) => {
+      if (agent.child.exitCode !== null) return resolve();
+      agent.child.once("exit", () => resolve());
+      agent.child.kill("SIGTERM");
+    }));
+    const condition = () => live.node("node-a")?.status?.conditions?.find((c) => c.type === "KubeletUnhealthy");
+    const waitFor = async (want: string, limitMs: number): Promise<number> => {
+      const started = performance.now();
+      while (performance.now() - started < limitMs) {
+        if (condition()?.status === want) return performance.now() - started;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.fail(`KubeletUnhealthy did not become ${want} within ${limitMs} ms: ${JSON.stringify(condition())}\n${agent.output()}`);
+    };
+    await waitFor("False", 30_000);
+    await rm(join(fixture.root, "proc/4242"), { recursive: true });
+    await own.close();
+    const tookMs = await waitFor("True", 30_000);
+    t.diagnostic(`KubeletUnhealthy=True on the API server ${(tookMs / 1000).toFixed(1)} s after kubelet died`);
+    assert.equal(condition()?.reason, "KubeletNotRunning");
+    assert.match(condition()?.message ?? "", /kubelet is not running/);
   });
 });
