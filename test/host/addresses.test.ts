@@ -1,13 +1,25 @@
 /** The node's interface addresses from procfs, checked against iproute2 and inside a network namespace of our own. */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { canonicalIp, parseFibTrie, parseIfInet6, readHostAddresses } from "../../src/host/addresses.js";
 import { RootedHost } from "../../src/host/host.js";
-import { runTool } from "../support/tools.js";
+import { requireTool } from "../support/tools.js";
+
+/** Runs a tool without a stdin pipe (these tools never read it; a pipe they close early would raise EPIPE). */
+function run(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const path = requireTool(name);
+  return new Promise((resolve) => {
+    execFile(path, args, { timeout: 30_000, env: { ...process.env, PATH: `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin` } }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 
 describe("address parsers", () => {
   it("canonicalises addresses so different spellings compare equal", () => {
@@ -18,7 +30,7 @@ describe("address parsers", () => {
   });
 
   it("read the same addresses from this machine's /proc as `ip -j addr` lists", async () => {
-    const { stdout } = await runTool("ip", ["-j", "addr"]);
+    const { stdout } = await run("ip", ["-j", "addr"]);
     const fromIp = new Set<string>();
     for (const link of JSON.parse(stdout) as Array<{ addr_info?: Array<{ family: string; local: string }> }>) {
       for (const info of link.addr_info ?? []) fromIp.add(canonicalIp(info.local) as string);
@@ -50,13 +62,13 @@ describe("addresses inside a network namespace of our own", () => {
       ["-n", ns, "link", "set", "v1", "up"],
     ];
     for (const args of steps) {
-      const result = await runTool("ip", args);
+      const result = await run("ip", args);
       assert.equal(result.code, 0, `ip ${args.join(" ")}: ${result.stderr}`);
     }
     // A process in the namespace; a host root whose /proc/net is that process's view.
     holder = spawn("ip", ["netns", "exec", ns, "sleep", "120"], { stdio: "ignore", env: { ...process.env, PATH: `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin` } });
     await new Promise((r) => setTimeout(r, 200));
-    const { stdout } = await runTool("ip", ["netns", "pids", ns]);
+    const { stdout } = await run("ip", ["netns", "pids", ns]);
     const pid = stdout.trim().split("\n")[0];
     assert.ok(pid, "a process runs in the namespace");
     root = await mkdtemp(join(tmpdir(), "node-doctor-netns-"));
@@ -66,7 +78,7 @@ describe("addresses inside a network namespace of our own", () => {
 
   after(async () => {
     holder?.kill("SIGKILL");
-    await runTool("ip", ["netns", "del", ns]);
+    await run("ip", ["netns", "del", ns]);
     if (root) await rm(root, { recursive: true, force: true });
   });
 
