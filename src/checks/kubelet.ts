@@ -181,13 +181,15 @@ export function judgeKubelet(o: KubeletObservation, settings: Pick<KubeletSettin
   const running = o.process !== undefined || healthzOk;
   const unitKnown = o.unitFiles.unitFile !== undefined || (o.unitState?.loaded === true && o.unitState.loadState !== "not-found");
 
-  if (!running && !unitKnown && !o.presence.binary && !o.presence.stateDir) {
+  // A state dir alone proves nothing (a leftover, a copied node tree, k3s's embedded kubelet answers healthz instead).
+  if (!running && !unitKnown && !o.presence.binary) {
+    const leftover = o.presence.stateDir ? ` (${o.presence.stateDir} exists, but nothing runs kubelet)` : "";
     return [
       {
         ...BASE,
         severity: "ok",
         reason: KUBELET_REASONS.NotAKubernetesNode,
-        message: `This host has no kubelet: no kubelet process, no ${o.unitName} unit, no kubelet binary and no /var/lib/kubelet; kubelet checks are skipped.`,
+        message: `This host has no kubelet: no kubelet process, no ${o.unitName} unit, no kubelet binary and no answer on kubelet's healthz${leftover}; kubelet checks are skipped.`,
         evidence: { running: false },
       },
     ];

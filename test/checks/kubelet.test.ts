@@ -19,7 +19,7 @@ import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
 import { RootedHost } from "../../src/host/host.js";
 import { KubeletLocator, parseKubeletFlags } from "../../src/host/kubelet.js";
-import type { ApiTiming, ClusterReader, Finding } from "../../src/types.js";
+import type { ApiTiming, Check, ClusterReader, Finding } from "../../src/types.js";
 import { checkContext, silentLog } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { usec, type SystemdState } from "../support/fake-systemd.js";
@@ -345,6 +345,24 @@ describe("kubelet check: not a Kubernetes node", () => {
   });
 });
 
+describe("kubelet check: only a kubelet state dir", () => {
+  it("a leftover /var/lib/kubelet with nothing running kubelet is not a node", async () => {
+    const h = await harness(undefined, { settings: settings({ healthzUrl: healthz.closedUrl }) });
+    await mkdir(join(h.fixture.root, "var/lib/kubelet/pods"), { recursive: true });
+    const findings = await h.run();
+    assert.deepEqual(summary(findings), [["NotAKubernetesNode", "ok"]]);
+    assert.match(findings[0]?.message ?? "", /\/var\/lib\/kubelet exists, but nothing runs kubelet/);
+  });
+
+  it("an embedded kubelet (k3s) answering healthz with no kubelet process or unit is running", async () => {
+    const h = await harness(undefined);
+    await mkdir(join(h.fixture.root, "var/lib/kubelet/pods"), { recursive: true });
+    const findings = await h.run({ cluster: healthyCluster() });
+    assert.deepEqual(summary(findings), [["KubeletRunning", "ok"]]);
+    assert.match(findings[0]?.message ?? "", /its process is not visible in \/proc/);
+  });
+});
+
 describe("kubelet check: bad input", () => {
   it("cmdline of NULs only, truncated stat, binary fib_trie and env file: findings, no crash", async () => {
     const h = await harness("kubelet-healthy");
@@ -375,13 +393,27 @@ describe("kubelet check: timing contract", () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`;
     const clock = new FakeClock();
     const host = new RootedHost(root.root);
-    const check = createKubeletCheck(kubeletSettings.parse({ healthzUrl: url }, "checks.kubelet") as KubeletSettings, { kubelet: new KubeletLocator(host, clock) });
+    const kubelet = createKubeletCheck(kubeletSettings.parse({ healthzUrl: url }, "checks.kubelet") as KubeletSettings, { kubelet: new KubeletLocator(host, clock) });
+    // Simulated time stands still while a run does its real I/O, however slow the machine is.
+    let inFlight = 0;
+    const check: Check = {
+      ...kubelet,
+      async run(ctx) {
+        inFlight++;
+        try {
+          return await kubelet.run(ctx);
+        } finally {
+          inFlight--;
+        }
+      },
+    };
     const state = new NodeState([check], [], { consecutiveRuns: 2, holdMs: 60_000, flapTransitions: 4, flapWindowMs: 600_000 }, silentLog);
     // random() = 1: every interval stretched by the full jitter, the worst case.
     const scheduler = new Scheduler([check], { host, clock, state, log: silentLog, logFor: () => silentLog, cluster: healthyCluster(), jitterRatio: 0.1, random: () => 1 });
     const realIo = async () => {
-      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+      for (let waited = 0; inFlight > 0 && waited < 10_000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
     };
     try {
       await scheduler.start();
