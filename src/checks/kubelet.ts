@@ -476,7 +476,7 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
   const restartTimes: number[] = [];
   let cluster: { atMonotonicMs: number; value: ClusterObservation } | undefined;
   let clusterRefresh: Promise<void> | undefined;
-  const closing = new AbortController();
+  let refreshAbort: AbortController | undefined;
   let saidNotANode = false;
 
   function countRestarts(ctx: CheckContext, process: KubeletObservation["process"], nRestarts: number | undefined): number {
@@ -505,18 +505,25 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
     const now = ctx.clock.monotonic();
     const stale = !cluster || now - cluster.atMonotonicMs >= settings.clusterIntervalSeconds * 1000;
     if (stale && !clusterRefresh) {
-      const deadline = AbortSignal.any([closing.signal, AbortSignal.timeout(settings.clusterTimeoutSeconds * 1000)]);
+      // One controller per read, aborted by its own timer or by close(): no signal outlives the read.
+      const refresh = new AbortController();
+      refreshAbort = refresh;
+      const timer = setTimeout(() => refresh.abort(new Error(`no answer within ${settings.clusterTimeoutSeconds} s`)), settings.clusterTimeoutSeconds * 1000);
       clusterRefresh = (async () => {
         let value: ClusterObservation;
         try {
-          const [{ node }, { lease }] = await Promise.all([reader.getNode(deadline), reader.getLease(deadline)]);
+          const [{ node }, { lease }] = await Promise.all([reader.getNode(refresh.signal), reader.getLease(refresh.signal)]);
           value = { state: "ok", nodeName: reader.nodeName, node, lease, atMs: ctx.trustedNow().nowMs };
         } catch (error) {
           value = { state: "error", error: error instanceof Error ? error.message : String(error) };
         }
         // Errors are cached too: a down API server is asked again on the same slow cadence.
         cluster = { atMonotonicMs: now, value };
-      })().finally(() => (clusterRefresh = undefined));
+      })().finally(() => {
+        clearTimeout(timer);
+        clusterRefresh = undefined;
+        refreshAbort = undefined;
+      });
     }
     if (clusterRefresh) await waitAtMost(clusterRefresh, Math.min(CLUSTER_WAIT_MS, settings.timeoutSeconds * 500), ctx.signal);
     return cluster?.value ?? { state: "error", error: `the API server did not answer within ${Math.min(CLUSTER_WAIT_MS, settings.timeoutSeconds * 500)} ms (still asking)` };
@@ -585,7 +592,7 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
       return findings;
     },
     async close() {
-      closing.abort(new Error("node-doctor is shutting down"));
+      refreshAbort?.abort(new Error("node-doctor is shutting down"));
       bus?.close();
     },
   };
