@@ -179,17 +179,20 @@ export function judgeKubelet(o: KubeletObservation, settings: Pick<KubeletSettin
   const findings: Finding[] = [];
   const healthzOk = o.healthz?.outcome === "ok";
   const running = o.process !== undefined || healthzOk;
-  const unitKnown = o.unitFiles.unitFile !== undefined || (o.unitState?.loaded === true && o.unitState.loadState !== "not-found");
+  // The pod may see only /etc/systemd of the unit tree: a drop-in or a wants/ link also proves the unit.
+  const unitKnown =
+    o.unitFiles.unitFile !== undefined ||
+    o.unitFiles.dropInDirs.length > 0 ||
+    o.unitFiles.wantedBy.length > 0 ||
+    (o.unitState?.loaded === true && o.unitState.loadState !== "not-found");
 
-  // A state dir alone proves nothing (a leftover, a copied node tree, k3s's embedded kubelet answers healthz instead).
-  if (!running && !unitKnown && !o.presence.binary) {
-    const leftover = o.presence.stateDir ? ` (${o.presence.stateDir} exists, but nothing runs kubelet)` : "";
+  if (!running && !unitKnown && !o.presence.binary && !o.presence.stateDir) {
     return [
       {
         ...BASE,
         severity: "ok",
         reason: KUBELET_REASONS.NotAKubernetesNode,
-        message: `This host has no kubelet: no kubelet process, no ${o.unitName} unit, no kubelet binary and no answer on kubelet's healthz${leftover}; kubelet checks are skipped.`,
+        message: `This host has no kubelet: no kubelet process, no ${o.unitName} unit, no kubelet binary, no /var/lib/kubelet and no answer on kubelet's healthz; kubelet checks are skipped.`,
         evidence: { running: false },
       },
     ];
@@ -230,10 +233,10 @@ export function judgeKubelet(o: KubeletObservation, settings: Pick<KubeletSettin
       ...BASE,
       severity: "critical",
       reason: KUBELET_REASONS.KubeletNotRunning,
-      message: `kubelet is not running: no kubelet process in /proc; ${unitKnown ? describeUnit(o) : `no ${o.unitName} unit`}${healthz}.`,
+      message: `kubelet is not running: no kubelet process in /proc; ${unitKnown ? describeUnit(o) : `no ${o.unitName} unit found${o.presence.stateDir ? ` (${o.presence.stateDir} exists)` : ""}`}${healthz}.`,
       remedy: unitKnown
         ? "Read why it stopped: `journalctl -u kubelet -n 100 --no-pager` (flag and config errors also show on the KubeletConfigInvalid condition); fix that, then `systemctl restart kubelet`."
-        : "kubelet is installed but no kubelet.service unit exists: start it the way this node's installer does (k3s, rke2, a static unit), then look at its log.",
+        : "No kubelet.service unit was found (mount /run/dbus so systemd can be asked, or /etc/systemd): if this node runs kubelet some other way (k3s, rke2, a static unit), start it that way and read its log; if it is no longer a node, remove /var/lib/kubelet.",
       evidence: { ...unitFacts, ...(o.healthz ? { healthz: o.healthz } : {}) },
     });
   }

@@ -6,9 +6,9 @@
  * Why not a library: dbus-next, the maintained pure-JS client, added about
  * 10 MiB RSS to a bundled process (46.8 → 57 MiB, measured on Node 24 here)
  * and 430 kB of bundle (xml2js, jsbi, long, event-stream …) for an agent
- * whose whole budget is 72 MiB. node-doctor needs two calls
- * (Manager.GetUnit, Properties.GetAll); this file is the marshalling they
- * need and nothing more, and it is tested against a real dbus-daemon.
+ * whose whole budget is 72 MiB. node-doctor needs three calls
+ * (Manager.GetUnit, Manager.LoadUnit, Properties.GetAll); this file is the
+ * marshalling they need and nothing more, tested against a real dbus-daemon.
  *
  * One connection is meant to be kept open; every call has a deadline, and a
  * connection that fails or times out is closed so its owner reconnects.

@@ -22,6 +22,8 @@ export interface UnitFiles {
   masked: boolean;
   /** Targets whose .wants/ or .requires/ directory links the unit, e.g. "multi-user.target". */
   wantedBy: string[];
+  /** Drop-in directories (<dir>/<unit>.d) that exist, e.g. kubeadm's 10-kubeadm.conf beside /etc's copy of the tree. */
+  dropInDirs: string[];
 }
 
 async function isMaskLink(host: Host, nodePath: string): Promise<boolean> {
@@ -36,7 +38,7 @@ async function isMaskLink(host: Host, nodePath: string): Promise<boolean> {
 
 /** Reads the unit tree: which file defines the unit, whether it is masked, and which targets want it. */
 export async function readUnitFiles(host: Host, unit: string, signal?: AbortSignal): Promise<UnitFiles> {
-  const result: UnitFiles = { unit, masked: false, wantedBy: [] };
+  const result: UnitFiles = { unit, masked: false, wantedBy: [], dropInDirs: [] };
   for (const dir of UNIT_DIRS) {
     signal?.throwIfAborted();
     const path = posix.join(dir, unit);
@@ -46,6 +48,7 @@ export async function readUnitFiles(host: Host, unit: string, signal?: AbortSign
         result.unitFile = path;
       } else if (await host.exists(path)) result.unitFile = path;
     }
+    if (await host.exists(`${path}.d`)) result.dropInDirs.push(`${path}.d`);
     let entries: string[];
     try {
       entries = await host.list(dir);
@@ -221,7 +224,7 @@ export class SystemdBus {
     }
   }
 
-  /** The unit's state; `loaded: false` when systemd has not loaded it (an inactive, unreferenced unit). */
+  /** The unit's state (GetUnit, or LoadUnit when systemd has unloaded it); `loaded: false` when systemd refuses both. */
   async unitState(unit: string, signal?: AbortSignal): Promise<UnitState> {
     const options = { timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) };
     const connection = await this.connect(signal);
@@ -235,8 +238,21 @@ export class SystemdBus {
         if (typeof path !== "string") throw new DbusConnectionError("GetUnit did not return an object path");
         unitPath = path;
       } catch (error) {
-        if (error instanceof DbusError && error.errorName === `${SYSTEMD}.NoSuchUnit`) return { loaded: false, activeState: "inactive" };
-        throw error;
+        if (!(error instanceof DbusError && error.errorName === `${SYSTEMD}.NoSuchUnit`)) throw error;
+        // systemd unloads an inactive unit nothing references (a disabled kubelet after a reboot).
+        // LoadUnit reads it from disk without starting anything, so its file state is known even
+        // when the unit tree is not mounted into the pod; it answers LoadState "not-found" for no unit.
+        try {
+          const [path] = await connection.call(
+            { destination: SYSTEMD, path: "/org/freedesktop/systemd1", interface: `${SYSTEMD}.Manager`, member: "LoadUnit", args: [unit] },
+            options,
+          );
+          if (typeof path !== "string") throw new DbusConnectionError("LoadUnit did not return an object path");
+          unitPath = path;
+        } catch (loadError) {
+          if (loadError instanceof DbusError) return { loaded: false, activeState: "inactive" };
+          throw loadError;
+        }
       }
       const getAll = (iface: string) =>
         connection.call({ destination: SYSTEMD, path: unitPath, interface: "org.freedesktop.DBus.Properties", member: "GetAll", args: [iface] }, options);

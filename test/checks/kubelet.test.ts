@@ -223,11 +223,28 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
     assert.match(find(findings, "KubeletServiceDisabled").message, /^kubelet\.service is disabled \(no \*\.wants\/ link to it, so it does not start at boot\) and kubelet is not running \(kubelet\.service is inactive \(dead\)\)/);
   });
 
-  it("the same from systemd when it has unloaded the unit (NoSuchUnit)", async () => {
-    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }), systemd: { units: {} } });
+  it("the same when systemd has unloaded the unit (GetUnit: NoSuchUnit, then LoadUnit)", async () => {
+    const unloaded: SystemdState = { units: { "kubelet.service": { ...disabledDead.units["kubelet.service"], unloaded: true } } };
+    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }), systemd: unloaded });
     const findings = (await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown");
     expectIncident3(findings);
-    assert.match(find(findings, "KubeletServiceDisabled").message, /not loaded by systemd/);
+    assert.match(find(findings, "KubeletServiceDisabled").message, /kubelet\.service is inactive \(dead\)/);
+  });
+
+  it("the same as the chart mounts it: no /lib/systemd, no /usr/bin; systemd on the bus says disabled", async () => {
+    const unloaded: SystemdState = { units: { "kubelet.service": { ...disabledDead.units["kubelet.service"], unloaded: true } } };
+    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }), systemd: unloaded });
+    await rm(join(h.fixture.root, "lib"), { recursive: true });
+    await rm(join(h.fixture.root, "usr"), { recursive: true });
+    await rm(join(h.fixture.root, "etc/systemd/system/kubelet.service.d"), { recursive: true });
+    expectIncident3((await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown"));
+  });
+
+  it("the same as the chart mounts it without the bus: kubeadm's drop-in in /etc/systemd proves the unit", async () => {
+    const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }) });
+    await rm(join(h.fixture.root, "lib"), { recursive: true });
+    await rm(join(h.fixture.root, "usr"), { recursive: true });
+    expectIncident3((await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown"));
   });
 
   it("the same from the unit files alone (no bus socket): no wants/ link", async () => {
@@ -346,12 +363,13 @@ describe("kubelet check: not a Kubernetes node", () => {
 });
 
 describe("kubelet check: only a kubelet state dir", () => {
-  it("a leftover /var/lib/kubelet with nothing running kubelet is not a node", async () => {
+  it("/var/lib/kubelet with nothing running kubelet and no unit → KubeletNotRunning saying what was found", async () => {
     const h = await harness(undefined, { settings: settings({ healthzUrl: healthz.closedUrl }) });
     await mkdir(join(h.fixture.root, "var/lib/kubelet/pods"), { recursive: true });
-    const findings = await h.run();
-    assert.deepEqual(summary(findings), [["NotAKubernetesNode", "ok"]]);
-    assert.match(findings[0]?.message ?? "", /\/var\/lib\/kubelet exists, but nothing runs kubelet/);
+    const findings = (await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown");
+    assert.deepEqual(summary(findings), [["KubeletNotRunning", "critical"]]);
+    assert.match(findings[0]?.message ?? "", /no kubelet\.service unit found \(\/var\/lib\/kubelet exists\)/);
+    assert.match(findings[0]?.remedy ?? "", /k3s, rke2/);
   });
 
   it("an embedded kubelet (k3s) answering healthz with no kubelet process or unit is running", async () => {

@@ -149,11 +149,14 @@ describe("D-Bus client on a real dbus-daemon", () => {
     }
   });
 
-  it("says 'not loaded' for a unit systemd has not loaded (NoSuchUnit)", async () => {
+  it("loads a unit systemd has unloaded (GetUnit: NoSuchUnit, then LoadUnit), and knows a unit that does not exist", async () => {
     const bus = new SystemdBus(new RootedHost(dir), "/run/dbus/system_bus_socket", 2000);
     try {
-      assert.deepEqual(await bus.unitState("nonexistent.service"), { loaded: false, activeState: "inactive" });
+      await systemd.setState({ units: { "kubelet.service": { Unit: { LoadState: "loaded", ActiveState: "inactive", SubState: "dead", UnitFileState: "disabled" }, Service: { Result: "success" }, unloaded: true } } });
+      assert.deepEqual(await bus.unitState("kubelet.service"), { loaded: true, loadState: "loaded", activeState: "inactive", subState: "dead", unitFileState: "disabled", result: "success" });
+      assert.deepEqual(await bus.unitState("nonexistent.service"), { loaded: true, loadState: "not-found", activeState: "inactive", subState: "dead", unitFileState: "" });
     } finally {
+      await systemd.setState(KUBELET_ACTIVE);
       bus.close();
     }
   });

@@ -25,6 +25,7 @@ describe("unit files", () => {
       unitFile: "/lib/systemd/system/kubelet.service",
       masked: false,
       wantedBy: ["multi-user.target"],
+      dropInDirs: ["/etc/systemd/system/kubelet.service.d"],
     });
   });
 
@@ -48,7 +49,7 @@ describe("unit files", () => {
 
   it("an empty host has no unit", async () => {
     const r = await root();
-    assert.deepEqual(await readUnitFiles(new RootedHost(r.root), "kubelet.service"), { unit: "kubelet.service", masked: false, wantedBy: [] });
+    assert.deepEqual(await readUnitFiles(new RootedHost(r.root), "kubelet.service"), { unit: "kubelet.service", masked: false, wantedBy: [], dropInDirs: [] });
   });
 });
 

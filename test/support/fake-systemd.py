@@ -9,8 +9,10 @@ STATE_FILE is JSON, re-read on every call so a test can change systemd's
 answers between runs:
   {"units": {"kubelet.service": {"Unit": {...}, "Service": {...}}},
    "hang": ["GetUnit"]}           # methods that never answer
-A unit missing from "units" answers org.freedesktop.systemd1.NoSuchUnit, as
-systemd does for a unit it has not loaded.
+GetUnit answers org.freedesktop.systemd1.NoSuchUnit for a unit missing from
+"units" or marked "unloaded": true, as systemd does for a unit it has not
+loaded; LoadUnit then loads it, and a unit with no file at all loads as
+LoadState "not-found", as in systemd.
 """
 import json
 import sys
@@ -30,6 +32,10 @@ TYPES = {
     "NRestarts": dbus.UInt32, "MainPID": dbus.UInt32, "ExecMainStatus": dbus.Int32,
     "ActiveEnterTimestamp": dbus.UInt64, "InactiveEnterTimestamp": dbus.UInt64,
 }
+
+
+# Object paths of units LoadUnit was asked for that have no entry: systemd's "not-found" units.
+NOT_FOUND = set()
 
 
 def state():
@@ -95,9 +101,18 @@ class Manager(dbus.service.Object):
         s = state()
         if "GetUnit" in s.get("hang", []):
             return  # never answer
-        if name not in s.get("units", {}):
+        unit = s.get("units", {}).get(name)
+        if unit is None or unit.get("unloaded"):
             error(NoSuchUnit("Unit %s not loaded." % name))
             return
+        reply(dbus.ObjectPath(object_path(name)))
+
+    @dbus.service.method(SYSTEMD + ".Manager", in_signature="s", out_signature="o", async_callbacks=("reply", "error"))
+    def LoadUnit(self, name, reply, error):
+        s = state()
+        if "LoadUnit" in s.get("hang", []):
+            return
+        NOT_FOUND.add(object_path(name))
         reply(dbus.ObjectPath(object_path(name)))
 
 
@@ -119,6 +134,12 @@ class Units(dbus.service.FallbackObject):
                     out = {}
                 reply(dbus.Dictionary(out, signature="sv"))
                 return
+        if "/org/freedesktop/systemd1/unit" + str(rel) in NOT_FOUND:
+            if interface == SYSTEMD + ".Unit":
+                reply(dbus.Dictionary(typed({"LoadState": "not-found", "ActiveState": "inactive", "SubState": "dead", "UnitFileState": ""}), signature="sv"))
+            else:
+                reply(dbus.Dictionary({}, signature="sv"))
+            return
         error(dbus.DBusException("Unknown object " + str(rel), name="org.freedesktop.DBus.Error.UnknownObject"))
 
 

@@ -19,12 +19,14 @@ const SCRIPT = new URL("./fake-systemd.py", import.meta.url).pathname;
 export interface UnitProperties {
   Unit?: Record<string, string | number>;
   Service?: Record<string, string | number>;
+  /** systemd has unloaded it: GetUnit says NoSuchUnit, LoadUnit loads it. */
+  unloaded?: boolean;
 }
 
 export interface SystemdState {
   units: Record<string, UnitProperties>;
   /** Methods that never answer. */
-  hang?: Array<"GetUnit" | "GetAll">;
+  hang?: Array<"GetUnit" | "LoadUnit" | "GetAll">;
 }
 
 export interface FakeSystemd {
