@@ -16,7 +16,7 @@ import type { KubeClient } from "./kube/client.js";
 import { connectToCluster, type ClusterConnection } from "./kube/connect.js";
 import { ConditionsSink } from "./report/conditions.js";
 import { eventOutcomeCounter, EventsSink } from "./report/events.js";
-import type { Registry } from "prom-client";
+import type { Registry } from "./report/metrics/prometheus.js";
 import { createMetricsSink, type MetricsSink } from "./report/metrics/index.js";
 import { buildServer } from "./server.js";
 import type { Check, Clock, Finding, Sink } from "./types.js";

@@ -13,7 +13,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
+import type { Registry } from "./report/metrics/prometheus.js";
 import type { Log, StateView } from "./types.js";
 
 export interface ServerDeps {

@@ -5,7 +5,7 @@
  * the API report unknown and the API sinks are off. Connecting sends nothing:
  * the agent starts the same whether the API server is up or not.
  */
-import type { Registry } from "prom-client";
+import type { Registry } from "../report/metrics/prometheus.js";
 import type { ClusterReader, Clock, Log, Sink } from "../types.js";
 import { KubeClient } from "./client.js";
 import { inClusterCredentials, kubeconfigCredentials } from "./credentials.js";

@@ -3,7 +3,7 @@
  * latency, and whether the API server is usable right now. Registered on the
  * agent's own registry (the `node` label comes from it).
  */
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "../report/metrics/prometheus.js";
 import type { RequestObserver } from "./transport.js";
 
 export interface ApiMetrics {

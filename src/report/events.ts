@@ -22,7 +22,7 @@
 import type { Event as CoreEvent } from "kubernetes-types/core/v1.js";
 import { ApiError } from "../kube/transport.js";
 import type { Clock, ConditionType, Log, Sink, StateView, Transition } from "../types.js";
-import { Counter, type Registry } from "prom-client";
+import { Counter, type Registry } from "./metrics/prometheus.js";
 import { apiTime, conditionMessage, MAX_CONDITION_MESSAGE } from "./conditions.js";
 
 export interface EventsApi {

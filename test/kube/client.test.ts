@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Registry } from "prom-client";
+import { Registry } from "../../src/report/metrics/prometheus.js";
 import { createClient } from "../../src/kube/connect.js";
 import { inClusterCredentials, kubeconfigCredentials, KubeConfigError } from "../../src/kube/credentials.js";
 import { ApiError, parseRetryAfter, Transport } from "../../src/kube/transport.js";

@@ -1,5 +1,5 @@
 /** Certificate series from the certificates check's evidence. */
-import { Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "./prometheus.js";
 import { isCertificateEvidence } from "../../checks/certificate-evidence.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "./registry.js";

@@ -1,5 +1,5 @@
 /** Filesystem series from the disk check's evidence. */
-import { Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "./prometheus.js";
 import { isFilesystemEvidence } from "../../checks/disk.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "./registry.js";

@@ -3,7 +3,7 @@
  * Everything is set when state changes; /metrics only serialises (no I/O at
  * scrape time). Documented series: docs/metrics.md.
  */
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "./prometheus.js";
 import type { CheckRun, Sink, StateView, Transition } from "../../types.js";
 import { certificateMetrics } from "./certificate.js";
 import { filesystemMetrics } from "./filesystem.js";

@@ -1,10 +1,11 @@
 /**
  * The agent's own process metrics, read at scrape time from in-memory
- * counters (no I/O). prom-client's defaults are not used: several of its
- * gauges end in `_total`, which `promtool check metrics` rejects.
+ * counters (no I/O), under names `promtool check metrics` accepts (the
+ * common Node.js client's defaults include gauges ending in `_total`, which
+ * it rejects).
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { Gauge, Counter, type Registry } from "prom-client";
+import { Gauge, Counter, type Registry } from "./prometheus.js";
 
 export function registerProcessMetrics(registry: Registry, info: { version: string }): { stop(): void } {
   const startSeconds = Math.round(Date.now() / 1000 - process.uptime());

@@ -1,8 +1,8 @@
 /**
- * node-doctor's own Prometheus registry (never prom-client's global one), with
+ * node-doctor's own Prometheus registry (no global registry), with
  * the `node` label on every series so a fleet's series stay apart.
  */
-import { Registry } from "prom-client";
+import { Registry } from "./prometheus.js";
 import type { Finding } from "../../types.js";
 
 export function createRegistry(nodeName: string): Registry {
