@@ -31,6 +31,8 @@ export function runTool(name: string, args: string[], options: { input?: string;
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A tool that exits before reading its input closes the pipe: that is its answer, not an error here.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
 }
