@@ -206,7 +206,8 @@ async function runningServices(host: Host, signal?: AbortSignal): Promise<{ visi
   } catch {
     return { visible: false, running };
   }
-  if (!pids.includes(1)) return { visible: false, running };
+  // A real /proc always shows pid 1's comm; a copied tree may hold only /proc/1/mountinfo.
+  if (!pids.includes(1) || !(await host.exists("/proc/1/comm"))) return { visible: false, running };
   for (const pid of pids) {
     signal?.throwIfAborted();
     let comm: string;
