@@ -112,6 +112,8 @@ export interface OffsetEvidence {
 export interface SyncEvidence {
   kind: "sync";
   synchronized?: boolean;
+  /** Who says so: the service whose state was read, or "none" when no service runs. */
+  reportedBy?: SyncService | "none";
   services: SyncService[];
   [key: string]: unknown;
 }
@@ -408,11 +410,11 @@ function judgeSync(sync: TimeSyncState, nowMs: number, thresholds: ClockThreshol
   const td = sync.timesyncd;
   if (td && (services.includes("systemd-timesyncd") || !sync.processesVisible)) {
     if (td.synchronized) {
-      return [{ ...base, severity: "ok", reason: CLOCK_REASONS.TimeSyncServiceOk, message: `systemd-timesyncd is synchronised (last at ${iso(td.lastSyncMs ?? Number.NaN)}).`, evidence: { ...evidenceBase, synchronized: true } }];
+      return [{ ...base, severity: "ok", reason: CLOCK_REASONS.TimeSyncServiceOk, message: `systemd-timesyncd is synchronised (last at ${iso(td.lastSyncMs ?? Number.NaN)}).`, evidence: { ...evidenceBase, synchronized: true, reportedBy: "systemd-timesyncd" } }];
     }
     const since = td.serviceStartMs;
     const forMs = since !== undefined ? nowMs - since : undefined;
-    const evidence: SyncEvidence = { ...evidenceBase, synchronized: false, ...(since !== undefined ? { unsynchronizedSince: iso(since) } : {}) };
+    const evidence: SyncEvidence = { ...evidenceBase, synchronized: false, reportedBy: "systemd-timesyncd", ...(since !== undefined ? { unsynchronizedSince: iso(since) } : {}) };
     if (forMs !== undefined && forMs <= thresholds.notSynchronizedWarningMs) {
       return [{ ...base, severity: "ok", reason: CLOCK_REASONS.TimeSyncServiceOk, message: `systemd-timesyncd started ${formatDuration(forMs)} ago and has not synchronised yet.`, evidence }];
     }
@@ -437,7 +439,7 @@ function judgeSync(sync: TimeSyncState, nowMs: number, thresholds: ClockThreshol
         reason: CLOCK_REASONS.ClockNotSynchronized,
         message: "No time service runs on the node (no chronyd, ntpd or systemd-timesyncd in /proc): nothing keeps its clock right, and after a power cut it starts from whatever the hardware clock says.",
         remedy: "Install and enable one: `apt-get install chrony` / `dnf install chrony`, then `systemctl enable --now chronyd`; or `timedatectl set-ntp true` for systemd-timesyncd. Set checks.clock.expectSyncService to false if the clock is kept some other way.",
-        evidence: { ...evidenceBase, synchronized: false },
+        evidence: { ...evidenceBase, synchronized: false, reportedBy: "none" },
       },
     ];
   }

@@ -63,9 +63,15 @@ function isLocalClockDriver(host: string): boolean {
  * (chrony's `port N` option honoured), plus the include directives chrony
  * knows. Returns the servers and the files or directories to read next.
  */
-export function parseNtpConfig(text: string, file: string): { servers: ConfiguredServer[]; includes: Array<{ pattern: string; suffix?: string }> } {
-  const servers: ConfiguredServer[] = [];
-  const includes: Array<{ pattern: string; suffix?: string }> = [];
+export type NtpConfigItem = { server: ConfiguredServer } | { include: { pattern: string; suffix?: string } };
+
+/**
+ * chrony.conf and ntp.conf source lines: `server|pool|peer NAME [options]`
+ * (chrony's `port N` option honoured), and the include directives chrony
+ * knows, in file order (chrony reads an included file where it is named).
+ */
+export function parseNtpConfig(text: string, file: string): NtpConfigItem[] {
+  const items: NtpConfigItem[] = [];
   for (const rawLine of text.split("\n")) {
     const line = rawLine.replace(/[#;!%].*$/, "").trim();
     if (!line) continue;
@@ -78,23 +84,23 @@ export function parseNtpConfig(text: string, file: string): { servers: Configure
         if (!host || isLocalClockDriver(host)) break;
         const portIndex = args.indexOf("port");
         const port = portIndex > 0 ? Number(args[portIndex + 1]) : undefined;
-        servers.push({ host, ...(port !== undefined && Number.isInteger(port) && port > 0 && port < 65536 ? { port } : {}), file });
+        items.push({ server: { host, ...(port !== undefined && Number.isInteger(port) && port > 0 && port < 65536 ? { port } : {}), file } });
         break;
       }
       case "include":
-        for (const arg of args) includes.push({ pattern: arg });
+        for (const arg of args) items.push({ include: { pattern: arg } });
         break;
       case "confdir":
-        for (const arg of args) includes.push({ pattern: arg, suffix: ".conf" });
+        for (const arg of args) items.push({ include: { pattern: arg, suffix: ".conf" } });
         break;
       case "sourcedir":
-        for (const arg of args) includes.push({ pattern: arg, suffix: ".sources" });
+        for (const arg of args) items.push({ include: { pattern: arg, suffix: ".sources" } });
         break;
       default:
         break;
     }
   }
-  return { servers, includes };
+  return items;
 }
 
 /** timesyncd.conf's [Time] NTP= and FallbackNTP= (an empty assignment resets the list, as systemd does). */
@@ -152,23 +158,23 @@ async function readNtpStyleServers(host: Host, roots: string[], problems: string
   for (const root of roots) {
     if (!(await host.exists(root))) continue;
     const servers: ConfiguredServer[] = [];
-    const queue: string[] = [root];
     const seen = new Set<string>();
-    while (queue.length > 0 && seen.size < MAX_CONFIG_FILES) {
-      const file = queue.shift() as string;
-      if (seen.has(file)) continue;
+    const readFile = async (file: string, depth: number): Promise<void> => {
+      if (seen.has(file) || seen.size >= MAX_CONFIG_FILES || depth > 4) return;
       seen.add(file);
       let text: string;
       try {
         text = await host.readText(file, { maxBytes: 256 * 1024, ...(signal ? { signal } : {}) });
       } catch (error) {
         if (file === root || !/does not exist/.test(errorText(error))) problems.push(errorText(error));
-        continue;
+        return;
       }
-      const parsed = parseNtpConfig(text, file);
-      servers.push(...parsed.servers);
-      for (const include of parsed.includes) queue.push(...(await expandInclude(host, include.pattern, include.suffix)));
-    }
+      for (const item of parseNtpConfig(text, file)) {
+        if ("server" in item) servers.push(item.server);
+        else for (const included of await expandInclude(host, item.include.pattern, item.include.suffix)) await readFile(included, depth + 1);
+      }
+    };
+    await readFile(root, 0);
     return servers;
   }
   return undefined;

@@ -1,6 +1,5 @@
 /** The SNTP client against a real chronyd (true and faked clocks) and against UDP servers that misbehave. */
 import assert from "node:assert/strict";
-import { createSocket, type Socket } from "node:dgram";
 import { after, before, describe, it } from "node:test";
 import { systemClock } from "../../src/engine/clock.js";
 import {
@@ -8,40 +7,13 @@ import {
   ntpTimestampToUnixMs,
   offsetAndDelay,
   parseReply,
+  unixMsToNtpTimestamp,
   querySntp,
   querySntpBest,
   SntpError,
-  unixMsToNtpTimestamp,
 } from "../../src/host/sntp.js";
 import { freeUdpPort, startChronyd, type Chronyd } from "../support/chronyd.js";
-
-/** A UDP server on loopback that answers each request with whatever `reply` builds. */
-async function udpServer(reply: (request: Buffer) => Buffer | undefined): Promise<{ port: number; requests: number; close(): Promise<void> }> {
-  const socket: Socket = createSocket("udp4");
-  const state = { port: 0, requests: 0, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
-  socket.on("message", (msg, rinfo) => {
-    state.requests++;
-    const out = reply(msg);
-    if (out) socket.send(out, rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  state.port = socket.address().port;
-  return state;
-}
-
-/** A well-formed server reply to `request`, its clock `skewMs` off. */
-function serverReply(request: Buffer, skewMs: number, patch: (packet: Buffer) => void = () => undefined): Buffer {
-  const packet = Buffer.alloc(48);
-  packet[0] = (0 << 6) | (4 << 3) | 4;
-  packet[1] = 1;
-  packet.writeInt8(-20, 3);
-  packet.write("GPS\0", 12, "latin1");
-  request.copy(packet, 24, 40, 48); // originate = the client's transmit
-  unixMsToNtpTimestamp(Date.now() + skewMs).copy(packet, 32);
-  unixMsToNtpTimestamp(Date.now() + skewMs).copy(packet, 40);
-  patch(packet);
-  return packet;
-}
+import { fakeNtpServer as udpServer, kissOfDeath, ntpReply as serverReply } from "../support/fake-ntp.js";
 
 async function expectSntpError(promise: Promise<unknown>, kind: string, pattern: RegExp): Promise<SntpError> {
   const error = await promise.then(
@@ -132,12 +104,7 @@ describe("SNTP against servers that misbehave", () => {
   });
 
   it("reports a kiss-o'-death with its code", async () => {
-    const server = await udpServer((req) =>
-      serverReply(req, 0, (p) => {
-        p[1] = 0;
-        p.write("RATE", 12, "latin1");
-      }),
-    );
+    const server = await udpServer((req) => serverReply(req, 0, kissOfDeath("RATE")));
     const error = await expectSntpError(querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 2000 }), "kiss-of-death", /kiss-o'-death RATE \(the server asks us to query less often\)/);
     assert.equal(error.kissCode, "RATE");
     await server.close();
@@ -150,10 +117,7 @@ describe("SNTP against servers that misbehave", () => {
   });
 
   it("ignores a reply that does not echo our request, and waits for the real one", async () => {
-    const server = await udpServer((req) => {
-      const stale = serverReply(req, 99_000, (p) => p.fill(7, 24, 32));
-      return Buffer.concat([stale]);
-    });
+    const server = await udpServer((req) => serverReply(req, 99_000, (p) => p.fill(7, 24, 32)));
     await expectSntpError(querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 300 }), "timeout", /no reply/);
     await server.close();
   });
@@ -176,12 +140,7 @@ describe("SNTP against servers that misbehave", () => {
   });
 
   it("stops at a kiss-o'-death instead of asking again", async () => {
-    const server = await udpServer((req) =>
-      serverReply(req, 0, (p) => {
-        p[1] = 0;
-        p.write("DENY", 12, "latin1");
-      }),
-    );
+    const server = await udpServer((req) => serverReply(req, 0, kissOfDeath("DENY")));
     await expectSntpError(querySntpBest({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 1000, samples: 3 }), "kiss-of-death", /DENY \(the server denies access\)/);
     assert.equal(server.requests, 1);
     await server.close();

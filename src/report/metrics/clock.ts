@@ -19,7 +19,8 @@ export function clockMetrics(registry: Registry): CheckMetrics {
   });
   const synchronized = new Gauge({
     name: "node_doctor_clock_synchronized",
-    help: "1 when the node's time service reports the clock synchronised, 0 when it does not or none runs; absent when its state is not readable.",
+    help: "1 when the node's time service reports the clock synchronised, 0 when it does not or none runs (service=\"none\"); absent when its state is not readable.",
+    labelNames: ["service"],
     registers: [registry],
   });
   return {
@@ -33,8 +34,8 @@ export function clockMetrics(registry: Registry): CheckMetrics {
         if (isOffsetEvidence(e)) {
           offset.set({ source: e.source }, e.offsetSeconds);
           uncertainty.set({ source: e.source }, e.uncertaintySeconds);
-        } else if (isSyncEvidence(e) && e.synchronized !== undefined) {
-          synchronized.set(e.synchronized ? 1 : 0);
+        } else if (isSyncEvidence(e) && e.synchronized !== undefined && e.reportedBy !== undefined) {
+          synchronized.set({ service: e.reportedBy }, e.synchronized ? 1 : 0);
         }
       }
     },
