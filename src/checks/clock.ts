@@ -113,7 +113,7 @@ export interface SyncEvidence {
   kind: "sync";
   synchronized?: boolean;
   /** Who says so: the service whose state was read, or "none" when no service runs. */
-  reportedBy?: SyncService | "none";
+  reportedBy?: SyncService | "timedated" | "none";
   services: SyncService[];
   [key: string]: unknown;
 }
@@ -183,6 +183,8 @@ export interface ClockObservation {
   /** Undefined when no NTP server is configured. */
   ntp?: NtpRound;
   sync?: TimeSyncState;
+  /** Local wall time since which timedated has said NTPSynchronized=false (as seen by this check). */
+  unsynchronizedSinceMs?: number;
   jump?: ClockJump;
 }
 
@@ -382,7 +384,7 @@ export function judgeClock(observation: ClockObservation, thresholds: ClockThres
 
   // Time service.
   const sync = observation.sync;
-  if (sync) findings.push(...judgeSync(sync, observation.nowMs, thresholds, base));
+  if (sync) findings.push(...judgeSync(sync, observation, thresholds, base));
 
   // Clock jumps.
   const jump = observation.jump;
@@ -404,9 +406,38 @@ export function judgeClock(observation: ClockObservation, thresholds: ClockThres
   return findings;
 }
 
-function judgeSync(sync: TimeSyncState, nowMs: number, thresholds: ClockThresholds, base: Pick<Finding, "check" | "condition">): Finding[] {
+function judgeSync(sync: TimeSyncState, observation: ClockObservation, thresholds: ClockThresholds, base: Pick<Finding, "check" | "condition">): Finding[] {
+  const nowMs = observation.nowMs;
   const services = sync.running;
-  const evidenceBase = { kind: "sync" as const, services, ...(sync.problems.length ? { problems: sync.problems } : {}) };
+  const evidenceBase = {
+    kind: "sync" as const,
+    services,
+    ...(sync.problems.length ? { problems: sync.problems } : {}),
+    ...(sync.timedated && "error" in sync.timedated ? { timedatedError: sync.timedated.error } : {}),
+  };
+  const kernel = sync.timedated && "synchronized" in sync.timedated ? sync.timedated : undefined;
+  const named = services.length ? services.join(", ") : "no time service";
+  if (kernel?.synchronized) {
+    return [{ ...base, severity: "ok", reason: CLOCK_REASONS.TimeSyncServiceOk, message: `The kernel reports the clock synchronised (timedated NTPSynchronized=yes; ${named} runs).`, evidence: { ...evidenceBase, synchronized: true, reportedBy: "timedated" } }];
+  }
+  if (kernel && (services.length > 0 || !sync.processesVisible)) {
+    const since = observation.unsynchronizedSinceMs ?? nowMs;
+    const forMs = nowMs - since;
+    const evidence: SyncEvidence = { ...evidenceBase, synchronized: false, reportedBy: "timedated", unsynchronizedSince: iso(since) };
+    if (forMs < thresholds.notSynchronizedWarningMs) {
+      return [{ ...base, severity: "ok", reason: CLOCK_REASONS.TimeSyncServiceOk, message: `The kernel has reported the clock unsynchronised for ${formatDuration(forMs)} (timedated NTPSynchronized=no; ${named} runs); within the ${formatDuration(thresholds.notSynchronizedWarningMs)} allowed.`, evidence }];
+    }
+    return [
+      {
+        ...base,
+        severity: "warning",
+        reason: CLOCK_REASONS.ClockNotSynchronized,
+        message: `The kernel has reported the clock unsynchronised for at least ${formatDuration(forMs)} (timedated NTPSynchronized=no) although ${named} runs.`,
+        remedy: `See what the time service sees: ${checkCommands(services)}; usually its servers are unreachable over UDP port 123, or it was told not to steer the clock.`,
+        evidence,
+      },
+    ];
+  }
   const td = sync.timesyncd;
   if (td && (services.includes("systemd-timesyncd") || !sync.processesVisible)) {
     if (td.synchronized) {
@@ -519,6 +550,8 @@ export function createClockCheck(settings: ClockSettings): Check {
   let previous: { nowMs: number; monotonicMs: number } | undefined;
   let lastJump: ClockJump | undefined;
   let lastNtp: NtpRound | undefined;
+  let lastTimedated: { atMonotonicMs: number; value: TimeSyncState["timedated"] } | undefined;
+  let unsynchronizedSinceMs: number | undefined;
 
   return {
     name: "clock",
@@ -534,17 +567,25 @@ export function createClockCheck(settings: ClockSettings): Check {
           lastJump = { sizeMs, beforeMs: previous.nowMs, afterMs: nowMs, seenAtMonotonicMs: monotonicMs };
           lastNtp = undefined; // measured against the old clock
           delete ctx.facts.clockOffset;
+          unsynchronizedSinceMs = undefined;
         }
       }
       previous = { nowMs, monotonicMs };
 
+      // timedated is bus-activated and exits when idle: ask it no more often than NTP.
+      const askTimedated = !lastTimedated || monotonicMs - lastTimedated.atMonotonicMs >= settings.ntpPollSeconds * 1000;
       let sync: TimeSyncState | undefined;
       try {
-        sync = await readTimeSync(ctx.host, ctx.signal);
+        sync = await readTimeSync(ctx.host, ctx.signal, askTimedated ? { timedatedTimeoutMs: Math.min(2000, settings.timeoutSeconds * 500) } : {});
+        if (askTimedated) lastTimedated = { atMonotonicMs: monotonicMs, value: sync.timedated };
+        else if (lastTimedated?.value) sync.timedated = lastTimedated.value;
       } catch (error) {
         ctx.signal.throwIfAborted();
         ctx.log.debug({ err: errorText(error) }, "time service state unreadable");
       }
+      const kernel = sync?.timedated && "synchronized" in sync.timedated ? sync.timedated.synchronized : undefined;
+      if (kernel === false) unsynchronizedSinceMs ??= nowMs;
+      else unsynchronizedSinceMs = undefined;
 
       const { targets, from } = ntpTargets(settings, sync);
       // Ask again after the poll interval; sooner only after a failure that was not a kiss-o'-death (which asks us to back off).
@@ -564,6 +605,7 @@ export function createClockCheck(settings: ClockSettings): Check {
         ...(apiServer !== undefined ? { apiServer } : {}),
         ...(ntp ? { ntp } : {}),
         ...(sync ? { sync } : {}),
+        ...(unsynchronizedSinceMs !== undefined ? { unsynchronizedSinceMs } : {}),
         ...(lastJump ? { jump: lastJump } : {}),
       };
       const estimate = bestEstimate(observation);

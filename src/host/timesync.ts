@@ -3,9 +3,12 @@
  * runs (chronyd, ntpd, systemd-timesyncd, from /proc), the NTP servers it is
  * configured with (chrony.conf, ntp.conf, timesyncd.conf with their
  * includes and drop-ins), and timesyncd's own sync flag
- * (/run/systemd/timesync/synchronized, touched on each synchronisation).
- * Reads files only; never runs chronyc or timedatectl.
+ * (/run/systemd/timesync/synchronized, touched on each synchronisation), and,
+ * when the host's system bus is mounted, timedated's NTPSynchronized (the
+ * kernel's own sync flag, whichever service keeps it). Reads files and one
+ * D-Bus property; never runs chronyc or timedatectl.
  */
+import { DbusConnection, type DbusValue } from "./dbus.js";
 import { listPids, readProcess } from "./proc.js";
 import type { Host } from "../types.js";
 
@@ -41,6 +44,8 @@ export interface TimeSyncState {
   serversFrom?: SyncService;
   servers: ConfiguredServer[];
   timesyncd?: TimesyncdState;
+  /** timedated's NTPSynchronized over the system bus, when asked and the bus socket is there. */
+  timedated?: { synchronized: boolean } | { error: string };
   /** Configuration files that could not be read or parsed, with why (not fatal). */
   problems: string[];
 }
@@ -52,6 +57,7 @@ const NTPD_CONFIGS = ["/etc/ntpsec/ntp.conf", "/etc/ntp.conf"];
 const TIMESYNCD_CONFIG = "/etc/systemd/timesyncd.conf";
 const TIMESYNCD_DROPIN_DIRS = ["/usr/lib/systemd/timesyncd.conf.d", "/run/systemd/timesyncd.conf.d", "/etc/systemd/timesyncd.conf.d"];
 export const TIMESYNCD_SYNCHRONIZED_FLAG = "/run/systemd/timesync/synchronized";
+export const SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket";
 
 function isLocalClockDriver(host: string): boolean {
   // ntpd's refclock pseudo-addresses (127.127.t.u) are drivers, not servers.
@@ -244,8 +250,39 @@ async function readTimesyncdState(host: Host, pid: number | undefined, signal?: 
   }
 }
 
-/** Reads everything above; config problems are collected, never thrown. */
-export async function readTimeSync(host: Host, signal?: AbortSignal): Promise<TimeSyncState> {
+/** One property over the bus at `socketPath`, on a connection of its own (asked rarely: not worth keeping open). */
+export async function getDbusProperty(
+  socketPath: string,
+  request: { destination: string; path: string; interface: string; property: string },
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<DbusValue | undefined> {
+  const connection = await DbusConnection.connect(socketPath, options);
+  try {
+    const [value] = await connection.call(
+      { destination: request.destination, path: request.path, interface: "org.freedesktop.DBus.Properties", member: "Get", args: [request.interface, request.property] },
+      options,
+    );
+    return value;
+  } finally {
+    connection.close();
+  }
+}
+
+export const NTP_SYNCHRONIZED = { destination: "org.freedesktop.timedate1", path: "/org/freedesktop/timedate1", interface: "org.freedesktop.timedate1", property: "NTPSynchronized" } as const;
+
+async function readTimedated(host: Host, timeoutMs: number, signal?: AbortSignal): Promise<TimeSyncState["timedated"]> {
+  if (!(await host.exists(SYSTEM_BUS_SOCKET))) return undefined;
+  try {
+    const value = await getDbusProperty(host.local(SYSTEM_BUS_SOCKET), NTP_SYNCHRONIZED, { timeoutMs, ...(signal ? { signal } : {}) });
+    return typeof value === "boolean" ? { synchronized: value } : { error: `timedated's NTPSynchronized is ${JSON.stringify(value)}, expected a boolean` };
+  } catch (error) {
+    signal?.throwIfAborted();
+    return { error: `asking timedated for NTPSynchronized over ${SYSTEM_BUS_SOCKET}: ${errorText(error)}` };
+  }
+}
+
+/** Reads everything above; config problems are collected, never thrown. `timedatedTimeoutMs` asks timedated too. */
+export async function readTimeSync(host: Host, signal?: AbortSignal, options: { timedatedTimeoutMs?: number } = {}): Promise<TimeSyncState> {
   const problems: string[] = [];
   const { visible, running } = await runningServices(host, signal);
   const state: TimeSyncState = { processesVisible: visible, running: [...running.keys()], servers: [], problems };
@@ -268,6 +305,10 @@ export async function readTimeSync(host: Host, signal?: AbortSignal): Promise<Ti
 
   if (running.has("systemd-timesyncd") || (!visible && (await host.exists("/run/systemd/timesync")))) {
     state.timesyncd = await readTimesyncdState(host, running.get("systemd-timesyncd"), signal);
+  }
+  if (options.timedatedTimeoutMs !== undefined) {
+    const timedated = await readTimedated(host, options.timedatedTimeoutMs, signal);
+    if (timedated) state.timedated = timedated;
   }
   return state;
 }

@@ -11,7 +11,7 @@ import { Registry } from "prom-client";
 import { apiServerOffset, clockSettings, createClockCheck, formatDuration, parseNtpServer, type ClockSettings } from "../../src/checks/clock.js";
 import { systemClock } from "../../src/engine/clock.js";
 import { RootedHost } from "../../src/host/host.js";
-import { parseNtpConfig, parseTimesyncdConfig, readTimeSync } from "../../src/host/timesync.js";
+import { getDbusProperty, parseNtpConfig, parseTimesyncdConfig, readTimeSync } from "../../src/host/timesync.js";
 import { clockMetrics } from "../../src/report/metrics/clock.js";
 import type { ApiTiming, CheckContext, Clock, ClusterReader, Finding, SharedFacts } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
@@ -19,6 +19,7 @@ import { freeUdpPort, startChronyd, type Chronyd } from "../support/chronyd.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { fakeNtpServer, kissOfDeath, ntpReply } from "../support/fake-ntp.js";
 import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+import { startTimedated } from "../support/timedated.js";
 
 const HOUR = 3_600_000;
 
@@ -366,6 +367,46 @@ describe("the node's time service", () => {
       const state = await readTimeSync(new RootedHost(node.root));
       assert.ok(state.servers.length >= 3);
     } finally {
+      await node.cleanup();
+    }
+  });
+});
+
+describe("the kernel's sync flag from the real systemd-timedated over D-Bus", () => {
+  it("reads NTPSynchronized as busctl does, and judges it with the running service", async () => {
+    const node = await fixtureRoot("clock-chrony");
+    const timedated = await startTimedated(node.root);
+    try {
+      const expected = await timedated.busctlNtpSynchronized();
+      const state = await readTimeSync(new RootedHost(node.root), undefined, { timedatedTimeoutMs: 2000 });
+      assert.deepEqual(state.timedated, { synchronized: expected });
+
+      const findings = await createClockCheck(settings({ ntpServers: [], notSynchronizedWarningSeconds: 0 })).run(checkContext(node.root));
+      if (expected) {
+        const f = only(findings, "TimeSyncServiceOk");
+        assert.match(f.message, /NTPSynchronized=yes; chronyd runs/);
+        assert.equal((f.evidence as { synchronized: boolean }).synchronized, true);
+      } else {
+        const f = only(findings, "ClockNotSynchronized");
+        assert.match(f.message, /The kernel has reported the clock unsynchronised for at least .* \(timedated NTPSynchronized=no\) although chronyd runs/);
+        assert.match(f.remedy ?? "", /chronyc tracking/);
+        assert.equal((f.evidence as { reportedBy: string }).reportedBy, "timedated");
+      }
+    } finally {
+      await timedated.stop();
+      await node.cleanup();
+    }
+  });
+
+  it("names a missing service, a missing bus and a closed socket without hanging", async () => {
+    const node = await fixtureRoot();
+    const timedated = await startTimedated(node.root);
+    try {
+      const request = { destination: "org.freedesktop.nothing", path: "/x", interface: "x.y", property: "Z" };
+      await assert.rejects(getDbusProperty(timedated.socket, request, { timeoutMs: 2000 }), /org\.freedesktop\.DBus\.Error\.ServiceUnknown/);
+      await assert.rejects(getDbusProperty(join(node.root, "no-such-socket"), request, { timeoutMs: 2000 }), /cannot connect to .*no-such-socket/);
+    } finally {
+      await timedated.stop();
       await node.cleanup();
     }
   });
