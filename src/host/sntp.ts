@@ -9,7 +9,8 @@
  * clock once, so a wall-clock step during the query cannot skew the result.
  */
 import { createSocket, type Socket } from "node:dgram";
-import { lookup } from "node:dns/promises";
+import { Resolver } from "node:dns/promises";
+import { isIP } from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../types.js";
 
@@ -191,12 +192,28 @@ export function describeTarget(target: SntpTarget): string {
   return port === NTP_PORT ? host : `${host}:${port}`;
 }
 
-async function resolve(host: string, signal: AbortSignal): Promise<{ address: string; family: 4 | 6 }> {
-  const found = await raceAbort(lookup(host), signal).catch((error: unknown) => {
-    if (signal.aborted) throw error;
-    throw new SntpError("dns", `${host} does not resolve (${error instanceof Error ? error.message : String(error)})`);
-  });
-  return { address: found.address, family: found.family === 6 ? 6 : 4 };
+/**
+ * Name → address through c-ares (dns.Resolver), not getaddrinfo: a hung DNS
+ * server must not hold libuv's small thread pool, which every file read of
+ * every check shares. Address literals skip DNS.
+ */
+async function resolve(host: string, signal: AbortSignal, timeoutMs: number): Promise<{ address: string; family: 4 | 6 }> {
+  const literal = isIP(host);
+  if (literal) return { address: host, family: literal === 6 ? 6 : 4 };
+  const resolver = new Resolver({ timeout: Math.max(100, Math.round(timeoutMs / 2)), tries: 1 });
+  const onAbort = () => resolver.cancel();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const v4 = await raceAbort(resolver.resolve4(host), signal).catch((error: unknown) => error);
+    if (Array.isArray(v4) && typeof v4[0] === "string") return { address: v4[0], family: 4 };
+    const v6 = await raceAbort(resolver.resolve6(host), signal).catch((error: unknown) => error);
+    if (Array.isArray(v6) && typeof v6[0] === "string") return { address: v6[0], family: 6 };
+    signal.throwIfAborted();
+    const why = v4 instanceof Error ? ((v4 as NodeJS.ErrnoException).code ?? v4.message) : "no address";
+    throw new SntpError("dns", `${host} does not resolve (${why})`);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -231,7 +248,7 @@ export async function querySntp(target: SntpTarget, options: { clock: Clock; tim
 
   let resolved: { address: string; family: 4 | 6 };
   try {
-    resolved = await resolve(target.host, signal);
+    resolved = await resolve(target.host, signal, options.timeoutMs);
   } catch (error) {
     if (deadline.aborted && !options.signal?.aborted) throw timeoutMessage();
     if (error instanceof SntpError) throw new SntpError(error.kind, `NTP server ${error.message}`);
