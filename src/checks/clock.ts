@@ -333,7 +333,9 @@ export function judgeClock(observation: ClockObservation, thresholds: ClockThres
         ...base,
         severity,
         reason: CLOCK_REASONS.ApiServerOffsetHigh,
-        message: `The node's clock (${iso(api.atMs)}) is ${facts}${ntpAgrees ? `, while NTP server ${ntp.reference} agrees with the node` : ""}; beyond ${severity === "critical" ? thresholds.apiServerCriticalMs / 1000 : thresholds.apiServerWarningMs / 1000} s TLS, leases and log times break.`,
+        message:
+          `The node's clock (${iso(api.atMs)}) is ${facts}${ntpAgrees ? `, while NTP server ${ntp.reference} agrees with the node` : ""}; ` +
+          `the ${severity} threshold is ${(severity === "critical" ? thresholds.apiServerCriticalMs : thresholds.apiServerWarningMs) / 1000} s${severity === "critical" ? " (certificates, tokens and leases are judged wrongly)" : ""}.`,
         remedy: skewRemedy(severity, services, ntpAgrees),
         evidence: offsetEvidence(api),
       });
