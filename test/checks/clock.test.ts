@@ -130,6 +130,20 @@ describe("clock check against the API server", () => {
     assert.ok(Math.abs(trusted.nowMs - (clock.now() + 3 * HOUR + 17 * 60_000)) <= trusted.uncertaintyMs);
   });
 
+  it("when NTP agrees with the node, the remedy points at the API server's clock", async () => {
+    const ntp = await fakeNtpServer((req) => ntpReply(req, 0));
+    try {
+      const findings = await createClockCheck(settings({ ntpServers: [`127.0.0.1:${ntp.port}`] })).run(checkContext(root.root, { cluster: clusterStub(systemClock, { skewMs: 60_000 }) }));
+      const f = only(findings, "ApiServerOffsetHigh");
+      assert.equal(f.severity, "critical");
+      assert.match(f.message, /while NTP server 127\.0\.0\.1:\d+ agrees with the node/);
+      assert.match(f.remedy ?? "", /the API server's clock may be the wrong one/);
+      assert.equal(only(findings, "ClockOffsetOk").evidence?.["source"], "ntp");
+    } finally {
+      await ntp.close();
+    }
+  });
+
   it("an API server that cannot be asked is unknown with the error, not a crash", async () => {
     const clock = new FakeClock();
     const failing = await createClockCheck(settings()).run(checkContext(root.root, { clock, cluster: clusterStub(clock, { fail: "connect ECONNREFUSED 10.96.0.1:443" }) }));
