@@ -244,7 +244,7 @@ export async function querySntp(target: SntpTarget, options: { clock: Clock; tim
   const port = target.port ?? NTP_PORT;
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-  const timeoutMessage = () => new SntpError("timeout", `no reply from ${name} within ${options.timeoutMs} ms`);
+  const timeoutMessage = () => new SntpError("timeout", `no reply from NTP server ${name} within ${options.timeoutMs} ms`);
 
   let resolved: { address: string; family: 4 | 6 };
   try {
@@ -289,7 +289,7 @@ export async function querySntp(target: SntpTarget, options: { clock: Clock; tim
             port,
             offsetMs,
             delayMs,
-            uncertaintyMs: roundTrip / 2 + Math.abs(reply.rootDelayMs) / 2 + reply.rootDispersionMs + anchor.resolutionMs + 2 ** reply.precision * 1000,
+            uncertaintyMs: roundTrip / 2 + Math.abs(reply.rootDelayMs) / 2 + reply.rootDispersionMs + anchor.resolutionMs + 2 ** Math.min(0, reply.precision) * 1000,
             stratum: reply.stratum,
             refId: reply.refId,
           });
