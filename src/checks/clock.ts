@@ -58,6 +58,8 @@ export const clockSettings = checkSettings(
     /** Offset from the API server's clock (Date header, 1 s resolution) beyond which to warn / go critical. */
     apiServerWarningSeconds: withDefault(number({ min: 0 }), 2),
     apiServerCriticalSeconds: withDefault(number({ min: 0 }), 30),
+    /** Ask the API server for its time at most this often; runs in between reuse the last answer. */
+    apiServerPollSeconds: withDefault(number({ min: 1, max: 86400 }), 120),
     /** Offset from NTP beyond which to warn / go critical. */
     ntpWarningSeconds: withDefault(number({ min: 0 }), 0.1),
     ntpCriticalSeconds: withDefault(number({ min: 0 }), 1),
@@ -84,6 +86,7 @@ export const clockSettings = checkSettings(
 export type ClockSettings = CommonCheckSettings & {
   apiServerWarningSeconds: number;
   apiServerCriticalSeconds: number;
+  apiServerPollSeconds: number;
   ntpWarningSeconds: number;
   ntpCriticalSeconds: number;
   ntpServers?: string[] | undefined;
@@ -552,6 +555,7 @@ export function createClockCheck(settings: ClockSettings): Check {
   let previous: { nowMs: number; monotonicMs: number } | undefined;
   let lastJump: ClockJump | undefined;
   let lastNtp: NtpRound | undefined;
+  let lastApi: OffsetMeasurement | undefined;
   let lastTimedated: { atMonotonicMs: number; value: TimeSyncState["timedated"] } | undefined;
   let unsynchronizedSinceMs: number | undefined;
 
@@ -568,6 +572,7 @@ export function createClockCheck(settings: ClockSettings): Check {
         if (Math.abs(sizeMs) > settings.jumpWarningSeconds * 1000) {
           lastJump = { sizeMs, beforeMs: previous.nowMs, afterMs: nowMs, seenAtMonotonicMs: monotonicMs };
           lastNtp = undefined; // measured against the old clock
+          lastApi = undefined;
           delete ctx.facts.clockOffset;
           unsynchronizedSinceMs = undefined;
         }
@@ -596,10 +601,12 @@ export function createClockCheck(settings: ClockSettings): Check {
         monotonicMs - lastNtp.measuredAtMonotonicMs >= settings.ntpPollSeconds * 1000 ||
         (lastNtp.results.length === 0 && !lastNtp.failures.some((f) => f.kind === "kiss-of-death"));
       const [apiServer, ntp] = await Promise.all([
-        probeApiServer(ctx),
+        // A failed probe is retried next run; a good one is reused for apiServerPollSeconds (GET /version from every node adds up).
+        lastApi && ctx.cluster && monotonicMs - lastApi.measuredAtMonotonicMs < settings.apiServerPollSeconds * 1000 ? lastApi : probeApiServer(ctx),
         targets.length === 0 ? undefined : ntpDue ? queryNtp(ctx, targets, from, settings) : lastNtp,
       ]);
       lastNtp = ntp;
+      lastApi = typeof apiServer === "object" ? apiServer : undefined;
 
       const observation: ClockObservation = {
         nowMs,

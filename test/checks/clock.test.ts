@@ -144,6 +144,23 @@ describe("clock check against the API server", () => {
     }
   });
 
+  it("asks the API server again only after apiServerPollSeconds, and at once after a clock jump", async () => {
+    const clock = new FakeClock();
+    const cluster = clusterStub(clock, { skewMs: 0 });
+    const check = createClockCheck(settings({ apiServerPollSeconds: 120 }));
+    await check.run(checkContext(root.root, { clock, cluster }));
+    await clock.advance(60_000);
+    await check.run(checkContext(root.root, { clock, cluster }));
+    assert.equal(cluster.probes, 1);
+    await clock.advance(60_000);
+    await check.run(checkContext(root.root, { clock, cluster }));
+    assert.equal(cluster.probes, 2);
+    await clock.advance(10_000);
+    clock.jumpWall(HOUR);
+    await check.run(checkContext(root.root, { clock, cluster }));
+    assert.equal(cluster.probes, 3);
+  });
+
   it("an API server that cannot be asked is unknown with the error, not a crash", async () => {
     const clock = new FakeClock();
     const failing = await createClockCheck(settings()).run(checkContext(root.root, { clock, cluster: clusterStub(clock, { fail: "connect ECONNREFUSED 10.96.0.1:443" }) }));
