@@ -197,10 +197,11 @@ export function describeTarget(target: SntpTarget): string {
  * server must not hold libuv's small thread pool, which every file read of
  * every check shares. Address literals skip DNS.
  */
-async function resolve(host: string, signal: AbortSignal, timeoutMs: number): Promise<{ address: string; family: 4 | 6 }> {
+async function resolve(host: string, signal: AbortSignal, timeoutMs: number, dnsServers?: string[]): Promise<{ address: string; family: 4 | 6 }> {
   const literal = isIP(host);
   if (literal) return { address: host, family: literal === 6 ? 6 : 4 };
   const resolver = new Resolver({ timeout: Math.max(100, Math.round(timeoutMs / 2)), tries: 1 });
+  if (dnsServers) resolver.setServers(dnsServers);
   const onAbort = () => resolver.cancel();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -239,7 +240,10 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  * SntpError naming the server and the problem, within `timeoutMs` (or sooner
  * when `signal` aborts, with the signal's reason).
  */
-export async function querySntp(target: SntpTarget, options: { clock: Clock; timeoutMs: number; signal?: AbortSignal }): Promise<SntpResult> {
+export async function querySntp(
+  target: SntpTarget,
+  options: { clock: Clock; timeoutMs: number; signal?: AbortSignal; /** Instead of the system's resolvers (tests). */ dnsServers?: string[] },
+): Promise<SntpResult> {
   const name = describeTarget(target);
   const port = target.port ?? NTP_PORT;
   const deadline = AbortSignal.timeout(options.timeoutMs);
@@ -248,7 +252,7 @@ export async function querySntp(target: SntpTarget, options: { clock: Clock; tim
 
   let resolved: { address: string; family: 4 | 6 };
   try {
-    resolved = await resolve(target.host, signal, options.timeoutMs);
+    resolved = await resolve(target.host, signal, options.timeoutMs, options.dnsServers);
   } catch (error) {
     if (deadline.aborted && !options.signal?.aborted) throw timeoutMessage();
     if (error instanceof SntpError) throw new SntpError(error.kind, `NTP server ${error.message}`);

@@ -83,6 +83,15 @@ describe("SNTP against servers that misbehave", () => {
     assert.ok(Date.now() - started < 1500);
   });
 
+  it("names a server whose name does not resolve (a DNS server on loopback that refuses)", async () => {
+    const dnsPort = await freeUdpPort();
+    await expectSntpError(
+      querySntp({ host: "ntp.example.internal", port: 123 }, { clock: systemClock, timeoutMs: 1000, dnsServers: [`127.0.0.1:${dnsPort}`] }),
+      "dns",
+      /NTP server ntp\.example\.internal does not resolve \(/,
+    );
+  });
+
   it("times out on a server that never answers, within the timeout", async () => {
     const server = await udpServer(() => undefined);
     const started = Date.now();
