@@ -252,13 +252,16 @@ const FUTURE_CERTIFICATES =
   "Certificates kubelet rotated while the clock was wrong may be from the future (NotBefore after the real time) and the API server rejects them as Unauthorized: " +
   "see the KubeletCertificateInvalid condition and /var/lib/kubelet/pki/kubelet-client-current.pem, and point that link back at the newest kubelet-client-<date>.pem that is valid now.";
 
+/** Beyond this the clock was not drifting but set wrong: a hardware clock that lost the time (incident 5). */
+const SET_WRONG_MS = 5 * 60_000;
+
 /** Remedy for a clock that disagrees with its reference. */
-function skewRemedy(severity: Severity, services: readonly SyncService[], apiServerSuspect: boolean): string {
+function skewRemedy(severity: Severity, services: readonly SyncService[], apiServerSuspect: boolean, offsetMs: number): string {
   if (apiServerSuspect) {
     return "NTP agrees with this node's clock, so the API server's clock may be the wrong one: compare `date -u` on a control-plane node with NTP (`chronyc tracking` there) and fix its time service; every node will report this.";
   }
   const step = `Step the clock to the right time now: ${stepCommands(services)}; then check with ${checkCommands(services)}.`;
-  if (severity !== "critical") return `${step} Make sure the time service reaches its servers (UDP port 123 out of the node).`;
+  if (severity !== "critical" || Math.abs(offsetMs) < SET_WRONG_MS) return `${step} Make sure the time service reaches its servers (UDP port 123 out of the node).`;
   return (
     `${step} A clock this far off after a reboot or power cut means the hardware clock lost the time: check the RTC battery (compare \`hwclock --show\` with the real time) and write the corrected time back with \`hwclock --systohc\`. ` +
     FUTURE_CERTIFICATES
@@ -339,7 +342,7 @@ export function judgeClock(observation: ClockObservation, thresholds: ClockThres
         message:
           `The node's clock (${iso(api.atMs)}) is ${facts}${ntpAgrees ? `, while NTP server ${ntp.reference} agrees with the node` : ""}; ` +
           `the ${severity} threshold is ${(severity === "critical" ? thresholds.apiServerCriticalMs : thresholds.apiServerWarningMs) / 1000} s${severity === "critical" ? " (certificates, tokens and leases are judged wrongly)" : ""}.`,
-        remedy: skewRemedy(severity, services, ntpAgrees),
+        remedy: skewRemedy(severity, services, ntpAgrees, api.offsetMs),
         evidence: offsetEvidence(api),
       });
     }
@@ -358,7 +361,7 @@ export function judgeClock(observation: ClockObservation, thresholds: ClockThres
         severity,
         reason: CLOCK_REASONS.NtpOffsetHigh,
         message: `The node's clock (${iso(ntp.atMs)}) is ${formatDuration(ntp.offsetMs)} ${aheadBehind(ntp.offsetMs)} NTP: ${stated}; the ${severity} threshold is ${(severity === "critical" ? thresholds.ntpCriticalMs : thresholds.ntpWarningMs) / 1000} s.`,
-        remedy: skewRemedy(severity, services, false),
+        remedy: skewRemedy(severity, services, false, ntp.offsetMs),
         evidence: offsetEvidence(ntp),
       });
     }

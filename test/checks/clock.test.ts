@@ -208,6 +208,9 @@ describe("clock check against a real chronyd", () => {
     const critical = only(await createClockCheck(settings({ ntpServers: ntpAt("five") })).run(checkContext(root.root)), "NtpOffsetHigh");
     assert.equal(critical.severity, "critical");
     assert.match(critical.message, /5\.0 s behind NTP: offset (4\.9|5\.0)\d+ s ± 0\.0\d+ s from NTP server 127\.0\.0\.1:\d+ \(stratum 8, servers from checks\.clock\.ntpServers\)/);
+    // Seconds off is a time service that cannot steer, not a clock set wrong: no RTC advice.
+    assert.match(critical.remedy ?? "", /chronyc makestep/);
+    assert.doesNotMatch(critical.remedy ?? "", /RTC battery/);
     const warning = only(await createClockCheck(settings({ ntpServers: ntpAt("five"), ntpWarningSeconds: 1, ntpCriticalSeconds: 10 })).run(checkContext(root.root)), "NtpOffsetHigh");
     assert.equal(warning.severity, "warning");
     assert.ok(Math.abs((warning.evidence as { offsetSeconds: number }).offsetSeconds - 5) < 0.05);
@@ -218,6 +221,8 @@ describe("clock check against a real chronyd", () => {
     assert.equal(f.severity, "critical");
     assert.match(f.message, /is 1 h 0 min ahead of NTP/);
     assert.match(f.remedy ?? "", /chronyc makestep/);
+    assert.match(f.remedy ?? "", /RTC battery/);
+    assert.match(f.remedy ?? "", /from the future/);
   });
 
   it("prefers the tighter of NTP and the API server as the trusted offset", async () => {
