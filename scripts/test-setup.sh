@@ -18,6 +18,7 @@ declare -A NEEDED=(
   [ip]=iproute2
   [openssl]=openssl
   [journalctl]=systemd
+  [busctl]=systemd
   [kubectl]=kubernetes-client
   [strace]=strace
 )

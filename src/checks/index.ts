@@ -7,6 +7,7 @@ import type { Schema } from "../config/schema.js";
 import type { KubeletLocator } from "../host/kubelet.js";
 import type { Check } from "../types.js";
 import { CERTIFICATE_REASONS, certificateSettings, createCertificatesCheck } from "./certificates.js";
+import { CLOCK_REASONS, clockSettings, createClockCheck } from "./clock.js";
 import { createDiskCheck, DISK_REASONS, diskSettings } from "./disk.js";
 import { createKubeletCheck, KUBELET_REASONS, kubeletSettings } from "./kubelet.js";
 import { createKubeletConfigCheck, KUBELET_CONFIG_REASONS, kubeletConfigSettings } from "./kubelet-config.js";
@@ -36,6 +37,7 @@ export const CHECKS = {
   certificates: entry(certificateSettings, createCertificatesCheck, CERTIFICATE_REASONS),
   kubelet: entry(kubeletSettings, createKubeletCheck, KUBELET_REASONS),
   "kubelet-config": entry(kubeletConfigSettings, createKubeletConfigCheck, KUBELET_CONFIG_REASONS),
+  clock: entry(clockSettings, createClockCheck, CLOCK_REASONS),
 } as const;
 
 export type CheckName = keyof typeof CHECKS;

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "./prometheus.js";
 import type { CheckRun, Sink, StateView, Transition } from "../../types.js";
 import { certificateMetrics } from "./certificate.js";
+import { clockMetrics } from "./clock.js";
 import { filesystemMetrics } from "./filesystem.js";
 import { registerProcessMetrics } from "./process.js";
 import { createRegistry, type CheckMetrics } from "./registry.js";
@@ -70,6 +71,7 @@ export function createMetricsSink(options: { nodeName: string; version: string; 
   }
   const perCheck: CheckMetrics[] = [filesystemMetrics(registry)];
   if (options.checkNames.includes("certificates")) perCheck.push(certificateMetrics(registry));
+  if (options.checkNames.includes("clock")) perCheck.push(clockMetrics(registry));
   const findingLabels = new Map<string, Set<string>>(); // check -> label keys, to drop stale ones
 
   function updateConditions(state: StateView): void {
