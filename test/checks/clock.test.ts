@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Registry } from "prom-client";
+import { Registry } from "../../src/report/metrics/prometheus.js";
 import { apiServerOffset, clockSettings, createClockCheck, formatDuration, parseNtpServer, type ClockSettings } from "../../src/checks/clock.js";
 import { systemClock } from "../../src/engine/clock.js";
 import { RootedHost } from "../../src/host/host.js";

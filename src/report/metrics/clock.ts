@@ -1,5 +1,5 @@
 /** Clock series from the clock check's evidence. */
-import { Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "./prometheus.js";
 import { isOffsetEvidence, isSyncEvidence } from "../../checks/clock.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "./registry.js";
