@@ -223,6 +223,12 @@ export interface Check {
   readonly conditions: readonly ConditionType[];
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  /**
+   * Writes SharedFacts other checks read (the clock offset, the image
+   * filesystem): in every first round it starts before the others, which
+   * wait for it briefly (Scheduler's FACTS_FIRST_WAIT_MS).
+   */
+  readonly writesFacts?: boolean;
   /** Look and judge. Throws only when it could not look. */
   run(ctx: CheckContext): Promise<Finding[]>;
   /** Release long-lived resources (followers, connections) at shutdown. */

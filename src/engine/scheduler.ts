@@ -66,6 +66,9 @@ export function trustedNowFrom(clock: Clock, facts: SharedFacts): TrustedTime {
   return { nowMs: now, source: "local", offsetMs: 0, uncertaintyMs: 0 };
 }
 
+/** How long the first round waits for fact-writing checks before the others start without their facts. */
+export const FACTS_FIRST_WAIT_MS = 1000;
+
 interface Slot {
   check: Check;
   timer?: TimerHandle;
@@ -87,12 +90,34 @@ export class Scheduler {
 
   /** Runs every check now, then on its interval. Resolves when the first round is done. */
   async start(): Promise<void> {
-    await Promise.all(this.slots.map((slot) => this.runAndReschedule(slot)));
+    await this.firstRound((slot) => this.runAndReschedule(slot));
   }
 
   /** Runs every check once (the CLI's `check`); no rescheduling. */
   async runOnce(): Promise<CheckRun[]> {
-    return Promise.all(this.slots.map((slot) => this.runSlot(slot)));
+    return this.firstRound((slot) => this.runSlot(slot));
+  }
+
+  /**
+   * Starts the checks that write shared facts first and gives them up to
+   * FACTS_FIRST_WAIT_MS (real time: it is I/O they wait for) before starting
+   * the rest, so a certificate is judged against the clock check's trusted
+   * time on the very first diagnosis, not the local clock. Results keep the
+   * checks' order.
+   */
+  private async firstRound<T>(run: (slot: Slot) => Promise<T>): Promise<T[]> {
+    const results = new Array<Promise<T>>(this.slots.length);
+    const writers = this.slots.flatMap((slot, i) => (slot.check.writesFacts ? [i] : []));
+    for (const i of writers) results[i] = run(this.slots[i] as Slot);
+    if (writers.length > 0) {
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled(writers.map((i) => results[i])), new Promise<void>((resolve) => (wait = setTimeout(resolve, FACTS_FIRST_WAIT_MS)))]);
+      clearTimeout(wait);
+    }
+    this.slots.forEach((slot, i) => {
+      results[i] ??= run(slot);
+    });
+    return Promise.all(results);
   }
 
   /** Checks whose current run has outlived its timeout (they ignore their signal). */

@@ -15,6 +15,9 @@ import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 import { kubeClientFor, kubeReaderFor } from "../support/kube.js";
 import type { ClusterReader } from "../../src/types.js";
 import { runTool } from "../support/tools.js";
+import { CertificateMint } from "../support/certs.js";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 
 const HOUR = 3_600_000;
 
@@ -112,5 +115,46 @@ describe("clock check against the fake API server, through the real client", () 
     assert.equal(f.reason, "ApiServerOffsetHigh");
     assert.match(f.message, /3 h 5 min behind the API server's/);
     assert.match(f.remedy ?? "", /chronyc makestep.*timedatectl.*RTC battery.*from the future/s);
+  });
+
+  it("incident 5 whole: a clock 3 h ahead, kubelet rotated into a certificate from the future; both conditions critical, the remedy names the older certificate", async () => {
+    api.clockSkewMs = 0;
+    api.clearFaults();
+    const node = await fixtureRoot();
+    const mint = new CertificateMint();
+    try {
+      const DAY = 86_400_000;
+      const now = Date.now();
+      const ca = mint.ca({ subject: "/CN=kubernetes", notBefore: new Date(now - 400 * DAY), notAfter: new Date(now + 3000 * DAY) });
+      const pki = join(node.root, "var/lib/kubelet/pki");
+      await mkdir(pki, { recursive: true });
+      await mkdir(join(node.root, "etc/kubernetes/pki"), { recursive: true });
+      await writeFile(join(node.root, "etc/kubernetes/pki/ca.crt"), ca.certPem);
+      await writeFile(
+        join(node.root, "etc/kubernetes/kubelet.conf"),
+        "users:\n- name: a\n  user:\n    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem\n    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem\n" +
+          "clusters:\n- name: c\n  cluster:\n    certificate-authority: /etc/kubernetes/pki/ca.crt\n",
+      );
+      const subject = "/O=system:nodes/CN=system:node:node30";
+      await writeFile(join(pki, "kubelet-client-2026-10-26.pem"), mint.leaf(ca, { subject, notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 300 * DAY) }).combinedPem);
+      // Rotated while the clock ran 3 h ahead: NotBefore lies 2 h in the real future, but in the node's past.
+      await writeFile(join(pki, "kubelet-client-2026-11-25.pem"), mint.leaf(ca, { subject, notBefore: new Date(now + 2 * HOUR), notAfter: new Date(now + 365 * DAY) }).combinedPem);
+      await symlink("/var/lib/kubelet/pki/kubelet-client-2026-11-25.pem", join(pki, "kubelet-client-current.pem"));
+      const { kubeconfig, close: closeClient } = await kubeClientFor(api);
+      closeClient();
+      const result = await runTool("faketime", ["-f", "+3h", NODE, BUNDLE, "check", "--host-root", node.root, "--kubeconfig", kubeconfig, "--node-name", "node30", "--only", "clock,certificates", "--output", "json"]);
+      assert.equal(result.code, 2, result.stderr);
+      const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
+      const clock = apiFinding(findings);
+      assert.equal(clock.severity, "critical");
+      assert.match(clock.message, /3 h 0 min ahead of the API server's/);
+      const cert = findings.find((f) => f.condition === "KubeletCertificateInvalid" && f.severity === "critical");
+      assert.ok(cert, JSON.stringify(findings, null, 1));
+      assert.match(cert.message, /kubelet-client-2026-11-25\.pem/);
+      assert.match(cert.remedy ?? "", /kubelet-client-2026-10-26\.pem/);
+    } finally {
+      mint.cleanup();
+      await node.cleanup();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Scheduler } from "../../src/engine/scheduler.js";
+import { FACTS_FIRST_WAIT_MS, Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
 import { RootedHost } from "../../src/host/host.js";
 import type { Check, CheckRun, ConditionType, Finding, Sink, Transition } from "../../src/types.js";
@@ -79,6 +79,49 @@ describe("scheduler", () => {
     assert.equal(runs[0]?.outcome, "error");
     assert.equal(runs[0]?.findings[0]?.reason, "CheckFailed");
     assert.equal(runs[0]?.findings[0]?.message, "The certificates check could not look: /var/lib/kubelet/pki: permission denied.");
+  });
+
+  it("a check that writes shared facts runs first: the clock's offset reaches the certificates check on the first round", async () => {
+    const seen: string[] = [];
+    const clockCheck: Check = {
+      name: "clock",
+      conditions: ["ClockSkewed"],
+      writesFacts: true,
+      intervalMs: 10_000,
+      timeoutMs: 5_000,
+      run: async (ctx) => {
+        await new Promise((resolve) => setTimeout(resolve, 30)); // a real NTP round trip
+        ctx.facts.clockOffset = { source: "apiserver", offsetMs: 3 * 3_600_000, uncertaintyMs: 500, measuredAtMonotonicMs: ctx.clock.monotonic() };
+        return [];
+      },
+    };
+    const certificates: Check = {
+      name: "certificates",
+      conditions: ["KubeletCertificateInvalid"],
+      intervalMs: 10_000,
+      timeoutMs: 1_000,
+      run: async (ctx) => {
+        seen.push(ctx.trustedNow().source);
+        return [];
+      },
+    };
+    // Listed before the clock check: the registry's order must not matter.
+    const { runs, scheduler } = harness([certificates, clockCheck]);
+    await scheduler.runOnce();
+    assert.deepEqual(seen, ["apiserver"]);
+    assert.deepEqual(runs.map((r) => r.check), ["clock", "certificates"]);
+  });
+
+  it("a fact writer that hangs delays the others by FACTS_FIRST_WAIT_MS at most", async () => {
+    const hanging: Check = { name: "clock", conditions: ["ClockSkewed"], writesFacts: true, intervalMs: 10_000, timeoutMs: 60_000, run: () => new Promise<Finding[]>(() => undefined) };
+    let startedAfterMs = -1;
+    const began = performance.now();
+    const disk: Check = { name: "disk", conditions: ["DiskSpaceLow"], intervalMs: 10_000, timeoutMs: 1_000, run: async () => ((startedAfterMs = performance.now() - began), []) };
+    const { scheduler } = harness([hanging, disk]);
+    void scheduler.runOnce();
+    await new Promise((resolve) => setTimeout(resolve, FACTS_FIRST_WAIT_MS + 200));
+    assert.ok(startedAfterMs >= FACTS_FIRST_WAIT_MS - 50 && startedAfterMs < FACTS_FIRST_WAIT_MS + 150, `disk started after ${startedAfterMs} ms`);
+    await scheduler.stop(10);
   });
 
   it("schedules each check on its own interval, after the previous run ends", async () => {

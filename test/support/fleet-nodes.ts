@@ -15,7 +15,7 @@ const PROBLEMS: Record<ConditionType, { reason: string; message: string }> = {
     reason: "ClientCertificateNotYetValid",
     message: "kubelet-client-current.pem is valid from 2026-11-25T15:00:00Z, 3h from now.",
   },
-  ClockSkewed: { reason: "ClockOffsetLarge", message: "Local clock is 3h behind the API server." },
+  ClockSkewed: { reason: "ApiServerOffsetHigh", message: "The clock is 3 h 0 min behind the API server's." },
   DiskSpaceLow: { reason: "NodeFsAvailableLow", message: "/var/lib/kubelet has 4% free, below nodefs.available<10%." },
   ContainerRuntimeUnhealthy: { reason: "NetworkNotReady", message: "containerd reports NetworkReady=false: cni plugin not initialized." },
 };
