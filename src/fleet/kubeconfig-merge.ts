@@ -5,11 +5,9 @@
  * else ~/.kube/config. Relative paths inside each file stay relative to that
  * file, so the merged document names them absolutely.
  */
-import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { parseUntrustedYaml } from "../host/untrusted-yaml.js";
-import { KubeConfigError } from "../kube/credentials.js";
+import { KubeConfigError, readKubeconfigDocument } from "../kube/credentials.js";
 
 export function kubeconfigPaths(options: { kubeconfig?: string; env?: NodeJS.ProcessEnv; home?: string }): string[] {
   if (options.kubeconfig) return [options.kubeconfig];
@@ -51,22 +49,15 @@ export async function mergeKubeconfigs(paths: readonly string[]): Promise<Doc> {
   const seen: Record<string, Set<string>> = { clusters: new Set(), users: new Set(), contexts: new Set() };
   let read = 0;
   for (const path of paths) {
-    let text: string;
+    let doc: Record<string, unknown> | null;
     try {
-      text = await readFile(path, "utf8");
+      doc = await readKubeconfigDocument(path);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" && paths.length > 1) continue;
-      throw new KubeConfigError(`kubeconfig ${path}`, code === "ENOENT" ? "does not exist" : code === "EACCES" ? "permission denied" : String(code ?? error));
+      // A file named in a KUBECONFIG list that does not exist is skipped, as kubectl skips it.
+      if (error instanceof KubeConfigError && error.problem === "does not exist" && paths.length > 1) continue;
+      throw error;
     }
-    let doc: unknown;
-    try {
-      doc = parseUntrustedYaml(text);
-    } catch (error) {
-      throw new KubeConfigError(`kubeconfig ${path}`, `invalid YAML: ${error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error)}`);
-    }
-    if (doc === null || doc === undefined) continue;
-    if (!isRecord(doc)) throw new KubeConfigError(`kubeconfig ${path}`, "expected a mapping at the top level");
+    if (!doc) continue;
     read++;
     if (merged["current-context"] === undefined && typeof doc["current-context"] === "string" && doc["current-context"]) {
       merged["current-context"] = doc["current-context"];

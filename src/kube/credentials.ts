@@ -120,7 +120,11 @@ function decodeData(value: string, where: string): string {
 }
 
 /** Reads a kubeconfig's current context (or `context`) into Credentials. */
-export async function kubeconfigCredentials(path: string, options: { context?: string } = {}): Promise<Credentials> {
+/**
+ * Reads a kubeconfig file as YAML; errors name the path and the problem. An
+ * empty file is null (kubectl treats it as an empty config).
+ */
+export async function readKubeconfigDocument(path: string): Promise<Record<string, unknown> | null> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -134,7 +138,14 @@ export async function kubeconfigCredentials(path: string, options: { context?: s
   } catch (error) {
     throw new KubeConfigError(`kubeconfig ${path}`, `invalid YAML: ${error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error)}`);
   }
+  if (doc === null || doc === undefined) return null;
   if (!isRecord(doc)) throw new KubeConfigError(`kubeconfig ${path}`, "expected a mapping at the top level");
+  return doc;
+}
+
+export async function kubeconfigCredentials(path: string, options: { context?: string } = {}): Promise<Credentials> {
+  const doc = await readKubeconfigDocument(path);
+  if (!doc) throw new KubeConfigError(`kubeconfig ${path}`, "is empty");
   const where = `kubeconfig ${path}`;
   const contextName = options.context ?? optionalString(doc, "current-context", where);
   if (!contextName) throw new KubeConfigError(where, "current-context is not set");

@@ -4,7 +4,6 @@
  * Tables are compared with golden files (UPDATE_GOLDEN=1 rewrites them).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,35 +15,14 @@ import { NODE } from "../support/cli.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { kubeClientFor } from "../support/kube.js";
 import { fleetNode, makeFleet } from "../support/fleet-nodes.js";
-import { requireTool } from "../support/tools.js";
+import { requireTool, runTool } from "../support/tools.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PLUGIN = join(ROOT, "dist/kubectl-node_doctor.mjs");
 const GOLDEN = join(ROOT, "test/golden");
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${command} ${args.join(" ")} did not exit within ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(command: string, args: string[], env: Record<string, string>) {
+  return runTool(command, args, { env });
 }
 
 async function golden(name: string, actual: string): Promise<void> {

@@ -7,29 +7,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { nearly, RUNS, timed } from "../support/fuzz.js";
 import { parseQuantity, parseThreshold, thresholdsFromFlag, thresholdsFromMap } from "../../src/checks/eviction.js";
 import { parseKubeletFlags, parseYamlMapping } from "../../src/host/kubelet.js";
 import { parseMountinfo } from "../../src/host/mountinfo.js";
 import { parseBootTime, parseCmdline, parseStartTicks } from "../../src/host/proc.js";
 
-const RUNS = { numRuns: 400, seed: 20261125 };
-/** Generous per-input bound: these are linear parsers, a blow-up is a bug. */
-const MAX_MS = 200;
 
-/** Text that looks like what the parser expects, with junk spliced in. */
-function nearly(lines: string[]): fc.Arbitrary<string> {
-  const junk = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("\0", "\n", " - ", "\\040", "\xff", "%", "<", ":", "- ", "&a", "*a"));
-  return fc
-    .tuple(fc.array(fc.oneof(fc.constantFrom(...lines), junk), { maxLength: 30 }), fc.constantFrom("\n", "", " "))
-    .map(([parts, separator]) => parts.join(separator));
-}
-
-function timed<T>(fn: () => T): T {
-  const started = performance.now();
-  const value = fn();
-  assert.ok(performance.now() - started < MAX_MS, `took ${(performance.now() - started).toFixed(0)} ms`);
-  return value;
-}
+/** Tokens that break this kind of text. */
+const HOST_JUNK = ["\0", "\n", " - ", "\\040", "\xff", "%", "<", ":", "- ", "&a", "*a"];
 
 describe("hostile input to the host parsers", () => {
   it("/proc/<pid>/cmdline: every byte string gives a list of strings", () => {
@@ -46,7 +32,7 @@ describe("hostile input to the host parsers", () => {
     const stat = "cpu  1 2 3\nbtime 1764000000\nprocesses 9\n";
     const pidStat = "1234 (kube let) S 1 1234 1234 0 -1 4194560 0 0 0 0 5 6 0 0 20 0 12 0 98765 0 0";
     fc.assert(
-      fc.property(fc.oneof(nearly(stat.split("\n")), fc.string()), fc.oneof(nearly([pidStat, ")", "(", " "]), fc.string()), (a, b) => {
+      fc.property(fc.oneof(nearly(stat.split("\n"), HOST_JUNK), fc.string()), fc.oneof(nearly([pidStat, ")", "(", " "], HOST_JUNK), fc.string()), (a, b) => {
         for (const value of [timed(() => parseBootTime(a)), timed(() => parseStartTicks(b))]) {
           assert.ok(value === undefined || Number.isFinite(value), `got ${value}`);
         }
@@ -62,7 +48,7 @@ describe("hostile input to the host parsers", () => {
       "1 0 254:0 / / rw - ext4 /dev/vda rw",
     ];
     fc.assert(
-      fc.property(nearly(lines), (text) => {
+      fc.property(nearly(lines, HOST_JUNK), (text) => {
         const { mounts, errors } = timed(() => parseMountinfo(text));
         for (const m of mounts) assert.ok(m.mountPoint.length > 0 && Number.isInteger(m.mountId));
         for (const e of errors) assert.match(e, /^line \d+: /);
@@ -86,7 +72,7 @@ describe("hostile input to the host parsers", () => {
   it("KubeletConfiguration YAML: a mapping, or a problem naming the file", () => {
     const doc = ["apiVersion: kubelet.config.k8s.io/v1beta1", "kind: KubeletConfiguration", "evictionHard:", "  nodefs.available: 10%", "- a", "x: &a [*a]", "{", "'"];
     fc.assert(
-      fc.property(fc.oneof(nearly(doc), fc.string({ maxLength: 300 })), (text) => {
+      fc.property(fc.oneof(nearly(doc, HOST_JUNK), fc.string({ maxLength: 300 })), (text) => {
         const result = timed(() => parseYamlMapping("/var/lib/kubelet/config.yaml", text));
         if (!result.ok) assert.match(result.problem, /^\/var\/lib\/kubelet\/config\.yaml: /);
         else assert.equal(typeof result.value, "object");

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { nearly, RUNS, timed } from "../support/fuzz.js";
 import { judgeKubeconfigText, judgeKubeletConfig, labelProblem, parseNodeLabels, parseProcSwaps, topLevelKeyLines } from "../../src/checks/kubelet-config-rules.js";
 import { parseKubeVersion } from "../../src/checks/kubelet-version.js";
 import { parseKubeletFlags, parseYamlMapping } from "../../src/host/kubelet.js";
@@ -16,22 +17,9 @@ import { containerdCgroup } from "../../src/host/runtime-config.js";
 import { TomlError, parseToml } from "../../src/host/toml.js";
 import { expandCommand, parseEnvironmentFile, serviceDirectives, splitWords } from "../../src/host/unit-file.js";
 
-const RUNS = { numRuns: 400, seed: 20261125 };
-const MAX_MS = 200;
 
-function nearly(lines: string[]): fc.Arbitrary<string> {
-  const junk = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("\0", "\n", "[", "]", "[[", '"', "'", '"""', "'''", "=", "\\", "#", "{", "}", ",", "$", "${", "\r\n"));
-  return fc
-    .tuple(fc.array(fc.oneof(fc.constantFrom(...lines), junk), { maxLength: 30 }), fc.constantFrom("\n", "", " "))
-    .map(([parts, separator]) => parts.join(separator));
-}
-
-function timed<T>(fn: () => T): T {
-  const started = performance.now();
-  const value = fn();
-  assert.ok(performance.now() - started < MAX_MS, `took ${(performance.now() - started).toFixed(0)} ms`);
-  return value;
-}
+/** Tokens that break this kind of text. */
+const CONFIG_JUNK = ["\0", "\n", "[", "]", "[[", '"', "'", '"""', "'''", "=", "\\", "#", "{", "}", ",", "$", "${", "\r\n"];
 
 const TOML_LINES = [
   "version = 2",
@@ -50,7 +38,7 @@ const TOML_LINES = [
 describe("hostile input to the kubelet-config parsers", () => {
   it("TOML: a table or a TomlError with a line inside the text", () => {
     fc.assert(
-      fc.property(fc.oneof(nearly(TOML_LINES), fc.string()), (text) => {
+      fc.property(fc.oneof(nearly(TOML_LINES, CONFIG_JUNK), fc.string()), (text) => {
         try {
           const doc = timed(() => parseToml(text));
           assert.equal(typeof doc, "object");
@@ -68,7 +56,7 @@ describe("hostile input to the kubelet-config parsers", () => {
   it("unit files, environment files and ExecStart expansion: lists of strings", () => {
     const unit = ["[Service]", "Environment=\"A=--x --y\"", "ExecStart=", "ExecStart=/usr/bin/kubelet $A ${A} \\", "  --v=2", "EnvironmentFile=-/etc/default/kubelet", "[Install]"];
     fc.assert(
-      fc.property(fc.oneof(nearly(unit), fc.string()), (text) => {
+      fc.property(fc.oneof(nearly(unit, CONFIG_JUNK), fc.string()), (text) => {
         for (const d of timed(() => serviceDirectives(text))) assert.ok(typeof d.key === "string" && typeof d.value === "string");
         const env = timed(() => parseEnvironmentFile(text));
         const words = timed(() => splitWords(text));
@@ -82,7 +70,7 @@ describe("hostile input to the kubelet-config parsers", () => {
   it("dpkg status, /proc/swaps, versions and YAML key lines: values or undefined", () => {
     const dpkg = ["Package: kubelet", "Status: install ok installed", "Version: 1.30.4-1.1", "", "Package: kubeadm"];
     fc.assert(
-      fc.property(fc.oneof(nearly(dpkg), fc.string()), (text) => {
+      fc.property(fc.oneof(nearly(dpkg, CONFIG_JUNK), fc.string()), (text) => {
         const version = timed(() => dpkgPackageVersion(text, "kubelet"));
         assert.ok(version === undefined || (typeof version === "string" && !/\s/.test(version)));
         assert.ok(timed(() => parseProcSwaps(text)).every((s) => typeof s === "string" && s !== ""));
@@ -97,7 +85,7 @@ describe("hostile input to the kubelet-config parsers", () => {
   it("kubeconfigs: a server or a problem naming the path", () => {
     const kubeconfig = ["clusters:", "- name: k", "  cluster: {server: https://a:6443}", "contexts:", "- name: c", "  context: {cluster: k}", "current-context: c", "- [", "server: 7"];
     fc.assert(
-      fc.property(fc.oneof(nearly(kubeconfig), fc.string()), (text) => {
+      fc.property(fc.oneof(nearly(kubeconfig, CONFIG_JUNK), fc.string()), (text) => {
         const verdict = timed(() => judgeKubeconfigText("/etc/kubernetes/kubelet.conf", text));
         if (verdict.ok) assert.doesNotThrow(() => new URL(verdict.server));
         else assert.match(verdict.problem, /\/etc\/kubernetes\/kubelet\.conf/);
@@ -126,7 +114,7 @@ describe("hostile input to the kubelet-config parsers", () => {
       ),
       fc.string({ maxLength: 30 }),
     );
-    const config = fc.oneof(nearly(["kind: KubeletConfiguration", "failSwapOn: 3", "nodeStatusMaxImages: -3", "featureGates: [1]", "cgroupDriver: {}", "- x"]), fc.string());
+    const config = fc.oneof(nearly(["kind: KubeletConfiguration", "failSwapOn: 3", "nodeStatusMaxImages: -3", "featureGates: [1]", "cgroupDriver: {}", "- x"], CONFIG_JUNK), fc.string());
     fc.assert(
       fc.property(fc.array(flag, { maxLength: 12 }), config, fc.option(fc.constantFrom("1.7.16", "1.22.0", "1.31.2")), fc.string(), (args, yaml, version, text) => {
         const findings = timed(() =>

@@ -14,10 +14,15 @@ export function requireTool(name: string): string {
   }
 }
 
-export function runTool(name: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs a tool (a name on PATH or an absolute path) to completion; `env` replaces the environment when given. */
+export function runTool(
+  name: string,
+  args: string[],
+  options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const path = requireTool(name);
   return new Promise((resolve, reject) => {
-    const child = spawn(path, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, PATH } });
+    const child = spawn(path, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? { ...process.env, PATH } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
