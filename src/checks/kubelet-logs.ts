@@ -267,10 +267,11 @@ class LogReader {
       journalctl: journal.journalctl,
       maxLineBytes: this.settings.maxLineBytes,
       maxLinesPerSecond: journal.maxLinesPerSecond,
-      keep: this.matcher.needles(),
+      keep: [...this.matcher.needles(), ...NOISE.flatMap((n) => n.needles)],
       onEntry: (entry) => this.onJournalEntry(entry, () => clock.now(), log),
       onDropped: (n) => this.matcher.count("journal", "dropped", n),
       onUnparseable: () => this.matcher.count("journal", "unparseable"),
+      onUninteresting: () => this.matcher.count("journal", "unmatched"),
     });
     this.journal.start();
   }

@@ -36,11 +36,18 @@ export interface JournalOptions {
   onDropped?(lines: number): void;
   /** journalctl printed a line that is not a journal JSON object. */
   onUnparseable?(line: string): void;
+  /** A line without any `keep` needle, counted without being parsed. */
+  onUninteresting?(): void;
   journalctl?: string;
   maxLineBytes?: number;
   /** Most lines parsed per second before shedding (default 20,000). */
   maxLinesPerSecond?: number;
-  /** Lowercase substrings that keep a line even over budget. */
+  /**
+   * Lowercase ASCII substrings (no quotes or backslashes, so JSON escaping
+   * cannot hide them). When given, a line containing none is not parsed at
+   * all — it cannot match — and is never shed as "dropped" beyond the
+   * budget either way. This keeps a flood of ordinary lines cheap.
+   */
   keep?: readonly string[];
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -73,6 +80,8 @@ export function journalctlArgs(options: { directory: string; units: readonly str
   return args;
 }
 
+const CURSOR = /"__CURSOR":"([^"\\]+)"/;
+
 export class JournalFollower {
   private child?: ChildProcess;
   private timer?: TimerHandle;
@@ -84,12 +93,25 @@ export class JournalFollower {
   private windowStartMs = 0;
   private linesThisWindow = 0;
   private startedAtMonotonic = 0;
+  /** One case-insensitive alternation of the needles: no allocation per line. */
+  private readonly keep?: RegExp;
+  private lastSkippedLine?: string;
 
   constructor(private readonly options: JournalOptions) {
     this.backoffMs = options.backoffInitialMs ?? 1000;
+    if (options.keep && options.keep.length > 0) this.keep = new RegExp(options.keep.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "i");
+  }
+
+  /** The cursor of the last line read, parsed or skipped. */
+  private syncCursor(): void {
+    if (this.lastSkippedLine === undefined) return;
+    const cursor = CURSOR.exec(this.lastSkippedLine);
+    if (cursor) this.status_.lastCursor = cursor[1] as string;
+    delete this.lastSkippedLine;
   }
 
   status(): Readonly<JournalStatus> {
+    this.syncCursor();
     return this.status_;
   }
 
@@ -101,6 +123,7 @@ export class JournalFollower {
   start(): void {
     if (this.closed || this.child || this.timer) return;
     const { options } = this;
+    this.syncCursor();
     const args = journalctlArgs({
       directory: options.directory,
       units: options.units,
@@ -152,20 +175,26 @@ export class JournalFollower {
       this.windowStartMs = now;
       this.linesThisWindow = 0;
     }
-    if (++this.linesThisWindow > (options.maxLinesPerSecond ?? 20_000)) {
-      const lower = line.toLowerCase();
-      if (!(options.keep ?? []).some((needle) => lower.includes(needle))) {
+    const overBudget = ++this.linesThisWindow > (options.maxLinesPerSecond ?? 20_000);
+    if (this.keep && !this.keep.test(line)) {
+      // The cursor is read from the last such line only when a restart needs it.
+      this.lastSkippedLine = line;
+      if (overBudget) {
         this.status_.droppedLines++;
         options.onDropped?.(1);
-        return;
-      }
+      } else if (line.charCodeAt(0) !== 0x7b) options.onUnparseable?.(line);
+      else options.onUninteresting?.();
+      return;
     }
     const entry = parseJournalJson(line);
     if (!entry) {
       options.onUnparseable?.(line);
       return;
     }
-    if (entry.cursor) this.status_.lastCursor = entry.cursor;
+    if (entry.cursor) {
+      this.status_.lastCursor = entry.cursor;
+      delete this.lastSkippedLine;
+    }
     options.onEntry(entry);
   }
 

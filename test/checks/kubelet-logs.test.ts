@@ -10,7 +10,7 @@ import { appendFile, copyFile, mkdir, readdir, writeFile } from "node:fs/promise
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createKubeletLogsCheck, kubeletLogsSettings, renderTemplate, type LogReadEvidence } from "../../src/checks/kubelet-logs.js";
-import { SIGNATURES } from "../../src/checks/log-signatures.js";
+import { NOISE, SIGNATURES } from "../../src/checks/log-signatures.js";
 import { NodeState } from "../../src/engine/state.js";
 import { KubeletLocator } from "../../src/host/kubelet.js";
 import { RootedHost } from "../../src/host/host.js";
@@ -78,6 +78,10 @@ describe("kubelet-logs: one sample log per signature", () => {
       assert.deepEqual(matchedOthers, [], "no other problem signature matched any line");
     });
   }
+
+  it("needles are lowercase ASCII without quotes or backslashes (they are matched on raw journal JSON too)", () => {
+    for (const item of [...SIGNATURES, ...NOISE]) for (const needle of item.needles) assert.match(needle, /^[a-z0-9 :.,()[\]/_-]+$/, `${item.id}: ${JSON.stringify(needle)}`);
+  });
 
   it("messages carry the captured facts", async () => {
     fixture = await rootWithKubeletLog(join(LOGS, "cgroup-driver-mismatch.log"));
