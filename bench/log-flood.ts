@@ -11,7 +11,7 @@
  *    file by systemd-journal-remote, followed by the agent's journalctl child
  *    (whose RSS is reported too: it counts against the pod's limit).
  *
- *   npm run bench -- log-flood [--seconds=60] [--rate=10000]
+ *   npm run bench -- log-flood [--seconds=60] [--rate=10000] [--sources=file,journal]
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -148,7 +148,15 @@ interface FloodResult {
   rssStartMiB: number;
   rssMaxMiB: number;
   rssEndMiB: number;
+  /** RSS every 10 s of the flood: growth or a plateau. */
+  timeline: number[];
+  heapUsedMiB: number;
   journalctlMaxMiB?: number;
+}
+
+async function heapUsedMiB(address: string): Promise<number> {
+  const text = await (await fetch(`${address}/metrics`)).text();
+  return Number(/^nodejs_heap_used_bytes\{[^}]*\} (\S+)$/m.exec(text)?.[1] ?? NaN) / 1024 / 1024;
 }
 
 /** Writes `rate` lines/s in 10 batches per second for `seconds`, sampling RSS each second. */
@@ -165,6 +173,7 @@ async function flood(
   const rssStart = await rssKiB(pid);
   let rssMax = rssStart;
   let journalctlMax = 0;
+  const timeline: number[] = [];
   let i = 0;
   const t0 = performance.now();
   const batch = rate / 10;
@@ -177,7 +186,9 @@ async function flood(
     for (let k = 0; k < batch; k++) lines.push(makeLine(i++, now));
     await write(lines);
     if (tick % 10 === 0) {
-      rssMax = Math.max(rssMax, await rssKiB(pid));
+      const rss = await rssKiB(pid);
+      rssMax = Math.max(rssMax, rss);
+      if (tick % 100 === 0) timeline.push(rss / 1024);
       for (const child of await childPids(pid)) journalctlMax = Math.max(journalctlMax, await rssKiB(child));
     }
   }
@@ -194,6 +205,8 @@ async function flood(
     rssStartMiB: rssStart / 1024,
     rssMaxMiB: Math.max(rssMax, rssEnd) / 1024,
     rssEndMiB: rssEnd / 1024,
+    timeline,
+    heapUsedMiB: await heapUsedMiB(agent.address),
     ...(journalctlMax > 0 ? { journalctlMaxMiB: journalctlMax / 1024 } : {}),
   };
 }
@@ -201,6 +214,7 @@ async function flood(
 export async function run(args: string[]): Promise<void> {
   const seconds = Number(option(args, "seconds", "60"));
   const rate = Number(option(args, "rate", "10000"));
+  const sources = option(args, "sources", "file,journal").split(",");
 
   const speed = inProcessThroughput();
   process.stdout.write(`parse+match in-process (Node ${process.version}, default V8 flags): klog lines ${Math.round(speed.fileLinesPerSecond)} lines/s; journalctl JSON lines ${Math.round(speed.journalLinesPerSecond)} lines/s\n`);
@@ -216,8 +230,8 @@ export async function run(args: string[]): Promise<void> {
     await writeFile(config, `checks:\n  disk:\n    enabled: false\n  kubelet-logs:\n    intervalSeconds: 5\n`);
 
     // File flood.
-    let agent = await startAgent(root, config);
-    try {
+    let agent = sources.includes("file") ? await startAgent(root, config) : undefined;
+    if (agent) try {
       process.stdout.write(`file flood: ${rate} lines/s for ${seconds} s into /var/log/kubelet.log …\n`);
       results.push(await flood("file /var/log/kubelet.log", agent, (lines) => appendFile(logFile, lines.join("\n") + "\n"), kubeletLine, rate, seconds));
     } finally {
@@ -225,7 +239,9 @@ export async function run(args: string[]): Promise<void> {
     }
 
     // Journal flood.
-    if (!existsSync(JOURNAL_REMOTE)) {
+    if (!sources.includes("journal")) {
+      // not asked for
+    } else if (!existsSync(JOURNAL_REMOTE)) {
       process.stdout.write(`journal flood skipped: ${JOURNAL_REMOTE} is missing (Debian package systemd-journal-remote)\n`);
     } else {
       await writeFile(logFile, "");
@@ -260,10 +276,10 @@ export async function run(args: string[]): Promise<void> {
     await fixture.cleanup();
   }
 
-  process.stdout.write("\n| source | lines offered | lines counted by the agent | offered lines/s (kept up when counted = offered) | agent RSS MiB start / max / end | journalctl RSS MiB max |\n|---|---|---|---|---|---|\n");
+  process.stdout.write("\n| source | lines offered | lines counted by the agent | offered lines/s (kept up when counted = offered) | agent RSS MiB start / max / end | agent RSS every 10 s | agent V8 heap used MiB (end) | journalctl RSS MiB max |\n|---|---|---|---|---|---|---|---|\n");
   for (const r of results) {
     process.stdout.write(
-      `| ${r.name} | ${r.offered} | ${r.counted} | ${Math.round(r.counted / r.seconds)} | ${r.rssStartMiB.toFixed(1)} / ${r.rssMaxMiB.toFixed(1)} / ${r.rssEndMiB.toFixed(1)} | ${r.journalctlMaxMiB?.toFixed(1) ?? "-"} |\n`,
+      `| ${r.name} | ${r.offered} | ${r.counted} | ${Math.round(r.counted / r.seconds)} | ${r.rssStartMiB.toFixed(1)} / ${r.rssMaxMiB.toFixed(1)} / ${r.rssEndMiB.toFixed(1)} | ${r.timeline.map((m) => m.toFixed(1)).join(", ")} | ${r.heapUsedMiB.toFixed(1)} | ${r.journalctlMaxMiB?.toFixed(1) ?? "-"} |\n`,
     );
   }
 }
