@@ -6,16 +6,19 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { appendFile, copyFile, mkdir, readdir, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createKubeletLogsCheck, kubeletLogsSettings, renderTemplate, type LogReadEvidence } from "../../src/checks/kubelet-logs.js";
 import { NOISE, SIGNATURES } from "../../src/checks/log-signatures.js";
+import { certificateSettings, createCertificatesCheck } from "../../src/checks/certificates.js";
+import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
 import { KubeletLocator } from "../../src/host/kubelet.js";
 import { RootedHost } from "../../src/host/host.js";
 import { createMetricsSink } from "../../src/report/metrics/index.js";
 import type { Check, CheckRun, Finding } from "../../src/types.js";
+import { CertificateMint } from "../support/certs.js";
 import { checkContext, silentLog } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { FIXTURES, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
@@ -209,6 +212,76 @@ describe("kubelet-logs: incident 5, Unauthorized from a certificate from the fut
     assert.equal(counters?.lines.journal.matched, 6);
     assert.equal(counters?.lines.journal.unmatched, 1, "containerd's line is read and matches nothing");
     assert.match(findings.find((f) => f.reason === "LogsRead")?.message ?? "", /the journal in \/var\/log\/journal/);
+  });
+
+  it("end to end through the engine: the real certificates check on real certificates, then the log finding names the older valid one", async () => {
+    fixture = await fixtureRoot();
+    const root = fixture.root;
+    const now = at("12:00:00");
+    const mint = new CertificateMint();
+    try {
+      const day = 24 * 3_600_000;
+      const ca = mint.ca({ subject: "/CN=kubernetes", notBefore: new Date(now - 400 * day), notAfter: new Date(now + 3000 * day) });
+      const node = "/O=system:nodes/CN=system:node:node30";
+      const older = mint.leaf(ca, { subject: node, notBefore: new Date(now - 23 * day), notAfter: new Date(now + 342 * day) });
+      const future = mint.leaf(ca, { subject: node, notBefore: new Date(now + 5 * 3_600_000), notAfter: new Date(now + 365 * day) });
+      const pki = join(root, "var/lib/kubelet/pki");
+      await mkdir(pki, { recursive: true });
+      await mkdir(join(root, "etc/kubernetes/pki"), { recursive: true });
+      await writeFile(join(root, "etc/kubernetes/pki/ca.crt"), ca.certPem);
+      await writeFile(join(pki, "kubelet-client-2026-11-01-08-00-00.pem"), older.combinedPem);
+      await writeFile(join(pki, "kubelet-client-2026-11-24-11-00-00.pem"), future.combinedPem);
+      await symlink("/var/lib/kubelet/pki/kubelet-client-2026-11-24-11-00-00.pem", join(pki, "kubelet-client-current.pem"));
+      await writeFile(
+        join(root, "etc/kubernetes/kubelet.conf"),
+        [
+          "apiVersion: v1",
+          "kind: Config",
+          "clusters:",
+          "- name: c",
+          "  cluster:",
+          "    server: https://10.0.0.1:6443",
+          "    certificate-authority: /etc/kubernetes/pki/ca.crt",
+          "contexts:",
+          "- name: x",
+          "  context: {cluster: c, user: u}",
+          "current-context: x",
+          "users:",
+          "- name: u",
+          "  user:",
+          "    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem",
+          "    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem",
+          "",
+        ].join("\n"),
+      );
+      await writeJournal(root, [
+        { atMs: at("11:58:40"), unit: "kubelet.service", pid: 1902, message: 'E1124 11:58:40.012201    1902 kubelet_node_status.go:92] "Unable to register node with API server" err="Unauthorized" node="node30"' },
+        { atMs: at("11:58:44"), unit: "kubelet.service", pid: 1902, message: "E1124 11:58:44.240417    1902 controller.go:144] failed to ensure node lease exists, will retry in 7s, error: Unauthorized" },
+      ]);
+      const clock = new FakeClock(now);
+      const host = new RootedHost(root);
+      const locator = new KubeletLocator(host, clock);
+      const certificates = createCertificatesCheck(certificateSettings.parse({}, "checks.certificates"), { kubelet: locator });
+      const logs = createKubeletLogsCheck(kubeletLogsSettings.parse({}, "checks.kubelet-logs"), { kubelet: locator });
+      const state = new NodeState([certificates, logs], [], { consecutiveRuns: 1, holdMs: 0, flapTransitions: 100, flapWindowMs: 1000 }, silentLog);
+      const scheduler = new Scheduler([certificates, logs], { host, clock, state, log: silentLog, logFor: () => silentLog, jitterRatio: 0 });
+      try {
+        await scheduler.runOnce();
+        const runs = await scheduler.runOnce(); // the second round sees the certificates check's latest findings
+        const logFindings = runs.find((r) => r.check === "kubelet-logs")?.findings ?? [];
+        const unauthorized = logFindings.find((f) => f.reason === "KubeletUnauthorized");
+        assert.ok(unauthorized, JSON.stringify(logFindings, null, 1));
+        assert.match(unauthorized.message, /The certificates check knows why \(ClientCertificateNotYetValid\)/);
+        assert.ok(unauthorized.remedy?.includes("ln -sf /var/lib/kubelet/pki/kubelet-client-2026-11-01-08-00-00.pem /var/lib/kubelet/pki/kubelet-client-current.pem"), unauthorized.remedy);
+        const condition = state.condition("KubeletCertificateInvalid");
+        assert.equal(condition?.status, "True");
+        assert.deepEqual(condition?.findings.filter((f) => f.severity === "critical").map((f) => f.reason).sort(), ["ClientCertificateNotYetValid", "KubeletUnauthorized"]);
+      } finally {
+        await scheduler.stop(0);
+      }
+    } finally {
+      mint.cleanup();
+    }
   });
 
   it("without the certificates check's finding, says what to look at", async () => {
