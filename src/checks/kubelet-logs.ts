@@ -193,6 +193,7 @@ class LogReader {
   private readonly files = new Map<string, FileFollower>();
   private journal?: JournalFollower;
   private journalDir?: string;
+  private waited = false;
   private startedMs?: number;
   readonly problems: string[] = [];
   skippedBytes = 0;
@@ -204,19 +205,19 @@ class LogReader {
     this.matcher = new SignatureMatcher(signatures, NOISE, { samplesPerSecond: settings.samplesPerSecond });
   }
 
-  private feedLine(line: string, truncated: boolean, component: LogComponent, source: LineSource, nowMs: number, lookbackFromMs: number, timeMs?: number): void {
+  /** A cut line (over maxLineBytes) is still matched on its head. */
+  private feedLine(line: string, component: LogComponent, source: LineSource, nowMs: number, lookbackFromMs: number): void {
     if (line.length === 0) return;
     if (looksBinary(line)) {
       this.matcher.count(source, "binary");
       return;
     }
     const record = parseLogLine(line, nowMs);
-    const at = timeMs ?? record.timeMs ?? nowMs;
+    const at = record.timeMs ?? nowMs;
     if (at < lookbackFromMs) {
       this.matcher.count(source, "stale");
       return;
     }
-    void truncated; // a cut line is still matched on its head
     this.matcher.feed(record, component, source, Math.min(at, nowMs + 60_000));
   }
 
@@ -240,7 +241,7 @@ class LogReader {
     }
   }
 
-  /** Starts the journal follower when a journal exists; returns its directory (node path). */
+  /** Starts the journal follower when a non-empty journal directory exists. */
   private async ensureJournal(ctx: CheckContext): Promise<void> {
     const { journal } = this.settings;
     if (!journal.enabled || this.journal) return;
@@ -305,7 +306,7 @@ class LogReader {
         this.files.set(path, follower);
       }
       const readAt = ctx.clock.now();
-      const result = await follower.poll((line, truncated) => this.feedLine(line, truncated, "kubelet", "file", readAt, lookbackFromMs), ctx.signal);
+      const result = await follower.poll((line) => this.feedLine(line, "kubelet", "file", readAt, lookbackFromMs), ctx.signal);
       if (result.open) sources.push(path);
       else if (result.error && !/does not exist$/.test(result.error)) this.problems.push(result.error);
       this.skippedBytes += result.skippedBytes;
@@ -313,13 +314,15 @@ class LogReader {
     return sources;
   }
 
+  /** Only the first run waits: a journalctl that keeps failing must not slow every run. */
   private async waitCaughtUp(ctx: CheckContext): Promise<void> {
     const journal = this.journal;
-    if (!journal || journal.status().caughtUp) return;
+    if (!journal || this.waited || journal.status().caughtUp) return;
+    this.waited = true;
     let timer: ReturnType<CheckContext["clock"]["setTimeout"]> | undefined;
     let onAbort: (() => void) | undefined;
     await Promise.race([
-      journal.caughtUp(),
+      journal.settled(),
       new Promise<void>((resolve) => {
         timer = ctx.clock.setTimeout(resolve, Math.max(100, this.settings.timeoutSeconds * 500));
         onAbort = () => resolve();
@@ -330,8 +333,9 @@ class LogReader {
     if (onAbort) ctx.signal.removeEventListener("abort", onAbort);
   }
 
-  journalStatus() {
-    return this.journal?.status();
+  /** The journal directory found (node path), if any. */
+  get journalDirectory(): string | undefined {
+    return this.journalDir;
   }
 
   async close(): Promise<void> {
@@ -376,8 +380,14 @@ export function createKubeletLogsCheck(settings: KubeletLogsSettings, deps: Kube
       const counters = reader.matcher.snapshot();
       const evidence: LogReadEvidence = { logCounters: counters, sources };
       if (sources.length === 0) {
+        // No kubelet, no journal, no log file: not a node (a laptop, a copy of a disk check's files); nothing to say.
+        if (!kubelet.process && !reader.journalDirectory && reader.problems.length === 0) return findings;
         const tried = [
-          settings.journal.enabled ? `no journal in ${settings.journal.directories.join(" or ")}` : "the journal is disabled",
+          !settings.journal.enabled
+            ? "the journal is disabled"
+            : reader.journalDirectory
+              ? `the journal in ${reader.journalDirectory} could not be read`
+              : `no journal in ${settings.journal.directories.join(" or ")}`,
           `no readable file among ${files.join(", ") || "(none configured)"}`,
           ...reader.problems,
         ];

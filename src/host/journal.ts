@@ -90,6 +90,8 @@ export class JournalFollower {
   private readonly status_: JournalStatus = { running: false, starts: 0, droppedLines: 0, caughtUp: false };
   private resolveCaughtUp!: () => void;
   private readonly caughtUpPromise = new Promise<void>((resolve) => (this.resolveCaughtUp = resolve));
+  private resolveFirstFailure!: () => void;
+  private readonly firstFailure = new Promise<void>((resolve) => (this.resolveFirstFailure = resolve));
   private windowStartMs = 0;
   private linesThisWindow = 0;
   private startedAtMonotonic = 0;
@@ -118,6 +120,11 @@ export class JournalFollower {
   /** Resolves once the lookback has been read. */
   caughtUp(): Promise<void> {
     return this.caughtUpPromise;
+  }
+
+  /** Resolves when the first journalctl has read the lookback or failed. */
+  settled(): Promise<void> {
+    return Promise.race([this.caughtUpPromise, this.firstFailure]);
   }
 
   start(): void {
@@ -203,6 +210,7 @@ export class JournalFollower {
     delete this.child;
     this.status_.running = false;
     this.status_.lastError = reason;
+    this.resolveFirstFailure();
     if (this.closed) return;
     // A child that ran a good while was healthy: start the backoff over.
     if (options.clock.monotonic() - this.startedAtMonotonic > 60_000) this.backoffMs = options.backoffInitialMs ?? 1000;

@@ -340,14 +340,38 @@ describe("kubelet-logs: recovery and sources", () => {
     assert.equal(logRead(findings)?.logCounters.lines.file.stale, 2);
   });
 
-  it("no log anywhere is unknown (LogSourceMissing), naming what was tried", async () => {
+  it("no kubelet and no log at all: nothing to say (not a node)", async () => {
     fixture = await fixtureRoot();
+    const clock = new FakeClock();
+    assert.deepEqual(await makeCheck(fixture.root, clock, { journal: { enabled: true } }).run(checkContext(fixture.root, { clock })), []);
+  });
+
+  it("kubelet runs but no log is found: unknown (LogSourceMissing), naming what was tried", async () => {
+    fixture = await fixtureRoot();
+    await mkdir(join(fixture.root, "proc/4242"), { recursive: true });
+    await writeFile(join(fixture.root, "proc/4242/comm"), "kubelet\n");
+    await writeFile(join(fixture.root, "proc/4242/cmdline"), "/usr/bin/kubelet\0--kubeconfig=/etc/kubernetes/kubelet.conf\0");
     const clock = new FakeClock();
     const findings = await makeCheck(fixture.root, clock, { journal: { enabled: true } }).run(checkContext(fixture.root, { clock }));
     assert.equal(findings.length, 1);
     assert.equal(findings[0]?.reason, "LogSourceMissing");
     assert.equal(findings[0]?.severity, "unknown");
     assert.match(findings[0]?.message ?? "", /no journal in \/var\/log\/journal or \/run\/log\/journal; no readable file among \/var\/log\/kubelet\.log/);
+  });
+
+  it("a journal journalctl cannot read is named, and later runs do not wait for it", async () => {
+    fixture = await fixtureRoot();
+    await mkdir(join(fixture.root, "var/log/journal/5c0f6a2b9d8e4f7a8b1c2d3e4f5a6b7c"), { recursive: true });
+    await writeFile(join(fixture.root, "var/log/journal/5c0f6a2b9d8e4f7a8b1c2d3e4f5a6b7c/system.journal"), "not a journal");
+    const clock = new FakeClock();
+    const c = makeCheck(fixture.root, clock, { journal: { enabled: true, journalctl: join(fixture.root, "no-journalctl") } });
+    const findings = await c.run(checkContext(fixture.root, { clock }));
+    assert.equal(findings[0]?.reason, "LogSourceMissing");
+    assert.match(findings[0]?.message ?? "", /the journal in \/var\/log\/journal could not be read/);
+    assert.match(findings[0]?.message ?? "", /journalctl: not installed/);
+    const started = performance.now();
+    await c.run(checkContext(fixture.root, { clock }));
+    assert.ok(performance.now() - started < 1000, "the second run does not wait for the journal");
   });
 
   it("renders optional template parts only when the capture exists", () => {
