@@ -121,7 +121,8 @@ export const SIGNATURES: readonly Signature[] = [
     id: "runtime-socket-unreachable",
     components: ["kubelet"],
     needles: ["dial unix"],
-    pattern: /dial unix (?<socket>\/\S+?\.sock): connect: (?<error>no such file or directory|connection refused|permission denied)/i,
+    // Runtime sockets only: a CSI driver's socket failing is the driver's problem, not the runtime's.
+    pattern: /dial unix (?<socket>\/\S*?(?:containerd|crio|docker|dockershim|cri-dockerd)\.sock): connect: (?<error>no such file or directory|connection refused|permission denied)/i,
     severity: "critical",
     condition: "ContainerRuntimeUnhealthy",
     reason: LOG_REASONS.ContainerRuntimeSocketUnreachable,
@@ -249,7 +250,8 @@ export const SIGNATURES: readonly Signature[] = [
     id: "unauthorized",
     components: ["kubelet"],
     needles: ["unauthorized"],
-    pattern: /\bUnauthorized\b/,
+    // The API server's answer, not a registry's: image pulls fail with "401 Unauthorized" for pods' own reasons.
+    pattern: /^(?![\s\S]*(?:[Pp]ull|[Ii]mage|[Rr]egistry))[\s\S]*\bUnauthorized\b/,
     severity: "critical",
     condition: "KubeletCertificateInvalid",
     reason: LOG_REASONS.KubeletUnauthorized,

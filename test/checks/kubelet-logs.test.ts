@@ -103,7 +103,7 @@ describe("kubelet-logs: one sample log per signature", () => {
     assert.equal(counters?.lines.file.noise, 11);
     assert.equal(counters?.lines.file.recovery, 1);
     assert.equal(counters?.lines.file.matched, 0);
-    assert.match(findings.find((f) => f.reason === "LogsRead")?.message ?? "", /Read 16 log lines from \/var\/log\/kubelet\.log: no failure signature active, 11 known-noise lines ignored/);
+    assert.match(findings.find((f) => f.reason === "LogsRead")?.message ?? "", /Read 20 log lines from \/var\/log\/kubelet\.log: no failure signature active, 11 known-noise lines ignored/);
   });
 });
 
