@@ -324,7 +324,8 @@ class LogReader {
     await Promise.race([
       journal.settled(),
       new Promise<void>((resolve) => {
-        timer = ctx.clock.setTimeout(resolve, Math.max(100, this.settings.timeoutSeconds * 500));
+        // Short: the first diagnosis should come within 2 s; what is not read yet is judged next run.
+        timer = ctx.clock.setTimeout(resolve, Math.min(1500, this.settings.timeoutSeconds * 500));
         onAbort = () => resolve();
         ctx.signal.addEventListener("abort", onAbort, { once: true });
       }),
