@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { appendFile, copyFile, mkdir, readdir, symlink, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createKubeletLogsCheck, kubeletLogsSettings, renderTemplate, type LogReadEvidence } from "../../src/checks/kubelet-logs.js";
@@ -19,6 +19,7 @@ import { RootedHost } from "../../src/host/host.js";
 import { createMetricsSink } from "../../src/report/metrics/index.js";
 import type { Check, CheckRun, Finding } from "../../src/types.js";
 import { CertificateMint } from "../support/certs.js";
+import { runCli } from "../support/cli.js";
 import { checkContext, silentLog } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { FIXTURES, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
@@ -140,6 +141,26 @@ describe("kubelet-logs: incident 1, the decisive warning under cAdvisor errors",
     await appendFile(log, 'I1124 13:00:30.000000   27600 server.go:440] "Kubelet version" kubeletVersion="v1.30.2"\nI1124 13:00:31.000000   27600 kubelet_node_status.go:108] "Successfully registered node" node="node1"\n');
     await clock.advance(60_000);
     assert.deepEqual(problems(await c.run(checkContext(fixture.root, { clock }))), []);
+  });
+});
+
+describe("node-doctor check on incident 1's node (the bundle, the real clock)", () => {
+  it("exits 2 and prints the decisive warning's finding with its remedy", async () => {
+    fixture = await fixtureRoot("incident-1-no-api-server");
+    // The fixture's lines, re-stamped a minute ago: the CLI reads with the real clock and a 10 min lookback.
+    const stamp = (ms: number) => {
+      const d = new Date(ms);
+      const p = (n: number, w = 2) => String(n).padStart(w, "0");
+      return `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+    };
+    const log = join(fixture.root, "var/log/kubernetes/kubelet.node1.root.log.INFO.20261124-115500.27521");
+    const recent = stamp(Date.now() - 60_000);
+    await writeFile(log, (await readFile(log, "utf8")).replace(/^([IWEF])1124 11:55:0\d/gm, `$1${recent}`));
+    const result = await runCli(["check", "--host-root", fixture.root, "--only", "kubelet-logs"]);
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stdout, /CRIT\s+KubeletUnhealthy=True\s+KubeletNoApiServer/);
+    assert.match(result.stdout, /--require-kubeconfig/);
+    assert.doesNotMatch(result.stdout, /unable to find data for container/, "the cAdvisor noise is not reported");
   });
 });
 
