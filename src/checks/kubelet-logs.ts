@@ -8,7 +8,8 @@
  *
  * Sources: the host's journal (one supervised journalctl child) and plain
  * files from kubelet's --log-file/--log-dir plus configured paths, each
- * starting `lookbackMinutes` back. Lines are matched as they are read; only
+ * starting `lookbackMinutes` back (or at kubelet's start, when that is
+ * earlier but within `sinceKubeletStartMaxHours`). Lines are matched as they are read; only
  * per-signature state is kept, so memory is bounded whatever the log does.
  *
  * This check corroborates the conditions other checks own (it is
@@ -36,6 +37,13 @@ export const kubeletLogsSettings = checkSettings(
   {
     /** Start reading this far back when the agent starts. */
     lookbackMinutes: withDefault(number({ min: 0, max: 24 * 60 }), 10),
+    /**
+     * When kubelet started earlier than the lookback but within this many
+     * hours, read from its start instead: some causes are logged once per
+     * start (incident 1), and the agent is often installed after the node
+     * broke. 0 turns this off.
+     */
+    sinceKubeletStartMaxHours: withDefault(number({ min: 0, max: 24 * 7 }), 24),
     journal: object({
       enabled: withDefault(boolean(), true),
       /** The first that exists is followed (journald's persistent, then volatile storage). */
@@ -59,6 +67,7 @@ export const kubeletLogsSettings = checkSettings(
 
 export type KubeletLogsSettings = CommonCheckSettings & {
   lookbackMinutes: number;
+  sinceKubeletStartMaxHours: number;
   journal: { enabled: boolean; directories: string[]; kubeletUnits: string[]; runtimeUnits: string[]; journalctl: string; maxLinesPerSecond: number };
   files: string[];
   maxLineBytes: number;
@@ -194,7 +203,8 @@ class LogReader {
   private journal?: JournalFollower;
   private journalDir?: string;
   private waited = false;
-  private startedMs?: number;
+  /** Lines written before this are stale: set at the first run. */
+  private sinceMs?: number;
   readonly problems: string[] = [];
   skippedBytes = 0;
 
@@ -230,7 +240,7 @@ class LogReader {
     }
     const record = recordFromJournal(entry, now);
     const at = record.timeMs ?? now;
-    if (this.startedMs !== undefined && at < this.startedMs - this.settings.lookbackMinutes * 60_000) {
+    if (this.sinceMs !== undefined && at < this.sinceMs) {
       this.matcher.count("journal", "stale");
       return;
     }
@@ -262,7 +272,7 @@ class LogReader {
     this.journal = new JournalFollower({
       directory: ctx.host.local(this.journalDir),
       units: [...journal.kubeletUnits, ...journal.runtimeUnits],
-      sinceMs: (this.startedMs ?? clock.now()) - this.settings.lookbackMinutes * 60_000,
+      sinceMs: this.sinceMs ?? clock.now() - this.settings.lookbackMinutes * 60_000,
       clock,
       log,
       journalctl: journal.journalctl,
@@ -277,10 +287,18 @@ class LogReader {
     this.journal.start();
   }
 
-  async read(ctx: CheckContext, files: readonly string[]): Promise<string[]> {
+  /** Where reading starts: the lookback, or kubelet's start when that is earlier but recent enough. */
+  static since(nowMs: number, settings: Pick<KubeletLogsSettings, "lookbackMinutes" | "sinceKubeletStartMaxHours">, kubeletStartMs?: number): number {
+    const lookback = nowMs - settings.lookbackMinutes * 60_000;
+    if (kubeletStartMs === undefined || kubeletStartMs >= lookback) return lookback;
+    if (kubeletStartMs < nowMs - settings.sinceKubeletStartMaxHours * 3_600_000) return lookback;
+    return kubeletStartMs - 60_000; // its first lines may carry a slightly earlier time
+  }
+
+  async read(ctx: CheckContext, files: readonly string[], kubeletStartMs?: number): Promise<string[]> {
     const now = ctx.clock.now();
-    this.startedMs ??= now;
-    const lookbackFromMs = this.startedMs - this.settings.lookbackMinutes * 60_000;
+    this.sinceMs ??= LogReader.since(now, this.settings, kubeletStartMs);
+    const lookbackFromMs = this.sinceMs;
     const sources: string[] = [];
     this.problems.length = 0;
 
@@ -368,7 +386,7 @@ export function createKubeletLogsCheck(settings: KubeletLogsSettings, deps: Kube
       reader ??= new LogReader(settings, signatures);
       const kubelet = await deps.kubelet.locate(ctx.signal);
       const files = kubeletLogFiles(kubelet.flags.values, settings.files);
-      const sources = await reader.read(ctx, files);
+      const sources = await reader.read(ctx, files, kubelet.process?.startTimeMs);
       const now = ctx.clock.now();
       reader.matcher.prune(now);
       const nonOk = (check: string) => ctx.peerFindings(check).filter((f) => f.severity !== "ok");

@@ -28,8 +28,11 @@ const LOGS = join(FIXTURES, "logs");
 const JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote";
 
 let fixture: FixtureRoot | undefined;
+let fixture2: FixtureRoot | undefined;
 let check: Check | undefined;
 afterEach(async () => {
+  await fixture2?.cleanup();
+  fixture2 = undefined;
   await check?.close?.();
   check = undefined;
   await fixture?.cleanup();
@@ -128,6 +131,18 @@ describe("kubelet-logs: incident 1, the decisive warning under cAdvisor errors",
     assert.equal(counters?.lines.file.noise, 4, "the four cAdvisor ERROR lines are known noise");
     // It was read through --log-dir's kubelet.INFO symlink.
     assert.match(findings.find((f) => f.reason === "LogsRead")?.message ?? "", /\/var\/log\/kubernetes\/kubelet\.INFO/);
+  });
+
+  it("installed hours after the node broke: reads from kubelet's start, not just the last 10 minutes", async () => {
+    fixture = await fixtureRoot("incident-1-no-api-server");
+    // kubelet started at 11:55 (/proc/stat btime + /proc/27521/stat); the agent starts at 14:00.
+    const clock = new FakeClock(Date.parse("2026-11-24T14:00:00Z"));
+    const found = problems(await makeCheck(fixture.root, clock).run(checkContext(fixture.root, { clock })));
+    assert.deepEqual(found.map((f) => f.reason), ["KubeletNoApiServer"]);
+    await check?.close?.();
+    fixture2 = await fixtureRoot("incident-1-no-api-server");
+    const off = problems(await makeCheck(fixture2.root, clock, { sinceKubeletStartMaxHours: 0 }).run(checkContext(fixture2.root, { clock })));
+    assert.deepEqual(off, [], "with the setting off, only the last 10 minutes are read");
   });
 
   it("holds while kubelet runs (the line is logged once per start) and clears when kubelet restarts and registers", async () => {
