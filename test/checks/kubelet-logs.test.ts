@@ -10,7 +10,8 @@ import { appendFile, copyFile, mkdir, readdir, readFile, symlink, writeFile } fr
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createKubeletLogsCheck, kubeletLogsSettings, renderTemplate, type LogReadEvidence } from "../../src/checks/kubelet-logs.js";
-import { NOISE, SIGNATURES } from "../../src/checks/log-signatures.js";
+import { CHECKS } from "../../src/checks/index.js";
+import { LOG_REASONS, NOISE, SIGNATURES } from "../../src/checks/log-signatures.js";
 import { certificateSettings, createCertificatesCheck } from "../../src/checks/certificates.js";
 import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
@@ -85,6 +86,14 @@ describe("kubelet-logs: one sample log per signature", () => {
       assert.deepEqual(matchedOthers, [], "no other problem signature matched any line");
     });
   }
+
+  it("no reason of this check is also another check's (docs/reasons.md has one heading per reason)", () => {
+    for (const [name, entry] of Object.entries(CHECKS)) {
+      if (name === "kubelet-logs") continue;
+      const shared = Object.values(entry.reasons).filter((r) => Object.values(LOG_REASONS).includes(r as never));
+      assert.deepEqual(shared, [], `${name} emits the same reasons`);
+    }
+  });
 
   it("needles are lowercase ASCII without quotes or backslashes (they are matched on raw journal JSON too)", () => {
     for (const item of [...SIGNATURES, ...NOISE]) for (const needle of item.needles) assert.match(needle, /^[a-z0-9 :.,()[\]/_-]+$/, `${item.id}: ${JSON.stringify(needle)}`);
@@ -241,7 +250,7 @@ describe("kubelet-logs: incident 5, Unauthorized from a certificate from the fut
     assert.match(unauthorized.message, /ClientCertificateNotYetValid/);
     assert.match(unauthorized.message, /not valid before 2026-11-24T17:12:40Z/);
     assert.match(unauthorized.remedy ?? "", /kubelet-client-2026-08-26-10-01-02\.pem/, "names the older valid certificate");
-    const notFound = findings.find((f) => f.reason === "NodeNotRegistered");
+    const notFound = findings.find((f) => f.reason === "KubeletNodeNotFound");
     assert.equal(notFound?.severity, "warning");
     assert.match(notFound?.message ?? "", /node30/);
     const counters = logRead(findings)?.logCounters;
