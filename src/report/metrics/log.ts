@@ -3,7 +3,7 @@
  * reports cumulative counts since it started; these counters add the
  * difference at each run, so they behave like counters the check owned.
  */
-import { Counter, type Registry } from "prom-client";
+import { Counter, type Registry } from "./prometheus.js";
 import { isLogReadEvidence } from "../../checks/kubelet-logs.js";
 import { LINE_RESULTS } from "../../checks/log-matcher.js";
 import { SIGNATURES } from "../../checks/log-signatures.js";
@@ -28,7 +28,7 @@ export function logMetrics(registry: Registry): CheckMetrics {
   for (const source of ["journal", "file"]) for (const result of LINE_RESULTS) lines.inc({ source, result }, 0);
   const last = new Map<string, number>();
 
-  function add(counter: Counter<string>, labels: Record<string, string>, total: number): void {
+  function add(counter: Counter, labels: Record<string, string>, total: number): void {
     const key = JSON.stringify(labels);
     const previous = last.get(key) ?? 0;
     // A smaller total means the check was rebuilt: count what it has seen since.
