@@ -24,7 +24,8 @@ declare -A NEEDED=(
 )
 # Library packages with no binary to look for.
 # python3-dbus and python3-gi serve a systemd stand-in on a private bus for the D-Bus tests (test/support/fake-systemd.py).
-LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-gopkg-yaml.v2-dev python3-dbus python3-gi)
+# systemd-journal-remote writes real journal files for the kubelet-logs tests.
+LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-gopkg-yaml.v2-dev python3-dbus python3-gi systemd-journal-remote)
 
 missing=()
 for binary in "${!NEEDED[@]}"; do

@@ -221,6 +221,12 @@ export interface Check {
   readonly name: string;
   /** The conditions this check feeds; when it cannot look, they get an unknown finding. */
   readonly conditions: readonly ConditionType[];
+  /**
+   * Corroborates conditions other checks own (kubelet-logs): when it cannot
+   * look, its unknown findings do not override a condition that another
+   * feeder could judge. Absent means false.
+   */
+  readonly secondary?: boolean;
   readonly intervalMs: number;
   readonly timeoutMs: number;
   /**

@@ -91,7 +91,17 @@ export class NodeState implements StateView {
     const feeders = this.feeders.get(condition) ?? [];
     const runs = feeders.map((name) => this.lastRuns.get(name));
     if (runs.some((run) => run === undefined)) return undefined;
-    const findings = sortFindings(runs.flatMap((run) => (run as CheckRun).findings.filter((f) => f.condition === condition)));
+    // A secondary check's unknown (it could not look) yields to a primary feeder that could.
+    const secondary = new Set(this.checks.filter((c) => c.secondary).map((c) => c.name));
+    const looked = (run: CheckRun) => run.outcome === "ok" && !run.findings.some((f) => f.condition === condition && f.severity === "unknown");
+    const primaryLooked = runs.some((run) => !secondary.has((run as CheckRun).check) && looked(run as CheckRun));
+    const findings = sortFindings(
+      runs.flatMap((run) =>
+        (run as CheckRun).findings.filter(
+          (f) => f.condition === condition && !(primaryLooked && f.severity === "unknown" && secondary.has((run as CheckRun).check)),
+        ),
+      ),
+    );
     const worst = findings[0];
     const healthy = !worst || worst.severity === "ok";
     const candidate = {

@@ -8,6 +8,7 @@ import type { CheckRun, Sink, StateView, Transition } from "../../types.js";
 import { certificateMetrics } from "./certificate.js";
 import { clockMetrics } from "./clock.js";
 import { filesystemMetrics } from "./filesystem.js";
+import { logMetrics } from "./log.js";
 import { registerProcessMetrics } from "./process.js";
 import { createRegistry, type CheckMetrics } from "./registry.js";
 
@@ -72,6 +73,8 @@ export function createMetricsSink(options: { nodeName: string; version: string; 
   const perCheck: CheckMetrics[] = [filesystemMetrics(registry)];
   if (options.checkNames.includes("certificates")) perCheck.push(certificateMetrics(registry));
   if (options.checkNames.includes("clock")) perCheck.push(clockMetrics(registry));
+  // Only with the check enabled: its zero-initialised series would otherwise say "read nothing".
+  if (options.checkNames.includes("kubelet-logs")) perCheck.push(logMetrics(registry));
   const findingLabels = new Map<string, Set<string>>(); // check -> label keys, to drop stale ones
 
   function updateConditions(state: StateView): void {
