@@ -11,6 +11,7 @@ import { CLOCK_REASONS, clockSettings, createClockCheck } from "./clock.js";
 import { createDiskCheck, DISK_REASONS, diskSettings } from "./disk.js";
 import { createKubeletCheck, KUBELET_REASONS, kubeletSettings } from "./kubelet.js";
 import { createKubeletConfigCheck, KUBELET_CONFIG_REASONS, kubeletConfigSettings } from "./kubelet-config.js";
+import { createRuntimeCheck, RUNTIME_REASONS, runtimeSettings } from "./runtime.js";
 
 /** What checks may share: built once per agent by cli.ts. */
 export interface CheckDeps {
@@ -38,6 +39,7 @@ export const CHECKS = {
   kubelet: entry(kubeletSettings, createKubeletCheck, KUBELET_REASONS),
   "kubelet-config": entry(kubeletConfigSettings, createKubeletConfigCheck, KUBELET_CONFIG_REASONS),
   clock: entry(clockSettings, createClockCheck, CLOCK_REASONS),
+  runtime: entry(runtimeSettings, createRuntimeCheck, RUNTIME_REASONS),
 } as const;
 
 export type CheckName = keyof typeof CHECKS;
