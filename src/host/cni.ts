@@ -24,7 +24,7 @@ export interface CniConfigFile {
   problem?: string;
   /** The network name. */
   name?: string;
-  /** Plugin types ("bridge", "calico", "portmap"), in chain order. */
+  /** Plugin types ("bridge", "calico", "portmap"), in chain order, each followed by its IPAM plugin's type. */
   pluginTypes: string[];
 }
 
@@ -50,12 +50,19 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function pluginType(plugin: unknown, where: string): string {
-  if (!isRecord(plugin)) throw new Error(`${where} is not an object`);
-  const type = plugin["type"];
+function checkedType(type: unknown, where: string): string {
   if (typeof type !== "string" || type === "") throw new Error(`${where} has no "type"`);
   if (type.includes("/")) throw new Error(`${where} has type ${JSON.stringify(type)}, which may not contain "/"`);
   return type;
+}
+
+/** A plugin's type and its IPAM plugin's type: both are executables the runtime runs. */
+function pluginTypes(plugin: unknown, where: string): string[] {
+  if (!isRecord(plugin)) throw new Error(`${where} is not an object`);
+  const types = [checkedType(plugin["type"], where)];
+  const ipam = plugin["ipam"];
+  if (isRecord(ipam) && ipam["type"] !== undefined) types.push(checkedType(ipam["type"], `${where}.ipam`));
+  return types;
 }
 
 /** Parses one config file's text as libcni would; problems are returned, not thrown. */
@@ -80,9 +87,9 @@ export function parseCniConfig(path: string, text: string): CniConfigFile {
       const plugins = value["plugins"];
       if (!Array.isArray(plugins)) throw new Error('has no "plugins" list');
       if (plugins.length === 0) throw new Error('has an empty "plugins" list');
-      file.pluginTypes = plugins.map((p, i) => pluginType(p, `plugins[${i}]`));
+      file.pluginTypes = plugins.flatMap((p, i) => pluginTypes(p, `plugins[${i}]`));
     } else {
-      file.pluginTypes = [pluginType(value, "the network")];
+      file.pluginTypes = pluginTypes(value, "the network");
     }
   } catch (error) {
     file.problem = error instanceof Error ? error.message : String(error);

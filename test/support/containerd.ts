@@ -6,8 +6,9 @@
  * directories are the fixture's /etc/cni/net.d and /opt/cni/bin, so the
  * runtime and node-doctor read the same files.
  *
- * Every process started here is stopped by stop(), and killed at process exit
- * should a test fail before its cleanup runs.
+ * Every process started here is stopped by stop(), killed at process exit or
+ * on SIGINT/SIGTERM should a test fail before its cleanup runs, and killed by
+ * a small watchdog should the test process itself be killed outright.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -32,9 +33,27 @@ export interface Containerd {
 }
 
 const running = new Set<ChildProcess>();
-process.on("exit", () => {
+function killAll(): void {
   for (const child of running) child.kill("SIGKILL");
-});
+}
+process.on("exit", killAll);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.kill(process.pid, signal);
+  });
+}
+
+/**
+ * Kills `pid` once this test process is gone (even after SIGKILL, which runs
+ * no handler); exits on its own when `pid` ends first.
+ */
+function watchdog(pid: number): ChildProcess {
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${pid} 2>/dev/null; do sleep 1; done; kill -0 ${process.pid} 2>/dev/null || kill -9 ${pid} 2>/dev/null`;
+  const dog = spawn("sh", ["-c", script], { stdio: "ignore", detached: true });
+  dog.unref();
+  return dog;
+}
 
 function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
@@ -76,6 +95,7 @@ export async function startContainerd(root: string): Promise<Containerd> {
   const child = spawn(binary, ["--config", join(dir, "config.toml")], { stdio: ["ignore", logFd, logFd], detached: false });
   closeSync(logFd);
   running.add(child);
+  const dog = child.pid !== undefined ? watchdog(child.pid) : undefined;
   const log = () => readFile(logPath, "utf8").catch(() => "");
 
   const stop = async (signal: NodeJS.Signals) => {
@@ -86,6 +106,7 @@ export async function startContainerd(root: string): Promise<Containerd> {
       clearTimeout(killer);
     }
     running.delete(child);
+    dog?.kill("SIGKILL");
   };
 
   // Ready when the CRI service is serving: the socket exists and the log says so.

@@ -1,0 +1,266 @@
+/**
+ * The runtime check against a real containerd (Debian's, started here as root
+ * on a private socket, root and state dir, CRI plugin on) and against sockets
+ * that misbehave: missing, dead, hung, not gRPC, UNIMPLEMENTED, undecodable.
+ * Each case is a fixture root in, findings out.
+ */
+import assert from "node:assert/strict";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, it } from "node:test";
+import { createRuntimeCheck, isRuntimeEvidence, runtimeSettings } from "../../src/checks/runtime.js";
+import { systemClock } from "../../src/engine/clock.js";
+import { CRI_PATHS } from "../../src/host/cri.js";
+import { KubeletLocator } from "../../src/host/kubelet.js";
+import { RootedHost } from "../../src/host/host.js";
+import type { Finding, SharedFacts } from "../../src/types.js";
+import { checkContext } from "../support/check-context.js";
+import { CONTAINERD_SOCKET, startContainerd, type Containerd } from "../support/containerd.js";
+import { imageFsReply, READY, statusReply, versionReply } from "../support/cri-replies.js";
+import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+import { deadSocket, garbageServer, grpcServer, http1Server, hungServer, type TestServer } from "../support/socket-servers.js";
+
+let fixture: FixtureRoot | undefined;
+let containerd: Containerd | undefined;
+let server: TestServer | undefined;
+afterEach(async () => {
+  await containerd?.stop();
+  containerd = undefined;
+  await server?.close();
+  server = undefined;
+  await fixture?.cleanup();
+  fixture = undefined;
+});
+
+async function runRuntime(root: string, settings: Record<string, unknown> = {}, facts: SharedFacts = {}): Promise<Finding[]> {
+  const check = createRuntimeCheck(runtimeSettings.parse(settings, "checks.runtime"), { kubelet: new KubeletLocator(new RootedHost(root), systemClock) });
+  return check.run(checkContext(root, { facts, timeoutMs: check.timeoutMs }));
+}
+
+function only(findings: Finding[]): Finding {
+  assert.equal(findings.length, 1, `expected one finding, got ${JSON.stringify(findings.map((f) => [f.reason, f.message]))}`);
+  return findings[0] as Finding;
+}
+
+/** Runs the check until `done` accepts its findings (containerd reloads CNI files asynchronously). */
+async function runUntil(root: string, done: (f: Finding[]) => boolean, ms = 15_000): Promise<Finding[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const findings = await runRuntime(root);
+    if (done(findings) || Date.now() > deadline) return findings;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe("runtime check with a real containerd", () => {
+  it("no CNI config: NetworkReady=false 'cni plugin not initialized' is critical, the remedy says the add-on never installed", async () => {
+    fixture = await fixtureRoot();
+    containerd = await startContainerd(fixture.root);
+    const facts: SharedFacts = {};
+    const finding = only(await runRuntime(fixture.root, {}, facts));
+    assert.equal(finding.severity, "critical");
+    assert.equal(finding.reason, "RuntimeNetworkNotReady");
+    assert.equal(finding.condition, "ContainerRuntimeUnhealthy");
+    assert.match(finding.message, /^containerd 1\.6\.\S+ at \/run\/containerd\/containerd\.sock reports NetworkReady=false/);
+    assert.match(finding.message, /NetworkPluginNotReady: Network plugin returns error: cni plugin not initialized/);
+    assert.match(finding.remedy ?? "", /CNI config directory \/etc\/cni\/net\.d (does not exist|holds no \.conf, \.conflist or \.json file)/);
+    assert.match(finding.remedy ?? "", /kubectl -n kube-system get pods -o wide --field-selector spec\.nodeName=<node>/);
+    // The runtime's image filesystem is shared with the disk check.
+    assert.match(facts.imageFs?.mountpoint ?? "", /\/root\/io\.containerd\.snapshotter\.v1\.overlayfs$/);
+    assert.equal(typeof facts.imageFs?.usedBytes, "number");
+    const evidence = finding.evidence;
+    assert.ok(isRuntimeEvidence(evidence));
+    assert.equal(evidence.up, true);
+    assert.equal(evidence.runtimeName, "containerd");
+    assert.deepEqual(
+      evidence.requests.map((r) => [r.method, r.outcome]),
+      [
+        ["Version", "OK"],
+        ["Status", "OK"],
+        ["ImageFsInfo", "OK"],
+      ],
+    );
+  });
+
+  it("a valid CNI config with its plugins: healthy", async () => {
+    fixture = await fixtureRoot("runtime-cni-valid");
+    containerd = await startContainerd(fixture.root);
+    const finding = only(await runUntil(fixture.root, (f) => f[0]?.reason === "RuntimeHealthy"));
+    assert.equal(finding.severity, "ok", finding.message);
+    assert.equal(finding.reason, "RuntimeHealthy");
+    assert.match(finding.message, /containerd .* \(CRI v1\) answers and reports RuntimeReady and NetworkReady/);
+  });
+
+  it("a CNI config cut short mid-write: NetworkReady=false, the remedy names the file and that it is not JSON", async () => {
+    fixture = await fixtureRoot("runtime-cni-invalid-json");
+    containerd = await startContainerd(fixture.root);
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeNetworkNotReady");
+    assert.equal(finding.severity, "critical");
+    assert.match(finding.remedy ?? "", /\/etc\/cni\/net\.d\/10-calico\.conflist is not valid JSON/);
+    assert.match(finding.remedy ?? "", /fix or remove \/etc\/cni\/net\.d\/10-calico\.conflist/);
+  });
+
+  it("the network add-on's plugin binary is missing: containerd says ready, the check warns naming /opt/cni/bin", async () => {
+    fixture = await fixtureRoot("runtime-cni-plugin-missing");
+    containerd = await startContainerd(fixture.root);
+    const findings = await runUntil(fixture.root, (f) => f.some((x) => x.reason === "CniPluginMissing"));
+    const finding = only(findings);
+    assert.equal(finding.reason, "CniPluginMissing");
+    assert.equal(finding.severity, "warning");
+    assert.match(finding.message, /10-calico\.conflist names the CNI plugins calico, calico-ipam, missing from \/opt\/cni\/bin/);
+    assert.match(finding.remedy ?? "", /\/opt\/cni\/bin\/calico/);
+  });
+
+  it("an invalid CNI file appearing while the network is ready: NetworkReady turns false, naming the file", async () => {
+    fixture = await fixtureRoot("runtime-cni-valid");
+    containerd = await startContainerd(fixture.root);
+    assert.equal(only(await runUntil(fixture.root, (f) => f[0]?.reason === "RuntimeHealthy")).reason, "RuntimeHealthy");
+    // Sorts before the valid file, so the runtime reads it first.
+    await writeFile(join(fixture.root, "etc/cni/net.d/05-broken.conf"), '{"cniVersion": "0.4.0", "name": "broken"}');
+    const findings = await runUntil(fixture.root, (f) => f.some((x) => x.reason === "RuntimeNetworkNotReady"));
+    const finding = only(findings);
+    assert.equal(finding.reason, "RuntimeNetworkNotReady", finding.message);
+    assert.match(finding.remedy ?? "", /\/etc\/cni\/net\.d\/05-broken\.conf the network has no "type"/);
+  });
+
+  it("containerd killed: its socket stays behind and nothing listens — RuntimeNotListening", async () => {
+    fixture = await fixtureRoot("runtime-cni-valid");
+    containerd = await startContainerd(fixture.root);
+    await containerd.crash();
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeNotListening");
+    assert.equal(finding.severity, "critical");
+    assert.match(finding.message, /Nothing listens on the container runtime socket \/run\/containerd\/containerd\.sock/);
+    assert.match(finding.remedy ?? "", /systemctl restart containerd/);
+    assert.equal((finding.evidence as { up?: boolean }).up, false);
+  });
+});
+
+describe("runtime check with sockets that misbehave", () => {
+  it("kubelet's configured socket does not exist: critical, naming the path and where it came from", async () => {
+    fixture = await fixtureRoot("runtime-socket-missing");
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeSocketMissing");
+    assert.equal(finding.severity, "critical");
+    assert.match(finding.message, /socket \/run\/containerd\/containerd\.sock from containerRuntimeEndpoint in \/var\/lib\/kubelet\/config\.yaml does not exist/);
+    assert.match(finding.remedy ?? "", /systemctl status containerd/);
+  });
+
+  it("no kubelet and no runtime socket anywhere: names every socket it looked for", async () => {
+    fixture = await fixtureRoot();
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeSocketMissing");
+    assert.match(finding.message, /none of \/run\/containerd\/containerd\.sock, \/run\/crio\/crio\.sock, \/run\/cri-dockerd\.sock exists/);
+  });
+
+  it("a regular file where the socket should be", async () => {
+    fixture = await fixtureRoot("runtime-socket-missing");
+    await mkdir(join(fixture.root, "run/containerd"), { recursive: true });
+    await writeFile(join(fixture.root, CONTAINERD_SOCKET), "");
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeSocketMissing");
+    assert.match(finding.message, /is a file, not a socket/);
+  });
+
+  it("a tcp:// endpoint in kubelet's config is refused with the fix", async () => {
+    fixture = await fixtureRoot("runtime-endpoint-tcp");
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeEndpointInvalid");
+    assert.match(finding.message, /uses tcp:\/\/; only unix sockets are supported/);
+    assert.match(finding.remedy ?? "", /--container-runtime-endpoint=unix:\/\/\/run\/containerd\/containerd\.sock/);
+  });
+
+  it("a socket that accepts and never answers: RuntimeUnresponsive well within the check's timeout", async () => {
+    fixture = await fixtureRoot();
+    server = await hungServer(join(fixture.root, CONTAINERD_SOCKET));
+    const started = performance.now();
+    const finding = only(await runRuntime(fixture.root, { timeoutSeconds: 2, requestTimeoutSeconds: 0.5 }));
+    const elapsed = performance.now() - started;
+    assert.equal(finding.reason, "RuntimeUnresponsive");
+    assert.equal(finding.severity, "critical");
+    assert.match(finding.message, /accepted the connection but did not answer CRI Version within 500 ms/);
+    assert.match(finding.remedy ?? "", /kill -USR1 \$\(pidof containerd\)/);
+    assert.ok(elapsed < 1500, `took ${elapsed.toFixed(0)} ms`);
+  });
+
+  it("a hung runtime never outlives the check's timeout, whatever requestTimeoutSeconds says", async () => {
+    fixture = await fixtureRoot();
+    server = await hungServer(join(fixture.root, CONTAINERD_SOCKET));
+    const started = performance.now();
+    const finding = only(await runRuntime(fixture.root, { timeoutSeconds: 1, requestTimeoutSeconds: 30 }));
+    assert.equal(finding.reason, "RuntimeUnresponsive");
+    assert.ok(performance.now() - started < 1000, "finished before the engine's timeout");
+  });
+
+  it("a dead socket left by a crashed runtime", async () => {
+    fixture = await fixtureRoot();
+    await deadSocket(join(fixture.root, CONTAINERD_SOCKET));
+    assert.equal(only(await runRuntime(fixture.root)).reason, "RuntimeNotListening");
+  });
+
+  it("an HTTP/1 server or garbage on the socket: RuntimeEndpointNotCri, never a crash", async () => {
+    fixture = await fixtureRoot();
+    const socket = join(fixture.root, CONTAINERD_SOCKET);
+    server = await http1Server(socket);
+    const h1 = only(await runRuntime(fixture.root));
+    assert.equal(h1.reason, "RuntimeEndpointNotCri", h1.message);
+    assert.match(h1.message, /^\/run\/containerd\/containerd\.sock \(the usual runtime sockets \(no kubelet running\)\) does not speak CRI over gRPC/);
+    await server.close();
+    await rm(socket, { force: true });
+    server = await garbageServer(socket);
+    const junk = only(await runRuntime(fixture.root));
+    assert.equal(junk.reason, "RuntimeEndpointNotCri", junk.message);
+  });
+
+  it("a runtime without CRI runtime.v1 (UNIMPLEMENTED): says to enable containerd's CRI plugin", async () => {
+    fixture = await fixtureRoot();
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {});
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeCriUnsupported");
+    assert.equal(finding.severity, "critical");
+    assert.match(finding.remedy ?? "", /remove "cri" from disabled_plugins in \/etc\/containerd\/config\.toml/);
+  });
+
+  it("an undecodable Status reply is unknown (could not look), not a crash", async () => {
+    fixture = await fixtureRoot();
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
+      [CRI_PATHS.Version]: { kind: "ok", message: versionReply() },
+      [CRI_PATHS.Status]: { kind: "ok", message: Uint8Array.from([0x0a, 0x20, 0x0a, 0x05]) },
+    });
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeReplyInvalid");
+    assert.equal(finding.severity, "unknown");
+    assert.match(finding.message, /answered CRI Status with a reply node-doctor cannot decode: field 1 claims 32 bytes/);
+  });
+
+  it("RuntimeReady=false with the runtime's own reason", async () => {
+    fixture = await fixtureRoot("runtime-cni-valid");
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
+      [CRI_PATHS.Version]: { kind: "ok", message: versionReply("cri-o", "1.30.4") },
+      [CRI_PATHS.Status]: {
+        kind: "ok",
+        message: statusReply([{ type: "RuntimeReady", status: false, reason: "RuntimeNotReady", message: "storage driver overlay failed to initialize" }, READY[1]!]),
+      },
+      [CRI_PATHS.ImageFsInfo]: { kind: "ok", message: imageFsReply("/var/lib/containers/storage/overlay-images", 1024, 3) },
+    });
+    const facts: SharedFacts = {};
+    const finding = only(await runRuntime(fixture.root, {}, facts));
+    assert.equal(finding.reason, "RuntimeNotReady");
+    assert.match(finding.message, /cri-o 1\.30\.4 at \/run\/containerd\/containerd\.sock reports RuntimeReady=false \(RuntimeNotReady: storage driver overlay failed to initialize\)/);
+    assert.match(finding.remedy ?? "", /journalctl -u crio/);
+    assert.deepEqual({ ...facts.imageFs, measuredAtMonotonicMs: 0 }, { mountpoint: "/var/lib/containers/storage/overlay-images", usedBytes: 1024, inodesUsed: 3, measuredAtMonotonicMs: 0 });
+  });
+
+  it("ImageFsInfo hanging after a ready Status: a warning, and the check still finishes in time", async () => {
+    fixture = await fixtureRoot("runtime-cni-valid");
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
+      [CRI_PATHS.Version]: { kind: "ok", message: versionReply() },
+      [CRI_PATHS.Status]: { kind: "ok", message: statusReply(READY) },
+      [CRI_PATHS.ImageFsInfo]: { kind: "hang" },
+    });
+    const finding = only(await runRuntime(fixture.root, { requestTimeoutSeconds: 0.3 }));
+    assert.equal(finding.reason, "RuntimeImageFsUnavailable");
+    assert.equal(finding.severity, "warning");
+  });
+});
