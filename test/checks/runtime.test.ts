@@ -14,7 +14,11 @@ import { CRI_PATHS } from "../../src/host/cri.js";
 import { KubeletLocator } from "../../src/host/kubelet.js";
 import { RootedHost } from "../../src/host/host.js";
 import type { Finding, SharedFacts } from "../../src/types.js";
+import { createMetricsSink } from "../../src/report/metrics/index.js";
+import type { StateView } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
+import { runCli } from "../support/cli.js";
+import { runTool } from "../support/tools.js";
 import { CONTAINERD_SOCKET, startContainerd, type Containerd } from "../support/containerd.js";
 import { imageFsReply, READY, statusReply, versionReply } from "../support/cri-replies.js";
 import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
@@ -262,5 +266,64 @@ describe("runtime check with sockets that misbehave", () => {
     const finding = only(await runRuntime(fixture.root, { requestTimeoutSeconds: 0.3 }));
     assert.equal(finding.reason, "RuntimeImageFsUnavailable");
     assert.equal(finding.severity, "warning");
+  });
+});
+
+describe("runtime metrics", () => {
+  const state: StateView = { conditions: () => [], condition: () => undefined, lastRun: () => undefined, runs: () => [], firstRoundDone: () => true };
+  const sample = (text: string, series: string) => new RegExp(`^${series.replace(/[{}.]/g, (c) => `\\${c}`)} (\\S+)$`, "m").exec(text)?.[1];
+
+  it("readiness, info, request durations and the image filesystem from a real containerd; promtool accepts them", async () => {
+    fixture = await fixtureRoot();
+    containerd = await startContainerd(fixture.root);
+    const findings = await runRuntime(fixture.root);
+    const sink = createMetricsSink({ nodeName: "node7", version: "0.0.0", checkNames: ["runtime"] });
+    sink.onCheckRun?.({ check: "runtime", startedAtMs: Date.now(), durationMs: 20, outcome: "ok", findings }, state);
+    const text = await sink.registry.metrics();
+    assert.equal(sample(text, 'node_doctor_runtime_up{node="node7"}'), "1");
+    assert.equal(sample(text, 'node_doctor_runtime_condition{type="RuntimeReady",node="node7"}'), "1");
+    assert.equal(sample(text, 'node_doctor_runtime_condition{type="NetworkReady",node="node7"}'), "0");
+    assert.match(text, /^node_doctor_runtime_info\{runtime="containerd",version="1\.6\.[^"]+",api_version="v1",node="node7"\} 1$/m);
+    for (const method of ["Version", "Status", "ImageFsInfo"]) {
+      assert.equal(sample(text, `node_doctor_runtime_request_duration_seconds_count{node="node7",method="${method}"}`), "1");
+    }
+    assert.match(text, /^node_doctor_runtime_imagefs_used_bytes\{mountpoint="[^"]+io\.containerd\.snapshotter\.v1\.overlayfs",node="node7"\} \d+$/m);
+    const result = await runTool("promtool", ["check", "metrics"], { input: text });
+    assert.equal(result.code, 0, `promtool check metrics: ${result.stdout}${result.stderr}`);
+
+    // The runtime dies: up drops to 0, the failed call is counted, the stale image filesystem goes.
+    await containerd.crash();
+    sink.onCheckRun?.({ check: "runtime", startedAtMs: Date.now(), durationMs: 5, outcome: "ok", findings: await runRuntime(fixture.root) }, state);
+    const later = await sink.registry.metrics();
+    await sink.close?.();
+    assert.equal(sample(later, 'node_doctor_runtime_up{node="node7"}'), "0");
+    assert.equal(sample(later, 'node_doctor_runtime_request_failures_total{method="Version",outcome="refused",node="node7"}'), "1");
+    assert.doesNotMatch(later, /^node_doctor_runtime_imagefs_used_bytes\{/m);
+  });
+});
+
+describe("node-doctor check with a sick runtime", () => {
+  it("the built agent reports containerd's NetworkReady=false and exits 2", async () => {
+    fixture = await fixtureRoot();
+    containerd = await startContainerd(fixture.root);
+    const result = await runCli(["check", "--host-root", fixture.root, "--only", "runtime", "--output", "json"]);
+    assert.equal(result.code, 2, result.stderr);
+    const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
+    assert.deepEqual(findings.map((f) => [f.reason, f.severity]), [["RuntimeNetworkNotReady", "critical"]]);
+  });
+
+  it("a hung runtime socket: the runtime finding arrives in time and the other checks still report", async () => {
+    fixture = await fixtureRoot("runtime-cni-valid");
+    server = await hungServer(join(fixture.root, CONTAINERD_SOCKET));
+    const config = join(fixture.root, "node-doctor.yaml");
+    await writeFile(config, "checks:\n  runtime:\n    timeoutSeconds: 2\n    requestTimeoutSeconds: 0.5\n");
+    const started = performance.now();
+    const result = await runCli(["check", "--host-root", fixture.root, "--config", config, "--output", "json"], { timeoutMs: 20_000 });
+    const elapsed = performance.now() - started;
+    const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
+    assert.equal(findings.find((f) => f.check === "runtime")?.reason, "RuntimeUnresponsive");
+    assert.ok(findings.some((f) => f.check === "disk"), "the disk check reported alongside");
+    assert.equal(result.code, 2);
+    assert.ok(elapsed < 10_000, `took ${elapsed.toFixed(0)} ms`);
   });
 });

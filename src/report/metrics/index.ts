@@ -9,6 +9,7 @@ import { certificateMetrics } from "./certificate.js";
 import { clockMetrics } from "./clock.js";
 import { filesystemMetrics } from "./filesystem.js";
 import { registerProcessMetrics } from "./process.js";
+import { runtimeMetrics } from "./runtime.js";
 import { createRegistry, type CheckMetrics } from "./registry.js";
 
 export interface MetricsSink extends Sink {
@@ -72,6 +73,7 @@ export function createMetricsSink(options: { nodeName: string; version: string; 
   const perCheck: CheckMetrics[] = [filesystemMetrics(registry)];
   if (options.checkNames.includes("certificates")) perCheck.push(certificateMetrics(registry));
   if (options.checkNames.includes("clock")) perCheck.push(clockMetrics(registry));
+  if (options.checkNames.includes("runtime")) perCheck.push(runtimeMetrics(registry));
   const findingLabels = new Map<string, Set<string>>(); // check -> label keys, to drop stale ones
 
   function updateConditions(state: StateView): void {
