@@ -153,8 +153,8 @@ export interface RuntimeObservation {
   version?: CriVersion;
   conditions?: CriCondition[];
   imageFs?: CriFilesystemUsage;
-  /** The first call that failed, and how. */
-  failure?: { method: CriMethod; error: GrpcError | ProtoError };
+  /** The first call that failed, how, and the deadline it had. */
+  failure?: { method: CriMethod; error: GrpcError | ProtoError; timeoutMs: number };
   /** ImageFsInfo failing after Status answered is reported on its own. */
   imageFsFailure?: GrpcError | ProtoError;
   requests: RuntimeRequest[];
@@ -213,7 +213,7 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
   const unit = runtimeUnit(obs);
   const socket = obs.endpoint.socketPath ?? obs.endpoint.endpoint;
   const logs = `\`systemctl status ${unit}\`, \`journalctl -u ${unit} -n 100\``;
-  const { error, method } = failure;
+  const { error, method, timeoutMs } = failure;
   if (error instanceof ProtoError) {
     return {
       ...base,
@@ -253,7 +253,7 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
         ...base,
         severity: "critical",
         reason: RUNTIME_REASONS.RuntimeUnresponsive,
-        message: `The container runtime at ${socket} accepted the connection but did not answer CRI ${method} within ${error.message.match(/within (\d+ ms)/)?.[1] ?? "the deadline"}; kubelet's calls hang the same way (PLEG not healthy, pods stuck).`,
+        message: `The container runtime at ${socket} accepted the connection but did not answer CRI ${method} within ${Math.round(timeoutMs)} ms; kubelet's calls hang the same way (PLEG not healthy, pods stuck).`,
         remedy: `The runtime is hung: ${logs}; dump its goroutines with \`kill -USR1 $(pidof ${unit})\` (written to its journal), then \`systemctl restart ${unit}\`.`,
       };
     case "protocol":
@@ -460,7 +460,37 @@ function outcomeOf(error: unknown): string {
   return "error";
 }
 
-async function observe(ctx: CheckContext, settings: RuntimeSettings, timeoutMs: number, kubelet: KubeletSetup): Promise<RuntimeObservation> {
+/** Failures a kept connection shows when the runtime restarted since it was opened. */
+const STALE_CONNECTION = new Set(["closed", "protocol", "refused", "missing"]);
+
+/**
+ * The check's CRI connection, kept between runs: a new HTTP/2 session every
+ * run costs the agent more memory churn than the calls themselves.
+ */
+class RuntimeConnections {
+  private current?: { local: string; client: CriClient };
+
+  acquire(local: string): { client: CriClient; reused: boolean } {
+    if (this.current?.local === local && this.current.client.usable) return { client: this.current.client, reused: true };
+    this.drop();
+    const client = new CriClient(local);
+    this.current = { local, client };
+    return { client, reused: false };
+  }
+
+  drop(): void {
+    this.current?.client.close();
+    delete this.current;
+  }
+}
+
+async function observe(
+  ctx: CheckContext,
+  settings: RuntimeSettings,
+  timeoutMs: number,
+  kubelet: KubeletSetup,
+  connections: RuntimeConnections,
+): Promise<RuntimeObservation> {
   const started = ctx.clock.monotonic();
   // Leave the engine's timeout for the engine: the calls together stop well before it.
   const budgetEnd = started + timeoutMs * 0.8;
@@ -474,45 +504,52 @@ async function observe(ctx: CheckContext, settings: RuntimeSettings, timeoutMs: 
   const problem = await socketProblem(ctx.host, endpoint.socketPath);
   if (problem) {
     obs.socketProblem = problem;
+    connections.drop();
     return obs;
   }
   const local = ctx.host.local(await ctx.host.resolve(endpoint.socketPath));
-  const client = new CriClient(local);
-  const call = async <T>(method: CriMethod, fn: (o: { timeoutMs: number; signal: AbortSignal }) => Promise<T>): Promise<T> => {
+  let { client, reused } = connections.acquire(local);
+  let lastTimeoutMs = 0;
+  const call = async <T>(method: CriMethod, fn: (c: CriClient, o: { timeoutMs: number; signal: AbortSignal }) => Promise<T>): Promise<T> => {
     const begin = ctx.clock.monotonic();
     const timeoutMs = Math.max(1, Math.min(settings.requestTimeoutSeconds * 1000, budgetEnd - begin));
+    lastTimeoutMs = timeoutMs;
     try {
-      const value = await fn({ timeoutMs, signal: ctx.signal });
+      const value = await fn(client, { timeoutMs, signal: ctx.signal });
       obs.requests.push({ method, seconds: (ctx.clock.monotonic() - begin) / 1000, outcome: "OK" });
       return value;
     } catch (error) {
+      // A kept connection may have gone stale (the runtime restarted): one retry on a new one.
+      if (reused && error instanceof GrpcError && STALE_CONNECTION.has(error.kind)) {
+        connections.drop();
+        ({ client, reused } = connections.acquire(local));
+        return call(method, fn);
+      }
       obs.requests.push({ method, seconds: (ctx.clock.monotonic() - begin) / 1000, outcome: outcomeOf(error) });
+      // A connection that failed or hung is not kept for the next run.
+      connections.drop();
       // The local path means nothing to an operator: name the node path.
       if (error instanceof GrpcError) throw new GrpcError(error.kind, error.message.split(local).join(endpoint.socketPath as string), error.code);
       throw error;
     }
   };
   try {
-    try {
-      obs.version = await call("Version", (o) => client.version(o));
-      obs.conditions = (await call("Status", (o) => client.status(o))).conditions;
-    } catch (error) {
-      ctx.signal.throwIfAborted();
-      if (!(error instanceof GrpcError || error instanceof ProtoError)) throw error;
-      obs.failure = { method: obs.version ? "Status" : "Version", error };
-      return obs;
-    }
-    try {
-      const info = await call("ImageFsInfo", (o) => client.imageFsInfo(o));
-      const first = info.imageFilesystems.find((fs) => fs.mountpoint !== "");
-      if (first) obs.imageFs = first;
-    } catch (error) {
-      ctx.signal.throwIfAborted();
-      if (!(error instanceof GrpcError || error instanceof ProtoError)) throw error;
-      obs.imageFsFailure = error;
-    }
-  } finally {
-    client.close();
+    obs.version = await call("Version", (c, o) => c.version(o));
+    obs.conditions = (await call("Status", (c, o) => c.status(o))).conditions;
+  } catch (error) {
+    ctx.signal.throwIfAborted();
+    if (!(error instanceof GrpcError || error instanceof ProtoError)) throw error;
+    obs.failure = { method: obs.version ? "Status" : "Version", error, timeoutMs: lastTimeoutMs };
+    return obs;
+  }
+  try {
+    const info = await call("ImageFsInfo", (c, o) => c.imageFsInfo(o));
+    const first = info.imageFilesystems.find((fs) => fs.mountpoint !== "");
+    if (first) obs.imageFs = first;
+  } catch (error) {
+    ctx.signal.throwIfAborted();
+    if (!(error instanceof GrpcError || error instanceof ProtoError)) throw error;
+    obs.imageFsFailure = error;
   }
   const networkReady = obs.conditions.find((c) => c.type === "NetworkReady")?.status === true;
   try {
@@ -526,6 +563,7 @@ async function observe(ctx: CheckContext, settings: RuntimeSettings, timeoutMs: 
 
 export function createRuntimeCheck(settings: RuntimeSettings, deps: RuntimeCheckDeps): Check {
   const timeoutMs = settings.timeoutSeconds * 1000;
+  const connections = new RuntimeConnections();
   return {
     name: "runtime",
     conditions: ["ContainerRuntimeUnhealthy"],
@@ -533,7 +571,7 @@ export function createRuntimeCheck(settings: RuntimeSettings, deps: RuntimeCheck
     timeoutMs,
     async run(ctx) {
       const kubelet = await deps.kubelet.locate(ctx.signal);
-      const obs = await observe(ctx, settings, timeoutMs, kubelet);
+      const obs = await observe(ctx, settings, timeoutMs, kubelet, connections);
       if (obs.imageFs) {
         // Single writer of this fact; the disk check judges the filesystem it names.
         ctx.facts.imageFs = {
@@ -544,6 +582,9 @@ export function createRuntimeCheck(settings: RuntimeSettings, deps: RuntimeCheck
         };
       }
       return judgeRuntime(obs, ctx.cluster ? { nodeName: ctx.cluster.nodeName } : {});
+    },
+    async close() {
+      connections.drop();
     },
   };
 }

@@ -113,7 +113,7 @@ export interface CriCallOptions {
   signal?: AbortSignal;
 }
 
-/** A CRI connection for one round of calls; close() it when done. */
+/** A CRI connection; kept between rounds of calls while usable, close() it when done. */
 export class CriClient {
   private readonly grpc: GrpcUnixClient;
 
@@ -131,6 +131,10 @@ export class CriClient {
 
   async imageFsInfo(options: CriCallOptions): Promise<CriImageFsInfo> {
     return decodeImageFsInfoResponse(await this.grpc.unary(CRI_PATHS.ImageFsInfo, encodeImageFsInfoRequest(), options));
+  }
+
+  get usable(): boolean {
+    return this.grpc.usable;
   }
 
   close(): void {

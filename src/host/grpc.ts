@@ -135,7 +135,7 @@ function header(headers: http2.IncomingHttpHeaders, name: string): string | unde
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** One HTTP/2 connection to a unix socket; several unary calls share it. */
+/** One HTTP/2 connection to a unix socket; unary calls share it until it fails or closes. */
 export class GrpcUnixClient {
   private readonly session: http2.ClientHttp2Session;
   /** The first connection-level failure; later calls fail with it at once. */
@@ -268,6 +268,11 @@ export class GrpcUnixClient {
     }
     if (messages.length !== 1) return [new GrpcError("protocol", `${where}: ${messages.length} messages in a unary reply`)];
     return [undefined, messages[0]];
+  }
+
+  /** False once the connection failed or closed: make a new client. */
+  get usable(): boolean {
+    return !this.failure && !this.session.closed && !this.session.destroyed;
   }
 
   close(): void {

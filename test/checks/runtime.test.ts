@@ -38,7 +38,11 @@ afterEach(async () => {
 
 async function runRuntime(root: string, settings: Record<string, unknown> = {}, facts: SharedFacts = {}): Promise<Finding[]> {
   const check = createRuntimeCheck(runtimeSettings.parse(settings, "checks.runtime"), { kubelet: new KubeletLocator(new RootedHost(root), systemClock) });
-  return check.run(checkContext(root, { facts, timeoutMs: check.timeoutMs }));
+  try {
+    return await check.run(checkContext(root, { facts, timeoutMs: check.timeoutMs }));
+  } finally {
+    await check.close?.();
+  }
 }
 
 function only(findings: Finding[]): Finding {
@@ -126,6 +130,30 @@ describe("runtime check with a real containerd", () => {
     const finding = only(findings);
     assert.equal(finding.reason, "RuntimeNetworkNotReady", finding.message);
     assert.match(finding.remedy ?? "", /\/etc\/cni\/net\.d\/05-broken\.conf the network has no "type"/);
+  });
+
+  it("one connection serves run after run, and a restarted containerd is reached on a new one", async () => {
+    fixture = await fixtureRoot("runtime-cni-valid");
+    containerd = await startContainerd(fixture.root);
+    const check = createRuntimeCheck(runtimeSettings.parse({}, "checks.runtime"), { kubelet: new KubeletLocator(new RootedHost(fixture.root), systemClock) });
+    const root = fixture.root;
+    const run = async () => only(await check.run(checkContext(root, { timeoutMs: check.timeoutMs })));
+    try {
+      await runUntil(root, (f) => f[0]?.reason === "RuntimeHealthy");
+      assert.equal((await run()).reason, "RuntimeHealthy");
+      assert.equal((await run()).reason, "RuntimeHealthy");
+      await containerd.stop();
+      containerd = await startContainerd(root);
+      const after = await run();
+      assert.equal(after.reason, "RuntimeHealthy", after.message);
+      assert.deepEqual(
+        (after.evidence as { requests: Array<{ outcome: string }> }).requests.map((r) => r.outcome),
+        ["OK", "OK", "OK"],
+        "the stale connection is replaced without a failed call",
+      );
+    } finally {
+      await check.close?.();
+    }
   });
 
   it("containerd killed: its socket stays behind and nothing listens — RuntimeNotListening", async () => {
