@@ -5,7 +5,7 @@
  * Each case is a fixture root in, findings out.
  */
 import assert from "node:assert/strict";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createRuntimeCheck, isRuntimeEvidence, runtimeSettings } from "../../src/checks/runtime.js";
@@ -318,6 +318,8 @@ describe("runtime metrics", () => {
     assert.match(text, /^node_doctor_runtime_imagefs_used_bytes\{mountpoint="[^"]+io\.containerd\.snapshotter\.v1\.overlayfs",node="node7"\} \d+$/m);
     const result = await runTool("promtool", ["check", "metrics"], { input: text });
     assert.equal(result.code, 0, `promtool check metrics: ${result.stdout}${result.stderr}`);
+    const doc = await readFile(new URL("../../docs/metrics.md", import.meta.url), "utf8");
+    for (const [, family] of text.matchAll(/^# TYPE (node_doctor_runtime_\w+) /gm)) assert.ok(doc.includes(`\`${family}\``), `${family} is not in docs/metrics.md`);
 
     // The runtime dies: up drops to 0, the failed call is counted, the stale image filesystem goes.
     await containerd.crash();
