@@ -284,6 +284,35 @@ describe("runtime check with sockets that misbehave", () => {
     assert.deepEqual({ ...facts.imageFs, measuredAtMonotonicMs: 0 }, { mountpoint: "/var/lib/containers/storage/overlay-images", usedBytes: 1024, inodesUsed: 3, measuredAtMonotonicMs: 0 });
   });
 
+  for (const [name, prepare, expected] of [
+    ["missing", async (_root: string) => undefined, /The CNI config directory \/etc\/cni\/net\.d does not exist/],
+    ["empty", async (root: string) => void (await mkdir(join(root, "etc/cni/net.d"), { recursive: true })), /\/etc\/cni\/net\.d holds no \.conf, \.conflist or \.json file/],
+    [
+      "holding only a non-config file",
+      async (root: string) => {
+        await mkdir(join(root, "etc/cni/net.d"), { recursive: true });
+        await writeFile(join(root, "etc/cni/net.d/calico-kubeconfig"), "apiVersion: v1\n");
+      },
+      /holds no \.conf, \.conflist or \.json file/,
+    ],
+  ] as const) {
+    it(`NetworkReady=false with the CNI config directory ${name}: the remedy says so`, async () => {
+      fixture = await fixtureRoot();
+      await prepare(fixture.root);
+      server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
+        [CRI_PATHS.Version]: { kind: "ok", message: versionReply() },
+        [CRI_PATHS.Status]: {
+          kind: "ok",
+          message: statusReply([READY[0]!, { type: "NetworkReady", status: false, reason: "NetworkPluginNotReady", message: "Network plugin returns error: cni plugin not initialized" }]),
+        },
+        [CRI_PATHS.ImageFsInfo]: { kind: "ok", message: imageFsReply("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", 0, 0) },
+      });
+      const finding = only(await runRuntime(fixture.root));
+      assert.equal(finding.reason, "RuntimeNetworkNotReady");
+      assert.match(finding.remedy ?? "", expected);
+    });
+  }
+
   it("ImageFsInfo hanging after a ready Status: a warning, and the check still finishes in time", async () => {
     fixture = await fixtureRoot("runtime-cni-valid");
     server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
