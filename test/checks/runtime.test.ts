@@ -5,7 +5,7 @@
  * Each case is a fixture root in, findings out.
  */
 import assert from "node:assert/strict";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createRuntimeCheck, isRuntimeEvidence, runtimeSettings } from "../../src/checks/runtime.js";
@@ -312,6 +312,21 @@ describe("runtime check with sockets that misbehave", () => {
       assert.match(finding.remedy ?? "", expected);
     });
   }
+
+  it("kubelet's endpoint under /var/run, a symlink to /run as on most distributions, is followed inside the host root", async () => {
+    fixture = await fixtureRoot("runtime-cni-valid");
+    await mkdir(join(fixture.root, "var/lib/kubelet"), { recursive: true });
+    await writeFile(join(fixture.root, "var/lib/kubelet/config.yaml"), "kind: KubeletConfiguration\ncontainerRuntimeEndpoint: unix:///var/run/containerd/containerd.sock\n");
+    await symlink("/run", join(fixture.root, "var/run"));
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
+      [CRI_PATHS.Version]: { kind: "ok", message: versionReply() },
+      [CRI_PATHS.Status]: { kind: "ok", message: statusReply(READY) },
+      [CRI_PATHS.ImageFsInfo]: { kind: "ok", message: imageFsReply("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", 10, 1) },
+    });
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeHealthy", finding.message);
+    assert.match(finding.message, /at \/var\/run\/containerd\/containerd\.sock/);
+  });
 
   it("ImageFsInfo hanging after a ready Status: a warning, and the check still finishes in time", async () => {
     fixture = await fixtureRoot("runtime-cni-valid");
