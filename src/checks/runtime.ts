@@ -344,6 +344,8 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
   }
   const failed = failureFinding(obs, base);
   if (failed) return [failed];
+  // Only an aborted call has no finding: the run was cut short, so it could not look.
+  if (obs.failure) throw obs.failure.error;
 
   const findings: Finding[] = [];
   const conditions = obs.conditions ?? [];
