@@ -20,6 +20,7 @@ import type { Check, CheckContext, Finding, Host } from "../types.js";
 
 export const RUNTIME_REASONS = {
   RuntimeHealthy: "RuntimeHealthy",
+  NoContainerRuntime: "NoContainerRuntime",
   RuntimeEndpointInvalid: "RuntimeEndpointInvalid",
   RuntimeSocketMissing: "RuntimeSocketMissing",
   RuntimeNotListening: "RuntimeNotListening",
@@ -37,7 +38,9 @@ export const RUNTIME_REASONS = {
 } as const;
 
 /** Where runtimes put their CRI socket, probed in this order when kubelet does not say. */
-export const DEFAULT_RUNTIME_SOCKETS = ["/run/containerd/containerd.sock", "/run/crio/crio.sock", "/run/cri-dockerd.sock"];
+export const DEFAULT_RUNTIME_SOCKETS = ["/run/containerd/containerd.sock", "/run/crio/crio.sock", "/run/cri-dockerd.sock", "/run/k3s/containerd/containerd.sock"];
+/** Runtime executables: with one installed, a missing socket is a stopped runtime, not a host without one. */
+export const RUNTIME_BINARIES = ["containerd", "crio", "cri-dockerd", "k3s"].flatMap((name) => [`/usr/bin/${name}`, `/usr/local/bin/${name}`]);
 /** kubelet's own default for containerRuntimeEndpoint (since 1.24). */
 export const KUBELET_DEFAULT_ENDPOINT = "unix:///run/containerd/containerd.sock";
 const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
@@ -94,6 +97,8 @@ export interface EndpointChoice {
   problem?: string;
   /** Paths probed when nothing named the endpoint. */
   probed?: string[];
+  /** No kubelet, no socket, no runtime binary: a laptop or a copy of a node's files, not a node. */
+  noRuntime?: boolean;
 }
 
 /** Picks the endpoint: our setting, kubelet's flag, kubelet's config, kubelet's default, else the usual sockets. */
@@ -111,11 +116,14 @@ export async function chooseEndpoint(host: Host, kubelet: KubeletSetup, override
   for (const path of DEFAULT_RUNTIME_SOCKETS) {
     if (await host.exists(path)) return { endpoint: path, source: "the usual runtime sockets (no kubelet running)", socketPath: path };
   }
+  let installed = false;
+  for (const path of RUNTIME_BINARIES) if (!installed && (await host.exists(path))) installed = true;
   return {
     endpoint: DEFAULT_RUNTIME_SOCKETS[0] as string,
     source: "the usual runtime sockets (no kubelet running)",
     socketPath: DEFAULT_RUNTIME_SOCKETS[0] as string,
     probed: DEFAULT_RUNTIME_SOCKETS,
+    ...(installed ? {} : { noRuntime: true }),
   };
 }
 
@@ -327,6 +335,16 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
         reason: RUNTIME_REASONS.RuntimeEndpointInvalid,
         message: `The container runtime endpoint from ${obs.endpoint.source} is unusable: ${obs.endpoint.problem}.`,
         remedy: `Set it to the runtime's unix socket, e.g. \`--container-runtime-endpoint=${KUBELET_DEFAULT_ENDPOINT}\` (or containerRuntimeEndpoint in kubelet's config), then \`systemctl restart kubelet\`.`,
+      },
+    ];
+  }
+  if (obs.socketProblem && obs.endpoint.noRuntime) {
+    return [
+      {
+        ...base,
+        severity: "ok",
+        reason: RUNTIME_REASONS.NoContainerRuntime,
+        message: `This host runs no container runtime: no kubelet process names one, none of ${DEFAULT_RUNTIME_SOCKETS.join(", ")} exists and no containerd, crio, cri-dockerd or k3s binary is installed; runtime checks are skipped.`,
       },
     ];
   }

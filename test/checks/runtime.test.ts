@@ -179,11 +179,22 @@ describe("runtime check with sockets that misbehave", () => {
     assert.match(finding.remedy ?? "", /systemctl status containerd/);
   });
 
-  it("no kubelet and no runtime socket anywhere: names every socket it looked for", async () => {
+  it("no kubelet, no runtime socket, but containerd installed: critical, naming every socket it looked for", async () => {
     fixture = await fixtureRoot();
+    await mkdir(join(fixture.root, "usr/local/bin"), { recursive: true });
+    await writeFile(join(fixture.root, "usr/local/bin/containerd"), "#!/bin/sh\n", { mode: 0o755 });
     const finding = only(await runRuntime(fixture.root));
     assert.equal(finding.reason, "RuntimeSocketMissing");
-    assert.match(finding.message, /none of \/run\/containerd\/containerd\.sock, \/run\/crio\/crio\.sock, \/run\/cri-dockerd\.sock exists/);
+    assert.equal(finding.severity, "critical");
+    assert.match(finding.message, /none of \/run\/containerd\/containerd\.sock, \/run\/crio\/crio\.sock, \/run\/cri-dockerd\.sock, \/run\/k3s\/containerd\/containerd\.sock exists/);
+  });
+
+  it("no kubelet, no runtime socket and no runtime installed (a laptop, a copied node tree): ok, skipped", async () => {
+    fixture = await fixtureRoot("disk-healthy");
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "NoContainerRuntime");
+    assert.equal(finding.severity, "ok");
+    assert.match(finding.message, /This host runs no container runtime/);
   });
 
   it("a regular file where the socket should be", async () => {
