@@ -480,6 +480,9 @@ function outcomeOf(error: unknown): string {
   return "error";
 }
 
+/** sun_path holds 108 bytes including the terminating NUL. */
+const MAX_UNIX_PATH_BYTES = 107;
+
 /** Failures a kept connection shows when the runtime restarted since it was opened. */
 const STALE_CONNECTION = new Set(["closed", "protocol", "refused", "missing"]);
 
@@ -528,6 +531,10 @@ async function observe(
     return obs;
   }
   const local = ctx.host.local(await ctx.host.resolve(endpoint.socketPath));
+  if (Buffer.byteLength(local) > MAX_UNIX_PATH_BYTES) {
+    // connect() would truncate it and report a missing socket: say what really stops us looking.
+    throw new Error(`${local} is ${Buffer.byteLength(local)} bytes, longer than a unix socket address allows (${MAX_UNIX_PATH_BYTES}): use a shorter --host-root`);
+  }
   let { client, reused } = connections.acquire(local);
   let lastTimeoutMs = 0;
   const call = async <T>(method: CriMethod, fn: (c: CriClient, o: { timeoutMs: number; signal: AbortSignal }) => Promise<T>): Promise<T> => {

@@ -5,7 +5,7 @@
  * Each case is a fixture root in, findings out.
  */
 import assert from "node:assert/strict";
-import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createRuntimeCheck, isRuntimeEvidence, runtimeSettings } from "../../src/checks/runtime.js";
@@ -337,6 +337,21 @@ describe("runtime check with sockets that misbehave", () => {
     const finding = only(await runRuntime(fixture.root));
     assert.equal(finding.reason, "RuntimeHealthy", finding.message);
     assert.match(finding.message, /at \/var\/run\/containerd\/containerd\.sock/);
+  });
+
+  it("a host root so deep that the socket's path cannot be connected to: could not look, saying why", async () => {
+    fixture = await fixtureRoot();
+    const deep = join(fixture.root, "d".repeat(100));
+    await mkdir(join(deep, "run/containerd"), { recursive: true });
+    // No socket can be bound at that length: bind one at a short path and move it there.
+    const short = join(fixture.root, "s.sock");
+    const holder = await hungServer(short);
+    try {
+      await rename(short, join(deep, CONTAINERD_SOCKET));
+      await assert.rejects(runRuntime(deep), /is \d+ bytes, longer than a unix socket address allows \(107\): use a shorter --host-root/);
+    } finally {
+      await holder.close();
+    }
   });
 
   it("ImageFsInfo hanging after a ready Status: a warning, and the check still finishes in time", async () => {
