@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
+import { createDiskCheck, diskSettings } from "../../src/checks/disk.js";
 import { createRuntimeCheck, isRuntimeEvidence, runtimeSettings } from "../../src/checks/runtime.js";
 import { systemClock } from "../../src/engine/clock.js";
 import { CRI_PATHS } from "../../src/host/cri.js";
@@ -21,7 +22,7 @@ import { runCli } from "../support/cli.js";
 import { runTool } from "../support/tools.js";
 import { CONTAINERD_SOCKET, startContainerd, type Containerd } from "../support/containerd.js";
 import { imageFsReply, READY, statusReply, versionReply } from "../support/cri-replies.js";
-import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+import { fillBytes, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 import { deadSocket, garbageServer, grpcServer, http1Server, hungServer, type TestServer } from "../support/socket-servers.js";
 
 let fixture: FixtureRoot | undefined;
@@ -364,6 +365,32 @@ describe("runtime check with sockets that misbehave", () => {
     const finding = only(await runRuntime(fixture.root, { requestTimeoutSeconds: 0.3 }));
     assert.equal(finding.reason, "RuntimeImageFsUnavailable");
     assert.equal(finding.severity, "warning");
+  });
+});
+
+describe("runtime check and disk check together", () => {
+  it("the image filesystem the runtime reports is judged with kubelet's imagefs thresholds", async () => {
+    fixture = await fixtureRoot("disk-healthy", { tmpfsRoot: true });
+    await fixture.mountTmpfs("/var/lib/kubelet", { size: "8m", inodes: 1000 });
+    // Images on their own disk, somewhere the disk check would not guess.
+    const images = await fixture.mountTmpfs("/data/containerd", { size: "4m", inodes: 1000 });
+    await fixture.writeMountinfo();
+    await mkdir(join(images, "io.containerd.snapshotter.v1.overlayfs"), { recursive: true });
+    await fillBytes(images, 300 * 1024); // ~7% free: below imagefs.available<15%
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
+      [CRI_PATHS.Version]: { kind: "ok", message: versionReply() },
+      [CRI_PATHS.Status]: { kind: "ok", message: statusReply(READY) },
+      [CRI_PATHS.ImageFsInfo]: { kind: "ok", message: imageFsReply("/data/containerd/io.containerd.snapshotter.v1.overlayfs", 3_500_000, 120) },
+    });
+    const facts: SharedFacts = {};
+    await runRuntime(fixture.root, {}, facts);
+    assert.equal(facts.imageFs?.mountpoint, "/data/containerd/io.containerd.snapshotter.v1.overlayfs");
+    const disk = createDiskCheck(diskSettings.parse({}, "checks.disk"), { kubelet: new KubeletLocator(new RootedHost(fixture.root), systemClock) });
+    const findings = await disk.run(checkContext(fixture.root, { facts }));
+    const imageFs = findings.find((f) => f.reason === "ImageFsAvailableLow");
+    assert.ok(imageFs, JSON.stringify(findings.map((f) => [f.reason, f.message])));
+    assert.equal(imageFs.severity, "critical");
+    assert.match(imageFs.message, /filesystem \/data\/containerd/);
   });
 });
 
