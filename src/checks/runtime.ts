@@ -15,6 +15,7 @@ import { cniDirsFromContainerdConfig, DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR
 import { CriClient, type CriCondition, type CriFilesystemUsage, type CriMethod, type CriVersion } from "../host/cri.js";
 import { GRPC_STATUS, GRPC_UNIMPLEMENTED, GrpcError } from "../host/grpc.js";
 import type { KubeletLocator, KubeletSetup } from "../host/kubelet.js";
+import { DEFAULT_SYSTEM_BUS_SOCKET, SystemdBus, type UnitState } from "../host/systemd.js";
 import { ProtoError } from "../host/protobuf.js";
 import type { Check, CheckContext, Finding, Host } from "../types.js";
 
@@ -65,14 +66,26 @@ export const runtimeSettings = checkSettings(
     cniConfDir: optional(string({ check: absolutePath })),
     /** CNI plugin directories; by default containerd's bin_dir, else /opt/cni/bin. */
     cniBinDirs: optional(list(string({ check: absolutePath }), { maxItems: 16 })),
+    /** The runtime's systemd unit; by default containerd.service, crio.service, cri-docker.service or k3s.service after the runtime. */
+    unit: optional(string({ check: unitName })),
+    /** The host's system bus, for the unit's state when the runtime does not answer. */
+    dbusSocket: withDefault(string({ check: absolutePath }), DEFAULT_SYSTEM_BUS_SOCKET),
+    dbusTimeoutSeconds: withDefault(number({ min: 0.1, max: 30 }), 1),
   },
 );
+
+function unitName(value: string): string | undefined {
+  return /^[A-Za-z0-9:_.@-]+\.service$/.test(value) ? undefined : `must be a systemd service name like containerd.service, got ${JSON.stringify(value)}`;
+}
 
 export type RuntimeSettings = CommonCheckSettings & {
   endpoint?: string | undefined;
   requestTimeoutSeconds: number;
   cniConfDir?: string | undefined;
   cniBinDirs?: string[] | undefined;
+  unit?: string | undefined;
+  dbusSocket: string;
+  dbusTimeoutSeconds: number;
 };
 
 /** kubelet's endpoint syntax: "unix:///path", or a bare absolute path (deprecated but accepted). */
@@ -147,6 +160,8 @@ export type RuntimeEvidence = {
   conditions: Array<{ type: string; status: boolean }>;
   requests: RuntimeRequest[];
   imageFs?: { mountpoint: string; usedBytes?: number; inodesUsed?: number };
+  /** systemd's view of the runtime's unit, when it was asked. */
+  unit?: { name: string } & UnitState;
 };
 
 export function isRuntimeEvidence(value: unknown): value is RuntimeEvidence {
@@ -167,14 +182,46 @@ export interface RuntimeObservation {
   imageFsFailure?: GrpcError | ProtoError;
   requests: RuntimeRequest[];
   cni?: CniState;
+  /** The runtime's systemd unit and, when the runtime did not answer, what systemd says about it. */
+  unit?: { name: string; state?: UnitState; busError?: string };
 }
 
-/** systemd unit of a runtime, for remedies. */
-function runtimeUnit(obs: RuntimeObservation): string {
+/** The runtime's systemd service, guessed from its name and socket when not configured. */
+export function runtimeUnitName(obs: Pick<RuntimeObservation, "version" | "endpoint">, configured?: string): string {
+  if (configured) return configured;
   const name = `${obs.version?.runtimeName ?? ""} ${obs.endpoint.socketPath ?? ""}`.toLowerCase();
-  if (name.includes("crio") || name.includes("cri-o")) return "crio";
-  if (name.includes("docker")) return "cri-docker";
-  return "containerd";
+  if (name.includes("k3s")) return "k3s.service";
+  if (name.includes("crio") || name.includes("cri-o")) return "crio.service";
+  if (name.includes("docker")) return "cri-docker.service";
+  return "containerd.service";
+}
+
+/** The unit as systemctl takes it, for remedies. */
+function runtimeUnit(obs: RuntimeObservation): string {
+  return (obs.unit?.name ?? runtimeUnitName(obs)).replace(/\.service$/, "");
+}
+
+/** What systemd says about the runtime's unit, as a clause for a message; empty when it was not asked. */
+function describeUnit(obs: RuntimeObservation): string {
+  const unit = obs.unit;
+  if (!unit) return "";
+  const s = unit.state;
+  if (!s) return unit.busError ? `; systemd could not be asked about ${unit.name} (${unit.busError})` : "";
+  if (!s.loaded) return `; systemd has no ${unit.name} loaded`;
+  const parts = [`${unit.name} is ${s.activeState}${s.subState ? ` (${s.subState})` : ""}`];
+  if (s.result && s.result !== "success") parts.push(`last result ${s.result}${s.execMainStatus ? `, exit status ${s.execMainStatus}` : ""}`);
+  if (s.nRestarts) parts.push(`restarted ${s.nRestarts} times by systemd`);
+  if (s.unitFileState && s.unitFileState !== "enabled") parts.push(`${s.unitFileState} at boot`);
+  return `; systemd: ${parts.join(", ")}`;
+}
+
+/** The first step of a remedy when systemd will not start the unit at all. */
+function unitFix(obs: RuntimeObservation): string {
+  const s = obs.unit?.state;
+  const unit = runtimeUnit(obs);
+  if (s?.loadState === "masked" || s?.unitFileState?.startsWith("masked")) return `\`systemctl unmask ${unit} && systemctl enable --now ${unit}\` (the unit is masked), then `;
+  if (s?.unitFileState === "disabled" && s.activeState !== "active") return `\`systemctl enable --now ${unit}\` (the unit is disabled), then `;
+  return "";
 }
 
 function runtimeLabel(obs: RuntimeObservation): string {
@@ -237,16 +284,16 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
         ...base,
         severity: "critical",
         reason: RUNTIME_REASONS.RuntimeSocketMissing,
-        message: `The container runtime socket ${socket} (${obs.endpoint.source}) disappeared while node-doctor called ${method}.`,
-        remedy: `The runtime is probably restarting or stopped: ${logs}; \`systemctl restart ${unit}\`.`,
+        message: `The container runtime socket ${socket} (${obs.endpoint.source}) disappeared while node-doctor called ${method}${describeUnit(obs)}.`,
+        remedy: `${unitFix(obs)}The runtime is probably restarting or stopped: ${logs}; \`systemctl restart ${unit}\`.`,
       };
     case "refused":
       return {
         ...base,
         severity: "critical",
         reason: RUNTIME_REASONS.RuntimeNotListening,
-        message: `Nothing listens on the container runtime socket ${socket} (${obs.endpoint.source}): ${error.message.replace(`${socket}: `, "")}; the runtime is not running.`,
-        remedy: `Start the runtime and find why it stopped: ${logs}; \`systemctl restart ${unit}\`.`,
+        message: `Nothing listens on the container runtime socket ${socket} (${obs.endpoint.source}): ${error.message.replace(`${socket}: `, "")}; the runtime is not running${describeUnit(obs)}.`,
+        remedy: `${unitFix(obs)}Start the runtime and find why it stopped: ${logs}; \`systemctl restart ${unit}\`.`,
       };
     case "denied":
       return {
@@ -261,7 +308,7 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
         ...base,
         severity: "critical",
         reason: RUNTIME_REASONS.RuntimeUnresponsive,
-        message: `The container runtime at ${socket} accepted the connection but did not answer CRI ${method} within ${Math.round(timeoutMs)} ms; kubelet's calls hang the same way (PLEG not healthy, pods stuck).`,
+        message: `The container runtime at ${socket} accepted the connection but did not answer CRI ${method} within ${Math.round(timeoutMs)} ms; kubelet's calls hang the same way (PLEG not healthy, pods stuck)${describeUnit(obs)}.`,
         remedy: `The runtime is hung: ${logs}; dump its goroutines with \`kill -USR1 $(pidof ${unit})\` (written to its journal), then \`systemctl restart ${unit}\`.`,
       };
     case "protocol":
@@ -314,6 +361,7 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
       : {}),
     conditions: (obs.conditions ?? []).map((c) => ({ type: c.type, status: c.status })),
     requests: obs.requests,
+    ...(obs.unit?.state ? { unit: { name: obs.unit.name, ...obs.unit.state } } : {}),
     ...(obs.imageFs
       ? {
           imageFs: {
@@ -355,8 +403,8 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
         ...base,
         severity: "critical",
         reason: RUNTIME_REASONS.RuntimeSocketMissing,
-        message: `The container runtime socket ${socket} from ${obs.endpoint.source} ${obs.socketProblem}${probed}; kubelet cannot reach the runtime.`,
-        remedy: `Start the runtime and find why it stopped: \`systemctl status ${unit}\`, \`journalctl -u ${unit} -n 100\`, \`systemctl restart ${unit}\`. If the runtime listens elsewhere, fix kubelet's \`--container-runtime-endpoint\`.`,
+        message: `The container runtime socket ${socket} from ${obs.endpoint.source} ${obs.socketProblem}${probed}; kubelet cannot reach the runtime${describeUnit(obs)}.`,
+        remedy: `${unitFix(obs)}Start the runtime and find why it stopped: \`systemctl status ${unit}\`, \`journalctl -u ${unit} -n 100\`, \`systemctl restart ${unit}\`. If the runtime listens elsewhere, fix kubelet's \`--container-runtime-endpoint\`.`,
       },
     ];
   }
@@ -591,14 +639,39 @@ async function observe(
 export function createRuntimeCheck(settings: RuntimeSettings, deps: RuntimeCheckDeps): Check {
   const timeoutMs = settings.timeoutSeconds * 1000;
   const connections = new RuntimeConnections();
+  let bus: SystemdBus | undefined;
+  /** Asks systemd about the unit only when the runtime did not answer: that is when its state explains something. */
+  const askSystemd = async (ctx: CheckContext, obs: RuntimeObservation, startedMs: number): Promise<void> => {
+    const down = (obs.socketProblem !== undefined && !obs.endpoint.noRuntime) || (obs.failure !== undefined && obs.failure.error instanceof GrpcError);
+    if (!down) return;
+    const name = runtimeUnitName(obs, settings.unit);
+    obs.unit = { name };
+    bus ??= new SystemdBus(ctx.host, settings.dbusSocket, settings.dbusTimeoutSeconds * 1000);
+    if (!(await bus.available())) return;
+    // Whatever time the CRI calls left: a hung bus must not turn a runtime finding into a timed-out check.
+    const left = startedMs + timeoutMs * 0.95 - ctx.clock.monotonic();
+    if (left < 50) {
+      obs.unit.busError = "no time left within the check's timeout";
+      return;
+    }
+    try {
+      obs.unit.state = await bus.unitState(name, AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.floor(left))]));
+    } catch (error) {
+      ctx.signal.throwIfAborted();
+      obs.unit.busError = error instanceof Error ? error.message : String(error);
+      ctx.log.debug({ err: obs.unit.busError }, "systemd unreachable over D-Bus; the runtime's unit state is unknown");
+    }
+  };
   return {
     name: "runtime",
     conditions: ["ContainerRuntimeUnhealthy"],
     intervalMs: settings.intervalSeconds * 1000,
     timeoutMs,
     async run(ctx) {
+      const startedMs = ctx.clock.monotonic();
       const kubelet = await deps.kubelet.locate(ctx.signal);
       const obs = await observe(ctx, settings, timeoutMs, kubelet, connections);
+      await askSystemd(ctx, obs, startedMs);
       if (obs.imageFs) {
         // Single writer of this fact; the disk check judges the filesystem it names.
         ctx.facts.imageFs = {
@@ -612,6 +685,7 @@ export function createRuntimeCheck(settings: RuntimeSettings, deps: RuntimeCheck
     },
     async close() {
       connections.drop();
+      bus?.close();
     },
   };
 }

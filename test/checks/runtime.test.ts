@@ -22,6 +22,7 @@ import { runCli } from "../support/cli.js";
 import { runTool } from "../support/tools.js";
 import { CONTAINERD_SOCKET, startContainerd, type Containerd } from "../support/containerd.js";
 import { imageFsReply, READY, statusReply, versionReply } from "../support/cri-replies.js";
+import { startFakeSystemd, type FakeSystemd } from "../support/fake-systemd.js";
 import { fillBytes, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 import { deadSocket, garbageServer, grpcServer, http1Server, hungServer, type TestServer } from "../support/socket-servers.js";
 
@@ -365,6 +366,83 @@ describe("runtime check with sockets that misbehave", () => {
     const finding = only(await runRuntime(fixture.root, { requestTimeoutSeconds: 0.3 }));
     assert.equal(finding.reason, "RuntimeImageFsUnavailable");
     assert.equal(finding.severity, "warning");
+  });
+});
+
+describe("runtime check asks systemd about the runtime's unit when the runtime does not answer", () => {
+  let systemd: FakeSystemd | undefined;
+  afterEach(async () => {
+    await systemd?.stop();
+    systemd = undefined;
+  });
+  const busAt = (root: string) => join(root, "run/dbus/system_bus_socket");
+
+  it("a dead socket: the message says systemd's state, result and restart count", async () => {
+    fixture = await fixtureRoot();
+    await deadSocket(join(fixture.root, CONTAINERD_SOCKET));
+    systemd = await startFakeSystemd(busAt(fixture.root), {
+      units: {
+        "containerd.service": {
+          Unit: { LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart", UnitFileState: "enabled" },
+          Service: { Result: "exit-code", NRestarts: 5, MainPID: 0, ExecMainStatus: 2 },
+        },
+      },
+    });
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeNotListening");
+    assert.match(finding.message, /the runtime is not running; systemd: containerd\.service is activating \(auto-restart\), last result exit-code, exit status 2, restarted 5 times by systemd\.$/);
+    assert.equal((finding.evidence as { unit?: { nRestarts?: number } }).unit?.nRestarts, 5);
+  });
+
+  it("a missing socket and a disabled unit: the remedy starts with enabling it", async () => {
+    fixture = await fixtureRoot("runtime-socket-missing");
+    systemd = await startFakeSystemd(busAt(fixture.root), {
+      units: {
+        "containerd.service": {
+          Unit: { LoadState: "loaded", ActiveState: "inactive", SubState: "dead", UnitFileState: "disabled" },
+          Service: { Result: "success", NRestarts: 0, MainPID: 0 },
+        },
+      },
+    });
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeSocketMissing");
+    assert.match(finding.message, /systemd: containerd\.service is inactive \(dead\), disabled at boot\.$/);
+    assert.match(finding.remedy ?? "", /^`systemctl enable --now containerd` \(the unit is disabled\), then /);
+  });
+
+  it("a masked unit: unmask first; a configured unit name is used as given", async () => {
+    fixture = await fixtureRoot("runtime-socket-missing");
+    systemd = await startFakeSystemd(busAt(fixture.root), {
+      units: { "containerd-custom.service": { Unit: { LoadState: "masked", ActiveState: "inactive", SubState: "dead", UnitFileState: "masked" }, Service: {} } },
+    });
+    const finding = only(await runRuntime(fixture.root, { unit: "containerd-custom.service" }));
+    assert.match(finding.remedy ?? "", /^`systemctl unmask containerd-custom && systemctl enable --now containerd-custom` \(the unit is masked\)/);
+  });
+
+  it("a healthy runtime is not worth a D-Bus call", async () => {
+    fixture = await fixtureRoot("runtime-cni-valid");
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
+      [CRI_PATHS.Version]: { kind: "ok", message: versionReply() },
+      [CRI_PATHS.Status]: { kind: "ok", message: statusReply(READY) },
+      [CRI_PATHS.ImageFsInfo]: { kind: "ok", message: imageFsReply("/var/lib/containerd", 1, 1) },
+    });
+    systemd = await startFakeSystemd(busAt(fixture.root), { units: {}, hang: ["GetUnit", "GetAll"] });
+    const started = performance.now();
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeHealthy");
+    assert.ok(performance.now() - started < 900, "the hung bus was not called");
+  });
+
+  it("a hung runtime and a hung bus: still RuntimeUnresponsive within the check's timeout", async () => {
+    fixture = await fixtureRoot();
+    server = await hungServer(join(fixture.root, CONTAINERD_SOCKET));
+    systemd = await startFakeSystemd(busAt(fixture.root), { units: {}, hang: ["GetUnit", "GetAll"] });
+    const started = performance.now();
+    const finding = only(await runRuntime(fixture.root, { timeoutSeconds: 2, requestTimeoutSeconds: 0.5, dbusTimeoutSeconds: 5 }));
+    const elapsed = performance.now() - started;
+    assert.equal(finding.reason, "RuntimeUnresponsive");
+    assert.match(finding.message, /systemd could not be asked about containerd\.service/);
+    assert.ok(elapsed < 2000, `took ${elapsed.toFixed(0)} ms`);
   });
 });
 
