@@ -11,9 +11,10 @@
  */
 import { checkSettings, type CommonCheckSettings } from "../config/config.js";
 import { list, number, optional, string, withDefault } from "../config/schema.js";
-import { cniDirsFromContainerdConfig, DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR, readCniState, type CniState } from "../host/cni.js";
+import { cniDirsFromContainerdConfig, DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR, readCniState, type CniState, type ContainerdCniDirs } from "../host/cni.js";
 import { CriClient, type CriCondition, type CriFilesystemUsage, type CriMethod, type CriVersion } from "../host/cri.js";
 import { GRPC_STATUS, GRPC_UNIMPLEMENTED, GrpcError } from "../host/grpc.js";
+import { containerdCgroup } from "../host/runtime-config.js";
 import type { KubeletLocator, KubeletSetup } from "../host/kubelet.js";
 import { DEFAULT_SYSTEM_BUS_SOCKET, SystemdBus, type UnitState } from "../host/systemd.js";
 import { ProtoError } from "../host/protobuf.js";
@@ -182,6 +183,8 @@ export interface RuntimeObservation {
   imageFsFailure?: GrpcError | ProtoError;
   requests: RuntimeRequest[];
   cni?: CniState;
+  /** containerd's config file when it disables the CRI plugin. */
+  criDisabledIn?: string;
   /** The runtime's systemd unit and, when the runtime did not answer, what systemd says about it. */
   unit?: { name: string; state?: UnitState; busError?: string };
 }
@@ -326,7 +329,9 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
           ...base,
           severity: "critical",
           reason: RUNTIME_REASONS.RuntimeCriUnsupported,
-          message: `${runtimeLabel(obs)} does not implement the CRI runtime.v1 API (${method} is UNIMPLEMENTED): its CRI plugin is disabled or the runtime is too old for kubelet.`,
+          message: obs.criDisabledIn
+            ? `${runtimeLabel(obs)} does not serve CRI (${method} is UNIMPLEMENTED): ${obs.criDisabledIn} lists the CRI plugin in disabled_plugins.`
+            : `${runtimeLabel(obs)} does not implement the CRI runtime.v1 API (${method} is UNIMPLEMENTED): its CRI plugin is disabled or the runtime is too old for kubelet.`,
           remedy:
             unit === "containerd"
               ? `Enable the CRI plugin: remove "cri" from disabled_plugins in ${CONTAINERD_CONFIG} (Docker's packages disable it), or regenerate it with \`containerd config default > ${CONTAINERD_CONFIG}\`; containerd must be >= 1.6. Then \`systemctl restart containerd\`.`
@@ -495,15 +500,20 @@ export interface RuntimeCheckDeps {
   kubelet: KubeletLocator;
 }
 
+async function readContainerdConfig(ctx: CheckContext): Promise<string | undefined> {
+  try {
+    return await ctx.host.readText(CONTAINERD_CONFIG, { maxBytes: 1024 * 1024, signal: ctx.signal });
+  } catch {
+    return undefined; // no containerd config: containerd's defaults apply
+  }
+}
+
 /** Where the CNI files are: our settings, else containerd's config, else the defaults. */
-async function cniDirs(ctx: CheckContext, settings: RuntimeSettings): Promise<{ confDir: string; binDirs: string[] }> {
-  let fromContainerd: { confDir?: string; binDirs?: string[] } = {};
-  if (!settings.cniConfDir || !settings.cniBinDirs) {
-    try {
-      fromContainerd = cniDirsFromContainerdConfig(await ctx.host.readText(CONTAINERD_CONFIG, { maxBytes: 1024 * 1024, signal: ctx.signal }));
-    } catch {
-      // No containerd config: the defaults apply.
-    }
+function cniDirs(ctx: CheckContext, settings: RuntimeSettings, containerdConfig: string | undefined): { confDir: string; binDirs: string[] } {
+  let fromContainerd: ContainerdCniDirs = {};
+  if (containerdConfig !== undefined && (!settings.cniConfDir || !settings.cniBinDirs)) {
+    fromContainerd = cniDirsFromContainerdConfig(CONTAINERD_CONFIG, containerdConfig);
+    if (fromContainerd.problem) ctx.log.debug({ problem: fromContainerd.problem }, "containerd's config gives no CNI directories; using the defaults");
   }
   return {
     confDir: settings.cniConfDir ?? fromContainerd.confDir ?? DEFAULT_CNI_CONF_DIR,
@@ -569,7 +579,12 @@ async function observe(
   const obs: RuntimeObservation = { endpoint, requests: [] };
   if (endpoint.problem || !endpoint.socketPath) return obs;
 
-  const cniPromise = cniDirs(ctx, settings).then((dirs) => readCniState(ctx.host, { ...dirs, signal: ctx.signal }));
+  const containerdConfig = await readContainerdConfig(ctx);
+  if (containerdConfig !== undefined) {
+    const cri = containerdCgroup(CONTAINERD_CONFIG, containerdConfig);
+    if (cri.ok && "criDisabled" in cri) obs.criDisabledIn = CONTAINERD_CONFIG;
+  }
+  const cniPromise = readCniState(ctx.host, { ...cniDirs(ctx, settings, containerdConfig), signal: ctx.signal });
   cniPromise.catch(() => undefined); // awaited below; a rejection before then must not go unhandled
 
   const problem = await socketProblem(ctx.host, endpoint.socketPath);

@@ -8,6 +8,7 @@
  * before it, so only files up to and including the first valid one matter.
  */
 import type { Host } from "../types.js";
+import { parseToml, TomlError, tomlGet, type TomlTable } from "./toml.js";
 
 export const DEFAULT_CNI_CONF_DIR = "/etc/cni/net.d";
 export const DEFAULT_CNI_BIN_DIRS = ["/opt/cni/bin"];
@@ -97,26 +98,41 @@ export function parseCniConfig(path: string, text: string): CniConfigFile {
   return file;
 }
 
+/** Where containerd's CRI plugin keeps its settings, by config version. */
+const CRI_PLUGIN: Record<number, string> = { 1: "cri", 2: "io.containerd.grpc.v1.cri", 3: "io.containerd.cri.v1.runtime" };
+
+export interface ContainerdCniDirs {
+  confDir?: string;
+  binDirs?: string[];
+  /** Why the file could not be used (bad TOML, wrong types); the defaults then apply. */
+  problem?: string;
+}
+
 /**
- * The CNI directories in containerd's config.toml, when set there
- * (`conf_dir`, `bin_dir`, or 2.x's `bin_dirs` list). A line-level read, not
- * a TOML parser: these keys appear only in the CRI plugin's cni table.
+ * The CNI directories in containerd's config.toml (`conf_dir`, `bin_dir`,
+ * or 2.x's `bin_dirs`) under the CRI plugin's `cni` table, for config
+ * versions 1, 2 and 3.
  */
-export function cniDirsFromContainerdConfig(text: string): { confDir?: string; binDirs?: string[] } {
-  const out: { confDir?: string; binDirs?: string[] } = {};
-  const uncommented = text
-    .split("\n")
-    .map((line) => line.replace(/^\s*#.*$/, ""))
-    .join("\n");
-  const conf = /^\s*conf_dir\s*=\s*["']([^"'\n]+)["']/m.exec(uncommented);
-  if (conf?.[1]) out.confDir = conf[1];
-  const bin = /^\s*bin_dir\s*=\s*["']([^"'\n]+)["']/m.exec(uncommented);
-  if (bin?.[1]) out.binDirs = [bin[1]];
-  const bins = /^\s*bin_dirs\s*=\s*\[([^\]]*)\]/m.exec(uncommented);
-  if (bins?.[1]) {
-    const dirs = [...bins[1].matchAll(/["']([^"']+)["']/g)].map((m) => m[1] as string);
-    if (dirs.length > 0) out.binDirs = dirs;
+export function cniDirsFromContainerdConfig(path: string, text: string): ContainerdCniDirs {
+  let doc: TomlTable;
+  try {
+    doc = parseToml(text);
+  } catch (error) {
+    return { problem: `${path}: ${error instanceof TomlError ? error.message : String(error)}` };
   }
+  const version = doc["version"] ?? 1;
+  const plugin = typeof version === "number" ? CRI_PLUGIN[version] : undefined;
+  if (!plugin) return { problem: `${path}: version = ${JSON.stringify(version)}; containerd knows versions 1, 2 and 3` };
+  const cni = ["plugins", plugin, "cni"];
+  const out: ContainerdCniDirs = {};
+  const confDir = tomlGet(doc, [...cni, "conf_dir"]);
+  if (typeof confDir === "string" && confDir !== "") out.confDir = confDir;
+  else if (confDir !== undefined) out.problem = `${path}: conf_dir must be a string`;
+  const binDirs = tomlGet(doc, [...cni, "bin_dirs"]);
+  const binDir = tomlGet(doc, [...cni, "bin_dir"]);
+  if (Array.isArray(binDirs) && binDirs.length > 0 && binDirs.every((d): d is string => typeof d === "string")) out.binDirs = binDirs;
+  else if (typeof binDir === "string" && binDir !== "") out.binDirs = [binDir];
+  else if (binDirs !== undefined || binDir !== undefined) out.problem = `${path}: bin_dir must be a string (bin_dirs a list of strings)`;
   return out;
 }
 

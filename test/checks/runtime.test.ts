@@ -267,6 +267,17 @@ describe("runtime check with sockets that misbehave", () => {
     assert.match(finding.remedy ?? "", /remove "cri" from disabled_plugins in \/etc\/containerd\/config\.toml/);
   });
 
+  it("Docker's containerd config (disabled_plugins = [\"cri\"]) serving no CRI: the message names the file", async () => {
+    fixture = await fixtureRoot();
+    await mkdir(join(fixture.root, "etc/containerd"), { recursive: true });
+    // As docker.io / containerd.io packages ship it.
+    await writeFile(join(fixture.root, "etc/containerd/config.toml"), '#   Copyright 2018-2022 Docker Inc.\n\ndisabled_plugins = ["cri"]\n');
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {});
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeCriUnsupported");
+    assert.match(finding.message, /\/etc\/containerd\/config\.toml lists the CRI plugin in disabled_plugins/);
+  });
+
   it("an undecodable Status reply is unknown (could not look), not a crash", async () => {
     fixture = await fixtureRoot();
     server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {

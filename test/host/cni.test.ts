@@ -49,7 +49,8 @@ describe("parseCniConfig", () => {
 });
 
 describe("cniDirsFromContainerdConfig", () => {
-  it("reads conf_dir and bin_dir from the CRI plugin's cni table, ignoring comments", () => {
+  const path = "/etc/containerd/config.toml";
+  it("reads conf_dir and bin_dir from the CRI plugin's cni table (version 2), ignoring comments", () => {
     const text = [
       "version = 2",
       '[plugins."io.containerd.grpc.v1.cri".cni]',
@@ -57,15 +58,23 @@ describe("cniDirsFromContainerdConfig", () => {
       '  bin_dir = "/home/kubernetes/bin"',
       '  conf_dir = "/etc/cni/net.d"',
     ].join("\n");
-    assert.deepEqual(cniDirsFromContainerdConfig(text), { confDir: "/etc/cni/net.d", binDirs: ["/home/kubernetes/bin"] });
+    assert.deepEqual(cniDirsFromContainerdConfig(path, text), { confDir: "/etc/cni/net.d", binDirs: ["/home/kubernetes/bin"] });
   });
 
-  it("reads containerd 2's bin_dirs list", () => {
-    assert.deepEqual(cniDirsFromContainerdConfig('bin_dirs = ["/opt/cni/bin", "/usr/libexec/cni"]\n'), { binDirs: ["/opt/cni/bin", "/usr/libexec/cni"] });
+  it("reads containerd 2's version 3 table and its bin_dirs list", () => {
+    const text = 'version = 3\n[plugins."io.containerd.cri.v1.runtime".cni]\nbin_dirs = ["/opt/cni/bin", "/usr/libexec/cni"]\n';
+    assert.deepEqual(cniDirsFromContainerdConfig(path, text), { binDirs: ["/opt/cni/bin", "/usr/libexec/cni"] });
   });
 
-  it("gives nothing when the keys are absent", () => {
-    assert.deepEqual(cniDirsFromContainerdConfig('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n'), {});
+  it("reads version 1's plugins.cri table; a bin_dir elsewhere is not the CRI plugin's", () => {
+    assert.deepEqual(cniDirsFromContainerdConfig(path, '[plugins.cri.cni]\nconf_dir = "/etc/k8s/cni"\n'), { confDir: "/etc/k8s/cni" });
+    assert.deepEqual(cniDirsFromContainerdConfig(path, 'version = 2\n[plugins."io.containerd.other".cni]\nbin_dir = "/x"\n'), {});
+  });
+
+  it("bad TOML, an unknown version or a wrong type is a problem naming the file, never a throw", () => {
+    assert.match(cniDirsFromContainerdConfig(path, "version = 2\n[plugins\n").problem ?? "", /^\/etc\/containerd\/config\.toml: /);
+    assert.match(cniDirsFromContainerdConfig(path, "version = 9\n").problem ?? "", /version = 9; containerd knows versions 1, 2 and 3/);
+    assert.match(cniDirsFromContainerdConfig(path, 'version = 2\n[plugins."io.containerd.grpc.v1.cri".cni]\nbin_dir = 3\n').problem ?? "", /bin_dir must be a string/);
   });
 });
 
