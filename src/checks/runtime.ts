@@ -41,8 +41,16 @@ export const RUNTIME_REASONS = {
 
 /** Where runtimes put their CRI socket, probed in this order when kubelet does not say. */
 export const DEFAULT_RUNTIME_SOCKETS = ["/run/containerd/containerd.sock", "/run/crio/crio.sock", "/run/cri-dockerd.sock", "/run/k3s/containerd/containerd.sock"];
-/** Runtime executables: with one installed, a missing socket is a stopped runtime, not a host without one. */
-export const RUNTIME_BINARIES = ["containerd", "crio", "cri-dockerd", "k3s"].flatMap((name) => [`/usr/bin/${name}`, `/usr/local/bin/${name}`]);
+/**
+ * Signs of a node: with any of them (or kubelet's root dir) a missing socket is a stopped runtime,
+ * not a host without one. The chart mounts the state dirs, not /usr/bin.
+ */
+export const RUNTIME_MARKERS = [
+  ...["containerd", "crio", "cri-dockerd", "k3s"].flatMap((name) => [`/usr/bin/${name}`, `/usr/local/bin/${name}`]),
+  "/var/lib/containerd",
+  "/var/lib/containers/storage",
+  "/var/lib/cri-dockerd",
+];
 /** kubelet's own default for containerRuntimeEndpoint (since 1.24). */
 export const KUBELET_DEFAULT_ENDPOINT = "unix:///run/containerd/containerd.sock";
 const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
@@ -111,7 +119,7 @@ export interface EndpointChoice {
   problem?: string;
   /** Paths probed when nothing named the endpoint. */
   probed?: string[];
-  /** No kubelet, no socket, no runtime binary: a laptop or a copy of a node's files, not a node. */
+  /** No kubelet, no socket, no runtime binary or state dir: a laptop or a copied config tree, not a node. */
   noRuntime?: boolean;
 }
 
@@ -131,7 +139,7 @@ export async function chooseEndpoint(host: Host, kubelet: KubeletSetup, override
     if (await host.exists(path)) return { endpoint: path, source: "the usual runtime sockets (no kubelet running)", socketPath: path };
   }
   let installed = false;
-  for (const path of RUNTIME_BINARIES) if (!installed && (await host.exists(path))) installed = true;
+  for (const path of [...RUNTIME_MARKERS, kubelet.rootDir]) if (!installed && (await host.exists(path))) installed = true;
   return {
     endpoint: DEFAULT_RUNTIME_SOCKETS[0] as string,
     source: "the usual runtime sockets (no kubelet running)",
@@ -397,7 +405,7 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
         ...base,
         severity: "ok",
         reason: RUNTIME_REASONS.NoContainerRuntime,
-        message: `This host runs no container runtime: no kubelet process names one, none of ${DEFAULT_RUNTIME_SOCKETS.join(", ")} exists and no containerd, crio, cri-dockerd or k3s binary is installed; runtime checks are skipped.`,
+        message: `This host runs no container runtime: no kubelet process names one, none of ${DEFAULT_RUNTIME_SOCKETS.join(", ")} exists, and there is no containerd, crio, cri-dockerd or k3s binary, no runtime state dir and no kubelet root dir; runtime checks are skipped.`,
       },
     ];
   }

@@ -181,6 +181,13 @@ describe("runtime check with sockets that misbehave", () => {
     assert.match(finding.remedy ?? "", /systemctl status containerd/);
   });
 
+  it("no kubelet running and no runtime socket on a node (kubelet's root dir is there): critical", async () => {
+    fixture = await fixtureRoot("disk-healthy");
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeSocketMissing");
+    assert.equal(finding.severity, "critical");
+  });
+
   it("no kubelet, no runtime socket, but containerd installed: critical, naming every socket it looked for", async () => {
     fixture = await fixtureRoot();
     await mkdir(join(fixture.root, "usr/local/bin"), { recursive: true });
@@ -191,8 +198,8 @@ describe("runtime check with sockets that misbehave", () => {
     assert.match(finding.message, /none of \/run\/containerd\/containerd\.sock, \/run\/crio\/crio\.sock, \/run\/cri-dockerd\.sock, \/run\/k3s\/containerd\/containerd\.sock exists/);
   });
 
-  it("no kubelet, no runtime socket and no runtime installed (a laptop, a copied node tree): ok, skipped", async () => {
-    fixture = await fixtureRoot("disk-healthy");
+  it("no kubelet, no runtime socket and no runtime installed (a laptop): ok, skipped", async () => {
+    fixture = await fixtureRoot();
     const finding = only(await runRuntime(fixture.root));
     assert.equal(finding.reason, "NoContainerRuntime");
     assert.equal(finding.severity, "ok");
