@@ -167,6 +167,7 @@ export type RuntimeEvidence = {
   runtimeVersion?: string;
   runtimeApiVersion?: string;
   conditions: Array<{ type: string; status: boolean }>;
+  runningContainers?: number;
   requests: RuntimeRequest[];
   imageFs?: { mountpoint: string; usedBytes?: number; inodesUsed?: number };
   /** systemd's view of the runtime's unit, when it was asked. */
@@ -184,6 +185,8 @@ export interface RuntimeObservation {
   socketProblem?: string;
   version?: CriVersion;
   conditions?: CriCondition[];
+  /** Containers in state RUNNING, from ListContainers. */
+  runningContainers?: number;
   imageFs?: CriFilesystemUsage;
   /** The first call that failed, how, and the deadline it had. */
   failure?: { method: CriMethod; error: GrpcError | ProtoError; timeoutMs: number };
@@ -319,7 +322,7 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
         ...base,
         severity: "critical",
         reason: RUNTIME_REASONS.RuntimeUnresponsive,
-        message: `The container runtime at ${socket} accepted the connection but did not answer CRI ${method} within ${Math.round(timeoutMs)} ms; kubelet's calls hang the same way (PLEG not healthy, pods stuck)${describeUnit(obs)}.`,
+        message: `The container runtime at ${socket} accepted the connection but did not answer CRI ${method} within ${Math.round(timeoutMs)} ms; kubelet's calls hang the same way (${method === "ListContainers" ? "its PLEG relists with this call: PLEG is not healthy" : "PLEG not healthy"}, pods stuck)${describeUnit(obs)}.`,
         remedy: `The runtime is hung: ${logs}; dump its goroutines with \`kill -USR1 $(pidof ${unit})\` (written to its journal), then \`systemctl restart ${unit}\`.`,
       };
     case "protocol":
@@ -373,6 +376,7 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
       ? { runtimeName: obs.version.runtimeName, runtimeVersion: obs.version.runtimeVersion, runtimeApiVersion: obs.version.runtimeApiVersion }
       : {}),
     conditions: (obs.conditions ?? []).map((c) => ({ type: c.type, status: c.status })),
+    ...(obs.runningContainers !== undefined ? { runningContainers: obs.runningContainers } : {}),
     requests: obs.requests,
     ...(obs.unit?.state ? { unit: { name: obs.unit.name, ...obs.unit.state } } : {}),
     ...(obs.imageFs
@@ -488,7 +492,7 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
       ...base,
       severity: "ok",
       reason: RUNTIME_REASONS.RuntimeHealthy,
-      message: `${runtimeLabel(obs)}${api} answers and reports RuntimeReady and NetworkReady.`,
+      message: `${runtimeLabel(obs)}${api} answers and reports RuntimeReady and NetworkReady${obs.runningContainers !== undefined ? `; ${obs.runningContainers} container${obs.runningContainers === 1 ? "" : "s"} running` : ""}.`,
     });
   }
   return findings;
@@ -634,10 +638,11 @@ async function observe(
   try {
     obs.version = await call("Version", (c, o) => c.version(o));
     obs.conditions = (await call("Status", (c, o) => c.status(o))).conditions;
+    obs.runningContainers = await call("ListContainers", (c, o) => c.runningContainers(o));
   } catch (error) {
     ctx.signal.throwIfAborted();
     if (!(error instanceof GrpcError || error instanceof ProtoError)) throw error;
-    obs.failure = { method: obs.version ? "Status" : "Version", error, timeoutMs: lastTimeoutMs };
+    obs.failure = { method: obs.conditions ? "ListContainers" : obs.version ? "Status" : "Version", error, timeoutMs: lastTimeoutMs };
     return obs;
   }
   try {

@@ -1,6 +1,7 @@
 /**
- * The three CRI calls node-doctor makes, hand-encoded: RuntimeService.Version,
- * RuntimeService.Status (verbose=false) and ImageService.ImageFsInfo, in the
+ * The CRI calls node-doctor makes, hand-encoded: RuntimeService.Version,
+ * RuntimeService.Status (verbose=false), RuntimeService.ListContainers (only
+ * counted) and ImageService.ImageFsInfo, in the
  * `runtime.v1` API kubelet speaks. Field numbers are those of
  * k8s.io/cri-api pkg/apis/runtime/v1/api.proto; fields we do not read are
  * skipped, so newer runtimes that add fields still decode.
@@ -11,6 +12,7 @@ import { boolField, lastBytes, ProtoWriter, readFields, repeatedBytes, stringFie
 export const CRI_PATHS = {
   Version: "/runtime.v1.RuntimeService/Version",
   Status: "/runtime.v1.RuntimeService/Status",
+  ListContainers: "/runtime.v1.RuntimeService/ListContainers",
   ImageFsInfo: "/runtime.v1.ImageService/ImageFsInfo",
 } as const;
 export type CriMethod = keyof typeof CRI_PATHS;
@@ -62,6 +64,21 @@ export function encodeVersionRequest(): Uint8Array {
 
 export function encodeStatusRequest(verbose = false): Uint8Array {
   return new ProtoWriter().bool(1, verbose).finish();
+}
+
+/** ContainerState.CONTAINER_RUNNING. */
+const CONTAINER_RUNNING = 1;
+
+/** ListContainersRequest: filter=1 (ContainerFilter: state=2 (ContainerStateValue: state=1)). */
+export function encodeListRunningContainersRequest(): Uint8Array {
+  const state = new ProtoWriter().uint(1, CONTAINER_RUNNING).finish();
+  const filter = new ProtoWriter().message(2, state).finish();
+  return new ProtoWriter().message(1, filter).finish();
+}
+
+/** ListContainersResponse: containers=1. Only counted: each Container is skipped, not decoded. */
+export function countContainers(bytes: Uint8Array): number {
+  return repeatedBytes(readFields(bytes), 1).length;
 }
 
 export function encodeImageFsInfoRequest(): Uint8Array {
@@ -127,6 +144,11 @@ export class CriClient {
 
   async status(options: CriCallOptions): Promise<CriStatus> {
     return decodeStatusResponse(await this.grpc.unary(CRI_PATHS.Status, encodeStatusRequest(false), options));
+  }
+
+  /** How many containers the runtime runs (the relist kubelet's PLEG does, without the details). */
+  async runningContainers(options: CriCallOptions): Promise<number> {
+    return countContainers(await this.grpc.unary(CRI_PATHS.ListContainers, encodeListRunningContainersRequest(), options));
   }
 
   async imageFsInfo(options: CriCallOptions): Promise<CriImageFsInfo> {

@@ -21,7 +21,7 @@ import { checkContext } from "../support/check-context.js";
 import { runCli } from "../support/cli.js";
 import { runTool } from "../support/tools.js";
 import { CONTAINERD_SOCKET, startContainerd, type Containerd } from "../support/containerd.js";
-import { imageFsReply, READY, statusReply, versionReply } from "../support/cri-replies.js";
+import { containersReply, imageFsReply, READY, runtimeReplies, statusReply, versionReply } from "../support/cri-replies.js";
 import { startFakeSystemd, type FakeSystemd } from "../support/fake-systemd.js";
 import { fillBytes, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 import { deadSocket, garbageServer, grpcServer, http1Server, hungServer, type TestServer } from "../support/socket-servers.js";
@@ -87,6 +87,7 @@ describe("runtime check with a real containerd", () => {
       [
         ["Version", "OK"],
         ["Status", "OK"],
+        ["ListContainers", "OK"],
         ["ImageFsInfo", "OK"],
       ],
     );
@@ -98,7 +99,7 @@ describe("runtime check with a real containerd", () => {
     const finding = only(await runUntil(fixture.root, (f) => f[0]?.reason === "RuntimeHealthy"));
     assert.equal(finding.severity, "ok", finding.message);
     assert.equal(finding.reason, "RuntimeHealthy");
-    assert.match(finding.message, /containerd .* \(CRI v1\) answers and reports RuntimeReady and NetworkReady/);
+    assert.match(finding.message, /containerd .* \(CRI v1\) answers and reports RuntimeReady and NetworkReady; 0 containers running\.$/);
   });
 
   it("a CNI config cut short mid-write: NetworkReady=false, the remedy names the file and that it is not JSON", async () => {
@@ -150,7 +151,7 @@ describe("runtime check with a real containerd", () => {
       assert.equal(after.reason, "RuntimeHealthy", after.message);
       assert.deepEqual(
         (after.evidence as { requests: Array<{ outcome: string }> }).requests.map((r) => r.outcome),
-        ["OK", "OK", "OK"],
+        ["OK", "OK", "OK", "OK"],
         "the stale connection is replaced without a failed call",
       );
     } finally {
@@ -299,14 +300,14 @@ describe("runtime check with sockets that misbehave", () => {
 
   it("RuntimeReady=false with the runtime's own reason", async () => {
     fixture = await fixtureRoot("runtime-cni-valid");
-    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
-      [CRI_PATHS.Version]: { kind: "ok", message: versionReply("cri-o", "1.30.4") },
-      [CRI_PATHS.Status]: {
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
+      Version: { kind: "ok", message: versionReply("cri-o", "1.30.4") },
+      Status: {
         kind: "ok",
         message: statusReply([{ type: "RuntimeReady", status: false, reason: "RuntimeNotReady", message: "storage driver overlay failed to initialize" }, READY[1]!]),
       },
-      [CRI_PATHS.ImageFsInfo]: { kind: "ok", message: imageFsReply("/var/lib/containers/storage/overlay-images", 1024, 3) },
-    });
+      ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containers/storage/overlay-images", 1024, 3) },
+    }));
     const facts: SharedFacts = {};
     const finding = only(await runRuntime(fixture.root, {}, facts));
     assert.equal(finding.reason, "RuntimeNotReady");
@@ -330,14 +331,13 @@ describe("runtime check with sockets that misbehave", () => {
     it(`NetworkReady=false with the CNI config directory ${name}: the remedy says so`, async () => {
       fixture = await fixtureRoot();
       await prepare(fixture.root);
-      server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
-        [CRI_PATHS.Version]: { kind: "ok", message: versionReply() },
-        [CRI_PATHS.Status]: {
+      server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
+        Status: {
           kind: "ok",
           message: statusReply([READY[0]!, { type: "NetworkReady", status: false, reason: "NetworkPluginNotReady", message: "Network plugin returns error: cni plugin not initialized" }]),
         },
-        [CRI_PATHS.ImageFsInfo]: { kind: "ok", message: imageFsReply("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", 0, 0) },
-      });
+        ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", 0, 0) },
+      }));
       const finding = only(await runRuntime(fixture.root));
       assert.equal(finding.reason, "RuntimeNetworkNotReady");
       assert.match(finding.remedy ?? "", expected);
@@ -349,14 +349,12 @@ describe("runtime check with sockets that misbehave", () => {
     await mkdir(join(fixture.root, "var/lib/kubelet"), { recursive: true });
     await writeFile(join(fixture.root, "var/lib/kubelet/config.yaml"), "kind: KubeletConfiguration\ncontainerRuntimeEndpoint: unix:///var/run/containerd/containerd.sock\n");
     await symlink("/run", join(fixture.root, "var/run"));
-    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
-      [CRI_PATHS.Version]: { kind: "ok", message: versionReply() },
-      [CRI_PATHS.Status]: { kind: "ok", message: statusReply(READY) },
-      [CRI_PATHS.ImageFsInfo]: { kind: "ok", message: imageFsReply("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", 10, 1) },
-    });
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
+      ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", 10, 1) },
+    }));
     const finding = only(await runRuntime(fixture.root));
     assert.equal(finding.reason, "RuntimeHealthy", finding.message);
-    assert.match(finding.message, /at \/var\/run\/containerd\/containerd\.sock/);
+    assert.match(finding.message, /at \/var\/run\/containerd\/containerd\.sock .*; 3 containers running\.$/);
   });
 
   it("a host root so deep that the socket's path cannot be connected to: could not look, saying why", async () => {
@@ -374,13 +372,19 @@ describe("runtime check with sockets that misbehave", () => {
     }
   });
 
+  it("ListContainers hanging (kubelet's PLEG relist): RuntimeUnresponsive naming the call", async () => {
+    fixture = await fixtureRoot("runtime-cni-valid");
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({ ListContainers: { kind: "hang" } }));
+    const finding = only(await runRuntime(fixture.root, { requestTimeoutSeconds: 0.3 }));
+    assert.equal(finding.reason, "RuntimeUnresponsive");
+    assert.match(finding.message, /did not answer CRI ListContainers within 300 ms; .*PLEG is not healthy/);
+  });
+
   it("ImageFsInfo hanging after a ready Status: a warning, and the check still finishes in time", async () => {
     fixture = await fixtureRoot("runtime-cni-valid");
-    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
-      [CRI_PATHS.Version]: { kind: "ok", message: versionReply() },
-      [CRI_PATHS.Status]: { kind: "ok", message: statusReply(READY) },
-      [CRI_PATHS.ImageFsInfo]: { kind: "hang" },
-    });
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
+      ImageFsInfo: { kind: "hang" },
+    }));
     const finding = only(await runRuntime(fixture.root, { requestTimeoutSeconds: 0.3 }));
     assert.equal(finding.reason, "RuntimeImageFsUnavailable");
     assert.equal(finding.severity, "warning");
@@ -439,11 +443,9 @@ describe("runtime check asks systemd about the runtime's unit when the runtime d
 
   it("a healthy runtime is not worth a D-Bus call", async () => {
     fixture = await fixtureRoot("runtime-cni-valid");
-    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
-      [CRI_PATHS.Version]: { kind: "ok", message: versionReply() },
-      [CRI_PATHS.Status]: { kind: "ok", message: statusReply(READY) },
-      [CRI_PATHS.ImageFsInfo]: { kind: "ok", message: imageFsReply("/var/lib/containerd", 1, 1) },
-    });
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
+      ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containerd", 1, 1) },
+    }));
     systemd = await startFakeSystemd(busAt(fixture.root), { units: {}, hang: ["GetUnit", "GetAll"] });
     const started = performance.now();
     const finding = only(await runRuntime(fixture.root));
@@ -473,11 +475,9 @@ describe("runtime check and disk check together", () => {
     await fixture.writeMountinfo();
     await mkdir(join(images, "io.containerd.snapshotter.v1.overlayfs"), { recursive: true });
     await fillBytes(images, 300 * 1024); // ~7% free: below imagefs.available<15%
-    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), {
-      [CRI_PATHS.Version]: { kind: "ok", message: versionReply() },
-      [CRI_PATHS.Status]: { kind: "ok", message: statusReply(READY) },
-      [CRI_PATHS.ImageFsInfo]: { kind: "ok", message: imageFsReply("/data/containerd/io.containerd.snapshotter.v1.overlayfs", 3_500_000, 120) },
-    });
+    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
+      ImageFsInfo: { kind: "ok", message: imageFsReply("/data/containerd/io.containerd.snapshotter.v1.overlayfs", 3_500_000, 120) },
+    }));
     const facts: SharedFacts = {};
     await runRuntime(fixture.root, {}, facts);
     assert.equal(facts.imageFs?.mountpoint, "/data/containerd/io.containerd.snapshotter.v1.overlayfs");
@@ -505,7 +505,8 @@ describe("runtime metrics", () => {
     assert.equal(sample(text, 'node_doctor_runtime_condition{type="RuntimeReady",node="node7"}'), "1");
     assert.equal(sample(text, 'node_doctor_runtime_condition{type="NetworkReady",node="node7"}'), "0");
     assert.match(text, /^node_doctor_runtime_info\{runtime="containerd",version="1\.6\.[^"]+",api_version="v1",node="node7"\} 1$/m);
-    for (const method of ["Version", "Status", "ImageFsInfo"]) {
+    assert.equal(sample(text, 'node_doctor_runtime_containers_running{node="node7"}'), "0");
+    for (const method of ["Version", "Status", "ListContainers", "ImageFsInfo"]) {
       assert.equal(sample(text, `node_doctor_runtime_request_duration_seconds_count{node="node7",method="${method}"}`), "1");
     }
     assert.match(text, /^node_doctor_runtime_imagefs_used_bytes\{mountpoint="[^"]+io\.containerd\.snapshotter\.v1\.overlayfs",node="node7"\} \d+$/m);

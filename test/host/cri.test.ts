@@ -10,10 +10,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
-import { CRI_PATHS, CriClient, decodeImageFsInfoResponse, decodeStatusResponse, decodeVersionResponse } from "../../src/host/cri.js";
+import {
+  countContainers,
+  CRI_PATHS,
+  CriClient,
+  decodeImageFsInfoResponse,
+  decodeStatusResponse,
+  decodeVersionResponse,
+  encodeListRunningContainersRequest,
+} from "../../src/host/cri.js";
 import { GrpcError } from "../../src/host/grpc.js";
 import { ProtoError, ProtoWriter, readFields } from "../../src/host/protobuf.js";
-import { imageFsReply, READY, statusReply, versionReply } from "../support/cri-replies.js";
+import { containersReply, imageFsReply, READY, statusReply, versionReply } from "../support/cri-replies.js";
 import { deadSocket, garbageServer, grpcServer, http1Server, hungServer, type TestServer } from "../support/socket-servers.js";
 
 let dir: string;
@@ -53,6 +61,13 @@ describe("CRI messages", () => {
     assert.equal(fs.imageFilesystems[0]?.inodesUsed, 123456);
   });
 
+  it("ListContainers asks for running containers only, and its reply is counted without decoding each container", () => {
+    // filter(1) { state(2) { state(1) = CONTAINER_RUNNING } }
+    assert.deepEqual([...encodeListRunningContainersRequest()], [0x0a, 0x04, 0x12, 0x02, 0x08, 0x01]);
+    assert.equal(countContainers(containersReply(0)), 0);
+    assert.equal(countContainers(containersReply(250)), 250);
+  });
+
   it("an empty Status reply has no conditions (the check then treats both as not ready)", () => {
     assert.deepEqual(decodeStatusResponse(new Uint8Array()), { conditions: [] });
   });
@@ -70,7 +85,7 @@ describe("CRI messages", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
         const started = performance.now();
-        for (const decode of [decodeVersionResponse, decodeStatusResponse, decodeImageFsInfoResponse]) {
+        for (const decode of [decodeVersionResponse, decodeStatusResponse, decodeImageFsInfoResponse, countContainers]) {
           try {
             decode(bytes);
           } catch (error) {

@@ -27,7 +27,7 @@ export function runtimeMetrics(registry: Registry): CheckMetrics {
   });
   const duration = new Histogram({
     name: "node_doctor_runtime_request_duration_seconds",
-    help: "Duration of the CRI calls the runtime check makes, by method.",
+    help: "Duration of the CRI calls the runtime check makes, by method (Version, Status, ListContainers, ImageFsInfo).",
     labelNames: ["method"],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
@@ -36,6 +36,11 @@ export function runtimeMetrics(registry: Registry): CheckMetrics {
     name: "node_doctor_runtime_request_failures_total",
     help: "CRI calls that failed, by method and outcome (timeout, refused, missing, protocol, closed, invalid_reply, or a gRPC status name).",
     labelNames: ["method", "outcome"],
+    registers: [registry],
+  });
+  const running = new Gauge({
+    name: "node_doctor_runtime_containers_running",
+    help: "Containers the runtime reports RUNNING (CRI ListContainers), at the runtime check's last look.",
     registers: [registry],
   });
   const imageFsUsed = new Gauge({
@@ -62,6 +67,8 @@ export function runtimeMetrics(registry: Registry): CheckMetrics {
         const reported = evidence.conditions.find((c) => c.type === type);
         condition.set({ type }, reported?.status ? 1 : 0);
       }
+      if (evidence.runningContainers !== undefined) running.set(evidence.runningContainers);
+      else running.reset();
       info.reset(); // an upgraded runtime must not leave its old version behind
       if (evidence.runtimeName) {
         info.set({ runtime: evidence.runtimeName, version: evidence.runtimeVersion ?? "", api_version: evidence.runtimeApiVersion ?? "" }, 1);
