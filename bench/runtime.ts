@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- runtime [--seconds=N]`: what the runtime check costs
  * against a real containerd (Debian's, started here as root): the duration
- * of one run (three CRI calls on a fresh connection, plus the CNI files),
+ * of one run (four CRI calls on the kept connection, plus the CNI files),
  * and the bundled agent's resident memory with the runtime check running
  * every second versus disabled, so node:http2's share of the budget shows.
  */
