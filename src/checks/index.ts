@@ -12,6 +12,7 @@ import { createDiskCheck, DISK_REASONS, diskSettings } from "./disk.js";
 import { createKubeletCheck, KUBELET_REASONS, kubeletSettings } from "./kubelet.js";
 import { createKubeletConfigCheck, KUBELET_CONFIG_REASONS, kubeletConfigSettings } from "./kubelet-config.js";
 import { createKubeletLogsCheck, KUBELET_LOGS_REASONS, kubeletLogsSettings } from "./kubelet-logs.js";
+import { createRuntimeCheck, RUNTIME_REASONS, runtimeSettings } from "./runtime.js";
 
 /** What checks may share: built once per agent by cli.ts. */
 export interface CheckDeps {
@@ -40,6 +41,7 @@ export const CHECKS = {
   "kubelet-config": entry(kubeletConfigSettings, createKubeletConfigCheck, KUBELET_CONFIG_REASONS),
   clock: entry(clockSettings, createClockCheck, CLOCK_REASONS),
   "kubelet-logs": entry(kubeletLogsSettings, createKubeletLogsCheck, KUBELET_LOGS_REASONS),
+  runtime: entry(runtimeSettings, createRuntimeCheck, RUNTIME_REASONS),
 } as const;
 
 export type CheckName = keyof typeof CHECKS;

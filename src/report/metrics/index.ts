@@ -10,6 +10,7 @@ import { clockMetrics } from "./clock.js";
 import { filesystemMetrics } from "./filesystem.js";
 import { logMetrics } from "./log.js";
 import { registerProcessMetrics } from "./process.js";
+import { runtimeMetrics } from "./runtime.js";
 import { createRegistry, type CheckMetrics } from "./registry.js";
 
 export interface MetricsSink extends Sink {
@@ -75,6 +76,7 @@ export function createMetricsSink(options: { nodeName: string; version: string; 
   if (options.checkNames.includes("clock")) perCheck.push(clockMetrics(registry));
   // Only with the check enabled: its zero-initialised series would otherwise say "read nothing".
   if (options.checkNames.includes("kubelet-logs")) perCheck.push(logMetrics(registry));
+  if (options.checkNames.includes("runtime")) perCheck.push(runtimeMetrics(registry));
   const findingLabels = new Map<string, Set<string>>(); // check -> label keys, to drop stale ones
 
   function updateConditions(state: StateView): void {
