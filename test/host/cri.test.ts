@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -176,6 +177,46 @@ describe("gRPC over a unix socket", () => {
     assert.equal(error.kind, "status");
     assert.equal(error.code, 12);
     assert.match(error.message, /UNIMPLEMENTED: unknown method \/runtime\.v1\.RuntimeService\/Version/);
+  });
+
+  it("whatever bytes a socket answers with, the client ends with a GrpcError, within its deadline", async () => {
+    const socket = join(dir, "fuzz.sock");
+    let next = Buffer.alloc(0);
+    const conns = new Set<net.Socket>();
+    const server = net.createServer((conn) => {
+      conns.add(conn);
+      conn.on("close", () => conns.delete(conn));
+      conn.on("error", () => undefined);
+      conn.resume(); // read what the client sends, so its close is seen
+      conn.end(next);
+    });
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 300 }),
+            // An HTTP/2 SETTINGS frame, then junk: gets past the preface.
+            fc.uint8Array({ maxLength: 200 }).map((junk) => Buffer.concat([Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]), junk])),
+          ),
+          async (bytes) => {
+            next = Buffer.from(bytes);
+            const started = performance.now();
+            const error = await callError(socket, 500);
+            assert.ok(["protocol", "closed", "timeout"].includes(error.kind), `${error.kind}: ${error.message}`);
+            assert.ok(performance.now() - started < 1500);
+          },
+        ),
+        { numRuns: 40, seed: 20261125 },
+      );
+    } finally {
+      // The client's close reaches the server a moment later.
+      for (let i = 0; i < 50 && conns.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      const open = conns.size;
+      for (const c of conns) c.destroy();
+      await new Promise((resolve) => server.close(resolve));
+      assert.equal(open, 0, "every connection the client opened was closed by it");
+    }
   });
 
   it("a cut-short gRPC frame is a protocol error naming the sizes", async () => {
