@@ -656,7 +656,15 @@ async function observe(
   }
   const networkReady = obs.conditions.find((c) => c.type === "NetworkReady")?.status === true;
   try {
-    obs.cni = await cniPromise;
+    // A CNI directory on a stuck filesystem must not cost the runtime finding: wait only what the budget leaves.
+    const left = Math.max(0, budgetEnd - ctx.clock.monotonic());
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), left);
+    });
+    const cni = await Promise.race([cniPromise, late]).finally(() => clearTimeout(timer));
+    if (cni) obs.cni = cni;
+    else ctx.log.warn({ confDir: settings.cniConfDir ?? DEFAULT_CNI_CONF_DIR }, "the CNI configuration could not be read within the check's time budget");
   } catch (error) {
     ctx.signal.throwIfAborted();
     if (!networkReady) ctx.log.warn({ err: String(error) }, "could not read the CNI configuration");

@@ -5,6 +5,7 @@
  * Each case is a fixture root in, findings out.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
@@ -343,6 +344,19 @@ describe("runtime check with sockets that misbehave", () => {
       assert.match(finding.remedy ?? "", expected);
     });
   }
+
+  it("a FIFO where a CNI config file should be is named, and reading it does not block", async () => {
+    fixture = await fixtureRoot();
+    await mkdir(join(fixture.root, "etc/cni/net.d"), { recursive: true });
+    execFileSync("mkfifo", [join(fixture.root, "etc/cni/net.d/10-stuck.conflist")]);
+    server = await grpcServer(
+      join(fixture.root, CONTAINERD_SOCKET),
+      runtimeReplies({ Status: { kind: "ok", message: statusReply([READY[0]!, { type: "NetworkReady", status: false, reason: "NetworkPluginNotReady", message: "cni config load failed" }]) } }),
+    );
+    const finding = only(await runRuntime(fixture.root, { timeoutSeconds: 2 }));
+    assert.equal(finding.reason, "RuntimeNetworkNotReady");
+    assert.match(finding.remedy ?? "", /\/etc\/cni\/net\.d\/10-stuck\.conflist cannot be read \(is not a regular file\)/);
+  });
 
   it("kubelet's endpoint under /var/run, a symlink to /run as on most distributions, is followed inside the host root", async () => {
     fixture = await fixtureRoot("runtime-cni-valid");
