@@ -183,6 +183,8 @@ export interface RuntimeObservation {
   endpoint: EndpointChoice;
   /** Why the socket cannot be used, before any call: "does not exist", "is a directory, not a socket". */
   socketProblem?: string;
+  /** The socket's directory is missing too: the runtime never ran since boot, or the pod does not mount it. */
+  socketDirMissing?: string;
   version?: CriVersion;
   conditions?: CriCondition[];
   /** Containers in state RUNNING, from ListContainers. */
@@ -420,8 +422,12 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
         ...base,
         severity: "critical",
         reason: RUNTIME_REASONS.RuntimeSocketMissing,
-        message: `The container runtime socket ${socket} from ${obs.endpoint.source} ${obs.socketProblem}${probed}; kubelet cannot reach the runtime${describeUnit(obs)}.`,
-        remedy: `${unitFix(obs)}Start the runtime and find why it stopped: \`systemctl status ${unit}\`, \`journalctl -u ${unit} -n 100\`, \`systemctl restart ${unit}\`. If the runtime listens elsewhere, fix kubelet's \`--container-runtime-endpoint\`.`,
+        message: `The container runtime socket ${socket} from ${obs.endpoint.source} ${obs.socketProblem}${obs.socketDirMissing ? ` (nor does ${obs.socketDirMissing})` : ""}${probed}; kubelet cannot reach the runtime${describeUnit(obs)}.`,
+        remedy:
+          `${unitFix(obs)}Start the runtime and find why it stopped: \`systemctl status ${unit}\`, \`journalctl -u ${unit} -n 100\`, \`systemctl restart ${unit}\`. If the runtime listens elsewhere, fix kubelet's \`--container-runtime-endpoint\`.` +
+          (obs.socketDirMissing
+            ? ` If node-doctor runs in a pod and the runtime does run, the pod does not see ${obs.socketDirMissing}: mount it (the chart's hostPaths.runtimeSocket.path, /run/containerd by default).`
+            : ""),
       },
     ];
   }
@@ -602,6 +608,8 @@ async function observe(
   const problem = await socketProblem(ctx.host, endpoint.socketPath);
   if (problem) {
     obs.socketProblem = problem;
+    const dir = endpoint.socketPath.replace(/\/[^/]*$/, "") || "/";
+    if (!endpoint.probed && !(await ctx.host.exists(dir))) obs.socketDirMissing = dir;
     connections.drop();
     return obs;
   }

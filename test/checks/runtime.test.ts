@@ -179,8 +179,21 @@ describe("runtime check with sockets that misbehave", () => {
     const finding = only(await runRuntime(fixture.root));
     assert.equal(finding.reason, "RuntimeSocketMissing");
     assert.equal(finding.severity, "critical");
-    assert.match(finding.message, /socket \/run\/containerd\/containerd\.sock from containerRuntimeEndpoint in \/var\/lib\/kubelet\/config\.yaml does not exist/);
+    assert.match(finding.message, /socket \/run\/containerd\/containerd\.sock from containerRuntimeEndpoint in \/var\/lib\/kubelet\/config\.yaml does not exist \(nor does \/run\/containerd\)/);
     assert.match(finding.remedy ?? "", /systemctl status containerd/);
+    assert.match(finding.remedy ?? "", /the pod does not see \/run\/containerd: mount it \(the chart's hostPaths\.runtimeSocket\.path/);
+  });
+
+  it("CRI-O's socket named by kubelet, its directory present but no socket: critical, without the mount hint", async () => {
+    fixture = await fixtureRoot();
+    await mkdir(join(fixture.root, "run/crio"), { recursive: true });
+    await mkdir(join(fixture.root, "var/lib/kubelet"), { recursive: true });
+    await writeFile(join(fixture.root, "var/lib/kubelet/config.yaml"), "kind: KubeletConfiguration\ncontainerRuntimeEndpoint: unix:///run/crio/crio.sock\n");
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "RuntimeSocketMissing");
+    assert.match(finding.message, /\/run\/crio\/crio\.sock .* does not exist; kubelet/);
+    assert.match(finding.remedy ?? "", /systemctl status crio/);
+    assert.doesNotMatch(finding.remedy ?? "", /mount it/);
   });
 
   it("no kubelet running and no runtime socket on a node (kubelet's root dir is there): critical", async () => {
