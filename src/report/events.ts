@@ -166,7 +166,7 @@ function eventKey(condition: ConditionType, reason: string, type: string): strin
 /** A core/v1 Event about the Node, named like client-go names them (<node>.<hex time>). */
 export function buildEvent(input: { nodeName: string; condition: ConditionType; reason: string; message: string; type: "Normal" | "Warning"; nowMs: number; seq: number }): CoreEvent & { metadata: { name: string } } {
   const at = apiTime(input.nowMs);
-  const suffix = (BigInt(input.nowMs) * 1_000_000n + BigInt(input.seq % 1_000_000)).toString(16);
+  const suffix = (BigInt(Math.floor(input.nowMs)) * 1_000_000n + BigInt(input.seq % 1_000_000)).toString(16);
   return {
     apiVersion: "v1",
     kind: "Event",

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { EventsSink } from "../../src/report/events.js";
+import { buildEvent, EventsSink } from "../../src/report/events.js";
 import type { ConditionState, Severity, StateView, Transition } from "../../src/types.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { conditionsHarness, finding, RecordingLog, scriptedCheck } from "../support/conditions-harness.js";
@@ -146,5 +146,13 @@ describe("Events sink", () => {
       await sink.close();
       close();
     }
+  });
+});
+
+describe("Event objects", () => {
+  it("a time corrected by a fractional clock offset still names the Event (client-go style, <node>.<hex>)", () => {
+    const event = buildEvent({ nodeName: "node-1", condition: "ClockSkewed", reason: "ApiServerOffsetHigh", message: "m", type: "Warning", nowMs: 1795613664523.5, seq: 7 });
+    assert.match(event.metadata.name, /^node-1\.[0-9a-f]+$/);
+    assert.match(event.firstTimestamp ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 });
