@@ -143,7 +143,8 @@ describe("SNTP against servers that misbehave", () => {
     let n = 0;
     const server = await udpServer((req) => (n++ === 0 ? undefined : serverReply(req, 1500)));
     const result = await querySntpBest({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 1000, samples: 3 });
-    assert.ok(Math.abs(result.offsetMs - 1500) < result.uncertaintyMs + 2);
+    // Within the reported uncertainty, plus slack for a loaded machine's scheduling between the server's two timestamps.
+    assert.ok(Math.abs(result.offsetMs - 1500) < result.uncertaintyMs + 20, `offset ${result.offsetMs} ± ${result.uncertaintyMs}`);
     assert.equal(server.requests, 3);
     await server.close();
   });

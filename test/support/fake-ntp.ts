@@ -23,6 +23,8 @@ export async function fakeNtpServer(reply: (request: Buffer) => Buffer | undefin
     if (out) socket.send(out, rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  // A test that fails before close() must not keep its file's process (and the whole run) alive.
+  socket.unref();
   state.port = socket.address().port;
   return state;
 }
