@@ -1,0 +1,222 @@
+/**
+ * Soak: the bundled agent with every check enabled at its default interval,
+ * on a fixture node (a tmpfs root, a kubelet in /proc with its kubeconfig and
+ * real certificates, a kubelet filesystem at 12% free) and talking to the
+ * fake API server (the Node and its Lease seeded, the Lease renewed every
+ * 10 s as kubelet does), for a configurable time. Measured from outside:
+ * RSS over time and its slope, V8 heap and event-loop lag p99 from the
+ * agent's own /metrics (scraped as Prometheus would, every sample), CPU
+ * millicores averaged over the run, API requests and writes per hour from
+ * the fake's request log, and /metrics latency at 50 requests/s at the end.
+ * prometheus-node-exporter runs beside it under the same measurement.
+ *
+ *   npm run bench -- soak [--minutes N]       (default 10; 0.5 for a quick look)
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
+import { CertificateMint } from "../test/support/certs.js";
+import { FakeApiServer } from "../test/support/fake-apiserver.js";
+import { FIXTURES, fillBytes, fixtureRoot } from "../test/support/fixture-root.js";
+import { requireTool } from "../test/support/tools.js";
+import { CLOCK_TICKS, cpuTicks, floorLatency, freePort, getText, load, option, percentile, rssKiB, slopePerMin, startBundledAgent, stop } from "./support.js";
+
+const NODE_NAME = "soak-node";
+const DAY = 86_400_000;
+const TARGETS = { rssMiB: 72, millicores: 2, lagP99Ms: 20 };
+/**
+ * The agent samples event-loop delay with monitorEventLoopDelay({ resolution: 250 }),
+ * whose histogram records the whole interval between samples (an idle loop
+ * reads 250 ms): the lag is what exceeds it.
+ */
+const LAG_RESOLUTION_MS = 250;
+
+/** Writes kubelet's side of a kubeadm node into the fixture: process, kubeconfig, CA, client and serving certificates. */
+async function kubeletNode(root: string, mint: CertificateMint): Promise<void> {
+  const now = Date.now();
+  const ca = mint.ca({ subject: "/CN=kubernetes", notBefore: new Date(now - 400 * DAY), notAfter: new Date(now + 3000 * DAY) });
+  const client = mint.leaf(ca, { subject: `/O=system:nodes/CN=system:node:${NODE_NAME}`, notBefore: new Date(now - 20 * DAY), notAfter: new Date(now + 345 * DAY) });
+  const serving = mint.selfSigned({ subject: `/CN=${NODE_NAME}@1732000000`, notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 335 * DAY) });
+  const files: Record<string, string> = {
+    "etc/kubernetes/pki/ca.crt": ca.certPem,
+    "var/lib/kubelet/pki/kubelet-client-2026-11-05-10-00-00.pem": client.combinedPem,
+    "var/lib/kubelet/pki/kubelet.crt": serving.certPem,
+    "var/lib/kubelet/pki/kubelet.key": serving.keyPem,
+    "var/lib/kubelet/config.yaml": await readFile(join(FIXTURES, "disk-healthy/var/lib/kubelet/config.yaml"), "utf8"),
+    "etc/kubernetes/kubelet.conf": [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: default-cluster",
+      "  cluster:",
+      "    server: https://10.0.0.1:6443",
+      "    certificate-authority: /etc/kubernetes/pki/ca.crt",
+      "contexts:",
+      "- name: default-context",
+      "  context: {cluster: default-cluster, user: default-auth}",
+      "current-context: default-context",
+      "users:",
+      "- name: default-auth",
+      "  user:",
+      "    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem",
+      "    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem",
+      "",
+    ].join("\n"),
+    "proc/4242/comm": "kubelet\n",
+    "proc/4242/cmdline": ["/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf", "--config=/var/lib/kubelet/config.yaml", "--container-runtime-endpoint=unix:///run/containerd/containerd.sock"].join("\0") + "\0",
+  };
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content, { mode: 0o600 });
+  }
+  const { symlink } = await import("node:fs/promises");
+  await symlink("kubelet-client-2026-11-05-10-00-00.pem", join(root, "var/lib/kubelet/pki/kubelet-client-current.pem"));
+}
+
+/** One sample value of a series from Prometheus text (the first line with that name). */
+function metric(text: string, name: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : NaN;
+}
+
+interface Sample {
+  atS: number;
+  agentRssKiB: number;
+  heapKiB: number;
+  lagP99Ms: number;
+  exporterRssKiB: number;
+}
+
+const WRITE_VERBS = new Set(["create", "patch", "update", "delete"]);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function run(args: string[]): Promise<void> {
+  const minutes = Number(option(args, "minutes", "10"));
+  if (!(minutes > 0)) throw new Error(`soak: --minutes must be a positive number, got ${option(args, "minutes", "")}`);
+  const exporterPath = requireTool("prometheus-node-exporter");
+  const durationMs = minutes * 60_000;
+  const sampleMs = Math.min(10_000, Math.max(1_000, durationMs / 120));
+  const warmupMs = Math.min(30_000, Math.max(5_000, durationMs / 10));
+
+  const fixture = await fixtureRoot("disk-healthy", { tmpfsRoot: true });
+  const kubeletDir = await fixture.mountTmpfs("/var/lib/kubelet", { size: "8m", inodes: 1000 });
+  const mint = new CertificateMint();
+  await kubeletNode(fixture.root, mint);
+  mint.cleanup();
+  await fixture.writeMountinfo();
+  await fillBytes(kubeletDir, 1024 * 1024);
+
+  const api = await FakeApiServer.start();
+  api.seedNode(NODE_NAME);
+  api.seedLease(NODE_NAME);
+  const kubeconfigDir = await mkdtemp(join(tmpdir(), "nd-soak-"));
+  const kubeconfig = await api.writeKubeconfig(kubeconfigDir);
+
+  const children: ChildProcess[] = [];
+  let renewing = true;
+  const renewal = (async () => {
+    while (renewing) {
+      api.seedLease(NODE_NAME); // kubelet renews its Lease every 10 s
+      await sleep(10_000);
+    }
+  })();
+  try {
+    const agent = await startBundledAgent(AGENT_NODE_FLAGS, ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", NODE_NAME, "--kubeconfig", kubeconfig]);
+    children.push(agent.child);
+    const agentPid = agent.child.pid as number;
+    const metricsUrl = `${agent.address}/metrics`;
+    const exporterPort = await freePort();
+    const exporter = spawn(exporterPath, [`--web.listen-address=127.0.0.1:${exporterPort}`], { stdio: "ignore" });
+    children.push(exporter);
+    const exporterPid = exporter.pid as number;
+    const exporterUrl = `http://127.0.0.1:${exporterPort}/metrics`;
+
+    const out = (line: string) => process.stdout.write(`${line}\n`);
+    out(`node ${process.version}, agent flags ${AGENT_NODE_FLAGS.join(" ")}; ${minutes} min soak, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`);
+    out(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (the machine's cores are shared)`);
+    out(`first complete diagnosis: ${agent.firstDiagnosisMs.toFixed(0)} ms after spawn`);
+    await sleep(warmupMs);
+    await getText(metricsUrl); // resets the lag window: the first sample covers one sample interval
+
+    const requestsAtStart = api.requests.length;
+    const cpu0 = { agent: await cpuTicks(agentPid), exporter: await cpuTicks(exporterPid) };
+    const t0 = performance.now();
+    const samples: Sample[] = [];
+    while (performance.now() - t0 < durationMs) {
+      await sleep(Math.min(sampleMs, durationMs - (performance.now() - t0)));
+      const text = await getText(metricsUrl);
+      await getText(exporterUrl); // node-exporter scraped as often, for a fair CPU comparison
+      samples.push({
+        atS: (performance.now() - t0) / 1000,
+        agentRssKiB: await rssKiB(agentPid),
+        heapKiB: metric(text, "nodejs_heap_used_bytes") / 1024,
+        lagP99Ms: Math.max(0, metric(text, "nodejs_eventloop_lag_p99_seconds") * 1000 - LAG_RESOLUTION_MS),
+        exporterRssKiB: await rssKiB(exporterPid),
+      });
+    }
+    const elapsedS = (performance.now() - t0) / 1000;
+    const loadAtEnd = loadavg();
+    const millicores = {
+      agent: ((await cpuTicks(agentPid)) - cpu0.agent) / CLOCK_TICKS / elapsedS * 1000,
+      exporter: ((await cpuTicks(exporterPid)) - cpu0.exporter) / CLOCK_TICKS / elapsedS * 1000,
+    };
+    const window = api.requests.slice(requestsAtStart);
+    const startup = api.requests.slice(0, requestsAtStart);
+    const findings = JSON.parse(await getText(`${agent.address}/findings`)) as { checks?: Array<{ check: string; outcome: string }>; findings?: Array<{ check: string; severity: string; reason: string }> };
+
+    const agentLatency = await load(metricsUrl, 50, 20);
+    const exporterLatency = await load(exporterUrl, 50, 20);
+    const floor = await floorLatency();
+
+    // Over time: about ten rows.
+    out("\n| t (s) | agent RSS MiB | agent heap MiB | agent lag p99 ms (window) | node-exporter RSS MiB |\n|---|---|---|---|---|");
+    const step = Math.max(1, Math.floor(samples.length / 10));
+    samples.forEach((s, i) => {
+      if (i % step === 0 || i === samples.length - 1) {
+        out(`| ${s.atS.toFixed(0)} | ${(s.agentRssKiB / 1024).toFixed(1)} | ${(s.heapKiB / 1024).toFixed(1)} | ${s.lagP99Ms.toFixed(1)} | ${(s.exporterRssKiB / 1024).toFixed(1)} |`);
+      }
+    });
+
+    const rss = samples.map((s) => s.agentRssKiB);
+    const lags = samples.map((s) => s.lagP99Ms).filter(Number.isFinite).sort((a, b) => a - b);
+    const exporterRss = samples.map((s) => s.exporterRssKiB);
+    const rssSlope = slopePerMin(samples.map((s) => [s.atS, s.agentRssKiB]));
+    const heapSlope = slopePerMin(samples.map((s) => [s.atS, s.heapKiB]));
+    const exporterSlope = slopePerMin(samples.map((s) => [s.atS, s.exporterRssKiB]));
+    const perHour = (n: number) => (n / elapsedS) * 3600;
+    const writes = window.filter((r) => WRITE_VERBS.has(r.verb));
+    const byRoute = new Map<string, number>();
+    for (const r of window) byRoute.set(`${r.verb} ${r.resource}`, (byRoute.get(`${r.verb} ${r.resource}`) ?? 0) + 1);
+
+    const rssMaxMiB = Math.max(...rss) / 1024;
+    const lagMax = lags[lags.length - 1] ?? NaN;
+    const verdict = (ok: boolean) => (ok ? "met" : "NOT MET");
+    out(`\n| figure | node-doctor | prometheus-node-exporter | ratio nd/ne | target |\n|---|---|---|---|---|`);
+    out(`| RSS MiB end | ${(rss[rss.length - 1]! / 1024).toFixed(1)} | ${(exporterRss[exporterRss.length - 1]! / 1024).toFixed(1)} | ${(rss[rss.length - 1]! / exporterRss[exporterRss.length - 1]!).toFixed(2)} | |`);
+    out(`| RSS MiB max | ${rssMaxMiB.toFixed(1)} | ${(Math.max(...exporterRss) / 1024).toFixed(1)} | | ≤ ${TARGETS.rssMiB}: ${verdict(rssMaxMiB <= TARGETS.rssMiB)} |`);
+    out(`| RSS slope KiB/min | ${rssSlope.toFixed(1)} | ${exporterSlope.toFixed(1)} | | ~0 |`);
+    out(`| V8 heap used MiB (min–max), slope KiB/min | ${(Math.min(...samples.map((s) => s.heapKiB)) / 1024).toFixed(1)}–${(Math.max(...samples.map((s) => s.heapKiB)) / 1024).toFixed(1)}, ${heapSlope.toFixed(1)} | | | ~0 |`);
+    out(`| CPU millicores (average, scraped every ${sampleMs / 1000} s) | ${millicores.agent.toFixed(2)} | ${millicores.exporter.toFixed(2)} | ${(millicores.agent / millicores.exporter).toFixed(2)} | ≤ ${TARGETS.millicores}: ${verdict(millicores.agent <= TARGETS.millicores)} |`);
+    out(`| event-loop lag p99 ms (median / max of ${lags.length} windows; gauge − ${LAG_RESOLUTION_MS} ms) | ${percentile(lags, 50).toFixed(1)} / ${lagMax.toFixed(1)} | | | ≤ ${TARGETS.lagP99Ms}: ${verdict(lagMax <= TARGETS.lagP99Ms)} |`);
+    out(`| /metrics p50 / p99 ms at 50 req/s | ${percentile(agentLatency, 50).toFixed(2)} / ${percentile(agentLatency, 99).toFixed(2)} | ${percentile(exporterLatency, 50).toFixed(2)} / ${percentile(exporterLatency, 99).toFixed(2)} | ${(percentile(agentLatency, 99) / percentile(exporterLatency, 99)).toFixed(2)} | |`);
+    out(`| floor: bare node:http p50 / p99 ms | ${floor.p50.toFixed(2)} / ${floor.p99.toFixed(2)} | | | |`);
+    out(`\nAPI server (fake), over the ${elapsedS.toFixed(0)} s window: ${window.length} requests (${perHour(window.length).toFixed(1)}/hour), ${writes.length} writes (${perHour(writes.length).toFixed(1)}/hour); at start (spawn to end of warm-up): ${startup.length} requests, ${startup.filter((r) => WRITE_VERBS.has(r.verb)).length} writes`);
+    out(`requests by route in the window: ${[...byRoute].map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`);
+    out(`load average at end of sampling: ${loadAtEnd.map((l) => l.toFixed(2)).join(" ")}`);
+    out(`checks: ${(findings.checks ?? []).map((c) => `${c.check} ${c.outcome}`).join(", ")}`);
+    out(`findings: ${(findings.findings ?? []).map((f) => `${f.check} ${f.severity} ${f.reason}`).join(", ") || "none"}`);
+    if (!(findings.checks ?? []).some((c) => c.check === "runtime")) out("runtime check: not in this build, so no CRI runtime (containerd) was started");
+  } finally {
+    renewing = false;
+    for (const child of children) await stop(child);
+    await renewal;
+    await api.close();
+    await rm(kubeconfigDir, { recursive: true, force: true });
+    await fixture.cleanup();
+  }
+}
