@@ -81,11 +81,42 @@ function metric(text: string, name: string): number {
   return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : NaN;
 }
 
+/**
+ * A bare Node process measuring its own event-loop delay the agent's way, as a
+ * control: when it lags too, the machine (shared cores) held both back.
+ * Answers each line on stdin with its lag p99 (ms beyond the resolution) since the last.
+ */
+const CANARY = `
+import { monitorEventLoopDelay } from "node:perf_hooks";
+const h = monitorEventLoopDelay({ resolution: ${LAG_RESOLUTION_MS} });
+h.enable();
+process.stdin.on("data", () => {
+  process.stdout.write(String(h.count > 0 ? Math.max(0, h.percentile(99) / 1e6 - ${LAG_RESOLUTION_MS}) : 0) + "\\n");
+  h.reset();
+});
+`;
+
+function startCanary(): { child: ChildProcess; ask(): Promise<number> } {
+  const child = spawn(process.execPath, ["--input-type=module", "-e", CANARY], { stdio: ["pipe", "pipe", "ignore"] });
+  let waiting: ((value: number) => void) | undefined;
+  child.stdout?.setEncoding("utf8");
+  child.stdout?.on("data", (line: string) => waiting?.(Number(line.trim().split("\n").pop())));
+  return {
+    child,
+    ask: () =>
+      new Promise((resolve) => {
+        waiting = resolve;
+        child.stdin?.write("\n");
+      }),
+  };
+}
+
 interface Sample {
   atS: number;
   agentRssKiB: number;
   heapKiB: number;
   lagP99Ms: number;
+  canaryLagP99Ms: number;
   exporterRssKiB: number;
 }
 
@@ -135,6 +166,8 @@ export async function run(args: string[]): Promise<void> {
     children.push(exporter);
     const exporterPid = exporter.pid as number;
     const exporterUrl = `http://127.0.0.1:${exporterPort}/metrics`;
+    const canary = startCanary();
+    children.push(canary.child);
 
     const out = (line: string) => process.stdout.write(`${line}\n`);
     out(`node ${process.version}, agent flags ${AGENT_NODE_FLAGS.join(" ")}; ${minutes} min soak, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`);
@@ -142,6 +175,7 @@ export async function run(args: string[]): Promise<void> {
     out(`first complete diagnosis: ${agent.firstDiagnosisMs.toFixed(0)} ms after spawn`);
     await sleep(warmupMs);
     await getText(metricsUrl); // resets the lag window: the first sample covers one sample interval
+    await canary.ask();
 
     const requestsAtStart = api.requests.length;
     const cpu0 = { agent: await cpuTicks(agentPid), exporter: await cpuTicks(exporterPid) };
@@ -149,13 +183,14 @@ export async function run(args: string[]): Promise<void> {
     const samples: Sample[] = [];
     while (performance.now() - t0 < durationMs) {
       await sleep(Math.min(sampleMs, durationMs - (performance.now() - t0)));
-      const text = await getText(metricsUrl);
+      const [text, canaryLag] = await Promise.all([getText(metricsUrl), canary.ask()]);
       await getText(exporterUrl); // node-exporter scraped as often, for a fair CPU comparison
       samples.push({
         atS: (performance.now() - t0) / 1000,
         agentRssKiB: await rssKiB(agentPid),
         heapKiB: metric(text, "nodejs_heap_used_bytes") / 1024,
         lagP99Ms: Math.max(0, metric(text, "nodejs_eventloop_lag_p99_seconds") * 1000 - LAG_RESOLUTION_MS),
+        canaryLagP99Ms: canaryLag,
         exporterRssKiB: await rssKiB(exporterPid),
       });
     }
@@ -174,17 +209,21 @@ export async function run(args: string[]): Promise<void> {
     const floor = await floorLatency();
 
     // Over time: about ten rows.
-    out("\n| t (s) | agent RSS MiB | agent heap MiB | agent lag p99 ms (window) | node-exporter RSS MiB |\n|---|---|---|---|---|");
+    out("\n| t (s) | agent RSS MiB | agent heap MiB | agent lag p99 ms (window) | control process lag p99 ms | node-exporter RSS MiB |\n|---|---|---|---|---|---|");
     const step = Math.max(1, Math.floor(samples.length / 10));
     samples.forEach((s, i) => {
       if (i % step === 0 || i === samples.length - 1) {
-        out(`| ${s.atS.toFixed(0)} | ${(s.agentRssKiB / 1024).toFixed(1)} | ${(s.heapKiB / 1024).toFixed(1)} | ${s.lagP99Ms.toFixed(1)} | ${(s.exporterRssKiB / 1024).toFixed(1)} |`);
+        out(`| ${s.atS.toFixed(0)} | ${(s.agentRssKiB / 1024).toFixed(1)} | ${(s.heapKiB / 1024).toFixed(1)} | ${s.lagP99Ms.toFixed(1)} | ${s.canaryLagP99Ms.toFixed(1)} | ${(s.exporterRssKiB / 1024).toFixed(1)} |`);
       }
     });
 
     const rss = samples.map((s) => s.agentRssKiB);
     const lags = samples.map((s) => s.lagP99Ms).filter(Number.isFinite).sort((a, b) => a - b);
     const exporterRss = samples.map((s) => s.exporterRssKiB);
+    // Windows where the control process kept up (its p99 ≤ 5 ms): the agent's own lag, not the machine's.
+    const quiet = samples.filter((s) => s.canaryLagP99Ms <= 5);
+    const quietLags = quiet.map((s) => s.lagP99Ms).sort((a, b) => a - b);
+    const canaryLags = samples.map((s) => s.canaryLagP99Ms).sort((a, b) => a - b);
     const rssSlope = slopePerMin(samples.map((s) => [s.atS, s.agentRssKiB]));
     const heapSlope = slopePerMin(samples.map((s) => [s.atS, s.heapKiB]));
     const exporterSlope = slopePerMin(samples.map((s) => [s.atS, s.exporterRssKiB]));
@@ -195,6 +234,7 @@ export async function run(args: string[]): Promise<void> {
 
     const rssMaxMiB = Math.max(...rss) / 1024;
     const lagMax = lags[lags.length - 1] ?? NaN;
+    const quietLagMax = quietLags[quietLags.length - 1] ?? NaN;
     const verdict = (ok: boolean) => (ok ? "met" : "NOT MET");
     out(`\n| figure | node-doctor | prometheus-node-exporter | ratio nd/ne | target |\n|---|---|---|---|---|`);
     out(`| RSS MiB end | ${(rss[rss.length - 1]! / 1024).toFixed(1)} | ${(exporterRss[exporterRss.length - 1]! / 1024).toFixed(1)} | ${(rss[rss.length - 1]! / exporterRss[exporterRss.length - 1]!).toFixed(2)} | |`);
@@ -203,6 +243,8 @@ export async function run(args: string[]): Promise<void> {
     out(`| V8 heap used MiB (min–max), slope KiB/min | ${(Math.min(...samples.map((s) => s.heapKiB)) / 1024).toFixed(1)}–${(Math.max(...samples.map((s) => s.heapKiB)) / 1024).toFixed(1)}, ${heapSlope.toFixed(1)} | | | ~0 |`);
     out(`| CPU millicores (average, scraped every ${sampleMs / 1000} s) | ${millicores.agent.toFixed(2)} | ${millicores.exporter.toFixed(2)} | ${(millicores.agent / millicores.exporter).toFixed(2)} | ≤ ${TARGETS.millicores}: ${verdict(millicores.agent <= TARGETS.millicores)} |`);
     out(`| event-loop lag p99 ms (median / max of ${lags.length} windows; gauge − ${LAG_RESOLUTION_MS} ms) | ${percentile(lags, 50).toFixed(1)} / ${lagMax.toFixed(1)} | | | ≤ ${TARGETS.lagP99Ms}: ${verdict(lagMax <= TARGETS.lagP99Ms)} |`);
+    out(`| control process (bare node) lag p99 ms, median / max | ${percentile(canaryLags, 50).toFixed(1)} / ${(canaryLags[canaryLags.length - 1] ?? NaN).toFixed(1)} | | | |`);
+    out(`| agent lag p99 ms in the ${quiet.length} windows the control kept up (≤ 5 ms), median / max | ${percentile(quietLags, 50).toFixed(1)} / ${quietLagMax.toFixed(1)} | | | ≤ ${TARGETS.lagP99Ms}: ${verdict(quietLagMax <= TARGETS.lagP99Ms)} |`);
     out(`| /metrics p50 / p99 ms at 50 req/s | ${percentile(agentLatency, 50).toFixed(2)} / ${percentile(agentLatency, 99).toFixed(2)} | ${percentile(exporterLatency, 50).toFixed(2)} / ${percentile(exporterLatency, 99).toFixed(2)} | ${(percentile(agentLatency, 99) / percentile(exporterLatency, 99)).toFixed(2)} | |`);
     out(`| floor: bare node:http p50 / p99 ms | ${floor.p50.toFixed(2)} / ${floor.p99.toFixed(2)} | | | |`);
     out(`\nAPI server (fake), over the ${elapsedS.toFixed(0)} s window: ${window.length} requests (${perHour(window.length).toFixed(1)}/hour), ${writes.length} writes (${perHour(writes.length).toFixed(1)}/hour); at start (spawn to end of warm-up): ${startup.length} requests, ${startup.filter((r) => WRITE_VERBS.has(r.verb)).length} writes`);
