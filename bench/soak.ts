@@ -10,7 +10,11 @@
  * the fake's request log, and /metrics latency at 50 requests/s at the end.
  * prometheus-node-exporter runs beside it under the same measurement.
  *
- *   npm run bench -- soak [--minutes N]       (default 10; 0.5 for a quick look)
+ * With --api-down the API server is down (every connection reset) for the
+ * whole run, from before the agent starts: the case where a peer's agent
+ * leaked heap to 3 GB.
+ *
+ *   npm run bench -- soak [--minutes N] [--api-down]      (default 10; 0.5 for a quick look)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -128,6 +132,7 @@ function sleep(ms: number): Promise<void> {
 
 export async function run(args: string[]): Promise<void> {
   const minutes = Number(option(args, "minutes", "10"));
+  const apiDown = args.includes("--api-down");
   if (!(minutes > 0)) throw new Error(`soak: --minutes must be a positive number, got ${option(args, "minutes", "")}`);
   const exporterPath = requireTool("prometheus-node-exporter");
   const durationMs = minutes * 60_000;
@@ -147,6 +152,7 @@ export async function run(args: string[]): Promise<void> {
   api.seedLease(NODE_NAME);
   const kubeconfigDir = await mkdtemp(join(tmpdir(), "nd-soak-"));
   const kubeconfig = await api.writeKubeconfig(kubeconfigDir);
+  if (apiDown) api.setDown(true);
 
   const children: ChildProcess[] = [];
   let renewing = true;
@@ -170,7 +176,7 @@ export async function run(args: string[]): Promise<void> {
     children.push(canary.child);
 
     const out = (line: string) => process.stdout.write(`${line}\n`);
-    out(`node ${process.version}, agent flags ${AGENT_NODE_FLAGS.join(" ")}; ${minutes} min soak, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`);
+    out(`node ${process.version}, agent flags ${AGENT_NODE_FLAGS.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`);
     out(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (the machine's cores are shared)`);
     out(`first complete diagnosis: ${agent.firstDiagnosisMs.toFixed(0)} ms after spawn`);
     await sleep(warmupMs);
