@@ -22,6 +22,9 @@ import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
 import { CertificateMint } from "../test/support/certs.js";
+import { fakeNtpServer, ntpReply } from "../test/support/fake-ntp.js";
+import { startFakeSystemd } from "../test/support/fake-systemd.js";
+import { startHealthz, SYSTEMD_ACTIVE, writeKubeletProcess } from "../test/support/kubelet-harness.js";
 import { FakeApiServer } from "../test/support/fake-apiserver.js";
 import { FIXTURES, fillBytes, fixtureRoot } from "../test/support/fixture-root.js";
 import { requireTool } from "../test/support/tools.js";
@@ -68,13 +71,18 @@ async function kubeletNode(root: string, mint: CertificateMint): Promise<void> {
       "    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem",
       "",
     ].join("\n"),
-    "proc/4242/comm": "kubelet\n",
-    "proc/4242/cmdline": ["/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf", "--config=/var/lib/kubelet/config.yaml", "--container-runtime-endpoint=unix:///run/containerd/containerd.sock"].join("\0") + "\0",
   };
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(root, path)), { recursive: true });
     await writeFile(join(root, path), content, { mode: 0o600 });
   }
+  await writeKubeletProcess(root, 4242, 1200, [
+    "/usr/bin/kubelet",
+    "--kubeconfig=/etc/kubernetes/kubelet.conf",
+    "--config=/var/lib/kubelet/config.yaml",
+    "--container-runtime-endpoint=unix:///run/containerd/containerd.sock",
+    "--node-ip=10.0.0.10",
+  ]);
   const { symlink } = await import("node:fs/promises");
   await symlink("kubelet-client-2026-11-05-10-00-00.pem", join(root, "var/lib/kubelet/pki/kubelet-client-current.pem"));
 }
@@ -154,6 +162,13 @@ export async function run(args: string[]): Promise<void> {
   const kubeconfig = await api.writeKubeconfig(kubeconfigDir);
   if (apiDown) api.setDown(true);
 
+  // kubelet's healthz answering ok, systemd on the node's bus reporting kubelet.service running, an NTP server agreeing.
+  const healthz = await startHealthz();
+  const systemd = await startFakeSystemd(join(fixture.root, "run/dbus/system_bus_socket"), SYSTEMD_ACTIVE);
+  const ntp = await fakeNtpServer((request) => ntpReply(request, 0));
+  const configFile = join(kubeconfigDir, "config.yaml");
+  await writeFile(configFile, `checks:\n  kubelet:\n    healthzUrl: ${healthz.url}\n  clock:\n    ntpServers: ["127.0.0.1:${ntp.port}"]\n`);
+
   const children: ChildProcess[] = [];
   let renewing = true;
   const renewal = (async () => {
@@ -163,7 +178,7 @@ export async function run(args: string[]): Promise<void> {
     }
   })();
   try {
-    const agent = await startBundledAgent(AGENT_NODE_FLAGS, ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", NODE_NAME, "--kubeconfig", kubeconfig]);
+    const agent = await startBundledAgent(AGENT_NODE_FLAGS, ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", NODE_NAME, "--kubeconfig", kubeconfig, "--config", configFile]);
     children.push(agent.child);
     const agentPid = agent.child.pid as number;
     const metricsUrl = `${agent.address}/metrics`;
@@ -264,6 +279,9 @@ export async function run(args: string[]): Promise<void> {
     for (const child of children) await stop(child);
     await renewal;
     await api.close();
+    await healthz.close();
+    await systemd.stop();
+    await ntp.close();
     await rm(kubeconfigDir, { recursive: true, force: true });
     await fixture.cleanup();
   }
