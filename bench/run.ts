@@ -5,7 +5,8 @@
  */
 const DEFAULT = ["agent"];
 
-// `--minutes 10` is passed on as `--minutes=10`: a bare word after a `--flag` is its value.
+// `--minutes 10` is passed on as `--minutes=10`: a bare word after a `--flag` is its value, except after a switch.
+const SWITCHES = new Set(["--api-down"]);
 const names: string[] = [];
 const flags: string[] = [];
 const argv = process.argv.slice(2);
@@ -13,7 +14,7 @@ for (let i = 0; i < argv.length; i++) {
   const arg = argv[i] as string;
   const next = argv[i + 1];
   if (!arg.startsWith("--")) names.push(arg);
-  else if (!arg.includes("=") && next !== undefined && !next.startsWith("--") && !/^[a-z][a-z0-9-]*$/.test(next)) flags.push(`${arg}=${argv[++i]}`);
+  else if (!arg.includes("=") && !SWITCHES.has(arg) && next !== undefined && !next.startsWith("--")) flags.push(`${arg}=${argv[++i]}`);
   else flags.push(arg);
 }
 for (const name of names.length > 0 ? names : DEFAULT) {

@@ -14,7 +14,9 @@
  * whole run, from before the agent starts: the case where a peer's agent
  * leaked heap to 3 GB.
  *
- *   npm run bench -- soak [--minutes N] [--api-down]      (default 10; 0.5 for a quick look)
+ * With --only=a,b only those checks run (to tell which one grows).
+ *
+ *   npm run bench -- soak [--minutes N] [--api-down] [--only a,b]      (default 10; 0.5 for a quick look)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -141,6 +143,7 @@ function sleep(ms: number): Promise<void> {
 export async function run(args: string[]): Promise<void> {
   const minutes = Number(option(args, "minutes", "10"));
   const apiDown = args.includes("--api-down");
+  const only = option(args, "only", "");
   if (!(minutes > 0)) throw new Error(`soak: --minutes must be a positive number, got ${option(args, "minutes", "")}`);
   const exporterPath = requireTool("prometheus-node-exporter");
   const durationMs = minutes * 60_000;
@@ -178,7 +181,7 @@ export async function run(args: string[]): Promise<void> {
     }
   })();
   try {
-    const agent = await startBundledAgent(AGENT_NODE_FLAGS, ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", NODE_NAME, "--kubeconfig", kubeconfig, "--config", configFile]);
+    const agent = await startBundledAgent(AGENT_NODE_FLAGS, ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", NODE_NAME, "--kubeconfig", kubeconfig, "--config", configFile, ...(only ? ["--only", only] : [])]);
     children.push(agent.child);
     const agentPid = agent.child.pid as number;
     const metricsUrl = `${agent.address}/metrics`;
@@ -191,7 +194,7 @@ export async function run(args: string[]): Promise<void> {
     children.push(canary.child);
 
     const out = (line: string) => process.stdout.write(`${line}\n`);
-    out(`node ${process.version}, agent flags ${AGENT_NODE_FLAGS.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`);
+    out(`node ${process.version}, agent flags ${AGENT_NODE_FLAGS.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${only ? ` (only ${only})` : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`);
     out(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (the machine's cores are shared)`);
     out(`first complete diagnosis: ${agent.firstDiagnosisMs.toFixed(0)} ms after spawn`);
     await sleep(warmupMs);
