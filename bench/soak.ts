@@ -23,6 +23,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
+import { CHECK_NAMES } from "../src/checks/index.js";
 import { CertificateMint } from "../test/support/certs.js";
 import { fakeNtpServer, ntpReply } from "../test/support/fake-ntp.js";
 import { startFakeSystemd } from "../test/support/fake-systemd.js";
@@ -170,7 +171,10 @@ export async function run(args: string[]): Promise<void> {
   const systemd = await startFakeSystemd(join(fixture.root, "run/dbus/system_bus_socket"), SYSTEMD_ACTIVE);
   const ntp = await fakeNtpServer((request) => ntpReply(request, 0));
   const configFile = join(kubeconfigDir, "config.yaml");
-  await writeFile(configFile, `checks:\n  kubelet:\n    healthzUrl: ${healthz.url}\n  clock:\n    ntpServers: ["127.0.0.1:${ntp.port}"]\n`);
+  const settings: Record<string, string[]> = { kubelet: [`healthzUrl: ${healthz.url}`], clock: [`ntpServers: ["127.0.0.1:${ntp.port}"]`] };
+  // `run` has no --only: the others are disabled in the configuration.
+  if (only) for (const name of CHECK_NAMES) if (!only.split(",").includes(name)) settings[name] = [...(settings[name] ?? []), "enabled: false"];
+  await writeFile(configFile, `checks:\n${Object.entries(settings).map(([name, lines]) => `  ${name}:\n${lines.map((l) => `    ${l}\n`).join("")}`).join("")}`);
 
   const children: ChildProcess[] = [];
   let renewing = true;
@@ -181,7 +185,7 @@ export async function run(args: string[]): Promise<void> {
     }
   })();
   try {
-    const agent = await startBundledAgent(AGENT_NODE_FLAGS, ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", NODE_NAME, "--kubeconfig", kubeconfig, "--config", configFile, ...(only ? ["--only", only] : [])]);
+    const agent = await startBundledAgent(AGENT_NODE_FLAGS, ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", NODE_NAME, "--kubeconfig", kubeconfig, "--config", configFile]);
     children.push(agent.child);
     const agentPid = agent.child.pid as number;
     const metricsUrl = `${agent.address}/metrics`;
