@@ -17,7 +17,7 @@ COPY src/ src/
 RUN node scripts/build.mjs
 
 # 2. The image: Node.js and the bundle. The bundle holds the production
-# dependencies the agent and its commands load (pino, prom-client, yaml), so
+# dependencies the agent and its commands load (pino, yaml), so
 # no node_modules is needed. The one module left out of it,
 # @kubernetes/client-node (107 MiB installed), serves only kubeconfigs with
 # exec or auth-provider plugins; in a pod node-doctor uses its service account.
@@ -28,6 +28,11 @@ LABEL org.opencontainers.image.title="node-doctor" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}"
 ENV NODE_ENV=production
+# journalctl, for the kubelet-logs check: it reads the host's journal files
+# (mounted under /host) with the one long-lived child the agent runs.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends systemd \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # The bundle without its source map (3 MiB the agent never reads).
 COPY --from=build /src/dist/node-doctor.mjs ./dist/node-doctor.mjs
