@@ -29,6 +29,7 @@ describe("values.schema.json", () => {
     ["maxUnavailable as a count", { updateStrategy: { maxUnavailable: 2 } }],
     ["a host path moved (CRI-O)", { hostPaths: { runtimeSocket: { path: "/var/run/crio" }, runtimeRoot: { path: "/var/lib/containers/storage" } } }],
     ["a host path turned off", { hostPaths: { dbus: { enabled: false } } }],
+    ["an extra host path (containerd's config, for the cgroup-driver rule)", { hostPaths: { containerdConfig: { enabled: true, path: "/etc/containerd", type: "Directory" } } }],
     ["monitoring on, with the selector label", { serviceMonitor: { enabled: true, labels: { release: "kube-prometheus-stack" }, interval: "1m" }, prometheusRule: { enabled: true, runbookBaseURL: "https://docs.example.org/runbooks/" } }],
     ["agent settings", { config: { logLevel: "debug", engine: { jitterRatio: 0.2 }, checks: { disk: { intervalSeconds: 60 } } } }],
     ["privileged opt-in", { privileged: true }],
@@ -43,7 +44,7 @@ describe("values.schema.json", () => {
   const invalid: Array<[string, Values, string]> = [
     ["a misspelt top-level key", { prometheusRules: { enabled: true } }, "/: unknown key prometheusRules"],
     ["a misspelt nested key", { serviceMonitor: { intreval: "30s" } }, "/serviceMonitor: unknown key intreval"],
-    ["an unknown host path", { hostPaths: { journl: { enabled: true, path: "/var/log/journal", type: "Directory" } } }, "/hostPaths: unknown key journl"],
+    ["a misspelt host path (an extra mount must say everything)", { hostPaths: { journl: { enabled: false } } }, "/hostPaths/journl: must have required property 'path'"],
     ["a port as a string", { port: "9101" }, "/port: must be integer"],
     ["a port out of range", { port: 70000 }, "/port: must be <= 65535"],
     ["privileged as a string", { privileged: "true" }, "/privileged: must be boolean"],
