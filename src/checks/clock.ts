@@ -59,7 +59,7 @@ export const clockSettings = checkSettings(
     apiServerWarningSeconds: withDefault(number({ min: 0 }), 2),
     apiServerCriticalSeconds: withDefault(number({ min: 0 }), 30),
     /** Ask the API server for its time at most this often; runs in between reuse the last answer. */
-    apiServerPollSeconds: withDefault(number({ min: 1, max: 86400 }), 120),
+    apiServerPollSeconds: withDefault(number({ min: 1, max: 86400 }), 300),
     /** Offset from NTP beyond which to warn / go critical. */
     ntpWarningSeconds: withDefault(number({ min: 0 }), 0.1),
     ntpCriticalSeconds: withDefault(number({ min: 0 }), 1),

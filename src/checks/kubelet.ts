@@ -64,7 +64,7 @@ export const kubeletSettings = checkSettings(
     restartsWarning: withDefault(number({ min: 1, max: 1000, integer: true }), 3),
     restartsCritical: withDefault(number({ min: 1, max: 1000, integer: true }), 6),
     /** How often the Node and its Lease are read: an agent on every node must not load the API server. */
-    clusterIntervalSeconds: withDefault(number({ min: 10, max: 3600 }), 60),
+    clusterIntervalSeconds: withDefault(number({ min: 10, max: 3600 }), 300),
     /** Deadline of one Node + Lease read; it runs beside the check, so a slow API server never delays the local verdict. */
     clusterTimeoutSeconds: withDefault(number({ min: 1, max: 300 }), 10),
     /** A Lease not renewed for this many lease durations is stale (the node controller gives up after one). */

@@ -55,9 +55,21 @@ export interface ListOptions {
 export class KubeClient {
   constructor(readonly transport: Transport) {}
 
-  async getNode(name: string, signal?: AbortSignal): Promise<{ node: Node | null; timing: ApiTiming }> {
+  /**
+   * GET a Node. `fromCache` asks with resourceVersion=0: the API server answers
+   * from its watch cache instead of a quorum read of etcd — what periodic reads
+   * from every node should cost, at the price of milliseconds of staleness.
+   */
+  async getNode(name: string, signal?: AbortSignal, options: { fromCache?: boolean } = {}): Promise<{ node: Node | null; timing: ApiTiming }> {
     try {
-      const res = await this.transport.request({ verb: "get", resource: "nodes", method: "GET", path: `/api/v1/nodes/${encodeURIComponent(name)}`, ...(signal ? { signal } : {}) });
+      const res = await this.transport.request({
+        verb: "get",
+        resource: "nodes",
+        method: "GET",
+        path: `/api/v1/nodes/${encodeURIComponent(name)}`,
+        ...(options.fromCache ? { query: { resourceVersion: "0" } } : {}),
+        ...(signal ? { signal } : {}),
+      });
       return { node: expect(res.body, isNode, "Node", "get", "nodes"), timing: res.timing };
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return { node: null, timing: error.timing ?? { sentAtMs: 0, receivedAtMs: 0 } };
@@ -136,13 +148,15 @@ export class KubeClient {
     return body["items"] as CoreEvent[];
   }
 
-  async getLease(namespace: string, name: string, signal?: AbortSignal): Promise<{ lease: Lease | null; timing: ApiTiming }> {
+  /** GET a Lease; `fromCache` as for getNode. */
+  async getLease(namespace: string, name: string, signal?: AbortSignal, options: { fromCache?: boolean } = {}): Promise<{ lease: Lease | null; timing: ApiTiming }> {
     try {
       const res = await this.transport.request({
         verb: "get",
         resource: "leases",
         method: "GET",
         path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases/${encodeURIComponent(name)}`,
+        ...(options.fromCache ? { query: { resourceVersion: "0" } } : {}),
         ...(signal ? { signal } : {}),
       });
       return { lease: expect(res.body, isLease, "Lease", "get", "leases"), timing: res.timing };

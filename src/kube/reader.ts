@@ -16,12 +16,13 @@ export class KubeClusterReader implements ClusterReader {
     readonly nodeName: string,
   ) {}
 
+  // Checks read periodically from every node: from the API server's watch cache, not etcd.
   getNode(signal: AbortSignal): Promise<{ node: Node | null; timing: ApiTiming }> {
-    return this.client.getNode(this.nodeName, signal);
+    return this.client.getNode(this.nodeName, signal, { fromCache: true });
   }
 
   getLease(signal: AbortSignal): Promise<{ lease: Lease | null; timing: ApiTiming }> {
-    return this.client.getLease(NODE_LEASE_NAMESPACE, this.nodeName, signal);
+    return this.client.getLease(NODE_LEASE_NAMESPACE, this.nodeName, signal, { fromCache: true });
   }
 
   async probeTime(signal: AbortSignal): Promise<ApiTiming> {

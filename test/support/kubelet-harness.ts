@@ -68,8 +68,9 @@ export const SYSTEMD_ACTIVE: SystemdState = {
   },
 };
 
+/** The tests' timelines are written in minutes: the Node and Lease are read every 60 s here (300 s by default). */
 export function kubeletTestSettings(healthzUrl: string, overrides: Record<string, unknown> = {}): KubeletSettings {
-  return kubeletSettings.parse({ healthzUrl, healthzTimeoutSeconds: 0.5, ...overrides }, "checks.kubelet") as KubeletSettings;
+  return kubeletSettings.parse({ healthzUrl, healthzTimeoutSeconds: 0.5, clusterIntervalSeconds: 60, ...overrides }, "checks.kubelet") as KubeletSettings;
 }
 
 export interface KubeletHarness {
