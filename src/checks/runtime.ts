@@ -45,12 +45,8 @@ export const DEFAULT_RUNTIME_SOCKETS = ["/run/containerd/containerd.sock", "/run
  * Signs of a node: with any of them (or kubelet's root dir) a missing socket is a stopped runtime,
  * not a host without one. The chart mounts the state dirs, not /usr/bin.
  */
-export const RUNTIME_MARKERS = [
-  ...["containerd", "crio", "cri-dockerd", "k3s"].flatMap((name) => [`/usr/bin/${name}`, `/usr/local/bin/${name}`]),
-  "/var/lib/containerd",
-  "/var/lib/containers/storage",
-  "/var/lib/cri-dockerd",
-];
+/** Files only a Kubernetes node has (beside kubelet's root dir). */
+const KUBELET_MARKERS = ["/usr/bin/kubelet", "/usr/local/bin/kubelet", "/etc/kubernetes/kubelet.conf", "/var/lib/kubelet/config.yaml"];
 /** kubelet's own default for containerRuntimeEndpoint (since 1.24). */
 export const KUBELET_DEFAULT_ENDPOINT = "unix:///run/containerd/containerd.sock";
 const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
@@ -138,8 +134,10 @@ export async function chooseEndpoint(host: Host, kubelet: KubeletSetup, override
   for (const path of DEFAULT_RUNTIME_SOCKETS) {
     if (await host.exists(path)) return { endpoint: path, source: "the usual runtime sockets (no kubelet running)", socketPath: path };
   }
+  // A runtime installed on a workstation (Docker pulls in containerd) does not make it a node:
+  // only kubelet's own traces do, as for the kubelet check's NotAKubernetesNode.
   let installed = false;
-  for (const path of [...RUNTIME_MARKERS, kubelet.rootDir]) if (!installed && (await host.exists(path))) installed = true;
+  for (const path of [kubelet.rootDir, ...KUBELET_MARKERS]) if (!installed && (await host.exists(path))) installed = true;
   return {
     endpoint: DEFAULT_RUNTIME_SOCKETS[0] as string,
     source: "the usual runtime sockets (no kubelet running)",
@@ -411,7 +409,7 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
         ...base,
         severity: "ok",
         reason: RUNTIME_REASONS.NoContainerRuntime,
-        message: `This host runs no container runtime: no kubelet process names one, none of ${DEFAULT_RUNTIME_SOCKETS.join(", ")} exists, and there is no containerd, crio, cri-dockerd or k3s binary, no runtime state dir and no kubelet root dir; runtime checks are skipped.`,
+        message: `This host runs no container runtime: no kubelet process names one, none of ${DEFAULT_RUNTIME_SOCKETS.join(", ")} exists, and nothing of kubelet's is here (no kubelet root dir, binary or configuration): not a Kubernetes node; runtime checks are skipped.`,
       },
     ];
   }

@@ -73,12 +73,17 @@ export type LoadedDocument =
   | { path: string; ok: true; value: Record<string, unknown> }
   | { path: string; ok: false; problem: string };
 
-/** Reads a YAML (or JSON) document that must be a mapping; problems are data, with the path. */
+/**
+ * Reads a YAML (or JSON) document that must be a mapping; problems are data,
+ * with the path. Being cut off (the signal aborted) is not a problem of the
+ * file: it throws, so no caller reports or caches it as one.
+ */
 export async function loadYamlMapping(host: Host, nodePath: string, signal?: AbortSignal): Promise<LoadedDocument> {
   let text: string;
   try {
     text = await host.readText(nodePath, { maxBytes: 1024 * 1024, ...(signal ? { signal } : {}) });
   } catch (error) {
+    signal?.throwIfAborted();
     return { path: nodePath, ok: false, problem: error instanceof Error ? error.message : String(error) };
   }
   return parseYamlMapping(nodePath, text);
@@ -122,6 +127,9 @@ export interface KubeletSetup {
 
 const EMPTY_FLAGS: KubeletFlags = { values: new Map(), occurrences: [], positional: [] };
 
+/** Finding kubelet reads /proc and one small file: a few milliseconds, or a hung host. */
+const DISCOVERY_DEADLINE_MS = 5000;
+
 /** Finds kubelet once per short period for every check that asks. */
 export class KubeletLocator {
   private cached?: { atMonotonicMs: number; setup: Promise<KubeletSetup> };
@@ -133,15 +141,30 @@ export class KubeletLocator {
     private readonly cacheMs = 2000,
   ) {}
 
+  /**
+   * The shared discovery runs under its own deadline, not the first caller's
+   * signal: one check timing out must not hand the others a cut-off result.
+   * Each caller still stops waiting when its own signal aborts.
+   */
   locate(signal?: AbortSignal): Promise<KubeletSetup> {
     const now = this.clock.monotonic();
-    if (this.cached && now - this.cached.atMonotonicMs < this.cacheMs) return this.cached.setup;
-    const setup = this.discover(signal);
-    this.cached = { atMonotonicMs: now, setup };
-    setup.catch(() => {
-      if (this.cached?.setup === setup) delete this.cached;
+    let setup: Promise<KubeletSetup>;
+    if (this.cached && now - this.cached.atMonotonicMs < this.cacheMs) setup = this.cached.setup;
+    else {
+      setup = this.discover(AbortSignal.timeout(DISCOVERY_DEADLINE_MS));
+      const entry = { atMonotonicMs: now, setup };
+      this.cached = entry;
+      setup.catch(() => {
+        if (this.cached === entry) delete this.cached;
+      });
+    }
+    if (!signal) return setup;
+    signal.throwIfAborted();
+    return new Promise<KubeletSetup>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      setup.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
     });
-    return setup;
   }
 
   private async findKubelet(signal?: AbortSignal): Promise<ProcessInfo[]> {

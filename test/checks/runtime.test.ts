@@ -203,14 +203,24 @@ describe("runtime check with sockets that misbehave", () => {
     assert.equal(finding.severity, "critical");
   });
 
-  it("no kubelet, no runtime socket, but containerd installed: critical, naming every socket it looked for", async () => {
+  it("a node with kubelet stopped, containerd installed and no runtime socket: critical, naming every socket it looked for", async () => {
     fixture = await fixtureRoot();
+    await mkdir(join(fixture.root, "var/lib/kubelet"), { recursive: true });
     await mkdir(join(fixture.root, "usr/local/bin"), { recursive: true });
     await writeFile(join(fixture.root, "usr/local/bin/containerd"), "#!/bin/sh\n", { mode: 0o755 });
     const finding = only(await runRuntime(fixture.root));
     assert.equal(finding.reason, "RuntimeSocketMissing");
     assert.equal(finding.severity, "critical");
     assert.match(finding.message, /none of \/run\/containerd\/containerd\.sock, \/run\/crio\/crio\.sock, \/run\/cri-dockerd\.sock, \/run\/k3s\/containerd\/containerd\.sock exists/);
+  });
+
+  it("a workstation with containerd installed (Docker) but nothing of kubelet: not a node, ok", async () => {
+    fixture = await fixtureRoot();
+    await mkdir(join(fixture.root, "usr/bin"), { recursive: true });
+    await writeFile(join(fixture.root, "usr/bin/containerd"), "#!/bin/sh\n", { mode: 0o755 });
+    const finding = only(await runRuntime(fixture.root));
+    assert.equal(finding.reason, "NoContainerRuntime");
+    assert.equal(finding.severity, "ok");
   });
 
   it("no kubelet, no runtime socket and no runtime installed (a laptop): ok, skipped", async () => {
