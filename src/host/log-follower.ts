@@ -196,7 +196,14 @@ export class FileFollower {
         result.error = `${this.nodePath}: cannot open (${(error as { code?: string }).code ?? String(error)})`;
         return result;
       }
-      const st = await handle.stat();
+      let st: Awaited<ReturnType<fs.FileHandle["stat"]>>;
+      try {
+        st = await handle.stat();
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        result.error = `${this.nodePath}: cannot stat (${(error as { code?: string }).code ?? String(error)})`;
+        return result;
+      }
       // First time: start near the end. After a rotation: the new file from its start.
       const offset = this.everOpened ? 0 : Math.max(0, st.size - this.initialBytes);
       this.current = { handle, dev: st.dev, ino: st.ino, offset, splitter: new LineSplitter(this.maxLineBytes, offset > 0) };

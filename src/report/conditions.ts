@@ -177,11 +177,15 @@ export class ConditionsSink implements Sink {
     return Math.round(this.policy.heartbeatMs * (1 + this.random() * this.policy.heartbeatJitter));
   }
 
-  /** Full jitter: U(0, min(cap, base × 2^failures)), and never sooner than Retry-After. */
+  /**
+   * Full jitter: U(0, min(cap, base × 2^failures)), and never sooner than
+   * Retry-After — but never later than the cap either: a proxy answering
+   * `Retry-After: 86400` must not silence the node's conditions for a day.
+   */
   backoffDelay(failures: number, retryAfterMs?: number): number {
     const ceiling = Math.min(this.policy.backoffCapMs, this.policy.backoffBaseMs * 2 ** Math.min(failures - 1, 30));
     const jittered = Math.round(this.random() * ceiling);
-    return retryAfterMs !== undefined ? Math.max(jittered, retryAfterMs) : jittered;
+    return retryAfterMs !== undefined ? Math.min(Math.max(jittered, retryAfterMs), this.policy.backoffCapMs) : jittered;
   }
 
   /** Resolves when no write is in flight (tests settle on it between simulated timers). */

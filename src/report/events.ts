@@ -147,7 +147,8 @@ export class EventsSink implements Sink {
       const retryAfter = error instanceof ApiError ? error.retryAfterMs : undefined;
       // The earlier Event may be gone (TTL): the next one starts afresh.
       if (error instanceof ApiError && error.status === 404) this.posted.delete(key);
-      this.pausedUntilMs = nowMs + Math.max(this.policy.pauseAfterFailureMs, retryAfter ?? 0);
+      // Retry-After is honoured up to the pause's own order of magnitude (a day-long one would silence Events).
+      this.pausedUntilMs = nowMs + Math.min(Math.max(this.policy.pauseAfterFailureMs, retryAfter ?? 0), MAX_PAUSE_MS);
       this.record("failed", type);
       log.warn({ condition: t.condition, reason: t.to.reason, err: error instanceof Error ? error.message : String(error) }, "could not post an Event on the Node");
     }
@@ -162,6 +163,9 @@ export class EventsSink implements Sink {
 function eventKey(condition: ConditionType, reason: string, type: string): string {
   return `${condition}/${reason}/${type}`;
 }
+
+/** The longest an API server's Retry-After may pause Event posting. */
+const MAX_PAUSE_MS = 300_000;
 
 /** A core/v1 Event about the Node, named like client-go names them (<node>.<hex time>). */
 export function buildEvent(input: { nodeName: string; condition: ConditionType; reason: string; message: string; type: "Normal" | "Warning"; nowMs: number; seq: number }): CoreEvent & { metadata: { name: string } } {

@@ -207,5 +207,6 @@ describe("NodeConditions sink", () => {
       assert.ok(new Set(samples).size > 10, "jittered");
     }
     assert.ok(sink.backoffDelay(1, 120_000) >= 120_000);
+    assert.equal(sink.backoffDelay(1, 86_400_000), 300_000, "a day-long Retry-After is capped at the backoff cap");
   });
 });

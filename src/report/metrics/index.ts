@@ -70,6 +70,7 @@ export function createMetricsSink(options: { nodeName: string; version: string; 
   for (const check of options.checkNames) {
     errors.inc({ check, outcome: "error" }, 0);
     errors.inc({ check, outcome: "timeout" }, 0);
+    errors.inc({ check, outcome: "overrun" }, 0);
   }
   const perCheck: CheckMetrics[] = [filesystemMetrics(registry)];
   if (options.checkNames.includes("certificates")) perCheck.push(certificateMetrics(registry));
