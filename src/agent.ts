@@ -124,10 +124,13 @@ function apiSinks(
 
 /** Runs every check once and returns the findings (the CLI's `check`). */
 export async function diagnoseOnce(assembly: Assembly): Promise<Finding[]> {
-  const runs = await assembly.scheduler.runOnce();
-  await assembly.scheduler.stop(0);
-  await assembly.cluster.close();
-  return runs.flatMap((run) => run.findings);
+  try {
+    const runs = await assembly.scheduler.runOnce();
+    return runs.flatMap((run) => run.findings);
+  } finally {
+    await assembly.scheduler.stop(0);
+    await assembly.cluster.close();
+  }
 }
 
 export interface RunningAgent {

@@ -11,6 +11,7 @@ import { ConfigError } from "./config/schema.js";
 import { KubeConfigError } from "./kube/credentials.js";
 import { createClient, resolveCredentials } from "./kube/connect.js";
 import { removeOurConditions } from "./report/conditions.js";
+import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { CHECK_NAMES, type CheckName } from "./checks/index.js";
 import { exitCodeFor, renderText } from "./report/text.js";
@@ -113,6 +114,7 @@ async function commandCheck(args: string[]): Promise<number> {
   const only = parseOnly(values.only);
   const fromFlags = overridesFromFlags(values);
   const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), fromFlags);
+  await assertHostRoot(config.hostRoot);
   // A one-shot report keeps stderr quiet unless asked.
   const log = createLogger(fromFlags.logLevel ?? (config.logLevel === "info" ? "warn" : config.logLevel));
   const assembly = await assemble(config, { log, readOnly: true, ...(only ? { only } : {}) });
@@ -129,9 +131,21 @@ async function commandRun(args: string[]): Promise<number> {
   const { values } = parse(args, OPTIONS.run);
   if (values.help) return printUsage();
   const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), overridesFromFlags(values));
+  await assertHostRoot(config.hostRoot);
   const log = createLogger(config.logLevel);
   const assembly = await assemble(config, { log });
-  const agent = await startAgent(assembly);
+  let agent;
+  try {
+    agent = await startAgent(assembly);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES") {
+      await assembly.cluster.close();
+      const problem = code === "EADDRINUSE" ? "address already in use" : code === "EADDRNOTAVAIL" ? "no such address on this host" : "permission denied";
+      throw new UsageError(`--listen ${config.listen}: ${problem}`);
+    }
+    throw error;
+  }
 
   const shutdown = (signal: string) => {
     log.info({ signal }, "shutting down");
@@ -198,6 +212,14 @@ async function commandConditions(args: string[]): Promise<number> {
     return failed > 0 ? 1 : 0;
   } finally {
     client.close();
+  }
+}
+
+/** A host root that is not a directory would make every check report its files missing: a usage error instead. */
+async function assertHostRoot(hostRoot: string): Promise<void> {
+  const st = await stat(hostRoot).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new UsageError(`host root ${hostRoot}: ${st ? "is not a directory" : "does not exist"} (set by --host-root, NODE_DOCTOR_HOST_ROOT or hostRoot in the config)`);
   }
 }
 

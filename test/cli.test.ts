@@ -60,7 +60,14 @@ describe("node-doctor check", () => {
     [["check", "--config", "/nonexistent.yaml"], /^node-doctor: --config \/nonexistent\.yaml: does not exist\n$/],
     [["explode"], /^node-doctor: unknown command "explode"/],
     [["run", "--listen", "nowhere"], /^node-doctor: --listen: expected HOST:PORT/],
+    [["check", "--host-root", "/nonexistent"], /^node-doctor: host root \/nonexistent: does not exist \(set by --host-root/],
   ];
+  it("exits 3 naming --listen when the address cannot be bound", async () => {
+    const result = await runCli(["run", "--listen", "192.0.2.1:9101", "--host-root", "/"]);
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /\nnode-doctor: --listen 192\.0\.2\.1:9101: no such address on this host\n$/);
+  });
+
   for (const [args, expected] of usage) {
     it(`exits 3 with one line for: ${args.join(" ")}`, async () => {
       const result = await runCli(args);
