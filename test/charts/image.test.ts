@@ -89,7 +89,7 @@ describe("Dockerfile", () => {
     for (const from of froms) assert.match(from, new RegExp(`^node:${pinned?.replaceAll(".", "\\.")}-slim( AS \\w+)?$`), `${from} is pinned to node ${pinned}`);
   });
 
-  it("builds with dev dependencies; the runtime stage holds Node.js and the bundle only", () => {
+  it("builds with dev dependencies; the runtime stage holds Node.js, the bundle and journalctl", () => {
     const last = Math.max(...instructions.map((i) => i.stage));
     const runs = instructions.filter((i) => i.keyword === "RUN");
     const build = runs.find((r) => /scripts\/build\.mjs/.test(r.args));
@@ -97,7 +97,9 @@ describe("Dockerfile", () => {
     assert.ok(runs.some((r) => r.stage === build.stage && /^npm ci\b/.test(r.args) && !/--omit=dev/.test(r.args)), "the build stage installs the dev dependencies");
     const finalCopies = instructions.filter((i) => i.stage === last && i.keyword === "COPY");
     assert.deepEqual(finalCopies.map((c) => c.args), ["--from=build /src/dist/node-doctor.mjs ./dist/node-doctor.mjs"], "the runtime stage copies the bundle and nothing else");
-    assert.ok(!instructions.some((i) => i.stage === last && i.keyword === "RUN" && /npm (ci|install)/.test(i.args)), "no install in the runtime stage");
+    assert.ok(!instructions.some((i) => i.stage === last && i.keyword === "RUN" && /npm (ci|install)/.test(i.args)), "no npm install in the runtime stage");
+    // The kubelet-logs check follows the host's journal with journalctl (Debian's systemd package).
+    assert.ok(instructions.some((i) => i.stage === last && i.keyword === "RUN" && /apt-get install[^&]*\bsystemd\b/.test(i.args)), "the runtime stage installs journalctl");
   });
 
   it("runs the agent with the V8 flags and --host-root /host, and has no HEALTHCHECK", () => {

@@ -191,6 +191,7 @@ describe("kubelet check through the API client: incident 2, OutOfDisk stuck at U
     const dir = await mkdtemp(join(tmpdir(), "nd-kubectl-"));
     closers.push(() => rm(dir, { recursive: true, force: true }));
     const kubeconfig = await api.writeKubeconfig(dir);
+    requireTool("kubectl"); // the remedy is a kubectl command: a missing kubectl is a clear failure, not "sh: not found"
     const result = await run("sh", ["-c", `${command} --kubeconfig=${kubeconfig}`]);
     assert.equal(result.code, 0, result.stderr);
     const types = (api.node("node-b")?.status?.conditions ?? []).map((c) => c.type);
