@@ -9,6 +9,7 @@
  */
 import type { LogRecord } from "../host/log-line.js";
 import type { LogComponent, NoisePattern, ProblemSignature, Signature } from "./log-signatures.js";
+import { printable } from "../report/printable.js";
 
 export type LineResult = "matched" | "recovery" | "noise" | "unmatched" | "unparseable" | "binary" | "stale" | "dropped";
 export const LINE_RESULTS: readonly LineResult[] = ["matched", "recovery", "noise", "unmatched", "unparseable", "binary", "stale", "dropped"];
@@ -142,10 +143,10 @@ export class SignatureMatcher {
       state.samplesInWindow = 0;
     }
     if (++state.samplesInWindow > (this.options.samplesPerSecond ?? 10)) return;
-    state.sample = text.length > MAX_SAMPLE_CHARS ? `${text.slice(0, MAX_SAMPLE_CHARS)}…` : text;
+    state.sample = printable(text.length > MAX_SAMPLE_CHARS ? `${text.slice(0, MAX_SAMPLE_CHARS)}…` : text);
     const captures: Record<string, string> = {};
     for (const [key, value] of Object.entries(match.groups ?? {})) {
-      if (value !== undefined) captures[key] = value.length > 200 ? `${value.slice(0, 200)}…` : value;
+      if (value !== undefined) captures[key] = printable(value.length > 200 ? `${value.slice(0, 200)}…` : value);
     }
     state.captures = captures;
   }

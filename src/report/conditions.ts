@@ -27,6 +27,7 @@
 import type { Node, NodeCondition } from "kubernetes-types/core/v1.js";
 import { ApiError } from "../kube/transport.js";
 import {
+import { printable } from "./printable.js";
   CONDITION_TYPES,
   isConditionType,
   type CheckRun,
@@ -91,7 +92,7 @@ export function apiTime(ms: number): string {
 }
 
 export function conditionMessage(state: Pick<ConditionState, "message" | "remedy">): string {
-  const text = state.remedy ? `${state.message} Remedy: ${state.remedy}` : state.message;
+  const text = printable(state.remedy ? `${state.message} Remedy: ${state.remedy}` : state.message);
   return text.length > MAX_CONDITION_MESSAGE ? `${text.slice(0, MAX_CONDITION_MESSAGE - 1)}…` : text;
 }
 

@@ -5,6 +5,7 @@
  */
 import { CONDITION_TYPES, HEALTHY_CONDITION, severityRank, worstSeverity, type Finding, type Severity } from "../types.js";
 import { statusFor, sortFindings } from "../engine/state.js";
+import { printable } from "./printable.js";
 
 const COLOURS: Record<Severity, string> = { ok: "\x1b[32m", warning: "\x1b[33m", unknown: "\x1b[35m", critical: "\x1b[31m" };
 const BOLD = "\x1b[1m";
@@ -37,7 +38,9 @@ export function exitCodeFor(findings: readonly Finding[]): number {
   return worst === "critical" ? 2 : worst === "ok" ? 0 : 1;
 }
 
-export function renderText(findings: readonly Finding[], options: TextReportOptions): string {
+export function renderText(unsafe: readonly Finding[], options: TextReportOptions): string {
+  // Messages quote the node's logs and daemons: no control character of theirs reaches the terminal.
+  const findings = unsafe.map((f) => ({ ...f, reason: printable(f.reason), message: printable(f.message), ...(f.remedy ? { remedy: printable(f.remedy) } : {}) }));
   const width = Math.max(60, Math.min(options.width ?? 100, 120));
   const paint = (severity: Severity, text: string) => (options.colour ? `${COLOURS[severity]}${text}${RESET}` : text);
   const bold = (text: string) => (options.colour ? `${BOLD}${text}${RESET}` : text);
