@@ -26,8 +26,8 @@
  */
 import type { Node, NodeCondition } from "kubernetes-types/core/v1.js";
 import { ApiError } from "../kube/transport.js";
-import {
 import { printable } from "./printable.js";
+import {
   CONDITION_TYPES,
   isConditionType,
   type CheckRun,
