@@ -472,6 +472,9 @@ export interface KubeletCheckDeps {
   kubelet: KubeletLocator;
 }
 
+/** How long a healthy kubelet's unit files, systemd state and node addresses are reused. */
+const SLOW_REFRESH_MS = 60_000;
+
 export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheckDeps): Check {
   let bus: SystemdBus | undefined;
   let lastProcess: string | undefined;
@@ -481,6 +484,10 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
   let clusterRefresh: Promise<void> | undefined;
   let refreshAbort: AbortController | undefined;
   let saidNotANode = false;
+  /** Slow-changing observations of a healthy kubelet, reused for SLOW_REFRESH_MS. */
+  let slow:
+    | { identity: string; atMonotonicMs: number; unitFiles: UnitFiles; presence: KubeletObservation["presence"]; unitState?: UnitState; busError?: string; nodeIp: KubeletObservation["nodeIp"] }
+    | undefined;
 
   function countRestarts(ctx: CheckContext, process: KubeletObservation["process"], nRestarts: number | undefined): number {
     const now = ctx.clock.monotonic();
@@ -540,25 +547,37 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
     async run(ctx) {
       const { host, signal } = ctx;
       const setup = await deps.kubelet.locate(signal);
-      const unitFiles = await readUnitFiles(host, settings.unit, signal);
-      const presence: KubeletObservation["presence"] = {};
-      const binary = await firstExisting(host, KUBELET_BINARIES);
-      if (binary) presence.binary = binary;
-      if (await host.exists(setup.rootDir)) presence.stateDir = setup.rootDir;
+      const identity = setup.process ? `${setup.process.pid}@${setup.process.startTimeMs ?? ""}` : undefined;
+      // While the same kubelet stays healthy, what changes slowly (unit files, systemd's view, the
+      // node's addresses) is re-read once a minute; liveness (process, healthz) every run. Any
+      // doubt — another pid, a failed healthz — and everything is read again at once.
+      const reuse = slow && identity !== undefined && slow.identity === identity && ctx.clock.monotonic() - slow.atMonotonicMs < SLOW_REFRESH_MS ? slow : undefined;
 
-      bus ??= new SystemdBus(host, settings.dbusSocket, settings.dbusTimeoutSeconds * 1000);
+      let unitFiles: UnitFiles;
+      const presence: KubeletObservation["presence"] = {};
       let unitState: UnitState | undefined;
       let busError: string | undefined;
-      const maybeNode = setup.process !== undefined || unitFiles.unitFile !== undefined || presence.binary !== undefined || presence.stateDir !== undefined;
-      if (maybeNode && (await bus.available())) {
-        try {
-          unitState = await bus.unitState(settings.unit, signal);
-        } catch (error) {
-          signal.throwIfAborted();
-          busError = error instanceof Error ? error.message : String(error);
-          ctx.log.debug({ err: busError }, "systemd unreachable over D-Bus; judging the unit from its files");
+      if (reuse) {
+        ({ unitFiles, unitState, busError } = reuse);
+        Object.assign(presence, reuse.presence);
+      } else {
+        unitFiles = await readUnitFiles(host, settings.unit, signal);
+        const binary = await firstExisting(host, KUBELET_BINARIES);
+        if (binary) presence.binary = binary;
+        if (await host.exists(setup.rootDir)) presence.stateDir = setup.rootDir;
+        bus ??= new SystemdBus(host, settings.dbusSocket, settings.dbusTimeoutSeconds * 1000);
+        const couldBeNode = setup.process !== undefined || unitFiles.unitFile !== undefined || presence.binary !== undefined || presence.stateDir !== undefined;
+        if (couldBeNode && (await bus.available())) {
+          try {
+            unitState = await bus.unitState(settings.unit, signal);
+          } catch (error) {
+            signal.throwIfAborted();
+            busError = error instanceof Error ? error.message : String(error);
+            ctx.log.debug({ err: busError }, "systemd unreachable over D-Bus; judging the unit from its files");
+          }
         }
       }
+      const maybeNode = setup.process !== undefined || unitFiles.unitFile !== undefined || presence.binary !== undefined || presence.stateDir !== undefined;
 
       const url = settings.healthzUrl ?? healthzUrlFor(setup);
       const healthz: HealthzResult | undefined = !maybeNode
@@ -568,10 +587,17 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
           : { url: "", outcome: "disabled", detail: "kubelet's healthz is disabled (healthzPort 0)" };
 
       const process = setup.process ? { pid: setup.process.pid, ...(setup.process.startTimeMs !== undefined ? { startTimeMs: setup.process.startTimeMs } : {}) } : undefined;
-      const restarts = countRestarts(ctx, process, unitState?.nRestarts);
+      const restarts = countRestarts(ctx, process, reuse ? undefined : unitState?.nRestarts);
 
       const clusterObservation = maybeNode || healthz?.outcome === "ok" ? await observeCluster(ctx) : { state: "absent" as const };
-      const nodeIp = maybeNode ? await observeNodeIp(ctx, setup, clusterObservation) : { wanted: [], source: "", present: [], missing: [], problems: [] };
+      const nodeIp = reuse
+        ? reuse.nodeIp
+        : maybeNode
+          ? await observeNodeIp(ctx, setup, clusterObservation)
+          : { wanted: [], source: "", present: [], missing: [], problems: [] };
+      if (identity !== undefined && healthz?.outcome === "ok") {
+        if (!reuse) slow = { identity, atMonotonicMs: ctx.clock.monotonic(), unitFiles, presence: { ...presence }, ...(unitState ? { unitState } : {}), ...(busError ? { busError } : {}), nodeIp };
+      } else slow = undefined;
 
       const observation: KubeletObservation = {
         unitName: settings.unit,
