@@ -17,7 +17,7 @@ COPY src/ src/
 RUN node scripts/build.mjs
 
 # 2. The image: Node.js and the bundle. The bundle holds the production
-# dependencies the agent and its commands load (pino, yaml), so
+# dependencies the agent and its commands load (yaml), so
 # no node_modules is needed. The one module left out of it,
 # @kubernetes/client-node (107 MiB installed), serves only kubeconfigs with
 # exec or auth-provider plugins; in a pod node-doctor uses its service account.

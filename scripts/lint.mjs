@@ -13,7 +13,7 @@ async function* files(dir) {
 }
 
 const RULES = [
-  { dirs: ["src"], pattern: /\bconsole\.(log|info|debug)\(/, message: "use the pino logger, not console" },
+  { dirs: ["src"], pattern: /\bconsole\.(log|info|debug)\(/, message: "use the agent's log (src/log.ts), not console" },
   { dirs: ["src", "test", "bench"], pattern: /(:\s*any\b|\bas any\b|<any>)/, allow: /\/\/ any:/, message: "`any` needs a `// any: why` comment" },
   { dirs: ["test"], pattern: /\b(it|test|describe)\.(skip|todo|only)\b|\{\s*(skip|todo|only):\s*true/, message: "CI runs every test: no skip/todo/only" },
   { dirs: ["src"], pattern: /\bsetInterval\(/, message: "schedule the next run when the previous ends (no setInterval)" },

@@ -3,7 +3,6 @@
  * place that knows every part; cli.ts parses arguments and calls in here.
  */
 import { hostname } from "node:os";
-import { pino, type Logger } from "pino";
 import { agentConfigSchema, type AgentConfig } from "./config/config.js";
 import { buildChecks, checkSettingsSchemas, type CheckName } from "./checks/index.js";
 import { systemClock } from "./engine/clock.js";
@@ -21,6 +20,7 @@ import { createMetricsSink, type MetricsSink } from "./report/metrics/index.js";
 import { buildServer } from "./server.js";
 import type { Check, Clock, Finding, Sink } from "./types.js";
 import { VERSION } from "./version.js";
+import { createJsonLog, LOG_LEVELS, type AgentLog, type LogLevel } from "./log.js";
 
 export const configSchema = agentConfigSchema(checkSettingsSchemas);
 export type Config = AgentConfig<typeof checkSettingsSchemas>;
@@ -35,17 +35,15 @@ export function dampingSettings(config: Pick<Config, "engine">): DampingSettings
   };
 }
 
-export function createLogger(level: string, destination: number = 2): Logger {
-  return pino(
-    { level, base: { component: "node-doctor" }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
-    pino.destination({ fd: destination, sync: true }),
-  );
+export function createLogger(level: string): AgentLog {
+  const known = (LOG_LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : "info";
+  return createJsonLog({ level: known, bindings: { component: "node-doctor" }, write: (line) => process.stderr.write(line) });
 }
 
 export interface Assembly {
   config: Config;
   nodeName: string;
-  log: Logger;
+  log: AgentLog;
   checks: Check[];
   state: NodeState;
   scheduler: Scheduler;
@@ -55,7 +53,7 @@ export interface Assembly {
 
 export async function assemble(
   config: Config,
-  options: { log: Logger; clock?: Clock; only?: CheckName[]; extraSinks?: Sink[]; /** Read the API but never write to it (`check`). */ readOnly?: boolean },
+  options: { log: AgentLog; clock?: Clock; only?: CheckName[]; extraSinks?: Sink[]; /** Read the API but never write to it (`check`). */ readOnly?: boolean },
 ): Promise<Assembly> {
   const clock = options.clock ?? systemClock;
   const { log } = options;
@@ -101,7 +99,7 @@ export async function assemble(
 function apiSinks(
   client: KubeClient,
   nodeName: string,
-  deps: { config: Config; checks: Check[]; clock: Clock; log: Logger; registry: Registry; clockOffsetMs: () => number },
+  deps: { config: Config; checks: Check[]; clock: Clock; log: AgentLog; registry: Registry; clockOffsetMs: () => number },
 ): Sink[] {
   const { config, clock, log, clockOffsetMs } = deps;
   const managedTypes = [...new Set(deps.checks.flatMap((check) => check.conditions))];

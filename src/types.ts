@@ -119,7 +119,7 @@ export interface SharedFacts {
   imageFs?: ImageFsFact;
 }
 
-/** Structured logger; pino satisfies it. Checks log through a child per check. */
+/** Structured logger (src/log.ts writes JSON lines). Checks log through a child per check. */
 export interface Log {
   debug(fields: object, message: string): void;
   info(fields: object, message: string): void;

@@ -28,7 +28,7 @@ describe("connectToCluster", () => {
 
   it("node-doctor check and run exit 3 with one line when --kubeconfig is unusable", async () => {
     for (const command of ["check", "run"]) {
-      const result = await runCli([command, "--kubeconfig", "/nonexistent/kubeconfig", "--host-root", "/nonexistent-root", ...(command === "run" ? ["--listen", "127.0.0.1:0"] : [])]);
+      const result = await runCli([command, "--kubeconfig", "/nonexistent/kubeconfig", "--host-root", new URL("../fixtures/disk-healthy/", import.meta.url).pathname, ...(command === "run" ? ["--listen", "127.0.0.1:0"] : [])]);
       assert.equal(result.code, 3, result.stderr);
       assert.equal(result.stderr, "node-doctor: kubeconfig /nonexistent/kubeconfig: does not exist\n");
     }

@@ -10,8 +10,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Writable } from "node:stream";
-import { pino } from "pino";
+import { createJsonLog } from "../../src/log.js";
 import { assemble, configSchema, startAgent } from "../../src/agent.js";
 import { ConditionsSink } from "../../src/report/conditions.js";
 import { EventsSink } from "../../src/report/events.js";
@@ -24,13 +23,8 @@ const HOST_ROOT = new URL("../fixtures/disk-healthy/", import.meta.url).pathname
 
 function capturingLogger() {
   const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n")) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: pino({ level: "debug" }, stream), lines };
+  const log = createJsonLog({ level: "debug", write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { log, lines };
 }
 
 describe("API server outages", () => {
