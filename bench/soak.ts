@@ -15,7 +15,8 @@
  * whole run, from before the agent starts: the case where a peer's agent
  * leaked heap to 3 GB.
  *
- * With --only=a,b only those checks run (to tell which one grows).
+ * With --only=a,b only those checks run (to tell which one grows); --flags="..."
+ * replaces the agent's V8 flags (default scripts/node-flags.mjs).
  *
  *   npm run bench -- soak [--minutes N] [--api-down] [--only a,b]      (default 10; 0.5 for a quick look)
  */
@@ -147,6 +148,7 @@ export async function run(args: string[]): Promise<void> {
   const minutes = Number(option(args, "minutes", "10"));
   const apiDown = args.includes("--api-down");
   const only = option(args, "only", "");
+  const nodeFlags = option(args, "flags", AGENT_NODE_FLAGS.join(" ")).split(" ").filter(Boolean);
   if (!(minutes > 0)) throw new Error(`soak: --minutes must be a positive number, got ${option(args, "minutes", "")}`);
   const exporterPath = requireTool("prometheus-node-exporter");
   const durationMs = minutes * 60_000;
@@ -198,7 +200,7 @@ export async function run(args: string[]): Promise<void> {
     }
   })();
   try {
-    const agent = await startBundledAgent(AGENT_NODE_FLAGS, ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", NODE_NAME, "--kubeconfig", kubeconfig, "--config", configFile]);
+    const agent = await startBundledAgent(nodeFlags, ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", NODE_NAME, "--kubeconfig", kubeconfig, "--config", configFile]);
     children.push(agent.child);
     const agentPid = agent.child.pid as number;
     const metricsUrl = `${agent.address}/metrics`;
@@ -211,7 +213,7 @@ export async function run(args: string[]): Promise<void> {
     children.push(canary.child);
 
     const out = (line: string) => process.stdout.write(`${line}\n`);
-    out(`node ${process.version}, agent flags ${AGENT_NODE_FLAGS.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${only ? ` (only ${only})` : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`);
+    out(`node ${process.version}, agent flags ${nodeFlags.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${only ? ` (only ${only})` : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`);
     out(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (the machine's cores are shared)`);
     out(`first complete diagnosis: ${agent.firstDiagnosisMs.toFixed(0)} ms after spawn`);
     await sleep(warmupMs);
