@@ -292,6 +292,7 @@ export async function run(args: string[]): Promise<void> {
     out(`| floor: bare node:http p50 / p99 ms | ${floor.p50.toFixed(2)} / ${floor.p99.toFixed(2)} | | | |`);
     out(`\nAPI server (fake), over the ${elapsedS.toFixed(0)} s window: ${window.length} requests (${perHour(window.length).toFixed(1)}/hour), ${writes.length} writes (${perHour(writes.length).toFixed(1)}/hour); at start (spawn to end of warm-up): ${startup.length} requests, ${startup.filter((r) => WRITE_VERBS.has(r.verb)).length} writes`);
     out(`requests by route in the window: ${[...byRoute].map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`);
+    for (const e of api.storedEvents(NODE_NAME)) out(`event: ${e.type} ${e.reason} ×${e.count ?? 1} at ${e.lastTimestamp ?? ""}: ${(e.message ?? "").slice(0, 160)}`);
     out(`load average at end of sampling: ${loadAtEnd.map((l) => l.toFixed(2)).join(" ")}`);
     out(`checks: ${(findings.checks ?? []).map((c) => `${c.check} ${c.outcome}`).join(", ")}`);
     out(`findings: ${(findings.findings ?? []).map((f) => `${f.check} ${f.severity} ${f.reason}`).join(", ") || "none"}`);
