@@ -356,8 +356,10 @@ function judgeCluster(o: KubeletObservation, settings: Pick<KubeletSettings, "le
       remedy: "Look for lease errors: `journalctl -u kubelet --no-pager | grep -i lease | tail`.",
       evidence: { nodeName: c.nodeName },
     });
-  } else if (Number.isFinite(renewMs) && o.nowMs - renewMs > settings.leaseStaleFactor * durationSeconds * 1000) {
-    const ageMs = o.nowMs - renewMs;
+  } else if (Number.isFinite(renewMs) && c.atMs - renewMs > settings.leaseStaleFactor * durationSeconds * 1000) {
+    // Judged at the time the Lease was read, not now: it is read every clusterIntervalSeconds,
+    // and kubelet has renewed it many times since.
+    const ageMs = c.atMs - renewMs;
     findings.push({
       ...BASE,
       severity: "critical",
@@ -375,7 +377,7 @@ function judgeCluster(o: KubeletObservation, settings: Pick<KubeletSettings, "le
     if (NOT_HEARTBEATING.has(condition.type) || isConditionType(condition.type)) return;
     const heartbeatMs = condition.lastHeartbeatTime ? Date.parse(condition.lastHeartbeatTime) : NaN;
     const retired = RETIRED_CONDITIONS[condition.type];
-    const ageMs = o.nowMs - heartbeatMs;
+    const ageMs = c.atMs - heartbeatMs;
     const stale = Number.isFinite(heartbeatMs) ? ageMs > settings.staleConditionSeconds * 1000 : retired !== undefined;
     if (!stale) return;
     const age = Number.isFinite(heartbeatMs) ? `last heartbeat ${formatAge(ageMs)} ago (${condition.lastHeartbeatTime})` : "no heartbeat";

@@ -146,6 +146,17 @@ describe("kubelet check through the API client: what it reads", () => {
     assert.equal(find(findings, "KubeletLeaseStale").severity, "critical");
   });
 
+  it("judges the Lease's age when it was read: five minutes between reads is no stale Lease", async () => {
+    api.seedNode("node-a");
+    api.seedLease("node-a", { renewTime: new Date(NOW - 8_000) });
+    const h = await harness("kubelet-healthy", { clusterIntervalSeconds: 300 });
+    const cluster = await reader("node-a");
+    for (let i = 0; i < 25; i++) {
+      const findings = await h.run({ cluster, advanceMs: i === 0 ? 0 : 10_000 });
+      assert.deepEqual(summary(findings), [["KubeletRunning", "ok"]], `run ${i}, ${i * 10} s after the read`);
+    }
+  });
+
   it("asks at most once per clusterIntervalSeconds, failures included, and recovers", async () => {
     api.seedNode("node-a");
     api.seedLease("node-a", { renewTime: new Date(NOW - 8_000) });
