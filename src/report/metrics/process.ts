@@ -7,9 +7,12 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Gauge, Counter, type Registry } from "./prometheus.js";
 
+/** monitorEventLoopDelay's sampling interval. */
+const LAG_RESOLUTION_MS = 250;
+
 export function registerProcessMetrics(registry: Registry, info: { version: string }): { stop(): void } {
   const startSeconds = Math.round(Date.now() / 1000 - process.uptime());
-  const loop = monitorEventLoopDelay({ resolution: 250 });
+  const loop = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   loop.enable();
 
   new Gauge({
@@ -53,7 +56,8 @@ export function registerProcessMetrics(registry: Registry, info: { version: stri
     help: "99th percentile of event-loop delay since the previous scrape, in seconds.",
     registers: [registry],
     collect() {
-      this.set(loop.count > 0 ? loop.percentile(99) / 1e9 : 0);
+      // The histogram holds whole sampling intervals (an idle loop reads the resolution): the lag is what exceeds it.
+      this.set(loop.count > 0 ? Math.max(0, loop.percentile(99) / 1e6 - LAG_RESOLUTION_MS) / 1000 : 0);
       loop.reset();
     },
   });
