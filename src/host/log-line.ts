@@ -111,17 +111,22 @@ function klogBody(body: string): string {
   return rest.length === 0 ? msg.value : `${msg.value}${unquotePairs(rest)}`;
 }
 
-const LEVEL_LETTER: Record<string, string> = { info: "I", warn: "W", warning: "W", error: "E", fatal: "F", panic: "F", debug: "I", trace: "I" };
-
-function jsonRecord(line: string): LogRecord | undefined {
+/** A line that is a JSON object, or undefined. */
+function jsonObject(line: string): Record<string, unknown> | undefined {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
     return undefined;
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
-  const obj = value as Record<string, unknown>;
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+const LEVEL_LETTER: Record<string, string> = { info: "I", warn: "W", warning: "W", error: "E", fatal: "F", panic: "F", debug: "I", trace: "I" };
+
+function jsonRecord(line: string): LogRecord | undefined {
+  const obj = jsonObject(line);
+  if (!obj) return undefined;
   const msg = obj["msg"] ?? obj["message"];
   if (typeof msg !== "string") return undefined;
   const parts = [msg];
@@ -201,14 +206,8 @@ function journalString(value: unknown): string | undefined {
  * with a MESSAGE (counted by the caller as unparseable).
  */
 export function parseJournalJson(line: string): JournalEntry | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
-  const obj = value as Record<string, unknown>;
+  const obj = jsonObject(line);
+  if (!obj) return undefined;
   const message = journalString(obj["MESSAGE"]);
   if (message === undefined) return undefined;
   const entry: JournalEntry = { message };
