@@ -15,6 +15,7 @@
  * whole run, from before the agent starts: the case where a peer's agent
  * leaked heap to 3 GB.
  *
+ * --sample-seconds N sets the scrape/sample period (default: 120 samples, 1–10 s).
  * With --only=a,b only those checks run (to tell which one grows); --flags="..."
  * replaces the agent's V8 flags (default scripts/node-flags.mjs).
  *
@@ -153,7 +154,9 @@ export async function run(args: string[]): Promise<void> {
   if (!(minutes > 0)) throw new Error(`soak: --minutes must be a positive number, got ${option(args, "minutes", "")}`);
   const exporterPath = requireTool("prometheus-node-exporter");
   const durationMs = minutes * 60_000;
-  const sampleMs = Math.min(10_000, Math.max(1_000, durationMs / 120));
+  // --sample-seconds 30: scrape as a typical Prometheus does, for the CPU figure at realistic load.
+  const sampleSeconds = Number(option(args, "sample-seconds", "0"));
+  const sampleMs = sampleSeconds > 0 ? sampleSeconds * 1000 : Math.min(10_000, Math.max(1_000, durationMs / 120));
   const warmupMs = Math.min(30_000, Math.max(5_000, durationMs / 10));
 
   const fixture = await fixtureRoot("disk-healthy", { tmpfsRoot: true });
