@@ -8,7 +8,7 @@
  * Gather (statfs, /proc/1/mountinfo, kubelet's config) then judge (pure).
  */
 import { checkSettings, type CommonCheckSettings } from "../config/config.js";
-import { list, number, optional, record, string, withDefault } from "../config/schema.js";
+import { absolutePath, list, number, optional, record, string, withDefault } from "../config/schema.js";
 import type { KubeletLocator } from "../host/kubelet.js";
 import { isReadOnly, mountFor, readNodeMounts, type MountEntry } from "../host/mountinfo.js";
 import { severityRank, type Check, type CheckContext, type Finding, type FsStats, type Severity } from "../types.js";
@@ -37,10 +37,6 @@ export const DISK_REASONS = {
   EvictionThresholdsUnreadable: "EvictionThresholdsUnreadable",
   FilesystemOk: "FilesystemOk",
 } as const;
-
-function absolutePath(value: string): string | undefined {
-  return value.startsWith("/") ? undefined : `must be an absolute path, got ${JSON.stringify(value)}`;
-}
 
 function thresholdSyntax(value: string): string | undefined {
   const parsed = parseThreshold(value);

@@ -16,7 +16,7 @@
  * incident 1). The Node is read at most once per kubelet process.
  */
 import { checkSettings, type CommonCheckSettings } from "../config/config.js";
-import { optional, string, withDefault } from "../config/schema.js";
+import { absolutePath, optional, string, withDefault } from "../config/schema.js";
 import { HostPathError } from "../host/host.js";
 import { kubeletArgs, loadYamlMapping, parseKubeletFlags, parseYamlMapping, type KubeletFlags, type KubeletLocator, type LoadedDocument } from "../host/kubelet.js";
 import { DpkgReader } from "../host/packages.js";
@@ -34,10 +34,6 @@ const NODE_RETRY_MS = 5 * 60 * 1000;
 
 function versionCheck(value: string): string | undefined {
   return parseKubeVersion(value) ? undefined : `expected a Kubernetes version such as "1.30.4", got ${JSON.stringify(value)}`;
-}
-
-function absolutePath(value: string): string | undefined {
-  return value.startsWith("/") ? undefined : `must be an absolute path, got ${JSON.stringify(value)}`;
 }
 
 export const kubeletConfigSettings = checkSettings(

@@ -17,7 +17,7 @@
  * verdicts.
  */
 import { checkSettings, type CommonCheckSettings } from "../config/config.js";
-import { boolean, list, number, object, string, withDefault } from "../config/schema.js";
+import { absolutePath, boolean, list, number, object, string, withDefault } from "../config/schema.js";
 import { JournalFollower } from "../host/journal.js";
 import type { KubeletLocator } from "../host/kubelet.js";
 import { looksBinary, parseLogLine, recordFromJournal, type JournalEntry } from "../host/log-line.js";
@@ -27,10 +27,6 @@ import { SignatureMatcher, type ActiveSignature, type LineSource, type MatcherCo
 import { LOG_REASONS, NOISE, SIGNATURES, type LogComponent, type Signature } from "./log-signatures.js";
 
 export const KUBELET_LOGS_REASONS = LOG_REASONS;
-
-function absolutePath(value: string): string | undefined {
-  return value.startsWith("/") ? undefined : `must be an absolute path, got ${JSON.stringify(value)}`;
-}
 
 export const kubeletLogsSettings = checkSettings(
   { intervalSeconds: 15, timeoutSeconds: 10 },

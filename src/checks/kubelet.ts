@@ -15,7 +15,7 @@ import { request } from "node:http";
 import type { Node } from "kubernetes-types/core/v1.js";
 import type { Lease } from "kubernetes-types/coordination/v1.js";
 import { checkSettings, type CommonCheckSettings } from "../config/config.js";
-import { number, optional, string, withDefault } from "../config/schema.js";
+import { absolutePath, number, optional, string, withDefault } from "../config/schema.js";
 import { canonicalIp, readHostAddresses } from "../host/addresses.js";
 import { kubeletArgs, parseKubeletFlags, type KubeletLocator, type KubeletSetup } from "../host/kubelet.js";
 import { DEFAULT_SYSTEM_BUS_SOCKET, readUnitFiles, readUnitKubeletArgs, SystemdBus, type UnitFiles, type UnitState } from "../host/systemd.js";
@@ -35,10 +35,6 @@ export const KUBELET_REASONS = {
   KubeletRegistrationUnknown: "KubeletRegistrationUnknown",
   StaleNodeCondition: "StaleNodeCondition",
 } as const;
-
-function absolutePath(value: string): string | undefined {
-  return value.startsWith("/") ? undefined : `must be an absolute path, got ${JSON.stringify(value)}`;
-}
 
 function httpUrl(value: string): string | undefined {
   try {

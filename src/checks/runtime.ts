@@ -10,7 +10,7 @@
  * as RuntimeUnresponsive rather than as a check that timed out.
  */
 import { checkSettings, type CommonCheckSettings } from "../config/config.js";
-import { list, number, optional, string, withDefault } from "../config/schema.js";
+import { absolutePath, list, number, optional, string, withDefault } from "../config/schema.js";
 import { cniDirsFromContainerdConfig, DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR, readCniState, type CniState, type ContainerdCniDirs } from "../host/cni.js";
 import { CriClient, type CriCondition, type CriFilesystemUsage, type CriMethod, type CriVersion } from "../host/cri.js";
 import { GRPC_STATUS, GRPC_UNIMPLEMENTED, GrpcError } from "../host/grpc.js";
@@ -50,10 +50,6 @@ const KUBELET_MARKERS = ["/usr/bin/kubelet", "/usr/local/bin/kubelet", "/etc/kub
 /** kubelet's own default for containerRuntimeEndpoint (since 1.24). */
 export const KUBELET_DEFAULT_ENDPOINT = "unix:///run/containerd/containerd.sock";
 const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
-
-function absolutePath(value: string): string | undefined {
-  return value.startsWith("/") ? undefined : `must be an absolute path, got ${JSON.stringify(value)}`;
-}
 
 function endpointSyntax(value: string): string | undefined {
   const parsed = parseEndpoint(value);

@@ -59,6 +59,11 @@ export function boolean(): Schema<boolean> {
   };
 }
 
+/** For string({ check }): a node path, which must be absolute. */
+export function absolutePath(value: string): string | undefined {
+  return value.startsWith("/") ? undefined : `must be an absolute path, got ${JSON.stringify(value)}`;
+}
+
 export function string(options: { nonEmpty?: boolean; check?: (value: string) => string | undefined } = {}): Schema<string> {
   return {
     expected: "a string",
