@@ -18,7 +18,12 @@
  *   (capped at `backoffCapMs`), waiting at least a 429's Retry-After; while it
  *   waits, new transitions do not write: the retry carries the latest state;
  * - the first successful write also deletes (`$patch: delete`) conditions of
- *   ours that no enabled check produces any more, so none goes stale.
+ *   ours that no enabled check produces any more, so none goes stale;
+ * - at start, a Node that already shows every condition of ours with the
+ *   same status and reason, nothing to delete, and a heartbeat younger than
+ *   `heartbeatMs` is not written at all: the first heartbeat keeps the
+ *   previous agent's phase, so a fleet-wide restart (a DaemonSet rollout)
+ *   costs one GET per node and no write burst.
  *
  * The agent never waits for this sink: with the API server down it keeps
  * checking and serving; the sink logs once per outage and writes the current
@@ -63,6 +68,13 @@ export const DEFAULT_CONDITIONS_POLICY: ConditionsPolicy = {
   backoffBaseMs: 1_000,
   backoffCapMs: 300_000,
 };
+
+/**
+ * A heartbeat time on the Node this far ahead of our (offset-corrected) clock
+ * still counts as fresh: times are written at one-second precision and the
+ * clock check's offset is an estimate. Further ahead, it is not trusted.
+ */
+export const HEARTBEAT_FUTURE_TOLERANCE_MS = 5_000;
 
 /** Longest condition message written; kubectl shows it on one line. */
 export const MAX_CONDITION_MESSAGE = 1024;
@@ -125,6 +137,8 @@ export class ConditionsSink implements Sink {
   private closed = false;
   /** Writes that reached the API server and succeeded, by cause (for tests and the bench). */
   readonly writes: Record<WriteCause, number> = { transition: 0, heartbeat: 0, retry: 0, startup: 0 };
+  /** Start-ups that found the Node already current and wrote nothing (for tests and the bench). */
+  startupWritesSkipped = 0;
 
   constructor(private readonly options: ConditionsSinkOptions) {
     this.policy = { ...DEFAULT_CONDITIONS_POLICY, ...options.policy };
@@ -179,6 +193,32 @@ export class ConditionsSink implements Sink {
   }
 
   /**
+   * At start, with what the Node shows read into `written`: when it already
+   * says everything we would write (same types, statuses and reasons, nothing
+   * to delete) and its oldest heartbeat of ours is younger than heartbeatMs,
+   * the delay to the heartbeat the previous agent would have written (its
+   * phase, with a fresh jitter). Undefined when a write is needed now.
+   */
+  private currentNodeHeartbeatDelay(nowMs: number, offsetMs: number): number | undefined {
+    const desired = this.desired();
+    if (desired.length === 0 || this.written.size === 0) return undefined;
+    for (const c of desired) {
+      const have = this.written.get(c.type);
+      if (!have || have.status !== c.status || have.reason !== c.reason) return undefined;
+    }
+    const clusterNow = nowMs + offsetMs;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const c of this.written.values()) {
+      const beat = c.lastHeartbeatTime ? Date.parse(c.lastHeartbeatTime) : Number.NaN;
+      // Missing, unparsable, or further in the future than rounding and the offset's error explain: write.
+      if (!Number.isFinite(beat) || beat > clusterNow + HEARTBEAT_FUTURE_TOLERANCE_MS) return undefined;
+      oldest = Math.min(oldest, beat);
+    }
+    if (clusterNow - oldest >= this.policy.heartbeatMs) return undefined;
+    return Math.max(this.policy.coalesceMs, Math.round(oldest + this.heartbeatDelay() - clusterNow));
+  }
+
+  /**
    * Full jitter: U(0, min(cap, base × 2^failures)), and never sooner than
    * Retry-After — but never later than the cap either: a proxy answering
    * `Retry-After: 86400` must not silence the node's conditions for a day.
@@ -199,7 +239,8 @@ export class ConditionsSink implements Sink {
     const signal = this.abort.signal;
     try {
       const deletes: Array<{ type: string; $patch: "delete" }> = [];
-      if (!this.synced) {
+      const firstSync = !this.synced;
+      if (firstSync) {
         const { node } = await api.getNode(nodeName, signal);
         if (!node) throw new ApiError(404, "NotFound", `node ${nodeName} is not registered (yet)`, "get", "nodes");
         this.written = ours(node);
@@ -208,6 +249,15 @@ export class ConditionsSink implements Sink {
       }
       const nowMs = clock.now();
       const offsetMs = this.options.clockOffsetMs?.() ?? 0;
+      if (firstSync && deletes.length === 0) {
+        const heartbeatInMs = this.currentNodeHeartbeatDelay(nowMs, offsetMs);
+        if (heartbeatInMs !== undefined) {
+          this.synced = true;
+          this.startupWritesSkipped++;
+          log.debug({ heartbeatInMs }, "the Node already shows our current conditions with a fresh heartbeat: no write at start");
+          return this.afterSuccess(heartbeatInMs);
+        }
+      }
       const conditions = this.desired().map((state) => toNodeCondition(state, this.written.get(state.type), nowMs, offsetMs));
       if (conditions.length === 0 && deletes.length === 0 && this.synced) return this.afterSuccess();
       if (conditions.length > 0 || deletes.length > 0) {
@@ -233,7 +283,7 @@ export class ConditionsSink implements Sink {
     }
   }
 
-  private afterSuccess(): void {
+  private afterSuccess(heartbeatInMs?: number): void {
     if (this.outageSinceMs !== undefined) {
       this.options.log.info({ downForMs: this.options.clock.now() - this.outageSinceMs, attempts: this.failures }, "the API server answers again; NodeConditions are written");
       this.outageSinceMs = undefined;
@@ -241,7 +291,7 @@ export class ConditionsSink implements Sink {
     this.failures = 0;
     // State that moved on while the write was in flight goes out after the coalescing delay.
     if (this.needsWrite()) this.schedule("transition", this.policy.coalesceMs);
-    else this.schedule("heartbeat", this.heartbeatDelay());
+    else this.schedule("heartbeat", heartbeatInMs ?? this.heartbeatDelay());
   }
 
   /** Our conditions as last written (a copy), for /findings-like views and tests. */

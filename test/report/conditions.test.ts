@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { NodeCondition } from "kubernetes-types/core/v1.js";
-import { ConditionsSink } from "../../src/report/conditions.js";
+import { apiTime, ConditionsSink } from "../../src/report/conditions.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { conditionsHarness, finding, scriptedCheck } from "../support/conditions-harness.js";
 
@@ -154,6 +154,131 @@ describe("NodeConditions sink", () => {
     } finally {
       await h.stop();
     }
+  });
+
+  describe("restart (a DaemonSet rollout): no write when the Node is already current", () => {
+    const HEARTBEAT = 10 * MIN;
+    const at = (ms: number) => apiTime(ms);
+    /** Kubelet's conditions as seeded, then ours as a previous agent left them. */
+    function seedRestart(node: string, ourConditions: NodeCondition[]): NodeCondition[] {
+      const kubelet = api.seedNode(node).status?.conditions ?? [];
+      const conditions = [...kubelet, ...ourConditions];
+      api.seedNode(node, { conditions });
+      return conditions;
+    }
+    function condition(type: string, status: string, reason: string, heartbeatMs: number, transition = "2026-01-01T00:00:00Z"): NodeCondition {
+      return { type, status, reason, message: "as the previous agent wrote it", lastHeartbeatTime: at(heartbeatMs), lastTransitionTime: transition };
+    }
+    const disk = () => scriptedCheck("disk", "DiskSpaceLow", () => []);
+    const clockCheck = () => scriptedCheck("clock", "ClockSkewed", () => [], 30_000);
+    const gets = (node: string) => api.requestsTo({ verb: "get", resource: "nodes", name: node }).length;
+
+    it("unchanged state: no PATCH at start, and the next heartbeat lands at the old phase", async () => {
+      const h = await conditionsHarness(api, [disk(), clockCheck()], { nodeName: "restart-same", random: () => 0.5 });
+      try {
+        const now = h.clock.now();
+        const oldest = Math.floor((now - 4 * MIN) / 1000) * 1000;
+        seedRestart("restart-same", [condition("DiskSpaceLow", "False", "DiskSpaceSufficient", oldest), condition("ClockSkewed", "False", "ClockSynchronized", now - 2 * MIN)]);
+        void h.scheduler.start();
+        await h.advance(5_000);
+        assert.equal(h.patches(), 0, "the Node already says it all");
+        assert.equal(gets("restart-same"), 1, "one GET at start");
+        assert.equal(h.conditions.startupWritesSkipped, 1);
+        assert.ok(h.log.lines.some((l) => l.level === "debug" && l.message.includes("no write at start")));
+        assert.equal(h.conditions.writtenConditions().length, 2, "what the Node shows is what was written");
+
+        // The previous agent's phase: the oldest heartbeat + 10 min × (1 + 0.5 × 10%) = 630 s.
+        const due = oldest + 630_000;
+        await h.advance(due - h.clock.now() - 2_000);
+        assert.equal(h.patches(), 0, "nothing before the old phase's heartbeat");
+        await h.advance(4_000);
+        assert.equal(h.patches(), 1);
+        assert.equal(h.conditions.writes.heartbeat, 1);
+        const beat = ours(api, "restart-same", "DiskSpaceLow");
+        assert.ok(Math.abs(Date.parse(beat?.lastHeartbeatTime ?? "") - due) <= 1_000, `${beat?.lastHeartbeatTime} vs ${at(due)}`);
+        assert.equal(beat?.lastTransitionTime, "2026-01-01T00:00:00Z", "same status: transition time kept");
+        assert.match(beat?.message ?? "", /space and inodes above their thresholds/, "the heartbeat carries the latest message");
+        assert.equal(ours(api, "restart-same", "ClockSkewed")?.lastHeartbeatTime, beat?.lastHeartbeatTime, "one PATCH carries every condition");
+      } finally {
+        await h.stop();
+      }
+    });
+
+    it("judges the heartbeat's age with the clock check's offset (a node clock 3 h behind)", async () => {
+      const behind = 3 * 3_600_000;
+      const h = await conditionsHarness(api, [disk()], { nodeName: "restart-behind", clockOffsetMs: behind });
+      try {
+        seedRestart("restart-behind", [condition("DiskSpaceLow", "False", "DiskSpaceSufficient", h.clock.now() + behind - 3 * MIN)]);
+        void h.scheduler.start();
+        await h.advance(5_000);
+        assert.equal(h.patches(), 0, "3 minutes old in the cluster's time");
+        assert.equal(h.conditions.startupWritesSkipped, 1);
+      } finally {
+        await h.stop();
+      }
+    });
+
+    it("a changed reason: one PATCH at start", async () => {
+      const h = await conditionsHarness(api, [disk()], { nodeName: "restart-reason" });
+      try {
+        seedRestart("restart-reason", [condition("DiskSpaceLow", "False", "NodeFsAvailableLow", h.clock.now() - MIN)]);
+        void h.scheduler.start();
+        await h.advance(5_000);
+        assert.equal(h.patches(), 1);
+        assert.equal(h.conditions.startupWritesSkipped, 0);
+        const c = ours(api, "restart-reason", "DiskSpaceLow");
+        assert.equal(c?.reason, "DiskSpaceSufficient");
+        assert.equal(c?.lastTransitionTime, "2026-01-01T00:00:00Z", "same status: transition time kept");
+      } finally {
+        await h.stop();
+      }
+    });
+
+    it("a stale heartbeat (older than the heartbeat period), or one from the future: a PATCH at start", async () => {
+      for (const [node, offsetMs] of [["restart-stale", -(HEARTBEAT + 1_000)], ["restart-future", 10 * MIN]] as const) {
+        const h = await conditionsHarness(api, [disk()], { nodeName: node });
+        try {
+          seedRestart(node, [condition("DiskSpaceLow", "False", "DiskSpaceSufficient", h.clock.now() + offsetMs)]);
+          void h.scheduler.start();
+          await h.advance(5_000);
+          assert.equal(h.patches(), 1, node);
+          assert.equal(h.conditions.startupWritesSkipped, 0, node);
+          assert.ok(Math.abs(Date.parse(ours(api, node, "DiskSpaceLow")?.lastHeartbeatTime ?? "") - h.clock.now()) < 10_000, node);
+        } finally {
+          await h.stop();
+        }
+      }
+    });
+
+    it("a condition of ours no enabled check produces any more: a delete PATCH, even with fresh heartbeats", async () => {
+      const h = await conditionsHarness(api, [disk()], { nodeName: "restart-removed" });
+      try {
+        const now = h.clock.now();
+        seedRestart("restart-removed", [condition("DiskSpaceLow", "False", "DiskSpaceSufficient", now - MIN), condition("KubeletCertificateInvalid", "False", "KubeletCertificatesValid", now - MIN)]);
+        void h.scheduler.start();
+        await h.advance(5_000);
+        assert.equal(h.patches(), 1);
+        const sent = api.requestsTo({ verb: "patch", resource: "nodes/status", name: "restart-removed" })[0]?.body as { status: { conditions: Array<{ type: string; $patch?: string }> } };
+        assert.deepEqual(sent.status.conditions.filter((c) => c.$patch === "delete").map((c) => c.type), ["KubeletCertificateInvalid"]);
+        assert.equal(ours(api, "restart-removed", "KubeletCertificateInvalid"), undefined);
+        assert.ok(ours(api, "restart-removed", "DiskSpaceLow"));
+      } finally {
+        await h.stop();
+      }
+    });
+
+    it("a condition we produce that the Node lacks: a PATCH at start", async () => {
+      const h = await conditionsHarness(api, [disk(), clockCheck()], { nodeName: "restart-added" });
+      try {
+        seedRestart("restart-added", [condition("DiskSpaceLow", "False", "DiskSpaceSufficient", h.clock.now() - MIN)]);
+        void h.scheduler.start();
+        await h.advance(5_000);
+        assert.equal(h.patches(), 1);
+        assert.equal(ours(api, "restart-added", "ClockSkewed")?.reason, "ClockSynchronized");
+      } finally {
+        await h.stop();
+      }
+    });
   });
 
   it("waits for a Node that is not registered yet, with backoff, and writes once it appears", async () => {
