@@ -26,20 +26,25 @@
  *    starting each node at a uniformly random moment of the first period);
  *    writes/s over the following simulated hour.
  *  - rollout: every agent restarts in the same second (a DaemonSet rollout
- *    with no surge limit); peak writes/s, and the profile for some hours.
+ *    with no surge limit) on a fleet that was already running: each Node
+ *    carries our conditions as the previous agent left them (healthy, with
+ *    a lastHeartbeatTime at a uniformly random point of its heartbeat
+ *    period); peak second, worst minute and the profile for some hours;
+ *  - first install: the same simultaneous start on Nodes that carry none of
+ *    our conditions yet (every agent must write at start).
  *
- *   npm run bench -- fleet-sim [--nodes N] [--flapping-percent 10] [--heartbeat-seconds 600] [--rollout-hours 6]
- *   (default: 1,000 then 5,000 nodes)
+ *   npm run bench -- fleet-sim [--nodes N] [--flapping-percent 10] [--heartbeat-seconds 600] [--rollout-hours 6] [--install-hours 2]
+ *   (default: 1,000 then 5,000 nodes; --install-hours 0 leaves the first install out)
  */
-import type { Event as CoreEvent, Node } from "kubernetes-types/core/v1.js";
+import type { Event as CoreEvent, Node, NodeCondition } from "kubernetes-types/core/v1.js";
 import { configSchema } from "../src/agent.js";
 import { Scheduler } from "../src/engine/scheduler.js";
 import { NodeState } from "../src/engine/state.js";
 import { RootedHost } from "../src/host/host.js";
 import type { KubeClient } from "../src/kube/client.js";
-import { ConditionsSink, type NodeStatusApi } from "../src/report/conditions.js";
+import { apiTime, ConditionsSink, type NodeStatusApi } from "../src/report/conditions.js";
 import { EventsSink, type EventsApi } from "../src/report/events.js";
-import { CONDITION_TYPES, type Check, type Clock, type ConditionType, type Finding, type TimerHandle } from "../src/types.js";
+import { CONDITION_TYPES, HEALTHY_CONDITION, type Check, type Clock, type ConditionType, type Finding, type TimerHandle } from "../src/types.js";
 import { silentLog } from "../test/support/check-context.js";
 import { DAMPING, finding, scriptedCheck } from "../test/support/conditions-harness.js";
 import { settle } from "../test/support/fake-clock.js";
@@ -204,6 +209,8 @@ function checksFor(behaviour: Behaviour): Check[] {
 interface SimAgent {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** 1 when this agent found its Node current at start and wrote nothing. */
+  skippedStartWrite(): number;
 }
 
 function simAgent(nodeName: string, behaviour: Behaviour, api: CountingApi, clock: HeapClock, heartbeatMs: number, jitterRatio: number): SimAgent {
@@ -222,7 +229,26 @@ function simAgent(nodeName: string, behaviour: Behaviour, api: CountingApi, cloc
       await conditions.close();
       await events.close();
     },
+    skippedStartWrite: () => conditions.startupWritesSkipped,
   };
+}
+
+/**
+ * Our conditions as a previous agent version left them on a healthy node that
+ * had been running for a while: its last heartbeat at a uniformly random point
+ * of its (jittered) heartbeat period before `nowMs`.
+ */
+function previousAgentConditions(nowMs: number, heartbeatMs: number): NodeCondition[] {
+  const period = heartbeatMs * (1 + Math.random() * 0.1);
+  const beat = apiTime(nowMs - Math.random() * period);
+  return CONDITION_TYPES.map((type) => ({
+    type,
+    status: "False",
+    reason: HEALTHY_CONDITION[type].reason,
+    message: HEALTHY_CONDITION[type].message,
+    lastHeartbeatTime: beat,
+    lastTransitionTime: "2026-11-01T00:00:00Z",
+  }));
 }
 
 // ------------------------------------------------------------ scenarios
@@ -233,9 +259,11 @@ interface Run {
   serverWrites: number;
   serverRequests: number;
   realMs: number;
+  /** Agents that found their Node current at start and did not write. */
+  skippedStartWrites: number;
 }
 
-async function simulate(nodes: number, options: { flappingShare: number; heartbeatMs: number; startSpreadMs: number; durationMs: number }): Promise<Run> {
+async function simulate(nodes: number, options: { flappingShare: number; heartbeatMs: number; startSpreadMs: number; durationMs: number; alreadyRunning?: boolean }): Promise<Run> {
   const started = performance.now();
   const server = await FakeApiServer.start();
   const clock = new HeapClock(Date.now());
@@ -246,7 +274,8 @@ async function simulate(nodes: number, options: { flappingShare: number; heartbe
   const flappers = Math.round(nodes * options.flappingShare);
   for (let i = 0; i < nodes; i++) {
     const name = `node-${String(i).padStart(5, "0")}`;
-    server.seedNode(name);
+    const kubelet = server.seedNode(name).status?.conditions ?? [];
+    if (options.alreadyRunning) server.seedNode(name, { conditions: [...kubelet, ...previousAgentConditions(clock.now(), options.heartbeatMs)] });
     const behaviour: Behaviour = i < flappers / 2 ? "flapping every run" : i < flappers ? "flapping every 5 min" : "healthy";
     const agent = simAgent(name, behaviour, api, clock, options.heartbeatMs, jitterRatio);
     agents.push(agent);
@@ -260,12 +289,13 @@ async function simulate(nodes: number, options: { flappingShare: number; heartbe
     await api.drain();
     await settle();
   }
+  const skippedStartWrites = agents.reduce((n, agent) => n + agent.skippedStartWrite(), 0);
   for (const agent of agents) await agent.stop();
   const serverWrites = server.requests.filter((r) => r.verb !== "get" && r.verb !== "list").length;
   const serverRequests = server.requests.length;
   close();
   await server.close();
-  return { perSecond: api.perSecond(seconds), api, serverWrites, serverRequests, realMs: performance.now() - started };
+  return { perSecond: api.perSecond(seconds), api, serverWrites, serverRequests, realMs: performance.now() - started, skippedStartWrites };
 }
 
 function mean(values: number[]): number {
@@ -293,6 +323,7 @@ export async function run(args: string[]): Promise<void> {
   const flappingShare = Number(option(args, "flapping-percent", "10")) / 100;
   const heartbeatMs = Number(option(args, "heartbeat-seconds", "600")) * SECOND;
   const rolloutHours = Number(option(args, "rollout-hours", "6"));
+  const installHours = Number(option(args, "install-hours", "2"));
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`heartbeat ${heartbeatMs / SECOND} s (+U(0,10%)), ${flappingShare * 100}% of nodes flapping (half every run, half every 5 min); node-problem-detector: 1 PATCH/node/5 min`);
   for (const nodes of fleet) {
@@ -314,30 +345,41 @@ export async function run(args: string[]): Promise<void> {
     out(`| writes per node per hour | ${fmt((patches + events) / nodes, 2)} | 12 | |`);
     out(`requests the fake server logged in the whole run: ${steady.serverRequests} (writes ${steady.serverWrites}; the sinks issued ${steady.api.count("nodes/status PATCH") + steady.api.count("Event create") + steady.api.count("Event patch")} writes and ${steady.api.reads} reads, ${steady.api.failures} failed)`);
 
-    // Rollout: every agent restarts in the same second.
-    const rollout = await simulate(nodes, { flappingShare, heartbeatMs, startSpreadMs: 0, durationMs: rolloutHours * HOUR });
-    const ps = rollout.perSecond;
-    const hourMean = mean(steady.perSecond.slice(from));
-    const peak = Math.max(...ps);
-    const peakAt = ps.indexOf(peak);
-    // Steady: from the first 10 minutes after which no 60 s window averages more than twice the steady fleet's mean,
-    // judged only where at least one heartbeat period (with its jitter) follows.
-    const block = 600;
-    const judged = ps.length - Math.ceil((heartbeatMs * 1.1) / SECOND);
-    let steadyFrom: number | undefined;
-    for (let s = 0; s <= judged; s += block) {
-      if (peakWindow(ps, 60, s) <= 2 * hourMean) {
-        steadyFrom = s;
-        break;
-      }
+    const hourMean = mean(hour);
+    // Rollout: every agent of a running fleet restarts in the same second.
+    const rollout = await simulate(nodes, { flappingShare, heartbeatMs, startSpreadMs: 0, durationMs: rolloutHours * HOUR, alreadyRunning: true });
+    reportRestart(out, `${nodes.toLocaleString("en-US")} nodes, rollout: a running fleet (Nodes current, heartbeat phases spread) restarts in the same second`, rollout, nodes, rolloutHours, heartbeatMs, hourMean);
+    // First install: no condition of ours on any Node yet, every agent starts in the same second.
+    if (installHours > 0) {
+      const install = await simulate(nodes, { flappingShare, heartbeatMs, startSpreadMs: 0, durationMs: installHours * HOUR });
+      reportRestart(out, `${nodes.toLocaleString("en-US")} nodes, first install: no condition of ours on the Nodes, every agent starts in the same second`, install, nodes, installHours, heartbeatMs, hourMean);
     }
-    out(`\n${nodes.toLocaleString("en-US")} nodes, rollout: all restart in the same second, ${rolloutHours} simulated hours (${fmt(rollout.realMs / 1000, 0)} s real):`);
-    out(`| figure | value |\n|---|---|`);
-    out(`| peak writes in one second | ${peak} (at t = ${peakAt} s; plus ${rollout.api.reads} GET nodes, one per agent at start) |`);
-    out(`| peak 60 s mean writes/s | ${fmt(peakWindow(ps, 60), 1)} |`);
-    out(`| heartbeat waves: peak 60 s mean writes/s in each 10 min | ${Array.from({ length: Math.floor(ps.length / 600) }, (_, k) => fmt(peakWindow(ps, 60, k * 600, (k + 1) * 600), 1)).join(", ")} |`);
-    out(`| mean writes/s per hour | ${Array.from({ length: rolloutHours }, (_, h) => fmt(mean(ps.slice(h * 3600, (h + 1) * 3600)), 2)).join(" / ")} |`);
-    out(`| steady again (every 60 s window ≤ 2 × the steady mean ${fmt(hourMean, 2)}/s) | ${steadyFrom !== undefined ? `after ${fmt(steadyFrom / 60, 0)} min` : `not within ${rolloutHours} simulated hours`} |`);
-    out(`requests the fake server logged: ${rollout.serverRequests} (writes ${rollout.serverWrites}), the sinks issued ${rollout.api.count("nodes/status PATCH") + rollout.api.count("Event create") + rollout.api.count("Event patch")} writes, ${rollout.api.failures} failed`);
   }
+}
+
+function reportRestart(out: (line: string) => void, title: string, run: Run, nodes: number, hours: number, heartbeatMs: number, hourMean: number): void {
+  const ps = run.perSecond;
+  const peak = Math.max(...ps);
+  const peakAt = ps.indexOf(peak);
+  // Steady: from the first 10 minutes after which no 60 s window averages more than twice the steady fleet's mean,
+  // judged only where at least one heartbeat period (with its jitter) follows.
+  const block = 600;
+  const judged = ps.length - Math.ceil((heartbeatMs * 1.1) / SECOND);
+  let steadyFrom: number | undefined;
+  for (let s = 0; s <= judged; s += block) {
+    if (peakWindow(ps, 60, s) <= 2 * hourMean) {
+      steadyFrom = s;
+      break;
+    }
+  }
+  const issued = run.api.count("nodes/status PATCH") + run.api.count("Event create") + run.api.count("Event patch");
+  out(`\n${title}, ${hours} simulated hours (${fmt(run.realMs / 1000, 0)} s real):`);
+  out(`| figure | value |\n|---|---|`);
+  out(`| agents that found their Node current and did not write at start | ${run.skippedStartWrites} of ${nodes} |`);
+  out(`| writes in the first 10 s / peak writes in one second | ${ps.slice(0, 10).reduce((a, b) => a + b, 0)} / ${peak} (at t = ${peakAt} s; plus ${run.api.reads} GET nodes, one per agent at start) |`);
+  out(`| worst minute: peak 60 s mean writes/s | ${fmt(peakWindow(ps, 60), 1)} |`);
+  out(`| heartbeat waves: peak 60 s mean writes/s in each 10 min | ${Array.from({ length: Math.floor(ps.length / 600) }, (_, k) => fmt(peakWindow(ps, 60, k * 600, (k + 1) * 600), 1)).join(", ")} |`);
+  out(`| mean writes/s per hour | ${Array.from({ length: hours }, (_, h) => fmt(mean(ps.slice(h * 3600, (h + 1) * 3600)), 2)).join(" / ")} |`);
+  out(`| steady again (every 60 s window ≤ 2 × the steady mean ${fmt(hourMean, 2)}/s) | ${steadyFrom !== undefined ? `after ${fmt(steadyFrom / 60, 0)} min` : `not within ${hours} simulated hours`} |`);
+  out(`requests the fake server logged: ${run.serverRequests} (writes ${run.serverWrites}), the sinks issued ${issued} writes, ${run.api.failures} failed`);
 }

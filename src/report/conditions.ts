@@ -20,10 +20,11 @@
  * - the first successful write also deletes (`$patch: delete`) conditions of
  *   ours that no enabled check produces any more, so none goes stale;
  * - at start, a Node that already shows every condition of ours with the
- *   same status and reason, nothing to delete, and a heartbeat younger than
- *   `heartbeatMs` is not written at all: the first heartbeat keeps the
- *   previous agent's phase, so a fleet-wide restart (a DaemonSet rollout)
- *   costs one GET per node and no write burst.
+ *   same status and reason, nothing to delete, and a heartbeat that is not
+ *   yet overdue (younger than `heartbeatMs` × (1 + `heartbeatJitter`)) is
+ *   not written at all: the first heartbeat keeps the previous agent's
+ *   phase, so a fleet-wide restart (a DaemonSet rollout) costs one GET per
+ *   node and no write burst.
  *
  * The agent never waits for this sink: with the API server down it keeps
  * checking and serving; the sink logs once per outage and writes the current
@@ -195,9 +196,14 @@ export class ConditionsSink implements Sink {
   /**
    * At start, with what the Node shows read into `written`: when it already
    * says everything we would write (same types, statuses and reasons, nothing
-   * to delete) and its oldest heartbeat of ours is younger than heartbeatMs,
-   * the delay to the heartbeat the previous agent would have written (its
-   * phase, with a fresh jitter). Undefined when a write is needed now.
+   * to delete) and its oldest heartbeat of ours is not overdue, the delay to
+   * the next heartbeat. Undefined when a write is needed now.
+   *
+   * The next heartbeat is the one the previous agent would have written: its
+   * phase, with a fresh jitter. When that moment has passed (the heartbeat was
+   * already in its jitter window), a random point of what remains of the
+   * window: those nodes would otherwise all write in the restart's second, and
+   * either way no heartbeat gets older than heartbeatMs × (1 + heartbeatJitter).
    */
   private currentNodeHeartbeatDelay(nowMs: number, offsetMs: number): number | undefined {
     const desired = this.desired();
@@ -214,8 +220,13 @@ export class ConditionsSink implements Sink {
       if (!Number.isFinite(beat) || beat > clusterNow + HEARTBEAT_FUTURE_TOLERANCE_MS) return undefined;
       oldest = Math.min(oldest, beat);
     }
-    if (clusterNow - oldest >= this.policy.heartbeatMs) return undefined;
-    return Math.max(this.policy.coalesceMs, Math.round(oldest + this.heartbeatDelay() - clusterNow));
+    const { heartbeatMs, heartbeatJitter, coalesceMs } = this.policy;
+    const age = clusterNow - oldest;
+    const overdueAt = heartbeatMs * (1 + heartbeatJitter);
+    if (age >= overdueAt) return undefined;
+    const phase = Math.round(oldest + this.heartbeatDelay() - clusterNow);
+    if (phase >= coalesceMs) return phase;
+    return coalesceMs + Math.round(this.random() * Math.max(0, overdueAt - age - coalesceMs));
   }
 
   /**

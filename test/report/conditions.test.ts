@@ -234,8 +234,26 @@ describe("NodeConditions sink", () => {
       }
     });
 
-    it("a stale heartbeat (older than the heartbeat period), or one from the future: a PATCH at start", async () => {
-      for (const [node, offsetMs] of [["restart-stale", -(HEARTBEAT + 1_000)], ["restart-future", 10 * MIN]] as const) {
+    it("a heartbeat already in its jitter window: no PATCH at start, the heartbeat before it is overdue", async () => {
+      const h = await conditionsHarness(api, [disk()], { nodeName: "restart-due", random: () => 0.5 });
+      try {
+        const beat = Math.floor((h.clock.now() - 640_000) / 1000) * 1000; // due at 630 s (jitter 0.5 × 10%), overdue at 660 s
+        seedRestart("restart-due", [condition("DiskSpaceLow", "False", "DiskSpaceSufficient", beat)]);
+        void h.scheduler.start();
+        await h.advance(5_000);
+        assert.equal(h.patches(), 0, "not written in the restart's second");
+        assert.equal(h.conditions.startupWritesSkipped, 1);
+        await h.advance(beat + HEARTBEAT * 1.1 - h.clock.now());
+        assert.equal(h.patches(), 1, "the heartbeat came before it was overdue");
+        assert.equal(h.conditions.writes.heartbeat, 1);
+        assert.ok(Date.parse(ours(api, "restart-due", "DiskSpaceLow")?.lastHeartbeatTime ?? "") - beat <= HEARTBEAT * 1.1);
+      } finally {
+        await h.stop();
+      }
+    });
+
+    it("an overdue heartbeat (older than heartbeatMs × 1.1), or one from the future: a PATCH at start", async () => {
+      for (const [node, offsetMs] of [["restart-stale", -(HEARTBEAT * 1.1 + 1_000)], ["restart-future", 10 * MIN]] as const) {
         const h = await conditionsHarness(api, [disk()], { nodeName: node });
         try {
           seedRestart(node, [condition("DiskSpaceLow", "False", "DiskSpaceSufficient", h.clock.now() + offsetMs)]);
