@@ -296,7 +296,7 @@ export class ConditionsSink implements Sink {
 
   private afterSuccess(heartbeatInMs?: number): void {
     if (this.outageSinceMs !== undefined) {
-      this.options.log.info({ downForMs: this.options.clock.now() - this.outageSinceMs, attempts: this.failures }, "the API server answers again; NodeConditions are written");
+      this.options.log.info({ downForMs: this.options.clock.now() - this.outageSinceMs, attempts: this.failures }, "the API server answers again; NodeConditions are current");
       this.outageSinceMs = undefined;
     }
     this.failures = 0;

@@ -89,7 +89,7 @@ describe("API server outages", () => {
       api.setDown(false);
       await clock.advance(5 * MIN + 1_000, between); // at most one backoff cap
       assert.equal(patches(), 1, "the current state is written once when the API server returns");
-      assert.ok(lines.some((l) => l["msg"] === "the API server answers again; NodeConditions are written"));
+      assert.ok(lines.some((l) => l["msg"] === "the API server answers again; NodeConditions are current"));
       const written = api.node("outage-1")?.status?.conditions?.find((c) => c.type === "DiskSpaceLow");
       assert.ok(written, "our condition is on the Node");
       // /metrics caches its exposition for a second of real time: read the registry itself.
