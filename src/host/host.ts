@@ -98,6 +98,10 @@ export class RootedHost implements Host {
     // The kernel resolves correctly when the root is "/"; /proc and /sys hold
     // magic links whose targets are not paths to re-root.
     if (this.root === "/" || /^\/(proc|sys)(\/|$)/.test(normalized)) return normalized;
+    // Most paths hold no symlink: one realpath that lands exactly where the
+    // literal path points proves it, in one thread-pool hop instead of an
+    // lstat per component (the agent resolves every file it reads, every run).
+    if (await this.isLiteral(normalized)) return normalized;
     const pending = normalized.split("/").filter(Boolean);
     const done: string[] = [];
     let follows = 0;
@@ -138,6 +142,21 @@ export class RootedHost implements Host {
       pending.unshift(...target.split("/"));
     }
     return "/" + done.join("/");
+  }
+
+  private realRoot?: Promise<string | undefined>;
+
+  /** True when the path exists and no component of it (below the root) is a symlink. */
+  private async isLiteral(normalized: string): Promise<boolean> {
+    this.realRoot ??= fs.realpath(this.root).catch(() => undefined);
+    const realRoot = await this.realRoot;
+    if (realRoot === undefined) return false;
+    try {
+      const real = await fs.realpath(this.local(normalized));
+      return real === (realRoot === "/" ? normalized : path.join(realRoot, normalized));
+    } catch {
+      return false; // missing, unreadable or a loop: the walk below explains it
+    }
   }
 
   /** Resolves and explains a missing target: "dangling symlink to X" beats "does not exist". */
