@@ -3,7 +3,9 @@
 // docs/performance.md: --max-semi-space-size=1 caps the young generation (the
 // agent allocates little between checks); --no-opt --no-maglev keep V8's
 // optimizing compilers off — their code and feedback cost more memory than an
-// agent idling between checks gains in speed. (--lite-mode saves about as much
-// but prints a warning at every start; --jitless breaks WebAssembly and with it
-// Node's fetch.)
-export const AGENT_NODE_FLAGS = ["--max-semi-space-size=1", "--no-opt", "--no-maglev"];
+// agent idling between checks gains in speed; --optimize-for-size makes V8
+// grow the old generation in 2 MiB steps instead of 8 (major collections come
+// sooner), which flattens the heap's saw-tooth: peak RSS -3 MiB for +0.1
+// millicore. (--lite-mode saves about as much as --no-opt but prints a
+// warning at every start; --jitless breaks WebAssembly and with it Node's fetch.)
+export const AGENT_NODE_FLAGS = ["--max-semi-space-size=1", "--no-opt", "--no-maglev", "--optimize-for-size"];
