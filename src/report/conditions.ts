@@ -163,8 +163,11 @@ export class ConditionsSink implements Sink {
 
   /** True when some condition's status or reason differs from what the Node shows. */
   private needsWrite(): boolean {
-    if (!this.synced) return true;
-    for (const c of this.desired()) {
+    return !this.synced || this.differsFromWritten(this.desired());
+  }
+
+  private differsFromWritten(desired: readonly ConditionState[]): boolean {
+    for (const c of desired) {
       const have = this.written.get(c.type);
       if (!have || have.status !== c.status || have.reason !== c.reason) return true;
     }
@@ -207,11 +210,7 @@ export class ConditionsSink implements Sink {
    */
   private currentNodeHeartbeatDelay(nowMs: number, offsetMs: number): number | undefined {
     const desired = this.desired();
-    if (desired.length === 0 || this.written.size === 0) return undefined;
-    for (const c of desired) {
-      const have = this.written.get(c.type);
-      if (!have || have.status !== c.status || have.reason !== c.reason) return undefined;
-    }
+    if (desired.length === 0 || this.written.size === 0 || this.differsFromWritten(desired)) return undefined;
     const clusterNow = nowMs + offsetMs;
     let oldest = Number.POSITIVE_INFINITY;
     for (const c of this.written.values()) {
