@@ -32,6 +32,7 @@ import { startContainerd } from "../test/support/containerd.js";
 import { fakeNtpServer, ntpReply } from "../test/support/fake-ntp.js";
 import { startFakeSystemd } from "../test/support/fake-systemd.js";
 import { startHealthz, SYSTEMD_ACTIVE, writeKubeletProcess } from "../test/support/kubelet-harness.js";
+import { writeKubeletClientPki } from "../test/support/kubelet-pki.js";
 import { FakeApiServer } from "../test/support/fake-apiserver.js";
 import { FIXTURES, fillBytes, fixtureRoot } from "../test/support/fixture-root.js";
 import { requireTool } from "../test/support/tools.js";
@@ -55,30 +56,9 @@ async function kubeletNode(root: string, mint: CertificateMint): Promise<void> {
   const client = mint.leaf(ca, { subject: `/O=system:nodes/CN=system:node:${NODE_NAME}`, notBefore: new Date(now - 20 * DAY), notAfter: new Date(now + 345 * DAY) });
   const serving = mint.selfSigned({ subject: `/CN=${NODE_NAME}@1732000000`, notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 335 * DAY) });
   const files: Record<string, string> = {
-    "etc/kubernetes/pki/ca.crt": ca.certPem,
-    "var/lib/kubelet/pki/kubelet-client-2026-11-05-10-00-00.pem": client.combinedPem,
     "var/lib/kubelet/pki/kubelet.crt": serving.certPem,
     "var/lib/kubelet/pki/kubelet.key": serving.keyPem,
     "var/lib/kubelet/config.yaml": await readFile(join(FIXTURES, "disk-healthy/var/lib/kubelet/config.yaml"), "utf8"),
-    "etc/kubernetes/kubelet.conf": [
-      "apiVersion: v1",
-      "kind: Config",
-      "clusters:",
-      "- name: default-cluster",
-      "  cluster:",
-      "    server: https://10.0.0.1:6443",
-      "    certificate-authority: /etc/kubernetes/pki/ca.crt",
-      "contexts:",
-      "- name: default-context",
-      "  context: {cluster: default-cluster, user: default-auth}",
-      "current-context: default-context",
-      "users:",
-      "- name: default-auth",
-      "  user:",
-      "    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem",
-      "    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem",
-      "",
-    ].join("\n"),
   };
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(root, path)), { recursive: true });
@@ -91,8 +71,8 @@ async function kubeletNode(root: string, mint: CertificateMint): Promise<void> {
     "--container-runtime-endpoint=unix:///run/containerd/containerd.sock",
     "--node-ip=10.0.0.10",
   ]);
-  const { symlink } = await import("node:fs/promises");
-  await symlink("kubelet-client-2026-11-05-10-00-00.pem", join(root, "var/lib/kubelet/pki/kubelet-client-current.pem"));
+  const clientFile = "kubelet-client-2026-11-05-10-00-00.pem";
+  await writeKubeletClientPki(root, { caPem: ca.certPem, clients: { [clientFile]: client.combinedPem }, current: clientFile });
 }
 
 /** One sample value of a series from Prometheus text (the first line with that name). */

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { appendFile, copyFile, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createKubeletLogsCheck, kubeletLogsSettings, renderTemplate, type LogReadEvidence } from "../../src/checks/kubelet-logs.js";
@@ -24,6 +24,7 @@ import { runCli } from "../support/cli.js";
 import { checkContext, silentLog } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { FIXTURES, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+import { writeKubeletClientPki } from "../support/kubelet-pki.js";
 
 const LOGS = join(FIXTURES, "logs");
 const JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote";
@@ -270,35 +271,11 @@ describe("kubelet-logs: incident 5, Unauthorized from a certificate from the fut
       const node = "/O=system:nodes/CN=system:node:node30";
       const older = mint.leaf(ca, { subject: node, notBefore: new Date(now - 23 * day), notAfter: new Date(now + 342 * day) });
       const future = mint.leaf(ca, { subject: node, notBefore: new Date(now + 5 * 3_600_000), notAfter: new Date(now + 365 * day) });
-      const pki = join(root, "var/lib/kubelet/pki");
-      await mkdir(pki, { recursive: true });
-      await mkdir(join(root, "etc/kubernetes/pki"), { recursive: true });
-      await writeFile(join(root, "etc/kubernetes/pki/ca.crt"), ca.certPem);
-      await writeFile(join(pki, "kubelet-client-2026-11-01-08-00-00.pem"), older.combinedPem);
-      await writeFile(join(pki, "kubelet-client-2026-11-24-11-00-00.pem"), future.combinedPem);
-      await symlink("/var/lib/kubelet/pki/kubelet-client-2026-11-24-11-00-00.pem", join(pki, "kubelet-client-current.pem"));
-      await writeFile(
-        join(root, "etc/kubernetes/kubelet.conf"),
-        [
-          "apiVersion: v1",
-          "kind: Config",
-          "clusters:",
-          "- name: c",
-          "  cluster:",
-          "    server: https://10.0.0.1:6443",
-          "    certificate-authority: /etc/kubernetes/pki/ca.crt",
-          "contexts:",
-          "- name: x",
-          "  context: {cluster: c, user: u}",
-          "current-context: x",
-          "users:",
-          "- name: u",
-          "  user:",
-          "    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem",
-          "    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem",
-          "",
-        ].join("\n"),
-      );
+      await writeKubeletClientPki(root, {
+        caPem: ca.certPem,
+        clients: { "kubelet-client-2026-11-01-08-00-00.pem": older.combinedPem, "kubelet-client-2026-11-24-11-00-00.pem": future.combinedPem },
+        current: "kubelet-client-2026-11-24-11-00-00.pem",
+      });
       await writeJournal(root, [
         { atMs: at("11:58:40"), unit: "kubelet.service", pid: 1902, message: 'E1124 11:58:40.012201    1902 kubelet_node_status.go:92] "Unable to register node with API server" err="Unauthorized" node="node30"' },
         { atMs: at("11:58:44"), unit: "kubelet.service", pid: 1902, message: "E1124 11:58:44.240417    1902 controller.go:144] failed to ensure node lease exists, will retry in 7s, error: Unauthorized" },

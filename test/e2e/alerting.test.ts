@@ -7,7 +7,7 @@
  * dashboard, proving each parses and finds the series it draws.
  */
 import assert from "node:assert/strict";
-import { mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startAgentProcess } from "../support/cli.js";
@@ -24,6 +24,7 @@ import {
   type PrometheusServer,
   type WebhookReceiver,
 } from "../support/prometheus.js";
+import { writeKubeletClientPki } from "../support/kubelet-pki.js";
 import { SHIPPED_RULES, withShortFor } from "../support/rules.js";
 
 const DASHBOARD = new URL("../../charts/node-doctor/files/dashboard.json", import.meta.url).pathname;
@@ -35,22 +36,7 @@ async function writeKubeletPki(root: string, mint: CertificateMint): Promise<voi
   const now = Date.now();
   const ca = mint.ca({ subject: "/CN=kubernetes", notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 3000 * DAY) });
   const client = mint.leaf(ca, { subject: "/O=system:nodes/CN=system:node:e2e-node-1", notBefore: new Date(now - DAY), notAfter: new Date(now + 300 * DAY) });
-  await mkdir(join(root, "etc/kubernetes/pki"), { recursive: true });
-  await mkdir(join(root, "var/lib/kubelet/pki"), { recursive: true });
-  await writeFile(join(root, "etc/kubernetes/pki/ca.crt"), ca.certPem);
-  await writeFile(join(root, "var/lib/kubelet/pki/kubelet-client-2026-11-24-00-00-00.pem"), client.combinedPem, { mode: 0o600 });
-  await symlink("/var/lib/kubelet/pki/kubelet-client-2026-11-24-00-00-00.pem", join(root, "var/lib/kubelet/pki/kubelet-client-current.pem"));
-  await writeFile(
-    join(root, "etc/kubernetes/kubelet.conf"),
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      "clusters: [{ name: k, cluster: { server: 'https://10.0.0.1:6443', certificate-authority: /etc/kubernetes/pki/ca.crt } }]",
-      "users: [{ name: u, user: { client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem, client-key: /var/lib/kubelet/pki/kubelet-client-current.pem } }]",
-      "contexts: [{ name: c, context: { cluster: k, user: u } }]",
-      "current-context: c",
-    ].join("\n"),
-  );
+  await writeKubeletClientPki(root, { caPem: ca.certPem, clients: { "kubelet-client-2026-11-24-00-00-00.pem": client.combinedPem }, current: "kubelet-client-2026-11-24-00-00-00.pem" });
 }
 
 describe("alerting end to end: disk fills, the alert fires and resolves", { timeout: 150_000 }, () => {
