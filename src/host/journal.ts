@@ -8,6 +8,11 @@
  *   printed so nothing is read twice;
  * - its output is split with a bounded line buffer and handed on line by
  *   line as it arrives (nothing queues in between);
+ * - only lines that contain one of the `keep` needles become strings and are
+ *   parsed: one case-insensitive scan per chunk read from the pipe finds
+ *   them, and every other line is counted from its bytes alone. In a flood
+ *   of ordinary lines the agent then allocates per chunk, not per line,
+ *   which is what keeps its memory flat (measured: docs/performance.md);
  * - a per-second line budget sheds load in a flood: lines over the budget
  *   are counted and dropped unless they contain one of the `keep` needles,
  *   so the decisive line survives a flood of noise. When the event loop is
@@ -21,7 +26,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Clock, Log, TimerHandle } from "../types.js";
 import { parseJournalJson, type JournalEntry } from "./log-line.js";
-import { LineSplitter } from "./log-follower.js";
+import { LineSplitter, type LineRangeHandler } from "./log-follower.js";
 
 export interface JournalOptions {
   /** Local path of the journal directory (e.g. <host root>/var/log/journal). */
@@ -95,21 +100,31 @@ export class JournalFollower {
   private windowStartMs = 0;
   private linesThisWindow = 0;
   private startedAtMonotonic = 0;
-  /** One case-insensitive alternation of the needles: no allocation per line. */
+  /** One case-insensitive alternation of the needles, searched from `lastIndex`. */
   private readonly keep?: RegExp;
-  private lastSkippedLine?: string;
+  /** The chunk being split, and where needle matches in it end, ascending. */
+  private chunk?: Buffer;
+  private readonly needleEnds: number[] = [];
+  private needleIndex = 0;
+  /** The last line skipped unparsed (a reused buffer): its cursor is read only when a restart needs it. */
+  private lastSkipped?: Buffer;
+  private lastSkippedBytes = 0;
+  /** The last skipped line of the current chunk, copied once when the chunk is done. */
+  private skippedInChunkStart = -1;
+  private skippedInChunkEnd = 0;
+  private readonly onLineRange: LineRangeHandler = (bytes, start, end) => this.onLine(bytes, start, end);
 
   constructor(private readonly options: JournalOptions) {
     this.backoffMs = options.backoffInitialMs ?? 1000;
-    if (options.keep && options.keep.length > 0) this.keep = new RegExp(options.keep.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "i");
+    if (options.keep && options.keep.length > 0) this.keep = new RegExp(options.keep.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "gi");
   }
 
   /** The cursor of the last line read, parsed or skipped. */
   private syncCursor(): void {
-    if (this.lastSkippedLine === undefined) return;
-    const cursor = CURSOR.exec(this.lastSkippedLine);
+    if (this.lastSkippedBytes === 0 || !this.lastSkipped) return;
+    const cursor = CURSOR.exec(this.lastSkipped.toString("utf8", 0, this.lastSkippedBytes));
     if (cursor) this.status_.lastCursor = cursor[1] as string;
-    delete this.lastSkippedLine;
+    this.lastSkippedBytes = 0;
   }
 
   status(): Readonly<JournalStatus> {
@@ -151,7 +166,11 @@ export class JournalFollower {
     this.status_.running = true;
     const splitter = new LineSplitter(options.maxLineBytes);
     let stderr = "";
-    child.stdout?.on("data", (chunk: Buffer) => splitter.push(chunk, (line) => this.onLine(line)));
+    child.stdout?.on("data", (chunk: Buffer) => {
+      this.startChunk(chunk);
+      splitter.push(chunk, this.onLineRange);
+      this.endChunk();
+    });
     child.stderr?.on("data", (chunk: Buffer) => {
       if (stderr.length < 2048) stderr += chunk.toString("utf8");
     });
@@ -162,7 +181,7 @@ export class JournalFollower {
     child.on("close", (code, sig) => {
       if (this.child !== child) return;
       if (!this.status_.caughtUp && code === 0) {
-        splitter.flush((line) => this.onLine(line));
+        splitter.flush(this.onLineRange);
         delete this.child;
         this.status_.caughtUp = true;
         this.resolveCaughtUp();
@@ -174,25 +193,78 @@ export class JournalFollower {
     });
   }
 
-  private onLine(line: string): void {
-    if (line.length === 0) return;
-    const { options } = this;
-    const now = options.clock.monotonic();
+  /**
+   * Judges the per-second budget (one clock read per read from the pipe)
+   * and finds every needle in the chunk with one search of its latin1 text
+   * (one char per byte, so positions are byte offsets). The text is dropped
+   * before any line is parsed: V8 promotes whatever is alive when a young
+   * collection runs, and a 64 KiB string alive while lines are parsed went
+   * to the old generation in a flood, growing it by megabytes a minute.
+   */
+  private startChunk(chunk: Buffer): void {
+    const now = this.options.clock.monotonic();
     if (now - this.windowStartMs >= 1000) {
       this.windowStartMs = now;
       this.linesThisWindow = 0;
     }
+    this.chunk = chunk;
+    this.needleEnds.length = 0;
+    this.needleIndex = 0;
+    const keep = this.keep;
+    if (!keep) return;
+    const text = chunk.toString("latin1");
+    keep.lastIndex = 0;
+    while (keep.test(text)) this.needleEnds.push(keep.lastIndex);
+  }
+
+  private endChunk(): void {
+    if (this.chunk && this.skippedInChunkStart >= 0) this.rememberSkipped(this.chunk, this.skippedInChunkStart, this.skippedInChunkEnd);
+    this.skippedInChunkStart = -1;
+    delete this.chunk;
+  }
+
+  /**
+   * Whether `bytes[start, end)` contains a needle. Lines of the current
+   * chunk come in order and use the matches found by startChunk; a line
+   * joined from two chunks (one or two per chunk) is searched on its own.
+   */
+  private hasNeedle(keep: RegExp, bytes: Buffer, start: number, end: number): boolean {
+    if (bytes !== this.chunk) {
+      keep.lastIndex = 0;
+      return keep.test(bytes.toString("latin1", start, end));
+    }
+    // Needles hold no newline, so a match that ends inside this line began in it.
+    const ends = this.needleEnds;
+    while (this.needleIndex < ends.length && (ends[this.needleIndex] as number) <= start) this.needleIndex++;
+    return this.needleIndex < ends.length && (ends[this.needleIndex] as number) <= end;
+  }
+
+  /** Keeps a copy of the last skipped line in one reused buffer (split bytes are only lent). */
+  private rememberSkipped(bytes: Buffer, start: number, end: number): void {
+    this.skippedInChunkStart = -1;
+    const length = end - start;
+    if (!this.lastSkipped || this.lastSkipped.length < length) this.lastSkipped = Buffer.allocUnsafeSlow(Math.max(length, 1024));
+    bytes.copy(this.lastSkipped, 0, start, end);
+    this.lastSkippedBytes = length;
+  }
+
+  private onLine(bytes: Buffer, start: number, end: number): void {
+    if (end === start) return;
+    const { options } = this;
     const overBudget = ++this.linesThisWindow > (options.maxLinesPerSecond ?? 20_000);
-    if (this.keep && !this.keep.test(line)) {
-      // The cursor is read from the last such line only when a restart needs it.
-      this.lastSkippedLine = line;
+    if (this.keep && !this.hasNeedle(this.keep, bytes, start, end)) {
+      if (bytes === this.chunk) {
+        this.skippedInChunkStart = start;
+        this.skippedInChunkEnd = end;
+      } else this.rememberSkipped(bytes, start, end);
       if (overBudget) {
         this.status_.droppedLines++;
         options.onDropped?.(1);
-      } else if (line.charCodeAt(0) !== 0x7b) options.onUnparseable?.(line);
+      } else if (bytes[start] !== 0x7b) options.onUnparseable?.(bytes.toString("utf8", start, end));
       else options.onUninteresting?.();
       return;
     }
+    const line = bytes.toString("utf8", start, end);
     const entry = parseJournalJson(line);
     if (!entry) {
       options.onUnparseable?.(line);
@@ -200,7 +272,8 @@ export class JournalFollower {
     }
     if (entry.cursor) {
       this.status_.lastCursor = entry.cursor;
-      delete this.lastSkippedLine;
+      this.lastSkippedBytes = 0;
+      this.skippedInChunkStart = -1;
     }
     options.onEntry(entry);
   }

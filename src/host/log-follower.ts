@@ -23,10 +23,30 @@ export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 
 export type LineHandler = (line: string, truncated: boolean) => void;
 
-/** Splits byte chunks into lines with a bounded carry-over for the partial last line. */
+/**
+ * One line as bytes: `bytes[start, end)`, without its newline (or CR).
+ * `bytes` is only valid during the call: a reader that wants the line
+ * later copies it. Handing out ranges lets a reader skip a line without
+ * making a string of it (the journal follower in a flood).
+ */
+export type LineRangeHandler = (bytes: Buffer, start: number, end: number, truncated: boolean) => void;
+
+/** A range handler that hands each line on as a string. */
+export function asText(emit: LineHandler): LineRangeHandler {
+  return (bytes, start, end, truncated) => emit(bytes.toString("utf8", start, end), truncated);
+}
+
+/**
+ * Splits byte chunks into lines with a bounded carry-over for the partial
+ * last line. The carry-over lives in one buffer of its own, reused and grown
+ * up to maxLineBytes: a pooled Buffer per partial line would pin an 8 KiB
+ * pool slab that outlives young collections, and in a flood those slabs
+ * piled up to megabytes before a full GC freed them (measured with
+ * heaptrack: docs/performance.md).
+ */
 export class LineSplitter {
-  private partial: Buffer[] = [];
-  private partialBytes = 0;
+  private carry?: Buffer;
+  private carryBytes = 0;
   /** Inside an over-long line whose head was already emitted: drop until the newline. */
   private discarding = false;
 
@@ -40,10 +60,10 @@ export class LineSplitter {
 
   /** Bytes held for an unfinished line. */
   get pendingBytes(): number {
-    return this.partialBytes;
+    return this.carryBytes;
   }
 
-  push(chunk: Buffer, emit: LineHandler): number {
+  push(chunk: Buffer, emit: LineRangeHandler): number {
     let lines = 0;
     let start = 0;
     for (;;) {
@@ -51,63 +71,69 @@ export class LineSplitter {
       if (nl < 0) break;
       if (this.discarding) this.discarding = false;
       else {
-        let piece = chunk.subarray(start, nl);
-        if (this.partialBytes > 0) {
-          const room = this.maxLineBytes - this.partialBytes;
-          const truncated = piece.length > room;
-          this.partial.push(truncated ? piece.subarray(0, room) : piece);
-          piece = Buffer.concat(this.partial);
-          this.reset();
-          emit(trimCr(piece).toString("utf8"), truncated);
-        } else if (piece.length > this.maxLineBytes) {
-          emit(piece.subarray(0, this.maxLineBytes).toString("utf8"), true);
-        } else emit(trimCr(piece).toString("utf8"), false);
+        if (this.carryBytes > 0) {
+          const room = this.maxLineBytes - this.carryBytes;
+          const truncated = nl - start > room;
+          this.emitCarry(chunk, start, truncated ? start + room : nl, truncated, emit);
+        } else if (nl - start > this.maxLineBytes) {
+          emit(chunk, start, start + this.maxLineBytes, true);
+        } else emit(chunk, start, withoutCr(chunk, start, nl), false);
         lines++;
       }
       start = nl + 1;
     }
     if (start < chunk.length && !this.discarding) {
-      const rest = chunk.subarray(start);
-      const room = this.maxLineBytes - this.partialBytes;
-      if (rest.length >= room) {
+      const room = this.maxLineBytes - this.carryBytes;
+      if (chunk.length - start >= room) {
         // Over-long line: emit its head now and drop the rest up to its newline.
-        this.partial.push(rest.subarray(0, room));
-        const head = Buffer.concat(this.partial);
-        this.reset();
-        emit(head.toString("utf8"), true);
+        this.emitCarry(chunk, start, start + room, true, emit);
         lines++;
         this.discarding = true;
-      } else {
-        // Copy: the caller reuses its read buffer.
-        this.partial.push(Buffer.from(rest));
-        this.partialBytes += rest.length;
-      }
+      } else this.append(chunk, start, chunk.length); // copied: the caller reuses its read buffer
     }
     return lines;
   }
 
   /** Emits an unfinished last line (the file was rotated away: nothing more will follow it). */
-  flush(emit: LineHandler): number {
-    if (this.discarding || this.partialBytes === 0) {
+  flush(emit: LineRangeHandler): number {
+    if (this.discarding || this.carryBytes === 0) {
       this.reset();
       this.discarding = false;
       return 0;
     }
-    const line = Buffer.concat(this.partial);
-    this.reset();
-    emit(trimCr(line).toString("utf8"), false);
+    this.emitCarry(undefined, 0, 0, false, emit);
     return 1;
   }
 
   /** Drops what is held (after a truncation the old partial line is gone). */
   reset(): void {
-    this.partial = [];
-    this.partialBytes = 0;
+    this.carryBytes = 0;
+  }
+
+  /** Emits the carried bytes followed by `bytes[start, end)` as one line, and empties the carry. */
+  private emitCarry(bytes: Buffer | undefined, start: number, end: number, truncated: boolean, emit: LineRangeHandler): void {
+    if (bytes) this.append(bytes, start, end);
+    const carry = this.carry as Buffer;
+    const length = this.carryBytes;
+    this.carryBytes = 0;
+    emit(carry, 0, withoutCr(carry, 0, length), truncated);
+  }
+
+  private append(bytes: Buffer, start: number, end: number): void {
+    const needed = this.carryBytes + end - start;
+    if (!this.carry || this.carry.length < needed) {
+      const grown = Buffer.allocUnsafeSlow(Math.min(this.maxLineBytes, Math.max(needed, 1024, (this.carry?.length ?? 0) * 2)));
+      this.carry?.copy(grown, 0, 0, this.carryBytes);
+      this.carry = grown;
+    }
+    bytes.copy(this.carry, this.carryBytes, start, end);
+    this.carryBytes = needed;
   }
 }
 
-function trimCr(buffer: Buffer): Buffer {
-  return buffer.length > 0 && buffer[buffer.length - 1] === 0x0d ? buffer.subarray(0, buffer.length - 1) : buffer;
+/** The end of a line without its trailing CR. */
+function withoutCr(bytes: Buffer, start: number, end: number): number {
+  return end > start && bytes[end - 1] === 0x0d ? end - 1 : end;
 }
 
 export interface PollResult {
@@ -161,7 +187,8 @@ export class FileFollower {
   }
 
   /** Reads what was appended since the last poll, calling `emit` per line. */
-  async poll(emit: LineHandler, signal?: AbortSignal): Promise<PollResult> {
+  async poll(onLine: LineHandler, signal?: AbortSignal): Promise<PollResult> {
+    const emit = asText(onLine);
     const result: PollResult = { open: false, lines: 0, bytesRead: 0, skippedBytes: 0, rotated: false, truncated: false };
     let stat: { dev: number; ino: number; size: number } | undefined;
     let local: string | undefined;
@@ -221,7 +248,7 @@ export class FileFollower {
   }
 
   /** Reads from the file's offset to its current end, at most `budget` bytes (skipping the oldest beyond it). */
-  private async drain(file: OpenFile, emit: LineHandler, budget: number, result: PollResult, signal?: AbortSignal): Promise<number> {
+  private async drain(file: OpenFile, emit: LineRangeHandler, budget: number, result: PollResult, signal?: AbortSignal): Promise<number> {
     const size = (await file.handle.stat()).size;
     const waiting = size - file.offset;
     if (waiting <= 0) return 0;

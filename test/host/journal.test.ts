@@ -135,4 +135,40 @@ describe("JournalFollower", () => {
     assert.equal(uninteresting, 1000, "within the budget: counted, not parsed");
     assert.equal(dropped, 1999, "over the budget: shed");
   });
+
+  it("finds a needle in a line split across reads, and resumes after the cursor of a line it skipped", async () => {
+    const argsLog = join(dir, "split-args.log");
+    const fake = await script(
+      "journalctl-split",
+      [
+        `echo "$*" >> ${argsLog}`,
+        `case "$*" in *--follow*) exec sleep 30;; esac`,
+        `printf '{"MESSAGE":"PLEG is not'`,
+        "sleep 0.2",
+        `printf ' healthy","__CURSOR":"c1"}\\n{"MESSAGE":"ordinary","__CURSOR":"c2"}\\n'`,
+      ].join("\n"),
+    );
+    const clock = new FakeClock();
+    const entries: string[] = [];
+    let uninteresting = 0;
+    const journal = new JournalFollower({
+      directory: "/j",
+      units: ["kubelet.service"],
+      sinceMs: 0,
+      clock,
+      log: silentLog,
+      onEntry: (e) => entries.push(e.message),
+      onUninteresting: () => uninteresting++,
+      journalctl: fake,
+      keep: ["pleg is not healthy"],
+    });
+    journal.start();
+    await journal.caughtUp();
+    await until(async () => (await readFile(argsLog, "utf8")).includes("--follow"), "the following journalctl");
+    await journal.close();
+    assert.deepEqual(entries, ["PLEG is not healthy"]);
+    assert.equal(uninteresting, 1);
+    const calls = (await readFile(argsLog, "utf8")).trim().split("\n");
+    assert.match(calls[1] ?? "", /--after-cursor c2/, "the skipped line's cursor");
+  });
 });

@@ -8,7 +8,7 @@ import { appendFile, mkdir, rename, symlink, truncate, unlink, writeFile } from 
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { looksBinary } from "../../src/host/log-line.js";
-import { FileFollower, LineSplitter } from "../../src/host/log-follower.js";
+import { asText, FileFollower, LineSplitter } from "../../src/host/log-follower.js";
 import { RootedHost } from "../../src/host/host.js";
 import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 
@@ -171,7 +171,7 @@ describe("LineSplitter", () => {
   it("joins a line split across many chunks", () => {
     const splitter = new LineSplitter(1024);
     const out: string[] = [];
-    for (const piece of ["ab", "cd", "ef\ngh", "\n"]) splitter.push(Buffer.from(piece), (l) => out.push(l));
+    for (const piece of ["ab", "cd", "ef\ngh", "\n"]) splitter.push(Buffer.from(piece), asText((l) => out.push(l)));
     assert.deepEqual(out, ["abcdef", "gh"]);
   });
 
@@ -179,8 +179,26 @@ describe("LineSplitter", () => {
     const splitter = new LineSplitter(1024);
     const out: string[] = [];
     const bytes = Buffer.from("héllo wörld\n");
-    splitter.push(bytes.subarray(0, 2), (l) => out.push(l));
-    splitter.push(bytes.subarray(2), (l) => out.push(l));
+    splitter.push(bytes.subarray(0, 2), asText((l) => out.push(l)));
+    splitter.push(bytes.subarray(2), asText((l) => out.push(l)));
     assert.deepEqual(out, ["héllo wörld"]);
+  });
+
+  it("joins lines across chunks read into one reused buffer, and cuts an over-long line at maxLineBytes", () => {
+    const splitter = new LineSplitter(16);
+    const out: Array<[string, boolean]> = [];
+    const emit = asText((line, truncated) => out.push([line, truncated]));
+    const buffer = Buffer.alloc(8);
+    for (const piece of ["alpha b", "eta\ngam", "ma\r\n", "0123456", "789abcde", "fghij\nok", "\n"]) {
+      buffer.write(piece);
+      splitter.push(buffer.subarray(0, Buffer.byteLength(piece)), emit);
+    }
+    assert.deepEqual(out, [
+      ["alpha beta", false],
+      ["gamma", false],
+      ["0123456789abcdef", true],
+      ["ok", false],
+    ]);
+    assert.equal(splitter.pendingBytes, 0);
   });
 });
