@@ -10,6 +10,7 @@
  * operator reads (`err=failed to run Kubelet: … "systemd" …`), not Go's
  * escaping. Pure and allocation-light: this runs for every line.
  */
+import { readJsonFields } from "./json-fields.js";
 
 export type LogFormat = "klog" | "json" | "logfmt" | "plain";
 
@@ -201,25 +202,30 @@ function journalString(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The fields of a journal entry we read, in the order readJsonFields returns them. */
+const JOURNAL_FIELDS = ["MESSAGE", "_SYSTEMD_UNIT", "UNIT", "SYSLOG_IDENTIFIER", "_PID", "__REALTIME_TIMESTAMP", "__CURSOR"] as const;
+
 /**
  * One line of `journalctl -o json`; undefined when it is not a JSON object
- * with a MESSAGE (counted by the caller as unparseable).
+ * with a MESSAGE (counted by the caller as unparseable). Read with
+ * readJsonFields, not JSON.parse (src/host/json-fields.ts says why).
  */
 export function parseJournalJson(line: string): JournalEntry | undefined {
-  const obj = jsonObject(line);
-  if (!obj) return undefined;
-  const message = journalString(obj["MESSAGE"]);
+  const fields = readJsonFields(line, JOURNAL_FIELDS);
+  if (!fields) return undefined;
+  const [rawMessage, systemdUnit, unitField, rawIdentifier, rawPid, rawRealtime, rawCursor] = fields;
+  const message = journalString(rawMessage);
   if (message === undefined) return undefined;
   const entry: JournalEntry = { message };
-  const unit = journalString(obj["_SYSTEMD_UNIT"]) ?? journalString(obj["UNIT"]);
+  const unit = journalString(systemdUnit) ?? journalString(unitField);
   if (unit) entry.unit = unit;
-  const identifier = journalString(obj["SYSLOG_IDENTIFIER"]);
+  const identifier = journalString(rawIdentifier);
   if (identifier) entry.identifier = identifier;
-  const pid = Number(journalString(obj["_PID"]));
+  const pid = Number(journalString(rawPid));
   if (Number.isInteger(pid) && pid > 0) entry.pid = pid;
-  const realtime = journalString(obj["__REALTIME_TIMESTAMP"]);
+  const realtime = journalString(rawRealtime);
   if (realtime && /^\d+$/.test(realtime)) entry.realtimeMs = Math.floor(Number(realtime) / 1000);
-  const cursor = journalString(obj["__CURSOR"]);
+  const cursor = journalString(rawCursor);
   if (cursor) entry.cursor = cursor;
   return entry;
 }
