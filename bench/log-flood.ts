@@ -22,39 +22,13 @@ import { NOISE, SIGNATURES } from "../src/checks/log-signatures.js";
 import { parseJournalJson, parseLogLine, recordFromJournal } from "../src/host/log-line.js";
 import { fixtureRoot } from "../test/support/fixture-root.js";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
+import { JOURNAL_REMOTE, kubeletLine, startJournalWriter } from "./kubelet-journal.js";
 
 const BUNDLE = new URL("../dist/node-doctor.mjs", import.meta.url).pathname;
-const JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote";
 
 function option(args: string[], name: string, fallback: string): string {
   const found = args.find((a) => a.startsWith(`--${name}=`));
   return found ? found.slice(name.length + 3) : fallback;
-}
-
-function klogStamp(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number, w = 2) => String(n).padStart(w, "0");
-  return `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}000`;
-}
-
-/** The mix: mostly ordinary and noise lines, 1 in 500 a signature line. */
-function kubeletLine(i: number, ms: number): string {
-  const t = klogStamp(ms);
-  switch (i % 10) {
-    case 0:
-      return `E${t}    2211 summary_sys_containers.go:47] "Failed to get system container stats" err="failed to get cgroup stats for \\"/system.slice/docker.service\\": unknown container" containerName="/system.slice/docker.service"`;
-    case 1:
-      return `I${t}    2211 prober.go:107] "Probe failed" probeType="Readiness" pod="default/web-${i}" probeResult="failure" output="Get \\"http://10.244.1.5:8080/healthz\\": dial tcp 10.244.1.5:8080: connect: connection refused"`;
-    case 2:
-      if (i % 500 === 2) return `E${t}    2211 kubelet.go:1870] "Skipping pod synchronization" err="PLEG is not healthy: pleg was last seen active 3m0.4s ago; threshold is 3m0s"`;
-      return `I${t}    2211 reconciler_common.go:258] "operationExecutor.VerifyControllerAttachedVolume started for volume \\"kube-api-access-${i}\\"" pod="default/app-${i}"`;
-    case 3:
-      return `E${t}    2211 pod_workers.go:1294] "Error syncing pod, skipping" err="failed to \\"StartContainer\\" for \\"app\\" with CrashLoopBackOff: \\"back-off 5m0s restarting failed container\\"" pod="default/app-${i}"`;
-    case 4:
-      return `W${t}    2211 manager.go:1159] Housekeeping took longer than expected`;
-    default:
-      return `I${t}    2211 kubelet.go:2430] "SyncLoop (PLEG): event for pod" pod="default/app-${i}" event={"ID":"1a2b","Type":"ContainerStarted","Data":"4c1a2b${i}"}`;
-  }
 }
 
 function journalJson(i: number, ms: number): string {
@@ -245,31 +219,14 @@ export async function run(args: string[]): Promise<void> {
       process.stdout.write(`journal flood skipped: ${JOURNAL_REMOTE} is missing (Debian package systemd-journal-remote)\n`);
     } else {
       await writeFile(logFile, "");
-      const journalDir = join(root, "var/log/journal/5c0f6a2b9d8e4f7a8b1c2d3e4f5a6b7c");
-      await mkdir(journalDir, { recursive: true });
-      const writer = spawn(JOURNAL_REMOTE, ["-o", join(journalDir, "system.journal"), "-"], { stdio: ["pipe", "ignore", "ignore"] });
-      let seq = 0;
-      const exportEntry = (line: string, ms: number) =>
-        `__REALTIME_TIMESTAMP=${ms * 1000}\n__MONOTONIC_TIMESTAMP=${++seq}\n_BOOT_ID=0f1e2d3c4b5a69788796a5b4c3d2e1f0\n_SYSTEMD_UNIT=kubelet.service\n_PID=2211\nMESSAGE=${line}\n\n`;
-      await new Promise<void>((resolve) => writer.stdin?.write(exportEntry("I0101 00:00:00.000000 1 start.go:1] start", Date.now()), () => resolve()));
-      await new Promise((r) => setTimeout(r, 500));
+      const writer = await startJournalWriter(root);
       agent = await startAgent(root, config);
       try {
         process.stdout.write(`journal flood: ${rate} entries/s for ${seconds} s through systemd-journal-remote …\n`);
-        results.push(
-          await flood(
-            "journal (journalctl -f child)",
-            agent,
-            (lines) => new Promise<void>((resolve) => writer.stdin?.write(lines.map((l) => exportEntry(l, Date.now())).join(""), () => resolve())),
-            kubeletLine,
-            rate,
-            seconds,
-          ),
-        );
+        results.push(await flood("journal (journalctl -f child)", agent, (lines) => writer.write(lines), kubeletLine, rate, seconds));
       } finally {
         await stop(agent.child);
-        writer.stdin?.end();
-        await stop(writer);
+        await writer.stop();
       }
     }
   } finally {

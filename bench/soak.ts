@@ -15,11 +15,17 @@
  * whole run, from before the agent starts: the case where a peer's agent
  * leaked heap to 3 GB.
  *
+ * With --journal-flood=N the node has a journal (written by
+ * systemd-journal-remote on a tmpfs of its own) and kubelet floods it with
+ * N lines/s of the log-flood bench's mix for the first --flood-seconds
+ * (default 60) of the sampling window: the agent's memory with every check
+ * on while it follows a flooding kubelet, and after.
+ *
  * --sample-seconds N sets the scrape/sample period (default: 120 samples, 1–10 s).
  * With --only=a,b only those checks run (to tell which one grows); --flags="..."
  * replaces the agent's V8 flags (default scripts/node-flags.mjs).
  *
- *   npm run bench -- soak [--minutes N] [--api-down] [--only a,b]      (default 10; 0.5 for a quick look)
+ *   npm run bench -- soak [--minutes N] [--api-down] [--journal-flood=10000] [--only a,b]      (default 10; 0.5 for a quick look)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -36,6 +42,7 @@ import { writeKubeletClientPki } from "../test/support/kubelet-pki.js";
 import { FakeApiServer } from "../test/support/fake-apiserver.js";
 import { FIXTURES, fillBytes, fixtureRoot } from "../test/support/fixture-root.js";
 import { requireTool } from "../test/support/tools.js";
+import { kubeletLine, startJournalWriter, type JournalWriter } from "./kubelet-journal.js";
 import { CLOCK_TICKS, cpuTicks, floorLatency, freePort, getText, load, option, percentile, rssKiB, slopePerMin, startBundledAgent, stop } from "./support.js";
 
 const NODE_NAME = "soak-node";
@@ -122,6 +129,12 @@ interface Sample {
 
 const WRITE_VERBS = new Set(["create", "patch", "update", "delete"]);
 
+function journalLinesCounted(metrics: string): number {
+  let total = 0;
+  for (const match of metrics.matchAll(/^node_doctor_log_lines_total\{[^}]*source="journal"[^}]*\} (\S+)$/gm)) total += Number(match[1]);
+  return total;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -131,6 +144,9 @@ export async function run(args: string[]): Promise<void> {
   const apiDown = args.includes("--api-down");
   const only = option(args, "only", "");
   const nodeFlags = option(args, "flags", AGENT_NODE_FLAGS.join(" ")).split(" ").filter(Boolean);
+  const floodRate = Number(option(args, "journal-flood", "0"));
+  if (!(floodRate >= 0)) throw new Error(`soak: --journal-flood must be lines per second, got ${option(args, "journal-flood", "")}`);
+  const floodMs = Number(option(args, "flood-seconds", "60")) * 1000;
   if (!(minutes > 0)) throw new Error(`soak: --minutes must be a positive number, got ${option(args, "minutes", "")}`);
   const exporterPath = requireTool("prometheus-node-exporter");
   const durationMs = minutes * 60_000;
@@ -154,6 +170,10 @@ export async function run(args: string[]): Promise<void> {
   const kubeletLog = join(fixture.root, "var/log/kubelet.log");
   await mkdir(dirname(kubeletLog), { recursive: true });
   await writeFile(kubeletLog, "");
+
+  // A minute at 10,000 lines/s is about 300 MiB of journal: not on the 64 MiB root.
+  if (floodRate > 0) await fixture.mountTmpfs("/var/log/journal", { size: "2g" });
+  const journal: JournalWriter | undefined = floodRate > 0 ? await startJournalWriter(fixture.root) : undefined;
 
   const api = await FakeApiServer.start();
   api.seedNode(NODE_NAME);
@@ -197,12 +217,26 @@ export async function run(args: string[]): Promise<void> {
     children.push(canary.child);
 
     const out = (line: string) => process.stdout.write(`${line}\n`);
-    out(`node ${process.version}, agent flags ${nodeFlags.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${only ? ` (only ${only})` : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`);
+    out(`node ${process.version}, agent flags ${nodeFlags.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${journal ? `, kubelet flooding the journal with ${floodRate} lines/s for the first ${floodMs / 1000} s` : ""}${only ? ` (only ${only})` : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`);
     out(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (the machine's cores are shared)`);
     out(`first complete diagnosis: ${agent.firstDiagnosisMs.toFixed(0)} ms after spawn`);
     await sleep(warmupMs);
     await getText(metricsUrl); // resets the lag window: the first sample covers one sample interval
     await canary.ask();
+
+    let flooding = journal !== undefined;
+    let offered = 0;
+    const journalLines0 = journal ? journalLinesCounted(await getText(metricsUrl)) : 0;
+    const flood = (async () => {
+      // 10 batches a second, each due on its own tick: a slow write does not lower the rate.
+      const t0 = performance.now();
+      for (let tick = 0; flooding && journal && tick * 100 < floodMs; tick++) {
+        const wait = t0 + tick * 100 - performance.now();
+        if (wait > 0) await sleep(wait);
+        const now = Date.now();
+        await journal.write(Array.from({ length: Math.round(floodRate / 10) }, () => kubeletLine(offered++, now)));
+      }
+    })();
 
     const requestsAtStart = api.requests.length;
     const cpu0 = { agent: await cpuTicks(agentPid), exporter: await cpuTicks(exporterPid) };
@@ -222,6 +256,8 @@ export async function run(args: string[]): Promise<void> {
       });
     }
     const elapsedS = (performance.now() - t0) / 1000;
+    flooding = false;
+    await flood;
     const loadAtEnd = loadavg();
     const millicores = {
       agent: ((await cpuTicks(agentPid)) - cpu0.agent) / CLOCK_TICKS / elapsedS * 1000,
@@ -277,6 +313,11 @@ export async function run(args: string[]): Promise<void> {
     out(`\nAPI server (fake), over the ${elapsedS.toFixed(0)} s window: ${window.length} requests (${perHour(window.length).toFixed(1)}/hour), ${writes.length} writes (${perHour(writes.length).toFixed(1)}/hour); at start (spawn to end of warm-up): ${startup.length} requests, ${startup.filter((r) => WRITE_VERBS.has(r.verb)).length} writes`);
     out(`requests by route in the window: ${[...byRoute].map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`);
     for (const e of api.storedEvents(NODE_NAME)) out(`event: ${e.type} ${e.reason} ×${e.count ?? 1} at ${e.lastTimestamp ?? ""}: ${(e.message ?? "").slice(0, 160)}`);
+    if (journal) {
+      await sleep(5_000); // the agent reads what the last batches left in the pipe
+      const counted = journalLinesCounted(await getText(metricsUrl)) - journalLines0;
+      out(`journal flood: ${offered} lines offered (${(offered / Math.min(elapsedS, floodMs / 1000)).toFixed(0)}/s), ${counted} counted by the agent (node_doctor_log_lines_total{source="journal"})`);
+    }
     out(`load average at end of sampling: ${loadAtEnd.map((l) => l.toFixed(2)).join(" ")}`);
     out(`checks: ${(findings.checks ?? []).map((c) => `${c.check} ${c.outcome}`).join(", ")}`);
     out(`findings: ${(findings.findings ?? []).map((f) => `${f.check} ${f.severity} ${f.reason}`).join(", ") || "none"}`);
@@ -290,6 +331,7 @@ export async function run(args: string[]): Promise<void> {
     await systemd.stop();
     await ntp.close();
     await containerd.stop();
+    await journal?.stop();
     await rm(kubeconfigDir, { recursive: true, force: true });
     await fixture.cleanup();
   }
