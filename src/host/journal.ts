@@ -10,9 +10,9 @@
  *   line as it arrives (nothing queues in between);
  * - only lines that contain one of the `keep` needles become strings and are
  *   parsed: one case-insensitive scan per chunk read from the pipe finds
- *   them, and every other line is counted from its bytes alone. In a flood
- *   of ordinary lines the agent then allocates per chunk, not per line,
- *   which is what keeps its memory flat (measured: docs/performance.md);
+ *   them, and every other line is counted from its bytes alone: in a flood
+ *   of ordinary lines the follower allocates per read, not per line
+ *   (docs/performance.md has what a flood costs);
  * - a per-second line budget sheds load in a flood: lines over the budget
  *   are counted and dropped unless they contain one of the `keep` needles,
  *   so the decisive line survives a flood of noise. When the event loop is
@@ -116,7 +116,8 @@ export class JournalFollower {
 
   constructor(private readonly options: JournalOptions) {
     this.backoffMs = options.backoffInitialMs ?? 1000;
-    if (options.keep && options.keep.length > 0) this.keep = new RegExp(options.keep.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "gi");
+    const needles = (options.keep ?? []).filter((n) => n.length > 0);
+    if (needles.length > 0) this.keep = new RegExp(needles.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "gi");
   }
 
   /** The cursor of the last line read, parsed or skipped. */
