@@ -9,7 +9,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { JournalFollower, journalctlArgs } from "../../src/host/journal.js";
+import { JournalFollower, journalctlArgs, type JournalOptions } from "../../src/host/journal.js";
 import type { JournalEntry } from "../../src/host/log-line.js";
 import { silentLog } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
@@ -35,6 +35,25 @@ async function until(predicate: () => boolean | Promise<boolean>, what: string):
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   assert.fail(`timed out waiting for ${what}`);
+}
+
+/** A follower that keeps only PLEG lines, recording what it parses, counts and sheds. */
+function plegFollower(journalctl: string, options: Partial<JournalOptions> = {}) {
+  const seen = { entries: [] as string[], dropped: 0, uninteresting: 0 };
+  const journal = new JournalFollower({
+    directory: "/j",
+    units: ["kubelet.service"],
+    sinceMs: 0,
+    clock: new FakeClock(),
+    log: silentLog,
+    onEntry: (e) => seen.entries.push(e.message),
+    onDropped: (n) => (seen.dropped += n),
+    onUninteresting: () => seen.uninteresting++,
+    journalctl,
+    keep: ["pleg is not healthy"],
+    ...options,
+  });
+  return { journal, seen };
 }
 
 describe("journalctlArgs", () => {
@@ -110,30 +129,14 @@ describe("JournalFollower", () => {
     const lines = Array.from({ length: 3000 }, (_, i) => (i === 2500 ? '{"MESSAGE":"PLEG is not healthy: pleg was last seen active 3m1s ago"}' : `{"MESSAGE":"noise ${i}"}`));
     await writeFile(join(dir, "flood.jsonl"), lines.join("\n") + "\n");
     const fake = await script("journalctl-flood", `case "$*" in *--follow*) exec sleep 30;; *) cat ${join(dir, "flood.jsonl")};; esac`);
-    const clock = new FakeClock();
-    const entries: string[] = [];
-    let dropped = 0;
-    let uninteresting = 0;
-    const journal = new JournalFollower({
-      directory: "/j",
-      units: ["kubelet.service"],
-      sinceMs: 0,
-      clock,
-      log: silentLog,
-      onEntry: (e) => entries.push(e.message),
-      onDropped: (n) => (dropped += n),
-      onUninteresting: () => uninteresting++,
-      journalctl: fake,
-      maxLinesPerSecond: 1000,
-      keep: ["pleg is not healthy"],
-    });
+    const { journal, seen } = plegFollower(fake, { maxLinesPerSecond: 1000 });
     journal.start();
     await journal.caughtUp();
     await journal.close();
-    assert.deepEqual(entries.length, 1, "only the line that can match is parsed");
-    assert.match(entries[0] ?? "", /PLEG is not healthy/);
-    assert.equal(uninteresting, 1000, "within the budget: counted, not parsed");
-    assert.equal(dropped, 1999, "over the budget: shed");
+    assert.deepEqual(seen.entries.length, 1, "only the line that can match is parsed");
+    assert.match(seen.entries[0] ?? "", /PLEG is not healthy/);
+    assert.equal(seen.uninteresting, 1000, "within the budget: counted, not parsed");
+    assert.equal(seen.dropped, 1999, "over the budget: shed");
   });
 
   it("finds a needle in a line split across reads, and resumes after the cursor of a line it skipped", async () => {
@@ -148,26 +151,13 @@ describe("JournalFollower", () => {
         `printf ' healthy","__CURSOR":"c1"}\\n{"MESSAGE":"ordinary","__CURSOR":"c2"}\\n'`,
       ].join("\n"),
     );
-    const clock = new FakeClock();
-    const entries: string[] = [];
-    let uninteresting = 0;
-    const journal = new JournalFollower({
-      directory: "/j",
-      units: ["kubelet.service"],
-      sinceMs: 0,
-      clock,
-      log: silentLog,
-      onEntry: (e) => entries.push(e.message),
-      onUninteresting: () => uninteresting++,
-      journalctl: fake,
-      keep: ["pleg is not healthy"],
-    });
+    const { journal, seen } = plegFollower(fake);
     journal.start();
     await journal.caughtUp();
     await until(async () => (await readFile(argsLog, "utf8")).includes("--follow"), "the following journalctl");
     await journal.close();
-    assert.deepEqual(entries, ["PLEG is not healthy"]);
-    assert.equal(uninteresting, 1);
+    assert.deepEqual(seen.entries, ["PLEG is not healthy"]);
+    assert.equal(seen.uninteresting, 1);
     const calls = (await readFile(argsLog, "utf8")).trim().split("\n");
     assert.match(calls[1] ?? "", /--after-cursor c2/, "the skipped line's cursor");
   });
