@@ -208,8 +208,12 @@ export function formatDuration(ms: number): string {
   if (abs < 60_000) return `${(abs / 1000).toFixed(1)} s`;
   const s = Math.round(abs / 1000);
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+  // Rounded to the last unit shown: an offset measured at 2:59:59.6 (the API
+  // server's Date header has whole seconds) reads "3 h 0 min", not "2 h 59 min".
+  const minutes = Math.round(s / 60);
+  if (minutes < 24 * 60) return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  const hours = Math.round(s / 3600);
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
 function aheadBehind(offsetMs: number): string {

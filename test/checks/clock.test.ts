@@ -70,6 +70,8 @@ describe("API server offset arithmetic", () => {
     assert.equal(formatDuration(350), "350 ms");
     assert.equal(formatDuration(-5000), "5.0 s");
     assert.equal(formatDuration(3 * HOUR + 120_000), "3 h 2 min");
+    assert.equal(formatDuration(3 * HOUR - 400), "3 h 0 min", "rounded to the minute, not cut");
+    assert.equal(formatDuration(24 * HOUR - 20_000), "1 d 0 h");
   });
 
   it("parses NTP server settings and names bad ones", () => {
@@ -363,7 +365,7 @@ describe("the node's time service", () => {
       const findings = await createClockCheck(settings({ ntpServers: [] })).run(checkContext(node.root, { clock }));
       const f = only(findings, "ClockNotSynchronized");
       assert.equal(f.severity, "warning");
-      assert.match(f.message, /systemd-timesyncd has not synchronised the clock in the 3 h 59 min since it started \(\/run\/systemd\/timesync\/synchronized is missing\)/);
+      assert.match(f.message, /systemd-timesyncd has not synchronised the clock in the 4 h 0 min since it started \(\/run\/systemd\/timesync\/synchronized is missing\)/);
       assert.match(f.remedy ?? "", /timedatectl timesync-status/);
       assert.equal((f.evidence as { synchronized: boolean }).synchronized, false);
 
