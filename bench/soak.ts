@@ -25,7 +25,7 @@
  * With --only=a,b only those checks run (to tell which one grows); --flags="..."
  * replaces the agent's V8 flags (default scripts/node-flags.mjs).
  *
- *   npm run bench -- soak [--minutes N] [--api-down] [--journal-flood=10000] [--only a,b]      (default 10; 0.5 for a quick look)
+ *   npm run bench -- soak [--minutes N] [--api-down] [--journal-flood=10000 [--flood-seconds=60]] [--only a,b]      (default 10; 0.5 for a quick look)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
