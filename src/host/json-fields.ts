@@ -19,6 +19,12 @@
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COLON = 0x3a;
+const COMMA = 0x2c;
 
 /** The index of the quote that closes a string opened just before `start`, or -1. */
 function stringEnd(text: string, start: number): number {
@@ -49,15 +55,15 @@ function valueEnd(text: string, start: number): number {
     const end = stringEnd(text, start + 1);
     return end < 0 ? -1 : end + 1;
   }
-  if (first === 0x5b || first === 0x7b) {
+  if (first === OPEN_BRACKET || first === OPEN_BRACE) {
     let depth = 0;
     for (let i = start; i < text.length; i++) {
       const code = text.charCodeAt(i);
       if (code === QUOTE) {
         i = stringEnd(text, i + 1);
         if (i < 0) return -1;
-      } else if (code === 0x5b || code === 0x7b) depth++;
-      else if ((code === 0x5d || code === 0x7d) && --depth === 0) return i + 1;
+      } else if (code === OPEN_BRACKET || code === OPEN_BRACE) depth++;
+      else if ((code === CLOSE_BRACKET || code === CLOSE_BRACE) && --depth === 0) return i + 1;
     }
     return -1;
   }
@@ -65,7 +71,7 @@ function valueEnd(text: string, start: number): number {
   let i = start;
   while (i < text.length) {
     const code = text.charCodeAt(i);
-    if (code === 0x2c || code === 0x7d || isSpace(code)) break;
+    if (code === COMMA || code === CLOSE_BRACE || isSpace(code)) break;
     i++;
   }
   return i > start ? i : -1;
@@ -88,9 +94,9 @@ function decode(text: string, start: number, end: number): unknown {
 export function readJsonFields(line: string, keys: readonly string[]): unknown[] | undefined {
   const values: unknown[] = new Array<unknown>(keys.length).fill(undefined);
   let at = skipSpace(line, 0);
-  if (line.charCodeAt(at) !== 0x7b) return undefined;
+  if (line.charCodeAt(at) !== OPEN_BRACE) return undefined;
   at = skipSpace(line, at + 1);
-  if (line.charCodeAt(at) === 0x7d) return skipSpace(line, at + 1) === line.length ? values : undefined;
+  if (line.charCodeAt(at) === CLOSE_BRACE) return skipSpace(line, at + 1) === line.length ? values : undefined;
   for (;;) {
     if (line.charCodeAt(at) !== QUOTE) return undefined;
     const keyEnd = stringEnd(line, at + 1);
@@ -98,7 +104,7 @@ export function readJsonFields(line: string, keys: readonly string[]): unknown[]
     const keyStart = at + 1;
     const keyLength = keyEnd - keyStart;
     at = skipSpace(line, keyEnd + 1);
-    if (line.charCodeAt(at) !== 0x3a) return undefined;
+    if (line.charCodeAt(at) !== COLON) return undefined;
     at = skipSpace(line, at + 1);
     const end = valueEnd(line, at);
     if (end < 0) return undefined;
@@ -113,8 +119,8 @@ export function readJsonFields(line: string, keys: readonly string[]): unknown[]
     }
     at = skipSpace(line, end);
     const next = line.charCodeAt(at);
-    if (next === 0x7d) return skipSpace(line, at + 1) === line.length ? values : undefined;
-    if (next !== 0x2c) return undefined;
+    if (next === CLOSE_BRACE) return skipSpace(line, at + 1) === line.length ? values : undefined;
+    if (next !== COMMA) return undefined;
     at = skipSpace(line, at + 1);
   }
 }
