@@ -16,6 +16,7 @@ import { RootedHost } from "../../src/host/host.js";
 import { createMetricsSink } from "../../src/report/metrics/index.js";
 import type { ClusterReader, Finding, SharedFacts, StateView } from "../../src/types.js";
 import { CertificateMint, type Minted } from "../support/certs.js";
+import { kubeletKubeconfig } from "../support/kubelet-pki.js";
 import { checkContext } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { runCli } from "../support/cli.js";
@@ -90,34 +91,10 @@ async function node(spec: NodeSpec): Promise<string> {
   return root;
 }
 
-function kubeconfig(user: Record<string, string>, cluster: Record<string, string> = { "certificate-authority": CA_PATH }): string {
-  const lines = (o: Record<string, string>, indent: string) => Object.entries(o).map(([k, v]) => `${indent}${k}: ${v}`).join("\n");
-  return [
-    "apiVersion: v1",
-    "kind: Config",
-    "clusters:",
-    "- name: default-cluster",
-    "  cluster:",
-    "    server: https://10.0.0.1:6443",
-    lines(cluster, "    "),
-    "contexts:",
-    "- name: default-context",
-    "  context:",
-    "    cluster: default-cluster",
-    "    user: default-auth",
-    "current-context: default-context",
-    "users:",
-    "- name: default-auth",
-    "  user:",
-    lines(user, "    "),
-    "",
-  ].join("\n");
-}
-
 /** A kubeadm node: kubelet.conf naming kubelet-client-current.pem, the CA, kubelet's config with rotation on. */
 function kubeadmNode(current: Minted | undefined, rotated: Record<string, Minted> = {}, extra: NodeSpec = {}): NodeSpec {
   const files: Record<string, string | Buffer> = {
-    [KUBECONFIG]: kubeconfig({ "client-certificate": CURRENT, "client-key": CURRENT }),
+    [KUBECONFIG]: kubeletKubeconfig({ "client-certificate": CURRENT, "client-key": CURRENT }),
     [CA_PATH]: ca.certPem,
     "/var/lib/kubelet/config.yaml": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nrotateCertificates: true\n",
     [`${PKI}/kubelet.crt`]: serving.certPem,
@@ -263,7 +240,7 @@ describe("certificates check: one fixture per reason", () => {
     const b64 = (s: string) => Buffer.from(s).toString("base64");
     const findings = await findingsOf({
       files: {
-        [KUBECONFIG]: kubeconfig({ "client-certificate-data": b64(rsaLeaf.certPem), "client-key-data": b64(rsaLeaf.keyPem) }, { "certificate-authority-data": b64(otherCa.certPem) }),
+        [KUBECONFIG]: kubeletKubeconfig({ "client-certificate-data": b64(rsaLeaf.certPem), "client-key-data": b64(rsaLeaf.keyPem) }, { "certificate-authority-data": b64(otherCa.certPem) }),
       },
     });
     assert.deepEqual(problems(findings), []);
@@ -513,7 +490,7 @@ describe("certificates check: locating kubelet's files", () => {
       kubelet: ["/usr/local/bin/kubelet", "--kubeconfig", "/srv/kubelet/kubeconfig", `--cert-dir=${certDir}`, "--rotate-certificates"],
       files: {
         // relative paths resolve against the kubeconfig's directory, as client-go does
-        "/srv/kubelet/kubeconfig": kubeconfig({ "client-certificate": "certs/kubelet-client-current.pem", "client-key": "certs/kubelet-client-current.pem" }, { "certificate-authority": "ca.crt" }),
+        "/srv/kubelet/kubeconfig": kubeletKubeconfig({ "client-certificate": "certs/kubelet-client-current.pem", "client-key": "certs/kubelet-client-current.pem" }, { "certificate-authority": "ca.crt" }),
         "/srv/kubelet/ca.crt": ca.certPem,
         [`${certDir}/kubelet-client-2026-11-24-11-00-00.pem`]: future.combinedPem,
         [`${certDir}/kubelet-client-2026-11-01-08-00-00.pem`]: older.combinedPem,

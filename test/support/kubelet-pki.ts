@@ -7,25 +7,36 @@
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
-export const KUBELET_CONF = [
-  "apiVersion: v1",
-  "kind: Config",
-  "clusters:",
-  "- name: default-cluster",
-  "  cluster:",
-  "    server: https://10.0.0.1:6443",
-  "    certificate-authority: /etc/kubernetes/pki/ca.crt",
-  "contexts:",
-  "- name: default-context",
-  "  context: {cluster: default-cluster, user: default-auth}",
-  "current-context: default-context",
-  "users:",
-  "- name: default-auth",
-  "  user:",
-  "    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem",
-  "    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem",
-  "",
-].join("\n");
+const CA_PATH = "/etc/kubernetes/pki/ca.crt";
+const CURRENT = "/var/lib/kubelet/pki/kubelet-client-current.pem";
+
+/** A kubeconfig as kubeadm writes kubelet.conf: one cluster, context and user with the given entries. */
+export function kubeletKubeconfig(
+  user: Record<string, string> = { "client-certificate": CURRENT, "client-key": CURRENT },
+  cluster: Record<string, string> = { "certificate-authority": CA_PATH },
+): string {
+  const lines = (o: Record<string, string>, indent: string) => Object.entries(o).map(([k, v]) => `${indent}${k}: ${v}`).join("\n");
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: default-cluster",
+    "  cluster:",
+    "    server: https://10.0.0.1:6443",
+    lines(cluster, "    "),
+    "contexts:",
+    "- name: default-context",
+    "  context:",
+    "    cluster: default-cluster",
+    "    user: default-auth",
+    "current-context: default-context",
+    "users:",
+    "- name: default-auth",
+    "  user:",
+    lines(user, "    "),
+    "",
+  ].join("\n");
+}
 
 export async function writeKubeletClientPki(
   root: string,
@@ -43,5 +54,5 @@ export async function writeKubeletClientPki(
   await writeFile(join(root, "etc/kubernetes/pki/ca.crt"), pki.caPem);
   for (const [name, pem] of Object.entries(pki.clients)) await writeFile(join(dir, name), pem, { mode: 0o600 });
   await symlink(`/var/lib/kubelet/pki/${pki.current}`, join(dir, "kubelet-client-current.pem"));
-  await writeFile(join(root, "etc/kubernetes/kubelet.conf"), KUBELET_CONF);
+  await writeFile(join(root, "etc/kubernetes/kubelet.conf"), kubeletKubeconfig());
 }
