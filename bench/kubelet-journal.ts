@@ -38,6 +38,15 @@ export function kubeletLine(i: number, ms: number): string {
   }
 }
 
+/** Lines the agent counted (node_doctor_log_lines_total), from one source or all, in a /metrics text. */
+export function logLinesCounted(metrics: string, source?: "journal" | "file"): number {
+  let total = 0;
+  for (const match of metrics.matchAll(/^node_doctor_log_lines_total\{([^}]*)\} (\S+)$/gm)) {
+    if (source === undefined || (match[1] ?? "").includes(`source="${source}"`)) total += Number(match[2]);
+  }
+  return total;
+}
+
 export interface JournalWriter {
   /** Appends kubelet.service entries, resolved once systemd-journal-remote has taken them. */
   write(messages: readonly string[]): Promise<void>;

@@ -22,7 +22,7 @@ import { NOISE, SIGNATURES } from "../src/checks/log-signatures.js";
 import { parseJournalJson, parseLogLine, recordFromJournal } from "../src/host/log-line.js";
 import { fixtureRoot } from "../test/support/fixture-root.js";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
-import { JOURNAL_REMOTE, kubeletLine, startJournalWriter } from "./kubelet-journal.js";
+import { JOURNAL_REMOTE, kubeletLine, logLinesCounted, startJournalWriter } from "./kubelet-journal.js";
 
 const BUNDLE = new URL("../dist/node-doctor.mjs", import.meta.url).pathname;
 
@@ -79,10 +79,7 @@ async function childPids(pid: number): Promise<number[]> {
 }
 
 async function linesCounted(address: string): Promise<number> {
-  const text = await (await fetch(`${address}/metrics`)).text();
-  let total = 0;
-  for (const match of text.matchAll(/^node_doctor_log_lines_total\{[^}]*\} (\d+(?:\.\d+)?(?:e\+\d+)?)$/gm)) total += Number(match[1]);
-  return total;
+  return logLinesCounted(await (await fetch(`${address}/metrics`)).text());
 }
 
 async function startAgent(root: string, configPath: string): Promise<{ child: ChildProcess; address: string }> {

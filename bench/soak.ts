@@ -42,7 +42,7 @@ import { writeKubeletClientPki } from "../test/support/kubelet-pki.js";
 import { FakeApiServer } from "../test/support/fake-apiserver.js";
 import { FIXTURES, fillBytes, fixtureRoot } from "../test/support/fixture-root.js";
 import { requireTool } from "../test/support/tools.js";
-import { kubeletLine, startJournalWriter, type JournalWriter } from "./kubelet-journal.js";
+import { kubeletLine, logLinesCounted, startJournalWriter, type JournalWriter } from "./kubelet-journal.js";
 import { CLOCK_TICKS, cpuTicks, floorLatency, freePort, getText, load, option, percentile, rssKiB, slopePerMin, startBundledAgent, stop } from "./support.js";
 
 const NODE_NAME = "soak-node";
@@ -128,12 +128,6 @@ interface Sample {
 }
 
 const WRITE_VERBS = new Set(["create", "patch", "update", "delete"]);
-
-function journalLinesCounted(metrics: string): number {
-  let total = 0;
-  for (const match of metrics.matchAll(/^node_doctor_log_lines_total\{[^}]*source="journal"[^}]*\} (\S+)$/gm)) total += Number(match[1]);
-  return total;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -226,7 +220,7 @@ export async function run(args: string[]): Promise<void> {
 
     let flooding = journal !== undefined;
     let offered = 0;
-    const journalLines0 = journal ? journalLinesCounted(await getText(metricsUrl)) : 0;
+    const journalLines0 = journal ? logLinesCounted(await getText(metricsUrl), "journal") : 0;
     const flood = (async () => {
       // 10 batches a second, each due on its own tick: a slow write does not lower the rate.
       const t0 = performance.now();
@@ -315,7 +309,7 @@ export async function run(args: string[]): Promise<void> {
     for (const e of api.storedEvents(NODE_NAME)) out(`event: ${e.type} ${e.reason} ×${e.count ?? 1} at ${e.lastTimestamp ?? ""}: ${(e.message ?? "").slice(0, 160)}`);
     if (journal) {
       await sleep(5_000); // the agent reads what the last batches left in the pipe
-      const counted = journalLinesCounted(await getText(metricsUrl)) - journalLines0;
+      const counted = logLinesCounted(await getText(metricsUrl), "journal") - journalLines0;
       out(`journal flood: ${offered} lines offered (${(offered / Math.min(elapsedS, floodMs / 1000)).toFixed(0)}/s), ${counted} counted by the agent (node_doctor_log_lines_total{source="journal"})`);
     }
     out(`load average at end of sampling: ${loadAtEnd.map((l) => l.toFixed(2)).join(" ")}`);
