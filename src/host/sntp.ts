@@ -163,8 +163,8 @@ export function offsetAndDelay(t1: number, t2: number, t3: number, t4: number): 
 /**
  * Wall time anchored to the monotonic clock with better than the wall clock's
  * millisecond resolution: spin (at most ~2 ms) until the wall clock ticks,
- * then the wall time at that edge is exact. Falls back to a plain reading on
- * clocks that do not tick by themselves (tests' fake clocks).
+ * then the wall time at that edge is exact. Falls back to a plain reading
+ * (1 ms resolution) when no tick was seen.
  */
 export function anchorWallClock(clock: Clock): { wallMs: number; monotonicMs: number; resolutionMs: number } {
   const first = clock.now();
@@ -178,7 +178,13 @@ export function anchorWallClock(clock: Clock): { wallMs: number; monotonicMs: nu
     if (wall !== first) return { wallMs: wall, monotonicMs: (before + b) / 2, resolutionMs: Math.max(0.001, (b - before) / 2) };
     before = a;
   }
-  return { wallMs: first, monotonicMs: clock.monotonic(), resolutionMs: 1 };
+  // No tick seen: a clock that does not tick by itself, or the process was
+  // descheduled past the spin. Pair a fresh reading with the monotonic
+  // readings around it; `first` is milliseconds stale by now.
+  const a = clock.monotonic();
+  const wall = clock.now();
+  const b = clock.monotonic();
+  return { wallMs: wall, monotonicMs: (a + b) / 2, resolutionMs: 1 + (b - a) / 2 };
 }
 
 export interface SntpTarget {
