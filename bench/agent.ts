@@ -21,7 +21,7 @@ async function measureProcess(name: string, pid: number, metricsUrl: string, sec
     samples.push([(performance.now() - t0) / 1000, await rssKiB(pid)]);
     await new Promise((r) => setTimeout(r, 1000));
   }
-  const cpuSeconds = (await cpuTicks(pid) - cpu0) / CLOCK_TICKS;
+  const cpuSeconds = ((await cpuTicks(pid)) - cpu0) / CLOCK_TICKS;
   const elapsed = (performance.now() - t0) / 1000;
   const latencies = await load(metricsUrl, 50, 20);
   const rss = samples.map(([, kib]) => kib);
@@ -66,7 +66,9 @@ export async function run(args: string[]): Promise<void> {
       await measureProcess("node-doctor (bundled)", agent.child.pid as number, `${address}/metrics`, seconds),
       await measureProcess("prometheus-node-exporter", exporter.pid as number, `http://127.0.0.1:${exporterPort}/metrics`, seconds),
     ];
-    process.stdout.write("\n| process | RSS MiB (end) | RSS MiB (max) | RSS slope KiB/min | CPU millicores | /metrics p50 ms | /metrics p99 ms (50 req/s) |\n|---|---|---|---|---|---|---|\n");
+    process.stdout.write(
+      "\n| process | RSS MiB (end) | RSS MiB (max) | RSS slope KiB/min | CPU millicores | /metrics p50 ms | /metrics p99 ms (50 req/s) |\n|---|---|---|---|---|---|---|\n",
+    );
     for (const r of results) {
       process.stdout.write(
         `| ${r.name} | ${r.rssMiB.toFixed(1)} | ${r.rssMaxMiB.toFixed(1)} | ${r.slopeKiBPerMin.toFixed(1)} | ${r.millicores.toFixed(2)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |\n`,

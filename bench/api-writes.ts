@@ -21,13 +21,19 @@ const HOUR = 3_600_000;
 
 /** One scripted check per condition type, the way the agent has them (kubelet every 10 s, others every 30 s). */
 function checks(sick: (condition: ConditionType, run: number) => Finding[]): Check[] {
-  return CONDITION_TYPES.map((condition) => scriptedCheck(condition.toLowerCase(), condition, (run) => sick(condition, run), condition === "KubeletUnhealthy" ? 10_000 : 30_000));
+  return CONDITION_TYPES.map((condition) =>
+    scriptedCheck(condition.toLowerCase(), condition, (run) => sick(condition, run), condition === "KubeletUnhealthy" ? 10_000 : 30_000),
+  );
 }
 
 const SCENARIOS: Record<string, (condition: ConditionType, run: number) => Finding[]> = {
   "steady (healthy node)": () => [],
-  "steady, message changes every run": (condition, run) => (condition === "DiskSpaceLow" ? [finding(condition, "warning", "NodeFsAvailableLow", `/var/lib/kubelet has ${(15 - run * 0.001).toFixed(3)}% available`)] : []),
-  "one check flapping every run": (condition, run) => (condition === "KubeletUnhealthy" && run % 2 === 1 ? [finding(condition, "critical", "KubeletHealthzFailing", "healthz refused")] : []),
+  "steady, message changes every run": (condition, run) =>
+    condition === "DiskSpaceLow"
+      ? [finding(condition, "warning", "NodeFsAvailableLow", `/var/lib/kubelet has ${(15 - run * 0.001).toFixed(3)}% available`)]
+      : [],
+  "one check flapping every run": (condition, run) =>
+    condition === "KubeletUnhealthy" && run % 2 === 1 ? [finding(condition, "critical", "KubeletHealthzFailing", "healthz refused")] : [],
   "one check flapping every 5 minutes (slower than damping)": (condition, run) =>
     condition === "ClockSkewed" && Math.floor((run * 30_000) / 300_000) % 2 === 1 ? [finding(condition, "critical", "ClockOffsetLarge", "offset 45 s")] : [],
 };
@@ -62,7 +68,9 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     await api.close();
   }
-  process.stdout.write(`API writes per node per hour, heartbeat ${heartbeatMs / 1000} s, ${hours} simulated hours after a 1 h warm-up (node-problem-detector: 12 condition writes/hour)\n\n`);
+  process.stdout.write(
+    `API writes per node per hour, heartbeat ${heartbeatMs / 1000} s, ${hours} simulated hours after a 1 h warm-up (node-problem-detector: 12 condition writes/hour)\n\n`,
+  );
   process.stdout.write("| scenario | nodes/status PATCH per hour | Event writes per hour | all API requests per hour | real time |\n|---|---|---|---|---|\n");
   process.stdout.write(`${rows.join("\n")}\n`);
 }

@@ -4,9 +4,9 @@
  * uncertainty it reports, single queries and best-of-3), and what a clock
  * check run costs (a query round, and a run that reuses the last answer).
  */
-import { clockSettings, createClockCheck, type ClockSettings } from "../src/checks/clock.js";
-import { systemClock } from "../src/engine/clock.js";
-import { querySntp, querySntpBest } from "../src/host/sntp.js";
+import { clockSettings, createClockCheck, type ClockSettings } from "../src/checks/clock/index.js";
+import { systemClock } from "../src/time/clock.js";
+import { querySntp, querySntpBest } from "../src/wire/sntp.js";
 import { checkContext } from "../test/support/check-context.js";
 import { startChronyd } from "../test/support/chronyd.js";
 import { fixtureRoot } from "../test/support/fixture-root.js";

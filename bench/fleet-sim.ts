@@ -37,13 +37,13 @@
  *   (default: 1,000 then 5,000 nodes; --install-hours 0 leaves the first install out)
  */
 import type { Event as CoreEvent, Node, NodeCondition } from "kubernetes-types/core/v1.js";
-import { configSchema } from "../src/agent.js";
+import { configSchema } from "../src/main/agent.js";
 import { Scheduler } from "../src/engine/scheduler.js";
 import { NodeState } from "../src/engine/state.js";
-import { RootedHost } from "../src/host/host.js";
+import { RootedHost } from "../src/node/host.js";
 import type { KubeClient } from "../src/kube/client.js";
-import { apiTime, ConditionsSink, type NodeStatusApi } from "../src/report/conditions.js";
-import { EventsSink, type EventsApi } from "../src/report/events.js";
+import { apiTime, ConditionsSink, type NodeStatusApi } from "../src/sinks/conditions.js";
+import { EventsSink, type EventsApi } from "../src/sinks/events.js";
 import { CONDITION_TYPES, HEALTHY_CONDITION, type Check, type Clock, type ConditionType, type Finding, type TimerHandle } from "../src/types.js";
 import { silentLog } from "../test/support/check-context.js";
 import { DAMPING, finding, scriptedCheck } from "../test/support/conditions-harness.js";
@@ -199,11 +199,15 @@ type Behaviour = "healthy" | "flapping every run" | "flapping every 5 min";
 /** The agent's checks as scripts: one per condition type, kubelet every 10 s, the others every 30 s. */
 function checksFor(behaviour: Behaviour): Check[] {
   const sick = (condition: ConditionType, run: number): Finding[] => {
-    if (behaviour === "flapping every run" && condition === "KubeletUnhealthy" && run % 2 === 1) return [finding(condition, "critical", "KubeletHealthzFailing", "healthz refused")];
-    if (behaviour === "flapping every 5 min" && condition === "ClockSkewed" && Math.floor((run * 30_000) / 300_000) % 2 === 1) return [finding(condition, "critical", "ClockOffsetLarge", "offset 45 s")];
+    if (behaviour === "flapping every run" && condition === "KubeletUnhealthy" && run % 2 === 1)
+      return [finding(condition, "critical", "KubeletHealthzFailing", "healthz refused")];
+    if (behaviour === "flapping every 5 min" && condition === "ClockSkewed" && Math.floor((run * 30_000) / 300_000) % 2 === 1)
+      return [finding(condition, "critical", "ClockOffsetLarge", "offset 45 s")];
     return [];
   };
-  return CONDITION_TYPES.map((condition) => scriptedCheck(condition.toLowerCase(), condition, (run) => sick(condition, run), condition === "KubeletUnhealthy" ? 10_000 : 30_000));
+  return CONDITION_TYPES.map((condition) =>
+    scriptedCheck(condition.toLowerCase(), condition, (run) => sick(condition, run), condition === "KubeletUnhealthy" ? 10_000 : 30_000),
+  );
 }
 
 interface SimAgent {
@@ -263,7 +267,10 @@ interface Run {
   skippedStartWrites: number;
 }
 
-async function simulate(nodes: number, options: { flappingShare: number; heartbeatMs: number; startSpreadMs: number; durationMs: number; alreadyRunning?: boolean }): Promise<Run> {
+async function simulate(
+  nodes: number,
+  options: { flappingShare: number; heartbeatMs: number; startSpreadMs: number; durationMs: number; alreadyRunning?: boolean },
+): Promise<Run> {
   const started = performance.now();
   const server = await FakeApiServer.start();
   const clock = new HeapClock(Date.now());
@@ -325,7 +332,9 @@ export async function run(args: string[]): Promise<void> {
   const rolloutHours = Number(option(args, "rollout-hours", "6"));
   const installHours = Number(option(args, "install-hours", "2"));
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  out(`heartbeat ${heartbeatMs / SECOND} s (+U(0,10%)), ${flappingShare * 100}% of nodes flapping (half every run, half every 5 min); node-problem-detector: 1 PATCH/node/5 min`);
+  out(
+    `heartbeat ${heartbeatMs / SECOND} s (+U(0,10%)), ${flappingShare * 100}% of nodes flapping (half every run, half every 5 min); node-problem-detector: 1 PATCH/node/5 min`,
+  );
   for (const nodes of fleet) {
     if (!(nodes > 0)) throw new Error(`fleet-sim: --nodes must be positive numbers, got ${option(args, "nodes", "")}`);
     const npd = nodes * NPD_WRITES_PER_NODE_PER_S;
@@ -343,16 +352,34 @@ export async function run(args: string[]): Promise<void> {
     out(`| of which Event writes/s | ${fmt(events / 3600, 2)} | (NPD posts Events too; not in its published rate) | |`);
     out(`| peak writes in one second / peak 60 s mean | ${Math.max(...hour)} / ${fmt(peakWindow(hour, 60), 2)} | | |`);
     out(`| writes per node per hour | ${fmt((patches + events) / nodes, 2)} | 12 | |`);
-    out(`requests the fake server logged in the whole run: ${steady.serverRequests} (writes ${steady.serverWrites}; the sinks issued ${steady.api.count("nodes/status PATCH") + steady.api.count("Event create") + steady.api.count("Event patch")} writes and ${steady.api.reads} reads, ${steady.api.failures} failed)`);
+    out(
+      `requests the fake server logged in the whole run: ${steady.serverRequests} (writes ${steady.serverWrites}; the sinks issued ${steady.api.count("nodes/status PATCH") + steady.api.count("Event create") + steady.api.count("Event patch")} writes and ${steady.api.reads} reads, ${steady.api.failures} failed)`,
+    );
 
     const hourMean = mean(hour);
     // Rollout: every agent of a running fleet restarts in the same second.
     const rollout = await simulate(nodes, { flappingShare, heartbeatMs, startSpreadMs: 0, durationMs: rolloutHours * HOUR, alreadyRunning: true });
-    reportRestart(out, `${nodes.toLocaleString("en-US")} nodes, rollout: a running fleet (Nodes current, heartbeat phases spread) restarts in the same second`, rollout, nodes, rolloutHours, heartbeatMs, hourMean);
+    reportRestart(
+      out,
+      `${nodes.toLocaleString("en-US")} nodes, rollout: a running fleet (Nodes current, heartbeat phases spread) restarts in the same second`,
+      rollout,
+      nodes,
+      rolloutHours,
+      heartbeatMs,
+      hourMean,
+    );
     // First install: no condition of ours on any Node yet, every agent starts in the same second.
     if (installHours > 0) {
       const install = await simulate(nodes, { flappingShare, heartbeatMs, startSpreadMs: 0, durationMs: installHours * HOUR });
-      reportRestart(out, `${nodes.toLocaleString("en-US")} nodes, first install: no condition of ours on the Nodes, every agent starts in the same second`, install, nodes, installHours, heartbeatMs, hourMean);
+      reportRestart(
+        out,
+        `${nodes.toLocaleString("en-US")} nodes, first install: no condition of ours on the Nodes, every agent starts in the same second`,
+        install,
+        nodes,
+        installHours,
+        heartbeatMs,
+        hourMean,
+      );
     }
   }
 }
@@ -376,10 +403,16 @@ function reportRestart(out: (line: string) => void, title: string, run: Run, nod
   out(`\n${title}, ${hours} simulated hours (${fmt(run.realMs / 1000, 0)} s real):`);
   out(`| figure | value |\n|---|---|`);
   out(`| agents that found their Node current and did not write at start | ${run.skippedStartWrites} of ${nodes} |`);
-  out(`| writes in the first 10 s / peak writes in one second | ${ps.slice(0, 10).reduce((a, b) => a + b, 0)} / ${peak} (at t = ${peakAt} s; plus ${run.api.reads} GET nodes, one per agent at start) |`);
+  out(
+    `| writes in the first 10 s / peak writes in one second | ${ps.slice(0, 10).reduce((a, b) => a + b, 0)} / ${peak} (at t = ${peakAt} s; plus ${run.api.reads} GET nodes, one per agent at start) |`,
+  );
   out(`| worst minute: peak 60 s mean writes/s | ${fmt(peakWindow(ps, 60), 1)} |`);
-  out(`| heartbeat waves: peak 60 s mean writes/s in each 10 min | ${Array.from({ length: Math.floor(ps.length / 600) }, (_, k) => fmt(peakWindow(ps, 60, k * 600, (k + 1) * 600), 1)).join(", ")} |`);
+  out(
+    `| heartbeat waves: peak 60 s mean writes/s in each 10 min | ${Array.from({ length: Math.floor(ps.length / 600) }, (_, k) => fmt(peakWindow(ps, 60, k * 600, (k + 1) * 600), 1)).join(", ")} |`,
+  );
   out(`| mean writes/s per hour | ${Array.from({ length: hours }, (_, h) => fmt(mean(ps.slice(h * 3600, (h + 1) * 3600)), 2)).join(" / ")} |`);
-  out(`| steady again (every 60 s window ≤ 2 × the steady mean ${fmt(hourMean, 2)}/s) | ${steadyFrom !== undefined ? `after ${fmt(steadyFrom / 60, 0)} min` : `not within ${hours} simulated hours`} |`);
+  out(
+    `| steady again (every 60 s window ≤ 2 × the steady mean ${fmt(hourMean, 2)}/s) | ${steadyFrom !== undefined ? `after ${fmt(steadyFrom / 60, 0)} min` : `not within ${hours} simulated hours`} |`,
+  );
   out(`requests the fake server logged: ${run.serverRequests} (writes ${run.serverWrites}), the sinks issued ${issued} writes, ${run.api.failures} failed`);
 }

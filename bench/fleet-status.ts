@@ -54,7 +54,9 @@ export async function run(): Promise<void> {
       for (let i = 0; i < 3; i++) runs.push(await measure(args, env));
       const best = runs.reduce((a, b) => (a.ms < b.ms ? a : b));
       const peak = Math.max(...runs.map((r) => r.peakMiB));
-      process.stdout.write(`  ${args.join(" ").padEnd(18)} wall ${best.ms.toFixed(0)} ms (best of 3)   peak RSS ${peak.toFixed(1)} MiB   output ${(best.bytes / 1024).toFixed(0)} KiB\n`);
+      process.stdout.write(
+        `  ${args.join(" ").padEnd(18)} wall ${best.ms.toFixed(0)} ms (best of 3)   peak RSS ${peak.toFixed(1)} MiB   output ${(best.bytes / 1024).toFixed(0)} KiB\n`,
+      );
     }
   } finally {
     await api.close();

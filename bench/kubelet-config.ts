@@ -7,10 +7,10 @@
  */
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createKubeletConfigCheck, kubeletConfigSettings } from "../src/checks/kubelet-config.js";
-import { systemClock } from "../src/engine/clock.js";
-import { KubeletLocator } from "../src/host/kubelet.js";
-import { RootedHost } from "../src/host/host.js";
+import { createKubeletConfigCheck, kubeletConfigSettings } from "../src/checks/kubelet-config/index.js";
+import { systemClock } from "../src/time/clock.js";
+import { KubeletLocator } from "../src/node/kubelet/locator.js";
+import { RootedHost } from "../src/node/host.js";
 import { checkContext } from "../test/support/check-context.js";
 import { fixtureRoot } from "../test/support/fixture-root.js";
 
@@ -27,7 +27,9 @@ async function measure(name: string, prepare?: (root: string) => Promise<void>):
     const own = await readFile("/var/lib/dpkg/status", "utf8").catch(() => "");
     await appendFile(join(fixture.root, "var/lib/dpkg/status"), "\n" + own);
     await prepare?.(fixture.root);
-    const check = createKubeletConfigCheck(kubeletConfigSettings.parse({}, "checks.kubelet-config"), { kubelet: new KubeletLocator(new RootedHost(fixture.root), systemClock, 0) });
+    const check = createKubeletConfigCheck(kubeletConfigSettings.parse({}, "checks.kubelet-config"), {
+      kubelet: new KubeletLocator(new RootedHost(fixture.root), systemClock, 0),
+    });
     const runOnce = () => check.run(checkContext(fixture.root));
     const first = await timeRuns(runOnce, 1);
     const steady = await timeRuns(runOnce, 200);
@@ -42,7 +44,12 @@ export async function run(): Promise<void> {
   process.stdout.write(`healthy kubeadm node: ${await measure("kubelet-config-healthy")}\n`);
   process.stdout.write(`crash-looping kubelet, flags from its unit: ${await measure("incident-4-crashloop")}\n`);
   const pending = await measure("incident-4-crashloop", async (root) => {
-    const argv = ["/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf", "--config=/var/lib/kubelet/config.yaml", "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock"];
+    const argv = [
+      "/usr/bin/kubelet",
+      "--kubeconfig=/etc/kubernetes/kubelet.conf",
+      "--config=/var/lib/kubelet/config.yaml",
+      "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock",
+    ];
     const { mkdir } = await import("node:fs/promises");
     await mkdir(join(root, "proc/5120"), { recursive: true });
     await writeFile(join(root, "proc/5120/comm"), "kubelet\n");

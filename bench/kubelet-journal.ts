@@ -27,7 +27,8 @@ export function kubeletLine(i: number, ms: number): string {
     case 1:
       return `I${t}    2211 prober.go:107] "Probe failed" probeType="Readiness" pod="default/web-${i}" probeResult="failure" output="Get \\"http://10.244.1.5:8080/healthz\\": dial tcp 10.244.1.5:8080: connect: connection refused"`;
     case 2:
-      if (i % 500 === 2) return `E${t}    2211 kubelet.go:1870] "Skipping pod synchronization" err="PLEG is not healthy: pleg was last seen active 3m0.4s ago; threshold is 3m0s"`;
+      if (i % 500 === 2)
+        return `E${t}    2211 kubelet.go:1870] "Skipping pod synchronization" err="PLEG is not healthy: pleg was last seen active 3m0.4s ago; threshold is 3m0s"`;
       return `I${t}    2211 reconciler_common.go:258] "operationExecutor.VerifyControllerAttachedVolume started for volume \\"kube-api-access-${i}\\"" pod="default/app-${i}"`;
     case 3:
       return `E${t}    2211 pod_workers.go:1294] "Error syncing pod, skipping" err="failed to \\"StartContainer\\" for \\"app\\" with CrashLoopBackOff: \\"back-off 5m0s restarting failed container\\"" pod="default/app-${i}"`;
@@ -55,7 +56,8 @@ export interface JournalWriter {
 
 /** A journal under <root>/var/log/journal written by systemd-journal-remote, seeded with one entry. */
 export async function startJournalWriter(root: string): Promise<JournalWriter> {
-  if (!existsSync(JOURNAL_REMOTE)) throw new Error(`${JOURNAL_REMOTE} is missing: install the Debian package systemd-journal-remote (scripts/test-setup.sh does)`);
+  if (!existsSync(JOURNAL_REMOTE))
+    throw new Error(`${JOURNAL_REMOTE} is missing: install the Debian package systemd-journal-remote (scripts/test-setup.sh does)`);
   const journalDir = join(root, "var/log/journal/5c0f6a2b9d8e4f7a8b1c2d3e4f5a6b7c");
   await mkdir(journalDir, { recursive: true });
   const writer: ChildProcess = spawn(JOURNAL_REMOTE, ["-o", join(journalDir, "system.journal"), "-"], { stdio: ["pipe", "ignore", "ignore"] });

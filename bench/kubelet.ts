@@ -48,9 +48,13 @@ function fetchText(url: string): Promise<string> {
 }
 
 async function measure(label: string, hostRoot: string, config: string, seconds: number) {
-  const agent: ChildProcess = spawn(process.execPath, [...AGENT_NODE_FLAGS, BUNDLE, "run", "--host-root", hostRoot, "--listen", "127.0.0.1:0", "--node-name", "node-a", "--config", config], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const agent: ChildProcess = spawn(
+    process.execPath,
+    [...AGENT_NODE_FLAGS, BUNDLE, "run", "--host-root", hostRoot, "--listen", "127.0.0.1:0", "--node-name", "node-a", "--config", config],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   try {
     const address = await new Promise<string>((resolve, reject) => {
       let out = "";
@@ -73,7 +77,14 @@ async function measure(label: string, hostRoot: string, config: string, seconds:
     const metrics = await fetchText(`${address}/metrics`);
     const sum = Number(/node_doctor_check_duration_seconds_sum\{[^}]*check="kubelet"[^}]*\} (\S+)/.exec(metrics)?.[1] ?? NaN);
     const count = Number(/node_doctor_check_duration_seconds_count\{[^}]*check="kubelet"[^}]*\} (\S+)/.exec(metrics)?.[1] ?? NaN);
-    return { label, rssMiB: rss[rss.length - 1]! / 1024, rssMaxMiB: Math.max(...rss) / 1024, maxSockets: Math.max(...sockets), meanRunMs: (sum / count) * 1000, runs: count };
+    return {
+      label,
+      rssMiB: rss[rss.length - 1]! / 1024,
+      rssMaxMiB: Math.max(...rss) / 1024,
+      maxSockets: Math.max(...sockets),
+      meanRunMs: (sum / count) * 1000,
+      runs: count,
+    };
   } finally {
     await new Promise<void>((resolve) => {
       if (agent.exitCode !== null) return resolve();
@@ -103,12 +114,17 @@ export async function run(args: string[]): Promise<void> {
   await writeFile(off, `checks:\n  kubelet:\n    enabled: false\n`);
   try {
     process.stdout.write(`node ${process.version}; warming up 10 s, then sampling ${seconds} s per variant …\n`);
-    const results = [await measure("kubelet check off", fixture.root, off, seconds), await measure("kubelet check on (D-Bus, healthz every 10 s)", fixture.root, on, seconds)];
+    const results = [
+      await measure("kubelet check off", fixture.root, off, seconds),
+      await measure("kubelet check on (D-Bus, healthz every 10 s)", fixture.root, on, seconds),
+    ];
     await systemd.stopBus();
     results.push(await measure("kubelet check on, no bus socket (unit files only)", fixture.root, on, seconds));
     process.stdout.write("\n| agent | RSS MiB (end) | RSS MiB (max) | unix+tcp sockets (max) | kubelet run mean ms | runs |\n|---|---|---|---|---|---|\n");
     for (const r of results) {
-      process.stdout.write(`| ${r.label} | ${r.rssMiB.toFixed(1)} | ${r.rssMaxMiB.toFixed(1)} | ${r.maxSockets} | ${Number.isFinite(r.meanRunMs) ? r.meanRunMs.toFixed(1) : "—"} | ${Number.isFinite(r.runs) ? r.runs : "—"} |\n`);
+      process.stdout.write(
+        `| ${r.label} | ${r.rssMiB.toFixed(1)} | ${r.rssMaxMiB.toFixed(1)} | ${r.maxSockets} | ${Number.isFinite(r.meanRunMs) ? r.meanRunMs.toFixed(1) : "—"} | ${Number.isFinite(r.runs) ? r.runs : "—"} |\n`,
+      );
     }
   } finally {
     healthz.close();

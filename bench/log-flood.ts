@@ -17,9 +17,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { appendFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SignatureMatcher } from "../src/checks/log-matcher.js";
-import { NOISE, SIGNATURES } from "../src/checks/log-signatures.js";
-import { parseJournalJson, parseLogLine, recordFromJournal } from "../src/host/log-line.js";
+import { SignatureMatcher } from "../src/checks/kubelet-logs/matcher.js";
+import { NOISE, SIGNATURES } from "../src/checks/kubelet-logs/signatures.js";
+import { parseJournalJson, parseLogLine, recordFromJournal } from "../src/node/log-line.js";
 import { fixtureRoot } from "../test/support/fixture-root.js";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
 import { JOURNAL_REMOTE, kubeletLine, logLinesCounted, startJournalWriter } from "./kubelet-journal.js";
@@ -32,7 +32,13 @@ function option(args: string[], name: string, fallback: string): string {
 }
 
 function journalJson(i: number, ms: number): string {
-  return JSON.stringify({ __CURSOR: `s=1;i=${i}`, __REALTIME_TIMESTAMP: String(ms * 1000), _SYSTEMD_UNIT: "kubelet.service", _PID: "2211", MESSAGE: kubeletLine(i, ms) });
+  return JSON.stringify({
+    __CURSOR: `s=1;i=${i}`,
+    __REALTIME_TIMESTAMP: String(ms * 1000),
+    _SYSTEMD_UNIT: "kubelet.service",
+    _PID: "2211",
+    MESSAGE: kubeletLine(i, ms),
+  });
 }
 
 function inProcessThroughput(): { fileLinesPerSecond: number; journalLinesPerSecond: number } {
@@ -83,9 +89,13 @@ async function linesCounted(address: string): Promise<number> {
 }
 
 async function startAgent(root: string, configPath: string): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, BUNDLE, "run", "--host-root", root, "--listen", "127.0.0.1:0", "--node-name", "bench-node", "--config", configPath], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...AGENT_NODE_FLAGS, BUNDLE, "run", "--host-root", root, "--listen", "127.0.0.1:0", "--node-name", "bench-node", "--config", configPath],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const address = await new Promise<string>((resolve, reject) => {
     let out = "";
     const onData = (d: Buffer) => {
@@ -188,7 +198,9 @@ export async function run(args: string[]): Promise<void> {
   const sources = option(args, "sources", "file,journal").split(",");
 
   const speed = inProcessThroughput();
-  process.stdout.write(`parse+match in-process (Node ${process.version}, default V8 flags): klog lines ${Math.round(speed.fileLinesPerSecond)} lines/s; journalctl JSON lines ${Math.round(speed.journalLinesPerSecond)} lines/s\n`);
+  process.stdout.write(
+    `parse+match in-process (Node ${process.version}, default V8 flags): klog lines ${Math.round(speed.fileLinesPerSecond)} lines/s; journalctl JSON lines ${Math.round(speed.journalLinesPerSecond)} lines/s\n`,
+  );
 
   const results: FloodResult[] = [];
   const fixture = await fixtureRoot(undefined, { tmpfsRoot: false });
@@ -202,12 +214,13 @@ export async function run(args: string[]): Promise<void> {
 
     // File flood.
     let agent = sources.includes("file") ? await startAgent(root, config) : undefined;
-    if (agent) try {
-      process.stdout.write(`file flood: ${rate} lines/s for ${seconds} s into /var/log/kubelet.log …\n`);
-      results.push(await flood("file /var/log/kubelet.log", agent, (lines) => appendFile(logFile, lines.join("\n") + "\n"), kubeletLine, rate, seconds));
-    } finally {
-      await stop(agent.child);
-    }
+    if (agent)
+      try {
+        process.stdout.write(`file flood: ${rate} lines/s for ${seconds} s into /var/log/kubelet.log …\n`);
+        results.push(await flood("file /var/log/kubelet.log", agent, (lines) => appendFile(logFile, lines.join("\n") + "\n"), kubeletLine, rate, seconds));
+      } finally {
+        await stop(agent.child);
+      }
 
     // Journal flood.
     if (!sources.includes("journal")) {
@@ -230,7 +243,9 @@ export async function run(args: string[]): Promise<void> {
     await fixture.cleanup();
   }
 
-  process.stdout.write("\n| source | lines offered | lines counted by the agent | offered lines/s (kept up when counted = offered) | agent RSS MiB start / max / end | agent RSS every 10 s | agent V8 heap used MiB (end) | journalctl RSS MiB max |\n|---|---|---|---|---|---|---|---|\n");
+  process.stdout.write(
+    "\n| source | lines offered | lines counted by the agent | offered lines/s (kept up when counted = offered) | agent RSS MiB start / max / end | agent RSS every 10 s | agent V8 heap used MiB (end) | journalctl RSS MiB max |\n|---|---|---|---|---|---|---|---|\n",
+  );
   for (const r of results) {
     process.stdout.write(
       `| ${r.name} | ${r.offered} | ${r.counted} | ${Math.round(r.counted / r.seconds)} | ${r.rssStartMiB.toFixed(1)} / ${r.rssMaxMiB.toFixed(1)} / ${r.rssEndMiB.toFixed(1)} | ${r.timeline.map((m) => m.toFixed(1)).join(", ")} | ${r.heapUsedMiB.toFixed(1)} | ${r.journalctlMaxMiB?.toFixed(1) ?? "-"} |\n`,

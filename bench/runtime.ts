@@ -8,10 +8,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createRuntimeCheck, runtimeSettings } from "../src/checks/runtime.js";
-import { systemClock } from "../src/engine/clock.js";
-import { KubeletLocator } from "../src/host/kubelet.js";
-import { RootedHost } from "../src/host/host.js";
+import { createRuntimeCheck, runtimeSettings } from "../src/checks/runtime/index.js";
+import { systemClock } from "../src/time/clock.js";
+import { KubeletLocator } from "../src/node/kubelet/locator.js";
+import { RootedHost } from "../src/node/host.js";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
 import { checkContext } from "../test/support/check-context.js";
 import { startContainerd } from "../test/support/containerd.js";
@@ -40,9 +40,13 @@ function stop(child: ChildProcess): Promise<void> {
 
 /** Runs the bundled agent on `root` with `config`; RSS after `seconds` (max over the last half). */
 async function agentRss(root: string, config: string, seconds: number): Promise<{ end: number; max: number }> {
-  const agent = spawn(process.execPath, [...AGENT_NODE_FLAGS, BUNDLE, "run", "--host-root", root, "--config", config, "--listen", "127.0.0.1:0", "--node-name", "bench"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const agent = spawn(
+    process.execPath,
+    [...AGENT_NODE_FLAGS, BUNDLE, "run", "--host-root", root, "--config", config, "--listen", "127.0.0.1:0", "--node-name", "bench"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       let out = "";

@@ -60,7 +60,11 @@ const LAG_RESOLUTION_MS = 1000;
 async function kubeletNode(root: string, mint: CertificateMint): Promise<void> {
   const now = Date.now();
   const ca = mint.ca({ subject: "/CN=kubernetes", notBefore: new Date(now - 400 * DAY), notAfter: new Date(now + 3000 * DAY) });
-  const client = mint.leaf(ca, { subject: `/O=system:nodes/CN=system:node:${NODE_NAME}`, notBefore: new Date(now - 20 * DAY), notAfter: new Date(now + 345 * DAY) });
+  const client = mint.leaf(ca, {
+    subject: `/O=system:nodes/CN=system:node:${NODE_NAME}`,
+    notBefore: new Date(now - 20 * DAY),
+    notAfter: new Date(now + 345 * DAY),
+  });
   const serving = mint.selfSigned({ subject: `/CN=${NODE_NAME}@1732000000`, notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 335 * DAY) });
   const files: Record<string, string> = {
     "var/lib/kubelet/pki/kubelet.crt": serving.certPem,
@@ -184,7 +188,12 @@ export async function run(args: string[]): Promise<void> {
   const settings: Record<string, string[]> = { kubelet: [`healthzUrl: ${healthz.url}`], clock: [`ntpServers: ["127.0.0.1:${ntp.port}"]`] };
   // `run` has no --only: the others are disabled in the configuration.
   if (only) for (const name of CHECK_NAMES) if (!only.split(",").includes(name)) settings[name] = [...(settings[name] ?? []), "enabled: false"];
-  await writeFile(configFile, `checks:\n${Object.entries(settings).map(([name, lines]) => `  ${name}:\n${lines.map((l) => `    ${l}\n`).join("")}`).join("")}`);
+  await writeFile(
+    configFile,
+    `checks:\n${Object.entries(settings)
+      .map(([name, lines]) => `  ${name}:\n${lines.map((l) => `    ${l}\n`).join("")}`)
+      .join("")}`,
+  );
 
   const children: ChildProcess[] = [];
   let renewing = true;
@@ -198,7 +207,18 @@ export async function run(args: string[]): Promise<void> {
     }
   })();
   try {
-    const agent = await startBundledAgent(nodeFlags, ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", NODE_NAME, "--kubeconfig", kubeconfig, "--config", configFile]);
+    const agent = await startBundledAgent(nodeFlags, [
+      "--host-root",
+      fixture.root,
+      "--listen",
+      "127.0.0.1:0",
+      "--node-name",
+      NODE_NAME,
+      "--kubeconfig",
+      kubeconfig,
+      "--config",
+      configFile,
+    ]);
     children.push(agent.child);
     const agentPid = agent.child.pid as number;
     const metricsUrl = `${agent.address}/metrics`;
@@ -211,8 +231,14 @@ export async function run(args: string[]): Promise<void> {
     children.push(canary.child);
 
     const out = (line: string) => process.stdout.write(`${line}\n`);
-    out(`node ${process.version}, agent flags ${nodeFlags.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${journal ? `, kubelet flooding the journal with ${floodRate} lines/s for the first ${floodMs / 1000} s` : ""}${only ? ` (only ${only})` : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`);
-    out(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (the machine's cores are shared)`);
+    out(
+      `node ${process.version}, agent flags ${nodeFlags.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${journal ? `, kubelet flooding the journal with ${floodRate} lines/s for the first ${floodMs / 1000} s` : ""}${only ? ` (only ${only})` : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`,
+    );
+    out(
+      `load average at start: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")} (the machine's cores are shared)`,
+    );
     out(`first complete diagnosis: ${agent.firstDiagnosisMs.toFixed(0)} ms after spawn`);
     await sleep(warmupMs);
     await getText(metricsUrl); // resets the lag window: the first sample covers one sample interval
@@ -254,28 +280,38 @@ export async function run(args: string[]): Promise<void> {
     await flood;
     const loadAtEnd = loadavg();
     const millicores = {
-      agent: ((await cpuTicks(agentPid)) - cpu0.agent) / CLOCK_TICKS / elapsedS * 1000,
-      exporter: ((await cpuTicks(exporterPid)) - cpu0.exporter) / CLOCK_TICKS / elapsedS * 1000,
+      agent: (((await cpuTicks(agentPid)) - cpu0.agent) / CLOCK_TICKS / elapsedS) * 1000,
+      exporter: (((await cpuTicks(exporterPid)) - cpu0.exporter) / CLOCK_TICKS / elapsedS) * 1000,
     };
     const window = api.requests.slice(requestsAtStart);
     const startup = api.requests.slice(0, requestsAtStart);
-    const findings = JSON.parse(await getText(`${agent.address}/findings`)) as { checks?: Array<{ check: string; outcome: string }>; findings?: Array<{ check: string; severity: string; reason: string }> };
+    const findings = JSON.parse(await getText(`${agent.address}/findings`)) as {
+      checks?: Array<{ check: string; outcome: string }>;
+      findings?: Array<{ check: string; severity: string; reason: string }>;
+    };
 
     const agentLatency = await load(metricsUrl, 50, 20);
     const exporterLatency = await load(exporterUrl, 50, 20);
     const floor = await floorLatency();
 
     // Over time: about ten rows.
-    out("\n| t (s) | agent RSS MiB | agent heap MiB | agent lag p99 ms (window) | control process lag p99 ms | node-exporter RSS MiB |\n|---|---|---|---|---|---|");
+    out(
+      "\n| t (s) | agent RSS MiB | agent heap MiB | agent lag p99 ms (window) | control process lag p99 ms | node-exporter RSS MiB |\n|---|---|---|---|---|---|",
+    );
     const step = Math.max(1, Math.floor(samples.length / 10));
     samples.forEach((s, i) => {
       if (i % step === 0 || i === samples.length - 1) {
-        out(`| ${s.atS.toFixed(0)} | ${(s.agentRssKiB / 1024).toFixed(1)} | ${(s.heapKiB / 1024).toFixed(1)} | ${s.lagP99Ms.toFixed(1)} | ${s.canaryLagP99Ms.toFixed(1)} | ${(s.exporterRssKiB / 1024).toFixed(1)} |`);
+        out(
+          `| ${s.atS.toFixed(0)} | ${(s.agentRssKiB / 1024).toFixed(1)} | ${(s.heapKiB / 1024).toFixed(1)} | ${s.lagP99Ms.toFixed(1)} | ${s.canaryLagP99Ms.toFixed(1)} | ${(s.exporterRssKiB / 1024).toFixed(1)} |`,
+        );
       }
     });
 
     const rss = samples.map((s) => s.agentRssKiB);
-    const lags = samples.map((s) => s.lagP99Ms).filter(Number.isFinite).sort((a, b) => a - b);
+    const lags = samples
+      .map((s) => s.lagP99Ms)
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
     const exporterRss = samples.map((s) => s.exporterRssKiB);
     // Windows where the control process kept up (its p99 ≤ 5 ms): the agent's own lag, not the machine's.
     const quiet = samples.filter((s) => s.canaryLagP99Ms <= 5);
@@ -294,28 +330,51 @@ export async function run(args: string[]): Promise<void> {
     const quietLagMax = quietLags[quietLags.length - 1] ?? NaN;
     const verdict = (ok: boolean) => (ok ? "met" : "NOT MET");
     out(`\n| figure | node-doctor | prometheus-node-exporter | ratio nd/ne | target |\n|---|---|---|---|---|`);
-    out(`| RSS MiB end | ${(rss[rss.length - 1]! / 1024).toFixed(1)} | ${(exporterRss[exporterRss.length - 1]! / 1024).toFixed(1)} | ${(rss[rss.length - 1]! / exporterRss[exporterRss.length - 1]!).toFixed(2)} | |`);
-    out(`| RSS MiB max | ${rssMaxMiB.toFixed(1)} | ${(Math.max(...exporterRss) / 1024).toFixed(1)} | | ≤ ${TARGETS.rssMiB}: ${verdict(rssMaxMiB <= TARGETS.rssMiB)} |`);
+    out(
+      `| RSS MiB end | ${(rss[rss.length - 1]! / 1024).toFixed(1)} | ${(exporterRss[exporterRss.length - 1]! / 1024).toFixed(1)} | ${(rss[rss.length - 1]! / exporterRss[exporterRss.length - 1]!).toFixed(2)} | |`,
+    );
+    out(
+      `| RSS MiB max | ${rssMaxMiB.toFixed(1)} | ${(Math.max(...exporterRss) / 1024).toFixed(1)} | | ≤ ${TARGETS.rssMiB}: ${verdict(rssMaxMiB <= TARGETS.rssMiB)} |`,
+    );
     out(`| RSS slope KiB/min | ${rssSlope.toFixed(1)} | ${exporterSlope.toFixed(1)} | | ~0 |`);
-    out(`| V8 heap used MiB (min–max), slope KiB/min | ${(Math.min(...samples.map((s) => s.heapKiB)) / 1024).toFixed(1)}–${(Math.max(...samples.map((s) => s.heapKiB)) / 1024).toFixed(1)}, ${heapSlope.toFixed(1)} | | | ~0 |`);
-    out(`| CPU millicores (average, scraped every ${sampleMs / 1000} s) | ${millicores.agent.toFixed(2)} | ${millicores.exporter.toFixed(2)} | ${(millicores.agent / millicores.exporter).toFixed(2)} | ≤ ${TARGETS.millicores}: ${verdict(millicores.agent <= TARGETS.millicores)} |`);
-    out(`| event-loop lag p99 ms (median / max of ${lags.length} windows) | ${percentile(lags, 50).toFixed(1)} / ${lagMax.toFixed(1)} | | | ≤ ${TARGETS.lagP99Ms}: ${verdict(lagMax <= TARGETS.lagP99Ms)} |`);
-    out(`| control process (bare node) lag p99 ms, median / max | ${percentile(canaryLags, 50).toFixed(1)} / ${(canaryLags[canaryLags.length - 1] ?? NaN).toFixed(1)} | | | |`);
-    out(`| agent lag p99 ms in the ${quiet.length} windows the control kept up (≤ 5 ms), median / max | ${percentile(quietLags, 50).toFixed(1)} / ${quietLagMax.toFixed(1)} | | | ≤ ${TARGETS.lagP99Ms}: ${verdict(quietLagMax <= TARGETS.lagP99Ms)} |`);
-    out(`| /metrics p50 / p99 ms at 50 req/s | ${percentile(agentLatency, 50).toFixed(2)} / ${percentile(agentLatency, 99).toFixed(2)} | ${percentile(exporterLatency, 50).toFixed(2)} / ${percentile(exporterLatency, 99).toFixed(2)} | ${(percentile(agentLatency, 99) / percentile(exporterLatency, 99)).toFixed(2)} | |`);
+    out(
+      `| V8 heap used MiB (min–max), slope KiB/min | ${(Math.min(...samples.map((s) => s.heapKiB)) / 1024).toFixed(1)}–${(Math.max(...samples.map((s) => s.heapKiB)) / 1024).toFixed(1)}, ${heapSlope.toFixed(1)} | | | ~0 |`,
+    );
+    out(
+      `| CPU millicores (average, scraped every ${sampleMs / 1000} s) | ${millicores.agent.toFixed(2)} | ${millicores.exporter.toFixed(2)} | ${(millicores.agent / millicores.exporter).toFixed(2)} | ≤ ${TARGETS.millicores}: ${verdict(millicores.agent <= TARGETS.millicores)} |`,
+    );
+    out(
+      `| event-loop lag p99 ms (median / max of ${lags.length} windows) | ${percentile(lags, 50).toFixed(1)} / ${lagMax.toFixed(1)} | | | ≤ ${TARGETS.lagP99Ms}: ${verdict(lagMax <= TARGETS.lagP99Ms)} |`,
+    );
+    out(
+      `| control process (bare node) lag p99 ms, median / max | ${percentile(canaryLags, 50).toFixed(1)} / ${(canaryLags[canaryLags.length - 1] ?? NaN).toFixed(1)} | | | |`,
+    );
+    out(
+      `| agent lag p99 ms in the ${quiet.length} windows the control kept up (≤ 5 ms), median / max | ${percentile(quietLags, 50).toFixed(1)} / ${quietLagMax.toFixed(1)} | | | ≤ ${TARGETS.lagP99Ms}: ${verdict(quietLagMax <= TARGETS.lagP99Ms)} |`,
+    );
+    out(
+      `| /metrics p50 / p99 ms at 50 req/s | ${percentile(agentLatency, 50).toFixed(2)} / ${percentile(agentLatency, 99).toFixed(2)} | ${percentile(exporterLatency, 50).toFixed(2)} / ${percentile(exporterLatency, 99).toFixed(2)} | ${(percentile(agentLatency, 99) / percentile(exporterLatency, 99)).toFixed(2)} | |`,
+    );
     out(`| floor: bare node:http p50 / p99 ms | ${floor.p50.toFixed(2)} / ${floor.p99.toFixed(2)} | | | |`);
-    out(`\nAPI server (fake), over the ${elapsedS.toFixed(0)} s window: ${window.length} requests (${perHour(window.length).toFixed(1)}/hour), ${writes.length} writes (${perHour(writes.length).toFixed(1)}/hour); at start (spawn to end of warm-up): ${startup.length} requests, ${startup.filter((r) => WRITE_VERBS.has(r.verb)).length} writes`);
+    out(
+      `\nAPI server (fake), over the ${elapsedS.toFixed(0)} s window: ${window.length} requests (${perHour(window.length).toFixed(1)}/hour), ${writes.length} writes (${perHour(writes.length).toFixed(1)}/hour); at start (spawn to end of warm-up): ${startup.length} requests, ${startup.filter((r) => WRITE_VERBS.has(r.verb)).length} writes`,
+    );
     out(`requests by route in the window: ${[...byRoute].map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`);
-    for (const e of api.storedEvents(NODE_NAME)) out(`event: ${e.type} ${e.reason} ×${e.count ?? 1} at ${e.lastTimestamp ?? ""}: ${(e.message ?? "").slice(0, 160)}`);
+    for (const e of api.storedEvents(NODE_NAME))
+      out(`event: ${e.type} ${e.reason} ×${e.count ?? 1} at ${e.lastTimestamp ?? ""}: ${(e.message ?? "").slice(0, 160)}`);
     if (journal) {
       await sleep(5_000); // the agent reads what the last batches left in the pipe
       const counted = logLinesCounted(await getText(metricsUrl), "journal") - journalLines0;
-      out(`journal flood: ${offered} lines offered (${(offered / Math.min(elapsedS, floodMs / 1000)).toFixed(0)}/s), ${counted} counted by the agent (node_doctor_log_lines_total{source="journal"})`);
+      out(
+        `journal flood: ${offered} lines offered (${(offered / Math.min(elapsedS, floodMs / 1000)).toFixed(0)}/s), ${counted} counted by the agent (node_doctor_log_lines_total{source="journal"})`,
+      );
     }
     out(`load average at end of sampling: ${loadAtEnd.map((l) => l.toFixed(2)).join(" ")}`);
     out(`checks: ${(findings.checks ?? []).map((c) => `${c.check} ${c.outcome}`).join(", ")}`);
     out(`findings: ${(findings.findings ?? []).map((f) => `${f.check} ${f.severity} ${f.reason}`).join(", ") || "none"}`);
-    out(`containerd (pid ${containerd.pid}) served CRI on the node's socket; kubelet's log had ${(await readFile(kubeletLog, "utf8")).split("\n").length - 1} lines appended, one every 2 s`);
+    out(
+      `containerd (pid ${containerd.pid}) served CRI on the node's socket; kubelet's log had ${(await readFile(kubeletLog, "utf8")).split("\n").length - 1} lines appended, one every 2 s`,
+    );
   } finally {
     renewing = false;
     for (const child of children) await stop(child);

@@ -54,6 +54,6 @@ async function bundle(name, entry, shebang) {
 }
 
 await Promise.all([
-  bundle("node-doctor", "src/cli.ts", `#!/usr/bin/env -S node ${AGENT_NODE_FLAGS.join(" ")}`),
-  bundle("kubectl-node_doctor", "src/kubectl-plugin.ts", "#!/usr/bin/env node"),
+  bundle("node-doctor", "src/main/cli.ts", `#!/usr/bin/env -S node ${AGENT_NODE_FLAGS.join(" ")}`),
+  bundle("kubectl-node_doctor", "src/main/kubectl-plugin.ts", "#!/usr/bin/env node"),
 ]);

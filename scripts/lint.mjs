@@ -1,9 +1,38 @@
 // Project rules tsc cannot check. Prints each violation as file:line: rule, exits 1 on any.
+// `node scripts/lint.mjs [ROOT]` lints ROOT (default: the working directory), so a test can
+// lint a scratch tree with a deliberately wrong import.
 import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+/**
+ * The layers of src/, lowest first. A module may import its own layer or a lower one, never a
+ * higher one: data flows node → checks → engine → sinks, and the parts below know nothing of
+ * the parts above (docs/architecture.md).
+ */
+export const LAYERS = [
+  ["types.ts", "version.ts", "text", "time"],
+  ["telemetry"],
+  ["config"],
+  ["wire"],
+  ["node"],
+  ["kube"],
+  ["checks"],
+  ["engine"],
+  ["sinks"],
+  ["fleet"],
+  ["main"],
+];
 
 async function* files(dir) {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (error.code === "ENOENT") return;
+    throw error;
+  }
+  for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       if (entry.name === "fixtures" || entry.name === "node_modules") continue;
@@ -12,27 +41,75 @@ async function* files(dir) {
   }
 }
 
-const RULES = [
-  { dirs: ["src"], pattern: /\bconsole\.(log|info|debug)\(/, message: "use the agent's log (src/log.ts), not console" },
+const LINE_RULES = [
+  { dirs: ["src"], pattern: /\bconsole\.(log|info|debug)\(/, message: "use the agent's log (src/telemetry/log.ts), not console" },
   { dirs: ["src", "test", "bench"], pattern: /(:\s*any\b|\bas any\b|<any>)/, allow: /\/\/ any:/, message: "`any` needs a `// any: why` comment" },
   { dirs: ["test"], pattern: /\b(it|test|describe)\.(skip|todo|only)\b|\{\s*(skip|todo|only):\s*true/, message: "CI runs every test: no skip/todo/only" },
   { dirs: ["src"], pattern: /\bsetInterval\(/, message: "schedule the next run when the previous ends (no setInterval)" },
 ];
 
-const problems = [];
-for (const rule of RULES) {
-  for (const dir of rule.dirs) {
-    for await (const file of files(dir)) {
-      const lines = (await readFile(file, "utf8")).split("\n");
-      lines.forEach((line, index) => {
-        if (rule.pattern.test(line) && !(rule.allow && (rule.allow.test(line) || rule.allow.test(lines[index - 1] ?? "")))) {
-          problems.push(`${file}:${index + 1}: ${rule.message}`);
-        }
-      });
+const IMPORT = /(?:\bfrom|\bimport)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g;
+
+function layerOf(srcDir, absolute) {
+  const top = relative(srcDir, absolute).split("/")[0];
+  return LAYERS.findIndex((layer) => layer.includes(top));
+}
+
+/** Import-order problems of one src file: a higher layer, or another check's folder. */
+function importProblems(srcDir, file, lines) {
+  const problems = [];
+  const from = relative(srcDir, file).split("/");
+  const fromLayer = layerOf(srcDir, file);
+  lines.forEach((line, index) => {
+    for (const match of line.matchAll(IMPORT)) {
+      const target = resolve(dirname(file), match[1]);
+      const to = relative(srcDir, target).split("/");
+      const toLayer = layerOf(srcDir, target);
+      if (fromLayer === -1) problems.push({ line: index + 1, message: `src/${from[0]} is in no layer of scripts/lint.mjs's LAYERS` });
+      else if (toLayer > fromLayer) {
+        problems.push({
+          line: index + 1,
+          message: `${from[0]}/ must not import ${to[0]}/ (${match[1]}): imports go down the layers ${LAYERS.map((l) => l.join("|")).join(" < ")}`,
+        });
+      } else if (from[0] === "checks" && to[0] === "checks" && from.length > 2 && to.length > 2 && from[1] !== to[1]) {
+        problems.push({
+          line: index + 1,
+          message: `the ${from[1]} check must not import the ${to[1]} check (${match[1]}): checks share facts through the context, code through node/`,
+        });
+      }
+    }
+  });
+  return problems;
+}
+
+export async function lint(root) {
+  const srcDir = resolve(root, "src");
+  const problems = [];
+  const seen = new Map();
+  for (const rule of LINE_RULES) {
+    for (const dir of rule.dirs) {
+      for await (const file of files(join(root, dir))) {
+        if (!seen.has(file)) seen.set(file, (await readFile(file, "utf8")).split("\n"));
+        const lines = seen.get(file);
+        lines.forEach((line, index) => {
+          if (rule.pattern.test(line) && !(rule.allow && (rule.allow.test(line) || rule.allow.test(lines[index - 1] ?? "")))) {
+            problems.push(`${relative(root, file)}:${index + 1}: ${rule.message}`);
+          }
+        });
+      }
     }
   }
+  for await (const file of files(srcDir)) {
+    const lines = seen.get(file) ?? (await readFile(file, "utf8")).split("\n");
+    for (const problem of importProblems(srcDir, file, lines)) problems.push(`${relative(root, file)}:${problem.line}: ${problem.message}`);
+  }
+  return problems;
 }
-if (problems.length > 0) {
-  console.error(problems.join("\n"));
-  process.exit(1);
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const problems = await lint(resolve(process.argv[2] ?? "."));
+  if (problems.length > 0) {
+    console.error(problems.join("\n"));
+    process.exit(1);
+  }
 }

@@ -1,12 +1,17 @@
 /** The agent's log lines: what a log collector parses. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createJsonLog } from "../src/log.js";
+import { createJsonLog } from "../src/telemetry/log.js";
 
 describe("JSON log", () => {
   it("writes one JSON object per line with level, ISO time, bindings, fields and msg; filters by level", () => {
     const lines: string[] = [];
-    const log = createJsonLog({ level: "info", bindings: { component: "node-doctor" }, write: (l) => lines.push(l), now: () => Date.parse("2026-11-25T12:00:00Z") });
+    const log = createJsonLog({
+      level: "info",
+      bindings: { component: "node-doctor" },
+      write: (l) => lines.push(l),
+      now: () => Date.parse("2026-11-25T12:00:00Z"),
+    });
     log.debug({ noisy: true }, "not written");
     log.child({ check: "disk" }).warn({ err: new Error("EIO: /var/lib/kubelet"), count: 10n }, "could not look");
     assert.equal(lines.length, 1);

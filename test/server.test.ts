@@ -8,9 +8,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { Scheduler } from "../src/engine/scheduler.js";
 import { NodeState } from "../src/engine/state.js";
-import { RootedHost } from "../src/host/host.js";
-import { createMetricsSink } from "../src/report/metrics/index.js";
-import { buildServer, type AgentServer } from "../src/server.js";
+import { RootedHost } from "../src/node/host.js";
+import { createMetricsSink } from "../src/sinks/metrics/index.js";
+import { buildServer, type AgentServer } from "../src/sinks/http/server.js";
 import type { Check } from "../src/types.js";
 import { silentLog } from "./support/check-context.js";
 import { FakeClock } from "./support/fake-clock.js";
@@ -37,12 +37,14 @@ const diskCheck: Check = {
 
 /** Families, label names and label values, without the sample values that vary run to run. */
 function shape(exposition: string): string {
-  return exposition
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => (line.startsWith("#") ? line : line.replace(/ [^ ]+$/, "")))
-    .map((line) => line.replace(/nodejs="v[\d.]+"/, 'nodejs="vX"').replace(/version="[^"]+"/, 'version="X"'))
-    .join("\n") + "\n";
+  return (
+    exposition
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => (line.startsWith("#") ? line : line.replace(/ [^ ]+$/, "")))
+      .map((line) => line.replace(/nodejs="v[\d.]+"/, 'nodejs="vX"').replace(/version="[^"]+"/, 'version="X"'))
+      .join("\n") + "\n"
+  );
 }
 
 describe("server", () => {
@@ -69,9 +71,16 @@ describe("server", () => {
   });
 
   it("/findings serves conditions, check runs and findings as JSON", async () => {
-    const body = JSON.parse((await get("/findings")).body) as { node: string; conditions: Array<{ type: string; status: string; reason: string }>; findings: unknown[] };
+    const body = JSON.parse((await get("/findings")).body) as {
+      node: string;
+      conditions: Array<{ type: string; status: string; reason: string }>;
+      findings: unknown[];
+    };
     assert.equal(body.node, "worker-1");
-    assert.deepEqual(body.conditions.map((c) => [c.type, c.status, c.reason]), [["DiskSpaceLow", "False", "NodeFsAvailableLow"]]);
+    assert.deepEqual(
+      body.conditions.map((c) => [c.type, c.status, c.reason]),
+      [["DiskSpaceLow", "False", "NodeFsAvailableLow"]],
+    );
     assert.equal(body.findings.length, 1);
   });
 
@@ -89,7 +98,13 @@ describe("server", () => {
   });
 
   it("over a socket: keep-alive GET and HEAD, 404 naming the routes, 405 for writes, 503 once closing", async () => {
-    const server = buildServer({ registry: createMetricsSink({ nodeName: "w", version: "1", checkNames: [] }).registry, state, nodeName: "w", stuckChecks: () => [], log: silentLog });
+    const server = buildServer({
+      registry: createMetricsSink({ nodeName: "w", version: "1", checkNames: [] }).registry,
+      state,
+      nodeName: "w",
+      stuckChecks: () => [],
+      log: silentLog,
+    });
     const url = await server.listen({ host: "127.0.0.1", port: 0 });
     try {
       const metrics = await fetch(`${url}/metrics`);

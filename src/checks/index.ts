@@ -4,15 +4,15 @@
  * listed here. Order is the report's order.
  */
 import type { Schema } from "../config/schema.js";
-import type { KubeletLocator } from "../host/kubelet.js";
+import type { KubeletLocator } from "../node/kubelet/locator.js";
 import type { Check } from "../types.js";
-import { CERTIFICATE_REASONS, certificateSettings, createCertificatesCheck } from "./certificates.js";
-import { CLOCK_REASONS, clockSettings, createClockCheck } from "./clock.js";
-import { createDiskCheck, DISK_REASONS, diskSettings } from "./disk.js";
-import { createKubeletCheck, KUBELET_REASONS, kubeletSettings } from "./kubelet.js";
-import { createKubeletConfigCheck, KUBELET_CONFIG_REASONS, kubeletConfigSettings } from "./kubelet-config.js";
-import { createKubeletLogsCheck, KUBELET_LOGS_REASONS, kubeletLogsSettings } from "./kubelet-logs.js";
-import { createRuntimeCheck, RUNTIME_REASONS, runtimeSettings } from "./runtime.js";
+import { CERTIFICATE_REASONS, certificateSettings, createCertificatesCheck } from "./certificates/index.js";
+import { CLOCK_REASONS, clockSettings, createClockCheck } from "./clock/index.js";
+import { createDiskCheck, DISK_REASONS, diskSettings } from "./disk/index.js";
+import { createKubeletCheck, KUBELET_REASONS, kubeletSettings } from "./kubelet/index.js";
+import { createKubeletConfigCheck, KUBELET_CONFIG_REASONS, kubeletConfigSettings } from "./kubelet-config/index.js";
+import { createKubeletLogsCheck, KUBELET_LOGS_REASONS, kubeletLogsSettings } from "./kubelet-logs/index.js";
+import { createRuntimeCheck, RUNTIME_REASONS, runtimeSettings } from "./runtime/index.js";
 
 /** What checks may share: built once per agent by cli.ts. */
 export interface CheckDeps {
@@ -48,9 +48,9 @@ export type CheckName = keyof typeof CHECKS;
 export const CHECK_NAMES = Object.keys(CHECKS) as CheckName[];
 
 /** The `checks` section of the config schema: one settings schema per check. */
-export const checkSettingsSchemas = Object.fromEntries(
-  Object.entries(CHECKS).map(([name, e]) => [name, e.settings]),
-) as { [K in CheckName]: (typeof CHECKS)[K]["settings"] };
+export const checkSettingsSchemas = Object.fromEntries(Object.entries(CHECKS).map(([name, e]) => [name, e.settings])) as {
+  [K in CheckName]: (typeof CHECKS)[K]["settings"];
+};
 
 export type ChecksConfig = { [K in CheckName]: (typeof CHECKS)[K] extends CheckEntry<infer S> ? S : never };
 

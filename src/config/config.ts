@@ -4,19 +4,8 @@
  * problem becomes one ConfigError line naming where it came from and the key.
  */
 import { readFile } from "node:fs/promises";
-import { parseUntrustedYaml } from "../host/untrusted-yaml.js";
-import {
-  ConfigError,
-  boolean,
-  number,
-  object,
-  oneOf,
-  optional,
-  string,
-  withDefault,
-  type ObjectOf,
-  type Schema,
-} from "./schema.js";
+import { parseUntrustedYaml } from "../text/yaml.js";
+import { ConfigError, boolean, number, object, oneOf, optional, string, withDefault, type ObjectOf, type Schema } from "./schema.js";
 
 /** Settings every check has; a check's own schema adds its thresholds. */
 export function checkSettings<S extends Record<string, Schema<unknown>>>(
@@ -153,7 +142,10 @@ export async function loadConfig<C extends Record<string, Schema<unknown>>>(
     throw error;
   }
   const merged: Record<string, unknown> = { ...(fileValue as Record<string, unknown>) };
-  for (const [layer, values] of [["env", fromEnv], ["flags", fromFlags]] as const) {
+  for (const [layer, values] of [
+    ["env", fromEnv],
+    ["flags", fromFlags],
+  ] as const) {
     for (const [key, value] of Object.entries(values) as Array<[keyof ConfigOverrides, string]>) {
       if (key === "configFile") continue;
       const candidate = { ...merged, [key]: value };
@@ -161,7 +153,7 @@ export async function loadConfig<C extends Record<string, Schema<unknown>>>(
         schema.parse(candidate, "");
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
-        const origin = layer === "flags" ? FLAG_FOR_KEY[key] : ENVIRONMENT.find(([, k]) => k === key)?.[0] ?? key;
+        const origin = layer === "flags" ? FLAG_FOR_KEY[key] : (ENVIRONMENT.find(([, k]) => k === key)?.[0] ?? key);
         throw new ConfigError(origin, error.problem);
       }
       merged[key] = value;

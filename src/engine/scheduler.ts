@@ -9,19 +9,7 @@
  * - A throw or timeout becomes an `unknown` finding on each condition the
  *   check feeds; the other checks go on.
  */
-import type {
-  Check,
-  CheckContext,
-  CheckRun,
-  Clock,
-  ClusterReader,
-  Finding,
-  Host,
-  Log,
-  SharedFacts,
-  TimerHandle,
-  TrustedTime,
-} from "../types.js";
+import type { Check, CheckContext, CheckRun, Clock, ClusterReader, Finding, Host, Log, SharedFacts, TimerHandle, TrustedTime } from "../types.js";
 import type { NodeState } from "./state.js";
 
 /** A clock estimate older than this is not trusted to correct "now". */
@@ -111,7 +99,10 @@ export class Scheduler {
     for (const i of writers) results[i] = run(this.slots[i] as Slot);
     if (writers.length > 0) {
       let wait: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled(writers.map((i) => results[i])), new Promise<void>((resolve) => (wait = setTimeout(resolve, FACTS_FIRST_WAIT_MS)))]);
+      await Promise.race([
+        Promise.allSettled(writers.map((i) => results[i])),
+        new Promise<void>((resolve) => (wait = setTimeout(resolve, FACTS_FIRST_WAIT_MS))),
+      ]);
       clearTimeout(wait);
     }
     this.slots.forEach((slot, i) => {
@@ -123,9 +114,7 @@ export class Scheduler {
   /** Checks whose current run has outlived its timeout (they ignore their signal). */
   stuckChecks(): string[] {
     const now = this.options.clock.monotonic();
-    return this.slots
-      .filter((slot) => slot.inFlight && now - slot.inFlight.startedMonotonicMs > slot.check.timeoutMs + 1000)
-      .map((slot) => slot.check.name);
+    return this.slots.filter((slot) => slot.inFlight && now - slot.inFlight.startedMonotonicMs > slot.check.timeoutMs + 1000).map((slot) => slot.check.name);
   }
 
   private inFlightRuns(): Promise<unknown>[] {
@@ -164,10 +153,13 @@ export class Scheduler {
     if (this.stopped) return;
     const { jitterRatio, random = Math.random } = this.options;
     const delay = slot.check.intervalMs * (1 + jitterRatio * (2 * random() - 1));
-    slot.timer = this.options.clock.setTimeout(() => {
-      delete slot.timer;
-      void this.runAndReschedule(slot);
-    }, Math.max(0, delay));
+    slot.timer = this.options.clock.setTimeout(
+      () => {
+        delete slot.timer;
+        void this.runAndReschedule(slot);
+      },
+      Math.max(0, delay),
+    );
   }
 
   private context(check: Check, signal: AbortSignal): CheckContext {
@@ -209,7 +201,11 @@ export class Scheduler {
     if (slot.inFlight) {
       const since = formatSeconds(clock.monotonic() - slot.inFlight.startedMonotonicMs);
       const error = `the previous run is still going after ${since}; it did not stop at its timeout`;
-      return finish({ outcome: "overrun", error, findings: this.unknownFindings(check, ENGINE_REASONS.CheckOverrun, `The ${check.name} check could not look: ${error}.`) });
+      return finish({
+        outcome: "overrun",
+        error,
+        findings: this.unknownFindings(check, ENGINE_REASONS.CheckOverrun, `The ${check.name} check could not look: ${error}.`),
+      });
     }
 
     const controller = new AbortController();
@@ -226,12 +222,14 @@ export class Scheduler {
     const promise = (async () => check.run(this.context(check, controller.signal)))();
     slot.inFlight = { promise, startedMonotonicMs: startedMonotonic, controller };
     // Clear the slot when the check really ends, even if that is after its timeout.
-    promise.then(
-      () => undefined,
-      () => undefined,
-    ).finally(() => {
-      if (slot.inFlight?.promise === promise) delete slot.inFlight;
-    });
+    promise
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        if (slot.inFlight?.promise === promise) delete slot.inFlight;
+      });
 
     try {
       const findings = await Promise.race([promise, timedOut]);

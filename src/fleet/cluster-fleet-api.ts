@@ -12,7 +12,7 @@ import { stringify as toYaml } from "yaml";
 import { KubeClient, isEvent } from "../kube/client.js";
 import { KubeConfigError, kubeconfigCredentials } from "../kube/credentials.js";
 import { ApiError, Transport, type Credentials } from "../kube/transport.js";
-import { removeOurConditions } from "../report/conditions.js";
+import { removeOurConditions } from "../sinks/conditions.js";
 import { CONDITION_TYPES, SEVERITIES, type Finding } from "../types.js";
 import type { FleetApi } from "./fleet-api.js";
 import { kubeconfigPaths, mergeKubeconfigs } from "./kubeconfig-merge.js";
@@ -67,7 +67,12 @@ export function describeApiError(error: unknown, server: string): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export async function connectFleet(options: { kubeconfig?: string; context?: string; requestTimeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<FleetApi & { server: string; close(): void }> {
+export async function connectFleet(options: {
+  kubeconfig?: string;
+  context?: string;
+  requestTimeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+}): Promise<FleetApi & { server: string; close(): void }> {
   const credentials = await credentialsFor(options);
   const transport = new Transport(credentials, { timeoutMs: options.requestTimeoutMs });
   const client = new KubeClient(transport);
@@ -122,7 +127,8 @@ export async function connectFleet(options: { kubeconfig?: string; context?: str
         const findings = isRecord(live.body) ? live.body["findings"] : undefined;
         if (!Array.isArray(findings)) return { unavailable: `pod ${pod.metadata.namespace}/${pod.metadata.name} answered /findings without a findings list` };
         const valid = findings.filter(isFinding);
-        if (valid.length !== findings.length) return { unavailable: `pod ${pod.metadata.namespace}/${pod.metadata.name} answered findings of an unexpected shape` };
+        if (valid.length !== findings.length)
+          return { unavailable: `pod ${pod.metadata.namespace}/${pod.metadata.name} answered findings of an unexpected shape` };
         return { findings: valid };
       } catch (error) {
         return { unavailable: describeApiError(error, server) };

@@ -5,7 +5,7 @@
  * the terminal.
  */
 import type { Event as CoreEvent, Node } from "kubernetes-types/core/v1.js";
-import { renderText } from "../report/text.js";
+import { renderText } from "../sinks/text.js";
 import { CONDITION_TYPES, type ConditionType } from "../types.js";
 import type { FleetApi } from "./fleet-api.js";
 import { FleetTally, summariseNode, type NodeSummary } from "./node-summary.js";
@@ -115,7 +115,12 @@ export async function fleetDescribe(api: FleetApi, name: string, options: Descri
   if ("unavailable" in live) out.push(`  unavailable: ${live.unavailable}`);
   else {
     const report = renderText(live.findings, { colour: options.colour, width: options.width ?? 100 });
-    out.push(...report.trimEnd().split("\n").map((line) => (line ? `  ${line}` : line)));
+    out.push(
+      ...report
+        .trimEnd()
+        .split("\n")
+        .map((line) => (line ? `  ${line}` : line)),
+    );
   }
   return { output: out.join("\n") + "\n", exitCode: 0 };
 }

@@ -79,8 +79,7 @@ export function summariseNode(node: Node, options: SummaryOptions): NodeSummary 
   const present = CONDITION_TYPES.filter((type) => conditions[type]);
   if (present.length === 0) return summary;
 
-  const worst =
-    present.find((type) => conditions[type]?.status === "True") ?? present.find((type) => conditions[type]?.status === "Unknown");
+  const worst = present.find((type) => conditions[type]?.status === "True") ?? present.find((type) => conditions[type]?.status === "Unknown");
   if (worst) {
     summary.worstCondition = worst;
     summary.worstReason = conditions[worst]?.reason ?? "";

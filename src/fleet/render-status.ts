@@ -121,7 +121,16 @@ export function* renderStatusJson(rows: readonly NodeSummary[], totals: FleetTot
       conditions: Object.fromEntries(
         CONDITION_TYPES.filter((type) => row.conditions[type]).map((type) => {
           const cell = row.conditions[type];
-          return [type, { status: cell?.status, reason: cell?.reason, message: cell?.message, lastHeartbeatTime: iso(cell?.lastHeartbeatMs) ?? null, lastTransitionTime: iso(cell?.lastTransitionMs) ?? null }];
+          return [
+            type,
+            {
+              status: cell?.status,
+              reason: cell?.reason,
+              message: cell?.message,
+              lastHeartbeatTime: iso(cell?.lastHeartbeatMs) ?? null,
+              lastTransitionTime: iso(cell?.lastTransitionMs) ?? null,
+            },
+          ];
         }),
       ),
     };

@@ -149,7 +149,12 @@ export class KubeClient {
   }
 
   /** GET a Lease; `fromCache` as for getNode. */
-  async getLease(namespace: string, name: string, signal?: AbortSignal, options: { fromCache?: boolean } = {}): Promise<{ lease: Lease | null; timing: ApiTiming }> {
+  async getLease(
+    namespace: string,
+    name: string,
+    signal?: AbortSignal,
+    options: { fromCache?: boolean } = {},
+  ): Promise<{ lease: Lease | null; timing: ApiTiming }> {
     try {
       const res = await this.transport.request({
         verb: "get",

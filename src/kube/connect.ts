@@ -5,7 +5,7 @@
  * the API report unknown and the API sinks are off. Connecting sends nothing:
  * the agent starts the same whether the API server is up or not.
  */
-import type { Registry } from "../report/metrics/prometheus.js";
+import type { Registry } from "../telemetry/prometheus.js";
 import type { ClusterReader, Clock, Log, Sink } from "../types.js";
 import { KubeClient } from "./client.js";
 import { inClusterCredentials, kubeconfigCredentials } from "./credentials.js";
@@ -46,7 +46,11 @@ export interface ConnectOptions {
 export const DEFAULT_KUBERNETES_SETTINGS: KubernetesSettings = { heartbeatSeconds: 600, requestTimeoutSeconds: 10, backoffCapSeconds: 300, events: true };
 
 /** Credentials from --kubeconfig, else in-cluster, else undefined (local mode). */
-export async function resolveCredentials(options: { kubeconfig?: string; env?: NodeJS.ProcessEnv; serviceAccountDir?: string }): Promise<Credentials | undefined> {
+export async function resolveCredentials(options: {
+  kubeconfig?: string;
+  env?: NodeJS.ProcessEnv;
+  serviceAccountDir?: string;
+}): Promise<Credentials | undefined> {
   if (options.kubeconfig) return kubeconfigCredentials(options.kubeconfig);
   return inClusterCredentials(options.env, options.serviceAccountDir);
 }

@@ -15,7 +15,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parseUntrustedYaml } from "../host/untrusted-yaml.js";
+import { parseUntrustedYaml } from "../text/yaml.js";
 import type { Credentials } from "./transport.js";
 
 export class KubeConfigError extends Error {
@@ -198,7 +198,8 @@ export async function kubeconfigCredentials(path: string, options: { context?: s
     credentials.token = reader.token;
     credentials.onUnauthorized = reader.invalidate;
   }
-  if (user["username"] !== undefined || user["password"] !== undefined) throw new KubeConfigError(uw, "basic authentication (username/password) is not supported; use a token or a client certificate");
+  if (user["username"] !== undefined || user["password"] !== undefined)
+    throw new KubeConfigError(uw, "basic authentication (username/password) is not supported; use a token or a client certificate");
   return credentials;
 }
 
@@ -221,7 +222,10 @@ async function pluginCredentials(path: string, context: string, where: string): 
   try {
     module = await import(specifier);
   } catch {
-    throw new KubeConfigError(where, `the user of context ${JSON.stringify(context)} uses an exec or auth-provider plugin, which needs the optional package @kubernetes/client-node (npm install @kubernetes/client-node), or use a kubeconfig with a token or client certificate`);
+    throw new KubeConfigError(
+      where,
+      `the user of context ${JSON.stringify(context)} uses an exec or auth-provider plugin, which needs the optional package @kubernetes/client-node (npm install @kubernetes/client-node), or use a kubeconfig with a token or client certificate`,
+    );
   }
   const KubeConfig = isRecord(module) ? module["KubeConfig"] : undefined;
   if (typeof KubeConfig !== "function") throw new KubeConfigError(where, "@kubernetes/client-node has no KubeConfig export");

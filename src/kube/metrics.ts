@@ -3,7 +3,7 @@
  * latency, and whether the API server is usable right now. Registered on the
  * agent's own registry (the `node` label comes from it).
  */
-import { Counter, Gauge, Histogram, type Registry } from "../report/metrics/prometheus.js";
+import { Counter, Gauge, Histogram, type Registry } from "../telemetry/prometheus.js";
 import type { RequestObserver } from "./transport.js";
 
 export interface ApiMetrics {
@@ -18,7 +18,7 @@ export function isUnusable(code: string): boolean {
 export function createApiMetrics(registry: Registry): ApiMetrics {
   const requests = new Counter({
     name: "node_doctor_apiserver_requests_total",
-    help: "Requests to the API server by verb, resource and HTTP code (\"<error>\" when there was no answer).",
+    help: 'Requests to the API server by verb, resource and HTTP code ("<error>" when there was no answer).',
     labelNames: ["verb", "resource", "code"],
     registers: [registry],
   });

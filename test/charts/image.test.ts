@@ -126,7 +126,7 @@ describe("Dockerfile", () => {
     for (const path of ["node_modules/fastify/package.json", "dist/node-doctor.mjs", "test/cli.test.ts", ".git/config", "charts/node-doctor/values.yaml", "bench/run.ts"]) {
       assert.ok(dockerIgnored(ignore, path), `${path} is excluded`);
     }
-    for (const path of ["src/cli.ts", "scripts/build.mjs", "package-lock.json"]) assert.ok(!dockerIgnored(ignore, path), `${path} is included`);
+    for (const path of ["src/main/cli.ts", "scripts/build.mjs", "package-lock.json"]) assert.ok(!dockerIgnored(ignore, path), `${path} is included`);
   });
 
   describe("the build context builds", () => {

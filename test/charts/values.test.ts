@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
-import { configSchema } from "../../src/agent.js";
+import { configSchema } from "../../src/main/agent.js";
 import { loadConfig, overridesFromEnvironment } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/schema.js";
 import { valueRows, withValuesTable } from "../support/chart-readme.js";

@@ -9,11 +9,11 @@ import { mkdir, mkdtemp, rm, symlink, unlink, utimes, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
-import { certificateSettings, createCertificatesCheck } from "../../src/checks/certificates.js";
-import type { CertificateEvidence } from "../../src/checks/certificate-evidence.js";
-import { KubeletLocator } from "../../src/host/kubelet.js";
-import { RootedHost } from "../../src/host/host.js";
-import { createMetricsSink } from "../../src/report/metrics/index.js";
+import { certificateSettings, createCertificatesCheck } from "../../src/checks/certificates/index.js";
+import type { CertificateEvidence } from "../../src/checks/certificates/evidence.js";
+import { KubeletLocator } from "../../src/node/kubelet/locator.js";
+import { RootedHost } from "../../src/node/host.js";
+import { createMetricsSink } from "../../src/sinks/metrics/index.js";
 import type { ClusterReader, Finding, SharedFacts, StateView } from "../../src/types.js";
 import { CertificateMint, type Minted } from "../support/certs.js";
 import { kubeletKubeconfig } from "../support/kubelet-pki.js";
@@ -129,7 +129,9 @@ function checkFor(root: string, options: RunOptions = {}) {
     kubelet: new KubeletLocator(new RootedHost(root), clock, 0),
   });
   const run = () =>
-    check.run(checkContext(root, { clock, ...(options.facts ? { facts: options.facts } : {}), ...(options.nodeName ? { cluster: cluster(options.nodeName) } : {}) }));
+    check.run(
+      checkContext(root, { clock, ...(options.facts ? { facts: options.facts } : {}), ...(options.nodeName ? { cluster: cluster(options.nodeName) } : {}) }),
+    );
   return { check, run };
 }
 
@@ -161,10 +163,7 @@ describe("certificates check: incident 5, a client certificate from the future",
     assert.match(f.message, /kubelet-client-current\.pem \(-> \/var\/lib\/kubelet\/pki\/kubelet-client-2026-11-24-11-00-00\.pem\)/);
     assert.match(f.message, /not valid until 2026-11-24T17:00:00Z, 5h 0m after the trusted time 2026-11-24T12:00:00Z/);
     assert.match(f.message, /the local clock/, "says the time was not corrected");
-    assert.ok(
-      f.remedy?.includes(`ln -sf ${PKI}/kubelet-client-2026-11-01-08-00-00.pem ${CURRENT} && systemctl restart kubelet`),
-      f.remedy,
-    );
+    assert.ok(f.remedy?.includes(`ln -sf ${PKI}/kubelet-client-2026-11-01-08-00-00.pem ${CURRENT} && systemctl restart kubelet`), f.remedy);
     assert.equal((f.evidence as CertificateEvidence).valid, false);
     assert.equal(problems(findings).length, 1, "serving and CA are fine");
   });
@@ -240,7 +239,10 @@ describe("certificates check: one fixture per reason", () => {
     const b64 = (s: string) => Buffer.from(s).toString("base64");
     const findings = await findingsOf({
       files: {
-        [KUBECONFIG]: kubeletKubeconfig({ "client-certificate-data": b64(rsaLeaf.certPem), "client-key-data": b64(rsaLeaf.keyPem) }, { "certificate-authority-data": b64(otherCa.certPem) }),
+        [KUBECONFIG]: kubeletKubeconfig(
+          { "client-certificate-data": b64(rsaLeaf.certPem), "client-key-data": b64(rsaLeaf.keyPem) },
+          { "certificate-authority-data": b64(otherCa.certPem) },
+        ),
       },
     });
     assert.deepEqual(problems(findings), []);
@@ -273,7 +275,11 @@ describe("certificates check: one fixture per reason", () => {
   });
 
   it("ClientCertificateMissing: a dangling kubelet-client-current.pem", async () => {
-    const spec = kubeadmNode(undefined, { "kubelet-client-2026-11-01-08-00-00.pem": older }, { links: { [CURRENT]: `${PKI}/kubelet-client-2026-11-24-11-00-00.pem` } });
+    const spec = kubeadmNode(
+      undefined,
+      { "kubelet-client-2026-11-01-08-00-00.pem": older },
+      { links: { [CURRENT]: `${PKI}/kubelet-client-2026-11-24-11-00-00.pem` } },
+    );
     const f = only(await findingsOf(spec), "ClientCertificateMissing");
     assert.equal(f.severity, "critical");
     assert.match(f.message, /kubelet-client-current\.pem .*dangling symlink to \/var\/lib\/kubelet\/pki\/kubelet-client-2026-11-24-11-00-00\.pem/);
@@ -317,7 +323,11 @@ describe("certificates check: one fixture per reason", () => {
   });
 
   it("ClientCertificateMalformed: a current certificate that is not PEM", async () => {
-    const spec = kubeadmNode(undefined, {}, { files: { [`${PKI}/kubelet-client-2026-11-24-11-00-00.pem`]: "hello\n" }, links: { [CURRENT]: `${PKI}/kubelet-client-2026-11-24-11-00-00.pem` } });
+    const spec = kubeadmNode(
+      undefined,
+      {},
+      { files: { [`${PKI}/kubelet-client-2026-11-24-11-00-00.pem`]: "hello\n" }, links: { [CURRENT]: `${PKI}/kubelet-client-2026-11-24-11-00-00.pem` } },
+    );
     const f = only(await findingsOf(spec), "ClientCertificateMalformed");
     assert.match(f.message, /holds no PEM block/);
   });
@@ -325,7 +335,10 @@ describe("certificates check: one fixture per reason", () => {
   describe("serving certificate", () => {
     it("ServingCertificateExpiresSoon: the self-signed kubelet.crt a year later (incident 4) is critical, nothing renews it", async () => {
       const aging = mint.selfSigned({ subject: "/CN=node30@1700000000", notBefore: at(-355 * DAY), notAfter: at(10 * DAY) });
-      const f = only(await findingsOf(kubeadmNode(older, {}, { files: { [`${PKI}/kubelet.crt`]: aging.certPem, [`${PKI}/kubelet.key`]: aging.keyPem } })), "ServingCertificateExpiresSoon");
+      const f = only(
+        await findingsOf(kubeadmNode(older, {}, { files: { [`${PKI}/kubelet.crt`]: aging.certPem, [`${PKI}/kubelet.key`]: aging.keyPem } })),
+        "ServingCertificateExpiresSoon",
+      );
       assert.equal(f.severity, "critical");
       assert.match(f.message, /self-signed serving certificate, which nothing renews/);
       assert.ok(f.remedy?.includes(`rm ${PKI}/kubelet.crt ${PKI}/kubelet.key && systemctl restart kubelet`), f.remedy);
@@ -334,19 +347,38 @@ describe("certificates check: one fixture per reason", () => {
 
     it("ServingCertificateExpired and ServingCertificateNotYetValid", async () => {
       const old = mint.selfSigned({ subject: "/CN=node30@1", notBefore: at(-400 * DAY), notAfter: at(-35 * DAY) });
-      const e = only(await findingsOf(kubeadmNode(older, {}, { files: { [`${PKI}/kubelet.crt`]: old.certPem, [`${PKI}/kubelet.key`]: old.keyPem } })), "ServingCertificateExpired");
+      const e = only(
+        await findingsOf(kubeadmNode(older, {}, { files: { [`${PKI}/kubelet.crt`]: old.certPem, [`${PKI}/kubelet.key`]: old.keyPem } })),
+        "ServingCertificateExpired",
+      );
       assert.equal(e.severity, "critical");
       const early = mint.selfSigned({ subject: "/CN=node30@2", notBefore: at(2 * DAY), notAfter: at(300 * DAY) });
-      const n = only(await findingsOf(kubeadmNode(older, {}, { files: { [`${PKI}/kubelet.crt`]: early.certPem, [`${PKI}/kubelet.key`]: early.keyPem } })), "ServingCertificateNotYetValid");
+      const n = only(
+        await findingsOf(kubeadmNode(older, {}, { files: { [`${PKI}/kubelet.crt`]: early.certPem, [`${PKI}/kubelet.key`]: early.keyPem } })),
+        "ServingCertificateNotYetValid",
+      );
       assert.equal(n.severity, "critical");
     });
 
-    const tlsFlags = ["/usr/bin/kubelet", `--kubeconfig=${KUBECONFIG}`, "--tls-cert-file", "/etc/kubernetes/pki/kubelet.crt", "--tls-private-key-file", "/etc/kubernetes/pki/kubelet.key"];
+    const tlsFlags = [
+      "/usr/bin/kubelet",
+      `--kubeconfig=${KUBECONFIG}`,
+      "--tls-cert-file",
+      "/etc/kubernetes/pki/kubelet.crt",
+      "--tls-private-key-file",
+      "/etc/kubernetes/pki/kubelet.key",
+    ];
 
     it("ServingCertificateKeyMismatch and ServingCertificateMissing with --tls-cert-file", async () => {
       const leaf = mint.leaf(ca, { subject: "/CN=node30", notBefore: at(-DAY), notAfter: at(300 * DAY), profile: "server" });
       const k = only(
-        await findingsOf(kubeadmNode(older, {}, { kubelet: tlsFlags, files: { "/etc/kubernetes/pki/kubelet.crt": leaf.certPem, "/etc/kubernetes/pki/kubelet.key": older.keyPem } })),
+        await findingsOf(
+          kubeadmNode(
+            older,
+            {},
+            { kubelet: tlsFlags, files: { "/etc/kubernetes/pki/kubelet.crt": leaf.certPem, "/etc/kubernetes/pki/kubelet.key": older.keyPem } },
+          ),
+        ),
         "ServingCertificateKeyMismatch",
       );
       assert.match(k.message, /\/etc\/kubernetes\/pki\/kubelet\.key/);
@@ -359,17 +391,37 @@ describe("certificates check: one fixture per reason", () => {
       const config = "kind: KubeletConfiguration\nrotateCertificates: true\nserverTLSBootstrap: true\n";
       const good = mint.leaf(ca, { subject: NODE, notBefore: at(-10 * DAY), notAfter: at(300 * DAY), profile: "server" });
       const early = mint.leaf(ca, { subject: NODE, notBefore: at(3 * HOUR), notAfter: at(300 * DAY), profile: "server" });
-      const spec = kubeadmNode(older, {}, {
-        files: { "/var/lib/kubelet/config.yaml": config, [`${PKI}/kubelet-server-2026-11-14-00-00-00.pem`]: good.combinedPem, [`${PKI}/kubelet-server-2026-11-24-11-30-00.pem`]: early.combinedPem },
-        links: { [`${PKI}/kubelet-server-current.pem`]: `${PKI}/kubelet-server-2026-11-24-11-30-00.pem` },
-      });
+      const spec = kubeadmNode(
+        older,
+        {},
+        {
+          files: {
+            "/var/lib/kubelet/config.yaml": config,
+            [`${PKI}/kubelet-server-2026-11-14-00-00-00.pem`]: good.combinedPem,
+            [`${PKI}/kubelet-server-2026-11-24-11-30-00.pem`]: early.combinedPem,
+          },
+          links: { [`${PKI}/kubelet-server-current.pem`]: `${PKI}/kubelet-server-2026-11-24-11-30-00.pem` },
+        },
+      );
       const f = only(await findingsOf(spec), "ServingCertificateNotYetValid");
-      assert.ok(f.remedy?.includes(`ln -sf ${PKI}/kubelet-server-2026-11-14-00-00-00.pem ${PKI}/kubelet-server-current.pem && systemctl restart kubelet`), f.remedy);
+      assert.ok(
+        f.remedy?.includes(`ln -sf ${PKI}/kubelet-server-2026-11-14-00-00-00.pem ${PKI}/kubelet-server-current.pem && systemctl restart kubelet`),
+        f.remedy,
+      );
     });
 
     it("ServingCertificateMalformed", async () => {
       const f = only(
-        await findingsOf(kubeadmNode(older, {}, { kubelet: tlsFlags, files: { "/etc/kubernetes/pki/kubelet.crt": "-----BEGIN CERTIFICATE-----\nMIIB\n", "/etc/kubernetes/pki/kubelet.key": older.keyPem } })),
+        await findingsOf(
+          kubeadmNode(
+            older,
+            {},
+            {
+              kubelet: tlsFlags,
+              files: { "/etc/kubernetes/pki/kubelet.crt": "-----BEGIN CERTIFICATE-----\nMIIB\n", "/etc/kubernetes/pki/kubelet.key": older.keyPem },
+            },
+          ),
+        ),
         "ServingCertificateMalformed",
       );
       assert.match(f.message, /no END line \(truncated\?\)/);
@@ -395,7 +447,10 @@ describe("certificates check: one fixture per reason", () => {
 
     it("ClusterCACertificateExpiresSoon, ClusterCACertificateExpired, ClusterCACertificateNotYetValid", async () => {
       const soonCa = mint.ca({ subject: "/CN=kubernetes", notBefore: at(-3600 * DAY), notAfter: at(20 * DAY) });
-      const s = only(await findingsOf(withCa(soonCa, mint.leaf(soonCa, { subject: NODE, notBefore: at(-DAY), notAfter: at(19 * DAY) }))), "ClusterCACertificateExpiresSoon");
+      const s = only(
+        await findingsOf(withCa(soonCa, mint.leaf(soonCa, { subject: NODE, notBefore: at(-DAY), notAfter: at(19 * DAY) }))),
+        "ClusterCACertificateExpiresSoon",
+      );
       assert.equal(s.severity, "warning");
       assert.match(s.message, /every certificate it signed stops working with it/);
       assert.match(s.remedy ?? "", /manual-rotation-of-ca-certificates/);
@@ -430,7 +485,11 @@ describe("certificates check: one fixture per reason", () => {
     const cases: Array<[string, string, RegExp]> = [
       ["invalid YAML", "users: [\n", /invalid YAML \(line/],
       ["users is not a list", "users: {}\n", /users: expected a list, got a mapping/],
-      ["client-certificate is a number", "users:\n- name: a\n  user:\n    client-certificate: 5\n", /users\[0\]\.user\.client-certificate: expected a string, got a number/],
+      [
+        "client-certificate is a number",
+        "users:\n- name: a\n  user:\n    client-certificate: 5\n",
+        /users\[0\]\.user\.client-certificate: expected a string, got a number/,
+      ],
       ["current-context names nothing", "current-context: gone\ncontexts: []\n", /contexts: no entry named "gone"/],
       ["inline data is not base64", "users:\n- name: a\n  user:\n    client-certificate-data: '%%%'\n", /client-certificate-data: is not valid base64/],
     ];
@@ -452,14 +511,44 @@ describe("certificates check: bad input names the path and the problem", () => {
   const garbage = () => older.certPem.replace(/\n([A-Za-z0-9+/]{20})/, "\n!!not*base64!!$1");
   const validBase64NotX509 = () => `-----BEGIN CERTIFICATE-----\n${Buffer.from("not a certificate at all").toString("base64")}\n-----END CERTIFICATE-----\n`;
   const cases: Array<{ name: string; spec: () => NodeSpec; reason: string; problem: RegExp }> = [
-    { name: "truncated PEM", spec: () => ({ files: { [target]: truncated() } }), reason: "ClientCertificateMalformed", problem: /PEM block CERTIFICATE at line 1 has no END line \(truncated\?\)/ },
-    { name: "garbage base64", spec: () => ({ files: { [target]: garbage() } }), reason: "ClientCertificateMalformed", problem: /garbage at line 2 \(not base64\)/ },
-    { name: "base64 that is no certificate", spec: () => ({ files: { [target]: validBase64NotX509() } }), reason: "ClientCertificateMalformed", problem: /not a valid X\.509 certificate/ },
-    { name: "DER instead of PEM", spec: () => ({ files: { [target]: der() } }), reason: "ClientCertificateMalformed", problem: /is DER \(binary ASN\.1\), expected PEM text/ },
+    {
+      name: "truncated PEM",
+      spec: () => ({ files: { [target]: truncated() } }),
+      reason: "ClientCertificateMalformed",
+      problem: /PEM block CERTIFICATE at line 1 has no END line \(truncated\?\)/,
+    },
+    {
+      name: "garbage base64",
+      spec: () => ({ files: { [target]: garbage() } }),
+      reason: "ClientCertificateMalformed",
+      problem: /garbage at line 2 \(not base64\)/,
+    },
+    {
+      name: "base64 that is no certificate",
+      spec: () => ({ files: { [target]: validBase64NotX509() } }),
+      reason: "ClientCertificateMalformed",
+      problem: /not a valid X\.509 certificate/,
+    },
+    {
+      name: "DER instead of PEM",
+      spec: () => ({ files: { [target]: der() } }),
+      reason: "ClientCertificateMalformed",
+      problem: /is DER \(binary ASN\.1\), expected PEM text/,
+    },
     { name: "empty file", spec: () => ({ files: { [target]: "" } }), reason: "ClientCertificateMalformed", problem: /: is empty/ },
-    { name: "directory instead of a file", spec: () => ({ dirs: [target] }), reason: "ClientCertificateMissing", problem: /is a directory, expected a PEM file/ },
+    {
+      name: "directory instead of a file",
+      spec: () => ({ dirs: [target] }),
+      reason: "ClientCertificateMissing",
+      problem: /is a directory, expected a PEM file/,
+    },
     { name: "a FIFO", spec: () => ({ fifos: [target] }), reason: "ClientCertificateMissing", problem: /is not a regular file \(a device or FIFO\)/ },
-    { name: "symlink loop", spec: () => ({ links: { [target]: `${PKI}/loop-b.pem`, [`${PKI}/loop-b.pem`]: target } }), reason: "ClientCertificateMissing", problem: /symlink loop/ },
+    {
+      name: "symlink loop",
+      spec: () => ({ links: { [target]: `${PKI}/loop-b.pem`, [`${PKI}/loop-b.pem`]: target } }),
+      reason: "ClientCertificateMissing",
+      problem: /symlink loop/,
+    },
   ];
   for (const c of cases) {
     it(`${c.name} -> ${c.reason}`, async () => {
@@ -475,7 +564,14 @@ describe("certificates check: bad input names the path and the problem", () => {
   }
 
   it("never puts key material in findings", async () => {
-    const findings = await findingsOf(kubeadmNode(future, { "kubelet-client-2026-11-01-08-00-00.pem": { ...older, combinedPem: older.certPem + "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n" } }));
+    const findings = await findingsOf(
+      kubeadmNode(future, {
+        "kubelet-client-2026-11-01-08-00-00.pem": {
+          ...older,
+          combinedPem: older.certPem + "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+        },
+      }),
+    );
     const text = JSON.stringify(findings);
     assert.doesNotMatch(text, /PRIVATE KEY/);
     const keyBody = future.keyPem.split("\n")[1] ?? "";
@@ -490,7 +586,10 @@ describe("certificates check: locating kubelet's files", () => {
       kubelet: ["/usr/local/bin/kubelet", "--kubeconfig", "/srv/kubelet/kubeconfig", `--cert-dir=${certDir}`, "--rotate-certificates"],
       files: {
         // relative paths resolve against the kubeconfig's directory, as client-go does
-        "/srv/kubelet/kubeconfig": kubeletKubeconfig({ "client-certificate": "certs/kubelet-client-current.pem", "client-key": "certs/kubelet-client-current.pem" }, { "certificate-authority": "ca.crt" }),
+        "/srv/kubelet/kubeconfig": kubeletKubeconfig(
+          { "client-certificate": "certs/kubelet-client-current.pem", "client-key": "certs/kubelet-client-current.pem" },
+          { "certificate-authority": "ca.crt" },
+        ),
         "/srv/kubelet/ca.crt": ca.certPem,
         [`${certDir}/kubelet-client-2026-11-24-11-00-00.pem`]: future.combinedPem,
         [`${certDir}/kubelet-client-2026-11-01-08-00-00.pem`]: older.combinedPem,
@@ -505,7 +604,10 @@ describe("certificates check: locating kubelet's files", () => {
   });
 
   it("without kubelet or kubeconfig, uses kubelet-client-current.pem in the default cert dir", async () => {
-    const findings = await findingsOf({ files: { [`${PKI}/kubelet-client-2026-11-24-11-00-00.pem`]: expired.combinedPem }, links: { [CURRENT]: `${PKI}/kubelet-client-2026-11-24-11-00-00.pem` } });
+    const findings = await findingsOf({
+      files: { [`${PKI}/kubelet-client-2026-11-24-11-00-00.pem`]: expired.combinedPem },
+      links: { [CURRENT]: `${PKI}/kubelet-client-2026-11-24-11-00-00.pem` },
+    });
     assert.equal(only(findings, "ClientCertificateExpired").severity, "critical");
   });
 
@@ -552,7 +654,8 @@ describe("certificates check: metrics", () => {
     sink.onCheckRun?.({ check: "certificates", startedAtMs: NOW, durationMs: 3, outcome: "ok", findings }, state);
     const text = await sink.registry.metrics();
     await sink.close?.();
-    const line = (name: string, path: string, role: string) => new RegExp(`^${name}\\{path="${path.replaceAll(".", "\\.")}",role="${role}",node="node30"\\} (\\S+)$`, "m").exec(text)?.[1];
+    const line = (name: string, path: string, role: string) =>
+      new RegExp(`^${name}\\{path="${path.replaceAll(".", "\\.")}",role="${role}",node="node30"\\} (\\S+)$`, "m").exec(text)?.[1];
     assert.equal(line("node_doctor_certificate_valid", CURRENT, "client"), "0");
     assert.equal(line("node_doctor_certificate_not_before_timestamp_seconds", CURRENT, "client"), String((NOW + 5 * HOUR) / 1000));
     assert.equal(line("node_doctor_certificate_valid", CA_PATH, "ca"), "1");

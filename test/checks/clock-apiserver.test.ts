@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { clockSettings, createClockCheck, type ClockSettings } from "../../src/checks/clock.js";
+import { clockSettings, createClockCheck, type ClockSettings } from "../../src/checks/clock/index.js";
 import type { Finding, SharedFacts } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { assertBuilt, BUNDLE, NODE, runCli } from "../support/cli.js";
@@ -94,7 +94,23 @@ describe("clock check against the fake API server, through the real client", () 
     assertBuilt();
     const { kubeconfig, close: closeClient } = await kubeClientFor(api);
     closeClient();
-    const result = await runTool("faketime", ["-f", "+3h", NODE, BUNDLE, "check", "--host-root", root.root, "--kubeconfig", kubeconfig, "--node-name", "node30", "--only", "clock", "--output", "json"]);
+    const result = await runTool("faketime", [
+      "-f",
+      "+3h",
+      NODE,
+      BUNDLE,
+      "check",
+      "--host-root",
+      root.root,
+      "--kubeconfig",
+      kubeconfig,
+      "--node-name",
+      "node30",
+      "--only",
+      "clock",
+      "--output",
+      "json",
+    ]);
     assert.equal(result.code, 2, result.stderr);
     const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
     const f = apiFinding(findings);
@@ -108,7 +124,19 @@ describe("clock check against the fake API server, through the real client", () 
     api.clearFaults();
     const { kubeconfig, close: closeClient } = await kubeClientFor(api);
     closeClient();
-    const result = await runCli(["check", "--host-root", root.root, "--kubeconfig", kubeconfig, "--node-name", "node30", "--only", "clock", "--output", "json"]);
+    const result = await runCli([
+      "check",
+      "--host-root",
+      root.root,
+      "--kubeconfig",
+      kubeconfig,
+      "--node-name",
+      "node30",
+      "--only",
+      "clock",
+      "--output",
+      "json",
+    ]);
     assert.equal(result.code, 2, result.stderr);
     const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
     const f = apiFinding(findings);
@@ -136,13 +164,35 @@ describe("clock check against the fake API server, through the real client", () 
           "clusters:\n- name: c\n  cluster:\n    certificate-authority: /etc/kubernetes/pki/ca.crt\n",
       );
       const subject = "/O=system:nodes/CN=system:node:node30";
-      await writeFile(join(pki, "kubelet-client-2026-10-26.pem"), mint.leaf(ca, { subject, notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 300 * DAY) }).combinedPem);
+      await writeFile(
+        join(pki, "kubelet-client-2026-10-26.pem"),
+        mint.leaf(ca, { subject, notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 300 * DAY) }).combinedPem,
+      );
       // Rotated while the clock ran 3 h ahead: NotBefore lies 2 h in the real future, but in the node's past.
-      await writeFile(join(pki, "kubelet-client-2026-11-25.pem"), mint.leaf(ca, { subject, notBefore: new Date(now + 2 * HOUR), notAfter: new Date(now + 365 * DAY) }).combinedPem);
+      await writeFile(
+        join(pki, "kubelet-client-2026-11-25.pem"),
+        mint.leaf(ca, { subject, notBefore: new Date(now + 2 * HOUR), notAfter: new Date(now + 365 * DAY) }).combinedPem,
+      );
       await symlink("/var/lib/kubelet/pki/kubelet-client-2026-11-25.pem", join(pki, "kubelet-client-current.pem"));
       const { kubeconfig, close: closeClient } = await kubeClientFor(api);
       closeClient();
-      const result = await runTool("faketime", ["-f", "+3h", NODE, BUNDLE, "check", "--host-root", node.root, "--kubeconfig", kubeconfig, "--node-name", "node30", "--only", "clock,certificates", "--output", "json"]);
+      const result = await runTool("faketime", [
+        "-f",
+        "+3h",
+        NODE,
+        BUNDLE,
+        "check",
+        "--host-root",
+        node.root,
+        "--kubeconfig",
+        kubeconfig,
+        "--node-name",
+        "node30",
+        "--only",
+        "clock,certificates",
+        "--output",
+        "json",
+      ]);
       assert.equal(result.code, 2, result.stderr);
       const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
       const clock = apiFinding(findings);

@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Registry } from "../../src/report/metrics/prometheus.js";
-import { apiServerOffset, clockSettings, createClockCheck, formatDuration, parseNtpServer, type ClockSettings } from "../../src/checks/clock.js";
-import { systemClock } from "../../src/engine/clock.js";
-import { RootedHost } from "../../src/host/host.js";
-import { getDbusProperty, parseNtpConfig, parseTimesyncdConfig, readTimeSync } from "../../src/host/timesync.js";
-import { clockMetrics } from "../../src/report/metrics/clock.js";
+import { Registry } from "../../src/telemetry/prometheus.js";
+import { apiServerOffset, clockSettings, createClockCheck, formatDuration, parseNtpServer, type ClockSettings } from "../../src/checks/clock/index.js";
+import { systemClock } from "../../src/time/clock.js";
+import { RootedHost } from "../../src/node/host.js";
+import { getDbusProperty, parseNtpConfig, parseTimesyncdConfig, readTimeSync } from "../../src/node/timesync.js";
+import { clockMetrics } from "../../src/sinks/metrics/clock.js";
 import type { ApiTiming, CheckContext, Clock, ClusterReader, Finding, SharedFacts } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { freeUdpPort, startChronyd, type Chronyd } from "../support/chronyd.js";
@@ -49,7 +49,15 @@ function clusterStub(clock: Clock, options: { skewMs?: number; rttMs?: number; f
 
 function only(findings: Finding[], reason: string): Finding {
   const matching = findings.filter((f) => f.reason === reason);
-  assert.equal(matching.length, 1, `expected one ${reason}, got ${JSON.stringify(findings.map((f) => `${f.severity} ${f.reason}: ${f.message}`), null, 1)}`);
+  assert.equal(
+    matching.length,
+    1,
+    `expected one ${reason}, got ${JSON.stringify(
+      findings.map((f) => `${f.severity} ${f.reason}: ${f.message}`),
+      null,
+      1,
+    )}`,
+  );
   return matching[0] as Finding;
 }
 
@@ -93,7 +101,13 @@ describe("clock check against the API server", () => {
     { name: "in step", skewMs: 0, rttMs: 20, severity: "ok", reason: "ClockOffsetOk" },
     { name: "in step over a 2 s round trip (no false alarm)", skewMs: 0, rttMs: 2000, severity: "ok", reason: "ClockOffsetOk" },
     { name: "5 s off", skewMs: 5000, rttMs: 20, severity: "warning", reason: "ApiServerOffsetHigh" },
-    { name: "29 s off over a 2 s round trip (not critical: within the uncertainty)", skewMs: 29_000, rttMs: 2000, severity: "warning", reason: "ApiServerOffsetHigh" },
+    {
+      name: "29 s off over a 2 s round trip (not critical: within the uncertainty)",
+      skewMs: 29_000,
+      rttMs: 2000,
+      severity: "warning",
+      reason: "ApiServerOffsetHigh",
+    },
     { name: "40 s off over a 2 s round trip", skewMs: 40_000, rttMs: 2000, severity: "critical", reason: "ApiServerOffsetHigh" },
   ];
   for (const row of rows) {
@@ -135,7 +149,9 @@ describe("clock check against the API server", () => {
   it("when NTP agrees with the node, the remedy points at the API server's clock", async () => {
     const ntp = await fakeNtpServer((req) => ntpReply(req, 0));
     try {
-      const findings = await createClockCheck(settings({ ntpServers: [`127.0.0.1:${ntp.port}`] })).run(checkContext(root.root, { cluster: clusterStub(systemClock, { skewMs: 60_000 }) }));
+      const findings = await createClockCheck(settings({ ntpServers: [`127.0.0.1:${ntp.port}`] })).run(
+        checkContext(root.root, { cluster: clusterStub(systemClock, { skewMs: 60_000 }) }),
+      );
       const f = only(findings, "ApiServerOffsetHigh");
       assert.equal(f.severity, "critical");
       assert.match(f.message, /while NTP server 127\.0\.0\.1:\d+ agrees with the node/);
@@ -165,7 +181,9 @@ describe("clock check against the API server", () => {
 
   it("an API server that cannot be asked is unknown with the error, not a crash", async () => {
     const clock = new FakeClock();
-    const failing = await createClockCheck(settings()).run(checkContext(root.root, { clock, cluster: clusterStub(clock, { fail: "connect ECONNREFUSED 10.96.0.1:443" }) }));
+    const failing = await createClockCheck(settings()).run(
+      checkContext(root.root, { clock, cluster: clusterStub(clock, { fail: "connect ECONNREFUSED 10.96.0.1:443" }) }),
+    );
     const f = only(failing, "ApiServerTimeUnavailable");
     assert.equal(f.severity, "unknown");
     assert.match(f.message, /ECONNREFUSED 10\.96\.0\.1:443/);
@@ -176,7 +194,10 @@ describe("clock check against the API server", () => {
   it("with no cluster and no NTP server, says so without alarm (a laptop)", async () => {
     const facts: SharedFacts = {};
     const findings = await createClockCheck(settings()).run(checkContext(root.root, { clock: new FakeClock(), facts }));
-    assert.deepEqual(findings.map((f) => `${f.severity} ${f.reason}`), ["ok NoClockReference"]);
+    assert.deepEqual(
+      findings.map((f) => `${f.severity} ${f.reason}`),
+      ["ok NoClockReference"],
+    );
     assert.equal(facts.clockOffset, undefined);
   });
 });
@@ -209,11 +230,17 @@ describe("clock check against a real chronyd", () => {
   it("a server 5 s ahead: critical at the default thresholds, warning when the critical threshold is 10 s", async () => {
     const critical = only(await createClockCheck(settings({ ntpServers: ntpAt("five") })).run(checkContext(root.root)), "NtpOffsetHigh");
     assert.equal(critical.severity, "critical");
-    assert.match(critical.message, /5\.0 s behind NTP: offset (4\.9|5\.0)\d+ s ± 0\.0\d+ s from NTP server 127\.0\.0\.1:\d+ \(stratum 8, servers from checks\.clock\.ntpServers\)/);
+    assert.match(
+      critical.message,
+      /5\.0 s behind NTP: offset (4\.9|5\.0)\d+ s ± 0\.0\d+ s from NTP server 127\.0\.0\.1:\d+ \(stratum 8, servers from checks\.clock\.ntpServers\)/,
+    );
     // Seconds off is a time service that cannot steer, not a clock set wrong: no RTC advice.
     assert.match(critical.remedy ?? "", /chronyc makestep/);
     assert.doesNotMatch(critical.remedy ?? "", /RTC battery/);
-    const warning = only(await createClockCheck(settings({ ntpServers: ntpAt("five"), ntpWarningSeconds: 1, ntpCriticalSeconds: 10 })).run(checkContext(root.root)), "NtpOffsetHigh");
+    const warning = only(
+      await createClockCheck(settings({ ntpServers: ntpAt("five"), ntpWarningSeconds: 1, ntpCriticalSeconds: 10 })).run(checkContext(root.root)),
+      "NtpOffsetHigh",
+    );
     assert.equal(warning.severity, "warning");
     assert.ok(Math.abs((warning.evidence as { offsetSeconds: number }).offsetSeconds - 5) < 0.05);
   });
@@ -230,7 +257,9 @@ describe("clock check against a real chronyd", () => {
   it("prefers the tighter of NTP and the API server as the trusted offset", async () => {
     const clock = systemClock;
     const facts: SharedFacts = {};
-    await createClockCheck(settings({ ntpServers: ntpAt("five") })).run(checkContext(root.root, { facts, cluster: clusterStub(clock, { skewMs: 5000, rttMs: 50 }) }));
+    await createClockCheck(settings({ ntpServers: ntpAt("five") })).run(
+      checkContext(root.root, { facts, cluster: clusterStub(clock, { skewMs: 5000, rttMs: 50 }) }),
+    );
     assert.equal(facts.clockOffset?.source, "ntp");
     assert.ok(Math.abs((facts.clockOffset?.offsetMs ?? 0) - 5000) < 50);
   });
@@ -267,7 +296,12 @@ describe("clock check against a real chronyd", () => {
     try {
       // Real wall time (the server's answers are real), simulated monotonic time for the poll interval.
       const fake = new FakeClock();
-      const clock: Clock = { now: () => Date.now(), monotonic: () => fake.monotonic(), setTimeout: (cb, ms) => fake.setTimeout(cb, ms), clearTimeout: (h) => fake.clearTimeout(h) };
+      const clock: Clock = {
+        now: () => Date.now(),
+        monotonic: () => fake.monotonic(),
+        setTimeout: (cb, ms) => fake.setTimeout(cb, ms),
+        clearTimeout: (h) => fake.clearTimeout(h),
+      };
       const advance = (ms: number) => fake.advance(ms);
       const check = createClockCheck(settings({ ntpServers: [`127.0.0.1:${server.port}`], ntpSamples: 1, ntpPollSeconds: 300, jumpWarningSeconds: 1e6 }));
       await check.run(checkContext(root.root, { clock }));
@@ -338,17 +372,21 @@ describe("clock check when NTP misbehaves (unknown, within the timeout, never a 
   it("one server refuses, another answers: the answer counts, the refusal is in the evidence", async () => {
     const server = await fakeNtpServer((req) => ntpReply(req, 0));
     const closed = await freeUdpPort();
-    const findings = await createClockCheck(settings({ ntpServers: [`127.0.0.1:${closed}`, `127.0.0.1:${server.port}`], ntpTimeoutSeconds: 1 })).run(checkContext(root.root));
+    const findings = await createClockCheck(settings({ ntpServers: [`127.0.0.1:${closed}`, `127.0.0.1:${server.port}`], ntpTimeoutSeconds: 1 })).run(
+      checkContext(root.root),
+    );
     await server.close();
     const f = only(findings, "ClockOffsetOk");
     assert.match(JSON.stringify(f.evidence), new RegExp(`127\\.0\\.0\\.1:${closed} is unreachable`));
   });
-
 });
 
 describe("the node's time service", () => {
   it("parses chrony/ntpd and timesyncd configuration", () => {
-    const parsed = parseNtpConfig("server a.example iburst # comment\npool p.example\nserver 127.127.1.0\nconfdir /etc/chrony/conf.d\npeer 10.0.0.2 port 4123\n\x00\xff garbage line\n", "/etc/chrony.conf");
+    const parsed = parseNtpConfig(
+      "server a.example iburst # comment\npool p.example\nserver 127.127.1.0\nconfdir /etc/chrony/conf.d\npeer 10.0.0.2 port 4123\n\x00\xff garbage line\n",
+      "/etc/chrony.conf",
+    );
     assert.deepEqual(
       parsed.map((item) => ("server" in item ? `${item.server.host}:${item.server.port ?? 123}` : `include ${item.include.pattern}/*${item.include.suffix}`)),
       ["a.example:123", "p.example:123", "include /etc/chrony/conf.d/*.conf", "10.0.0.2:4123"],
@@ -360,17 +398,25 @@ describe("the node's time service", () => {
     const node = await fixtureRoot("clock-timesyncd-unsynced");
     try {
       const state = await readTimeSync(new RootedHost(node.root));
-      assert.deepEqual(state.servers.map((s) => s.host), ["time.example.internal"]);
+      assert.deepEqual(
+        state.servers.map((s) => s.host),
+        ["time.example.internal"],
+      );
       const clock = new FakeClock(Date.parse("2026-11-24T12:00:00Z"));
       const findings = await createClockCheck(settings({ ntpServers: [] })).run(checkContext(node.root, { clock }));
       const f = only(findings, "ClockNotSynchronized");
       assert.equal(f.severity, "warning");
-      assert.match(f.message, /systemd-timesyncd has not synchronised the clock in the 4 h 0 min since it started \(\/run\/systemd\/timesync\/synchronized is missing\)/);
+      assert.match(
+        f.message,
+        /systemd-timesyncd has not synchronised the clock in the 4 h 0 min since it started \(\/run\/systemd\/timesync\/synchronized is missing\)/,
+      );
       assert.match(f.remedy ?? "", /timedatectl timesync-status/);
       assert.equal((f.evidence as { synchronized: boolean }).synchronized, false);
 
       // Ten minutes after boot it is still early days.
-      const early = await createClockCheck(settings({ ntpServers: [] })).run(checkContext(node.root, { clock: new FakeClock(Date.parse("2026-11-24T08:10:00Z")) }));
+      const early = await createClockCheck(settings({ ntpServers: [] })).run(
+        checkContext(node.root, { clock: new FakeClock(Date.parse("2026-11-24T08:10:00Z")) }),
+      );
       assert.match(only(early, "TimeSyncServiceOk").message, /started 9 min 45 s ago and has not synchronised yet/);
     } finally {
       await node.cleanup();
@@ -397,7 +443,10 @@ describe("the node's time service", () => {
       assert.match(f.message, /No time service runs on the node/);
       assert.match(f.remedy ?? "", /systemctl enable --now chronyd/);
       const quiet = await createClockCheck(settings({ expectSyncService: false })).run(checkContext(node.root));
-      assert.deepEqual(quiet.map((x) => x.reason), ["NoClockReference"]);
+      assert.deepEqual(
+        quiet.map((x) => x.reason),
+        ["NoClockReference"],
+      );
     } finally {
       await node.cleanup();
     }
@@ -505,7 +554,9 @@ describe("clock metrics", () => {
     const root = await emptyRoot();
     try {
       const node = await fixtureRoot("clock-timesyncd-unsynced");
-      const findings = await createClockCheck(settings({ ntpServers: [] })).run(checkContext(node.root, { clock, cluster: clusterStub(clock, { skewMs: 40_000, rttMs: 1000 }) }));
+      const findings = await createClockCheck(settings({ ntpServers: [] })).run(
+        checkContext(node.root, { clock, cluster: clusterStub(clock, { skewMs: 40_000, rttMs: 1000 }) }),
+      );
       await node.cleanup();
       metrics.update(findings);
       const text = await registry.metrics();

@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
-import { createDiskCheck, diskSettings, type FilesystemEvidence } from "../../src/checks/disk.js";
-import { systemClock } from "../../src/engine/clock.js";
-import { KubeletLocator } from "../../src/host/kubelet.js";
-import { RootedHost } from "../../src/host/host.js";
+import { createDiskCheck, diskSettings, type FilesystemEvidence } from "../../src/checks/disk/index.js";
+import { systemClock } from "../../src/time/clock.js";
+import { KubeletLocator } from "../../src/node/kubelet/locator.js";
+import { RootedHost } from "../../src/node/host.js";
 import type { Finding } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { fillBytes, fillInodes, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
@@ -78,7 +78,10 @@ describe("disk check", () => {
     await fixture.writeMountinfo();
     await fillInodes(dir, 5);
     const findings = on(await runDisk(fixture.root), "/var/lib/kubelet");
-    assert.deepEqual(findings.map((f) => [f.reason, f.severity]), [["NodeFsInodesLow", "critical"]]);
+    assert.deepEqual(
+      findings.map((f) => [f.reason, f.severity]),
+      [["NodeFsInodesLow", "critical"]],
+    );
     assert.match(findings[0]?.message ?? "", /of 200 inodes free/);
     assert.match(findings[0]?.remedy ?? "", /find \/var\/lib\/kubelet -xdev/);
   });

@@ -31,7 +31,6 @@ function run(name: string, args: string[]): Promise<{ code: number; stdout: stri
   });
 }
 
-
 let api: FakeApiServer;
 let healthz: Healthz;
 const closers: Array<() => void | Promise<void>> = [];
@@ -124,7 +123,10 @@ describe("kubelet check through the API client: what it reads", () => {
     const h = await harness("kubelet-never-registers");
     const findings = await h.run({ cluster: await reader("node30") });
     assert.deepEqual(summary(findings), [["NodeIPNotPresent", "critical"]]);
-    assert.match(find(findings, "NodeIPNotPresent").message, /10\.0\.0\.10 \(InternalIP of Node node30\) is on none of the node's interfaces \(addresses present: 10\.0\.0\.30\)/);
+    assert.match(
+      find(findings, "NodeIPNotPresent").message,
+      /10\.0\.0\.10 \(InternalIP of Node node30\) is on none of the node's interfaces \(addresses present: 10\.0\.0\.30\)/,
+    );
   });
 
   it("a registered Node without a Lease is a warning", async () => {
@@ -184,8 +186,22 @@ describe("kubelet check through the API client: incident 2, OutOfDisk stuck at U
   it("warns with the condition, its age and a kubectl command that removes exactly it", async () => {
     const conditions = [
       ...kubeletConditions("2026-11-24T11:58:00Z"),
-      { type: "OutOfDisk", status: "Unknown", reason: "NodeStatusNeverUpdated", message: "Kubelet never posted node status.", lastHeartbeatTime: "2026-06-02T08:00:00Z", lastTransitionTime: "2026-06-02T08:01:00Z" },
-      { type: "KernelDeadlock", status: "False", reason: "KernelHasNoDeadlock", message: "kernel has no deadlock", lastHeartbeatTime: "2026-11-24T11:59:00Z", lastTransitionTime: "2026-11-01T00:00:00Z" },
+      {
+        type: "OutOfDisk",
+        status: "Unknown",
+        reason: "NodeStatusNeverUpdated",
+        message: "Kubelet never posted node status.",
+        lastHeartbeatTime: "2026-06-02T08:00:00Z",
+        lastTransitionTime: "2026-06-02T08:01:00Z",
+      },
+      {
+        type: "KernelDeadlock",
+        status: "False",
+        reason: "KernelHasNoDeadlock",
+        message: "kernel has no deadlock",
+        lastHeartbeatTime: "2026-11-24T11:59:00Z",
+        lastTransitionTime: "2026-11-01T00:00:00Z",
+      },
     ];
     api.seedNode("node-b", { conditions });
     api.seedLease("node-b", { renewTime: new Date(NOW - 5_000) });
@@ -266,10 +282,27 @@ describe("the bundled agent against the fake API server", () => {
     const fixture = await fixtureRoot("kubelet-never-registers");
     closers.push(() => fixture.cleanup());
     const { config, kubeconfig } = await configFile();
-    const result = await runCli(["check", "--only", "kubelet", "--host-root", fixture.root, "--config", config, "--kubeconfig", kubeconfig, "--node-name", "node30", "--output", "json"]);
+    const result = await runCli([
+      "check",
+      "--only",
+      "kubelet",
+      "--host-root",
+      fixture.root,
+      "--config",
+      config,
+      "--kubeconfig",
+      kubeconfig,
+      "--node-name",
+      "node30",
+      "--output",
+      "json",
+    ]);
     assert.equal(result.code, 2, result.stderr);
     const { findings } = JSON.parse(result.stdout) as { findings: Array<{ reason: string; severity: string }> };
-    assert.deepEqual(findings.map((f) => [f.reason, f.severity]), [["NodeNotRegistered", "critical"]]);
+    assert.deepEqual(
+      findings.map((f) => [f.reason, f.severity]),
+      [["NodeNotRegistered", "critical"]],
+    );
   });
 
   it("kubelet dies → KubeletUnhealthy=True on the API server within 30 s", async (t) => {
@@ -288,12 +321,26 @@ describe("the bundled agent against the fake API server", () => {
     closers.push(() => own.close());
     await writeFile(config, `checks:\n  kubelet:\n    healthzUrl: ${own.url}\n`);
     const kubeconfig = await live.writeKubeconfig(dir);
-    const agent = await startAgentProcess(["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", "node-a", "--kubeconfig", kubeconfig, "--config", config]);
-    closers.push(() => new Promise<void>((resolve) => {
-      if (agent.child.exitCode !== null) return resolve();
-      agent.child.once("exit", () => resolve());
-      agent.child.kill("SIGTERM");
-    }));
+    const agent = await startAgentProcess([
+      "--host-root",
+      fixture.root,
+      "--listen",
+      "127.0.0.1:0",
+      "--node-name",
+      "node-a",
+      "--kubeconfig",
+      kubeconfig,
+      "--config",
+      config,
+    ]);
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          if (agent.child.exitCode !== null) return resolve();
+          agent.child.once("exit", () => resolve());
+          agent.child.kill("SIGTERM");
+        }),
+    );
     const condition = () => live.node("node-a")?.status?.conditions?.find((c) => c.type === "KubeletUnhealthy");
     const waitFor = async (want: string, limitMs: number): Promise<number> => {
       const started = performance.now();

@@ -9,19 +9,12 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import type { Node } from "kubernetes-types/core/v1.js";
-import { createKubeletConfigCheck, kubeletConfigSettings } from "../../src/checks/kubelet-config.js";
-import {
-  RULES,
-  isKubeletLabel,
-  judgeKubeletConfig,
-  topLevelKeyLines,
-  type FileFact,
-  type KubeletConfigFacts,
-} from "../../src/checks/kubelet-config-rules.js";
-import { parseKubeVersion } from "../../src/checks/kubelet-version.js";
-import { systemClock } from "../../src/engine/clock.js";
-import { RootedHost } from "../../src/host/host.js";
-import { KubeletLocator, parseKubeletFlags, parseYamlMapping } from "../../src/host/kubelet.js";
+import { createKubeletConfigCheck, kubeletConfigSettings } from "../../src/checks/kubelet-config/index.js";
+import { RULES, isKubeletLabel, judgeKubeletConfig, topLevelKeyLines, type FileFact, type KubeletConfigFacts } from "../../src/checks/kubelet-config/rules.js";
+import { parseKubeVersion } from "../../src/node/kubelet/version.js";
+import { systemClock } from "../../src/time/clock.js";
+import { RootedHost } from "../../src/node/host.js";
+import { KubeletLocator, parseKubeletFlags, parseYamlMapping } from "../../src/node/kubelet/locator.js";
 import type { ClusterReader, Finding } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { runCli } from "../support/cli.js";
@@ -87,7 +80,8 @@ function facts(input: Input): KubeletConfigFacts {
   f.swaps = { ok: true, active: input.swaps ?? [] };
   const containerd = file("/etc/containerd/config.toml", input.containerd);
   if (containerd) f.containerdConfig = containerd;
-  if (input.dropIns) f.configDropIns = Object.entries(input.dropIns).map(([path, text]) => ({ doc: parseYamlMapping(path, text), keyLines: topLevelKeyLines(text) }));
+  if (input.dropIns)
+    f.configDropIns = Object.entries(input.dropIns).map(([path, text]) => ({ doc: parseYamlMapping(path, text), keyLines: topLevelKeyLines(text) }));
   if (input.crio) f.crioConfig = Object.entries(input.crio).map(([path, text]) => ({ path, state: "ok", text }));
   return f;
 }
@@ -102,7 +96,11 @@ interface Row {
 
 const ROWS: Row[] = [
   // --config file
-  { rule: "config file", name: "a valid KubeletConfiguration", input: { config: "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailSwapOn: true\n" } },
+  {
+    rule: "config file",
+    name: "a valid KubeletConfiguration",
+    input: { config: "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailSwapOn: true\n" },
+  },
   {
     rule: "config file",
     name: "a config that is a list",
@@ -118,17 +116,35 @@ const ROWS: Row[] = [
   {
     rule: "config file",
     name: "a wrong kind and a key of the wrong type",
-    input: { config: "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeProxyConfiguration\nfailSwapOn: \"no\"\n" },
-    expect: { reason: "KubeletConfigFileInvalid", severity: "critical", message: [/kind is "KubeProxyConfiguration"/, /failSwapOn \(line 3\) must be a boolean, got "no"/], remedy: [/kind: KubeletConfiguration/] },
+    input: { config: 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeProxyConfiguration\nfailSwapOn: "no"\n' },
+    expect: {
+      reason: "KubeletConfigFileInvalid",
+      severity: "critical",
+      message: [/kind is "KubeProxyConfiguration"/, /failSwapOn \(line 3\) must be a boolean, got "no"/],
+      remedy: [/kind: KubeletConfiguration/],
+    },
   },
   {
     rule: "config file",
     name: "a --config-dir drop-in that is a list",
     input: { config: "kind: KubeletConfiguration\n", dropIns: { "/etc/kubernetes/kubelet.conf.d/20-bad.conf": "- cgroupDriver: systemd\n" } },
-    expect: { reason: "KubeletConfigFileInvalid", severity: "critical", message: [/\/etc\/kubernetes\/kubelet\.conf\.d\/20-bad\.conf: is a list, expected a mapping/], remedy: [/Fix \/etc\/kubernetes\/kubelet\.conf\.d\/20-bad\.conf/] },
+    expect: {
+      reason: "KubeletConfigFileInvalid",
+      severity: "critical",
+      message: [/\/etc\/kubernetes\/kubelet\.conf\.d\/20-bad\.conf: is a list, expected a mapping/],
+      remedy: [/Fix \/etc\/kubernetes\/kubelet\.conf\.d\/20-bad\.conf/],
+    },
   },
   // --node-labels
-  { rule: "node labels", name: "allowed prefixes, allowed keys and other domains", input: { args: ["--node-labels=node.kubernetes.io/pool=a,kubelet.kubernetes.io/x=y,topology.kubernetes.io/zone=z1,kubernetes.io/hostname=n1,example.com/team=data,plain=1"] } },
+  {
+    rule: "node labels",
+    name: "allowed prefixes, allowed keys and other domains",
+    input: {
+      args: [
+        "--node-labels=node.kubernetes.io/pool=a,kubelet.kubernetes.io/x=y,topology.kubernetes.io/zone=z1,kubernetes.io/hostname=n1,example.com/team=data,plain=1",
+      ],
+    },
+  },
   {
     rule: "node labels",
     name: "node-role.kubernetes.io on 1.22 is refused",
@@ -136,7 +152,11 @@ const ROWS: Row[] = [
     expect: {
       reason: "NodeLabelNotAllowed",
       severity: "critical",
-      message: [/--node-labels=node-role\.kubernetes\.io\/worker=,topology/, /sets node-role\.kubernetes\.io\/worker in/, /unknown 'kubernetes\.io' or 'k8s\.io' labels/],
+      message: [
+        /--node-labels=node-role\.kubernetes\.io\/worker=,topology/,
+        /sets node-role\.kubernetes\.io\/worker in/,
+        /unknown 'kubernetes\.io' or 'k8s\.io' labels/,
+      ],
       remedy: [/kubectl label node <node> node-role\.kubernetes\.io\/worker=/, /kubelet\.kubernetes\.io and node\.kubernetes\.io prefixes/],
     },
   },
@@ -156,7 +176,11 @@ const ROWS: Row[] = [
     rule: "node labels",
     name: "1.15 only warned",
     input: { args: ["--node-labels=node-role.kubernetes.io/master="], version: "1.15.3" },
-    expect: { reason: "NodeLabelNotAllowed", severity: "warning", message: [/kubelet 1\.15\.3 \(from the test\) accepts it with a warning, but 1\.16 and later refuse/] },
+    expect: {
+      reason: "NodeLabelNotAllowed",
+      severity: "warning",
+      message: [/kubelet 1\.15\.3 \(from the test\) accepts it with a warning, but 1\.16 and later refuse/],
+    },
   },
   {
     rule: "node labels",
@@ -176,7 +200,12 @@ const ROWS: Row[] = [
     rule: "node status max images",
     name: "-2 in the config file",
     input: { config: "nodeStatusMaxImages: -2\n" },
-    expect: { reason: "NodeStatusMaxImagesInvalid", severity: "critical", message: [/nodeStatusMaxImages: -2 in \/var\/lib\/kubelet\/config\.yaml line 1 is below -1/], remedy: [/nodeStatusMaxImages in \/var\/lib\/kubelet\/config\.yaml/] },
+    expect: {
+      reason: "NodeStatusMaxImagesInvalid",
+      severity: "critical",
+      message: [/nodeStatusMaxImages: -2 in \/var\/lib\/kubelet\/config\.yaml line 1 is below -1/],
+      remedy: [/nodeStatusMaxImages in \/var\/lib\/kubelet\/config\.yaml/],
+    },
   },
   {
     rule: "node status max images",
@@ -186,18 +215,30 @@ const ROWS: Row[] = [
   },
   // --dynamic-config-dir
   { rule: "dynamic config dir", name: "on 1.18 the gate is on by default", input: { args: ["--dynamic-config-dir=/var/lib/kubelet/dyn"], version: "1.18.2" } },
-  { rule: "dynamic config dir", name: "on 1.22 with the gate enabled", input: { args: ["--dynamic-config-dir=/d", "--feature-gates=DynamicKubeletConfig=true"], version: "1.22.0" } },
+  {
+    rule: "dynamic config dir",
+    name: "on 1.22 with the gate enabled",
+    input: { args: ["--dynamic-config-dir=/d", "--feature-gates=DynamicKubeletConfig=true"], version: "1.22.0" },
+  },
   {
     rule: "dynamic config dir",
     name: "on 1.22 without the gate",
     input: { args: ["--dynamic-config-dir=/var/lib/kubelet/dyn"], version: "1.22.17" },
-    expect: { reason: "DynamicConfigDirWithoutFeatureGate", severity: "critical", message: [/--dynamic-config-dir=\/var\/lib\/kubelet\/dyn/, /off by default in kubelet 1\.22\.17/] },
+    expect: {
+      reason: "DynamicConfigDirWithoutFeatureGate",
+      severity: "critical",
+      message: [/--dynamic-config-dir=\/var\/lib\/kubelet\/dyn/, /off by default in kubelet 1\.22\.17/],
+    },
   },
   {
     rule: "dynamic config dir",
     name: "the gate switched off in the config file",
     input: { args: ["--dynamic-config-dir=/d"], config: "featureGates:\n  DynamicKubeletConfig: false\n", version: "1.18.0" },
-    expect: { reason: "DynamicConfigDirWithoutFeatureGate", severity: "critical", message: [/featureGates\.DynamicKubeletConfig: false in \/var\/lib\/kubelet\/config\.yaml/] },
+    expect: {
+      reason: "DynamicConfigDirWithoutFeatureGate",
+      severity: "critical",
+      message: [/featureGates\.DynamicKubeletConfig: false in \/var\/lib\/kubelet\/config\.yaml/],
+    },
   },
   {
     rule: "dynamic config dir",
@@ -211,13 +252,23 @@ const ROWS: Row[] = [
     rule: "removed flags",
     name: "--container-runtime on 1.27",
     input: { args: ["--container-runtime=remote"], version: "1.27.1" },
-    expect: { reason: "KubeletFlagRemoved", severity: "critical", message: [/--container-runtime=remote: removed in kubelet 1\.27/, /unknown flag: --container-runtime/], remedy: [/--container-runtime-endpoint alone/] },
+    expect: {
+      reason: "KubeletFlagRemoved",
+      severity: "critical",
+      message: [/--container-runtime=remote: removed in kubelet 1\.27/, /unknown flag: --container-runtime/],
+      remedy: [/--container-runtime-endpoint alone/],
+    },
   },
   {
     rule: "removed flags",
     name: "klog flags on 1.28",
     input: { args: ["--logtostderr=false", "--log-dir=/var/log/kubelet"], version: "1.28.0" },
-    expect: { reason: "KubeletFlagRemoved", severity: "critical", message: [/--logtostderr=false --log-dir=\/var\/log\/kubelet: removed in kubelet 1\.26/], remedy: [/journalctl -u kubelet/] },
+    expect: {
+      reason: "KubeletFlagRemoved",
+      severity: "critical",
+      message: [/--logtostderr=false --log-dir=\/var\/log\/kubelet: removed in kubelet 1\.26/],
+      remedy: [/journalctl -u kubelet/],
+    },
   },
   {
     rule: "removed flags",
@@ -226,8 +277,16 @@ const ROWS: Row[] = [
     expect: { reason: "KubeletFlagRemoved", severity: "warning", message: [/removed in kubelet 1\.24/] },
   },
   // kubeconfig ignored (incident 1)
-  { rule: "kubeconfig ignored", name: "1.7 with --require-kubeconfig", input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf", "--require-kubeconfig"], version: "1.7.16", kubeconfig: GOOD_KUBECONFIG } },
-  { rule: "kubeconfig ignored", name: "1.8 with --kubeconfig alone", input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], version: "1.8.0", kubeconfig: GOOD_KUBECONFIG } },
+  {
+    rule: "kubeconfig ignored",
+    name: "1.7 with --require-kubeconfig",
+    input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf", "--require-kubeconfig"], version: "1.7.16", kubeconfig: GOOD_KUBECONFIG },
+  },
+  {
+    rule: "kubeconfig ignored",
+    name: "1.8 with --kubeconfig alone",
+    input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], version: "1.8.0", kubeconfig: GOOD_KUBECONFIG },
+  },
   {
     rule: "kubeconfig ignored",
     name: "1.7 with --kubeconfig and nothing else",
@@ -244,31 +303,52 @@ const ROWS: Row[] = [
   {
     rule: "kubeconfig",
     name: "missing but a bootstrap kubeconfig will create it",
-    input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf", "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf"], kubeconfig: { path: "/etc/kubernetes/kubelet.conf", state: "missing" }, bootstrap: GOOD_KUBECONFIG },
+    input: {
+      args: ["--kubeconfig=/etc/kubernetes/kubelet.conf", "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf"],
+      kubeconfig: { path: "/etc/kubernetes/kubelet.conf", state: "missing" },
+      bootstrap: GOOD_KUBECONFIG,
+    },
   },
   {
     rule: "kubeconfig",
     name: "missing with no bootstrap kubeconfig",
     input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], kubeconfig: { path: "/etc/kubernetes/kubelet.conf", state: "missing" } },
-    expect: { reason: "KubeconfigMissing", severity: "critical", message: [/--kubeconfig=\/etc\/kubernetes\/kubelet\.conf does not exist/], remedy: [/Restore \/etc\/kubernetes\/kubelet\.conf/] },
+    expect: {
+      reason: "KubeconfigMissing",
+      severity: "critical",
+      message: [/--kubeconfig=\/etc\/kubernetes\/kubelet\.conf does not exist/],
+      remedy: [/Restore \/etc\/kubernetes\/kubelet\.conf/],
+    },
   },
   {
     rule: "kubeconfig",
     name: "unreadable",
-    input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], kubeconfig: { path: "/etc/kubernetes/kubelet.conf", state: "unreadable", problem: "is a directory, expected a file" } },
+    input: {
+      args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"],
+      kubeconfig: { path: "/etc/kubernetes/kubelet.conf", state: "unreadable", problem: "is a directory, expected a file" },
+    },
     expect: { reason: "KubeconfigUnreadable", severity: "critical", message: [/\/etc\/kubernetes\/kubelet\.conf cannot be read: is a directory/] },
   },
   {
     rule: "kubeconfig",
     name: "binary",
     input: { args: ["--kubeconfig=/etc/kubernetes/kubelet.conf"], kubeconfig: "\u007fELF\u0002\u0001\u0001\u0000\u0000\u0000" },
-    expect: { reason: "KubeconfigInvalid", severity: "critical", message: [/--kubeconfig=\/etc\/kubernetes\/kubelet\.conf: binary data, not a kubeconfig; kubelet cannot reach the API server/] },
+    expect: {
+      reason: "KubeconfigInvalid",
+      severity: "critical",
+      message: [/--kubeconfig=\/etc\/kubernetes\/kubelet\.conf: binary data, not a kubeconfig; kubelet cannot reach the API server/],
+    },
   },
   {
     rule: "kubeconfig",
     name: "a cluster without a server",
     input: { args: ["--kubeconfig=/k.conf"], kubeconfig: GOOD_KUBECONFIG.replace('{server: "https://10.0.0.1:6443"}', "{insecure-skip-tls-verify: true}") },
-    expect: { reason: "KubeconfigNoServer", severity: "critical", message: [/--kubeconfig=\/k\.conf: cluster "k" has no server/], remedy: [/https:\/\/<api-server>:6443/] },
+    expect: {
+      reason: "KubeconfigNoServer",
+      severity: "critical",
+      message: [/--kubeconfig=\/k\.conf: cluster "k" has no server/],
+      remedy: [/https:\/\/<api-server>:6443/],
+    },
   },
   {
     rule: "kubeconfig",
@@ -277,17 +357,40 @@ const ROWS: Row[] = [
     expect: { reason: "KubeconfigNoServer", severity: "critical", message: [/--kubeconfig=\/k\.conf: no current-context/] },
   },
   // cgroup driver
-  { rule: "cgroup driver", name: "systemd on both", input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], config: "cgroupDriver: systemd\n", containerd: CONTAINERD(true) } },
-  { rule: "cgroup driver", name: "cgroupfs on both (kubelet's default, no containerd config)", input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], containerd: { path: "/etc/containerd/config.toml", state: "missing" } } },
-  { rule: "cgroup driver", name: "CRI-O is not judged against containerd's file", input: { args: ["--container-runtime-endpoint=unix:///var/run/crio/crio.sock", "--cgroup-driver=systemd"], containerd: CONTAINERD(false) } },
+  {
+    rule: "cgroup driver",
+    name: "systemd on both",
+    input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], config: "cgroupDriver: systemd\n", containerd: CONTAINERD(true) },
+  },
+  {
+    rule: "cgroup driver",
+    name: "cgroupfs on both (kubelet's default, no containerd config)",
+    input: {
+      args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"],
+      containerd: { path: "/etc/containerd/config.toml", state: "missing" },
+    },
+  },
+  {
+    rule: "cgroup driver",
+    name: "CRI-O is not judged against containerd's file",
+    input: { args: ["--container-runtime-endpoint=unix:///var/run/crio/crio.sock", "--cgroup-driver=systemd"], containerd: CONTAINERD(false) },
+  },
   {
     rule: "cgroup driver",
     name: "kubelet systemd, containerd cgroupfs",
-    input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], config: "cgroupDriver: systemd\n", containerd: CONTAINERD(false), version: "1.28.3" },
+    input: {
+      args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"],
+      config: "cgroupDriver: systemd\n",
+      containerd: CONTAINERD(false),
+      version: "1.28.3",
+    },
     expect: {
       reason: "CgroupDriverMismatch",
       severity: "critical",
-      message: [/kubelet uses the systemd cgroup driver \(cgroupDriver: systemd in \/var\/lib\/kubelet\/config\.yaml line 1\)/, /containerd uses cgroupfs \(\/etc\/containerd\/config\.toml sets SystemdCgroup = false/],
+      message: [
+        /kubelet uses the systemd cgroup driver \(cgroupDriver: systemd in \/var\/lib\/kubelet\/config\.yaml line 1\)/,
+        /containerd uses cgroupfs \(\/etc\/containerd\/config\.toml sets SystemdCgroup = false/,
+      ],
       remedy: [/SystemdCgroup = true/, /cgroupDriver: systemd/, /systemctl restart containerd kubelet/],
     },
   },
@@ -306,7 +409,14 @@ const ROWS: Row[] = [
   {
     rule: "cgroup driver",
     name: "CRI-O drop-in switches to cgroupfs while kubelet uses systemd",
-    input: { args: ["--container-runtime-endpoint=unix:///var/run/crio/crio.sock", "--cgroup-driver=systemd"], version: "1.29.0", crio: { "/etc/crio/crio.conf": '[crio.runtime]\ncgroup_manager = "systemd"\n', "/etc/crio/crio.conf.d/10-cgroup.conf": '[crio.runtime]\ncgroup_manager = "cgroupfs"\n' } },
+    input: {
+      args: ["--container-runtime-endpoint=unix:///var/run/crio/crio.sock", "--cgroup-driver=systemd"],
+      version: "1.29.0",
+      crio: {
+        "/etc/crio/crio.conf": '[crio.runtime]\ncgroup_manager = "systemd"\n',
+        "/etc/crio/crio.conf.d/10-cgroup.conf": '[crio.runtime]\ncgroup_manager = "cgroupfs"\n',
+      },
+    },
     expect: {
       reason: "CgroupDriverMismatch",
       severity: "critical",
@@ -317,8 +427,16 @@ const ROWS: Row[] = [
   {
     rule: "cgroup driver",
     name: "CRI-O config with a cgroup_manager CRI-O does not know",
-    input: { args: ["--container-runtime-endpoint=unix:///var/run/crio/crio.sock"], crio: { "/etc/crio/crio.conf": '[crio.runtime]\ncgroup_manager = "cgroupv2"\n' } },
-    expect: { reason: "RuntimeConfigInvalid", severity: "warning", message: [/CRI-O's config is unusable: \/etc\/crio\/crio\.conf: cgroup_manager in \[crio\.runtime\] must be "systemd" or "cgroupfs", got "cgroupv2"/], remedy: [/systemctl restart crio/] },
+    input: {
+      args: ["--container-runtime-endpoint=unix:///var/run/crio/crio.sock"],
+      crio: { "/etc/crio/crio.conf": '[crio.runtime]\ncgroup_manager = "cgroupv2"\n' },
+    },
+    expect: {
+      reason: "RuntimeConfigInvalid",
+      severity: "warning",
+      message: [/CRI-O's config is unusable: \/etc\/crio\/crio\.conf: cgroup_manager in \[crio\.runtime\] must be "systemd" or "cgroupfs", got "cgroupv2"/],
+      remedy: [/systemctl restart crio/],
+    },
   },
   // swap
   { rule: "swap", name: "swap off", input: { swaps: [] } },
@@ -327,7 +445,12 @@ const ROWS: Row[] = [
     rule: "swap",
     name: "swap on with kubelet's default failSwapOn",
     input: { swaps: ["/dev/sda2", "/swapfile"] },
-    expect: { reason: "SwapEnabledWithFailSwapOn", severity: "critical", message: [/\/dev\/sda2, \/swapfile in \/proc\/swaps/, /failSwapOn true \(kubelet's default\)/, /running with swap on is not supported/], remedy: [/swapoff -a/, /\/etc\/fstab/] },
+    expect: {
+      reason: "SwapEnabledWithFailSwapOn",
+      severity: "critical",
+      message: [/\/dev\/sda2, \/swapfile in \/proc\/swaps/, /failSwapOn true \(kubelet's default\)/, /running with swap on is not supported/],
+      remedy: [/swapoff -a/, /\/etc\/fstab/],
+    },
   },
   {
     rule: "swap",
@@ -338,8 +461,19 @@ const ROWS: Row[] = [
   {
     rule: "swap",
     name: "a --config-dir drop-in turns failSwapOn back on",
-    input: { swaps: ["/swap.img"], config: "failSwapOn: false\n", dropIns: { "/etc/kubernetes/kubelet.conf.d/10-a.conf": "kind: KubeletConfiguration\n", "/etc/kubernetes/kubelet.conf.d/90-swap.conf": "kind: KubeletConfiguration\nfailSwapOn: true\n" } },
-    expect: { reason: "SwapEnabledWithFailSwapOn", severity: "critical", message: [/failSwapOn true \(failSwapOn: true in \/etc\/kubernetes\/kubelet\.conf\.d\/90-swap\.conf line 2\)/] },
+    input: {
+      swaps: ["/swap.img"],
+      config: "failSwapOn: false\n",
+      dropIns: {
+        "/etc/kubernetes/kubelet.conf.d/10-a.conf": "kind: KubeletConfiguration\n",
+        "/etc/kubernetes/kubelet.conf.d/90-swap.conf": "kind: KubeletConfiguration\nfailSwapOn: true\n",
+      },
+    },
+    expect: {
+      reason: "SwapEnabledWithFailSwapOn",
+      severity: "critical",
+      message: [/failSwapOn true \(failSwapOn: true in \/etc\/kubernetes\/kubelet\.conf\.d\/90-swap\.conf line 2\)/],
+    },
   },
   // log location
   { rule: "log location", name: "no log flags", input: { args: ["--v=2"] } },
@@ -347,13 +481,23 @@ const ROWS: Row[] = [
     rule: "log location",
     name: "--logtostderr=false without --log-dir (incident 1)",
     input: { args: ["--logtostderr=false"], version: "1.7.16" },
-    expect: { reason: "KubeletLogLocation", severity: "ok", message: [/files in \/tmp/, /kubelet\.WARNING/, /only ERROR and worse reach stderr/], remedy: [/tail -n 200 \/tmp\/kubelet\.WARNING/] },
+    expect: {
+      reason: "KubeletLogLocation",
+      severity: "ok",
+      message: [/files in \/tmp/, /kubelet\.WARNING/, /only ERROR and worse reach stderr/],
+      remedy: [/tail -n 200 \/tmp\/kubelet\.WARNING/],
+    },
   },
   {
     rule: "log location",
     name: "--log-dir ignored while logging to stderr",
     input: { args: ["--log-dir=/var/log/kubernetes"], version: "1.20.0" },
-    expect: { reason: "KubeletLogLocation", severity: "ok", message: [/--log-dir is ignored because --logtostderr is true/], remedy: [/journalctl -u kubelet/] },
+    expect: {
+      reason: "KubeletLogLocation",
+      severity: "ok",
+      message: [/--log-dir is ignored because --logtostderr is true/],
+      remedy: [/journalctl -u kubelet/],
+    },
   },
   {
     rule: "log location",
@@ -367,8 +511,15 @@ describe("kubelet-config rules", () => {
   it("every rule has a valid and an invalid row, and every reason a row", () => {
     for (const rule of RULES) {
       const rows = ROWS.filter((r) => r.rule === rule.name);
-      assert.ok(rows.some((r) => !r.expect), `rule ${rule.name} has no valid row`);
-      for (const reason of rule.reasons) assert.ok(rows.some((r) => r.expect?.reason === reason), `reason ${reason} has no row`);
+      assert.ok(
+        rows.some((r) => !r.expect),
+        `rule ${rule.name} has no valid row`,
+      );
+      for (const reason of rule.reasons)
+        assert.ok(
+          rows.some((r) => r.expect?.reason === reason),
+          `reason ${reason} has no row`,
+        );
     }
   });
 
@@ -393,15 +544,31 @@ describe("kubelet-config rules", () => {
   }
 
   it("isKubeletLabel follows kubelet's list", () => {
-    for (const key of ["kubernetes.io/hostname", "kubernetes.io/os", "beta.kubernetes.io/arch", "failure-domain.beta.kubernetes.io/zone", "node.kubernetes.io/instance-type", "topology.kubernetes.io/region", "foo.node.kubernetes.io/bar", "kubelet.kubernetes.io/x"]) {
+    for (const key of [
+      "kubernetes.io/hostname",
+      "kubernetes.io/os",
+      "beta.kubernetes.io/arch",
+      "failure-domain.beta.kubernetes.io/zone",
+      "node.kubernetes.io/instance-type",
+      "topology.kubernetes.io/region",
+      "foo.node.kubernetes.io/bar",
+      "kubelet.kubernetes.io/x",
+    ]) {
       assert.ok(isKubeletLabel(key), key);
     }
-    for (const key of ["node-role.kubernetes.io/worker", "kubernetes.io/role", "app.kubernetes.io/name", "topology.kubernetes.io/rack"]) assert.ok(!isKubeletLabel(key), key);
+    for (const key of ["node-role.kubernetes.io/worker", "kubernetes.io/role", "app.kubernetes.io/name", "topology.kubernetes.io/rack"])
+      assert.ok(!isKubeletLabel(key), key);
   });
 
   it("with nothing wrong, one ok summary (and the version note when it is unknown)", () => {
     const found = judgeKubeletConfig(facts({ args: ["--kubeconfig=/k.conf"], kubeconfig: GOOD_KUBECONFIG }));
-    assert.deepEqual(found.map((f) => [f.reason, f.severity]), [["KubeletVersionUnknown", "ok"], ["KubeletConfigOk", "ok"]]);
+    assert.deepEqual(
+      found.map((f) => [f.reason, f.severity]),
+      [
+        ["KubeletVersionUnknown", "ok"],
+        ["KubeletConfigOk", "ok"],
+      ],
+    );
   });
 });
 
@@ -433,7 +600,9 @@ function cluster(node: Node | null, calls: { n: number } = { n: 0 }): ClusterRea
 }
 
 async function run(root: string, options: { settings?: Record<string, unknown>; cluster?: ClusterReader } = {}): Promise<Finding[]> {
-  const check = createKubeletConfigCheck(kubeletConfigSettings.parse(options.settings ?? {}, "checks.kubelet-config"), { kubelet: new KubeletLocator(new RootedHost(root), systemClock) });
+  const check = createKubeletConfigCheck(kubeletConfigSettings.parse(options.settings ?? {}, "checks.kubelet-config"), {
+    kubelet: new KubeletLocator(new RootedHost(root), systemClock),
+  });
   return check.run(checkContext(root, options.cluster ? { cluster: options.cluster } : {}));
 }
 
@@ -454,19 +623,34 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.deepEqual(aboveOk(findings), []);
     const ok = one(findings, "KubeletConfigOk");
     assert.match(ok.message, /kubelet 1\.30\.4 \(from \/var\/lib\/dpkg\/status, package kubelet 1\.30\.4-1\.1\)/);
-    assert.match(ok.message, /flags of pid 1843, \/var\/lib\/kubelet\/config\.yaml, \/etc\/kubernetes\/kubelet\.conf, swap off, cgroup driver matches \/etc\/containerd\/config\.toml/);
+    assert.match(
+      ok.message,
+      /flags of pid 1843, \/var\/lib\/kubelet\/config\.yaml, \/etc\/kubernetes\/kubelet\.conf, swap off, cgroup driver matches \/etc\/containerd\/config\.toml/,
+    );
   });
 
   it("a --config-dir drop-in that switches the cgroup driver is named with its line", async () => {
     fixture = await fixtureRoot("kubelet-config-healthy");
-    const argv = ["/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf", "--config=/var/lib/kubelet/config.yaml", "--config-dir=/etc/kubernetes/kubelet.conf.d", "--container-runtime-endpoint=unix:///run/containerd/containerd.sock"];
+    const argv = [
+      "/usr/bin/kubelet",
+      "--kubeconfig=/etc/kubernetes/kubelet.conf",
+      "--config=/var/lib/kubelet/config.yaml",
+      "--config-dir=/etc/kubernetes/kubelet.conf.d",
+      "--container-runtime-endpoint=unix:///run/containerd/containerd.sock",
+    ];
     await writeFile(join(fixture.root, "proc/1843/cmdline"), argv.join("\0") + "\0");
     await mkdir(join(fixture.root, "etc/kubernetes/kubelet.conf.d"), { recursive: true });
-    await writeFile(join(fixture.root, "etc/kubernetes/kubelet.conf.d/50-cgroup.conf"), "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n");
+    await writeFile(
+      join(fixture.root, "etc/kubernetes/kubelet.conf.d/50-cgroup.conf"),
+      "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n",
+    );
     await writeFile(join(fixture.root, "etc/kubernetes/kubelet.conf.d/README"), "not a drop-in\n");
     const mismatch = one(await run(fixture.root), "CgroupDriverMismatch");
     assert.equal(mismatch.severity, "critical");
-    assert.match(mismatch.message, /kubelet uses the cgroupfs cgroup driver \(cgroupDriver: cgroupfs in \/etc\/kubernetes\/kubelet\.conf\.d\/50-cgroup\.conf line 3\) but containerd uses systemd/);
+    assert.match(
+      mismatch.message,
+      /kubelet uses the cgroupfs cgroup driver \(cgroupDriver: cgroupfs in \/etc\/kubernetes\/kubelet\.conf\.d\/50-cgroup\.conf line 3\) but containerd uses systemd/,
+    );
     assert.match(mismatch.remedy ?? "", /cgroupDriver: systemd` via cgroupDriver in \/etc\/kubernetes\/kubelet\.conf\.d\/50-cgroup\.conf line 3/);
   });
 
@@ -481,7 +665,10 @@ describe("kubelet-config check on fixture hosts", () => {
     await writeFile(join(fixture.root, "etc/containerd/config.toml"), 'version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n');
     const imported = await run(fixture.root);
     assert.deepEqual(aboveOk(imported), []);
-    assert.match(one(imported, "KubeletConfigOk").message, /cgroup driver not compared \(\/etc\/containerd\/config\.toml imports \/etc\/containerd\/conf\.d\/\*\.toml, which node-doctor does not follow\)/);
+    assert.match(
+      one(imported, "KubeletConfigOk").message,
+      /cgroup driver not compared \(\/etc\/containerd\/config\.toml imports \/etc\/containerd\/conf\.d\/\*\.toml, which node-doctor does not follow\)/,
+    );
     await rm(join(fixture.root, "etc/containerd"), { recursive: true });
     // Visible directory, no file: containerd's defaults (cgroupfs) against kubelet's systemd.
     await mkdir(join(fixture.root, "etc/containerd"));
@@ -517,7 +704,10 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.match(logs.remedy ?? "", /tail -n 200 \/tmp\/kubelet\.WARNING/);
 
     // Nothing else above ok: cAdvisor noise and 1.7's dockershim flags are not problems here.
-    assert.deepEqual(aboveOk(findings).map((f) => f.reason), ["KubeconfigIgnored"]);
+    assert.deepEqual(
+      aboveOk(findings).map((f) => f.reason),
+      ["KubeconfigIgnored"],
+    );
     assert.equal(calls.n, 0, "the package database answered; the API server was not asked");
   });
 
@@ -546,7 +736,12 @@ describe("kubelet-config check on fixture hosts", () => {
   it("incident 4: kubelet 1.22 refuses --node-labels, --node-status-max-images and --dynamic-config-dir", async () => {
     fixture = await fixtureRoot("incident-4-flags-refused");
     const findings = await run(fixture.root);
-    assert.deepEqual(aboveOk(findings).map((f) => f.reason).sort(), ["DynamicConfigDirWithoutFeatureGate", "NodeLabelNotAllowed", "NodeStatusMaxImagesInvalid"]);
+    assert.deepEqual(
+      aboveOk(findings)
+        .map((f) => f.reason)
+        .sort(),
+      ["DynamicConfigDirWithoutFeatureGate", "NodeLabelNotAllowed", "NodeStatusMaxImagesInvalid"],
+    );
 
     const labels = one(findings, "NodeLabelNotAllowed");
     assert.equal(labels.severity, "critical");
@@ -570,7 +765,13 @@ describe("kubelet-config check on fixture hosts", () => {
     fixture = await fixtureRoot("incident-4-flags-refused");
     const findings = await run(fixture.root, { settings: { kubeletVersion: "1.27.2" } });
     const removed = findings.filter((f) => f.reason === "KubeletFlagRemoved");
-    assert.deepEqual(removed.map((f) => (f.evidence as { flags: string[] }).flags).flat().sort(), ["container-runtime", "dynamic-config-dir"]);
+    assert.deepEqual(
+      removed
+        .map((f) => (f.evidence as { flags: string[] }).flags)
+        .flat()
+        .sort(),
+      ["container-runtime", "dynamic-config-dir"],
+    );
     assert.ok(removed.every((f) => f.severity === "critical"));
     assert.equal(findings.filter((f) => f.reason === "DynamicConfigDirWithoutFeatureGate").length, 0);
   });
@@ -578,24 +779,41 @@ describe("kubelet-config check on fixture hosts", () => {
   it("incident 4 while kubelet crash-loops: no process, so the flags come from its unit, drop-ins and env files", async () => {
     fixture = await fixtureRoot("incident-4-crashloop");
     const findings = await run(fixture.root);
-    assert.deepEqual(aboveOk(findings).map((f) => f.reason).sort(), ["NodeLabelNotAllowed", "NodeStatusMaxImagesInvalid"]);
+    assert.deepEqual(
+      aboveOk(findings)
+        .map((f) => f.reason)
+        .sort(),
+      ["NodeLabelNotAllowed", "NodeStatusMaxImagesInvalid"],
+    );
     const labels = one(findings, "NodeLabelNotAllowed");
     assert.equal(labels.severity, "critical");
     assert.match(labels.message, /kubelet 1\.30\.4/);
-    assert.match(labels.message, /kubelet is not running; flags read from \/lib\/systemd\/system\/kubelet\.service, \/etc\/systemd\/system\/kubelet\.service\.d\/10-kubeadm\.conf, \/var\/lib\/kubelet\/kubeadm-flags\.env, \/etc\/default\/kubelet/);
-    assert.match(labels.remedy ?? "", /Remove node-role\.kubernetes\.io\/worker from --node-labels in \/etc\/default\/kubelet, then `systemctl daemon-reload && systemctl restart kubelet`/);
+    assert.match(
+      labels.message,
+      /kubelet is not running; flags read from \/lib\/systemd\/system\/kubelet\.service, \/etc\/systemd\/system\/kubelet\.service\.d\/10-kubeadm\.conf, \/var\/lib\/kubelet\/kubeadm-flags\.env, \/etc\/default\/kubelet/,
+    );
+    assert.match(
+      labels.remedy ?? "",
+      /Remove node-role\.kubernetes\.io\/worker from --node-labels in \/etc\/default\/kubelet, then `systemctl daemon-reload && systemctl restart kubelet`/,
+    );
     assert.match(one(findings, "NodeStatusMaxImagesInvalid").message, /--node-status-max-images=-5/);
     // Without /etc/default visible, the findings that remain say what could not be seen.
     await rm(join(fixture.root, "etc/default"), { recursive: true });
     await writeFile(join(fixture.root, "var/lib/kubelet/kubeadm-flags.env"), 'KUBELET_KUBEADM_ARGS="--node-status-max-images=-5"\n');
     assert.match(one(await run(fixture.root), "NodeStatusMaxImagesInvalid").message, /\/etc\/default\/kubelet could not be seen and may add flags/);
     await mkdir(join(fixture.root, "etc/default"));
-    await writeFile(join(fixture.root, "var/lib/kubelet/kubeadm-flags.env"), 'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock"\n');
+    await writeFile(
+      join(fixture.root, "var/lib/kubelet/kubeadm-flags.env"),
+      'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock"\n',
+    );
     // Once fixed, the unit's command line passes and the summary says where it was read.
     await writeFile(join(fixture.root, "etc/default/kubelet"), 'KUBELET_EXTRA_ARGS="--node-labels=node.kubernetes.io/pool=batch"\n');
     const fixed = await run(fixture.root);
     assert.deepEqual(aboveOk(fixed), []);
-    assert.match(one(fixed, "KubeletConfigOk").message, /flags in \/lib\/systemd\/system\/kubelet\.service, .*\/var\/lib\/kubelet\/config\.yaml, \/etc\/kubernetes\/kubelet\.conf/);
+    assert.match(
+      one(fixed, "KubeletConfigOk").message,
+      /flags in \/lib\/systemd\/system\/kubelet\.service, .*\/var\/lib\/kubelet\/config\.yaml, \/etc\/kubernetes\/kubelet\.conf/,
+    );
   });
 
   it("a bad label added to /etc/default/kubelet while kubelet runs: reported before the next restart", async () => {
@@ -614,12 +832,18 @@ describe("kubelet-config check on fixture hosts", () => {
     const findings = await run(fixture.root);
     const labels = one(findings, "NodeLabelNotAllowed");
     assert.equal(labels.severity, "critical");
-    assert.match(labels.message, /not yet in effect: kubelet pid 5120 runs with other flags, but its unit now starts it with these, from .*\/etc\/default\/kubelet, at its next restart/);
+    assert.match(
+      labels.message,
+      /not yet in effect: kubelet pid 5120 runs with other flags, but its unit now starts it with these, from .*\/etc\/default\/kubelet, at its next restart/,
+    );
     assert.match(labels.remedy ?? "", /from --node-labels in \/etc\/default\/kubelet/);
     assert.equal(findings.filter((f) => f.reason === "KubeletConfigOk").length, 0);
 
     // Once the running kubelet has the same flags as its unit, each problem is reported once, without "not yet".
-    await writeFile(join(fixture.root, "proc/5120/cmdline"), [...good, "--node-labels=node-role.kubernetes.io/worker=,node.kubernetes.io/pool=batch", "--node-status-max-images=-5"].join("\0") + "\0");
+    await writeFile(
+      join(fixture.root, "proc/5120/cmdline"),
+      [...good, "--node-labels=node-role.kubernetes.io/worker=,node.kubernetes.io/pool=batch", "--node-status-max-images=-5"].join("\0") + "\0",
+    );
     const same = await run(fixture.root);
     assert.doesNotMatch(one(same, "NodeLabelNotAllowed").message, /not yet in effect/);
     one(same, "NodeStatusMaxImagesInvalid");
@@ -629,14 +853,20 @@ describe("kubelet-config check on fixture hosts", () => {
     await writeFile(join(fixture.root, "proc/5120/cmdline"), [...good, "--cgroup-driver=cgroupfs"].join("\0") + "\0");
     assert.equal((await run(fixture.root)).filter((f) => /not yet in effect/.test(f.message)).length, 0);
     await mkdir(join(fixture.root, "etc/default"));
-    await writeFile(join(fixture.root, "etc/default/kubelet"), 'KUBELET_EXTRA_ARGS="--node-labels=node-role.kubernetes.io/worker=,node.kubernetes.io/pool=batch --node-status-max-images=-5"\n');
+    await writeFile(
+      join(fixture.root, "etc/default/kubelet"),
+      'KUBELET_EXTRA_ARGS="--node-labels=node-role.kubernetes.io/worker=,node.kubernetes.io/pool=batch --node-status-max-images=-5"\n',
+    );
 
     // A kubelet started from another binary (RKE2, k0s) is not this unit's: its flags are not "pending".
     await writeFile(join(fixture.root, "proc/5120/cmdline"), ["/var/lib/rancher/rke2/bin/kubelet", ...good.slice(1)].join("\0") + "\0");
     assert.deepEqual(aboveOk(await run(fixture.root)), []);
 
     // A unit that runs a wrapper script says nothing about kubelet's flags.
-    await writeFile(join(fixture.root, "etc/systemd/system/kubelet.service.d/10-kubeadm.conf"), "[Service]\nExecStart=\nExecStart=/usr/local/bin/kubelet-wrapper --node-labels=kubernetes.io/role=x\n");
+    await writeFile(
+      join(fixture.root, "etc/systemd/system/kubelet.service.d/10-kubeadm.conf"),
+      "[Service]\nExecStart=\nExecStart=/usr/local/bin/kubelet-wrapper --node-labels=kubernetes.io/role=x\n",
+    );
     await writeFile(join(fixture.root, "proc/5120/cmdline"), good.join("\0") + "\0");
     assert.deepEqual(aboveOk(await run(fixture.root)), []);
   });
@@ -720,7 +950,10 @@ describe("kubelet-config check on fixture hosts", () => {
 
     it("swap turned on after kubelet started", async () => {
       fixture = await fixtureRoot("kubelet-config-healthy");
-      await writeFile(join(fixture.root, "proc/swaps"), "Filename\tType\tSize\tUsed\tPriority\n/swap.img                               file\t\t4194300\t\t0\t\t-2\n");
+      await writeFile(
+        join(fixture.root, "proc/swaps"),
+        "Filename\tType\tSize\tUsed\tPriority\n/swap.img                               file\t\t4194300\t\t0\t\t-2\n",
+      );
       const finding = one(await run(fixture.root), "SwapEnabledWithFailSwapOn");
       assert.equal(finding.severity, "critical");
       assert.match(finding.message, /\/swap\.img in \/proc\/swaps/);
@@ -762,7 +995,9 @@ describe("kubelet-config with a real API client", () => {
     try {
       await rm(join(healthy.root, "var/lib/dpkg"), { recursive: true });
       api.seedNode("node-1"); // kubelet v1.32.4
-      const check = createKubeletConfigCheck(kubeletConfigSettings.parse({}, "k"), { kubelet: new KubeletLocator(new RootedHost(healthy.root), systemClock, 0) });
+      const check = createKubeletConfigCheck(kubeletConfigSettings.parse({}, "k"), {
+        kubelet: new KubeletLocator(new RootedHost(healthy.root), systemClock, 0),
+      });
       const first = await check.run(checkContext(healthy.root, { cluster: reader }));
       await check.run(checkContext(healthy.root, { cluster: reader }));
       assert.match(one(first, "KubeletConfigOk").message, /kubelet 1\.32\.4 \(from the Node's status\.nodeInfo\.kubeletVersion v1\.32\.4\)/);
@@ -776,7 +1011,9 @@ describe("kubelet-config with a real API client", () => {
         assert.equal(one(findings, "KubeconfigIgnored").severity, "critical");
         assert.equal(nodeGets(), 1, "the package database answered first");
         await rm(join(incident.root, "var/lib/dpkg"), { recursive: true });
-        const noPackage = createKubeletConfigCheck(kubeletConfigSettings.parse({}, "k"), { kubelet: new KubeletLocator(new RootedHost(incident.root), systemClock, 0) });
+        const noPackage = createKubeletConfigCheck(kubeletConfigSettings.parse({}, "k"), {
+          kubelet: new KubeletLocator(new RootedHost(incident.root), systemClock, 0),
+        });
         one(await noPackage.run(checkContext(incident.root, { cluster: missing })), "KubeletVersionUnknown");
         await noPackage.run(checkContext(incident.root, { cluster: missing }));
         assert.equal(nodeGets(), 2, "a missing Node is asked once, then not again for minutes");

@@ -9,15 +9,15 @@ import { existsSync } from "node:fs";
 import { appendFile, copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
-import { createKubeletLogsCheck, kubeletLogsSettings, renderTemplate, type LogReadEvidence } from "../../src/checks/kubelet-logs.js";
+import { createKubeletLogsCheck, kubeletLogsSettings, renderTemplate, type LogReadEvidence } from "../../src/checks/kubelet-logs/index.js";
 import { CHECKS } from "../../src/checks/index.js";
-import { LOG_REASONS, NOISE, SIGNATURES } from "../../src/checks/log-signatures.js";
-import { certificateSettings, createCertificatesCheck } from "../../src/checks/certificates.js";
+import { LOG_REASONS, NOISE, SIGNATURES } from "../../src/checks/kubelet-logs/signatures.js";
+import { certificateSettings, createCertificatesCheck } from "../../src/checks/certificates/index.js";
 import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
-import { KubeletLocator } from "../../src/host/kubelet.js";
-import { RootedHost } from "../../src/host/host.js";
-import { createMetricsSink } from "../../src/report/metrics/index.js";
+import { KubeletLocator } from "../../src/node/kubelet/locator.js";
+import { RootedHost } from "../../src/node/host.js";
+import { createMetricsSink } from "../../src/sinks/metrics/index.js";
 import type { Check, CheckRun, Finding } from "../../src/types.js";
 import { CertificateMint } from "../support/certs.js";
 import { runCli } from "../support/cli.js";
@@ -83,7 +83,9 @@ describe("kubelet-logs: one sample log per signature", () => {
       assert.ok(finding.remedy && finding.remedy.length > 20);
       const counters = logRead(findings)?.logCounters;
       assert.ok(counters, "LogsRead evidence carries counters");
-      const matchedOthers = Object.entries(counters.matches).filter(([id, n]) => n > 0 && id !== signature.id && !SIGNATURES.some((s) => s.id === id && s.kind === "recovery"));
+      const matchedOthers = Object.entries(counters.matches).filter(
+        ([id, n]) => n > 0 && id !== signature.id && !SIGNATURES.some((s) => s.id === id && s.kind === "recovery"),
+      );
       assert.deepEqual(matchedOthers, [], "no other problem signature matched any line");
     });
   }
@@ -97,7 +99,8 @@ describe("kubelet-logs: one sample log per signature", () => {
   });
 
   it("needles are lowercase ASCII without quotes or backslashes (they are matched on raw journal JSON too)", () => {
-    for (const item of [...SIGNATURES, ...NOISE]) for (const needle of item.needles) assert.match(needle, /^[a-z0-9 :.,()[\]/_-]+$/, `${item.id}: ${JSON.stringify(needle)}`);
+    for (const item of [...SIGNATURES, ...NOISE])
+      for (const needle of item.needles) assert.match(needle, /^[a-z0-9 :.,()[\]/_-]+$/, `${item.id}: ${JSON.stringify(needle)}`);
   });
 
   it("messages carry the captured facts", async () => {
@@ -117,7 +120,10 @@ describe("kubelet-logs: one sample log per signature", () => {
     assert.equal(counters?.lines.file.noise, 11);
     assert.equal(counters?.lines.file.recovery, 1);
     assert.equal(counters?.lines.file.matched, 0);
-    assert.match(findings.find((f) => f.reason === "LogsRead")?.message ?? "", /Read 20 log lines from \/var\/log\/kubelet\.log: no failure signature active, 11 known-noise lines ignored/);
+    assert.match(
+      findings.find((f) => f.reason === "LogsRead")?.message ?? "",
+      /Read 20 log lines from \/var\/log\/kubelet\.log: no failure signature active, 11 known-noise lines ignored/,
+    );
   });
 });
 
@@ -148,7 +154,10 @@ describe("kubelet-logs: incident 1, the decisive warning under cAdvisor errors",
     // kubelet started at 11:55 (/proc/stat btime + /proc/27521/stat); the agent starts at 14:00.
     const clock = new FakeClock(Date.parse("2026-11-24T14:00:00Z"));
     const found = problems(await makeCheck(fixture.root, clock).run(checkContext(fixture.root, { clock })));
-    assert.deepEqual(found.map((f) => f.reason), ["KubeletNoApiServer"]);
+    assert.deepEqual(
+      found.map((f) => f.reason),
+      ["KubeletNoApiServer"],
+    );
     await check?.close?.();
     fixture2 = await fixtureRoot("incident-1-no-api-server");
     const off = problems(await makeCheck(fixture2.root, clock, { sinceKubeletStartMaxHours: 0 }).run(checkContext(fixture2.root, { clock })));
@@ -163,7 +172,10 @@ describe("kubelet-logs: incident 1, the decisive warning under cAdvisor errors",
     await clock.advance(60 * 60_000);
     assert.equal(problems(await c.run(checkContext(fixture.root, { clock })))[0]?.reason, "KubeletNoApiServer", "still firing an hour later");
     const log = join(fixture.root, "var/log/kubernetes/kubelet.node1.root.log.INFO.20261124-115500.27521");
-    await appendFile(log, 'I1124 13:00:30.000000   27600 server.go:440] "Kubelet version" kubeletVersion="v1.30.2"\nI1124 13:00:31.000000   27600 kubelet_node_status.go:108] "Successfully registered node" node="node1"\n');
+    await appendFile(
+      log,
+      'I1124 13:00:30.000000   27600 server.go:440] "Kubelet version" kubeletVersion="v1.30.2"\nI1124 13:00:31.000000   27600 kubelet_node_status.go:108] "Successfully registered node" node="node1"\n',
+    );
     await clock.advance(60_000);
     assert.deepEqual(problems(await c.run(checkContext(fixture.root, { clock }))), []);
   });
@@ -195,12 +207,17 @@ describe("kubelet-logs: incident 5, Unauthorized from a certificate from the fut
     condition: "KubeletCertificateInvalid",
     severity: "critical",
     reason: "ClientCertificateNotYetValid",
-    message: "/var/lib/kubelet/pki/kubelet-client-current.pem -> kubelet-client-2026-11-24-09-12-40.pem is not valid before 2026-11-24T17:12:40Z, 5.2 hours from now.",
+    message:
+      "/var/lib/kubelet/pki/kubelet-client-current.pem -> kubelet-client-2026-11-24-09-12-40.pem is not valid before 2026-11-24T17:12:40Z, 5.2 hours from now.",
     remedy: "ln -sfn /var/lib/kubelet/pki/kubelet-client-2026-08-26-10-01-02.pem /var/lib/kubelet/pki/kubelet-client-current.pem && systemctl restart kubelet",
   };
 
   /** The journal kubelet wrote, as journald's export format, turned into a real journal file. */
-  async function writeJournal(root: string, entries: Array<{ atMs: number; unit: string; pid: number; message: string }>, file = "system.journal"): Promise<void> {
+  async function writeJournal(
+    root: string,
+    entries: Array<{ atMs: number; unit: string; pid: number; message: string }>,
+    file = "system.journal",
+  ): Promise<void> {
     assert.ok(existsSync(JOURNAL_REMOTE), `${JOURNAL_REMOTE} is missing: run scripts/test-setup.sh (it installs Debian's systemd-journal-remote)`);
     const machine = "5c0f6a2b9d8e4f7a8b1c2d3e4f5a6b7c";
     const dir = join(root, "var/log/journal", machine);
@@ -230,15 +247,60 @@ describe("kubelet-logs: incident 5, Unauthorized from a certificate from the fut
   it("reads a real journal and names the not-yet-valid client certificate the certificates check found", async () => {
     fixture = await fixtureRoot();
     await writeJournal(fixture.root, [
-      { atMs: at("11:40:00"), unit: "kubelet.service", pid: 1902, message: 'E1124 11:40:00.000000    1902 kubelet_node_status.go:92] "Unable to register node with API server" err="Unauthorized" node="node30"' },
-      { atMs: at("11:58:40"), unit: "kubelet.service", pid: 1902, message: 'E1124 11:58:40.012201    1902 kubelet_node_status.go:92] "Unable to register node with API server" err="Unauthorized" node="node30"' },
-      { atMs: at("11:58:44"), unit: "kubelet.service", pid: 1902, message: "E1124 11:58:44.240417    1902 controller.go:144] failed to ensure node lease exists, will retry in 7s, error: Unauthorized" },
-      { atMs: at("11:58:45"), unit: "kubelet.service", pid: 1902, message: 'E1124 11:58:45.193156    1902 kubelet.go:2419] "Error getting node" err="node \\"node30\\" not found"' },
-      { atMs: at("11:58:46"), unit: "kubelet.service", pid: 1902, message: 'E1124 11:58:46.193156    1902 kubelet.go:2419] "Error getting node" err="node \\"node30\\" not found"' },
-      { atMs: at("11:58:47"), unit: "kubelet.service", pid: 1902, message: 'E1124 11:58:47.193156    1902 kubelet.go:2419] "Error getting node" err="node \\"node30\\" not found"' },
-      { atMs: at("11:58:50"), unit: "containerd.service", pid: 880, message: 'time="2026-11-24T11:58:50.000000000Z" level=info msg="ImageCreate event name:\\"registry.k8s.io/pause:3.9\\""' },
-      { atMs: at("11:59:05"), unit: "kubelet.service", pid: 1902, message: 'E1124 11:59:05.512991    1902 kubelet_node_status.go:92] "Unable to register node with API server" err="Unauthorized" node="node30"' },
-      { atMs: at("11:59:06"), unit: "sshd.service", pid: 77, message: "Accepted publickey for root from 10.0.0.5 port 50022 ssh2: Unauthorized keys are rejected elsewhere" },
+      {
+        atMs: at("11:40:00"),
+        unit: "kubelet.service",
+        pid: 1902,
+        message: 'E1124 11:40:00.000000    1902 kubelet_node_status.go:92] "Unable to register node with API server" err="Unauthorized" node="node30"',
+      },
+      {
+        atMs: at("11:58:40"),
+        unit: "kubelet.service",
+        pid: 1902,
+        message: 'E1124 11:58:40.012201    1902 kubelet_node_status.go:92] "Unable to register node with API server" err="Unauthorized" node="node30"',
+      },
+      {
+        atMs: at("11:58:44"),
+        unit: "kubelet.service",
+        pid: 1902,
+        message: "E1124 11:58:44.240417    1902 controller.go:144] failed to ensure node lease exists, will retry in 7s, error: Unauthorized",
+      },
+      {
+        atMs: at("11:58:45"),
+        unit: "kubelet.service",
+        pid: 1902,
+        message: 'E1124 11:58:45.193156    1902 kubelet.go:2419] "Error getting node" err="node \\"node30\\" not found"',
+      },
+      {
+        atMs: at("11:58:46"),
+        unit: "kubelet.service",
+        pid: 1902,
+        message: 'E1124 11:58:46.193156    1902 kubelet.go:2419] "Error getting node" err="node \\"node30\\" not found"',
+      },
+      {
+        atMs: at("11:58:47"),
+        unit: "kubelet.service",
+        pid: 1902,
+        message: 'E1124 11:58:47.193156    1902 kubelet.go:2419] "Error getting node" err="node \\"node30\\" not found"',
+      },
+      {
+        atMs: at("11:58:50"),
+        unit: "containerd.service",
+        pid: 880,
+        message: 'time="2026-11-24T11:58:50.000000000Z" level=info msg="ImageCreate event name:\\"registry.k8s.io/pause:3.9\\""',
+      },
+      {
+        atMs: at("11:59:05"),
+        unit: "kubelet.service",
+        pid: 1902,
+        message: 'E1124 11:59:05.512991    1902 kubelet_node_status.go:92] "Unable to register node with API server" err="Unauthorized" node="node30"',
+      },
+      {
+        atMs: at("11:59:06"),
+        unit: "sshd.service",
+        pid: 77,
+        message: "Accepted publickey for root from 10.0.0.5 port 50022 ssh2: Unauthorized keys are rejected elsewhere",
+      },
     ]);
     const clock = new FakeClock(at("12:00:00"));
     const c = makeCheck(fixture.root, clock, { journal: { enabled: true } });
@@ -277,8 +339,18 @@ describe("kubelet-logs: incident 5, Unauthorized from a certificate from the fut
         current: "kubelet-client-2026-11-24-11-00-00.pem",
       });
       await writeJournal(root, [
-        { atMs: at("11:58:40"), unit: "kubelet.service", pid: 1902, message: 'E1124 11:58:40.012201    1902 kubelet_node_status.go:92] "Unable to register node with API server" err="Unauthorized" node="node30"' },
-        { atMs: at("11:58:44"), unit: "kubelet.service", pid: 1902, message: "E1124 11:58:44.240417    1902 controller.go:144] failed to ensure node lease exists, will retry in 7s, error: Unauthorized" },
+        {
+          atMs: at("11:58:40"),
+          unit: "kubelet.service",
+          pid: 1902,
+          message: 'E1124 11:58:40.012201    1902 kubelet_node_status.go:92] "Unable to register node with API server" err="Unauthorized" node="node30"',
+        },
+        {
+          atMs: at("11:58:44"),
+          unit: "kubelet.service",
+          pid: 1902,
+          message: "E1124 11:58:44.240417    1902 controller.go:144] failed to ensure node lease exists, will retry in 7s, error: Unauthorized",
+        },
       ]);
       const clock = new FakeClock(now);
       const host = new RootedHost(root);
@@ -294,10 +366,19 @@ describe("kubelet-logs: incident 5, Unauthorized from a certificate from the fut
         const unauthorized = logFindings.find((f) => f.reason === "KubeletUnauthorized");
         assert.ok(unauthorized, JSON.stringify(logFindings, null, 1));
         assert.match(unauthorized.message, /The certificates check knows why \(ClientCertificateNotYetValid\)/);
-        assert.ok(unauthorized.remedy?.includes("ln -sf /var/lib/kubelet/pki/kubelet-client-2026-11-01-08-00-00.pem /var/lib/kubelet/pki/kubelet-client-current.pem"), unauthorized.remedy);
+        assert.ok(
+          unauthorized.remedy?.includes("ln -sf /var/lib/kubelet/pki/kubelet-client-2026-11-01-08-00-00.pem /var/lib/kubelet/pki/kubelet-client-current.pem"),
+          unauthorized.remedy,
+        );
         const condition = state.condition("KubeletCertificateInvalid");
         assert.equal(condition?.status, "True");
-        assert.deepEqual(condition?.findings.filter((f) => f.severity === "critical").map((f) => f.reason).sort(), ["ClientCertificateNotYetValid", "KubeletUnauthorized"]);
+        assert.deepEqual(
+          condition?.findings
+            .filter((f) => f.severity === "critical")
+            .map((f) => f.reason)
+            .sort(),
+          ["ClientCertificateNotYetValid", "KubeletUnauthorized"],
+        );
       } finally {
         await scheduler.stop(0);
       }
@@ -316,11 +397,23 @@ describe("kubelet-logs: incident 5, Unauthorized from a certificate from the fut
 
   it("follows new journal entries after the first run", async () => {
     fixture = await fixtureRoot();
-    await writeJournal(fixture.root, [{ atMs: at("11:59:00"), unit: "kubelet.service", pid: 1902, message: 'I1124 11:59:00.000000    1902 server.go:440] "Kubelet version" kubeletVersion="v1.30.2"' }]);
+    await writeJournal(fixture.root, [
+      {
+        atMs: at("11:59:00"),
+        unit: "kubelet.service",
+        pid: 1902,
+        message: 'I1124 11:59:00.000000    1902 server.go:440] "Kubelet version" kubeletVersion="v1.30.2"',
+      },
+    ]);
     const clock = new FakeClock(at("12:00:00"));
     const c = makeCheck(fixture.root, clock, { journal: { enabled: true } });
     assert.deepEqual(problems(await c.run(checkContext(fixture.root, { clock }))), []);
-    const pleg = (s: string) => ({ atMs: at(`12:00:${s}`), unit: "kubelet.service", pid: 1902, message: `E1124 12:00:${s}.000000    1902 kubelet.go:1870] "Skipping pod synchronization" err="PLEG is not healthy: pleg was last seen active 3m1s ago; threshold is 3m0s"` });
+    const pleg = (s: string) => ({
+      atMs: at(`12:00:${s}`),
+      unit: "kubelet.service",
+      pid: 1902,
+      message: `E1124 12:00:${s}.000000    1902 kubelet.go:1870] "Skipping pod synchronization" err="PLEG is not healthy: pleg was last seen active 3m1s ago; threshold is 3m0s"`,
+    });
     await writeJournal(fixture.root, [pleg("05"), pleg("06")], "system@later.journal");
     let reasons: string[] = [];
     for (let i = 0; i < 50 && !reasons.includes("PlegUnhealthy"); i++) {
@@ -349,7 +442,10 @@ describe("kubelet-logs: recovery and sources", () => {
     const clock = new FakeClock();
     const c = makeCheck(fixture.root, clock);
     assert.equal(problems(await c.run(checkContext(fixture.root, { clock })))[0]?.reason, "KubeletUnauthorized");
-    await appendFile(join(fixture.root, "var/log/kubelet.log"), 'I1124 12:00:05.000000    1902 kubelet_node_status.go:108] "Successfully registered node" node="node30"\n');
+    await appendFile(
+      join(fixture.root, "var/log/kubelet.log"),
+      'I1124 12:00:05.000000    1902 kubelet_node_status.go:108] "Successfully registered node" node="node30"\n',
+    );
     await clock.advance(10_000);
     assert.deepEqual(problems(await c.run(checkContext(fixture.root, { clock }))), []);
   });
@@ -397,7 +493,10 @@ describe("kubelet-logs: recovery and sources", () => {
   });
 
   it("renders optional template parts only when the capture exists", () => {
-    assert.equal(renderTemplate("expired{notAfter?: (NotAfter }{notAfter}{notAfter?)}.", { notAfter: "2026-01-01T00:00:00Z" }), "expired: (NotAfter 2026-01-01T00:00:00Z).");
+    assert.equal(
+      renderTemplate("expired{notAfter?: (NotAfter }{notAfter}{notAfter?)}.", { notAfter: "2026-01-01T00:00:00Z" }),
+      "expired: (NotAfter 2026-01-01T00:00:00Z).",
+    );
     assert.equal(renderTemplate("expired{notAfter?: (NotAfter }{notAfter}{notAfter?)}.", {}), "expired.");
   });
 });
@@ -406,16 +505,35 @@ describe("engine: a secondary check's unknown", () => {
   function fakeCheck(name: string, conditions: Check["conditions"], secondary = false): Check {
     return { name, conditions, intervalMs: 1000, timeoutMs: 1000, ...(secondary ? { secondary: true } : {}), run: async () => [] };
   }
-  const run = (check: string, findings: Finding[], outcome: CheckRun["outcome"] = "ok"): CheckRun => ({ check, startedAtMs: 0, durationMs: 1, outcome, findings });
+  const run = (check: string, findings: Finding[], outcome: CheckRun["outcome"] = "ok"): CheckRun => ({
+    check,
+    startedAtMs: 0,
+    durationMs: 1,
+    outcome,
+    findings,
+  });
   const damping = { consecutiveRuns: 1, holdMs: 0, flapTransitions: 100, flapWindowMs: 1000 };
 
   it("does not hide a primary feeder's verdict", () => {
     const logs = createKubeletLogsCheck(kubeletLogsSettings.parse({}, "k"), { kubelet: new KubeletLocator(new RootedHost("/nonexistent"), new FakeClock()) });
     assert.equal(logs.secondary, true);
-    assert.deepEqual([...logs.conditions].sort(), ["ContainerRuntimeUnhealthy", "DiskSpaceLow", "KubeletCertificateInvalid", "KubeletConfigInvalid", "KubeletUnhealthy"]);
+    assert.deepEqual([...logs.conditions].sort(), [
+      "ContainerRuntimeUnhealthy",
+      "DiskSpaceLow",
+      "KubeletCertificateInvalid",
+      "KubeletConfigInvalid",
+      "KubeletUnhealthy",
+    ]);
     const state = new NodeState([fakeCheck("disk", ["DiskSpaceLow"]), fakeCheck("kubelet-logs", ["DiskSpaceLow"], true)], [], damping, silentLog);
     state.record(run("disk", [{ check: "disk", condition: "DiskSpaceLow", severity: "warning", reason: "NodeFsAvailableLow", message: "low" }]), 0);
-    state.record(run("kubelet-logs", [{ check: "kubelet-logs", condition: "DiskSpaceLow", severity: "unknown", reason: "CheckFailed", message: "could not look" }], "error"), 0);
+    state.record(
+      run(
+        "kubelet-logs",
+        [{ check: "kubelet-logs", condition: "DiskSpaceLow", severity: "unknown", reason: "CheckFailed", message: "could not look" }],
+        "error",
+      ),
+      0,
+    );
     assert.equal(state.condition("DiskSpaceLow")?.status, "False");
     assert.equal(state.condition("DiskSpaceLow")?.reason, "NodeFsAvailableLow");
   });
@@ -423,10 +541,16 @@ describe("engine: a secondary check's unknown", () => {
   it("still counts when no primary feeder could look, and its problems always count", () => {
     const state = new NodeState([fakeCheck("disk", ["DiskSpaceLow"]), fakeCheck("kubelet-logs", ["DiskSpaceLow"], true)], [], damping, silentLog);
     state.record(run("disk", [{ check: "disk", condition: "DiskSpaceLow", severity: "unknown", reason: "CheckTimedOut", message: "timed out" }], "timeout"), 0);
-    state.record(run("kubelet-logs", [{ check: "kubelet-logs", condition: "DiskSpaceLow", severity: "unknown", reason: "LogSourceMissing", message: "no log" }]), 0);
+    state.record(
+      run("kubelet-logs", [{ check: "kubelet-logs", condition: "DiskSpaceLow", severity: "unknown", reason: "LogSourceMissing", message: "no log" }]),
+      0,
+    );
     assert.equal(state.condition("DiskSpaceLow")?.status, "Unknown");
     state.record(run("disk", [{ check: "disk", condition: "DiskSpaceLow", severity: "ok", reason: "FilesystemOk", message: "fine" }]), 1);
-    state.record(run("kubelet-logs", [{ check: "kubelet-logs", condition: "DiskSpaceLow", severity: "critical", reason: "KubeletEvictingForDisk", message: "evicting" }]), 1);
+    state.record(
+      run("kubelet-logs", [{ check: "kubelet-logs", condition: "DiskSpaceLow", severity: "critical", reason: "KubeletEvictingForDisk", message: "evicting" }]),
+      1,
+    );
     assert.equal(state.condition("DiskSpaceLow")?.status, "True");
   });
 });
@@ -440,7 +564,10 @@ describe("metrics: node_doctor_log_matches_total and node_doctor_log_lines_total
     const state = new NodeState([c], [sink], { consecutiveRuns: 1, holdMs: 0, flapTransitions: 100, flapWindowMs: 1000 }, silentLog);
     const first = await c.run(checkContext(fixture.root, { clock }));
     state.record({ check: "kubelet-logs", startedAtMs: 0, durationMs: 1, outcome: "ok", findings: first }, clock.now());
-    await appendFile(join(fixture.root, "var/log/kubelet.log"), 'E1124 12:00:01.000000   69055 kubelet.go:2419] "Error getting node" err="node \\"k8s-master-1\\" not found"\nnot a log line\n');
+    await appendFile(
+      join(fixture.root, "var/log/kubelet.log"),
+      'E1124 12:00:01.000000   69055 kubelet.go:2419] "Error getting node" err="node \\"k8s-master-1\\" not found"\nnot a log line\n',
+    );
     await clock.advance(15_000);
     const second = await c.run(checkContext(fixture.root, { clock }));
     state.record({ check: "kubelet-logs", startedAtMs: 1, durationMs: 1, outcome: "ok", findings: second }, clock.now());

@@ -14,11 +14,11 @@ import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import type { Lease } from "kubernetes-types/coordination/v1.js";
 import type { Node } from "kubernetes-types/core/v1.js";
-import { createKubeletCheck, healthzUrlFor, KUBELET_REASONS, kubeletSettings, type KubeletSettings } from "../../src/checks/kubelet.js";
+import { createKubeletCheck, healthzUrlFor, KUBELET_REASONS, kubeletSettings, type KubeletSettings } from "../../src/checks/kubelet/index.js";
 import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
-import { RootedHost } from "../../src/host/host.js";
-import { KubeletLocator, parseKubeletFlags } from "../../src/host/kubelet.js";
+import { RootedHost } from "../../src/node/host.js";
+import { KubeletLocator, parseKubeletFlags } from "../../src/node/kubelet/locator.js";
 import type { ApiTiming, Check, ClusterReader, Finding } from "../../src/types.js";
 import { checkContext, silentLog } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
@@ -108,10 +108,22 @@ function nodeObject(name: string, internalIp: string, conditions: NonNullable<No
         { type: "Hostname", address: name },
       ],
       conditions: [
-        { type: "MemoryPressure", status: "False", lastHeartbeatTime: "2026-11-24T11:58:00Z", lastTransitionTime: "2026-11-01T00:00:00Z", reason: "KubeletHasSufficientMemory" },
+        {
+          type: "MemoryPressure",
+          status: "False",
+          lastHeartbeatTime: "2026-11-24T11:58:00Z",
+          lastTransitionTime: "2026-11-01T00:00:00Z",
+          reason: "KubeletHasSufficientMemory",
+        },
         { type: "Ready", status: "True", lastHeartbeatTime: "2026-11-24T11:58:00Z", lastTransitionTime: "2026-11-01T00:00:00Z", reason: "KubeletReady" },
         // Set once by the CNI; never heartbeats, never stale.
-        { type: "NetworkUnavailable", status: "False", lastHeartbeatTime: "2026-03-01T00:00:00Z", lastTransitionTime: "2026-03-01T00:00:00Z", reason: "FlannelIsUp" },
+        {
+          type: "NetworkUnavailable",
+          status: "False",
+          lastHeartbeatTime: "2026-03-01T00:00:00Z",
+          lastTransitionTime: "2026-03-01T00:00:00Z",
+          reason: "FlannelIsUp",
+        },
         ...conditions,
       ],
     },
@@ -154,7 +166,6 @@ describe("kubelet check: a healthy node", () => {
     assert.deepEqual(summary(findings), [["KubeletRegistrationUnknown", "unknown"]]);
     assert.match(find(findings, "KubeletRegistrationUnknown").remedy ?? "", /--kubeconfig/);
   });
-
 });
 
 describe("kubelet check: healthz on a real HTTP server", () => {
@@ -189,7 +200,10 @@ describe("kubelet check: healthz on a real HTTP server", () => {
     const config = (value: Record<string, unknown>) => ({ path: "/var/lib/kubelet/config.yaml", ok: true as const, value });
     assert.equal(healthzUrlFor({ flags: parseKubeletFlags([]) }), "http://127.0.0.1:10248/healthz");
     assert.equal(healthzUrlFor({ flags: parseKubeletFlags(["--healthz-port=10250", "--healthz-bind-address=0.0.0.0"]) }), "http://127.0.0.1:10250/healthz");
-    assert.equal(healthzUrlFor({ flags: parseKubeletFlags([]), config: config({ healthzPort: 10260, healthzBindAddress: "::1" }) }), "http://[::1]:10260/healthz");
+    assert.equal(
+      healthzUrlFor({ flags: parseKubeletFlags([]), config: config({ healthzPort: 10260, healthzBindAddress: "::1" }) }),
+      "http://[::1]:10260/healthz",
+    );
     assert.equal(healthzUrlFor({ flags: parseKubeletFlags([]), config: config({ healthzPort: 0 }) }), undefined);
   });
 });
@@ -211,7 +225,10 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
     const disabled = find(findings, "KubeletServiceDisabled");
     assert.match(disabled.remedy ?? "", /^`systemctl enable --now kubelet`/);
     const ip = find(findings, "NodeIPNotPresent");
-    assert.match(ip.message, /node IP 192\.168\.1\.50 \(--node-ip in \/var\/lib\/kubelet\/kubeadm-flags\.env\) is on none of the node's interfaces \(addresses present: 10\.0\.2\.15\)/);
+    assert.match(
+      ip.message,
+      /node IP 192\.168\.1\.50 \(--node-ip in \/var\/lib\/kubelet\/kubeadm-flags\.env\) is on none of the node's interfaces \(addresses present: 10\.0\.2\.15\)/,
+    );
     assert.match(ip.remedy ?? "", /network-online\.target/);
   };
 
@@ -220,7 +237,10 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
     // Registered before the reboot: its Lease is days old, a consequence the check does not repeat.
     const findings = await h.run({ cluster: stubCluster("node-c", nodeObject("node-c", "192.168.1.50"), leaseObject("node-c", "2026-11-20T03:00:00Z")) });
     expectIncident3(findings);
-    assert.match(find(findings, "KubeletServiceDisabled").message, /^kubelet\.service is disabled \(no \*\.wants\/ link to it, so it does not start at boot\) and kubelet is not running \(kubelet\.service is inactive \(dead\)\)/);
+    assert.match(
+      find(findings, "KubeletServiceDisabled").message,
+      /^kubelet\.service is disabled \(no \*\.wants\/ link to it, so it does not start at boot\) and kubelet is not running \(kubelet\.service is inactive \(dead\)\)/,
+    );
   });
 
   it("the same when systemd has unloaded the unit (GetUnit: NoSuchUnit, then LoadUnit)", async () => {
@@ -264,12 +284,22 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
   it("an enabled unit whose kubelet died → KubeletNotRunning with systemd's facts", async () => {
     const h = await harness("kubelet-healthy", {
       settings: settings({ healthzUrl: healthz.closedUrl }),
-      systemd: { units: { "kubelet.service": { Unit: { LoadState: "loaded", ActiveState: "failed", SubState: "failed", UnitFileState: "enabled" }, Service: { Result: "signal", NRestarts: 0 } } } },
+      systemd: {
+        units: {
+          "kubelet.service": {
+            Unit: { LoadState: "loaded", ActiveState: "failed", SubState: "failed", UnitFileState: "enabled" },
+            Service: { Result: "signal", NRestarts: 0 },
+          },
+        },
+      },
     });
     await rm(join(h.fixture.root, "proc/4242"), { recursive: true });
     const findings = await h.run({ cluster: healthyCluster() });
     assert.deepEqual(summary(findings), [["KubeletNotRunning", "critical"]]);
-    assert.match(find(findings, "KubeletNotRunning").message, /no kubelet process in \/proc; kubelet\.service is failed \(failed\), last result signal; .* refused the connection/);
+    assert.match(
+      find(findings, "KubeletNotRunning").message,
+      /no kubelet process in \/proc; kubelet\.service is failed \(failed\), last result signal; .* refused the connection/,
+    );
     assert.match(find(findings, "KubeletNotRunning").remedy ?? "", /journalctl -u kubelet.*systemctl restart kubelet/);
   });
 
@@ -280,14 +310,19 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
     assert.equal(finding.severity, "warning");
     assert.equal(finding.remedy, "`systemctl enable kubelet`");
   });
-
 });
 
 describe("kubelet check: incident 4, kubelet refuses its flags and crash-loops", () => {
   const crashLoop = (nRestarts: number): SystemdState => ({
     units: {
       "kubelet.service": {
-        Unit: { LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart", UnitFileState: "enabled", InactiveEnterTimestamp: usec("2026-11-24T11:59:58Z") },
+        Unit: {
+          LoadState: "loaded",
+          ActiveState: "activating",
+          SubState: "auto-restart",
+          UnitFileState: "enabled",
+          InactiveEnterTimestamp: usec("2026-11-24T11:59:58Z"),
+        },
         Service: { Result: "exit-code", NRestarts: nRestarts, MainPID: 0, ExecMainStatus: 1 },
       },
     },
@@ -298,7 +333,10 @@ describe("kubelet check: incident 4, kubelet refuses its flags and crash-loops",
     const cluster = stubCluster("node-d", nodeObject("node-d", "10.0.0.8"), leaseObject("node-d", "2026-11-24T11:59:40Z"));
     let findings = await h.run({ cluster });
     assert.deepEqual(summary(findings), [["KubeletNotRunning", "critical"]]);
-    assert.match(find(findings, "KubeletNotRunning").message, /kubelet\.service is activating \(auto-restart\), last result exit-code, exit status 1, restarted 5 times by systemd/);
+    assert.match(
+      find(findings, "KubeletNotRunning").message,
+      /kubelet\.service is activating \(auto-restart\), last result exit-code, exit status 1, restarted 5 times by systemd/,
+    );
     assert.match(find(findings, "KubeletNotRunning").remedy ?? "", /KubeletConfigInvalid/);
 
     await h.systemd?.setState(crashLoop(12));
@@ -411,7 +449,9 @@ describe("kubelet check: timing contract", () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`;
     const clock = new FakeClock();
     const host = new RootedHost(root.root);
-    const kubelet = createKubeletCheck(kubeletSettings.parse({ healthzUrl: url }, "checks.kubelet") as KubeletSettings, { kubelet: new KubeletLocator(host, clock) });
+    const kubelet = createKubeletCheck(kubeletSettings.parse({ healthzUrl: url }, "checks.kubelet") as KubeletSettings, {
+      kubelet: new KubeletLocator(host, clock),
+    });
     // Simulated time stands still while a run does its real I/O, however slow the machine is.
     let inFlight = 0;
     const check: Check = {
@@ -427,7 +467,16 @@ describe("kubelet check: timing contract", () => {
     };
     const state = new NodeState([check], [], { consecutiveRuns: 2, holdMs: 60_000, flapTransitions: 4, flapWindowMs: 600_000 }, silentLog);
     // random() = 1: every interval stretched by the full jitter, the worst case.
-    const scheduler = new Scheduler([check], { host, clock, state, log: silentLog, logFor: () => silentLog, cluster: healthyCluster(), jitterRatio: 0.1, random: () => 1 });
+    const scheduler = new Scheduler([check], {
+      host,
+      clock,
+      state,
+      log: silentLog,
+      logFor: () => silentLog,
+      cluster: healthyCluster(),
+      jitterRatio: 0.1,
+      random: () => 1,
+    });
     const realIo = async () => {
       for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
       for (let waited = 0; inFlight > 0 && waited < 10_000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));

@@ -9,13 +9,15 @@ const CHECKS_DIR = new URL("../../src/checks/", import.meta.url);
 const REASONS_DOC = new URL("../../docs/reasons.md", import.meta.url);
 
 describe("check registry", () => {
-  it("lists every check file (each file exporting a create…Check factory)", async () => {
+  it("lists every check folder (each folder whose index.ts exports a create…Check factory)", async () => {
     const registered = new Set(Object.values(CHECKS).map((entry) => entry.create));
-    for (const file of await readdir(CHECKS_DIR)) {
-      if (!file.endsWith(".ts") || file === "index.ts") continue;
-      const module = (await import(new URL(file, CHECKS_DIR).href)) as Record<string, unknown>;
-      for (const [name, value] of Object.entries(module)) {
-        if (/^create\w*Check$/.test(name)) assert.ok(registered.has(value as never), `${file} exports ${name} but src/checks/index.ts does not list it`);
+    for (const entry of await readdir(CHECKS_DIR, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const module = (await import(new URL(`${entry.name}/index.ts`, CHECKS_DIR).href)) as Record<string, unknown>;
+      const factories = Object.entries(module).filter(([name]) => /^create\w*Check$/.test(name));
+      assert.ok(factories.length > 0, `src/checks/${entry.name}/index.ts exports no create…Check factory`);
+      for (const [name, value] of factories) {
+        assert.ok(registered.has(value as never), `src/checks/${entry.name} exports ${name} but src/checks/index.ts does not list it`);
       }
     }
   });

@@ -9,14 +9,14 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
-import { createDiskCheck, diskSettings } from "../../src/checks/disk.js";
-import { createRuntimeCheck, isRuntimeEvidence, runtimeSettings } from "../../src/checks/runtime.js";
-import { systemClock } from "../../src/engine/clock.js";
-import { CRI_PATHS } from "../../src/host/cri.js";
-import { KubeletLocator } from "../../src/host/kubelet.js";
-import { RootedHost } from "../../src/host/host.js";
+import { createDiskCheck, diskSettings } from "../../src/checks/disk/index.js";
+import { createRuntimeCheck, isRuntimeEvidence, runtimeSettings } from "../../src/checks/runtime/index.js";
+import { systemClock } from "../../src/time/clock.js";
+import { CRI_PATHS } from "../../src/wire/cri.js";
+import { KubeletLocator } from "../../src/node/kubelet/locator.js";
+import { RootedHost } from "../../src/node/host.js";
 import type { Finding, SharedFacts } from "../../src/types.js";
-import { createMetricsSink } from "../../src/report/metrics/index.js";
+import { createMetricsSink } from "../../src/sinks/metrics/index.js";
 import type { StateView } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { runCli } from "../support/cli.js";
@@ -179,7 +179,10 @@ describe("runtime check with sockets that misbehave", () => {
     const finding = only(await runRuntime(fixture.root));
     assert.equal(finding.reason, "RuntimeSocketMissing");
     assert.equal(finding.severity, "critical");
-    assert.match(finding.message, /socket \/run\/containerd\/containerd\.sock from containerRuntimeEndpoint in \/var\/lib\/kubelet\/config\.yaml does not exist \(nor does \/run\/containerd\)/);
+    assert.match(
+      finding.message,
+      /socket \/run\/containerd\/containerd\.sock from containerRuntimeEndpoint in \/var\/lib\/kubelet\/config\.yaml does not exist \(nor does \/run\/containerd\)/,
+    );
     assert.match(finding.remedy ?? "", /systemctl status containerd/);
     assert.match(finding.remedy ?? "", /the pod does not see \/run\/containerd: mount it \(the chart's hostPaths\.runtimeSocket\.path/);
   });
@@ -211,7 +214,10 @@ describe("runtime check with sockets that misbehave", () => {
     const finding = only(await runRuntime(fixture.root));
     assert.equal(finding.reason, "RuntimeSocketMissing");
     assert.equal(finding.severity, "critical");
-    assert.match(finding.message, /none of \/run\/containerd\/containerd\.sock, \/run\/crio\/crio\.sock, \/run\/cri-dockerd\.sock, \/run\/k3s\/containerd\/containerd\.sock exists/);
+    assert.match(
+      finding.message,
+      /none of \/run\/containerd\/containerd\.sock, \/run\/crio\/crio\.sock, \/run\/cri-dockerd\.sock, \/run\/k3s\/containerd\/containerd\.sock exists/,
+    );
   });
 
   it("a workstation with containerd installed (Docker) but nothing of kubelet: not a node, ok", async () => {
@@ -299,7 +305,7 @@ describe("runtime check with sockets that misbehave", () => {
     assert.match(finding.remedy ?? "", /remove "cri" from disabled_plugins in \/etc\/containerd\/config\.toml/);
   });
 
-  it("Docker's containerd config (disabled_plugins = [\"cri\"]) serving no CRI: the message names the file", async () => {
+  it('Docker\'s containerd config (disabled_plugins = ["cri"]) serving no CRI: the message names the file', async () => {
     fixture = await fixtureRoot();
     await mkdir(join(fixture.root, "etc/containerd"), { recursive: true });
     // As docker.io / containerd.io packages ship it.
@@ -324,25 +330,41 @@ describe("runtime check with sockets that misbehave", () => {
 
   it("RuntimeReady=false with the runtime's own reason", async () => {
     fixture = await fixtureRoot("runtime-cni-valid");
-    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
-      Version: { kind: "ok", message: versionReply("cri-o", "1.30.4") },
-      Status: {
-        kind: "ok",
-        message: statusReply([{ type: "RuntimeReady", status: false, reason: "RuntimeNotReady", message: "storage driver overlay failed to initialize" }, READY[1]!]),
-      },
-      ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containers/storage/overlay-images", 1024, 3) },
-    }));
+    server = await grpcServer(
+      join(fixture.root, CONTAINERD_SOCKET),
+      runtimeReplies({
+        Version: { kind: "ok", message: versionReply("cri-o", "1.30.4") },
+        Status: {
+          kind: "ok",
+          message: statusReply([
+            { type: "RuntimeReady", status: false, reason: "RuntimeNotReady", message: "storage driver overlay failed to initialize" },
+            READY[1]!,
+          ]),
+        },
+        ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containers/storage/overlay-images", 1024, 3) },
+      }),
+    );
     const facts: SharedFacts = {};
     const finding = only(await runRuntime(fixture.root, {}, facts));
     assert.equal(finding.reason, "RuntimeNotReady");
-    assert.match(finding.message, /cri-o 1\.30\.4 at \/run\/containerd\/containerd\.sock reports RuntimeReady=false \(RuntimeNotReady: storage driver overlay failed to initialize\)/);
+    assert.match(
+      finding.message,
+      /cri-o 1\.30\.4 at \/run\/containerd\/containerd\.sock reports RuntimeReady=false \(RuntimeNotReady: storage driver overlay failed to initialize\)/,
+    );
     assert.match(finding.remedy ?? "", /journalctl -u crio/);
-    assert.deepEqual({ ...facts.imageFs, measuredAtMonotonicMs: 0 }, { mountpoint: "/var/lib/containers/storage/overlay-images", usedBytes: 1024, inodesUsed: 3, measuredAtMonotonicMs: 0 });
+    assert.deepEqual(
+      { ...facts.imageFs, measuredAtMonotonicMs: 0 },
+      { mountpoint: "/var/lib/containers/storage/overlay-images", usedBytes: 1024, inodesUsed: 3, measuredAtMonotonicMs: 0 },
+    );
   });
 
   for (const [name, prepare, expected] of [
     ["missing", async (_root: string) => undefined, /The CNI config directory \/etc\/cni\/net\.d does not exist/],
-    ["empty", async (root: string) => void (await mkdir(join(root, "etc/cni/net.d"), { recursive: true })), /\/etc\/cni\/net\.d holds no \.conf, \.conflist or \.json file/],
+    [
+      "empty",
+      async (root: string) => void (await mkdir(join(root, "etc/cni/net.d"), { recursive: true })),
+      /\/etc\/cni\/net\.d holds no \.conf, \.conflist or \.json file/,
+    ],
     [
       "holding only a non-config file",
       async (root: string) => {
@@ -355,13 +377,19 @@ describe("runtime check with sockets that misbehave", () => {
     it(`NetworkReady=false with the CNI config directory ${name}: the remedy says so`, async () => {
       fixture = await fixtureRoot();
       await prepare(fixture.root);
-      server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
-        Status: {
-          kind: "ok",
-          message: statusReply([READY[0]!, { type: "NetworkReady", status: false, reason: "NetworkPluginNotReady", message: "Network plugin returns error: cni plugin not initialized" }]),
-        },
-        ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", 0, 0) },
-      }));
+      server = await grpcServer(
+        join(fixture.root, CONTAINERD_SOCKET),
+        runtimeReplies({
+          Status: {
+            kind: "ok",
+            message: statusReply([
+              READY[0]!,
+              { type: "NetworkReady", status: false, reason: "NetworkPluginNotReady", message: "Network plugin returns error: cni plugin not initialized" },
+            ]),
+          },
+          ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", 0, 0) },
+        }),
+      );
       const finding = only(await runRuntime(fixture.root));
       assert.equal(finding.reason, "RuntimeNetworkNotReady");
       assert.match(finding.remedy ?? "", expected);
@@ -374,7 +402,12 @@ describe("runtime check with sockets that misbehave", () => {
     execFileSync("mkfifo", [join(fixture.root, "etc/cni/net.d/10-stuck.conflist")]);
     server = await grpcServer(
       join(fixture.root, CONTAINERD_SOCKET),
-      runtimeReplies({ Status: { kind: "ok", message: statusReply([READY[0]!, { type: "NetworkReady", status: false, reason: "NetworkPluginNotReady", message: "cni config load failed" }]) } }),
+      runtimeReplies({
+        Status: {
+          kind: "ok",
+          message: statusReply([READY[0]!, { type: "NetworkReady", status: false, reason: "NetworkPluginNotReady", message: "cni config load failed" }]),
+        },
+      }),
     );
     const finding = only(await runRuntime(fixture.root, { timeoutSeconds: 2 }));
     assert.equal(finding.reason, "RuntimeNetworkNotReady");
@@ -384,11 +417,17 @@ describe("runtime check with sockets that misbehave", () => {
   it("kubelet's endpoint under /var/run, a symlink to /run as on most distributions, is followed inside the host root", async () => {
     fixture = await fixtureRoot("runtime-cni-valid");
     await mkdir(join(fixture.root, "var/lib/kubelet"), { recursive: true });
-    await writeFile(join(fixture.root, "var/lib/kubelet/config.yaml"), "kind: KubeletConfiguration\ncontainerRuntimeEndpoint: unix:///var/run/containerd/containerd.sock\n");
+    await writeFile(
+      join(fixture.root, "var/lib/kubelet/config.yaml"),
+      "kind: KubeletConfiguration\ncontainerRuntimeEndpoint: unix:///var/run/containerd/containerd.sock\n",
+    );
     await symlink("/run", join(fixture.root, "var/run"));
-    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
-      ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", 10, 1) },
-    }));
+    server = await grpcServer(
+      join(fixture.root, CONTAINERD_SOCKET),
+      runtimeReplies({
+        ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", 10, 1) },
+      }),
+    );
     const finding = only(await runRuntime(fixture.root));
     assert.equal(finding.reason, "RuntimeHealthy", finding.message);
     assert.match(finding.message, /at \/var\/run\/containerd\/containerd\.sock .*; 3 containers running\.$/);
@@ -419,9 +458,12 @@ describe("runtime check with sockets that misbehave", () => {
 
   it("ImageFsInfo hanging after a ready Status: a warning, and the check still finishes in time", async () => {
     fixture = await fixtureRoot("runtime-cni-valid");
-    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
-      ImageFsInfo: { kind: "hang" },
-    }));
+    server = await grpcServer(
+      join(fixture.root, CONTAINERD_SOCKET),
+      runtimeReplies({
+        ImageFsInfo: { kind: "hang" },
+      }),
+    );
     const finding = only(await runRuntime(fixture.root, { requestTimeoutSeconds: 0.3 }));
     assert.equal(finding.reason, "RuntimeImageFsUnavailable");
     assert.equal(finding.severity, "warning");
@@ -449,7 +491,10 @@ describe("runtime check asks systemd about the runtime's unit when the runtime d
     });
     const finding = only(await runRuntime(fixture.root));
     assert.equal(finding.reason, "RuntimeNotListening");
-    assert.match(finding.message, /the runtime is not running; systemd: containerd\.service is activating \(auto-restart\), last result exit-code, exit status 2, restarted 5 times by systemd\.$/);
+    assert.match(
+      finding.message,
+      /the runtime is not running; systemd: containerd\.service is activating \(auto-restart\), last result exit-code, exit status 2, restarted 5 times by systemd\.$/,
+    );
     assert.equal((finding.evidence as { unit?: { nRestarts?: number } }).unit?.nRestarts, 5);
   });
 
@@ -472,7 +517,9 @@ describe("runtime check asks systemd about the runtime's unit when the runtime d
   it("a masked unit: unmask first; a configured unit name is used as given", async () => {
     fixture = await fixtureRoot("runtime-socket-missing");
     systemd = await startFakeSystemd(busAt(fixture.root), {
-      units: { "containerd-custom.service": { Unit: { LoadState: "masked", ActiveState: "inactive", SubState: "dead", UnitFileState: "masked" }, Service: {} } },
+      units: {
+        "containerd-custom.service": { Unit: { LoadState: "masked", ActiveState: "inactive", SubState: "dead", UnitFileState: "masked" }, Service: {} },
+      },
     });
     const finding = only(await runRuntime(fixture.root, { unit: "containerd-custom.service" }));
     assert.match(finding.remedy ?? "", /^`systemctl unmask containerd-custom && systemctl enable --now containerd-custom` \(the unit is masked\)/);
@@ -480,9 +527,12 @@ describe("runtime check asks systemd about the runtime's unit when the runtime d
 
   it("a healthy runtime is not worth a D-Bus call", async () => {
     fixture = await fixtureRoot("runtime-cni-valid");
-    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
-      ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containerd", 1, 1) },
-    }));
+    server = await grpcServer(
+      join(fixture.root, CONTAINERD_SOCKET),
+      runtimeReplies({
+        ImageFsInfo: { kind: "ok", message: imageFsReply("/var/lib/containerd", 1, 1) },
+      }),
+    );
     systemd = await startFakeSystemd(busAt(fixture.root), { units: {}, hang: ["GetUnit", "GetAll"] });
     const started = performance.now();
     const finding = only(await runRuntime(fixture.root));
@@ -512,9 +562,12 @@ describe("runtime check and disk check together", () => {
     await fixture.writeMountinfo();
     await mkdir(join(images, "io.containerd.snapshotter.v1.overlayfs"), { recursive: true });
     await fillBytes(images, 300 * 1024); // ~7% free: below imagefs.available<15%
-    server = await grpcServer(join(fixture.root, CONTAINERD_SOCKET), runtimeReplies({
-      ImageFsInfo: { kind: "ok", message: imageFsReply("/data/containerd/io.containerd.snapshotter.v1.overlayfs", 3_500_000, 120) },
-    }));
+    server = await grpcServer(
+      join(fixture.root, CONTAINERD_SOCKET),
+      runtimeReplies({
+        ImageFsInfo: { kind: "ok", message: imageFsReply("/data/containerd/io.containerd.snapshotter.v1.overlayfs", 3_500_000, 120) },
+      }),
+    );
     const facts: SharedFacts = {};
     await runRuntime(fixture.root, {}, facts);
     assert.equal(facts.imageFs?.mountpoint, "/data/containerd/io.containerd.snapshotter.v1.overlayfs");
@@ -550,7 +603,8 @@ describe("runtime metrics", () => {
     const result = await runTool("promtool", ["check", "metrics"], { input: text });
     assert.equal(result.code, 0, `promtool check metrics: ${result.stdout}${result.stderr}`);
     const doc = await readFile(new URL("../../docs/metrics.md", import.meta.url), "utf8");
-    for (const [, family] of text.matchAll(/^# TYPE (node_doctor_runtime_\w+) /gm)) assert.ok(doc.includes(`\`${family}\``), `${family} is not in docs/metrics.md`);
+    for (const [, family] of text.matchAll(/^# TYPE (node_doctor_runtime_\w+) /gm))
+      assert.ok(doc.includes(`\`${family}\``), `${family} is not in docs/metrics.md`);
 
     // The runtime dies: up drops to 0, the failed call is counted, the stale image filesystem goes.
     await containerd.crash();
@@ -570,7 +624,10 @@ describe("node-doctor check with a sick runtime", () => {
     const result = await runCli(["check", "--host-root", fixture.root, "--only", "runtime", "--output", "json"]);
     assert.equal(result.code, 2, result.stderr);
     const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
-    assert.deepEqual(findings.map((f) => [f.reason, f.severity]), [["RuntimeNetworkNotReady", "critical"]]);
+    assert.deepEqual(
+      findings.map((f) => [f.reason, f.severity]),
+      [["RuntimeNetworkNotReady", "critical"]],
+    );
   });
 
   it("a hung runtime socket: the runtime finding arrives in time and the other checks still report", async () => {
@@ -583,7 +640,10 @@ describe("node-doctor check with a sick runtime", () => {
     const elapsed = performance.now() - started;
     const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
     assert.equal(findings.find((f) => f.check === "runtime")?.reason, "RuntimeUnresponsive");
-    assert.ok(findings.some((f) => f.check === "disk"), "the disk check reported alongside");
+    assert.ok(
+      findings.some((f) => f.check === "disk"),
+      "the disk check reported alongside",
+    );
     assert.equal(result.code, 2);
     assert.ok(elapsed < 10_000, `took ${elapsed.toFixed(0)} ms`);
   });

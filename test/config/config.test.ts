@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { configSchema } from "../../src/agent.js";
+import { configSchema } from "../../src/main/agent.js";
 import { loadConfig, overridesFromEnvironment } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/schema.js";
 
@@ -49,12 +49,27 @@ describe("configuration", () => {
   });
 
   const rejected: Array<[string, string | undefined, Record<string, string>, RegExp]> = [
-    ["unknown key, with a suggestion", "checks:\n  disk:\n    intervalSecond: 30\n", {}, /^config FILE: checks\.disk\.intervalSecond: unknown key \(did you mean "intervalSeconds"\?\)/],
+    [
+      "unknown key, with a suggestion",
+      "checks:\n  disk:\n    intervalSecond: 30\n",
+      {},
+      /^config FILE: checks\.disk\.intervalSecond: unknown key \(did you mean "intervalSeconds"\?\)/,
+    ],
     ["unknown check", "checks:\n  disks: {}\n", {}, /^config FILE: checks\.disks: unknown key \(did you mean "disk"\?\)/],
     ["wrong type", "checks:\n  disk:\n    intervalSeconds: 30s\n", {}, /^config FILE: checks\.disk\.intervalSeconds: expected a number, got the string "30s"$/],
     ["a list where a mapping belongs", "- a\n- b\n", {}, /^config FILE: expected a mapping at the top level, got a list$/],
-    ["bad threshold syntax", "checks:\n  disk:\n    evictionHard:\n      nodefs.available: 10 percent\n", {}, /^config FILE: checks\.disk\.evictionHard\.nodefs\.available: "10 percent" is not a percentage \(e\.g\. 10%\) or a quantity/],
-    ["unknown eviction signal", "checks:\n  disk:\n    evictionHard:\n      nodefs.avail: 10%\n", {}, /checks\.disk\.evictionHard\.nodefs\.avail: unknown eviction signal/],
+    [
+      "bad threshold syntax",
+      "checks:\n  disk:\n    evictionHard:\n      nodefs.available: 10 percent\n",
+      {},
+      /^config FILE: checks\.disk\.evictionHard\.nodefs\.available: "10 percent" is not a percentage \(e\.g\. 10%\) or a quantity/,
+    ],
+    [
+      "unknown eviction signal",
+      "checks:\n  disk:\n    evictionHard:\n      nodefs.avail: 10%\n",
+      {},
+      /checks\.disk\.evictionHard\.nodefs\.avail: unknown eviction signal/,
+    ],
     ["out of range", "engine:\n  jitterRatio: 3\n", {}, /^config FILE: engine\.jitterRatio: must be at most 0\.5, got 3$/],
     ["invalid YAML", "checks: [\n", {}, /^config FILE: invalid YAML: /],
     ["bad --listen flag", undefined, { listen: "9101" }, /^--listen: expected HOST:PORT \(e\.g\. 0\.0\.0\.0:9101\), got "9101"$/],

@@ -36,7 +36,11 @@ async function writeKubeletPki(root: string, mint: CertificateMint): Promise<voi
   const now = Date.now();
   const ca = mint.ca({ subject: "/CN=kubernetes", notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 3000 * DAY) });
   const client = mint.leaf(ca, { subject: "/O=system:nodes/CN=system:node:e2e-node-1", notBefore: new Date(now - DAY), notAfter: new Date(now + 300 * DAY) });
-  await writeKubeletClientPki(root, { caPem: ca.certPem, clients: { "kubelet-client-2026-11-24-00-00-00.pem": client.combinedPem }, current: "kubelet-client-2026-11-24-00-00-00.pem" });
+  await writeKubeletClientPki(root, {
+    caPem: ca.certPem,
+    clients: { "kubelet-client-2026-11-24-00-00-00.pem": client.combinedPem },
+    current: "kubelet-client-2026-11-24-00-00-00.pem",
+  });
 }
 
 describe("alerting end to end: disk fills, the alert fires and resolves", { timeout: 150_000 }, () => {
@@ -62,13 +66,7 @@ describe("alerting end to end: disk fills, the alert fires and resolves", { time
     const config = join(fixture.root, "node-doctor.yaml");
     await writeFile(
       config,
-      [
-        "nodeName: e2e-node-1",
-        "engine:",
-        "  damping: { consecutiveRuns: 1, holdSeconds: 0 }",
-        "checks:",
-        "  disk: { intervalSeconds: 1 }",
-      ].join("\n"),
+      ["nodeName: e2e-node-1", "engine:", "  damping: { consecutiveRuns: 1, holdSeconds: 0 }", "checks:", "  disk: { intervalSeconds: 1 }"].join("\n"),
     );
     const port = await freePort();
     agent = await startAgentProcess(["--host-root", fixture.root, "--config", config, "--kubeconfig", kubeconfig, "--listen", `127.0.0.1:${port}`]);

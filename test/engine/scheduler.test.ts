@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FACTS_FIRST_WAIT_MS, Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
-import { RootedHost } from "../../src/host/host.js";
+import { RootedHost } from "../../src/node/host.js";
 import type { Check, CheckRun, ConditionType, Finding, Sink, Transition } from "../../src/types.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { silentLog } from "../support/check-context.js";
@@ -51,7 +51,10 @@ describe("scheduler", () => {
     const hungRun = runs.find((r) => r.check === "hangs");
     assert.equal(hungRun?.outcome, "timeout");
     assert.equal(signalSeen?.aborted, true, "the check's signal is aborted at the timeout");
-    assert.deepEqual(hungRun?.findings.map((f) => [f.condition, f.severity, f.reason]), [["ClockSkewed", "unknown", "CheckTimedOut"]]);
+    assert.deepEqual(
+      hungRun?.findings.map((f) => [f.condition, f.severity, f.reason]),
+      [["ClockSkewed", "unknown", "CheckTimedOut"]],
+    );
     assert.match(hungRun?.findings[0]?.message ?? "", /The hangs check could not look: it did not finish within 2s\./);
     assert.equal(state.condition("ClockSkewed")?.status, "Unknown");
     assert.equal(state.condition("DiskSpaceLow")?.status, "False");
@@ -109,14 +112,30 @@ describe("scheduler", () => {
     const { runs, scheduler } = harness([certificates, clockCheck]);
     await scheduler.runOnce();
     assert.deepEqual(seen, ["apiserver"]);
-    assert.deepEqual(runs.map((r) => r.check), ["clock", "certificates"]);
+    assert.deepEqual(
+      runs.map((r) => r.check),
+      ["clock", "certificates"],
+    );
   });
 
   it("a fact writer that hangs delays the others by FACTS_FIRST_WAIT_MS at most", async () => {
-    const hanging: Check = { name: "clock", conditions: ["ClockSkewed"], writesFacts: true, intervalMs: 10_000, timeoutMs: 60_000, run: () => new Promise<Finding[]>(() => undefined) };
+    const hanging: Check = {
+      name: "clock",
+      conditions: ["ClockSkewed"],
+      writesFacts: true,
+      intervalMs: 10_000,
+      timeoutMs: 60_000,
+      run: () => new Promise<Finding[]>(() => undefined),
+    };
     let startedAfterMs = -1;
     const began = performance.now();
-    const disk: Check = { name: "disk", conditions: ["DiskSpaceLow"], intervalMs: 10_000, timeoutMs: 1_000, run: async () => ((startedAfterMs = performance.now() - began), []) };
+    const disk: Check = {
+      name: "disk",
+      conditions: ["DiskSpaceLow"],
+      intervalMs: 10_000,
+      timeoutMs: 1_000,
+      run: async () => ((startedAfterMs = performance.now() - began), []),
+    };
     const { scheduler } = harness([hanging, disk]);
     void scheduler.runOnce();
     await new Promise((resolve) => setTimeout(resolve, FACTS_FIRST_WAIT_MS + 200));

@@ -64,7 +64,8 @@ describe("kubectl node-doctor", { timeout: 120_000 }, () => {
   });
 
   const seed = (count: number) => {
-    for (const node of makeFleet(count, base)) api.seedNode(node.metadata?.name ?? "", { labels: node.metadata?.labels ?? {}, conditions: node.status?.conditions ?? [] });
+    for (const node of makeFleet(count, base))
+      api.seedNode(node.metadata?.name ?? "", { labels: node.metadata?.labels ?? {}, conditions: node.status?.conditions ?? [] });
   };
 
   it("status on one healthy node", async () => {
@@ -95,7 +96,20 @@ describe("kubectl node-doctor", { timeout: 120_000 }, () => {
   it("describe: a sick node's conditions with the remedy, its Events and the agent's live findings", async () => {
     api.podProxy = (pod, port, path) =>
       pod.spec?.nodeName === "node-0004" && port === "9101" && path === "/findings"
-        ? { node: "node-0004", findings: [{ check: "certificates", condition: "KubeletCertificateInvalid", severity: "critical", reason: "ClientCertificateNotYetValid", message: "kubelet-client-current.pem is not valid until 15:00.", remedy: "ln -sf /var/lib/kubelet/pki/kubelet-client-2026-11-01.pem /var/lib/kubelet/pki/kubelet-client-current.pem && systemctl restart kubelet" }] }
+        ? {
+            node: "node-0004",
+            findings: [
+              {
+                check: "certificates",
+                condition: "KubeletCertificateInvalid",
+                severity: "critical",
+                reason: "ClientCertificateNotYetValid",
+                message: "kubelet-client-current.pem is not valid until 15:00.",
+                remedy:
+                  "ln -sf /var/lib/kubelet/pki/kubelet-client-2026-11-01.pem /var/lib/kubelet/pki/kubelet-client-current.pem && systemctl restart kubelet",
+              },
+            ],
+          }
         : undefined;
     const { client, close } = await kubeClientFor(api);
     await client.createEvent("default", {
@@ -157,15 +171,37 @@ describe("kubectl node-doctor", { timeout: 120_000 }, () => {
     const plain = await readFile(env["KUBECONFIG"] ?? "", "utf8");
     const clusterBlock = /clusters:\n[\s\S]*?(?=users:)/.exec(plain)?.[0] ?? "";
     const script = join(dir, "fake-credential-helper.sh");
-    await writeFile(script, `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"fake-token"}}'\n`, { mode: 0o755 });
+    await writeFile(script, `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"fake-token"}}'\n`, {
+      mode: 0o755,
+    });
     // First file: only a context pointing at names defined in the second, and the current-context; as kubectl merges them.
     await writeFile(
       join(dir, "contexts.yaml"),
-      ["apiVersion: v1", "kind: Config", "current-context: via-exec", "contexts:", "- name: via-exec", "  context: { cluster: fake, user: exec-user }", "- name: broken", "  context: { cluster: nowhere, user: exec-user }"].join("\n"),
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "current-context: via-exec",
+        "contexts:",
+        "- name: via-exec",
+        "  context: { cluster: fake, user: exec-user }",
+        "- name: broken",
+        "  context: { cluster: nowhere, user: exec-user }",
+      ].join("\n"),
     );
     await writeFile(
       join(dir, "clusters.yaml"),
-      ["apiVersion: v1", "kind: Config", clusterBlock.trimEnd(), "users:", "- name: exec-user", "  user:", "    exec:", "      apiVersion: client.authentication.k8s.io/v1", `      command: ${script}`, "      interactiveMode: Never"].join("\n"),
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        clusterBlock.trimEnd(),
+        "users:",
+        "- name: exec-user",
+        "  user:",
+        "    exec:",
+        "      apiVersion: client.authentication.k8s.io/v1",
+        `      command: ${script}`,
+        "      interactiveMode: Never",
+      ].join("\n"),
     );
     const list = `${join(dir, "contexts.yaml")}:${join(dir, "missing.yaml")}:${join(dir, "clusters.yaml")}`;
     const viaExec = await plugin(["status", "-l", "pool=general"], { KUBECONFIG: list });
@@ -213,7 +249,10 @@ describe("kubectl node-doctor", { timeout: 120_000 }, () => {
     assert.equal(result.code, 0, result.stderr);
     const parsed = JSON.parse(result.stdout) as { nodes: unknown[]; totals: Record<string, number> };
     assert.equal(parsed.nodes.length, 5000);
-    assert.deepEqual([parsed.totals["sick"], parsed.totals["unknown"], parsed.totals["silent"], parsed.totals["notCovered"], parsed.totals["healthy"]], [3000, 500, 500, 500, 500]);
+    assert.deepEqual(
+      [parsed.totals["sick"], parsed.totals["unknown"], parsed.totals["silent"], parsed.totals["notCovered"], parsed.totals["healthy"]],
+      [3000, 500, 500, 500, 500],
+    );
     const lists = api.requests.slice(before).filter((r) => r.resource === "nodes" && r.verb === "list");
     assert.equal(lists.length, 10, "500 nodes per page");
     assert.ok(lists.every((r) => r.query["limit"] === "500"));

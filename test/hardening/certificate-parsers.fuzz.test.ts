@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
-import { parseCertificateFile } from "../../src/checks/certificate-files.js";
-import { parseKubeconfig } from "../../src/checks/certificate-sources.js";
-import { parsePem } from "../../src/host/pem.js";
+import { parseCertificateFile } from "../../src/checks/certificates/files.js";
+import { parseKubeconfig } from "../../src/checks/certificates/sources.js";
+import { parsePem } from "../../src/node/pem.js";
 import { CertificateMint, type Minted } from "../support/certs.js";
 
 const RUNS = { numRuns: 400, seed: 20261125 };
@@ -19,7 +19,11 @@ describe("certificate parsers under hostile input", () => {
   before(() => {
     mint = new CertificateMint();
     const ca = mint.ca({ subject: "/CN=kubernetes", notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 86_400_000) });
-    leaf = mint.leaf(ca, { subject: "/O=system:nodes/CN=system:node:n1", notBefore: new Date(Date.now() - 3_600_000), notAfter: new Date(Date.now() + 3_600_000) });
+    leaf = mint.leaf(ca, {
+      subject: "/O=system:nodes/CN=system:node:n1",
+      notBefore: new Date(Date.now() - 3_600_000),
+      notAfter: new Date(Date.now() + 3_600_000),
+    });
   });
   after(() => mint.cleanup());
 

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { parseNtpServer } from "../../src/checks/clock.js";
-import { encodeRequest, parseReply, SntpError, validateReply } from "../../src/host/sntp.js";
-import { parseNtpConfig, parseTimesyncdConfig } from "../../src/host/timesync.js";
+import { parseNtpServer } from "../../src/checks/clock/index.js";
+import { encodeRequest, parseReply, SntpError, validateReply } from "../../src/wire/sntp.js";
+import { parseNtpConfig, parseTimesyncdConfig } from "../../src/node/timesync.js";
 
 const RUNS = { numRuns: 500, seed: 20261125 };
 
@@ -43,17 +43,12 @@ describe("clock parsers under hostile input", () => {
     for (let end = 0; end < whole.length; end++) assert.throws(() => parseReply(whole.subarray(0, end)), /too short for NTP/);
   });
 
-
-
-
-
-
-
   it("any text as chrony/ntpd and timesyncd configuration: servers with names, never a throw", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 400, unit: "binary" }), (text) => {
         for (const item of parseNtpConfig(text, "/etc/chrony/chrony.conf")) {
-          if ("server" in item) assert.ok(item.server.host.length > 0 && (item.server.port === undefined || (item.server.port > 0 && item.server.port < 65536)));
+          if ("server" in item)
+            assert.ok(item.server.host.length > 0 && (item.server.port === undefined || (item.server.port > 0 && item.server.port < 65536)));
         }
         parseTimesyncdConfig(text);
         const parsed = parseNtpServer(text);

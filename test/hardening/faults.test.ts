@@ -10,11 +10,11 @@ import { mkdtemp, readFile, rm, symlink, unlink, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createCertificatesCheck, certificateSettings } from "../../src/checks/certificates.js";
-import { systemClock } from "../../src/engine/clock.js";
-import { RootedHost } from "../../src/host/host.js";
-import { KubeletLocator } from "../../src/host/kubelet.js";
-import { findProcessesByName } from "../../src/host/proc.js";
+import { createCertificatesCheck, certificateSettings } from "../../src/checks/certificates/index.js";
+import { systemClock } from "../../src/time/clock.js";
+import { RootedHost } from "../../src/node/host.js";
+import { KubeletLocator } from "../../src/node/kubelet/locator.js";
+import { findProcessesByName } from "../../src/node/proc.js";
 import { BUNDLE, NODE, startAgentProcess } from "../support/cli.js";
 import { checkContext } from "../support/check-context.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
@@ -37,8 +37,21 @@ describe("faults", { timeout: 120_000 }, () => {
       api.fault({ resource: "nodes/status", verb: "patch" }, { hang: true, times: 1000 });
       const kubeconfig = await api.writeKubeconfig(dir, { name: "term-kubeconfig" });
       const port = await freePort();
-      const agent = await startAgentProcess(["--host-root", join(FIXTURES, "disk-healthy"), "--kubeconfig", kubeconfig, "--node-name", "term-1", "--listen", `127.0.0.1:${port}`]);
-      await waitFor("the agent's first PATCH to hang", async () => (api.requestsTo({ resource: "nodes/status", verb: "patch" }).length > 0 ? true : undefined), { timeoutMs: 20_000, output: agent.output });
+      const agent = await startAgentProcess([
+        "--host-root",
+        join(FIXTURES, "disk-healthy"),
+        "--kubeconfig",
+        kubeconfig,
+        "--node-name",
+        "term-1",
+        "--listen",
+        `127.0.0.1:${port}`,
+      ]);
+      await waitFor(
+        "the agent's first PATCH to hang",
+        async () => (api.requestsTo({ resource: "nodes/status", verb: "patch" }).length > 0 ? true : undefined),
+        { timeoutMs: 20_000, output: agent.output },
+      );
       const started = Date.now();
       const exited = new Promise<number | null>((resolve) => agent.child.once("exit", (code) => resolve(code)));
       agent.child.kill("SIGTERM");
@@ -76,7 +89,9 @@ describe("faults", { timeout: 120_000 }, () => {
     const root = await mkdtemp(join(dir, "vanish-"));
     const pki = join(root, "var/lib/kubelet/pki");
     await import("node:fs/promises").then((fs) => fs.mkdir(pki, { recursive: true }));
-    const check = createCertificatesCheck(certificateSettings.parse({}, "checks.certificates"), { kubelet: new KubeletLocator(new RootedHost(root), systemClock) });
+    const check = createCertificatesCheck(certificateSettings.parse({}, "checks.certificates"), {
+      kubelet: new KubeletLocator(new RootedHost(root), systemClock),
+    });
     const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
     let flipping = true;
     const flip = (async () => {
@@ -105,7 +120,21 @@ describe("faults", { timeout: 120_000 }, () => {
     const port = await freePort();
     const child = spawn(
       strace,
-      ["-f", "-qq", "-e", "trace=openat,open,creat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,truncate,ftruncate,link,symlink", "-o", log, NODE, BUNDLE, "run", "--host-root", join(FIXTURES, "disk-healthy"), "--listen", `127.0.0.1:${port}`],
+      [
+        "-f",
+        "-qq",
+        "-e",
+        "trace=openat,open,creat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,truncate,ftruncate,link,symlink",
+        "-o",
+        log,
+        NODE,
+        BUNDLE,
+        "run",
+        "--host-root",
+        join(FIXTURES, "disk-healthy"),
+        "--listen",
+        `127.0.0.1:${port}`,
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";
@@ -118,7 +147,9 @@ describe("faults", { timeout: 120_000 }, () => {
     } finally {
       // Stop the traced agent itself (strace exits when its tracee does): shutdown must not write either.
       const exited = new Promise((resolve) => child.once("exit", resolve));
-      const agentPid = execFileSync("pgrep", ["-P", String(child.pid)], { encoding: "utf8" }).trim().split("\n")[0];
+      const agentPid = execFileSync("pgrep", ["-P", String(child.pid)], { encoding: "utf8" })
+        .trim()
+        .split("\n")[0];
       if (agentPid) process.kill(Number(agentPid), "SIGTERM");
       else child.kill("SIGKILL");
       await exited;

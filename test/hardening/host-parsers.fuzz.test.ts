@@ -8,11 +8,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { nearly, RUNS, timed } from "../support/fuzz.js";
-import { parseQuantity, parseThreshold, thresholdsFromFlag, thresholdsFromMap } from "../../src/checks/eviction.js";
-import { parseKubeletFlags, parseYamlMapping } from "../../src/host/kubelet.js";
-import { parseMountinfo } from "../../src/host/mountinfo.js";
-import { parseBootTime, parseCmdline, parseStartTicks } from "../../src/host/proc.js";
-
+import { parseQuantity, parseThreshold, thresholdsFromFlag, thresholdsFromMap } from "../../src/node/kubelet/eviction.js";
+import { parseKubeletFlags, parseYamlMapping } from "../../src/node/kubelet/locator.js";
+import { parseMountinfo } from "../../src/node/mountinfo.js";
+import { parseBootTime, parseCmdline, parseStartTicks } from "../../src/node/proc.js";
 
 /** Tokens that break this kind of text. */
 const HOST_JUNK = ["\0", "\n", " - ", "\\040", "\xff", "%", "<", ":", "- ", "&a", "*a"];
@@ -60,7 +59,9 @@ describe("hostile input to the host parsers", () => {
   it("kubelet flags: every argv gives a flag map", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.string(), fc.constantFrom("--kubeconfig", "--node-ip=", "-v=2", "--", "-", "--=x", "--config", "--fail-swap-on=maybe")), { maxLength: 20 }),
+        fc.array(fc.oneof(fc.string(), fc.constantFrom("--kubeconfig", "--node-ip=", "-v=2", "--", "-", "--=x", "--config", "--fail-swap-on=maybe")), {
+          maxLength: 20,
+        }),
         (argv) => {
           timed(() => parseKubeletFlags(argv));
         },
@@ -70,7 +71,16 @@ describe("hostile input to the host parsers", () => {
   });
 
   it("KubeletConfiguration YAML: a mapping, or a problem naming the file", () => {
-    const doc = ["apiVersion: kubelet.config.k8s.io/v1beta1", "kind: KubeletConfiguration", "evictionHard:", "  nodefs.available: 10%", "- a", "x: &a [*a]", "{", "'"];
+    const doc = [
+      "apiVersion: kubelet.config.k8s.io/v1beta1",
+      "kind: KubeletConfiguration",
+      "evictionHard:",
+      "  nodefs.available: 10%",
+      "- a",
+      "x: &a [*a]",
+      "{",
+      "'",
+    ];
     fc.assert(
       fc.property(fc.oneof(nearly(doc, HOST_JUNK), fc.string({ maxLength: 300 })), (text) => {
         const result = timed(() => parseYamlMapping("/var/lib/kubelet/config.yaml", text));
@@ -82,7 +92,16 @@ describe("hostile input to the host parsers", () => {
   });
 
   it("YAML alias bombs are refused, not expanded", () => {
-    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 9 }, (_, i) => `${"bcdefghij"[i]}: &${"bcdefghij"[i]} [${Array(10).fill(`*${i === 0 ? "a" : "abcdefghij"[i]}`).join(", ")}]`)].join("\n");
+    const bomb = [
+      "a: &a [x, x, x, x, x, x, x, x, x, x]",
+      ...Array.from(
+        { length: 9 },
+        (_, i) =>
+          `${"bcdefghij"[i]}: &${"bcdefghij"[i]} [${Array(10)
+            .fill(`*${i === 0 ? "a" : "abcdefghij"[i]}`)
+            .join(", ")}]`,
+      ),
+    ].join("\n");
     const result = timed(() => parseYamlMapping("/var/lib/kubelet/config.yaml", bomb));
     assert.equal(result.ok, false);
   });
@@ -91,7 +110,10 @@ describe("hostile input to the host parsers", () => {
     fc.assert(
       fc.property(
         fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("10%", "100Mi", "1e3", "-5%", "%", "101%", "1.5Gi", "NaN", "Infinity", "0x10")),
-        fc.dictionary(fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom("nodefs.available", "imagefs.inodesFree")), fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.constant(null))),
+        fc.dictionary(
+          fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom("nodefs.available", "imagefs.inodesFree")),
+          fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.constant(null)),
+        ),
         (text, map) => {
           const quantity = timed(() => parseQuantity(text));
           assert.ok(quantity === undefined || Number.isFinite(quantity) || quantity === Infinity);

@@ -9,14 +9,20 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { nearly, RUNS, timed } from "../support/fuzz.js";
-import { judgeKubeconfigText, judgeKubeletConfig, labelProblem, parseNodeLabels, parseProcSwaps, topLevelKeyLines } from "../../src/checks/kubelet-config-rules.js";
-import { parseKubeVersion } from "../../src/checks/kubelet-version.js";
-import { parseKubeletFlags, parseYamlMapping } from "../../src/host/kubelet.js";
-import { dpkgPackageVersion } from "../../src/host/packages.js";
-import { containerdCgroup } from "../../src/host/runtime-config.js";
-import { TomlError, parseToml } from "../../src/host/toml.js";
-import { expandCommand, parseEnvironmentFile, serviceDirectives, splitWords } from "../../src/host/unit-file.js";
-
+import {
+  judgeKubeconfigText,
+  judgeKubeletConfig,
+  labelProblem,
+  parseNodeLabels,
+  parseProcSwaps,
+  topLevelKeyLines,
+} from "../../src/checks/kubelet-config/rules.js";
+import { parseKubeVersion } from "../../src/node/kubelet/version.js";
+import { parseKubeletFlags, parseYamlMapping } from "../../src/node/kubelet/locator.js";
+import { dpkgPackageVersion } from "../../src/node/packages.js";
+import { containerdCgroup } from "../../src/node/runtime-config.js";
+import { TomlError, parseToml } from "../../src/node/toml.js";
+import { expandCommand, parseEnvironmentFile, serviceDirectives, splitWords } from "../../src/node/unit-file.js";
 
 /** Tokens that break this kind of text. */
 const CONFIG_JUNK = ["\0", "\n", "[", "]", "[[", '"', "'", '"""', "'''", "=", "\\", "#", "{", "}", ",", "$", "${", "\r\n"];
@@ -54,7 +60,15 @@ describe("hostile input to the kubelet-config parsers", () => {
   });
 
   it("unit files, environment files and ExecStart expansion: lists of strings", () => {
-    const unit = ["[Service]", "Environment=\"A=--x --y\"", "ExecStart=", "ExecStart=/usr/bin/kubelet $A ${A} \\", "  --v=2", "EnvironmentFile=-/etc/default/kubelet", "[Install]"];
+    const unit = [
+      "[Service]",
+      'Environment="A=--x --y"',
+      "ExecStart=",
+      "ExecStart=/usr/bin/kubelet $A ${A} \\",
+      "  --v=2",
+      "EnvironmentFile=-/etc/default/kubelet",
+      "[Install]",
+    ];
     fc.assert(
       fc.property(fc.oneof(nearly(unit, CONFIG_JUNK), fc.string()), (text) => {
         for (const d of timed(() => serviceDirectives(text))) assert.ok(typeof d.key === "string" && typeof d.value === "string");
@@ -83,7 +97,17 @@ describe("hostile input to the kubelet-config parsers", () => {
   });
 
   it("kubeconfigs: a server or a problem naming the path", () => {
-    const kubeconfig = ["clusters:", "- name: k", "  cluster: {server: https://a:6443}", "contexts:", "- name: c", "  context: {cluster: k}", "current-context: c", "- [", "server: 7"];
+    const kubeconfig = [
+      "clusters:",
+      "- name: k",
+      "  cluster: {server: https://a:6443}",
+      "contexts:",
+      "- name: c",
+      "  context: {cluster: k}",
+      "current-context: c",
+      "- [",
+      "server: 7",
+    ];
     fc.assert(
       fc.property(fc.oneof(nearly(kubeconfig, CONFIG_JUNK), fc.string()), (text) => {
         const verdict = timed(() => judgeKubeconfigText("/etc/kubernetes/kubelet.conf", text));
@@ -114,34 +138,43 @@ describe("hostile input to the kubelet-config parsers", () => {
       ),
       fc.string({ maxLength: 30 }),
     );
-    const config = fc.oneof(nearly(["kind: KubeletConfiguration", "failSwapOn: 3", "nodeStatusMaxImages: -3", "featureGates: [1]", "cgroupDriver: {}", "- x"], CONFIG_JUNK), fc.string());
+    const config = fc.oneof(
+      nearly(["kind: KubeletConfiguration", "failSwapOn: 3", "nodeStatusMaxImages: -3", "featureGates: [1]", "cgroupDriver: {}", "- x"], CONFIG_JUNK),
+      fc.string(),
+    );
     fc.assert(
-      fc.property(fc.array(flag, { maxLength: 12 }), config, fc.option(fc.constantFrom("1.7.16", "1.22.0", "1.31.2")), fc.string(), (args, yaml, version, text) => {
-        const findings = timed(() =>
-          judgeKubeletConfig({
-            pid: 1,
-            cmdlineEmpty: false,
-            flags: parseKubeletFlags(args),
-            configFromFlag: true,
-            config: parseYamlMapping("/var/lib/kubelet/config.yaml", yaml),
-            configKeyLines: topLevelKeyLines(yaml),
-            ...(version ? { version: { version: parseKubeVersion(version)!, source: "test" } } : {}),
-            kubeconfig: { path: "/k", state: "ok", text },
-            swaps: { ok: true, active: ["/swap"] },
-            containerdConfig: { path: "/etc/containerd/config.toml", state: "ok", text },
-          }),
-        );
-        assert.ok(findings.length > 0);
-        for (const f of findings) {
-          assert.match(f.reason, /^[A-Z][A-Za-z]+$/);
-          assert.ok(f.message.length > 0);
-          if (f.severity !== "ok") assert.ok(f.remedy, `${f.reason} without a remedy`);
-        }
-        for (const label of parseNodeLabels(args.join(","))) {
-          const problem = labelProblem(label.key, label.value);
-          assert.ok(problem === undefined || problem.length > 0);
-        }
-      }),
+      fc.property(
+        fc.array(flag, { maxLength: 12 }),
+        config,
+        fc.option(fc.constantFrom("1.7.16", "1.22.0", "1.31.2")),
+        fc.string(),
+        (args, yaml, version, text) => {
+          const findings = timed(() =>
+            judgeKubeletConfig({
+              pid: 1,
+              cmdlineEmpty: false,
+              flags: parseKubeletFlags(args),
+              configFromFlag: true,
+              config: parseYamlMapping("/var/lib/kubelet/config.yaml", yaml),
+              configKeyLines: topLevelKeyLines(yaml),
+              ...(version ? { version: { version: parseKubeVersion(version)!, source: "test" } } : {}),
+              kubeconfig: { path: "/k", state: "ok", text },
+              swaps: { ok: true, active: ["/swap"] },
+              containerdConfig: { path: "/etc/containerd/config.toml", state: "ok", text },
+            }),
+          );
+          assert.ok(findings.length > 0);
+          for (const f of findings) {
+            assert.match(f.reason, /^[A-Z][A-Za-z]+$/);
+            assert.ok(f.message.length > 0);
+            if (f.severity !== "ok") assert.ok(f.remedy, `${f.reason} without a remedy`);
+          }
+          for (const label of parseNodeLabels(args.join(","))) {
+            const problem = labelProblem(label.key, label.value);
+            assert.ok(problem === undefined || problem.length > 0);
+          }
+        },
+      ),
       { ...RUNS, numRuns: 200 },
     );
   });

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { SIGNATURES } from "../../src/checks/log-signatures.js";
-import { looksBinary, parseJournalJson, parseLogLine, recordFromJournal } from "../../src/host/log-line.js";
+import { SIGNATURES } from "../../src/checks/kubelet-logs/signatures.js";
+import { looksBinary, parseJournalJson, parseLogLine, recordFromJournal } from "../../src/node/log-line.js";
 import { nearly, RUNS, timed } from "../support/fuzz.js";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
@@ -45,21 +45,31 @@ describe("hostile input to the log parsers", () => {
   });
 
   it("journalctl -o json records: an entry or undefined", () => {
-    const record = fc.record({
-      MESSAGE: fc.oneof(fc.string(), fc.array(fc.integer({ min: -1, max: 300 })), fc.constant(null), fc.integer()),
-      _SYSTEMD_UNIT: fc.oneof(fc.constant("kubelet.service"), fc.string(), fc.integer()),
-      _PID: fc.oneof(fc.constant("1234"), fc.string(), fc.integer()),
-      __REALTIME_TIMESTAMP: fc.oneof(fc.constant("1764072000123456"), fc.string(), fc.constant("99999999999999999999999")),
-      __CURSOR: fc.string(),
-    }, { requiredKeys: [] });
+    const record = fc.record(
+      {
+        MESSAGE: fc.oneof(fc.string(), fc.array(fc.integer({ min: -1, max: 300 })), fc.constant(null), fc.integer()),
+        _SYSTEMD_UNIT: fc.oneof(fc.constant("kubelet.service"), fc.string(), fc.integer()),
+        _PID: fc.oneof(fc.constant("1234"), fc.string(), fc.integer()),
+        __REALTIME_TIMESTAMP: fc.oneof(fc.constant("1764072000123456"), fc.string(), fc.constant("99999999999999999999999")),
+        __CURSOR: fc.string(),
+      },
+      { requiredKeys: [] },
+    );
     fc.assert(
-      fc.property(fc.oneof(record.map((r) => JSON.stringify(r)), fc.string(), fc.json()), (line) => {
-        const entry = timed(() => parseJournalJson(line));
-        if (!entry) return;
-        assert.equal(typeof entry.message, "string");
-        if (entry.realtimeMs !== undefined) assert.ok(Number.isFinite(entry.realtimeMs));
-        checkRecord(recordFromJournal(entry, NOW).text);
-      }),
+      fc.property(
+        fc.oneof(
+          record.map((r) => JSON.stringify(r)),
+          fc.string(),
+          fc.json(),
+        ),
+        (line) => {
+          const entry = timed(() => parseJournalJson(line));
+          if (!entry) return;
+          assert.equal(typeof entry.message, "string");
+          if (entry.realtimeMs !== undefined) assert.ok(Number.isFinite(entry.realtimeMs));
+          checkRecord(recordFromJournal(entry, NOW).text);
+        },
+      ),
       RUNS,
     );
   });

@@ -60,9 +60,23 @@ describe("no secret leaves the agent", { timeout: 120_000 }, () => {
     mint = new CertificateMint();
     const now = Date.now();
     const ca = mint.ca({ subject: "/CN=kubernetes", notBefore: new Date(now - 400 * DAY), notAfter: new Date(now + 3000 * DAY) });
-    const client = mint.leaf(ca, { subject: `/O=system:nodes/CN=system:node:${NODE}`, notBefore: new Date(now - 20 * DAY), notAfter: new Date(now + 345 * DAY) });
-    const rotated: Minted = mint.leaf(ca, { subject: `/O=system:nodes/CN=system:node:${NODE}`, notBefore: new Date(now - 2 * DAY), notAfter: new Date(now + 363 * DAY), keyType: "rsa" });
-    const serving = mint.selfSigned({ subject: `/CN=${NODE}@1732000000`, notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 335 * DAY), keyType: "rsa" });
+    const client = mint.leaf(ca, {
+      subject: `/O=system:nodes/CN=system:node:${NODE}`,
+      notBefore: new Date(now - 20 * DAY),
+      notAfter: new Date(now + 345 * DAY),
+    });
+    const rotated: Minted = mint.leaf(ca, {
+      subject: `/O=system:nodes/CN=system:node:${NODE}`,
+      notBefore: new Date(now - 2 * DAY),
+      notAfter: new Date(now + 363 * DAY),
+      keyType: "rsa",
+    });
+    const serving = mint.selfSigned({
+      subject: `/CN=${NODE}@1732000000`,
+      notBefore: new Date(now - 30 * DAY),
+      notAfter: new Date(now + 335 * DAY),
+      keyType: "rsa",
+    });
     const stranger = mint.selfSigned({ subject: "/CN=stranger", notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 335 * DAY) });
 
     root = await mkdtemp(join(tmpdir(), "nd-secrets-root-"));
@@ -98,7 +112,13 @@ describe("no secret leaves the agent", { timeout: 120_000 }, () => {
       "var/lib/kubelet/config.yaml": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nrotateCertificates: true\n",
       "proc/4242/comm": "kubelet\n",
       "proc/4242/cmdline":
-        ["/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf", "--config=/var/lib/kubelet/config.yaml", "--tls-cert-file=/var/lib/kubelet/pki/kubelet.crt", "--tls-private-key-file=/var/lib/kubelet/pki/kubelet.key"].join("\0") + "\0",
+        [
+          "/usr/bin/kubelet",
+          "--kubeconfig=/etc/kubernetes/kubelet.conf",
+          "--config=/var/lib/kubelet/config.yaml",
+          "--tls-cert-file=/var/lib/kubelet/pki/kubelet.crt",
+          "--tls-private-key-file=/var/lib/kubelet/pki/kubelet.key",
+        ].join("\0") + "\0",
     };
     for (const [path, content] of Object.entries(files)) {
       await mkdir(dirname(join(root, path)), { recursive: true });
@@ -162,7 +182,9 @@ describe("no secret leaves the agent", { timeout: 120_000 }, () => {
 
   it("the needles are real: each appears in the files the agent reads", async () => {
     const { readFile } = await import("node:fs/promises");
-    const onNode = (await readFile(join(root, "etc/kubernetes/kubelet.conf"), "utf8")) + (await readFile(join(root, "var/lib/kubelet/pki/kubelet-client-current.pem"), "utf8"));
+    const onNode =
+      (await readFile(join(root, "etc/kubernetes/kubelet.conf"), "utf8")) +
+      (await readFile(join(root, "var/lib/kubelet/pki/kubelet-client-current.pem"), "utf8"));
     assert.ok(onNode.includes(TOKEN));
     assert.ok(onNode.includes("PRIVATE KEY"));
     assert.ok(needles.length > 20);
@@ -205,7 +227,18 @@ describe("no secret leaves the agent", { timeout: 120_000 }, () => {
   });
 
   it("a running agent's /metrics, /findings, /healthz, /readyz, log, and what it writes to the API server carry no key material", async () => {
-    const agent = await startAgentProcess(["--host-root", root, "--kubeconfig", kubeconfig, "--node-name", NODE, "--listen", "127.0.0.1:0", "--log-level", "debug"]);
+    const agent = await startAgentProcess([
+      "--host-root",
+      root,
+      "--kubeconfig",
+      kubeconfig,
+      "--node-name",
+      NODE,
+      "--listen",
+      "127.0.0.1:0",
+      "--log-level",
+      "debug",
+    ]);
     try {
       const deadline = Date.now() + 20_000;
       while (api.requestsTo({ verb: "patch", resource: "nodes/status" }).filter((r) => r.status === 200).length === 0) {
@@ -223,7 +256,10 @@ describe("no secret leaves the agent", { timeout: 120_000 }, () => {
       const written = JSON.stringify(api.requests.map((r) => r.body ?? null)) + JSON.stringify(api.node(NODE)) + JSON.stringify(api.storedEvents());
       assertClean("what the agent wrote to the API server", written, needles);
       // The token went to the server as the credential, never as data.
-      assert.ok(api.requests.every((r) => r.user !== undefined), "every request authenticated");
+      assert.ok(
+        api.requests.every((r) => r.user !== undefined),
+        "every request authenticated",
+      );
     } finally {
       const exited = new Promise<void>((resolve) => agent.child.once("exit", () => resolve()));
       agent.child.kill("SIGTERM");

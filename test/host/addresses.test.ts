@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { canonicalIp, parseFibTrie, parseIfInet6, readHostAddresses } from "../../src/host/addresses.js";
-import { RootedHost } from "../../src/host/host.js";
+import { canonicalIp, parseFibTrie, parseIfInet6, readHostAddresses } from "../../src/node/addresses.js";
+import { RootedHost } from "../../src/node/host.js";
 import { requireTool } from "../support/tools.js";
 
 /** Runs a tool without a stdin pipe (these tools never read it; a pipe they close early would raise EPIPE). */
@@ -19,7 +19,6 @@ function run(name: string, args: string[]): Promise<{ code: number; stdout: stri
     });
   });
 }
-
 
 describe("address parsers", () => {
   it("canonicalises addresses so different spellings compare equal", () => {
@@ -40,7 +39,16 @@ describe("address parsers", () => {
   });
 
   it("ignore broadcast and network leaves, garbage and binary input", () => {
-    const trie = ["Local:", "  +-- 10.0.0.0/24 2 0 2", "     |-- 10.0.0.0", "        /24 link UNICAST", "     |-- 10.0.0.7", "        /32 host LOCAL", "     |-- 10.0.0.255", "        /32 link BROADCAST"].join("\n");
+    const trie = [
+      "Local:",
+      "  +-- 10.0.0.0/24 2 0 2",
+      "     |-- 10.0.0.0",
+      "        /24 link UNICAST",
+      "     |-- 10.0.0.7",
+      "        /32 host LOCAL",
+      "     |-- 10.0.0.255",
+      "        /32 link BROADCAST",
+    ].join("\n");
     assert.deepEqual(parseFibTrie(trie), ["10.0.0.7"]);
     assert.deepEqual(parseFibTrie("\0\xff binary \n|-- 999.1.1.1\n /32 host LOCAL"), []);
     assert.deepEqual(parseIfInet6("fd000000000000000000000000000002 04 40 00 82     eth0\nshort\nzz 1 2 3 4 5\n"), [{ address: "fd00::2", iface: "eth0" }]);
@@ -66,7 +74,10 @@ describe("addresses inside a network namespace of our own", () => {
       assert.equal(result.code, 0, `ip ${args.join(" ")}: ${result.stderr}`);
     }
     // A process in the namespace; a host root whose /proc/net is that process's view.
-    holder = spawn("ip", ["netns", "exec", ns, "sleep", "120"], { stdio: "ignore", env: { ...process.env, PATH: `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin` } });
+    holder = spawn("ip", ["netns", "exec", ns, "sleep", "120"], {
+      stdio: "ignore",
+      env: { ...process.env, PATH: `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin` },
+    });
     await new Promise((r) => setTimeout(r, 200));
     const { stdout } = await run("ip", ["netns", "pids", ns]);
     const pid = stdout.trim().split("\n")[0];

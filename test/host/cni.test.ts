@@ -5,15 +5,20 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { chooseEndpoint, parseEndpoint } from "../../src/checks/runtime.js";
-import { cniDirsFromContainerdConfig, parseCniConfig } from "../../src/host/cni.js";
-import { RootedHost } from "../../src/host/host.js";
-import { parseKubeletFlags, type KubeletSetup } from "../../src/host/kubelet.js";
-import type { ProcessInfo } from "../../src/host/proc.js";
+import { chooseEndpoint, parseEndpoint } from "../../src/checks/runtime/index.js";
+import { cniDirsFromContainerdConfig, parseCniConfig } from "../../src/node/cni.js";
+import { RootedHost } from "../../src/node/host.js";
+import { parseKubeletFlags, type KubeletSetup } from "../../src/node/kubelet/locator.js";
+import type { ProcessInfo } from "../../src/node/proc.js";
 
 describe("parseCniConfig", () => {
   const cases: Array<[string, string, string | RegExp | undefined, string[]]> = [
-    ["/n/10-flannel.conflist", '{"name":"cbr0","cniVersion":"0.3.1","plugins":[{"type":"flannel","delegate":{}},{"type":"portmap"}]}', undefined, ["flannel", "portmap"]],
+    [
+      "/n/10-flannel.conflist",
+      '{"name":"cbr0","cniVersion":"0.3.1","plugins":[{"type":"flannel","delegate":{}},{"type":"portmap"}]}',
+      undefined,
+      ["flannel", "portmap"],
+    ],
     ["/n/10-bridge.conf", '{"name":"b","type":"bridge","ipam":{"type":"host-local"}}', undefined, ["bridge", "host-local"]],
     ["/n/99-loopback.json", '{"cniVersion":"0.3.1","type":"loopback"}', undefined, ["loopback"]],
     ["/n/10-x.conflist", '{"name":"x","plugins":[', /^is not valid JSON \(/, []],
@@ -74,7 +79,10 @@ describe("cniDirsFromContainerdConfig", () => {
   it("bad TOML, an unknown version or a wrong type is a problem naming the file, never a throw", () => {
     assert.match(cniDirsFromContainerdConfig(path, "version = 2\n[plugins\n").problem ?? "", /^\/etc\/containerd\/config\.toml: /);
     assert.match(cniDirsFromContainerdConfig(path, "version = 9\n").problem ?? "", /version = 9; containerd knows versions 1, 2 and 3/);
-    assert.match(cniDirsFromContainerdConfig(path, 'version = 2\n[plugins."io.containerd.grpc.v1.cri".cni]\nbin_dir = 3\n').problem ?? "", /bin_dir must be a string/);
+    assert.match(
+      cniDirsFromContainerdConfig(path, 'version = 2\n[plugins."io.containerd.grpc.v1.cri".cni]\nbin_dir = 3\n').problem ?? "",
+      /bin_dir must be a string/,
+    );
   });
 });
 
@@ -97,7 +105,11 @@ describe("runtime endpoint", () => {
   });
 
   it("kubelet's flag beats its config, and names its source", async () => {
-    const choice = await chooseEndpoint(host, kubelet(["--container-runtime-endpoint", "unix:///run/crio/crio.sock"], { containerRuntimeEndpoint: "unix:///run/containerd/containerd.sock" }), undefined);
+    const choice = await chooseEndpoint(
+      host,
+      kubelet(["--container-runtime-endpoint", "unix:///run/crio/crio.sock"], { containerRuntimeEndpoint: "unix:///run/containerd/containerd.sock" }),
+      undefined,
+    );
     assert.equal(choice.socketPath, "/run/crio/crio.sock");
     assert.equal(choice.source, "kubelet flag --container-runtime-endpoint");
   });
@@ -112,7 +124,11 @@ describe("runtime endpoint", () => {
   });
 
   it("the check's own setting beats kubelet", async () => {
-    const choice = await chooseEndpoint(host, kubelet(["--container-runtime-endpoint=unix:///run/crio/crio.sock"]), "unix:///run/k3s/containerd/containerd.sock");
+    const choice = await chooseEndpoint(
+      host,
+      kubelet(["--container-runtime-endpoint=unix:///run/crio/crio.sock"]),
+      "unix:///run/k3s/containerd/containerd.sock",
+    );
     assert.equal(choice.socketPath, "/run/k3s/containerd/containerd.sock");
     assert.equal(choice.source, "checks.runtime.endpoint");
   });

@@ -19,9 +19,9 @@ import {
   decodeStatusResponse,
   decodeVersionResponse,
   encodeListRunningContainersRequest,
-} from "../../src/host/cri.js";
-import { GrpcError } from "../../src/host/grpc.js";
-import { ProtoError, ProtoWriter, readFields } from "../../src/host/protobuf.js";
+} from "../../src/wire/cri.js";
+import { GrpcError } from "../../src/wire/grpc.js";
+import { ProtoError, ProtoWriter, readFields } from "../../src/wire/protobuf.js";
 import { containersReply, imageFsReply, READY, statusReply, versionReply } from "../support/cri-replies.js";
 import { deadSocket, garbageServer, grpcServer, http1Server, hungServer, type TestServer } from "../support/socket-servers.js";
 
@@ -50,11 +50,24 @@ async function callError(socket: string, timeoutMs = 500): Promise<GrpcError> {
 
 describe("CRI messages", () => {
   it("decode Version, Status and ImageFsInfo with the upstream field numbers", () => {
-    assert.deepEqual(decodeVersionResponse(versionReply("cri-o", "1.30.4")), { version: "0.1.0", runtimeName: "cri-o", runtimeVersion: "1.30.4", runtimeApiVersion: "v1" });
+    assert.deepEqual(decodeVersionResponse(versionReply("cri-o", "1.30.4")), {
+      version: "0.1.0",
+      runtimeName: "cri-o",
+      runtimeVersion: "1.30.4",
+      runtimeApiVersion: "v1",
+    });
     const status = decodeStatusResponse(
-      statusReply([READY[0]!, { type: "NetworkReady", status: false, reason: "NetworkPluginNotReady", message: "Network plugin returns error: cni plugin not initialized" }]),
+      statusReply([
+        READY[0]!,
+        { type: "NetworkReady", status: false, reason: "NetworkPluginNotReady", message: "Network plugin returns error: cni plugin not initialized" },
+      ]),
     );
-    assert.deepEqual(status.conditions[1], { type: "NetworkReady", status: false, reason: "NetworkPluginNotReady", message: "Network plugin returns error: cni plugin not initialized" });
+    assert.deepEqual(status.conditions[1], {
+      type: "NetworkReady",
+      status: false,
+      reason: "NetworkPluginNotReady",
+      message: "Network plugin returns error: cni plugin not initialized",
+    });
     assert.equal(status.conditions[0]?.status, true);
     const fs = decodeImageFsInfoResponse(imageFsReply("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs", 5 * 2 ** 40, 123456));
     assert.equal(fs.imageFilesystems[0]?.mountpoint, "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs");
@@ -75,9 +88,15 @@ describe("CRI messages", () => {
 
   it("truncated and mistyped replies are ProtoErrors that say where", () => {
     const full = versionReply();
-    assert.throws(() => decodeVersionResponse(full.subarray(0, full.length - 1)), (e: unknown) => e instanceof ProtoError && /claims \d+ bytes/.test(e.message));
+    assert.throws(
+      () => decodeVersionResponse(full.subarray(0, full.length - 1)),
+      (e: unknown) => e instanceof ProtoError && /claims \d+ bytes/.test(e.message),
+    );
     const wrongType = new ProtoWriter().uint(2, 7).finish(); // runtime_name as a varint
-    assert.throws(() => decodeVersionResponse(wrongType), (e: unknown) => e instanceof ProtoError && /field 2 has wire type 0/.test(e.message));
+    assert.throws(
+      () => decodeVersionResponse(wrongType),
+      (e: unknown) => e instanceof ProtoError && /field 2 has wire type 0/.test(e.message),
+    );
     assert.throws(() => readFields(Uint8Array.from([0x0b])), ProtoError); // a group start
     assert.throws(() => readFields(Uint8Array.from(Array(11).fill(0xff))), /varint longer than 10 bytes/);
   });

@@ -5,9 +5,9 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { DbusConnection, DbusConnectionError, DbusError, decodeMessage, encodeMethodCall, messageLength, parseSignature } from "../../src/host/dbus.js";
-import { RootedHost } from "../../src/host/host.js";
-import { SystemdBus } from "../../src/host/systemd.js";
+import { DbusConnection, DbusConnectionError, DbusError, decodeMessage, encodeMethodCall, messageLength, parseSignature } from "../../src/wire/dbus.js";
+import { RootedHost } from "../../src/node/host.js";
+import { SystemdBus } from "../../src/node/systemd.js";
 import { startFakeSystemd, usec, type FakeSystemd, type SystemdState } from "../support/fake-systemd.js";
 
 const KUBELET_ACTIVE: SystemdState = {
@@ -84,7 +84,10 @@ describe("D-Bus client on a real dbus-daemon", () => {
     const connection = await DbusConnection.connect(socketPath, { timeoutMs: 2000 });
     try {
       assert.match(connection.uniqueName, /^:\d+\.\d+$/);
-      const [props] = await connection.call({ ...BUS, interface: "org.freedesktop.DBus.Properties", member: "GetAll", args: ["org.freedesktop.DBus"] }, { timeoutMs: 2000 });
+      const [props] = await connection.call(
+        { ...BUS, interface: "org.freedesktop.DBus.Properties", member: "GetAll", args: ["org.freedesktop.DBus"] },
+        { timeoutMs: 2000 },
+      );
       assert.ok(props && typeof props === "object" && !Array.isArray(props) && Array.isArray(props["Features"]));
       const [names] = await connection.call({ ...BUS, member: "ListNames" }, { timeoutMs: 2000 });
       assert.ok(Array.isArray(names) && names.includes("org.freedesktop.systemd1"));
@@ -133,7 +136,13 @@ describe("D-Bus client on a real dbus-daemon", () => {
     const connection = await DbusConnection.connect(socketPath, { timeoutMs: 2000 });
     try {
       const [props] = await connection.call(
-        { destination: "org.freedesktop.systemd1", path: "/org/freedesktop/systemd1/unit/kubelet_2eservice", interface: "org.freedesktop.DBus.Properties", member: "GetAll", args: ["org.freedesktop.systemd1.Service"] },
+        {
+          destination: "org.freedesktop.systemd1",
+          path: "/org/freedesktop/systemd1/unit/kubelet_2eservice",
+          interface: "org.freedesktop.DBus.Properties",
+          member: "GetAll",
+          args: ["org.freedesktop.systemd1.Service"],
+        },
         { timeoutMs: 2000 },
       );
       assert.ok(props && typeof props === "object" && !Array.isArray(props));
@@ -152,9 +161,30 @@ describe("D-Bus client on a real dbus-daemon", () => {
   it("loads a unit systemd has unloaded (GetUnit: NoSuchUnit, then LoadUnit), and knows a unit that does not exist", async () => {
     const bus = new SystemdBus(new RootedHost(dir), "/run/dbus/system_bus_socket", 2000);
     try {
-      await systemd.setState({ units: { "kubelet.service": { Unit: { LoadState: "loaded", ActiveState: "inactive", SubState: "dead", UnitFileState: "disabled" }, Service: { Result: "success" }, unloaded: true } } });
-      assert.deepEqual(await bus.unitState("kubelet.service"), { loaded: true, loadState: "loaded", activeState: "inactive", subState: "dead", unitFileState: "disabled", result: "success" });
-      assert.deepEqual(await bus.unitState("nonexistent.service"), { loaded: true, loadState: "not-found", activeState: "inactive", subState: "dead", unitFileState: "" });
+      await systemd.setState({
+        units: {
+          "kubelet.service": {
+            Unit: { LoadState: "loaded", ActiveState: "inactive", SubState: "dead", UnitFileState: "disabled" },
+            Service: { Result: "success" },
+            unloaded: true,
+          },
+        },
+      });
+      assert.deepEqual(await bus.unitState("kubelet.service"), {
+        loaded: true,
+        loadState: "loaded",
+        activeState: "inactive",
+        subState: "dead",
+        unitFileState: "disabled",
+        result: "success",
+      });
+      assert.deepEqual(await bus.unitState("nonexistent.service"), {
+        loaded: true,
+        loadState: "not-found",
+        activeState: "inactive",
+        subState: "dead",
+        unitFileState: "",
+      });
     } finally {
       await systemd.setState(KUBELET_ACTIVE);
       bus.close();

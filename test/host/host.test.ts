@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { HostPathError, RootedHost } from "../../src/host/host.js";
+import { HostPathError, RootedHost } from "../../src/node/host.js";
 
 describe("RootedHost", () => {
   let root: string;

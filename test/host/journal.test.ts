@@ -9,8 +9,8 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { JournalFollower, journalctlArgs, type JournalOptions } from "../../src/host/journal.js";
-import type { JournalEntry } from "../../src/host/log-line.js";
+import { JournalFollower, journalctlArgs, type JournalOptions } from "../../src/node/journal.js";
+import type { JournalEntry } from "../../src/node/log-line.js";
 import { silentLog } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
 
@@ -59,8 +59,18 @@ function plegFollower(journalctl: string, options: Partial<JournalOptions> = {})
 describe("journalctlArgs", () => {
   it("reads the lookback first, then follows after the cursor", () => {
     assert.deepEqual(journalctlArgs({ directory: "/host/var/log/journal", units: ["kubelet.service"], follow: false, sinceMs: 1_700_000_000_999 }), [
-      "--directory", "/host/var/log/journal", "--output", "json", "--no-pager", "--quiet", "--unit", "kubelet.service", "--since", "@1700000000",
-      "--output-fields", "MESSAGE,_SYSTEMD_UNIT,UNIT,SYSLOG_IDENTIFIER,_PID,PRIORITY",
+      "--directory",
+      "/host/var/log/journal",
+      "--output",
+      "json",
+      "--no-pager",
+      "--quiet",
+      "--unit",
+      "kubelet.service",
+      "--since",
+      "@1700000000",
+      "--output-fields",
+      "MESSAGE,_SYSTEMD_UNIT,UNIT,SYSLOG_IDENTIFIER,_PID,PRIORITY",
     ]);
     const follow = journalctlArgs({ directory: "/j", units: ["a", "b"], follow: true, sinceMs: 0, afterCursor: "s=1;i=2" });
     assert.ok(follow.includes("--follow"));
@@ -78,7 +88,17 @@ describe("JournalFollower", () => {
     );
     const clock = new FakeClock();
     const entries: JournalEntry[] = [];
-    const journal = new JournalFollower({ directory: "/j", units: ["kubelet.service"], sinceMs: 0, clock, log: silentLog, onEntry: (e) => entries.push(e), journalctl: fake, backoffInitialMs: 1000, backoffMaxMs: 4000 });
+    const journal = new JournalFollower({
+      directory: "/j",
+      units: ["kubelet.service"],
+      sinceMs: 0,
+      clock,
+      log: silentLog,
+      onEntry: (e) => entries.push(e),
+      journalctl: fake,
+      backoffInitialMs: 1000,
+      backoffMaxMs: 4000,
+    });
     journal.start();
     await until(() => !journal.status().running && journal.status().starts === 1 && clock.pending() === 1, "the first exit");
     assert.match(journal.status().lastError ?? "", /journalctl exited \(code 1\)/);
@@ -101,7 +121,15 @@ describe("JournalFollower", () => {
 
   it("a missing journalctl is a status, not a crash", async () => {
     const clock = new FakeClock();
-    const journal = new JournalFollower({ directory: "/j", units: ["kubelet.service"], sinceMs: 0, clock, log: silentLog, onEntry: () => undefined, journalctl: join(dir, "no-such-journalctl") });
+    const journal = new JournalFollower({
+      directory: "/j",
+      units: ["kubelet.service"],
+      sinceMs: 0,
+      clock,
+      log: silentLog,
+      onEntry: () => undefined,
+      journalctl: join(dir, "no-such-journalctl"),
+    });
     journal.start();
     await until(() => journal.status().lastError !== undefined, "the spawn error");
     assert.match(journal.status().lastError ?? "", /not installed/);
@@ -115,7 +143,15 @@ describe("JournalFollower", () => {
     );
     const clock = new FakeClock();
     const entries: string[] = [];
-    const journal = new JournalFollower({ directory: "/j", units: ["kubelet.service"], sinceMs: 0, clock, log: silentLog, onEntry: (e) => entries.push(e.message), journalctl: fake });
+    const journal = new JournalFollower({
+      directory: "/j",
+      units: ["kubelet.service"],
+      sinceMs: 0,
+      clock,
+      log: silentLog,
+      onEntry: (e) => entries.push(e.message),
+      journalctl: fake,
+    });
     journal.start();
     await journal.caughtUp();
     await until(() => entries.length === 2, "the followed line");
@@ -126,7 +162,9 @@ describe("JournalFollower", () => {
   });
 
   it("parses only lines with a needle, and sheds a flood over the per-second budget but keeps lines with a needle", async () => {
-    const lines = Array.from({ length: 3000 }, (_, i) => (i === 2500 ? '{"MESSAGE":"PLEG is not healthy: pleg was last seen active 3m1s ago"}' : `{"MESSAGE":"noise ${i}"}`));
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      i === 2500 ? '{"MESSAGE":"PLEG is not healthy: pleg was last seen active 3m1s ago"}' : `{"MESSAGE":"noise ${i}"}`,
+    );
     await writeFile(join(dir, "flood.jsonl"), lines.join("\n") + "\n");
     const fake = await script("journalctl-flood", `case "$*" in *--follow*) exec sleep 30;; *) cat ${join(dir, "flood.jsonl")};; esac`);
     const { journal, seen } = plegFollower(fake, { maxLinesPerSecond: 1000 });

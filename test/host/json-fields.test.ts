@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { readJsonFields } from "../../src/host/json-fields.js";
+import { readJsonFields } from "../../src/node/json-fields.js";
 
 const KEYS = ["MESSAGE", "_PID", "__CURSOR"] as const;
 
@@ -26,12 +26,29 @@ describe("readJsonFields", () => {
       '{"MESSAGE":"x","N":12.5e3,"T":true,"F":false}',
     ]) {
       const parsed = JSON.parse(line) as Record<string, unknown>;
-      assert.deepEqual(readJsonFields(line, KEYS), KEYS.map((k) => parsed[k]), line);
+      assert.deepEqual(
+        readJsonFields(line, KEYS),
+        KEYS.map((k) => parsed[k]),
+        line,
+      );
     }
   });
 
   it("a line that is not a whole JSON object is undefined", () => {
-    for (const line of ["", "null", "[1,2]", "{", '{"MESSAGE":"no end}', '{"MESSAGE":"a"', '{"MESSAGE":"a"} trailing', '{"MESSAGE" "a"}', '{MESSAGE:"a"}', '{"MESSAGE":"bad \\x escape"}', '{"A":[1,2}', "garbage"]) {
+    for (const line of [
+      "",
+      "null",
+      "[1,2]",
+      "{",
+      '{"MESSAGE":"no end}',
+      '{"MESSAGE":"a"',
+      '{"MESSAGE":"a"} trailing',
+      '{"MESSAGE" "a"}',
+      '{MESSAGE:"a"}',
+      '{"MESSAGE":"bad \\x escape"}',
+      '{"A":[1,2}',
+      "garbage",
+    ]) {
       assert.equal(readJsonFields(line, KEYS), undefined, line);
     }
   });

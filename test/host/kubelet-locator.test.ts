@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { systemClock } from "../../src/engine/clock.js";
-import { RootedHost } from "../../src/host/host.js";
-import { KubeletLocator, loadYamlMapping } from "../../src/host/kubelet.js";
+import { systemClock } from "../../src/time/clock.js";
+import { RootedHost } from "../../src/node/host.js";
+import { KubeletLocator, loadYamlMapping } from "../../src/node/kubelet/locator.js";
 import { FIXTURES, fixtureRoot } from "../support/fixture-root.js";
 
 const ROOT = `${FIXTURES}disk-healthy`;

@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { appendFile, mkdir, rename, symlink, truncate, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
-import { looksBinary } from "../../src/host/log-line.js";
-import { asText, FileFollower, LineSplitter } from "../../src/host/log-follower.js";
-import { RootedHost } from "../../src/host/host.js";
+import { looksBinary } from "../../src/node/log-line.js";
+import { asText, FileFollower, LineSplitter } from "../../src/node/log-follower.js";
+import { RootedHost } from "../../src/node/host.js";
 import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 
 let fixture: FixtureRoot | undefined;
@@ -21,7 +21,9 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-async function setup(options: ConstructorParameters<typeof FileFollower>[2] = {}): Promise<{ file: string; poll: () => Promise<{ lines: string[]; truncatedLines: number; result: Awaited<ReturnType<FileFollower["poll"]>> }> }> {
+async function setup(
+  options: ConstructorParameters<typeof FileFollower>[2] = {},
+): Promise<{ file: string; poll: () => Promise<{ lines: string[]; truncatedLines: number; result: Awaited<ReturnType<FileFollower["poll"]>> }> }> {
   fixture = await fixtureRoot();
   await mkdir(join(fixture.root, "var/log"), { recursive: true });
   const file = join(fixture.root, "var/log/kubelet.log");
@@ -171,7 +173,11 @@ describe("LineSplitter", () => {
   it("joins a line split across many chunks", () => {
     const splitter = new LineSplitter(1024);
     const out: string[] = [];
-    for (const piece of ["ab", "cd", "ef\ngh", "\n"]) splitter.push(Buffer.from(piece), asText((l) => out.push(l)));
+    for (const piece of ["ab", "cd", "ef\ngh", "\n"])
+      splitter.push(
+        Buffer.from(piece),
+        asText((l) => out.push(l)),
+      );
     assert.deepEqual(out, ["abcdef", "gh"]);
   });
 
@@ -179,8 +185,14 @@ describe("LineSplitter", () => {
     const splitter = new LineSplitter(1024);
     const out: string[] = [];
     const bytes = Buffer.from("héllo wörld\n");
-    splitter.push(bytes.subarray(0, 2), asText((l) => out.push(l)));
-    splitter.push(bytes.subarray(2), asText((l) => out.push(l)));
+    splitter.push(
+      bytes.subarray(0, 2),
+      asText((l) => out.push(l)),
+    );
+    splitter.push(
+      bytes.subarray(2),
+      asText((l) => out.push(l)),
+    );
     assert.deepEqual(out, ["héllo wörld"]);
   });
 

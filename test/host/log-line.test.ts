@@ -1,7 +1,7 @@
 /** The log formats kubelet and the runtimes write, parsed line by line. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { klogTime, looksBinary, parseJournalJson, parseLogLine, recordFromJournal, unquotePairs } from "../../src/host/log-line.js";
+import { klogTime, looksBinary, parseJournalJson, parseLogLine, recordFromJournal, unquotePairs } from "../../src/node/log-line.js";
 
 const NOW = Date.parse("2026-11-24T12:00:00Z");
 
@@ -20,7 +20,10 @@ describe("parseLogLine", () => {
       'E1124 11:58:01.438616   13286 server.go:302] "Failed to run kubelet" err="failed to run Kubelet: misconfiguration: kubelet cgroup driver: \\"systemd\\" is different from docker cgroup driver: \\"cgroupfs\\""',
       NOW,
     );
-    assert.equal(r.text, 'Failed to run kubelet err=failed to run Kubelet: misconfiguration: kubelet cgroup driver: "systemd" is different from docker cgroup driver: "cgroupfs"');
+    assert.equal(
+      r.text,
+      'Failed to run kubelet err=failed to run Kubelet: misconfiguration: kubelet cgroup driver: "systemd" is different from docker cgroup driver: "cgroupfs"',
+    );
   });
 
   it("structured klog with a multi-line value (\\n escapes) and unicode escapes", () => {
@@ -29,7 +32,10 @@ describe("parseLogLine", () => {
   });
 
   it("kubelet's JSON logging format", () => {
-    const r = parseLogLine('{"ts":1795608000123.5,"caller":"kubelet/kubelet.go:2419","msg":"Error getting node","err":"node \\"node30\\" not found","v":0}', NOW);
+    const r = parseLogLine(
+      '{"ts":1795608000123.5,"caller":"kubelet/kubelet.go:2419","msg":"Error getting node","err":"node \\"node30\\" not found","v":0}',
+      NOW,
+    );
     assert.equal(r.format, "json");
     assert.equal(r.text, 'Error getting node err=node "node30" not found');
     assert.equal(r.severity, "E");

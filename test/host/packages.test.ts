@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
-import { parseKubeVersion } from "../../src/checks/kubelet-version.js";
-import { RootedHost } from "../../src/host/host.js";
-import { DPKG_STATUS_PATH, DpkgReader, dpkgPackageVersion } from "../../src/host/packages.js";
+import { parseKubeVersion } from "../../src/node/kubelet/version.js";
+import { RootedHost } from "../../src/node/host.js";
+import { DPKG_STATUS_PATH, DpkgReader, dpkgPackageVersion } from "../../src/node/packages.js";
 import { runTool } from "../support/tools.js";
 
 describe("dpkg status", () => {
@@ -22,7 +22,8 @@ describe("dpkg status", () => {
   });
 
   it("skips removed packages and does not match name prefixes", () => {
-    const text = "Package: kubelet-extra\nStatus: install ok installed\nVersion: 9.9\n\nPackage: kubelet\nStatus: deinstall ok config-files\nVersion: 1.6.0-00\n";
+    const text =
+      "Package: kubelet-extra\nStatus: install ok installed\nVersion: 9.9\n\nPackage: kubelet\nStatus: deinstall ok config-files\nVersion: 1.6.0-00\n";
     assert.equal(dpkgPackageVersion(text, "kubelet"), undefined);
     assert.equal(dpkgPackageVersion(text + "\nPackage: kubelet\nStatus: install ok installed\nVersion: 1.7.16-00\n", "kubelet"), "1.7.16-00");
   });

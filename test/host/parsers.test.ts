@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { kubeletArgs, parseKubeletFlags, parseYamlMapping } from "../../src/host/kubelet.js";
-import { isReadOnly, mountFor, parseMountinfo } from "../../src/host/mountinfo.js";
-import { parseBootTime, parseCmdline, parseStartTicks } from "../../src/host/proc.js";
+import { kubeletArgs, parseKubeletFlags, parseYamlMapping } from "../../src/node/kubelet/locator.js";
+import { isReadOnly, mountFor, parseMountinfo } from "../../src/node/mountinfo.js";
+import { parseBootTime, parseCmdline, parseStartTicks } from "../../src/node/proc.js";
 
 describe("/proc parsers", () => {
   it("splits cmdline on NUL, tolerating a missing final NUL and NULs only", () => {

@@ -1,7 +1,7 @@
 /** The strict PEM reader: each damaged form is named precisely. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parsePem, privateKeyType } from "../../src/host/pem.js";
+import { parsePem, privateKeyType } from "../../src/node/pem.js";
 
 const body = Buffer.from("certificate bytes, not really DER").toString("base64");
 const block = (label: string, text = body) => `-----BEGIN ${label}-----\n${text}\n-----END ${label}-----\n`;
@@ -15,7 +15,13 @@ describe("parsePem", () => {
   it("reads several blocks, with CRLF line ends and text between them", () => {
     const parsed = parsePem(Buffer.from(`subject=CN=x\r\n${block("CERTIFICATE").replaceAll("\n", "\r\n")}junk between\n${block("EC PRIVATE KEY")}`));
     assert.ok(parsed.ok);
-    assert.deepEqual(parsed.blocks.map((b) => [b.label, b.line]), [["CERTIFICATE", 2], ["EC PRIVATE KEY", 6]]);
+    assert.deepEqual(
+      parsed.blocks.map((b) => [b.label, b.line]),
+      [
+        ["CERTIFICATE", 2],
+        ["EC PRIVATE KEY", 6],
+      ],
+    );
     assert.equal(parsed.blocks[0]?.der.toString(), "certificate bytes, not really DER");
   });
 

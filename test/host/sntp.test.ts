@@ -1,7 +1,7 @@
 /** The SNTP client against a real chronyd (true and faked clocks) and against UDP servers that misbehave. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { systemClock } from "../../src/engine/clock.js";
+import { systemClock } from "../../src/time/clock.js";
 import {
   encodeRequest,
   ntpTimestampToUnixMs,
@@ -11,7 +11,7 @@ import {
   querySntp,
   querySntpBest,
   SntpError,
-} from "../../src/host/sntp.js";
+} from "../../src/wire/sntp.js";
 import { freeUdpPort, startChronyd, type Chronyd } from "../support/chronyd.js";
 import { fakeNtpServer as udpServer, kissOfDeath, ntpReply as serverReply } from "../support/fake-ntp.js";
 
@@ -79,7 +79,11 @@ describe("SNTP against servers that misbehave", () => {
   it("reports an unreachable server (nothing listening) at once", async () => {
     const port = await freeUdpPort();
     const started = Date.now();
-    await expectSntpError(querySntp({ host: "127.0.0.1", port }, { clock: systemClock, timeoutMs: 2000 }), "unreachable", new RegExp(`127\\.0\\.0\\.1:${port} is unreachable: connection refused`));
+    await expectSntpError(
+      querySntp({ host: "127.0.0.1", port }, { clock: systemClock, timeoutMs: 2000 }),
+      "unreachable",
+      new RegExp(`127\\.0\\.0\\.1:${port} is unreachable: connection refused`),
+    );
     assert.ok(Date.now() - started < 1500);
   });
 
@@ -95,14 +99,22 @@ describe("SNTP against servers that misbehave", () => {
   it("times out on a server that never answers, within the timeout", async () => {
     const server = await udpServer(() => undefined);
     const started = Date.now();
-    await expectSntpError(querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 300 }), "timeout", /no reply from NTP server 127\.0\.0\.1:\d+ within 300 ms/);
+    await expectSntpError(
+      querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 300 }),
+      "timeout",
+      /no reply from NTP server 127\.0\.0\.1:\d+ within 300 ms/,
+    );
     assert.ok(Date.now() - started < 1000);
     await server.close();
   });
 
   it("names a garbage reply", async () => {
     const server = await udpServer(() => Buffer.from("HTTP/1.1 400 Bad Request\r\n"));
-    await expectSntpError(querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 2000 }), "malformed", /sent an unusable reply: reply of 26 bytes is too short/);
+    await expectSntpError(
+      querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 2000 }),
+      "malformed",
+      /sent an unusable reply: reply of 26 bytes is too short/,
+    );
     await server.close();
   });
 
@@ -114,14 +126,22 @@ describe("SNTP against servers that misbehave", () => {
 
   it("reports a kiss-o'-death with its code", async () => {
     const server = await udpServer((req) => serverReply(req, 0, kissOfDeath("RATE")));
-    const error = await expectSntpError(querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 2000 }), "kiss-of-death", /kiss-o'-death RATE \(the server asks us to query less often\)/);
+    const error = await expectSntpError(
+      querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 2000 }),
+      "kiss-of-death",
+      /kiss-o'-death RATE \(the server asks us to query less often\)/,
+    );
     assert.equal(error.kissCode, "RATE");
     await server.close();
   });
 
   it("reports a server whose own clock is unsynchronised", async () => {
     const server = await udpServer((req) => serverReply(req, 0, (p) => (p[0] = (3 << 6) | (4 << 3) | 4)));
-    await expectSntpError(querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 2000 }), "unsynchronized", /unsynchronised \(leap 3/);
+    await expectSntpError(
+      querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 2000 }),
+      "unsynchronized",
+      /unsynchronised \(leap 3/,
+    );
     await server.close();
   });
 
@@ -151,7 +171,11 @@ describe("SNTP against servers that misbehave", () => {
 
   it("stops at a kiss-o'-death instead of asking again", async () => {
     const server = await udpServer((req) => serverReply(req, 0, kissOfDeath("DENY")));
-    await expectSntpError(querySntpBest({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 1000, samples: 3 }), "kiss-of-death", /DENY \(the server denies access\)/);
+    await expectSntpError(
+      querySntpBest({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 1000, samples: 3 }),
+      "kiss-of-death",
+      /DENY \(the server denies access\)/,
+    );
     assert.equal(server.requests, 1);
     await server.close();
   });
@@ -160,7 +184,10 @@ describe("SNTP against servers that misbehave", () => {
     const server = await udpServer(() => undefined);
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error("check timed out")), 50);
-    await assert.rejects(querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 5000, signal: controller.signal }), /check timed out/);
+    await assert.rejects(
+      querySntp({ host: "127.0.0.1", port: server.port }, { clock: systemClock, timeoutMs: 5000, signal: controller.signal }),
+      /check timed out/,
+    );
     await server.close();
   });
 });

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
-import { RootedHost } from "../../src/host/host.js";
-import { parseEnvironmentFile, readUnitFiles, readUnitKubeletArgs, splitArgs, unitStateFromProperties } from "../../src/host/systemd.js";
+import { RootedHost } from "../../src/node/host.js";
+import { parseEnvironmentFile, readUnitFiles, readUnitKubeletArgs, splitArgs, unitStateFromProperties } from "../../src/node/systemd.js";
 import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 
 const roots: FixtureRoot[] = [];
@@ -68,12 +68,21 @@ describe("kubelet's flags from the unit's environment files", () => {
 
   it("splits like a shell and parses env files like systemd's common subset", () => {
     assert.deepEqual(splitArgs(`--a=1  --b="x y" '' --c`), ["--a=1", "--b=x y", "", "--c"]);
-    assert.deepEqual([...parseEnvironmentFile('export A="1 2"\n; comment\nB=3\nnot a line\n')], [["A", "1 2"], ["B", "3"]]);
+    assert.deepEqual(
+      [...parseEnvironmentFile('export A="1 2"\n; comment\nB=3\nnot a line\n')],
+      [
+        ["A", "1 2"],
+        ["B", "3"],
+      ],
+    );
   });
 
   it("ignores a binary environment file", async () => {
     const r = await root("kubelet-disabled-after-reboot");
-    await writeFile(join(r.root, "var/lib/kubelet/kubeadm-flags.env"), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00, 0x4b, 0x55, 0x42, 0x45, 0x4c, 0x45, 0x54, 0x5f, 0x41, 0x3d, 0x31]));
+    await writeFile(
+      join(r.root, "var/lib/kubelet/kubeadm-flags.env"),
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00, 0x4b, 0x55, 0x42, 0x45, 0x4c, 0x45, 0x54, 0x5f, 0x41, 0x3d, 0x31]),
+    );
     assert.deepEqual(await readUnitKubeletArgs(new RootedHost(r.root)), { args: [], sources: [] });
   });
 });

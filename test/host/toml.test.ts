@@ -9,8 +9,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { containerdCgroup } from "../../src/host/runtime-config.js";
-import { TomlError, parseToml, tomlGet } from "../../src/host/toml.js";
+import { containerdCgroup } from "../../src/node/runtime-config.js";
+import { TomlError, parseToml, tomlGet } from "../../src/node/toml.js";
 import { runTool } from "../support/tools.js";
 
 let dir: string;
@@ -87,7 +87,10 @@ describe("TOML reader", () => {
     assert.match(real.dump, /SystemdCgroup = true/);
     const verdict = containerdCgroup("/etc/containerd/config.toml", systemd);
     assert.ok(verdict.ok && "systemd" in verdict && verdict.systemd, JSON.stringify(verdict));
-    assert.match(verdict.ok && "detail" in verdict ? verdict.detail : "", /sets SystemdCgroup = true in \[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.runc\.options\]/);
+    assert.match(
+      verdict.ok && "detail" in verdict ? verdict.detail : "",
+      /sets SystemdCgroup = true in \[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.runc\.options\]/,
+    );
   });
 
   for (const snippet of SNIPPETS) {
@@ -121,7 +124,10 @@ describe("TOML reader", () => {
     assert.ok(containerdCgroup("/c.toml", "version = 2\nimports = []\n").ok);
     const disabled = containerdCgroup("/c.toml", 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n');
     assert.ok(disabled.ok && "criDisabled" in disabled);
-    const wrongType = containerdCgroup("/c.toml", 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = "true"\n');
+    const wrongType = containerdCgroup(
+      "/c.toml",
+      'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = "true"\n',
+    );
     assert.ok(!wrongType.ok && /SystemdCgroup .* must be true or false, got "true"/.test(wrongType.problem));
   });
 });

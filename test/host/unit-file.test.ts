@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
-import { RootedHost } from "../../src/host/host.js";
-import { expandCommand, flagSources, parseEnvironmentFile, readUnitCommand, splitWords } from "../../src/host/unit-file.js";
+import { RootedHost } from "../../src/node/host.js";
+import { expandCommand, flagSources, parseEnvironmentFile, readUnitCommand, splitWords } from "../../src/node/unit-file.js";
 import { FIXTURES } from "../support/fixture-root.js";
 
 async function root(files: Record<string, string>): Promise<string> {
@@ -43,13 +43,17 @@ describe("systemd unit command line", () => {
     const dir = await root({
       "lib/systemd/system/kubelet.service": "[Service]\nExecStart=/usr/bin/kubelet --v=2\n",
       "lib/systemd/system/kubelet.service.d/20-x.conf": "[Service]\nEnvironment=X=--from-lib\n",
-      "etc/systemd/system/kubelet.service.d/20-x.conf": "[Service]\nEnvironment=\"X=--from-etc --two\"\nEnvironmentFile=/etc/missing.env\n",
+      "etc/systemd/system/kubelet.service.d/20-x.conf": '[Service]\nEnvironment="X=--from-etc --two"\nEnvironmentFile=/etc/missing.env\n',
       "etc/systemd/system/kubelet.service.d/30-exec.conf": "[Service]\nExecStart=\nExecStart=-/usr/local/bin/kubelet \\\n  $X \\\n  --name=${X}\n",
     });
     try {
       const unit = await readUnitCommand(new RootedHost(dir), "kubelet.service");
       assert.deepEqual(unit?.argv, ["/usr/local/bin/kubelet", "--from-etc", "--two", "--name=--from-etc --two"]);
-      assert.deepEqual(unit?.unitFiles, ["/lib/systemd/system/kubelet.service", "/etc/systemd/system/kubelet.service.d/20-x.conf", "/etc/systemd/system/kubelet.service.d/30-exec.conf"]);
+      assert.deepEqual(unit?.unitFiles, [
+        "/lib/systemd/system/kubelet.service",
+        "/etc/systemd/system/kubelet.service.d/20-x.conf",
+        "/etc/systemd/system/kubelet.service.d/30-exec.conf",
+      ]);
       assert.match(unit?.problems[0] ?? "", /EnvironmentFile \/etc\/missing\.env does not exist/);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -69,7 +73,12 @@ describe("systemd unit command line", () => {
     assert.deepEqual(splitWords(`a "b c" 'd e' f\\ g`), ["a", "b c", "d e", "f g"]);
     assert.deepEqual(
       [...parseEnvironmentFile('# c\nA="x y"\nexport B=plain\nC=\'lit $x\'\nbad line\nD="esc \\"q\\""\n')],
-      [["A", "x y"], ["B", "plain"], ["C", "lit $x"], ["D", 'esc "q"']],
+      [
+        ["A", "x y"],
+        ["B", "plain"],
+        ["C", "lit $x"],
+        ["D", 'esc "q"'],
+      ],
     );
     assert.deepEqual(expandCommand("kubelet $A ${A} $MISSING --x=${MISSING}", new Map([["A", "--a --b"]])), ["kubelet", "--a", "--b", "--a --b", "--x="]);
   });

@@ -27,7 +27,8 @@ describe("node-doctor run against an API server", () => {
     const agent = await startAgentProcess(["--kubeconfig", kubeconfig, "--node-name", "proc-1", "--host-root", HOST_ROOT, "--listen", "127.0.0.1:0"]);
     try {
       const deadline = Date.now() + 10_000;
-      while (!api.node("proc-1")?.status?.conditions?.some((c) => c.type === "DiskSpaceLow") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!api.node("proc-1")?.status?.conditions?.some((c) => c.type === "DiskSpaceLow") && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       const conditions = api.node("proc-1")?.status?.conditions ?? [];
       const ours = conditions.find((c) => c.type === "DiskSpaceLow");
       assert.ok(ours, `no DiskSpaceLow on the Node after 10 s; agent output:\n${agent.output()}`);

@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Registry } from "../../src/report/metrics/prometheus.js";
+import { Registry } from "../../src/telemetry/prometheus.js";
 import { createClient } from "../../src/kube/connect.js";
 import { inClusterCredentials, kubeconfigCredentials, KubeConfigError } from "../../src/kube/credentials.js";
 import { ApiError, parseRetryAfter, Transport } from "../../src/kube/transport.js";
@@ -87,7 +87,10 @@ describe("kube client against the fake API server", () => {
     const stranger = new Transport({ ...creds, cert: api.pki.strangerCert, key: api.pki.strangerKey }, { timeoutMs: 5_000 });
     try {
       for (const transport of [wrongToken, stranger]) {
-        await assert.rejects(transport.request({ verb: "get", resource: "nodes", method: "GET", path: "/api/v1/nodes/node-1" }), (e: unknown) => e instanceof ApiError && e.status === 401);
+        await assert.rejects(
+          transport.request({ verb: "get", resource: "nodes", method: "GET", path: "/api/v1/nodes/node-1" }),
+          (e: unknown) => e instanceof ApiError && e.status === 401,
+        );
       }
     } finally {
       wrongToken.close();
@@ -144,7 +147,10 @@ describe("kube client against the fake API server", () => {
     const { client, close } = await kubeClientFor(api, { registry });
     api.fault({ resource: "nodes/status" }, { status: 429, retryAfterSeconds: 7, times: 1 });
     try {
-      await assert.rejects(client.patchNodeStatus("node-1", { status: {} }), (e: unknown) => e instanceof ApiError && e.status === 429 && e.retryAfterMs === 7_000);
+      await assert.rejects(
+        client.patchNodeStatus("node-1", { status: {} }),
+        (e: unknown) => e instanceof ApiError && e.status === 429 && e.retryAfterMs === 7_000,
+      );
       assert.match(await registry.metrics(), /node_doctor_apiserver_reachable 0/);
     } finally {
       api.clearFaults();
@@ -193,8 +199,14 @@ describe("kube client against the fake API server", () => {
       ["apiVersion: v1\nkind: Config\n", /current-context is not set/],
       ["current-context: x\ncontexts: []\n", /contexts: no entry named "x"/],
       ["current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\nclusters:\n- name: c\n  cluster: {server: 'http://127.0.0.1:1'}\n", /only https/],
-      ["current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1', certificate-authority-data: bm9wZQ==}\nusers:\n- name: u\n  user: {}\n", /certificate-authority-data: is not base64-encoded PEM/],
-      ["current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {client-certificate: missing.crt, client-key: missing.key}\n", /users\[u\]\.client-certificate: cannot read .*missing\.crt: ENOENT/],
+      [
+        "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1', certificate-authority-data: bm9wZQ==}\nusers:\n- name: u\n  user: {}\n",
+        /certificate-authority-data: is not base64-encoded PEM/,
+      ],
+      [
+        "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {client-certificate: missing.crt, client-key: missing.key}\n",
+        /users\[u\]\.client-certificate: cannot read .*missing\.crt: ENOENT/,
+      ],
     ];
     for (const [text, pattern] of cases) {
       const path = join(dir, "broken-kubeconfig");
@@ -206,7 +218,9 @@ describe("kube client against the fake API server", () => {
 
   it("resolves an exec credential plugin through @kubernetes/client-node, loaded only for such kubeconfigs", async () => {
     const plugin = join(dir, "credential-plugin.sh");
-    await writeFile(plugin, `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${api.token}"}}'\n`, { mode: 0o755 });
+    await writeFile(plugin, `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${api.token}"}}'\n`, {
+      mode: 0o755,
+    });
     const path = join(dir, "exec-kubeconfig");
     await writeFile(
       path,

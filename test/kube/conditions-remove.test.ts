@@ -13,7 +13,14 @@ import { FakeApiServer } from "../support/fake-apiserver.js";
 import { runCli } from "../support/cli.js";
 
 const OLD = "2026-01-01T00:00:00Z";
-const cond = (type: string, status = "False"): NodeCondition => ({ type, status, reason: `${type}Reason`, message: "m", lastHeartbeatTime: OLD, lastTransitionTime: OLD });
+const cond = (type: string, status = "False"): NodeCondition => ({
+  type,
+  status,
+  reason: `${type}Reason`,
+  message: "m",
+  lastHeartbeatTime: OLD,
+  lastTransitionTime: OLD,
+});
 
 describe("node-doctor conditions remove", () => {
   let api: FakeApiServer;
@@ -39,7 +46,14 @@ describe("node-doctor conditions remove", () => {
     assert.equal(JSON.stringify(api.node("rm-1")?.status?.conditions), JSON.stringify(kept));
     const patch = api.requestsTo({ verb: "patch", resource: "nodes/status", name: "rm-1" })[0];
     assert.equal(patch?.contentType, "application/strategic-merge-patch+json");
-    assert.deepEqual(patch?.body, { status: { conditions: [{ type: "DiskSpaceLow", $patch: "delete" }, { type: "ClockSkewed", $patch: "delete" }] } });
+    assert.deepEqual(patch?.body, {
+      status: {
+        conditions: [
+          { type: "DiskSpaceLow", $patch: "delete" },
+          { type: "ClockSkewed", $patch: "delete" },
+        ],
+      },
+    });
 
     const again = await runCli(["conditions", "remove", "--kubeconfig", kubeconfig, "--node", "rm-1"]);
     assert.equal(again.code, 0);
@@ -57,7 +71,10 @@ describe("node-doctor conditions remove", () => {
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /rm-3: removed DiskSpaceLow, ClockSkewed\nrm-4: removed DiskSpaceLow, ClockSkewed\n/);
     for (const name of ["rm-1", "rm-2", "rm-3", "rm-4"]) {
-      assert.deepEqual(api.node(name)?.status?.conditions?.map((c) => c.type), ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready", "VendorGpuHealthy"]);
+      assert.deepEqual(
+        api.node(name)?.status?.conditions?.map((c) => c.type),
+        ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready", "VendorGpuHealthy"],
+      );
     }
   });
 

@@ -27,7 +27,18 @@ describe("fake API server", () => {
     const seeded = api.seedNode("n1");
     const kubelet = JSON.stringify(seeded.status?.conditions);
     const first = await client.patchNodeStatus("n1", {
-      status: { conditions: [{ type: "DiskSpaceLow", status: "False", reason: "DiskSpaceSufficient", message: "ok", lastHeartbeatTime: "2026-11-24T12:00:00.456Z", lastTransitionTime: "2026-11-24T12:00:00Z" }] },
+      status: {
+        conditions: [
+          {
+            type: "DiskSpaceLow",
+            status: "False",
+            reason: "DiskSpaceSufficient",
+            message: "ok",
+            lastHeartbeatTime: "2026-11-24T12:00:00.456Z",
+            lastTransitionTime: "2026-11-24T12:00:00Z",
+          },
+        ],
+      },
     });
     assert.ok(Number(first.metadata?.resourceVersion) > Number(seeded.metadata?.resourceVersion));
     const ours = first.status?.conditions?.find((c) => c.type === "DiskSpaceLow");
@@ -39,9 +50,18 @@ describe("fake API server", () => {
 
   it("answers 409 to a patch naming an older resourceVersion, 415 to an unknown patch type, 422 to a bad status", async () => {
     api.seedNode("n2");
-    await assert.rejects(client.patchNodeStatus("n2", { metadata: { resourceVersion: "1" }, status: {} }), (e: unknown) => e instanceof ApiError && e.status === 409);
-    await assert.rejects(client.patchNodeStatus("n2", { status: {} }, { contentType: "application/json" }), (e: unknown) => e instanceof ApiError && e.status === 415);
-    await assert.rejects(client.patchNodeStatus("n2", { status: { conditions: [{ type: "X", status: "Maybe" }] } }), (e: unknown) => e instanceof ApiError && e.status === 422);
+    await assert.rejects(
+      client.patchNodeStatus("n2", { metadata: { resourceVersion: "1" }, status: {} }),
+      (e: unknown) => e instanceof ApiError && e.status === 409,
+    );
+    await assert.rejects(
+      client.patchNodeStatus("n2", { status: {} }, { contentType: "application/json" }),
+      (e: unknown) => e instanceof ApiError && e.status === 415,
+    );
+    await assert.rejects(
+      client.patchNodeStatus("n2", { status: { conditions: [{ type: "X", status: "Maybe" }] } }),
+      (e: unknown) => e instanceof ApiError && e.status === 422,
+    );
     await assert.rejects(client.patchNodeStatus("absent", { status: {} }), (e: unknown) => e instanceof ApiError && e.status === 404);
   });
 
@@ -64,7 +84,10 @@ describe("fake API server", () => {
     };
     await client.createEvent("default", event);
     await assert.rejects(client.createEvent("default", event), (e: unknown) => e instanceof ApiError && e.status === 409);
-    await assert.rejects(client.createEvent("kube-system", { ...event, metadata: { name: "x", namespace: "kube-system" } }), (e: unknown) => e instanceof ApiError && e.status === 422);
+    await assert.rejects(
+      client.createEvent("kube-system", { ...event, metadata: { name: "x", namespace: "kube-system" } }),
+      (e: unknown) => e instanceof ApiError && e.status === 422,
+    );
     await client.patchEvent("default", "n1.abc", { count: 2 });
     const listed = await client.listEvents(undefined, "involvedObject.kind=Node,involvedObject.name=n1");
     assert.equal(listed.length, 1);
@@ -77,7 +100,10 @@ describe("fake API server", () => {
     try {
       const version = await anonymous.request({ verb: "get", resource: "version", method: "GET", path: "/version" });
       assert.equal((version.body as { major?: string }).major, "1");
-      await assert.rejects(anonymous.request({ verb: "list", resource: "nodes", method: "GET", path: "/api/v1/nodes" }), (e: unknown) => e instanceof ApiError && e.status === 401);
+      await assert.rejects(
+        anonymous.request({ verb: "list", resource: "nodes", method: "GET", path: "/api/v1/nodes" }),
+        (e: unknown) => e instanceof ApiError && e.status === 401,
+      );
     } finally {
       anonymous.close();
     }

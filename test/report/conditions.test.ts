@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { NodeCondition } from "kubernetes-types/core/v1.js";
-import { apiTime, ConditionsSink } from "../../src/report/conditions.js";
+import { apiTime, ConditionsSink } from "../../src/sinks/conditions.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { conditionsHarness, finding, scriptedCheck } from "../support/conditions-harness.js";
 
@@ -35,7 +35,15 @@ describe("NodeConditions sink", () => {
     let full = false;
     const disk = scriptedCheck("disk", "DiskSpaceLow", () =>
       full
-        ? [finding("DiskSpaceLow", "critical", "NodeFsAvailableLow", "/var/lib/kubelet has 2% available (0.6 GiB of 30 GiB), below kubelet's hard eviction threshold 10%", "free space on /var/lib/kubelet: crictl rmi --prune")]
+        ? [
+            finding(
+              "DiskSpaceLow",
+              "critical",
+              "NodeFsAvailableLow",
+              "/var/lib/kubelet has 2% available (0.6 GiB of 30 GiB), below kubelet's hard eviction threshold 10%",
+              "free space on /var/lib/kubelet: crictl rmi --prune",
+            ),
+          ]
         : [],
     );
     const h = await conditionsHarness(api, [disk], { nodeName: "node-a" });
@@ -94,7 +102,9 @@ describe("NodeConditions sink", () => {
 
   it("does not write when only the message changes (a percentage every run)", async () => {
     api.seedNode("node-churn");
-    const disk = scriptedCheck("disk", "DiskSpaceLow", (run) => [finding("DiskSpaceLow", "warning", "NodeFsAvailableLow", `/var/lib/kubelet has ${(20 - run * 0.01).toFixed(2)}% available`)]);
+    const disk = scriptedCheck("disk", "DiskSpaceLow", (run) => [
+      finding("DiskSpaceLow", "warning", "NodeFsAvailableLow", `/var/lib/kubelet has ${(20 - run * 0.01).toFixed(2)}% available`),
+    ]);
     const h = await conditionsHarness(api, [disk], { nodeName: "node-churn" });
     try {
       void h.scheduler.start();
@@ -111,7 +121,9 @@ describe("NodeConditions sink", () => {
 
   it("damps a check flapping every run for 10 minutes to at most 2 writes and 1 Event (docs/conditions.md)", async () => {
     api.seedNode("node-flap");
-    const disk = scriptedCheck("disk", "DiskSpaceLow", (run) => (run > 0 && run % 2 === 1 ? [finding("DiskSpaceLow", "critical", "NodeFsAvailableLow", "2% available")] : []));
+    const disk = scriptedCheck("disk", "DiskSpaceLow", (run) =>
+      run > 0 && run % 2 === 1 ? [finding("DiskSpaceLow", "critical", "NodeFsAvailableLow", "2% available")] : [],
+    );
     const h = await conditionsHarness(api, [disk], { nodeName: "node-flap" });
     try {
       void h.scheduler.start();
@@ -134,8 +146,22 @@ describe("NodeConditions sink", () => {
     const old = "2026-01-01T00:00:00Z";
     const conditions = [
       ...(seeded.status?.conditions ?? []),
-      { type: "OutOfDisk", status: "Unknown", reason: "NodeStatusNeverUpdated", message: "Kubelet never posted node status.", lastHeartbeatTime: old, lastTransitionTime: old },
-      { type: "KubeletCertificateInvalid", status: "False", reason: "KubeletCertificatesValid", message: "valid", lastHeartbeatTime: old, lastTransitionTime: old },
+      {
+        type: "OutOfDisk",
+        status: "Unknown",
+        reason: "NodeStatusNeverUpdated",
+        message: "Kubelet never posted node status.",
+        lastHeartbeatTime: old,
+        lastTransitionTime: old,
+      },
+      {
+        type: "KubeletCertificateInvalid",
+        status: "False",
+        reason: "KubeletCertificatesValid",
+        message: "valid",
+        lastHeartbeatTime: old,
+        lastTransitionTime: old,
+      },
       { type: "DiskSpaceLow", status: "False", reason: "DiskSpaceSufficient", message: "ok", lastHeartbeatTime: old, lastTransitionTime: old },
     ];
     api.seedNode("node-stale", { conditions });
@@ -145,12 +171,17 @@ describe("NodeConditions sink", () => {
       void h.scheduler.start();
       await h.advance(2_000);
       const after = api.node("node-stale")?.status?.conditions ?? [];
-      assert.deepEqual(after.map((c) => c.type), [...KUBELET, "OutOfDisk", "DiskSpaceLow"]);
+      assert.deepEqual(
+        after.map((c) => c.type),
+        [...KUBELET, "OutOfDisk", "DiskSpaceLow"],
+      );
       assert.equal(JSON.stringify(after.slice(0, 5)), JSON.stringify(conditions.slice(0, 5)), "kubelet's and a foreign condition untouched");
       const disk2 = after.find((c) => c.type === "DiskSpaceLow");
       assert.equal(disk2?.lastTransitionTime, old, "same status as before the restart: transition time kept");
       assert.notEqual(disk2?.lastHeartbeatTime, old);
-      assert.ok(h.log.lines.some((l) => l.message.includes("removed node-doctor conditions") && JSON.stringify(l.fields).includes("KubeletCertificateInvalid")));
+      assert.ok(
+        h.log.lines.some((l) => l.message.includes("removed node-doctor conditions") && JSON.stringify(l.fields).includes("KubeletCertificateInvalid")),
+      );
     } finally {
       await h.stop();
     }
@@ -178,7 +209,10 @@ describe("NodeConditions sink", () => {
       try {
         const now = h.clock.now();
         const oldest = Math.floor((now - 4 * MIN) / 1000) * 1000;
-        seedRestart("restart-same", [condition("DiskSpaceLow", "False", "DiskSpaceSufficient", oldest), condition("ClockSkewed", "False", "ClockSynchronized", now - 2 * MIN)]);
+        seedRestart("restart-same", [
+          condition("DiskSpaceLow", "False", "DiskSpaceSufficient", oldest),
+          condition("ClockSkewed", "False", "ClockSynchronized", now - 2 * MIN),
+        ]);
         void h.scheduler.start();
         await h.advance(5_000);
         assert.equal(h.patches(), 0, "the Node already says it all");
@@ -253,7 +287,10 @@ describe("NodeConditions sink", () => {
     });
 
     it("an overdue heartbeat (older than heartbeatMs × 1.1), or one from the future: a PATCH at start", async () => {
-      for (const [node, offsetMs] of [["restart-stale", -(HEARTBEAT * 1.1 + 1_000)], ["restart-future", 10 * MIN]] as const) {
+      for (const [node, offsetMs] of [
+        ["restart-stale", -(HEARTBEAT * 1.1 + 1_000)],
+        ["restart-future", 10 * MIN],
+      ] as const) {
         const h = await conditionsHarness(api, [disk()], { nodeName: node });
         try {
           seedRestart(node, [condition("DiskSpaceLow", "False", "DiskSpaceSufficient", h.clock.now() + offsetMs)]);
@@ -272,12 +309,20 @@ describe("NodeConditions sink", () => {
       const h = await conditionsHarness(api, [disk()], { nodeName: "restart-removed" });
       try {
         const now = h.clock.now();
-        seedRestart("restart-removed", [condition("DiskSpaceLow", "False", "DiskSpaceSufficient", now - MIN), condition("KubeletCertificateInvalid", "False", "KubeletCertificatesValid", now - MIN)]);
+        seedRestart("restart-removed", [
+          condition("DiskSpaceLow", "False", "DiskSpaceSufficient", now - MIN),
+          condition("KubeletCertificateInvalid", "False", "KubeletCertificatesValid", now - MIN),
+        ]);
         void h.scheduler.start();
         await h.advance(5_000);
         assert.equal(h.patches(), 1);
-        const sent = api.requestsTo({ verb: "patch", resource: "nodes/status", name: "restart-removed" })[0]?.body as { status: { conditions: Array<{ type: string; $patch?: string }> } };
-        assert.deepEqual(sent.status.conditions.filter((c) => c.$patch === "delete").map((c) => c.type), ["KubeletCertificateInvalid"]);
+        const sent = api.requestsTo({ verb: "patch", resource: "nodes/status", name: "restart-removed" })[0]?.body as {
+          status: { conditions: Array<{ type: string; $patch?: string }> };
+        };
+        assert.deepEqual(
+          sent.status.conditions.filter((c) => c.$patch === "delete").map((c) => c.type),
+          ["KubeletCertificateInvalid"],
+        );
         assert.equal(ours(api, "restart-removed", "KubeletCertificateInvalid"), undefined);
         assert.ok(ours(api, "restart-removed", "DiskSpaceLow"));
       } finally {
@@ -346,7 +391,10 @@ describe("NodeConditions sink", () => {
     for (let failures = 1; failures <= 12; failures++) {
       const ceiling = Math.min(300_000, 1_000 * 2 ** (failures - 1));
       const samples = Array.from({ length: 50 }, () => sink.backoffDelay(failures));
-      assert.ok(samples.every((d) => d >= 0 && d <= ceiling), `attempt ${failures}`);
+      assert.ok(
+        samples.every((d) => d >= 0 && d <= ceiling),
+        `attempt ${failures}`,
+      );
       assert.ok(new Set(samples).size > 10, "jittered");
     }
     assert.ok(sink.backoffDelay(1, 120_000) >= 120_000);

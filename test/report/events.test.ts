@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { buildEvent, EventsSink } from "../../src/report/events.js";
+import { buildEvent, EventsSink } from "../../src/sinks/events.js";
 import type { ConditionState, Severity, StateView, Transition } from "../../src/types.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { conditionsHarness, finding, RecordingLog, scriptedCheck } from "../support/conditions-harness.js";
@@ -42,7 +42,17 @@ describe("Events sink", () => {
     api.seedNode("ev-1");
     let sick = false;
     const kubelet = scriptedCheck("kubelet", "KubeletUnhealthy", () =>
-      sick ? [finding("KubeletUnhealthy", "critical", "KubeletNotRunning", "no kubelet process; the unit is inactive (dead) and disabled", "systemctl enable --now kubelet")] : [],
+      sick
+        ? [
+            finding(
+              "KubeletUnhealthy",
+              "critical",
+              "KubeletNotRunning",
+              "no kubelet process; the unit is inactive (dead) and disabled",
+              "systemctl enable --now kubelet",
+            ),
+          ]
+        : [],
     );
     const h = await conditionsHarness(api, [kubelet], { nodeName: "ev-1" });
     try {
@@ -55,7 +65,13 @@ describe("Events sink", () => {
       await h.advance(60_000);
       await h.advance(30 * MIN); // heartbeats only
       const events = api.storedEvents("ev-1");
-      assert.deepEqual(events.map((e) => [e.type, e.reason]), [["Warning", "KubeletNotRunning"], ["Normal", "KubeletHealthy"]]);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.reason]),
+        [
+          ["Warning", "KubeletNotRunning"],
+          ["Normal", "KubeletHealthy"],
+        ],
+      );
       const [warning] = events;
       assert.equal(warning?.metadata.namespace, "default");
       assert.deepEqual(warning?.involvedObject, { kind: "Node", apiVersion: "v1", name: "ev-1", uid: "ev-1" });
@@ -107,7 +123,10 @@ describe("Events sink", () => {
     try {
       const sick = transition("critical", "KubeletHealthzFailing", clock.now());
       for (let i = 0; i < 40; i++) {
-        sink.onTransitions([i % 2 === 0 ? transition("critical", "KubeletHealthzFailing", clock.now(), sick.to) : transition("ok", "KubeletHealthy", clock.now(), sick.to)], noState);
+        sink.onTransitions(
+          [i % 2 === 0 ? transition("critical", "KubeletHealthzFailing", clock.now(), sick.to) : transition("ok", "KubeletHealthy", clock.now(), sick.to)],
+          noState,
+        );
         await sink.idle();
         await clock.advance(15_000);
       }
@@ -151,7 +170,15 @@ describe("Events sink", () => {
 
 describe("Event objects", () => {
   it("a time corrected by a fractional clock offset still names the Event (client-go style, <node>.<hex>)", () => {
-    const event = buildEvent({ nodeName: "node-1", condition: "ClockSkewed", reason: "ApiServerOffsetHigh", message: "m", type: "Warning", nowMs: 1795613664523.5, seq: 7 });
+    const event = buildEvent({
+      nodeName: "node-1",
+      condition: "ClockSkewed",
+      reason: "ApiServerOffsetHigh",
+      message: "m",
+      type: "Warning",
+      nowMs: 1795613664523.5,
+      seq: 7,
+    });
     assert.match(event.metadata.name, /^node-1\.[0-9a-f]+$/);
     assert.match(event.firstTimestamp ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });

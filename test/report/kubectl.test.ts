@@ -25,7 +25,15 @@ describe("kubectl shows node-doctor's conditions and Events", () => {
     const disk = scriptedCheck("disk", "DiskSpaceLow", () =>
       run++ < 1
         ? []
-        : [finding("DiskSpaceLow", "critical", "NodeFsAvailableLow", "/var/lib/kubelet has 2% available (0.6 GiB of 30 GiB), below the hard eviction threshold 10%", "crictl rmi --prune")],
+        : [
+            finding(
+              "DiskSpaceLow",
+              "critical",
+              "NodeFsAvailableLow",
+              "/var/lib/kubelet has 2% available (0.6 GiB of 30 GiB), below the hard eviction threshold 10%",
+              "crictl rmi --prune",
+            ),
+          ],
     );
     const h = await conditionsHarness(api, [disk], { nodeName: "worker-7" });
     void h.scheduler.start();
@@ -44,14 +52,29 @@ describe("kubectl shows node-doctor's conditions and Events", () => {
   });
 
   it("kubectl get events --field-selector involvedObject.name=<node>", async () => {
-    const { code, stdout, stderr } = await runTool("kubectl", ["--kubeconfig", kubeconfig, "get", "events", "--field-selector", "involvedObject.kind=Node,involvedObject.name=worker-7"]);
+    const { code, stdout, stderr } = await runTool("kubectl", [
+      "--kubeconfig",
+      kubeconfig,
+      "get",
+      "events",
+      "--field-selector",
+      "involvedObject.kind=Node,involvedObject.name=worker-7",
+    ]);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$/m);
     assert.match(stdout, /^\S+\s+Warning\s+NodeFsAvailableLow\s+node\/worker-7\s+DiskSpaceLow=True: /m);
   });
 
   it("kubectl get node -o jsonpath reads our condition", async () => {
-    const { stdout } = await runTool("kubectl", ["--kubeconfig", kubeconfig, "get", "node", "worker-7", "-o", 'jsonpath={.status.conditions[?(@.type=="DiskSpaceLow")].status}']);
+    const { stdout } = await runTool("kubectl", [
+      "--kubeconfig",
+      kubeconfig,
+      "get",
+      "node",
+      "worker-7",
+      "-o",
+      'jsonpath={.status.conditions[?(@.type=="DiskSpaceLow")].status}',
+    ]);
     assert.equal(stdout, "True");
   });
 });

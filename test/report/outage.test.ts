@@ -10,10 +10,10 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createJsonLog } from "../../src/log.js";
-import { assemble, configSchema, startAgent } from "../../src/agent.js";
-import { ConditionsSink } from "../../src/report/conditions.js";
-import { EventsSink } from "../../src/report/events.js";
+import { createJsonLog } from "../../src/telemetry/log.js";
+import { assemble, configSchema, startAgent } from "../../src/main/agent.js";
+import { ConditionsSink } from "../../src/sinks/conditions.js";
+import { EventsSink } from "../../src/sinks/events.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { conditionsHarness, scriptedCheck } from "../support/conditions-harness.js";
 import { FakeClock, settle } from "../support/fake-clock.js";
@@ -42,9 +42,18 @@ describe("API server outages", () => {
     api.setDown(true);
     const clock = new FakeClock(Date.now());
     const { log, lines } = capturingLogger();
-    const config = configSchema.parse({ nodeName: "outage-1", hostRoot: HOST_ROOT, listen: "127.0.0.1:0", kubeconfig, kubernetes: { requestTimeoutSeconds: 2 },
-      // The disk check does real statfs I/O while simulated minutes fly: a long timeout keeps a slow run from looking stuck.
-      checks: { disk: { timeoutSeconds: 3600 } } }, "");
+    const config = configSchema.parse(
+      {
+        nodeName: "outage-1",
+        hostRoot: HOST_ROOT,
+        listen: "127.0.0.1:0",
+        kubeconfig,
+        kubernetes: { requestTimeoutSeconds: 2 },
+        // The disk check does real statfs I/O while simulated minutes fly: a long timeout keeps a slow run from looking stuck.
+        checks: { disk: { timeoutSeconds: 3600 } },
+      },
+      "",
+    );
     let runs = 0;
     const assembly = await assemble(config, { log, clock, only: ["disk"], extraSinks: [{ name: "count", onCheckRun: () => runs++ }] });
     const agent = await startAgent(assembly);
@@ -78,7 +87,9 @@ describe("API server outages", () => {
       assert.ok(runs >= 15, `checks kept running: ${runs} runs of the disk check (every 30 s) in 15 minutes`);
       const warned = lines.filter((l) => typeof l["msg"] === "string" && (l["msg"] as string).startsWith("cannot write NodeConditions"));
       assert.equal(warned.length, 1, "one log line per outage, not one per attempt");
-      const attempts = lines.filter((l) => typeof l["retryInMs"] === "number").map((l) => ({ attempt: l["attempt"] as number, delay: l["retryInMs"] as number }));
+      const attempts = lines
+        .filter((l) => typeof l["retryInMs"] === "number")
+        .map((l) => ({ attempt: l["attempt"] as number, delay: l["retryInMs"] as number }));
       assert.ok(attempts.length >= 5 && attempts.length <= 30, `${attempts.length} attempts in 15 minutes`);
       for (const { attempt, delay } of attempts) assert.ok(delay <= Math.min(300_000, 1_000 * 2 ** (attempt - 1)), `attempt ${attempt}: ${delay} ms`);
       const early = attempts.slice(0, 3).reduce((a, b) => a + b.delay, 0) / 3;
@@ -109,11 +120,17 @@ describe("API server outages", () => {
     try {
       void h.scheduler.start();
       await h.advance(2_000);
-      assert.deepEqual(attempts().map((r) => r.status), [429]);
+      assert.deepEqual(
+        attempts().map((r) => r.status),
+        [429],
+      );
       await h.advance(118_000);
       assert.equal(attempts().length, 1, "nothing before Retry-After");
       await h.advance(2_000);
-      assert.deepEqual(attempts().map((r) => r.status), [429, 200]);
+      assert.deepEqual(
+        attempts().map((r) => r.status),
+        [429, 200],
+      );
     } finally {
       api.clearFaults();
       await h.stop();
@@ -132,7 +149,10 @@ describe("API server outages", () => {
       api.fault(route, { hang: true, times: 1 });
       void h.scheduler.start();
       for (let i = 0; i < 10; i++) await h.advance(10_000);
-      assert.deepEqual(api.requestsTo(route).map((r) => r.status), [0, 500, 403, 401, 200]);
+      assert.deepEqual(
+        api.requestsTo(route).map((r) => r.status),
+        [0, 500, 403, 401, 200],
+      );
       assert.equal(api.node("faulty")?.status?.conditions?.find((c) => c.type === "DiskSpaceLow")?.status, "False");
     } finally {
       api.clearFaults();

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Counter, Gauge, Histogram, Registry } from "../../src/report/metrics/prometheus.js";
+import { Counter, Gauge, Histogram, Registry } from "../../src/telemetry/prometheus.js";
 import { runTool } from "../support/tools.js";
 
 describe("Prometheus exposition", () => {
@@ -58,7 +58,14 @@ describe("Prometheus exposition", () => {
   it("collect() sets values at scrape time; remove and reset drop series; misuse is an error", async () => {
     const registry = new Registry();
     let reads = 0;
-    new Gauge({ name: "t_reads", help: "Reads.", registers: [registry], collect() { this.set(++reads); } });
+    new Gauge({
+      name: "t_reads",
+      help: "Reads.",
+      registers: [registry],
+      collect() {
+        this.set(++reads);
+      },
+    });
     assert.match(await registry.metrics(), /t_reads 1\n/);
     assert.match(await registry.metrics(), /t_reads 2\n/);
     const gauge = new Gauge({ name: "t_labelled", help: "L.", labelNames: ["a"], registers: [registry] });

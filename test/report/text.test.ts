@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { renderText } from "../../src/report/text.js";
+import { renderText } from "../../src/sinks/text.js";
 import type { Finding } from "../../src/types.js";
 
 describe("text report", () => {

@@ -6,7 +6,8 @@
  */
 import { isMap, isScalar, parseDocument, stringify, type Pair, type YAMLMap } from "yaml";
 
-export const TABLE_START = "<!-- values:start (generated from values.yaml; regenerate with UPDATE_GOLDEN=1 npx node --import tsx --test test/charts/values.test.ts) -->";
+export const TABLE_START =
+  "<!-- values:start (generated from values.yaml; regenerate with UPDATE_GOLDEN=1 npx node --import tsx --test test/charts/values.test.ts) -->";
 export const TABLE_END = "<!-- values:end -->";
 
 export interface ValueRow {

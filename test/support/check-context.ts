@@ -1,6 +1,6 @@
 /** A CheckContext for running one check directly against a fixture root. */
-import { RootedHost } from "../../src/host/host.js";
-import { systemClock } from "../../src/engine/clock.js";
+import { RootedHost } from "../../src/node/host.js";
+import { systemClock } from "../../src/time/clock.js";
 import { trustedNowFrom } from "../../src/engine/scheduler.js";
 import type { CheckContext, Clock, ClusterReader, Finding, Log, SharedFacts } from "../../src/types.js";
 

@@ -8,8 +8,8 @@ import { createSocket } from "node:dgram";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { systemClock } from "../../src/engine/clock.js";
-import { querySntp } from "../../src/host/sntp.js";
+import { systemClock } from "../../src/time/clock.js";
+import { querySntp } from "../../src/wire/sntp.js";
 import { requireTool } from "./tools.js";
 
 export interface Chronyd {
@@ -41,10 +41,21 @@ export async function startChronyd(options: { skew?: string } = {}): Promise<Chr
   const conf = join(dir, "chrony.conf");
   await writeFile(
     conf,
-    [`port ${port}`, "bindaddress 127.0.0.1", "allow 127.0.0.1", "local stratum 8", "cmdport 0", `pidfile ${join(dir, "chronyd.pid")}`, `driftfile ${join(dir, "drift")}`, ""].join("\n"),
+    [
+      `port ${port}`,
+      "bindaddress 127.0.0.1",
+      "allow 127.0.0.1",
+      "local stratum 8",
+      "cmdport 0",
+      `pidfile ${join(dir, "chronyd.pid")}`,
+      `driftfile ${join(dir, "drift")}`,
+      "",
+    ].join("\n"),
   );
   const args = ["-x", "-d", "-f", conf];
-  const child = faketime ? spawn(faketime, ["-f", options.skew as string, chronyd, ...args], { stdio: ["ignore", "ignore", "pipe"] }) : spawn(chronyd, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = faketime
+    ? spawn(faketime, ["-f", options.skew as string, chronyd, ...args], { stdio: ["ignore", "ignore", "pipe"] })
+    : spawn(chronyd, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
 

@@ -20,7 +20,10 @@ export interface CliResult {
 export function runCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; bundle?: string } = {}): Promise<CliResult> {
   assertBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [options.bundle ?? BUNDLE, ...args], { env: { PATH: process.env["PATH"] ?? "", ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(NODE, [options.bundle ?? BUNDLE, ...args], {
+      env: { PATH: process.env["PATH"] ?? "", ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

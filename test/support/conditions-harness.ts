@@ -4,13 +4,13 @@
  * FakeApiServer, all on a FakeClock: 30 simulated minutes run in well under
  * a second of real time. Used by the write-policy tests and bench/api-writes.
  */
-import { configSchema, dampingSettings } from "../../src/agent.js";
+import { configSchema, dampingSettings } from "../../src/main/agent.js";
 import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
-import { RootedHost } from "../../src/host/host.js";
+import { RootedHost } from "../../src/node/host.js";
 import type { KubeClient } from "../../src/kube/client.js";
-import { ConditionsSink, type ConditionsPolicy } from "../../src/report/conditions.js";
-import { EventsSink, type EventsPolicy } from "../../src/report/events.js";
+import { ConditionsSink, type ConditionsPolicy } from "../../src/sinks/conditions.js";
+import { EventsSink, type EventsPolicy } from "../../src/sinks/events.js";
 import type { Check, ConditionType, Finding, Log, Severity } from "../../src/types.js";
 import { FakeClock, settle } from "./fake-clock.js";
 import type { FakeApiServer } from "./fake-apiserver.js";
@@ -64,7 +64,15 @@ export interface Harness {
 export async function conditionsHarness(
   api: FakeApiServer,
   checks: Check[],
-  options: { nodeName?: string; conditions?: Partial<ConditionsPolicy>; events?: Partial<EventsPolicy>; random?: () => number; managedTypes?: ConditionType[]; timeoutMs?: number; clockOffsetMs?: number } = {},
+  options: {
+    nodeName?: string;
+    conditions?: Partial<ConditionsPolicy>;
+    events?: Partial<EventsPolicy>;
+    random?: () => number;
+    managedTypes?: ConditionType[];
+    timeoutMs?: number;
+    clockOffsetMs?: number;
+  } = {},
 ): Promise<Harness> {
   const nodeName = options.nodeName ?? "node-1";
   const clock = new FakeClock(Date.now());

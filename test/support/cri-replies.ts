@@ -1,6 +1,6 @@
 /** CRI replies encoded with the upstream field numbers, for the fake gRPC server. */
-import { ProtoWriter } from "../../src/host/protobuf.js";
-import { CRI_PATHS, type CriCondition } from "../../src/host/cri.js";
+import { ProtoWriter } from "../../src/wire/protobuf.js";
+import { CRI_PATHS, type CriCondition } from "../../src/wire/cri.js";
 import type { GrpcReply } from "./socket-servers.js";
 
 export function versionReply(runtimeName = "containerd", runtimeVersion = "1.7.22"): Uint8Array {

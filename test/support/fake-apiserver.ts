@@ -78,7 +78,23 @@ export function testPki(): TestPki {
     writeFileSync(join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n");
     const leaf = (name: string, subject: string, ca: string, ext: string) => {
       run(["req", "-new", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject]);
-      run(["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-out", `${name}.crt`, "-days", "3650", "-extfile", ext]);
+      run([
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        `${ca}.crt`,
+        "-CAkey",
+        `${ca}.key`,
+        "-CAcreateserial",
+        "-out",
+        `${name}.crt`,
+        "-days",
+        "3650",
+        "-extfile",
+        ext,
+      ]);
     };
     leaf("server", "/CN=kube-apiserver", "ca", "server.ext");
     leaf("client", "/O=system:nodes/CN=system:node:node-doctor-test", "ca", "client.ext");
@@ -272,8 +288,12 @@ export function jsonPatch(target: Json, ops: Json): Json {
   if (!Array.isArray(ops)) throw new HttpError(400, "BadRequest", "a JSON patch is a list of operations");
   let doc = clone(target);
   for (const op of ops) {
-    if (!isObject(op) || typeof op["op"] !== "string" || typeof op["path"] !== "string") throw new HttpError(400, "BadRequest", "each JSON patch operation needs op and path");
-    const parts = op["path"].split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+    if (!isObject(op) || typeof op["op"] !== "string" || typeof op["path"] !== "string")
+      throw new HttpError(400, "BadRequest", "each JSON patch operation needs op and path");
+    const parts = op["path"]
+      .split("/")
+      .slice(1)
+      .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
     const last = parts.pop();
     if (last === undefined) throw new HttpError(422, "Invalid", "cannot patch the root");
     let parent: Json = doc;
@@ -363,7 +383,10 @@ const CORE_RESOURCES = [
   { name: "namespaces", singularName: "namespace", namespaced: false, kind: "Namespace", verbs: ["get", "list"], shortNames: ["ns"] },
 ];
 const GROUPS: Record<string, { version: string; resources: Array<Record<string, unknown>> }> = {
-  "coordination.k8s.io": { version: "v1", resources: [{ name: "leases", singularName: "lease", namespaced: true, kind: "Lease", verbs: ["get", "list", "watch"] }] },
+  "coordination.k8s.io": {
+    version: "v1",
+    resources: [{ name: "leases", singularName: "lease", namespaced: true, kind: "Lease", verbs: ["get", "list", "watch"] }],
+  },
 };
 
 // ---------------------------------------------------------------- the server
@@ -449,7 +472,13 @@ export class FakeApiServer {
     const pod: Pod = {
       apiVersion: "v1",
       kind: "Pod",
-      metadata: { name: options.name, namespace: options.namespace, uid: randomUUID(), resourceVersion: String(++this.resourceVersion), labels: { ...options.labels } },
+      metadata: {
+        name: options.name,
+        namespace: options.namespace,
+        uid: randomUUID(),
+        resourceVersion: String(++this.resourceVersion),
+        labels: { ...options.labels },
+      },
       spec: { nodeName: options.nodeName, containers: [{ name: "agent", image: "node-doctor" }] },
       status: { phase: options.phase ?? "Running" },
     };
@@ -478,14 +507,16 @@ export class FakeApiServer {
       },
       spec: { podCIDR: "10.244.0.0/24" },
       status: {
-        conditions: options.conditions ?? KUBELET_CONDITION_TYPES.map((type) => ({
-          type,
-          status: kubelet[type][0],
-          reason: kubelet[type][1],
-          message: kubelet[type][2],
-          lastHeartbeatTime: at,
-          lastTransitionTime: at,
-        })),
+        conditions:
+          options.conditions ??
+          KUBELET_CONDITION_TYPES.map((type) => ({
+            type,
+            status: kubelet[type][0],
+            reason: kubelet[type][1],
+            message: kubelet[type][2],
+            lastHeartbeatTime: at,
+            lastTransitionTime: at,
+          })),
         addresses: [
           { type: "InternalIP", address: "10.0.0.10" },
           { type: "Hostname", address: name },
@@ -517,8 +548,18 @@ export class FakeApiServer {
     const lease: Lease = {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
-      metadata: { name, namespace: "kube-node-lease", uid: randomUUID(), resourceVersion: String(++this.resourceVersion), creationTimestamp: renew.toISOString() },
-      spec: { holderIdentity: options.holder ?? name, leaseDurationSeconds: options.durationSeconds ?? 40, renewTime: renew.toISOString().replace("Z", "000Z") },
+      metadata: {
+        name,
+        namespace: "kube-node-lease",
+        uid: randomUUID(),
+        resourceVersion: String(++this.resourceVersion),
+        creationTimestamp: renew.toISOString(),
+      },
+      spec: {
+        holderIdentity: options.holder ?? name,
+        leaseDurationSeconds: options.durationSeconds ?? 40,
+        renewTime: renew.toISOString().replace("Z", "000Z"),
+      },
     };
     this.leases.set(`kube-node-lease/${name}`, lease);
     return clone(lease);
@@ -582,10 +623,20 @@ export class FakeApiServer {
       await writeFile(join(dir, "client.key"), this.pki.clientKey, { mode: 0o600 });
       await writeFile(join(dir, "token"), `${this.token}\n`, { mode: 0o600 });
       clusterCa = `    certificate-authority: ${join(dir, "ca.crt")}`;
-      user = auth === "token" ? `    tokenFile: ${join(dir, "token")}` : auth === "cert" ? `    client-certificate: ${join(dir, "client.crt")}\n    client-key: ${join(dir, "client.key")}` : "    {}";
+      user =
+        auth === "token"
+          ? `    tokenFile: ${join(dir, "token")}`
+          : auth === "cert"
+            ? `    client-certificate: ${join(dir, "client.crt")}\n    client-key: ${join(dir, "client.key")}`
+            : "    {}";
     } else {
       clusterCa = `    certificate-authority-data: ${b64(this.pki.caCert)}`;
-      user = auth === "token" ? `    token: ${this.token}` : auth === "cert" ? `    client-certificate-data: ${b64(this.pki.clientCert)}\n    client-key-data: ${b64(this.pki.clientKey)}` : "    {}";
+      user =
+        auth === "token"
+          ? `    token: ${this.token}`
+          : auth === "cert"
+            ? `    client-certificate-data: ${b64(this.pki.clientCert)}\n    client-key-data: ${b64(this.pki.clientKey)}`
+            : "    {}";
     }
     const text = `apiVersion: v1
 kind: Config
@@ -648,13 +699,21 @@ preferences: {}
       if (fault?.status) {
         const headers: Record<string, string> = {};
         if (fault.retryAfterSeconds !== undefined) headers["Retry-After"] = String(fault.retryAfterSeconds);
-        throw Object.assign(new HttpError(fault.status, STATUS_REASONS[fault.status] ?? "Unknown", `injected ${fault.status} for ${record.verb} ${record.resource}`), { headers });
+        throw Object.assign(
+          new HttpError(fault.status, STATUS_REASONS[fault.status] ?? "Unknown", `injected ${fault.status} for ${record.verb} ${record.resource}`),
+          { headers },
+        );
       }
       // /version and discovery are readable without credentials on a real cluster (system:public-info-viewer).
       if (!user && route.resource !== "version") throw new HttpError(401, "Unauthorized", "Unauthorized");
       const body = this.route(req.method ?? "GET", url, record, contentType ?? "");
       const wantsTable = (req.method ?? "GET") === "GET" && /as=Table/.test(req.headers.accept ?? "");
-      this.send(res, record, route.verb === "create" ? 201 : 200, wantsTable ? asTable(body, this.now(), url.searchParams.get("includeObject") === "Object") : body);
+      this.send(
+        res,
+        record,
+        route.verb === "create" ? 201 : 200,
+        wantsTable ? asTable(body, this.now(), url.searchParams.get("includeObject") === "Object") : body,
+      );
     } catch (error) {
       if (error instanceof HttpError) {
         const extra = (error as HttpError & { headers?: Record<string, string> }).headers ?? {};
@@ -718,9 +777,20 @@ preferences: {}
     const q = (key: string) => url.searchParams.get(key) ?? undefined;
     if (method === "GET") {
       if (path === "/version") {
-        return { major: "1", minor: "32", gitVersion: "v1.32.4-fake", gitCommit: "0000000", gitTreeState: "clean", buildDate: "2026-01-01T00:00:00Z", goVersion: "go1.23", compiler: "gc", platform: "linux/amd64" };
+        return {
+          major: "1",
+          minor: "32",
+          gitVersion: "v1.32.4-fake",
+          gitCommit: "0000000",
+          gitTreeState: "clean",
+          buildDate: "2026-01-01T00:00:00Z",
+          goVersion: "go1.23",
+          compiler: "gc",
+          platform: "linux/amd64",
+        };
       }
-      if (path === "/api") return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: `127.0.0.1:${this.port}` }] };
+      if (path === "/api")
+        return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: `127.0.0.1:${this.port}` }] };
       if (path === "/apis") {
         return {
           kind: "APIGroupList",
@@ -736,7 +806,8 @@ preferences: {}
       const groupMatch = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
       if (groupMatch) {
         const group = GROUPS[groupMatch[1] as string];
-        if (group && group.version === groupMatch[2]) return { kind: "APIResourceList", apiVersion: "v1", groupVersion: `${groupMatch[1]}/${group.version}`, resources: group.resources };
+        if (group && group.version === groupMatch[2])
+          return { kind: "APIResourceList", apiVersion: "v1", groupVersion: `${groupMatch[1]}/${group.version}`, resources: group.resources };
       }
     }
     const { resource, name, namespace } = record;
@@ -768,7 +839,10 @@ preferences: {}
     }
     if (resource === "pods" && method === "GET" && !name) {
       const items = [...this.pods.values()].filter(
-        (p) => (namespace === undefined || p.metadata?.namespace === namespace) && matchesLabelSelector(p.metadata?.labels, q("labelSelector")) && matchesFieldSelector(p, q("fieldSelector")),
+        (p) =>
+          (namespace === undefined || p.metadata?.namespace === namespace) &&
+          matchesLabelSelector(p.metadata?.labels, q("labelSelector")) &&
+          matchesFieldSelector(p, q("fieldSelector")),
       );
       return { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: String(this.resourceVersion) }, items };
     }
@@ -777,14 +851,20 @@ preferences: {}
       const pod = this.pods.get(`${namespace}/${podName}`);
       if (!pod) throw new HttpError(404, "NotFound", `pods "${podName}" not found`);
       const proxied = path.split("/proxy")[1] ?? "/";
-      if (!this.podProxy) throw new HttpError(503, "ServiceUnavailable", `error trying to reach service: dial tcp 10.244.0.9:${port}: connect: connection refused`);
+      if (!this.podProxy)
+        throw new HttpError(503, "ServiceUnavailable", `error trying to reach service: dial tcp 10.244.0.9:${port}: connect: connection refused`);
       const answer = this.podProxy(pod, port, proxied);
       if (answer === undefined) throw new HttpError(404, "NotFound", "404 page not found");
       return answer;
     }
     if (resource === "namespaces" && method === "GET") {
       if (name) return { kind: "Namespace", apiVersion: "v1", metadata: { name }, status: { phase: "Active" } };
-      return { kind: "NamespaceList", apiVersion: "v1", metadata: {}, items: ["default", "kube-node-lease", "kube-system"].map((n) => ({ metadata: { name: n } })) };
+      return {
+        kind: "NamespaceList",
+        apiVersion: "v1",
+        metadata: {},
+        items: ["default", "kube-node-lease", "kube-system"].map((n) => ({ metadata: { name: n } })),
+      };
     }
     throw new HttpError(404, "NotFound", "the server could not find the requested resource");
   }
@@ -817,14 +897,22 @@ preferences: {}
     if (type === "application/strategic-merge-patch+json") return strategicMergePatch(current, patch);
     if (type === "application/merge-patch+json") return mergePatch(current, patch);
     if (type === "application/json-patch+json") return jsonPatch(current, patch);
-    throw new HttpError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
+    throw new HttpError(
+      415,
+      "UnsupportedMediaType",
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+    );
   }
 
   private checkResourceVersion(body: unknown, current: string | undefined): void {
     if (!isObject(body) || !isObject(body["metadata"])) return;
     const wanted = body["metadata"]["resourceVersion"];
     if (typeof wanted === "string" && wanted !== current) {
-      throw new HttpError(409, "Conflict", "Operation cannot be fulfilled on nodes: the object has been modified; please apply your changes to the latest version and try again");
+      throw new HttpError(
+        409,
+        "Conflict",
+        "Operation cannot be fulfilled on nodes: the object has been modified; please apply your changes to the latest version and try again",
+      );
     }
   }
 
@@ -837,7 +925,8 @@ preferences: {}
     const next: Node = statusOnly ? { ...clone(node), status: result.status ?? {} } : { ...result, status: clone(node.status ?? {}) };
     for (const condition of next.status?.conditions ?? []) {
       if (typeof condition.type !== "string" || !condition.type) throw new HttpError(422, "Invalid", "status.conditions[].type: Required value");
-      if (!["True", "False", "Unknown"].includes(condition.status)) throw new HttpError(422, "Invalid", `status.conditions[${condition.type}].status: Unsupported value: ${JSON.stringify(condition.status)}`);
+      if (!["True", "False", "Unknown"].includes(condition.status))
+        throw new HttpError(422, "Invalid", `status.conditions[${condition.type}].status: Unsupported value: ${JSON.stringify(condition.status)}`);
       condition.lastHeartbeatTime = secondPrecision(condition.lastHeartbeatTime) as string | undefined;
       condition.lastTransitionTime = secondPrecision(condition.lastTransitionTime) as string | undefined;
       if (condition.lastHeartbeatTime === undefined) delete condition.lastHeartbeatTime;
@@ -865,7 +954,8 @@ preferences: {}
     if (!isObject(body)) throw new HttpError(400, "BadRequest", "an Event is an object");
     const event = clone(body) as unknown as CoreEvent;
     if (!isPlainObject(event.metadata)) throw new HttpError(422, "Invalid", "metadata: Required value");
-    if (event.metadata.namespace && event.metadata.namespace !== namespace) throw new HttpError(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+    if (event.metadata.namespace && event.metadata.namespace !== namespace)
+      throw new HttpError(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
     if (!isPlainObject(event.involvedObject)) throw new HttpError(422, "Invalid", "involvedObject: Required value");
     const involvedNs = event.involvedObject.namespace ?? "";
     if (involvedNs === "" ? namespace !== "default" && namespace !== "" : involvedNs !== namespace) {
@@ -879,7 +969,14 @@ preferences: {}
       name = `${event.metadata.generateName}${randomUUID().slice(0, 5)}`;
     }
     if (this.events.has(`${namespace}/${name}`)) throw new HttpError(409, "AlreadyExists", `events "${name}" already exists`);
-    event.metadata = { ...event.metadata, name, namespace, uid: randomUUID(), resourceVersion: String(++this.resourceVersion), creationTimestamp: new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, "Z") };
+    event.metadata = {
+      ...event.metadata,
+      name,
+      namespace,
+      uid: randomUUID(),
+      resourceVersion: String(++this.resourceVersion),
+      creationTimestamp: new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    };
     this.events.set(`${namespace}/${name}`, event);
     return event;
   }
@@ -955,8 +1052,8 @@ function asTable(body: unknown, nowMs: number, includeObject: boolean): unknown 
       ];
     };
   } else if (itemKind === "Node") {
-    columnDefinitions = ["Name", "Status", "Roles", "Age", "Version", "Internal-IP", "External-IP", "OS-Image", "Kernel-Version", "Container-Runtime"].map((n) =>
-      column(n, ["Internal-IP", "External-IP", "OS-Image", "Kernel-Version", "Container-Runtime"].includes(n) ? 1 : 0),
+    columnDefinitions = ["Name", "Status", "Roles", "Age", "Version", "Internal-IP", "External-IP", "OS-Image", "Kernel-Version", "Container-Runtime"].map(
+      (n) => column(n, ["Internal-IP", "External-IP", "OS-Image", "Kernel-Version", "Container-Runtime"].includes(n) ? 1 : 0),
     );
     cells = (o) => {
       const n = o as unknown as Node;
@@ -967,7 +1064,18 @@ function asTable(body: unknown, nowMs: number, includeObject: boolean): unknown 
         .map((l) => l.slice("node-role.kubernetes.io/".length));
       const address = (type: string) => n.status?.addresses?.find((a) => a.type === type)?.address ?? "<none>";
       const info = n.status?.nodeInfo;
-      return [name(o), n.spec?.unschedulable ? `${status},SchedulingDisabled` : status, roles.join(",") || "<none>", age(o), info?.kubeletVersion ?? "", address("InternalIP"), address("ExternalIP"), info?.osImage ?? "", info?.kernelVersion ?? "", info?.containerRuntimeVersion ?? ""];
+      return [
+        name(o),
+        n.spec?.unschedulable ? `${status},SchedulingDisabled` : status,
+        roles.join(",") || "<none>",
+        age(o),
+        info?.kubeletVersion ?? "",
+        address("InternalIP"),
+        address("ExternalIP"),
+        info?.osImage ?? "",
+        info?.kernelVersion ?? "",
+        info?.containerRuntimeVersion ?? "",
+      ];
     };
   } else {
     columnDefinitions = [column("Name"), column("Age")];
@@ -987,12 +1095,19 @@ function asTable(body: unknown, nowMs: number, includeObject: boolean): unknown 
 }
 
 function matches(record: { verb: Verb; resource: Resource; name?: string }, match: RouteMatch): boolean {
-  return (match.verb === undefined || match.verb === record.verb) && (match.resource === undefined || match.resource === record.resource) && (match.name === undefined || match.name === record.name);
+  return (
+    (match.verb === undefined || match.verb === record.verb) &&
+    (match.resource === undefined || match.resource === record.resource) &&
+    (match.name === undefined || match.name === record.name)
+  );
 }
 
 /** Verb and resource of a request, named as the client's metrics name them. */
 export function classify(method: string, pathname: string): { verb: Verb; resource: Resource; name?: string; namespace?: string } {
-  const parts = pathname.split("/").filter(Boolean).map((part) => decodeURIComponent(part));
+  const parts = pathname
+    .split("/")
+    .filter(Boolean)
+    .map((part) => decodeURIComponent(part));
   const verbFor = (named: boolean): Verb => {
     switch (method) {
       case "POST":
@@ -1019,7 +1134,10 @@ export function classify(method: string, pathname: string): { verb: Verb; resour
     rest = rest.slice(2);
   }
   const [resource = "", name, sub] = rest;
-  const out: { verb: Verb; resource: Resource; name?: string; namespace?: string } = { verb: verbFor(name !== undefined), resource: sub ? `${resource}/${sub}` : resource };
+  const out: { verb: Verb; resource: Resource; name?: string; namespace?: string } = {
+    verb: verbFor(name !== undefined),
+    resource: sub ? `${resource}/${sub}` : resource,
+  };
   if (name !== undefined) out.name = name;
   if (namespace !== undefined) out.namespace = namespace;
   return out;

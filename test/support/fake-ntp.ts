@@ -4,7 +4,7 @@
  * For the misbehaviour a real chronyd cannot be made to show.
  */
 import { createSocket, type Socket } from "node:dgram";
-import { unixMsToNtpTimestamp } from "../../src/host/sntp.js";
+import { unixMsToNtpTimestamp } from "../../src/wire/sntp.js";
 
 export interface FakeNtpServer {
   port: number;

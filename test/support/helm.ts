@@ -63,7 +63,9 @@ export function helmRenderBinary(): Promise<string> {
     requireTool("go");
     for (const lib of ["github.com/Masterminds/sprig", "github.com/Masterminds/semver", "gopkg.in/yaml.v3", "gopkg.in/yaml.v2"]) {
       if (!existsSync(join(GOCODE, "src", lib))) {
-        throw new Error(`${GOCODE}/src/${lib} is missing: run scripts/test-setup.sh (installs golang-github-masterminds-sprig-dev and golang-gopkg-yaml.v2-dev/v3-dev)`);
+        throw new Error(
+          `${GOCODE}/src/${lib} is missing: run scripts/test-setup.sh (installs golang-github-masterminds-sprig-dev and golang-gopkg-yaml.v2-dev/v3-dev)`,
+        );
       }
     }
     const source = await readFile(join(HARNESS, "main.go"));
@@ -83,7 +85,15 @@ export function helmRenderBinary(): Promise<string> {
       await run("go", ["build", "-o", partial, "."], {
         cwd: HARNESS,
         // GOCACHE of our own: go needs one, and a CI environment may have no HOME to put it under.
-        env: { ...process.env, GOPATH: `${gopath}:${GOCODE}`, GO111MODULE: "off", GOFLAGS: "", GOPROXY: "off", CGO_ENABLED: "0", GOCACHE: process.env["GOCACHE"] ?? join(tmpdir(), "node-doctor-go-cache") },
+        env: {
+          ...process.env,
+          GOPATH: `${gopath}:${GOCODE}`,
+          GO111MODULE: "off",
+          GOFLAGS: "",
+          GOPROXY: "off",
+          CGO_ENABLED: "0",
+          GOCACHE: process.env["GOCACHE"] ?? join(tmpdir(), "node-doctor-go-cache"),
+        },
         timeout: 300_000,
       });
       await run("mv", [partial, out]);
@@ -161,7 +171,16 @@ export async function renderChartDir(chartDir: string, values: Values, options: 
   try {
     const valuesFile = join(dir, "values.json");
     await writeFile(valuesFile, JSON.stringify(values));
-    const args = ["--chart", chartDir, "--values-json", valuesFile, "--release", options.release ?? "node-doctor", "--namespace", options.namespace ?? "node-doctor"];
+    const args = [
+      "--chart",
+      chartDir,
+      "--values-json",
+      valuesFile,
+      "--release",
+      options.release ?? "node-doctor",
+      "--namespace",
+      options.namespace ?? "node-doctor",
+    ];
     if (options.kubeVersion) args.push("--kube-version", options.kubeVersion);
     if (options.apiVersions?.length) args.push("--api-versions", options.apiVersions.join(","));
     let stdout: string;
@@ -171,7 +190,8 @@ export async function renderChartDir(chartDir: string, values: Values, options: 
       throw new Error(((error as { stderr?: string }).stderr ?? String(error)).trim());
     }
     const output: unknown = JSON.parse(stdout);
-    if (!isMap(output) || !Array.isArray(output["manifests"]) || typeof output["notes"] !== "string") throw new Error("helm-render printed an unexpected shape");
+    if (!isMap(output) || !Array.isArray(output["manifests"]) || typeof output["notes"] !== "string")
+      throw new Error("helm-render printed an unexpected shape");
     const sources: Rendered["sources"] = [];
     for (const m of output["manifests"] as unknown[]) {
       if (!isMap(m) || typeof m["source"] !== "string" || typeof m["content"] !== "string") throw new Error("helm-render printed an unexpected manifest");
@@ -191,7 +211,13 @@ export function parseManifests(text: string, source: string): K8sObject[] {
     if (doc.errors.length > 0) throw new Error(`${source}: invalid YAML: ${doc.errors[0]?.message ?? ""}\n${text}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
-    if (!isMap(value) || typeof value["apiVersion"] !== "string" || typeof value["kind"] !== "string" || !isMap(value["metadata"]) || typeof value["metadata"]["name"] !== "string") {
+    if (
+      !isMap(value) ||
+      typeof value["apiVersion"] !== "string" ||
+      typeof value["kind"] !== "string" ||
+      !isMap(value["metadata"]) ||
+      typeof value["metadata"]["name"] !== "string"
+    ) {
       throw new Error(`${source}: a document is not a Kubernetes object (apiVersion, kind, metadata.name)`);
     }
     objects.push(value as K8sObject);

@@ -10,7 +10,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Registry } from "../../src/report/metrics/prometheus.js";
+import type { Registry } from "../../src/telemetry/prometheus.js";
 import type { KubeClient } from "../../src/kube/client.js";
 import { createClient } from "../../src/kube/connect.js";
 import { kubeconfigCredentials } from "../../src/kube/credentials.js";

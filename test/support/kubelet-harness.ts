@@ -9,9 +9,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { createKubeletCheck, kubeletSettings, type KubeletSettings } from "../../src/checks/kubelet.js";
-import { RootedHost } from "../../src/host/host.js";
-import { KubeletLocator } from "../../src/host/kubelet.js";
+import { createKubeletCheck, kubeletSettings, type KubeletSettings } from "../../src/checks/kubelet/index.js";
+import { RootedHost } from "../../src/node/host.js";
+import { KubeletLocator } from "../../src/node/kubelet/locator.js";
 import type { Check, ClusterReader, Finding } from "../../src/types.js";
 import { checkContext } from "./check-context.js";
 import { FakeClock } from "./fake-clock.js";
@@ -82,7 +82,11 @@ export interface KubeletHarness {
   close(): Promise<void>;
 }
 
-export async function kubeletHarness(fixture: string | undefined, settings: KubeletSettings, options: { systemd?: SystemdState } = {}): Promise<KubeletHarness> {
+export async function kubeletHarness(
+  fixture: string | undefined,
+  settings: KubeletSettings,
+  options: { systemd?: SystemdState } = {},
+): Promise<KubeletHarness> {
   const root = await fixtureRoot(fixture);
   const clock = new FakeClock();
   const host = new RootedHost(root.root);
@@ -116,7 +120,12 @@ export function find(findings: readonly Finding[], reason: string): Finding {
 }
 
 /** Writes a kubelet process into the fixture's /proc, as the kernel shows it. */
-export async function writeKubeletProcess(root: string, pid: number, startTicks: number, argv = ["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml", "--node-ip=10.0.0.5"]): Promise<void> {
+export async function writeKubeletProcess(
+  root: string,
+  pid: number,
+  startTicks: number,
+  argv = ["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml", "--node-ip=10.0.0.5"],
+): Promise<void> {
   const dir = join(root, "proc", String(pid));
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "comm"), "kubelet\n");

@@ -15,7 +15,10 @@ export function kubeletKubeconfig(
   user: Record<string, string> = { "client-certificate": CURRENT, "client-key": CURRENT },
   cluster: Record<string, string> = { "certificate-authority": CA_PATH },
 ): string {
-  const lines = (o: Record<string, string>, indent: string) => Object.entries(o).map(([k, v]) => `${indent}${k}: ${v}`).join("\n");
+  const lines = (o: Record<string, string>, indent: string) =>
+    Object.entries(o)
+      .map(([k, v]) => `${indent}${k}: ${v}`)
+      .join("\n");
   return [
     "apiVersion: v1",
     "kind: Config",

@@ -56,7 +56,11 @@ async function stopDaemon(daemon: Daemon): Promise<void> {
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails with `what` and the daemon's output. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, options: { timeoutMs: number; intervalMs?: number; output?: () => string }): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  options: { timeoutMs: number; intervalMs?: number; output?: () => string },
+): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let lastError = "";
   for (;;) {
@@ -67,7 +71,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       lastError = error instanceof Error ? error.message : String(error);
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ""}${options.output ? `\n--- output ---\n${options.output()}` : ""}`);
+      throw new Error(
+        `timed out after ${options.timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ""}${options.output ? `\n--- output ---\n${options.output()}` : ""}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
   }
@@ -170,12 +176,20 @@ export async function startAlertmanager(webhookUrl: string): Promise<Alertmanage
   ].join("\n");
   const daemon = await startDaemon(
     "prometheus-alertmanager",
-    (dir) => [`--config.file=${join(dir, "alertmanager.yml")}`, `--storage.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address="],
+    (dir) => [
+      `--config.file=${join(dir, "alertmanager.yml")}`,
+      `--storage.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--cluster.listen-address=",
+    ],
     { "alertmanager.yml": config },
   );
   const address = `127.0.0.1:${port}`;
   try {
-    await waitFor("alertmanager to be ready", async () => ((await fetch(`http://${address}/-/ready`)).ok ? true : undefined), { timeoutMs: 30_000, output: daemon.output });
+    await waitFor("alertmanager to be ready", async () => ((await fetch(`http://${address}/-/ready`)).ok ? true : undefined), {
+      timeoutMs: 30_000,
+      output: daemon.output,
+    });
   } catch (error) {
     await stopDaemon(daemon);
     throw error;

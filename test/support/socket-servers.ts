@@ -12,7 +12,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { dirname } from "node:path";
-import { frameMessage } from "../../src/host/grpc.js";
+import { frameMessage } from "../../src/wire/grpc.js";
 
 export interface TestServer {
   close(): Promise<void>;
@@ -76,7 +76,9 @@ export async function http1Server(path: string): Promise<TestServer> {
 /** A socket file left by a process that died: connect() is refused. */
 export async function deadSocket(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const child = spawn(process.execPath, ["-e", `require("net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["-e", `require("net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout.once("data", () => resolve());
     child.once("exit", (code) => reject(new Error(`socket holder exited early (${code})`)));
@@ -115,7 +117,12 @@ export async function grpcServer(path: string, replies: Record<string, GrpcReply
       if (reply.kind === "error") {
         // Trailers-only reply, as grpc-go sends for errors.
         stream.respond(
-          { ":status": 200, "content-type": "application/grpc", "grpc-status": String(reply.status), "grpc-message": encodeURIComponent(reply.grpcMessage ?? "") },
+          {
+            ":status": 200,
+            "content-type": "application/grpc",
+            "grpc-status": String(reply.status),
+            "grpc-message": encodeURIComponent(reply.grpcMessage ?? ""),
+          },
           { endStream: true },
         );
         return;

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getDbusProperty, NTP_SYNCHRONIZED } from "../../src/host/timesync.js";
+import { getDbusProperty, NTP_SYNCHRONIZED } from "../../src/node/timesync.js";
 import { requireTool, runTool } from "./tools.js";
 
 const TIMEDATED_PATHS = ["/lib/systemd/systemd-timedated", "/usr/lib/systemd/systemd-timedated"];
@@ -97,7 +97,11 @@ export async function startTimedated(root: string): Promise<Timedated> {
   return {
     socket,
     async busctlNtpSynchronized() {
-      const result = await runTool("busctl", [`--address=unix:path=${socket}`, "get-property", request.destination, request.path, request.interface, request.property], { timeoutMs: 5000 });
+      const result = await runTool(
+        "busctl",
+        [`--address=unix:path=${socket}`, "get-property", request.destination, request.path, request.interface, request.property],
+        { timeoutMs: 5000 },
+      );
       if (result.code !== 0) throw new Error(`busctl failed: ${result.stderr}`);
       return result.stdout.trim() === "b true";
     },

@@ -1,0 +1,3 @@
+export declare const LAYERS: string[][];
+/** Every problem as "file:line: rule". */
+export declare function lint(root: string): Promise<string[]>;

@@ -1,0 +1,390 @@
+/**
+ * Disk space and inodes on the filesystems kubelet cares about, judged
+ * against kubelet's own eviction thresholds (from its config or flags; its
+ * defaults otherwise). Critical at or past a hard threshold (kubelet is
+ * evicting: DiskPressure), warning within a headroom above it or past a soft
+ * threshold. A kubelet filesystem remounted read-only is critical.
+ *
+ * Gather (statfs, /proc/1/mountinfo, kubelet's config) then judge (pure).
+ */
+import { checkSettings, type CommonCheckSettings } from "../../config/config.js";
+import { absolutePath, list, number, optional, record, string, withDefault } from "../../config/schema.js";
+import type { KubeletLocator } from "../../node/kubelet/locator.js";
+import { isReadOnly, mountFor, readNodeMounts, type MountEntry } from "../../node/mountinfo.js";
+import { severityRank, type Check, type CheckContext, type Finding, type FsStats, type Severity } from "../../types.js";
+import {
+  checkSignalName,
+  effectiveThresholds,
+  formatBytes,
+  formatThreshold,
+  isFilesystemSignal,
+  parseThreshold,
+  thresholdAmount,
+  type EffectiveThresholds,
+  type FilesystemSignal,
+  type Threshold,
+} from "../../node/kubelet/eviction.js";
+
+export const DISK_REASONS = {
+  NodeFsAvailableLow: "NodeFsAvailableLow",
+  NodeFsInodesLow: "NodeFsInodesLow",
+  ImageFsAvailableLow: "ImageFsAvailableLow",
+  ImageFsInodesLow: "ImageFsInodesLow",
+  FilesystemAvailableLow: "FilesystemAvailableLow",
+  FilesystemInodesLow: "FilesystemInodesLow",
+  FilesystemReadOnly: "FilesystemReadOnly",
+  FilesystemUnreadable: "FilesystemUnreadable",
+  EvictionThresholdsUnreadable: "EvictionThresholdsUnreadable",
+  FilesystemOk: "FilesystemOk",
+} as const;
+
+function thresholdSyntax(value: string): string | undefined {
+  const parsed = parseThreshold(value);
+  return typeof parsed === "string" ? parsed : undefined;
+}
+
+export const diskSettings = checkSettings(
+  { intervalSeconds: 30, timeoutSeconds: 10 },
+  {
+    /** Warn when free space or inodes are within this many percent of the filesystem above a hard threshold. */
+    warningHeadroomPercent: withDefault(number({ min: 0, max: 50 }), 5),
+    /** More mount points to watch, judged with the nodefs thresholds. */
+    extraMounts: withDefault(list(string({ check: absolutePath }), { maxItems: 64 }), []),
+    /** Where container runtimes keep images; the first that exists is the image filesystem. */
+    runtimeRootDirs: withDefault(list(string({ check: absolutePath }), { maxItems: 16 }), [
+      "/var/lib/containerd",
+      "/var/lib/containers/storage",
+      "/var/lib/docker",
+    ]),
+    /** Overrides kubelet's hard thresholds, e.g. {"nodefs.available": "15%"}. */
+    evictionHard: optional(record(string({ check: thresholdSyntax }), checkSignalName)),
+  },
+);
+
+export type DiskSettings = CommonCheckSettings & {
+  warningHeadroomPercent: number;
+  extraMounts: string[];
+  runtimeRootDirs: string[];
+  evictionHard?: Record<string, string> | undefined;
+};
+
+export type FilesystemRole = "nodefs" | "imagefs" | "root" | "extra";
+
+export interface ObservedFilesystem {
+  /** Node paths on this filesystem, by role. */
+  paths: Array<{ role: FilesystemRole; path: string }>;
+  mountPoint: string;
+  fsType?: string;
+  source?: string;
+  readOnly: boolean;
+  stats?: FsStats;
+  /** Why stats are missing. */
+  error?: string;
+}
+
+/** Evidence on every disk finding; the metrics sink reads it. */
+export type FilesystemEvidence = {
+  mountPoint: string;
+  roles: FilesystemRole[];
+  availableBytes?: number;
+  sizeBytes?: number;
+  filesFree?: number;
+  files?: number;
+  readOnly: boolean;
+};
+
+export function isFilesystemEvidence(value: unknown): value is FilesystemEvidence {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as FilesystemEvidence).mountPoint === "string" &&
+    Array.isArray((value as FilesystemEvidence).roles)
+  );
+}
+
+interface Rule {
+  signal: FilesystemSignal;
+  measure: "bytes" | "inodes";
+  reason: string;
+}
+
+const RULES: Record<FilesystemRole, Rule[]> = {
+  nodefs: [
+    { signal: "nodefs.available", measure: "bytes", reason: DISK_REASONS.NodeFsAvailableLow },
+    { signal: "nodefs.inodesFree", measure: "inodes", reason: DISK_REASONS.NodeFsInodesLow },
+  ],
+  imagefs: [
+    { signal: "imagefs.available", measure: "bytes", reason: DISK_REASONS.ImageFsAvailableLow },
+    { signal: "imagefs.inodesFree", measure: "inodes", reason: DISK_REASONS.ImageFsInodesLow },
+  ],
+  // Not kubelet's: judged with the nodefs numbers, which is what operators expect of "/".
+  root: [
+    { signal: "nodefs.available", measure: "bytes", reason: DISK_REASONS.FilesystemAvailableLow },
+    { signal: "nodefs.inodesFree", measure: "inodes", reason: DISK_REASONS.FilesystemInodesLow },
+  ],
+  extra: [
+    { signal: "nodefs.available", measure: "bytes", reason: DISK_REASONS.FilesystemAvailableLow },
+    { signal: "nodefs.inodesFree", measure: "inodes", reason: DISK_REASONS.FilesystemInodesLow },
+  ],
+};
+
+const ROLE_ORDER: FilesystemRole[] = ["nodefs", "imagefs", "root", "extra"];
+
+function percent(part: number, total: number): string {
+  return total > 0 ? `${((100 * part) / total).toFixed(1)}%` : "n/a";
+}
+
+function describeFilesystem(fs: ObservedFilesystem): string {
+  const paths = fs.paths.map((p) => p.path).filter((p) => p !== fs.mountPoint);
+  const holding = paths.length > 0 ? ` (holding ${[...new Set(paths)].join(", ")})` : "";
+  return `filesystem ${fs.mountPoint}${holding}`;
+}
+
+function remedyFor(rule: Rule, fs: ObservedFilesystem): string {
+  const where = fs.mountPoint;
+  if (rule.measure === "inodes") {
+    return (
+      `Find the directories with the most files: \`find ${where} -xdev -printf '%h\\n' | sort | uniq -c | sort -n | tail\`. ` +
+      "Usual causes: a pod writing many small files into an emptyDir (/var/lib/kubelet/pods/*/volumes), unrotated container logs (/var/log/pods), or leftover image layers (`crictl rmi --prune`)."
+    );
+  }
+  if (rule.signal.startsWith("imagefs")) {
+    return (
+      "Remove unused images: `crictl rmi --prune`; list the largest with `crictl images`. " +
+      "kubelet's image GC starts at imageGCHighThresholdPercent (default 85%); if it cannot keep up, lower that or enlarge the disk. " +
+      `Look at what else fills it: \`du -xh --max-depth=3 ${where} | sort -h | tail\`.`
+    );
+  }
+  return (
+    `Find what fills it: \`du -xh --max-depth=3 ${where} | sort -h | tail\`. ` +
+    "Usual causes: container logs under /var/log/pods (set containerLogMaxSize/containerLogMaxFiles), emptyDir volumes under /var/lib/kubelet/pods, " +
+    "unused images (`crictl rmi --prune`), and journal files (`journalctl --vacuum-size=500M`)."
+  );
+}
+
+/** Judges observed filesystems against thresholds. Pure. */
+export function judgeDisk(
+  filesystems: readonly ObservedFilesystem[],
+  thresholds: EffectiveThresholds,
+  settings: { warningHeadroomPercent: number },
+  checkName = "disk",
+): Finding[] {
+  const findings: Finding[] = [];
+  const base = { check: checkName, condition: "DiskSpaceLow" as const };
+
+  if (thresholds.problems.length > 0) {
+    findings.push({
+      ...base,
+      severity: "warning",
+      reason: DISK_REASONS.EvictionThresholdsUnreadable,
+      message: `Could not read kubelet's eviction thresholds (${thresholds.problems.join("; ")}); judging disk space against ${thresholds.source}.`,
+      remedy: "Fix the named key in kubelet's configuration (kubelet itself will refuse it at its next restart), then `systemctl restart kubelet`.",
+      evidence: { problems: thresholds.problems },
+    });
+  }
+
+  for (const fs of filesystems) {
+    const roles = ROLE_ORDER.filter((role) => fs.paths.some((p) => p.role === role));
+    const evidence: FilesystemEvidence = {
+      mountPoint: fs.mountPoint,
+      roles,
+      readOnly: fs.readOnly,
+      ...(fs.stats ? { availableBytes: fs.stats.availableBytes, sizeBytes: fs.stats.sizeBytes, filesFree: fs.stats.filesFree, files: fs.stats.files } : {}),
+    };
+    const kubeletOwned = roles.includes("nodefs") || roles.includes("imagefs");
+    const problems: Finding[] = [];
+
+    if (!fs.stats) {
+      problems.push({
+        ...base,
+        severity: "unknown",
+        reason: DISK_REASONS.FilesystemUnreadable,
+        message: `Could not measure ${describeFilesystem(fs)}: ${fs.error ?? "statfs failed"}.`,
+        remedy:
+          "Check that the path is mounted into the node-doctor pod (the chart's hostPath mounts) and that the mount is not hung (`timeout 5 stat -f <path>` on the node).",
+        evidence,
+      });
+    }
+
+    if (fs.readOnly) {
+      problems.push({
+        ...base,
+        severity: kubeletOwned ? "critical" : "warning",
+        reason: DISK_REASONS.FilesystemReadOnly,
+        message: `${describeFilesystem(fs)} is mounted read-only${fs.source ? ` (${fs.source}${fs.fsType ? `, ${fs.fsType}` : ""})` : ""}${kubeletOwned ? "; kubelet and the container runtime cannot write to it" : ""}.`,
+        remedy:
+          "The kernel usually remounts a filesystem read-only after I/O errors: look at `dmesg | grep -iE 'remount|I/O error|EXT4-fs error'`. " +
+          "Drain the node (`kubectl drain <node> --ignore-daemonsets`), repair the filesystem (fsck) or replace the disk, then reboot.",
+        evidence,
+      });
+    }
+
+    if (fs.stats) {
+      const bestByMeasure = new Map<string, Finding>();
+      for (const role of roles) {
+        for (const rule of RULES[role]) {
+          if (role !== "nodefs" && role !== "imagefs" && kubeletOwned) continue; // kubelet's own rules cover it
+          const finding = judgeRule(rule, fs, fs.stats, thresholds, settings.warningHeadroomPercent, base, evidence);
+          if (!finding) continue;
+          const current = bestByMeasure.get(rule.measure);
+          if (!current || severityRank(finding.severity) > severityRank(current.severity)) bestByMeasure.set(rule.measure, finding);
+        }
+      }
+      problems.push(...bestByMeasure.values());
+    }
+
+    if (problems.length > 0) findings.push(...problems);
+    else if (fs.stats) {
+      findings.push({
+        ...base,
+        severity: "ok",
+        reason: DISK_REASONS.FilesystemOk,
+        message:
+          `${describeFilesystem(fs)}: ${formatBytes(fs.stats.availableBytes)} available of ${formatBytes(fs.stats.sizeBytes)} (${percent(fs.stats.availableBytes, fs.stats.sizeBytes)})` +
+          (fs.stats.files > 0 ? `, ${fs.stats.filesFree} of ${fs.stats.files} inodes free (${percent(fs.stats.filesFree, fs.stats.files)})` : "") +
+          ".",
+        evidence,
+      });
+    }
+  }
+  return findings;
+}
+
+function judgeRule(
+  rule: Rule,
+  fs: ObservedFilesystem,
+  stats: FsStats,
+  thresholds: EffectiveThresholds,
+  headroomPercent: number,
+  base: Pick<Finding, "check" | "condition">,
+  evidence: FilesystemEvidence,
+): Finding | undefined {
+  const hard: Threshold | undefined = thresholds.hard[rule.signal];
+  const soft: Threshold | undefined = thresholds.soft[rule.signal];
+  const amount = rule.measure === "bytes" ? stats.availableBytes : stats.filesFree;
+  const total = rule.measure === "bytes" ? stats.sizeBytes : stats.files;
+  // Filesystems without inode accounting (btrfs, some FUSE) report 0 inodes.
+  if (total <= 0) return undefined;
+  const headroom = (total * headroomPercent) / 100;
+  const have =
+    rule.measure === "bytes"
+      ? `${formatBytes(amount)} available of ${formatBytes(total)} (${percent(amount, total)})`
+      : `${amount} of ${total} inodes free (${percent(amount, total)})`;
+
+  let severity: Severity | undefined;
+  let why = "";
+  if (hard && amount < thresholdAmount(hard, total)) {
+    severity = "critical";
+    why = `below kubelet's hard eviction threshold ${rule.signal}<${formatThreshold(hard, rule.measure)} (${thresholds.source}): kubelet reports DiskPressure and evicts pods`;
+  } else if (soft && amount < thresholdAmount(soft, total)) {
+    severity = "warning";
+    why = `below kubelet's soft eviction threshold ${rule.signal}<${formatThreshold(soft, rule.measure)}: kubelet evicts pods once its grace period passes`;
+  } else if (hard && amount < thresholdAmount(hard, total) + headroom) {
+    severity = "warning";
+    why = `within ${headroomPercent}% of kubelet's hard eviction threshold ${rule.signal}<${formatThreshold(hard, rule.measure)} (${thresholds.source})`;
+  }
+  if (!severity) return undefined;
+  if (rule.reason.startsWith("Filesystem")) why = why.replace(/kubelet's (hard|soft) eviction threshold /, "the $1 threshold ").replace(/: kubelet .*$/, "");
+  return {
+    ...base,
+    severity,
+    reason: rule.reason,
+    message: `${describeFilesystem(fs)} has ${have}, ${why}.`,
+    remedy: remedyFor(rule, fs),
+    evidence: { ...evidence, signal: rule.signal },
+  };
+}
+
+export interface DiskCheckDeps {
+  kubelet: KubeletLocator;
+}
+
+async function observe(ctx: CheckContext, settings: DiskSettings, rootDir: string): Promise<ObservedFilesystem[]> {
+  const { host, signal } = ctx;
+  let mounts: MountEntry[] = [];
+  try {
+    mounts = (await readNodeMounts(host, signal)).mounts;
+  } catch (error) {
+    ctx.log.debug({ err: String(error) }, "no mount table; grouping filesystems by device only");
+  }
+
+  const wanted: Array<{ role: FilesystemRole; path: string }> = [];
+  if (await host.exists(rootDir)) wanted.push({ role: "nodefs", path: rootDir });
+  const imageFsFromRuntime = ctx.facts.imageFs?.mountpoint;
+  const runtimeDirs = imageFsFromRuntime ? [imageFsFromRuntime, ...settings.runtimeRootDirs] : settings.runtimeRootDirs;
+  for (const dir of runtimeDirs) {
+    if (await host.exists(dir)) {
+      wanted.push({ role: "imagefs", path: dir });
+      break;
+    }
+  }
+  wanted.push({ role: "root", path: "/" });
+  for (const extra of settings.extraMounts) wanted.push({ role: "extra", path: extra });
+
+  const byDevice = new Map<string, ObservedFilesystem>();
+  for (const entry of wanted) {
+    let key: string;
+    try {
+      key = `dev:${(await host.stat(entry.path)).dev}`;
+    } catch (error) {
+      key = `path:${entry.path}`;
+      if (entry.role === "extra") {
+        byDevice.set(key, { paths: [entry], mountPoint: entry.path, readOnly: false, error: error instanceof Error ? error.message : String(error) });
+        continue;
+      }
+    }
+    const existing = byDevice.get(key);
+    if (existing) {
+      existing.paths.push(entry);
+      continue;
+    }
+    const mount = mountFor(mounts, entry.path);
+    byDevice.set(key, {
+      paths: [entry],
+      mountPoint: mount?.mountPoint ?? entry.path,
+      ...(mount ? { fsType: mount.fsType, source: mount.source } : {}),
+      readOnly: mount ? isReadOnly(mount) : false,
+    });
+  }
+
+  await Promise.all(
+    [...byDevice.values()].map(async (fs) => {
+      if (fs.error) return;
+      const first = fs.paths[0];
+      if (!first) return;
+      try {
+        fs.stats = await host.statfs(first.path, signal);
+      } catch (error) {
+        signal.throwIfAborted();
+        fs.error = error instanceof Error ? error.message : String(error);
+      }
+    }),
+  );
+  return [...byDevice.values()];
+}
+
+export function createDiskCheck(settings: DiskSettings, deps: DiskCheckDeps): Check {
+  const overrides: Partial<Record<FilesystemSignal, Threshold>> = {};
+  for (const [signal, text] of Object.entries(settings.evictionHard ?? {})) {
+    const parsed = parseThreshold(text);
+    if (typeof parsed !== "string" && isFilesystemSignal(signal)) overrides[signal] = parsed;
+  }
+  return {
+    name: "disk",
+    conditions: ["DiskSpaceLow"],
+    intervalMs: settings.intervalSeconds * 1000,
+    timeoutMs: settings.timeoutSeconds * 1000,
+    async run(ctx) {
+      const kubelet = await deps.kubelet.locate(ctx.signal);
+      const thresholds = effectiveThresholds({
+        ...(kubelet.config?.ok ? { config: kubelet.config.value } : {}),
+        ...(kubelet.configPath ? { configPath: kubelet.configPath } : {}),
+        flags: kubelet.flags.values,
+        overrides,
+      });
+      if (kubelet.config && !kubelet.config.ok) thresholds.problems.unshift(kubelet.config.problem);
+      const filesystems = await observe(ctx, settings, kubelet.rootDir);
+      return judgeDisk(filesystems, thresholds, settings);
+    },
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * Matches parsed log records against the signature catalogue and keeps, per
+ * signature, only what judging needs: the times of its last few matches
+ * (enough for minCount), the latest sample and captures, and counters. Its
+ * memory does not grow with the log: a flood costs CPU, never heap.
+ *
+ * Rate limit: a signature's sample and captures are refreshed at most
+ * samplesPerSecond times per second; further matches only count.
+ */
+import type { LogRecord } from "../../node/log-line.js";
+import type { LogComponent, NoisePattern, ProblemSignature, Signature } from "./signatures.js";
+import { printable } from "../../text/printable.js";
+
+export type LineResult = "matched" | "recovery" | "noise" | "unmatched" | "unparseable" | "binary" | "stale" | "dropped";
+export const LINE_RESULTS: readonly LineResult[] = ["matched", "recovery", "noise", "unmatched", "unparseable", "binary", "stale", "dropped"];
+
+export type LineSource = "journal" | "file";
+
+export const MAX_SAMPLE_CHARS = 400;
+
+interface SignatureState {
+  /** Times of the latest matches, oldest first, at most minCount of them. */
+  times: number[];
+  lastMs: number;
+  /** A recovery line after this time clears earlier matches. */
+  clearedAtMs: number;
+  total: number;
+  sample?: string;
+  captures: Record<string, string>;
+  sampleWindowStartMs: number;
+  samplesInWindow: number;
+}
+
+export interface ActiveSignature {
+  signature: ProblemSignature;
+  /** Matches within the window (after the last clear), capped by what is kept. */
+  count: number;
+  /** More matches happened than are kept: count is a lower bound. */
+  atLeast: boolean;
+  lastMs: number;
+  sample: string;
+  captures: Record<string, string>;
+}
+
+export interface MatcherCounters {
+  lines: Record<LineSource, Record<LineResult, number>>;
+  matches: Record<string, number>;
+}
+
+function emptyResults(): Record<LineResult, number> {
+  return Object.fromEntries(LINE_RESULTS.map((r) => [r, 0])) as Record<LineResult, number>;
+}
+
+/** How many matches to remember per signature: enough for minCount, and a few more for the message's count. */
+const KEEP_TIMES = 32;
+/** Lines stamped a little ahead of our clock (another writer's clock, rounding) still count. */
+const FUTURE_SLACK_MS = 5 * 60_000;
+
+export class SignatureMatcher {
+  private readonly state = new Map<string, SignatureState>();
+  private readonly counters: MatcherCounters;
+
+  constructor(
+    private readonly signatures: readonly Signature[],
+    private readonly noise: readonly NoisePattern[],
+    private readonly options: { samplesPerSecond?: number } = {},
+  ) {
+    this.counters = { lines: { journal: emptyResults(), file: emptyResults() }, matches: {} };
+    for (const s of signatures) this.counters.matches[s.id] = 0;
+  }
+
+  /** Every lowercase needle: what the journal follower keeps when it sheds load. */
+  needles(): string[] {
+    return [...new Set(this.signatures.flatMap((s) => s.needles))];
+  }
+
+  count(source: LineSource, result: LineResult, n = 1): void {
+    this.counters.lines[source][result] += n;
+  }
+
+  /** Cumulative counters since this matcher was made (the metrics sink turns them into counter increments). */
+  snapshot(): MatcherCounters {
+    return {
+      lines: { journal: { ...this.counters.lines.journal }, file: { ...this.counters.lines.file } },
+      matches: { ...this.counters.matches },
+    };
+  }
+
+  /**
+   * Classifies one record and records a match. `timeMs` is when it was
+   * written (the record's own time, else when it was read).
+   */
+  feed(record: LogRecord, component: LogComponent, source: LineSource, timeMs: number): LineResult {
+    const result = this.classify(record, component, timeMs);
+    this.counters.lines[source][result]++;
+    return result;
+  }
+
+  private classify(record: LogRecord, component: LogComponent, timeMs: number): LineResult {
+    const text = record.text;
+    const lower = text.toLowerCase();
+    for (const noise of this.noise) {
+      if (noise.needles.some((n) => lower.includes(n)) && noise.pattern.test(text)) return "noise";
+    }
+    for (const signature of this.signatures) {
+      if (!signature.components.includes(component)) continue;
+      if (!signature.needles.some((n) => lower.includes(n))) continue;
+      const match = signature.pattern.exec(text);
+      if (!match) continue;
+      this.counters.matches[signature.id] = (this.counters.matches[signature.id] ?? 0) + 1;
+      if (signature.kind === "recovery") {
+        for (const id of signature.clears) this.stateFor(id).clearedAtMs = Math.max(this.stateFor(id).clearedAtMs, timeMs);
+        return "recovery";
+      }
+      this.record(signature, match, text, timeMs);
+      return "matched";
+    }
+    return record.format === "plain" ? "unparseable" : "unmatched";
+  }
+
+  private stateFor(id: string): SignatureState {
+    let state = this.state.get(id);
+    if (!state) {
+      state = { times: [], lastMs: 0, clearedAtMs: 0, total: 0, captures: {}, sampleWindowStartMs: 0, samplesInWindow: 0 };
+      this.state.set(id, state);
+    }
+    return state;
+  }
+
+  private record(signature: ProblemSignature, match: RegExpExecArray, text: string, timeMs: number): void {
+    const state = this.stateFor(signature.id);
+    state.total++;
+    // Lines may arrive slightly out of order across sources: keep times sorted.
+    const times = state.times;
+    let i = times.length;
+    while (i > 0 && (times[i - 1] as number) > timeMs) i--;
+    times.splice(i, 0, timeMs);
+    if (times.length > KEEP_TIMES) times.shift();
+    if (timeMs < state.lastMs) return;
+    state.lastMs = timeMs;
+    if (timeMs - state.sampleWindowStartMs >= 1000) {
+      state.sampleWindowStartMs = timeMs;
+      state.samplesInWindow = 0;
+    }
+    if (++state.samplesInWindow > (this.options.samplesPerSecond ?? 10)) return;
+    state.sample = printable(text.length > MAX_SAMPLE_CHARS ? `${text.slice(0, MAX_SAMPLE_CHARS)}…` : text);
+    const captures: Record<string, string> = {};
+    for (const [key, value] of Object.entries(match.groups ?? {})) {
+      if (value !== undefined) captures[key] = printable(value.length > 200 ? `${value.slice(0, 200)}…` : value);
+    }
+    state.captures = captures;
+  }
+
+  /** Problem signatures firing at `nowMs`: at least minCount matches within the window, none cleared since. */
+  active(nowMs: number): ActiveSignature[] {
+    const out: ActiveSignature[] = [];
+    for (const signature of this.signatures) {
+      if (signature.kind !== "problem") continue;
+      const state = this.state.get(signature.id);
+      if (!state) continue;
+      // A line at or after the clearing line's time came from the new state of things
+      // (kubelet logs its start banner before the failure that follows it).
+      const recent = state.times.filter((t) => t > nowMs - signature.windowMs && t >= state.clearedAtMs && t <= nowMs + FUTURE_SLACK_MS);
+      if (recent.length < signature.minCount) continue;
+      const atLeast = recent.length === KEEP_TIMES;
+      out.push({ signature, count: recent.length, atLeast, lastMs: state.lastMs, sample: state.sample ?? "", captures: state.captures });
+    }
+    return out;
+  }
+
+  /** Forgets matches older than every window, so long-quiet signatures hold no state. */
+  prune(nowMs: number): void {
+    for (const signature of this.signatures) {
+      if (signature.kind !== "problem") continue;
+      const state = this.state.get(signature.id);
+      if (!state) continue;
+      state.times = state.times.filter((t) => t > nowMs - signature.windowMs);
+    }
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * Entry point: `node-doctor run | check | version`. Parses arguments, loads
+ * the configuration and hands over to agent.ts. Bad usage or configuration is
+ * one line on stderr and exit code 3, never a stack trace.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { assemble, configSchema, createLogger, diagnoseOnce, startAgent } from "./agent.js";
+import { VERSION } from "../version.js";
+import { loadConfig, overridesFromEnvironment, type ConfigOverrides } from "../config/config.js";
+import { ConfigError } from "../config/schema.js";
+import { KubeConfigError } from "../kube/credentials.js";
+import { createClient, resolveCredentials } from "../kube/connect.js";
+import { removeOurConditions } from "../sinks/conditions.js";
+import { stat } from "node:fs/promises";
+import { hostname } from "node:os";
+import { CHECK_NAMES, type CheckName } from "../checks/index.js";
+import { exitCodeFor, renderText } from "../sinks/text.js";
+import { renderJson } from "../sinks/json.js";
+
+export const EXIT_USAGE = 3;
+
+const USAGE = `Usage: node-doctor <command> [flags]
+
+Commands:
+  run      run the agent: check on intervals, serve /metrics, /healthz, /readyz, /findings
+  check    run every enabled check once, print the diagnosis, exit 0 ok / 1 warning / 2 critical
+  conditions remove [--node NAME | --all-nodes] [--kubeconfig FILE]
+           remove node-doctor's NodeConditions (uninstall), leaving every other condition
+  version  print the version
+
+Flags (run and check):
+  --config FILE       YAML configuration (env NODE_DOCTOR_CONFIG)
+  --host-root DIR     the node's filesystem root (default /; /host in the image)
+  --kubeconfig FILE   talk to the API server with this kubeconfig (default: in-cluster credentials)
+  --node-name NAME    this node's name (env NODE_NAME; default: the hostname)
+  --log-level LEVEL   debug, info, warn or error
+Flags (run):
+  --listen HOST:PORT  address to serve on (default 0.0.0.0:9101)
+Flags (check):
+  --only a,b          run only these checks (${CHECK_NAMES.join(", ")})
+  --output FORMAT     text (default) or json
+`;
+
+const COMMON_OPTIONS = {
+  config: { type: "string" },
+  "host-root": { type: "string" },
+  kubeconfig: { type: "string" },
+  "node-name": { type: "string" },
+  "log-level": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} satisfies ParseArgsConfig["options"];
+
+const OPTIONS = {
+  run: { ...COMMON_OPTIONS, listen: { type: "string" } },
+  conditionsRemove: {
+    kubeconfig: { type: "string" },
+    node: { type: "string" },
+    "node-name": { type: "string" },
+    "all-nodes": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  },
+  check: { ...COMMON_OPTIONS, only: { type: "string" }, output: { type: "string" } },
+} satisfies Record<string, ParseArgsConfig["options"]>;
+
+class UsageError extends Error {}
+
+function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const unknown = /Unknown option '([^']+)'/.exec(message);
+    if (unknown) throw new UsageError(`unknown flag ${unknown[1]} (see node-doctor --help)`);
+    const positional = /Unexpected argument '([^']+)'/.exec(message);
+    if (positional) throw new UsageError(`unexpected argument ${JSON.stringify(positional[1])} (see node-doctor --help)`);
+    throw new UsageError(message.split(". ")[0] ?? message);
+  }
+}
+
+function overridesFromFlags(values: Record<string, string | boolean | undefined>): ConfigOverrides {
+  const out: ConfigOverrides = {};
+  const map: Array<[string, keyof ConfigOverrides]> = [
+    ["config", "configFile"],
+    ["host-root", "hostRoot"],
+    ["kubeconfig", "kubeconfig"],
+    ["node-name", "nodeName"],
+    ["log-level", "logLevel"],
+    ["listen", "listen"],
+  ];
+  for (const [flag, key] of map) {
+    const value = values[flag];
+    if (typeof value === "string") out[key] = value;
+  }
+  return out;
+}
+
+function parseOnly(value: string | undefined): CheckName[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value
+    .split(",")
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (names.length === 0) throw new UsageError("--only: expected a comma-separated list of checks");
+  for (const name of names) {
+    if (!(CHECK_NAMES as string[]).includes(name)) {
+      throw new UsageError(`--only: unknown check ${JSON.stringify(name)}; checks are ${CHECK_NAMES.join(", ")}`);
+    }
+  }
+  return names as CheckName[];
+}
+
+async function commandCheck(args: string[]): Promise<number> {
+  const { values } = parse(args, OPTIONS.check);
+  if (values.help) return printUsage();
+  const output = values.output ?? "text";
+  if (output !== "text" && output !== "json") throw new UsageError(`--output: expected text or json, got ${JSON.stringify(output)}`);
+  const only = parseOnly(values.only);
+  const fromFlags = overridesFromFlags(values);
+  const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), fromFlags);
+  await assertHostRoot(config.hostRoot);
+  // A one-shot report keeps stderr quiet unless asked.
+  const log = createLogger(fromFlags.logLevel ?? (config.logLevel === "info" ? "warn" : config.logLevel));
+  const assembly = await assemble(config, { log, readOnly: true, ...(only ? { only } : {}) });
+  const findings = await diagnoseOnce(assembly);
+  if (output === "json") process.stdout.write(renderJson(findings));
+  else {
+    const header = `node-doctor ${VERSION} — node ${assembly.nodeName}, host root ${config.hostRoot}, ${new Date().toISOString()}`;
+    process.stdout.write(renderText(findings, { colour: process.stdout.isTTY === true, width: process.stdout.columns ?? 100, header }));
+  }
+  return exitCodeFor(findings);
+}
+
+async function commandRun(args: string[]): Promise<number> {
+  const { values } = parse(args, OPTIONS.run);
+  if (values.help) return printUsage();
+  const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), overridesFromFlags(values));
+  await assertHostRoot(config.hostRoot);
+  const log = createLogger(config.logLevel);
+  const assembly = await assemble(config, { log });
+  let agent;
+  try {
+    agent = await startAgent(assembly);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES") {
+      await assembly.cluster.close();
+      const problem = code === "EADDRINUSE" ? "address already in use" : code === "EADDRNOTAVAIL" ? "no such address on this host" : "permission denied";
+      throw new UsageError(`--listen ${config.listen}: ${problem}`);
+    }
+    throw error;
+  }
+
+  const shutdown = (signal: string) => {
+    log.info({ signal }, "shutting down");
+    // Kubernetes waits terminationGracePeriodSeconds; finish well within it.
+    const force = setTimeout(() => {
+      log.error({}, "shutdown took longer than 5s; exiting");
+      process.exit(0);
+    }, 5000);
+    force.unref();
+    agent.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: String(error) }, "error during shutdown");
+        process.exit(0);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+
+  await agent.firstRound;
+  const findings = assembly.state.runs().flatMap((run) => run.findings);
+  const header = `node-doctor ${VERSION} — first diagnosis of node ${assembly.nodeName}; serving on ${agent.address}`;
+  process.stdout.write(renderText(findings, { colour: process.stdout.isTTY === true, width: process.stdout.columns ?? 100, header }));
+  return new Promise<number>(() => undefined); // runs until a signal
+}
+
+/** `node-doctor conditions remove`: one line per node on stdout; exit 0 when done, 1 when the API failed. */
+async function commandConditions(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "remove") throw new UsageError(`conditions: unknown subcommand ${JSON.stringify(sub ?? "")} (subcommands: remove)`);
+  const { values } = parse(rest, OPTIONS.conditionsRemove);
+  if (values.help) return printUsage();
+  const env = overridesFromEnvironment(process.env);
+  if (values.node !== undefined && values["all-nodes"]) throw new UsageError("conditions remove: --node and --all-nodes exclude each other");
+  if (values.node === "") throw new UsageError("--node: expected a node name");
+  const kubeconfig = values.kubeconfig ?? env.kubeconfig;
+  const credentials = await resolveCredentials(kubeconfig ? { kubeconfig } : {});
+  if (!credentials) throw new UsageError("conditions remove: no API server: pass --kubeconfig FILE or run in a pod with a service account");
+  const client = createClient(credentials, { timeoutMs: 10_000 });
+  try {
+    let nodes: string[];
+    if (values["all-nodes"]) {
+      nodes = [];
+      let continueToken: string | undefined;
+      do {
+        const page = await client.listNodes({ limit: 500, ...(continueToken ? { continueToken } : {}) });
+        nodes.push(...page.items.map((n) => n.metadata?.name ?? "").filter(Boolean));
+        continueToken = page.continueToken;
+      } while (continueToken);
+    } else {
+      nodes = [values.node ?? values["node-name"] ?? env.nodeName ?? hostname()];
+    }
+    let failed = 0;
+    for (const node of nodes) {
+      try {
+        const removed = await removeOurConditions(client, node, AbortSignal.timeout(30_000));
+        process.stdout.write(removed.length > 0 ? `${node}: removed ${removed.join(", ")}\n` : `${node}: no node-doctor conditions\n`);
+      } catch (error) {
+        failed++;
+        process.stderr.write(`node-doctor: ${node}: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    }
+    return failed > 0 ? 1 : 0;
+  } finally {
+    client.close();
+  }
+}
+
+/** A host root that is not a directory would make every check report its files missing: a usage error instead. */
+async function assertHostRoot(hostRoot: string): Promise<void> {
+  const st = await stat(hostRoot).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new UsageError(
+      `host root ${hostRoot}: ${st ? "is not a directory" : "does not exist"} (set by --host-root, NODE_DOCTOR_HOST_ROOT or hostRoot in the config)`,
+    );
+  }
+}
+
+function printUsage(): number {
+  process.stdout.write(USAGE);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "run":
+        return await commandRun(rest);
+      case "check":
+        return await commandCheck(rest);
+      case "conditions":
+        return await commandConditions(rest);
+      case "version":
+      case "--version":
+        process.stdout.write(`node-doctor ${VERSION}\n`);
+        return 0;
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        return printUsage();
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: run, check, conditions, version)`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof KubeConfigError) {
+      process.stderr.write(`node-doctor: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`node-doctor: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`node-doctor: ${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,288 @@
+/**
+ * The node's filesystem seen through --host-root (default "/", "/host" in the
+ * image, a fixture directory in tests).
+ *
+ * Symlinks are resolved here rather than by the kernel when the root is not
+ * "/": kubelet writes absolute targets (kubelet-client-current.pem ->
+ * /var/lib/kubelet/pki/kubelet-client-2026-….pem), and those must land inside
+ * the root, as they would on the node, not on the agent's own filesystem.
+ */
+import { constants as fsConstants, type Stats } from "node:fs";
+import * as fs from "node:fs/promises";
+import * as path from "node:path";
+import type { FileStat, FsStats, Host, ReadOptions } from "../types.js";
+
+export const DEFAULT_MAX_READ_BYTES = 4 * 1024 * 1024;
+const MAX_SYMLINK_FOLLOWS = 40; // Linux's own limit (MAXSYMLINKS)
+
+/** A node path could not be read; the message names the path and the problem. */
+export class HostPathError extends Error {
+  constructor(
+    readonly nodePath: string,
+    readonly code: string,
+    readonly problem: string,
+  ) {
+    super(`${nodePath}: ${problem}`);
+    this.name = "HostPathError";
+  }
+}
+
+function errnoCode(error: unknown): string {
+  if (error && typeof error === "object" && "code" in error && typeof error.code === "string") return error.code;
+  if (error instanceof Error && error.name === "AbortError") return "ABORT_ERR";
+  return "EUNKNOWN";
+}
+
+const PROBLEMS: Record<string, string> = {
+  ENOENT: "does not exist",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "is a directory, expected a file",
+  ENOTDIR: "a parent of it is not a directory",
+  ELOOP: "symlink loop",
+  ABORT_ERR: "timed out while reading",
+  EIO: "input/output error",
+  ENXIO: "no such device or address",
+};
+
+export function describeFsError(nodePath: string, error: unknown): HostPathError {
+  if (error instanceof HostPathError) return error;
+  const code = errnoCode(error);
+  const problem = PROBLEMS[code] ?? (error instanceof Error ? error.message : String(error));
+  return new HostPathError(nodePath, code, problem);
+}
+
+function toFileStat(st: Stats): FileStat {
+  const kind = st.isSymbolicLink() ? "symlink" : st.isFile() ? "file" : st.isDirectory() ? "directory" : st.isSocket() ? "socket" : "other";
+  return { kind, size: st.size, mode: st.mode, uid: st.uid, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs };
+}
+
+/** Normalises a node path to an absolute POSIX path without "..", "." or trailing "/". */
+export function normalizeNodePath(nodePath: string): string {
+  return path.posix.resolve("/", nodePath);
+}
+
+function abortPromise(signal: AbortSignal | undefined): Promise<never> | undefined {
+  if (!signal) return undefined;
+  return new Promise<never>((_, reject) => {
+    const fail = () => reject(Object.assign(new Error("aborted"), { name: "AbortError" }));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
+}
+
+export class RootedHost implements Host {
+  readonly root: string;
+  /** statfs calls still pending per path: a hung mount must not eat the thread pool. */
+  private readonly pendingStatfs = new Map<string, Promise<FsStats>>();
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  local(nodePath: string): string {
+    const normalized = normalizeNodePath(nodePath);
+    return this.root === "/" ? normalized : path.join(this.root, normalized);
+  }
+
+  async resolve(nodePath: string): Promise<string> {
+    const normalized = normalizeNodePath(nodePath);
+    // The kernel resolves correctly when the root is "/"; /proc and /sys hold
+    // magic links whose targets are not paths to re-root.
+    if (this.root === "/" || /^\/(proc|sys)(\/|$)/.test(normalized)) return normalized;
+    // Most paths hold no symlink: one realpath that lands exactly where the
+    // literal path points proves it, in one thread-pool hop instead of an
+    // lstat per component (the agent resolves every file it reads, every run).
+    if (await this.isLiteral(normalized)) return normalized;
+    const pending = normalized.split("/").filter(Boolean);
+    const done: string[] = [];
+    let follows = 0;
+    while (pending.length > 0) {
+      const part = pending.shift() as string;
+      if (part === "." || part === "") continue;
+      if (part === "..") {
+        done.pop(); // cannot climb above the root, as with chroot
+        continue;
+      }
+      const candidate = "/" + [...done, part].join("/");
+      let st: Stats;
+      try {
+        st = await fs.lstat(this.local(candidate));
+      } catch (error) {
+        if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") {
+          return "/" + [...done, part, ...pending].join("/");
+        }
+        throw describeFsError(nodePath, error);
+      }
+      if (!st.isSymbolicLink()) {
+        done.push(part);
+        continue;
+      }
+      if (++follows > MAX_SYMLINK_FOLLOWS) throw new HostPathError(nodePath, "ELOOP", "symlink loop");
+      let target: string;
+      try {
+        target = await fs.readlink(this.local(candidate));
+      } catch (error) {
+        // Replaced between lstat and readlink (kubelet rotating a symlink): resolve again from the start.
+        if (errnoCode(error) === "ENOENT" || errnoCode(error) === "EINVAL") {
+          pending.unshift(part);
+          continue;
+        }
+        throw describeFsError(nodePath, error);
+      }
+      if (target.startsWith("/")) done.length = 0;
+      pending.unshift(...target.split("/"));
+    }
+    return "/" + done.join("/");
+  }
+
+  private realRoot?: Promise<string | undefined>;
+
+  /** True when the path exists and no component of it (below the root) is a symlink. */
+  private async isLiteral(normalized: string): Promise<boolean> {
+    this.realRoot ??= fs.realpath(this.root).catch(() => undefined);
+    const realRoot = await this.realRoot;
+    if (realRoot === undefined) return false;
+    try {
+      const real = await fs.realpath(this.local(normalized));
+      return real === (realRoot === "/" ? normalized : path.join(realRoot, normalized));
+    } catch {
+      return false; // missing, unreadable or a loop: the walk below explains it
+    }
+  }
+
+  /** Resolves and explains a missing target: "dangling symlink to X" beats "does not exist". */
+  private async localResolved(nodePath: string): Promise<string> {
+    const resolved = await this.resolve(nodePath);
+    return this.local(resolved);
+  }
+
+  private async explainMissing(nodePath: string, error: unknown): Promise<HostPathError> {
+    if (errnoCode(error) === "ENOENT") {
+      try {
+        const st = await fs.lstat(this.local(nodePath));
+        if (st.isSymbolicLink()) {
+          const target = await fs.readlink(this.local(nodePath));
+          return new HostPathError(nodePath, "ENOENT", `dangling symlink to ${target}, which does not exist`);
+        }
+      } catch {
+        // fall through to the plain description
+      }
+    }
+    return describeFsError(nodePath, error);
+  }
+
+  async readBytes(nodePath: string, options: ReadOptions = {}): Promise<Buffer> {
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_READ_BYTES;
+    let handle: fs.FileHandle | undefined;
+    try {
+      options.signal?.throwIfAborted();
+      const local = await this.localResolved(nodePath);
+      handle = await fs.open(local, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+      const st = await handle.stat();
+      if (st.isDirectory()) throw new HostPathError(nodePath, "EISDIR", "is a directory, expected a file");
+      if (!st.isFile()) throw new HostPathError(nodePath, "ENOTFILE", "is not a regular file");
+      if (st.size > maxBytes) {
+        throw new HostPathError(nodePath, "EFBIG", `is ${st.size} bytes, more than the ${maxBytes} node-doctor reads`);
+      }
+      // /proc files report size 0: read in chunks up to the limit.
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for (;;) {
+        options.signal?.throwIfAborted();
+        const chunk = Buffer.allocUnsafe(Math.min(65536, maxBytes + 1 - total));
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) break;
+        chunks.push(chunk.subarray(0, bytesRead));
+        total += bytesRead;
+        if (total > maxBytes) {
+          throw new HostPathError(nodePath, "EFBIG", `is more than the ${maxBytes} bytes node-doctor reads`);
+        }
+      }
+      return Buffer.concat(chunks, total);
+    } catch (error) {
+      throw await this.explainMissing(nodePath, error);
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
+  }
+
+  async readText(nodePath: string, options: ReadOptions = {}): Promise<string> {
+    return (await this.readBytes(nodePath, options)).toString("utf8");
+  }
+
+  async readLink(nodePath: string): Promise<string> {
+    try {
+      return await fs.readlink(this.local(await this.resolveParent(nodePath)));
+    } catch (error) {
+      throw describeFsError(nodePath, error);
+    }
+  }
+
+  /** Resolves every component but the last, so lstat/readlink see the link itself. */
+  private async resolveParent(nodePath: string): Promise<string> {
+    const normalized = normalizeNodePath(nodePath);
+    if (normalized === "/") return normalized;
+    const parent = await this.resolve(path.posix.dirname(normalized));
+    return path.posix.join(parent, path.posix.basename(normalized));
+  }
+
+  async stat(nodePath: string): Promise<FileStat> {
+    try {
+      return toFileStat(await fs.stat(await this.localResolved(nodePath)));
+    } catch (error) {
+      throw await this.explainMissing(nodePath, error);
+    }
+  }
+
+  async lstat(nodePath: string): Promise<FileStat> {
+    try {
+      return toFileStat(await fs.lstat(this.local(await this.resolveParent(nodePath))));
+    } catch (error) {
+      throw describeFsError(nodePath, error);
+    }
+  }
+
+  async list(nodePath: string): Promise<string[]> {
+    try {
+      return (await fs.readdir(await this.localResolved(nodePath))).sort();
+    } catch (error) {
+      throw await this.explainMissing(nodePath, error);
+    }
+  }
+
+  async exists(nodePath: string): Promise<boolean> {
+    try {
+      await fs.access(await this.localResolved(nodePath));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async statfs(nodePath: string, signal?: AbortSignal): Promise<FsStats> {
+    const normalized = normalizeNodePath(nodePath);
+    let pending = this.pendingStatfs.get(normalized);
+    if (!pending) {
+      // statfs on a hung NFS mount blocks a libuv thread until the kernel
+      // gives up; issue at most one per path at a time and let callers time out.
+      pending = this.localResolved(normalized)
+        .then((local) => fs.statfs(local))
+        .then((st) => ({
+          availableBytes: st.bavail * st.bsize,
+          sizeBytes: st.blocks * st.bsize,
+          filesFree: st.ffree,
+          files: st.files,
+          type: st.type,
+        }))
+        .finally(() => this.pendingStatfs.delete(normalized));
+      this.pendingStatfs.set(normalized, pending);
+    }
+    try {
+      const abort = abortPromise(signal);
+      return await (abort ? Promise.race([pending, abort]) : pending);
+    } catch (error) {
+      throw await this.explainMissing(normalized, error);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Processes on the node, read from the host's /proc (mounted under the host
+ * root, so the agent does not need hostPID). Races with exiting processes are
+ * normal: a pid that vanishes mid-read is skipped, never an error.
+ */
+import type { Host } from "../types.js";
+
+export interface ProcessInfo {
+  pid: number;
+  /** Kernel's short name (/proc/<pid>/comm, at most 15 characters). */
+  comm: string;
+  /** Command line split on NUL; empty for kernel threads and zombies. */
+  argv: string[];
+  /** Wall-clock start time in ms, when /proc/stat's btime is readable. */
+  startTimeMs?: number;
+}
+
+/** USER_HZ: fixed at 100 by the kernel ABI on every architecture Kubernetes runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export async function listPids(host: Host): Promise<number[]> {
+  const entries = await host.list("/proc");
+  const pids: number[] = [];
+  for (const entry of entries) if (/^\d+$/.test(entry)) pids.push(Number(entry));
+  return pids.sort((a, b) => a - b);
+}
+
+/** Splits /proc/<pid>/cmdline; tolerates a missing final NUL and stray empty args. */
+export function parseCmdline(raw: string): string[] {
+  const parts = raw.split("\0");
+  if (parts.at(-1) === "") parts.pop();
+  return parts;
+}
+
+/** Boot time in seconds since the epoch, from /proc/stat's "btime" line. */
+export function parseBootTime(procStat: string): number | undefined {
+  const match = /^btime (\d+)$/m.exec(procStat);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Start time in clock ticks since boot: field 22 of /proc/<pid>/stat (comm may hold spaces and parens). */
+export function parseStartTicks(pidStat: string): number | undefined {
+  const afterComm = pidStat.slice(pidStat.lastIndexOf(")") + 2);
+  const fields = afterComm.split(" ");
+  // afterComm starts at field 3 (state), so field 22 is index 19.
+  const ticks = Number(fields[19]);
+  return Number.isFinite(ticks) && fields[19] !== undefined && fields[19] !== "" ? ticks : undefined;
+}
+
+async function readOptional(host: Host, nodePath: string, signal?: AbortSignal): Promise<string | undefined> {
+  try {
+    return await host.readText(nodePath, { maxBytes: 1024 * 1024, ...(signal ? { signal } : {}) });
+  } catch {
+    return undefined;
+  }
+}
+
+export async function bootTimeSeconds(host: Host, signal?: AbortSignal): Promise<number | undefined> {
+  const stat = await readOptional(host, "/proc/stat", signal);
+  return stat === undefined ? undefined : parseBootTime(stat);
+}
+
+/** Reads one process; undefined when it exited meanwhile or is unreadable. */
+export async function readProcess(host: Host, pid: number, options: { bootTimeSeconds?: number; signal?: AbortSignal } = {}): Promise<ProcessInfo | undefined> {
+  const comm = await readOptional(host, `/proc/${pid}/comm`, options.signal);
+  if (comm === undefined) return undefined;
+  const cmdline = await readOptional(host, `/proc/${pid}/cmdline`, options.signal);
+  const info: ProcessInfo = { pid, comm: comm.trim(), argv: cmdline ? parseCmdline(cmdline) : [] };
+  if (options.bootTimeSeconds !== undefined) {
+    const stat = await readOptional(host, `/proc/${pid}/stat`, options.signal);
+    const ticks = stat === undefined ? undefined : parseStartTicks(stat);
+    if (ticks !== undefined) info.startTimeMs = (options.bootTimeSeconds + ticks / CLOCK_TICKS_PER_SECOND) * 1000;
+  }
+  return info;
+}
+
+/** Every process whose comm or argv[0] basename is `name`. */
+export async function findProcessesByName(host: Host, name: string, signal?: AbortSignal): Promise<ProcessInfo[]> {
+  const boot = await bootTimeSeconds(host, signal);
+  const found: ProcessInfo[] = [];
+  for (const pid of await listPids(host)) {
+    signal?.throwIfAborted();
+    const comm = await readOptional(host, `/proc/${pid}/comm`, signal);
+    if (comm === undefined) continue;
+    if (comm.trim() !== name.slice(0, 15)) {
+      // comm may be a wrapper's (e.g. "hyperkube"); argv[0] decides then.
+      const cmdline = await readOptional(host, `/proc/${pid}/cmdline`, signal);
+      const argv0 = cmdline ? parseCmdline(cmdline)[0] : undefined;
+      if (!argv0 || argv0.split("/").at(-1) !== name) continue;
+    }
+    const info = await readProcess(host, pid, { ...(boot !== undefined ? { bootTimeSeconds: boot } : {}), ...(signal ? { signal } : {}) });
+    if (info) found.push(info);
+  }
+  return found;
+}

@@ -1,0 +1,286 @@
+/**
+ * kubelet's systemd unit on the node: its unit file and enablement (read
+ * from the unit tree under the host root), the flags its environment files
+ * give kubelet (so they are known while kubelet is down), and its live state
+ * from systemd over the host's system bus when that socket is mounted.
+ */
+import { posix } from "node:path";
+import type { Host } from "../types.js";
+import { DbusConnection, DbusConnectionError, DbusError, type DbusValue } from "../wire/dbus.js";
+
+/** Searched in systemd's own order of precedence. */
+export const UNIT_DIRS = ["/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
+
+/** Where the host's system bus listens; mounted read-only into the pod by the chart. */
+export const DEFAULT_SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket";
+
+export interface UnitFiles {
+  unit: string;
+  /** Node path of the unit file that systemd would load, if any. */
+  unitFile?: string;
+  /** Linked to /dev/null (or an empty file): `systemctl mask`. */
+  masked: boolean;
+  /** Targets whose .wants/ or .requires/ directory links the unit, e.g. "multi-user.target". */
+  wantedBy: string[];
+  /** Drop-in directories (<dir>/<unit>.d) that exist, e.g. kubeadm's 10-kubeadm.conf beside /etc's copy of the tree. */
+  dropInDirs: string[];
+}
+
+async function isMaskLink(host: Host, nodePath: string): Promise<boolean> {
+  try {
+    const st = await host.lstat(nodePath);
+    if (st.kind === "symlink") return (await host.readLink(nodePath)) === "/dev/null";
+    return st.kind === "file" && st.size === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads the unit tree: which file defines the unit, whether it is masked, and which targets want it. */
+export async function readUnitFiles(host: Host, unit: string, signal?: AbortSignal): Promise<UnitFiles> {
+  const result: UnitFiles = { unit, masked: false, wantedBy: [], dropInDirs: [] };
+  for (const dir of UNIT_DIRS) {
+    signal?.throwIfAborted();
+    const path = posix.join(dir, unit);
+    if (result.unitFile === undefined) {
+      if (await isMaskLink(host, path)) {
+        result.masked = true;
+        result.unitFile = path;
+      } else if (await host.exists(path)) result.unitFile = path;
+    }
+    if (await host.exists(`${path}.d`)) result.dropInDirs.push(`${path}.d`);
+    let entries: string[];
+    try {
+      entries = await host.list(dir);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const target = /^(.+)\.(wants|requires)$/.exec(entry)?.[1];
+      if (!target) continue;
+      // lstat: the link itself says "enabled", even when its target is absent in a fixture or copy.
+      try {
+        await host.lstat(posix.join(dir, entry, unit));
+        if (!result.wantedBy.includes(target)) result.wantedBy.push(target);
+      } catch {
+        // not wanted by this target
+      }
+    }
+  }
+  return result;
+}
+
+/** Files whose KUBELET_* variables become kubelet's arguments (kubeadm's drop-in and the distributions' defaults). */
+export const KUBELET_ENVIRONMENT_FILES = ["/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet"];
+
+/** Splits a shell-ish value on whitespace, honouring single and double quotes. */
+export function splitArgs(value: string): string[] {
+  const args: string[] = [];
+  let current = "";
+  let quote: string | undefined;
+  let any = false;
+  for (const c of value) {
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else current += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      any = true;
+    } else if (/\s/.test(c)) {
+      if (any || current) args.push(current);
+      current = "";
+      any = false;
+    } else current += c;
+  }
+  if (any || current) args.push(current);
+  return args;
+}
+
+/** KEY=value lines of an environment file (systemd EnvironmentFile syntax, the common subset). */
+export function parseEnvironmentFile(text: string): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith(";")) continue;
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!match) continue;
+    let value = (match[2] as string).trim();
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1);
+    vars.set(match[1] as string, value);
+  }
+  return vars;
+}
+
+/**
+ * The flags the unit's environment files hand kubelet, for when kubelet is
+ * not running (incident 3: its --node-ip is still worth checking).
+ */
+export async function readUnitKubeletArgs(host: Host, signal?: AbortSignal): Promise<{ args: string[]; sources: string[] }> {
+  const args: string[] = [];
+  const sources: string[] = [];
+  for (const file of KUBELET_ENVIRONMENT_FILES) {
+    let text: string;
+    try {
+      text = await host.readText(file, { maxBytes: 256 * 1024, ...(signal ? { signal } : {}) });
+    } catch {
+      continue;
+    }
+    if (text.includes("\0")) continue; // binary: not an environment file; the config check says so
+    let used = false;
+    for (const [name, value] of parseEnvironmentFile(text)) {
+      if (!name.startsWith("KUBELET_")) continue;
+      args.push(...splitArgs(value));
+      used = true;
+    }
+    if (used) sources.push(file);
+  }
+  return { args, sources };
+}
+
+/** What systemd says about a unit (org.freedesktop.systemd1.Unit and .Service properties). */
+export interface UnitState {
+  loaded: boolean;
+  /** "loaded", "not-found", "masked", "error" … */
+  loadState?: string;
+  /** "active", "inactive", "failed", "activating", "deactivating", "reloading". */
+  activeState: string;
+  /** "running", "dead", "auto-restart", "exited" … */
+  subState?: string;
+  /** "enabled", "disabled", "masked", "static" … */
+  unitFileState?: string;
+  /** The service's last result: "success", "exit-code", "signal", "core-dump", "timeout" … */
+  result?: string;
+  /** How many times systemd restarted the service (Restart=). */
+  nRestarts?: number;
+  mainPid?: number;
+  execMainStatus?: number;
+  /** Wall-clock ms of the last entry into the active / inactive state; 0 or absent when never. */
+  activeEnterTimestampMs?: number;
+  inactiveEnterTimestampMs?: number;
+}
+
+function str(props: Record<string, DbusValue>, key: string): string | undefined {
+  const v = props[key];
+  return typeof v === "string" ? v : undefined;
+}
+
+function num(props: Record<string, DbusValue>, key: string): number | undefined {
+  const v = props[key];
+  return typeof v === "number" ? v : undefined;
+}
+
+function usToMs(us: number | undefined): number | undefined {
+  return us === undefined || us === 0 ? undefined : Math.floor(us / 1000);
+}
+
+function asDict(value: DbusValue | undefined, what: string): Record<string, DbusValue> {
+  if (value !== undefined && typeof value === "object" && !Array.isArray(value)) return value;
+  throw new DbusConnectionError(`${what}: expected a{sv}, got ${Array.isArray(value) ? "an array" : typeof value}`);
+}
+
+/** Converts GetAll replies of the Unit and Service interfaces; validates types at this edge. */
+export function unitStateFromProperties(unitProps: Record<string, DbusValue>, serviceProps: Record<string, DbusValue>): UnitState {
+  const activeState = str(unitProps, "ActiveState");
+  if (activeState === undefined) throw new DbusConnectionError("systemd's Unit properties lack ActiveState");
+  const state: UnitState = { loaded: true, activeState };
+  const set = <K extends keyof UnitState>(key: K, value: UnitState[K] | undefined) => {
+    if (value !== undefined) state[key] = value;
+  };
+  set("loadState", str(unitProps, "LoadState"));
+  set("subState", str(unitProps, "SubState"));
+  set("unitFileState", str(unitProps, "UnitFileState"));
+  set("activeEnterTimestampMs", usToMs(num(unitProps, "ActiveEnterTimestamp")));
+  set("inactiveEnterTimestampMs", usToMs(num(unitProps, "InactiveEnterTimestamp")));
+  set("result", str(serviceProps, "Result"));
+  set("nRestarts", num(serviceProps, "NRestarts"));
+  set("mainPid", num(serviceProps, "MainPID"));
+  set("execMainStatus", num(serviceProps, "ExecMainStatus"));
+  return state;
+}
+
+const SYSTEMD = "org.freedesktop.systemd1";
+
+/**
+ * systemd over the host's system bus. One connection, opened on first use,
+ * kept open between runs and re-opened after any failure; each call has its
+ * own deadline.
+ */
+export class SystemdBus {
+  private connection?: DbusConnection;
+  private connecting?: Promise<DbusConnection>;
+
+  constructor(
+    private readonly host: Host,
+    private readonly socketNodePath = DEFAULT_SYSTEM_BUS_SOCKET,
+    private readonly timeoutMs = 1000,
+  ) {}
+
+  /** Whether the socket is mounted at all; without it the caller uses the unit files alone. */
+  async available(): Promise<boolean> {
+    try {
+      return (await this.host.stat(this.socketNodePath)).kind === "socket";
+    } catch {
+      return false;
+    }
+  }
+
+  /** The unit's state (GetUnit, or LoadUnit when systemd has unloaded it); `loaded: false` when systemd refuses both. */
+  async unitState(unit: string, signal?: AbortSignal): Promise<UnitState> {
+    const options = { timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) };
+    const connection = await this.connect(signal);
+    try {
+      let unitPath: string;
+      try {
+        const [path] = await connection.call(
+          { destination: SYSTEMD, path: "/org/freedesktop/systemd1", interface: `${SYSTEMD}.Manager`, member: "GetUnit", args: [unit] },
+          options,
+        );
+        if (typeof path !== "string") throw new DbusConnectionError("GetUnit did not return an object path");
+        unitPath = path;
+      } catch (error) {
+        if (!(error instanceof DbusError && error.errorName === `${SYSTEMD}.NoSuchUnit`)) throw error;
+        // systemd unloads an inactive unit nothing references (a disabled kubelet after a reboot).
+        // LoadUnit reads it from disk without starting anything, so its file state is known even
+        // when the unit tree is not mounted into the pod; it answers LoadState "not-found" for no unit.
+        try {
+          const [path] = await connection.call(
+            { destination: SYSTEMD, path: "/org/freedesktop/systemd1", interface: `${SYSTEMD}.Manager`, member: "LoadUnit", args: [unit] },
+            options,
+          );
+          if (typeof path !== "string") throw new DbusConnectionError("LoadUnit did not return an object path");
+          unitPath = path;
+        } catch (loadError) {
+          if (loadError instanceof DbusError) return { loaded: false, activeState: "inactive" };
+          throw loadError;
+        }
+      }
+      const getAll = (iface: string) =>
+        connection.call({ destination: SYSTEMD, path: unitPath, interface: "org.freedesktop.DBus.Properties", member: "GetAll", args: [iface] }, options);
+      const [unitReply, serviceReply] = await Promise.all([getAll(`${SYSTEMD}.Unit`), getAll(`${SYSTEMD}.Service`)]);
+      return unitStateFromProperties(asDict(unitReply[0], "Unit properties"), asDict(serviceReply[0], "Service properties"));
+    } catch (error) {
+      // A D-Bus error reply leaves the connection usable; anything else may not have.
+      if (!(error instanceof DbusError)) this.drop();
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.drop();
+  }
+
+  private drop(): void {
+    this.connection?.close();
+    delete this.connection;
+  }
+
+  private async connect(signal?: AbortSignal): Promise<DbusConnection> {
+    if (this.connection && !this.connection.closed) return this.connection;
+    if (!this.connecting) {
+      const local = this.host.local(this.socketNodePath);
+      this.connecting = DbusConnection.connect(local, { timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) }).finally(() => delete this.connecting);
+    }
+    this.connection = await this.connecting;
+    return this.connection;
+  }
+}

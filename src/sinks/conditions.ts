@@ -1,0 +1,352 @@
+/**
+ * The NodeConditions sink: node-doctor's own conditions on the Node's status,
+ * where `kubectl describe node` shows them, written gently.
+ *
+ * Write policy (docs/conditions.md):
+ * - one strategic-merge PATCH on nodes/<name>/status carrying only our
+ *   condition types (merge key `type`): kubelet's and other agents'
+ *   conditions are never sent, so never touched;
+ * - a write happens when a condition's status or reason differs from what was
+ *   last written (transitions arrive already flap-damped by the engine),
+ *   coalescing everything that lands within `coalesceMs` into one PATCH, and
+ *   on a heartbeat (`heartbeatMs`, stretched by up to `heartbeatJitter` so a
+ *   fleet spreads out). A message-only change never writes; the next write
+ *   carries the latest message;
+ * - `lastTransitionTime` changes only when the status changes (kept from the
+ *   Node across agent restarts); `lastHeartbeatTime` on every write;
+ * - a failed write is retried with exponential backoff and full jitter
+ *   (capped at `backoffCapMs`), waiting at least a 429's Retry-After; while it
+ *   waits, new transitions do not write: the retry carries the latest state;
+ * - the first successful write also deletes (`$patch: delete`) conditions of
+ *   ours that no enabled check produces any more, so none goes stale;
+ * - at start, a Node that already shows every condition of ours with the
+ *   same status and reason, nothing to delete, and a heartbeat that is not
+ *   yet overdue (younger than `heartbeatMs` × (1 + `heartbeatJitter`)) is
+ *   not written at all: the first heartbeat keeps the previous agent's
+ *   phase, so a fleet-wide restart (a DaemonSet rollout) costs one GET per
+ *   node and no write burst.
+ *
+ * The agent never waits for this sink: with the API server down it keeps
+ * checking and serving; the sink logs once per outage and writes the current
+ * state once when the API server answers again.
+ */
+import type { Node, NodeCondition } from "kubernetes-types/core/v1.js";
+import { ApiError } from "../kube/transport.js";
+import { printable } from "../text/printable.js";
+import {
+  CONDITION_TYPES,
+  isConditionType,
+  type CheckRun,
+  type Clock,
+  type ConditionState,
+  type ConditionType,
+  type Log,
+  type Sink,
+  type StateView,
+  type TimerHandle,
+  type Transition,
+} from "../types.js";
+
+/** What the sink needs from the API client (KubeClient satisfies it). */
+export interface NodeStatusApi {
+  getNode(name: string, signal?: AbortSignal): Promise<{ node: Node | null }>;
+  patchNodeStatus(name: string, patch: unknown, options?: { signal?: AbortSignal; contentType?: string }): Promise<Node>;
+}
+
+export interface ConditionsPolicy {
+  heartbeatMs: number;
+  /** Each heartbeat waits heartbeatMs × (1 + U(0, heartbeatJitter)). */
+  heartbeatJitter: number;
+  coalesceMs: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+}
+
+export const DEFAULT_CONDITIONS_POLICY: ConditionsPolicy = {
+  heartbeatMs: 600_000,
+  heartbeatJitter: 0.1,
+  coalesceMs: 1_000,
+  backoffBaseMs: 1_000,
+  backoffCapMs: 300_000,
+};
+
+/**
+ * A heartbeat time on the Node this far ahead of our (offset-corrected) clock
+ * still counts as fresh: times are written at one-second precision and the
+ * clock check's offset is an estimate. Further ahead, it is not trusted.
+ */
+export const HEARTBEAT_FUTURE_TOLERANCE_MS = 5_000;
+
+/** Longest condition message written; kubectl shows it on one line. */
+export const MAX_CONDITION_MESSAGE = 1024;
+
+export interface ConditionsSinkOptions {
+  api: NodeStatusApi;
+  nodeName: string;
+  /** The condition types the enabled checks produce; ours outside this set are removed. */
+  managedTypes: readonly ConditionType[];
+  clock: Clock;
+  log: Log;
+  policy?: Partial<ConditionsPolicy>;
+  random?: () => number;
+  /**
+   * How far the cluster's clock is ahead of this host's (the clock check's
+   * estimate; 0 when there is none): added to the times written, so a node
+   * whose clock is wrong still writes times the cluster can compare.
+   */
+  clockOffsetMs?: () => number;
+}
+
+export type WriteCause = "transition" | "heartbeat" | "retry" | "startup";
+
+/** RFC 3339 at one-second precision, as the API server stores metav1.Time. */
+export function apiTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+export function conditionMessage(state: Pick<ConditionState, "message" | "remedy">): string {
+  const text = printable(state.remedy ? `${state.message} Remedy: ${state.remedy}` : state.message);
+  return text.length > MAX_CONDITION_MESSAGE ? `${text.slice(0, MAX_CONDITION_MESSAGE - 1)}…` : text;
+}
+
+/** The condition as written: times from what the Node already says when the status has not changed. */
+export function toNodeCondition(state: ConditionState, previous: NodeCondition | undefined, nowMs: number, offsetMs = 0): NodeCondition {
+  const keepTransition = previous && previous.status === state.status && previous.lastTransitionTime;
+  return {
+    type: state.type,
+    status: state.status,
+    reason: state.reason,
+    message: conditionMessage(state),
+    lastHeartbeatTime: apiTime(nowMs + offsetMs),
+    lastTransitionTime: keepTransition ? (previous.lastTransitionTime as string) : apiTime(Math.min(state.sinceMs, nowMs) + offsetMs),
+  };
+}
+
+export class ConditionsSink implements Sink {
+  readonly name = "conditions";
+  private readonly policy: ConditionsPolicy;
+  private readonly random: () => number;
+  private state?: StateView;
+  /** Our conditions as the Node last showed them (after our last successful write, or read at start). */
+  private written = new Map<string, NodeCondition>();
+  private synced = false;
+  private timer?: { handle: TimerHandle; cause: WriteCause; atMs: number };
+  private inFlight?: Promise<void>;
+  private abort = new AbortController();
+  private failures = 0;
+  private outageSinceMs?: number;
+  private closed = false;
+  /** Writes that reached the API server and succeeded, by cause (for tests and the bench). */
+  readonly writes: Record<WriteCause, number> = { transition: 0, heartbeat: 0, retry: 0, startup: 0 };
+  /** Start-ups that found the Node already current and wrote nothing (for tests and the bench). */
+  startupWritesSkipped = 0;
+
+  constructor(private readonly options: ConditionsSinkOptions) {
+    this.policy = { ...DEFAULT_CONDITIONS_POLICY, ...options.policy };
+    this.random = options.random ?? Math.random;
+  }
+
+  onCheckRun(_run: CheckRun, state: StateView): void {
+    this.state = state;
+    // Nothing may ever transition (no check produces a condition): still clean up stale ones once.
+    if (!this.synced && !this.timer && !this.inFlight && state.firstRoundDone()) this.schedule("startup", this.policy.coalesceMs);
+  }
+
+  onTransitions(_transitions: readonly Transition[], state: StateView): void {
+    this.state = state;
+    if (!this.needsWrite()) return;
+    // A pending retry or an earlier coalesced write will carry this state.
+    if (this.timer && (this.timer.cause !== "heartbeat" || this.timer.atMs <= this.options.clock.monotonic() + this.policy.coalesceMs)) return;
+    if (this.inFlight) return; // re-checked when the write finishes
+    this.schedule("transition", this.policy.coalesceMs);
+  }
+
+  /** True when some condition's status or reason differs from what the Node shows. */
+  private needsWrite(): boolean {
+    return !this.synced || this.differsFromWritten(this.desired());
+  }
+
+  private differsFromWritten(desired: readonly ConditionState[]): boolean {
+    for (const c of desired) {
+      const have = this.written.get(c.type);
+      if (!have || have.status !== c.status || have.reason !== c.reason) return true;
+    }
+    return false;
+  }
+
+  private desired(): ConditionState[] {
+    const managed = new Set<string>(this.options.managedTypes);
+    return (this.state?.conditions() ?? []).filter((c) => managed.has(c.type));
+  }
+
+  private schedule(cause: WriteCause, delayMs: number): void {
+    if (this.closed) return;
+    if (this.timer) this.options.clock.clearTimeout(this.timer.handle);
+    const handle = this.options.clock.setTimeout(() => {
+      this.timer = undefined;
+      const write: Promise<void> = this.write(cause).finally(() => {
+        if (this.inFlight === write) this.inFlight = undefined;
+      });
+      this.inFlight = write;
+    }, delayMs);
+    this.timer = { handle, cause, atMs: this.options.clock.monotonic() + delayMs };
+  }
+
+  private heartbeatDelay(): number {
+    return Math.round(this.policy.heartbeatMs * (1 + this.random() * this.policy.heartbeatJitter));
+  }
+
+  /**
+   * At start, with what the Node shows read into `written`: when it already
+   * says everything we would write (same types, statuses and reasons, nothing
+   * to delete) and its oldest heartbeat of ours is not overdue, the delay to
+   * the next heartbeat. Undefined when a write is needed now.
+   *
+   * The next heartbeat is the one the previous agent would have written: its
+   * phase, with a fresh jitter. When that moment has passed (the heartbeat was
+   * already in its jitter window), a random point of what remains of the
+   * window: those nodes would otherwise all write in the restart's second, and
+   * either way no heartbeat gets older than heartbeatMs × (1 + heartbeatJitter).
+   */
+  private currentNodeHeartbeatDelay(nowMs: number, offsetMs: number): number | undefined {
+    const desired = this.desired();
+    if (desired.length === 0 || this.written.size === 0 || this.differsFromWritten(desired)) return undefined;
+    const clusterNow = nowMs + offsetMs;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const c of this.written.values()) {
+      const beat = c.lastHeartbeatTime ? Date.parse(c.lastHeartbeatTime) : Number.NaN;
+      // Missing, unparsable, or further in the future than rounding and the offset's error explain: write.
+      if (!Number.isFinite(beat) || beat > clusterNow + HEARTBEAT_FUTURE_TOLERANCE_MS) return undefined;
+      oldest = Math.min(oldest, beat);
+    }
+    const { heartbeatMs, heartbeatJitter, coalesceMs } = this.policy;
+    const age = clusterNow - oldest;
+    const overdueAt = heartbeatMs * (1 + heartbeatJitter);
+    if (age >= overdueAt) return undefined;
+    const phase = Math.round(oldest + this.heartbeatDelay() - clusterNow);
+    if (phase >= coalesceMs) return phase;
+    return coalesceMs + Math.round(this.random() * Math.max(0, overdueAt - age - coalesceMs));
+  }
+
+  /**
+   * Full jitter: U(0, min(cap, base × 2^failures)), and never sooner than
+   * Retry-After — but never later than the cap either: a proxy answering
+   * `Retry-After: 86400` must not silence the node's conditions for a day.
+   */
+  backoffDelay(failures: number, retryAfterMs?: number): number {
+    const ceiling = Math.min(this.policy.backoffCapMs, this.policy.backoffBaseMs * 2 ** Math.min(failures - 1, 30));
+    const jittered = Math.round(this.random() * ceiling);
+    return retryAfterMs !== undefined ? Math.min(Math.max(jittered, retryAfterMs), this.policy.backoffCapMs) : jittered;
+  }
+
+  /** Resolves when no write is in flight (tests settle on it between simulated timers). */
+  async idle(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  private async write(cause: WriteCause): Promise<void> {
+    const { api, nodeName, clock, log } = this.options;
+    const signal = this.abort.signal;
+    try {
+      const deletes: Array<{ type: string; $patch: "delete" }> = [];
+      const firstSync = !this.synced;
+      if (firstSync) {
+        const { node } = await api.getNode(nodeName, signal);
+        if (!node) throw new ApiError(404, "NotFound", `node ${nodeName} is not registered (yet)`, "get", "nodes");
+        this.written = ours(node);
+        const managed = new Set<string>(this.options.managedTypes);
+        for (const type of this.written.keys()) if (!managed.has(type)) deletes.push({ type, $patch: "delete" });
+      }
+      const nowMs = clock.now();
+      const offsetMs = this.options.clockOffsetMs?.() ?? 0;
+      if (firstSync && deletes.length === 0) {
+        const heartbeatInMs = this.currentNodeHeartbeatDelay(nowMs, offsetMs);
+        if (heartbeatInMs !== undefined) {
+          this.synced = true;
+          this.startupWritesSkipped++;
+          log.debug({ heartbeatInMs }, "the Node already shows our current conditions with a fresh heartbeat: no write at start");
+          return this.afterSuccess(heartbeatInMs);
+        }
+      }
+      const conditions = this.desired().map((state) => toNodeCondition(state, this.written.get(state.type), nowMs, offsetMs));
+      if (conditions.length === 0 && deletes.length === 0 && this.synced) return this.afterSuccess();
+      if (conditions.length > 0 || deletes.length > 0) {
+        const node = await api.patchNodeStatus(nodeName, { status: { conditions: [...conditions, ...deletes] } }, { signal });
+        this.written = ours(node);
+        this.writes[cause]++;
+        if (deletes.length > 0) log.info({ removed: deletes.map((d) => d.type) }, "removed node-doctor conditions no enabled check produces");
+        log.debug({ cause, conditions: conditions.map((c) => `${c.type}=${c.status}/${c.reason}`) }, "wrote NodeConditions");
+      }
+      this.synced = true;
+      this.afterSuccess();
+    } catch (error) {
+      if (this.closed) return;
+      this.failures++;
+      const apiError = error instanceof ApiError ? error : undefined;
+      const delay = this.backoffDelay(this.failures, apiError?.retryAfterMs);
+      const fields = { err: error instanceof Error ? error.message : String(error), status: apiError?.status ?? 0, attempt: this.failures, retryInMs: delay };
+      if (this.outageSinceMs === undefined) {
+        this.outageSinceMs = clock.now();
+        log.warn(
+          fields,
+          "cannot write NodeConditions: the API server is unreachable or refused; checks, /metrics and /findings go on, and the current state is written when it answers",
+        );
+      } else log.debug(fields, "NodeConditions write failed again");
+      this.schedule("retry", delay);
+    }
+  }
+
+  private afterSuccess(heartbeatInMs?: number): void {
+    if (this.outageSinceMs !== undefined) {
+      this.options.log.info(
+        { downForMs: this.options.clock.now() - this.outageSinceMs, attempts: this.failures },
+        "the API server answers again; NodeConditions are current",
+      );
+      this.outageSinceMs = undefined;
+    }
+    this.failures = 0;
+    // State that moved on while the write was in flight goes out after the coalescing delay.
+    if (this.needsWrite()) this.schedule("transition", this.policy.coalesceMs);
+    else this.schedule("heartbeat", heartbeatInMs ?? this.heartbeatDelay());
+  }
+
+  /** Our conditions as last written (a copy), for /findings-like views and tests. */
+  writtenConditions(): NodeCondition[] {
+    return [...this.written.values()].map((c) => ({ ...c }));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) this.options.clock.clearTimeout(this.timer.handle);
+    this.timer = undefined;
+    this.abort.abort();
+    await this.inFlight?.catch(() => undefined);
+  }
+}
+
+function ours(node: Node): Map<string, NodeCondition> {
+  const map = new Map<string, NodeCondition>();
+  for (const c of node.status?.conditions ?? []) if (isConditionType(c.type)) map.set(c.type, c);
+  return map;
+}
+
+/** The SMP body that deletes our condition types (all of CONDITION_TYPES by default), leaving every other condition. */
+export function removalPatch(types: readonly string[] = CONDITION_TYPES): { status: { conditions: Array<{ type: string; $patch: "delete" }> } } {
+  return { status: { conditions: types.map((type) => ({ type, $patch: "delete" as const })) } };
+}
+
+/**
+ * Removes every node-doctor condition type from a Node, leaving kubelet's and
+ * anyone else's (uninstall; the chart's pre-delete hook). Returns the types
+ * removed; an empty list when there were none (nothing is written then).
+ */
+export async function removeOurConditions(api: NodeStatusApi, nodeName: string, signal?: AbortSignal): Promise<string[]> {
+  const { node } = await api.getNode(nodeName, signal);
+  if (!node) throw new ApiError(404, "NotFound", `node ${JSON.stringify(nodeName)} does not exist`, "get", "nodes");
+  const present = [...ours(node).keys()];
+  if (present.length === 0) return [];
+  const patched = await api.patchNodeStatus(nodeName, removalPatch(present), signal ? { signal } : {});
+  const left = [...ours(patched).keys()];
+  if (left.length > 0) throw new Error(`node ${nodeName} still has ${left.join(", ")} after the removal patch`);
+  return present;
+}

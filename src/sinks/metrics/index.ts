@@ -1,0 +1,123 @@
+/**
+ * The metrics sink: turns check runs and condition states into series.
+ * Everything is set when state changes; /metrics only serialises (no I/O at
+ * scrape time). Documented series: docs/metrics.md.
+ */
+import { Counter, Gauge, Histogram, type Registry } from "../../telemetry/prometheus.js";
+import type { CheckRun, Sink, StateView, Transition } from "../../types.js";
+import { certificateMetrics } from "./certificate.js";
+import { clockMetrics } from "./clock.js";
+import { filesystemMetrics } from "./filesystem.js";
+import { logMetrics } from "./log.js";
+import { registerProcessMetrics } from "./process.js";
+import { runtimeMetrics } from "./runtime.js";
+import { createRegistry, type CheckMetrics } from "../../telemetry/registry.js";
+
+export interface MetricsSink extends Sink {
+  readonly registry: Registry;
+}
+
+const STATUSES = ["True", "False", "Unknown"] as const;
+
+export function createMetricsSink(options: { nodeName: string; version: string; checkNames: readonly string[] }): MetricsSink {
+  const registry = createRegistry(options.nodeName);
+  const processMetrics = registerProcessMetrics(registry, { version: options.version });
+
+  const duration = new Histogram({
+    name: "node_doctor_check_duration_seconds",
+    help: "How long each run of a check took.",
+    labelNames: ["check"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: "node_doctor_check_errors_total",
+    help: "Runs of a check that could not look, by outcome (error, timeout, overrun).",
+    labelNames: ["check", "outcome"],
+    registers: [registry],
+  });
+  const lastRun = new Gauge({
+    name: "node_doctor_check_last_run_timestamp_seconds",
+    help: "When each check last finished, in seconds since the epoch.",
+    labelNames: ["check"],
+    registers: [registry],
+  });
+  const success = new Gauge({
+    name: "node_doctor_check_success",
+    help: "1 when the check's last run could look (its findings may still be problems), 0 when it failed or timed out.",
+    labelNames: ["check"],
+    registers: [registry],
+  });
+  const condition = new Gauge({
+    name: "node_doctor_condition",
+    help: "node-doctor's NodeConditions: 1 for the condition's current status, 0 for the others (True means a problem).",
+    labelNames: ["condition", "status"],
+    registers: [registry],
+  });
+  const conditionReason = new Gauge({
+    name: "node_doctor_condition_reason",
+    help: "Always 1; the reason label carries each condition's current reason.",
+    labelNames: ["condition", "reason"],
+    registers: [registry],
+  });
+  const findings = new Gauge({
+    name: "node_doctor_findings",
+    help: "Current findings that are not ok, by check, condition, reason and severity.",
+    labelNames: ["check", "condition", "reason", "severity"],
+    registers: [registry],
+  });
+
+  for (const check of options.checkNames) {
+    errors.inc({ check, outcome: "error" }, 0);
+    errors.inc({ check, outcome: "timeout" }, 0);
+    errors.inc({ check, outcome: "overrun" }, 0);
+  }
+  const perCheck: CheckMetrics[] = [filesystemMetrics(registry)];
+  if (options.checkNames.includes("certificates")) perCheck.push(certificateMetrics(registry));
+  if (options.checkNames.includes("clock")) perCheck.push(clockMetrics(registry));
+  // Only with the check enabled: its zero-initialised series would otherwise say "read nothing".
+  if (options.checkNames.includes("kubelet-logs")) perCheck.push(logMetrics(registry));
+  if (options.checkNames.includes("runtime")) perCheck.push(runtimeMetrics(registry));
+  const findingLabels = new Map<string, Set<string>>(); // check -> label keys, to drop stale ones
+
+  function updateConditions(state: StateView): void {
+    condition.reset();
+    conditionReason.reset();
+    for (const c of state.conditions()) {
+      for (const status of STATUSES) condition.set({ condition: c.type, status }, c.status === status ? 1 : 0);
+      conditionReason.set({ condition: c.type, reason: c.reason }, 1);
+    }
+  }
+
+  return {
+    name: "metrics",
+    registry,
+    onCheckRun(run: CheckRun, state: StateView) {
+      const labels = { check: run.check };
+      duration.observe(labels, run.durationMs / 1000);
+      lastRun.set(labels, Math.round((run.startedAtMs + run.durationMs) / 1000));
+      success.set(labels, run.outcome === "ok" ? 1 : 0);
+      if (run.outcome !== "ok") errors.inc({ check: run.check, outcome: run.outcome });
+
+      for (const key of findingLabels.get(run.check) ?? []) findings.remove(JSON.parse(key) as Record<string, string>);
+      const counts = new Map<string, number>();
+      for (const f of run.findings) {
+        if (f.severity === "ok") continue;
+        const key = JSON.stringify({ check: run.check, condition: f.condition, reason: f.reason, severity: f.severity });
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      for (const [key, count] of counts) findings.set(JSON.parse(key) as Record<string, string>, count);
+      findingLabels.set(run.check, new Set(counts.keys()));
+
+      for (const m of perCheck) if (m.check === run.check && run.outcome === "ok") m.update(run.findings);
+      if (!state.conditions().length) return;
+      updateConditions(state);
+    },
+    onTransitions(_transitions: readonly Transition[], state: StateView) {
+      updateConditions(state);
+    },
+    async close() {
+      processMetrics.stop();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/** The project's lint rules, shown failing on a scratch tree with deliberately wrong imports. */
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, describe, it } from "node:test";
+import { lint } from "../scripts/lint.mjs";
+
+describe("scripts/lint.mjs", () => {
+  const roots: string[] = [];
+  after(async () => {
+    for (const root of roots) await rm(root, { recursive: true, force: true });
+  });
+
+  async function tree(files: Record<string, string>): Promise<string> {
+    const root = await mkdtemp(join(tmpdir(), "node-doctor-lint-"));
+    roots.push(root);
+    for (const [path, text] of Object.entries(files)) {
+      await mkdir(dirname(join(root, path)), { recursive: true });
+      await writeFile(join(root, path), text);
+    }
+    return root;
+  }
+
+  it("passes on the project itself", async () => {
+    assert.deepEqual(await lint(process.cwd()), []);
+  });
+
+  it("fails on an import up the layers, naming the file, the line and both layers", async () => {
+    const root = await tree({
+      "src/checks/disk/index.ts": "export const x = 1;\n",
+      "src/node/host.ts": 'import type { Finding } from "../types.js";\nimport { x } from "../checks/disk/index.js";\n',
+      "src/types.ts": "export type Finding = {};\n",
+    });
+    const problems = await lint(root);
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0] ?? "", /^src\/node\/host\.ts:2: node\/ must not import checks\/ \(\.\.\/checks\/disk\/index\.js\)/);
+  });
+
+  it("fails when one check imports another check's folder", async () => {
+    const root = await tree({
+      "src/checks/disk/index.ts": "export const x = 1;\n",
+      "src/checks/kubelet/index.ts": 'export { x } from "../disk/index.js";\n',
+    });
+    const problems = await lint(root);
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0] ?? "", /src\/checks\/kubelet\/index\.ts:1: the kubelet check must not import the disk check/);
+  });
+
+  it("fails on a folder that is in no layer", async () => {
+    const root = await tree({ "src/utils/misc.ts": 'import type { Finding } from "../types.js";\n', "src/types.ts": "export type Finding = {};\n" });
+    assert.match((await lint(root)).join("\n"), /src\/utils is in no layer/);
+  });
+});
