@@ -5,7 +5,13 @@
  */
 import type { Schema } from "../config/schema.js";
 import type { KubeletLocator } from "../node/kubelet/locator.js";
+import type { CheckMetricsFactory } from "../telemetry/registry.js";
 import type { Check } from "../types.js";
+import { certificateMetrics } from "./certificates/metrics.js";
+import { clockMetrics } from "./clock/metrics.js";
+import { filesystemMetrics } from "./disk/metrics.js";
+import { logMetrics } from "./kubelet-logs/metrics.js";
+import { runtimeMetrics } from "./runtime/metrics.js";
 import { CERTIFICATE_REASONS, certificateSettings, createCertificatesCheck } from "./certificates/index.js";
 import { CLOCK_REASONS, clockSettings, createClockCheck } from "./clock/index.js";
 import { createDiskCheck, DISK_REASONS, diskSettings } from "./disk/index.js";
@@ -24,27 +30,35 @@ interface CheckEntry<S extends { enabled: boolean }> {
   create(settings: S, deps: CheckDeps): Check;
   /** Every reason the check can emit; docs/reasons.md must list each (a test keeps them in sync). */
   reasons: Readonly<Record<string, string>>;
+  /** The check's own series (its metrics.ts), registered when the check is enabled. */
+  metrics?: CheckMetricsFactory;
 }
 
 function entry<S extends { enabled: boolean }>(
   settings: Schema<S>,
   create: (settings: S, deps: CheckDeps) => Check,
   reasons: Readonly<Record<string, string>>,
+  metrics?: CheckMetricsFactory,
 ): CheckEntry<S> {
-  return { settings, create, reasons };
+  return { settings, create, reasons, ...(metrics ? { metrics } : {}) };
 }
 
 export const CHECKS = {
-  disk: entry(diskSettings, createDiskCheck, DISK_REASONS),
-  certificates: entry(certificateSettings, createCertificatesCheck, CERTIFICATE_REASONS),
+  disk: entry(diskSettings, createDiskCheck, DISK_REASONS, filesystemMetrics),
+  certificates: entry(certificateSettings, createCertificatesCheck, CERTIFICATE_REASONS, certificateMetrics),
   kubelet: entry(kubeletSettings, createKubeletCheck, KUBELET_REASONS),
   "kubelet-config": entry(kubeletConfigSettings, createKubeletConfigCheck, KUBELET_CONFIG_REASONS),
-  clock: entry(clockSettings, createClockCheck, CLOCK_REASONS),
-  "kubelet-logs": entry(kubeletLogsSettings, createKubeletLogsCheck, KUBELET_LOGS_REASONS),
-  runtime: entry(runtimeSettings, createRuntimeCheck, RUNTIME_REASONS),
+  clock: entry(clockSettings, createClockCheck, CLOCK_REASONS, clockMetrics),
+  "kubelet-logs": entry(kubeletLogsSettings, createKubeletLogsCheck, KUBELET_LOGS_REASONS, logMetrics),
+  runtime: entry(runtimeSettings, createRuntimeCheck, RUNTIME_REASONS, runtimeMetrics),
 } as const;
 
 export type CheckName = keyof typeof CHECKS;
+
+/** The series factory of a check, when it has its own series. */
+export function checkMetricsFactory(name: string): CheckMetricsFactory | undefined {
+  return Object.hasOwn(CHECKS, name) ? (CHECKS[name as CheckName] as CheckEntry<{ enabled: boolean }>).metrics : undefined;
+}
 export const CHECK_NAMES = Object.keys(CHECKS) as CheckName[];
 
 /** The `checks` section of the config schema: one settings schema per check. */

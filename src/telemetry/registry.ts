@@ -11,8 +11,10 @@ export function createRegistry(nodeName: string): Registry {
   return registry;
 }
 
-/** Updates the series of one check's evidence; owned by the metrics sink. */
+/** A check's own series (its folder's metrics.ts), updated from each run that could look. */
 export interface CheckMetrics {
-  readonly check: string;
   update(findings: readonly Finding[]): void;
 }
+
+/** Registers a check's series on the agent's registry; listed beside the check in checks/index.ts. */
+export type CheckMetricsFactory = (registry: Registry) => CheckMetrics;

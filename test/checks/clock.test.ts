@@ -12,7 +12,7 @@ import { apiServerOffset, clockSettings, createClockCheck, formatDuration, parse
 import { systemClock } from "../../src/time/clock.js";
 import { RootedHost } from "../../src/node/host.js";
 import { getDbusProperty, parseNtpConfig, parseTimesyncdConfig, readTimeSync } from "../../src/node/timesync.js";
-import { clockMetrics } from "../../src/sinks/metrics/clock.js";
+import { clockMetrics } from "../../src/checks/clock/metrics.js";
 import type { ApiTiming, CheckContext, Clock, ClusterReader, Finding, SharedFacts } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { freeUdpPort, startChronyd, type Chronyd } from "../support/chronyd.js";

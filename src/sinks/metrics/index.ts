@@ -5,13 +5,9 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from "../../telemetry/prometheus.js";
 import type { CheckRun, Sink, StateView, Transition } from "../../types.js";
-import { certificateMetrics } from "./certificate.js";
-import { clockMetrics } from "./clock.js";
-import { filesystemMetrics } from "./filesystem.js";
-import { logMetrics } from "./log.js";
 import { registerProcessMetrics } from "./process.js";
-import { runtimeMetrics } from "./runtime.js";
 import { createRegistry, type CheckMetrics } from "../../telemetry/registry.js";
+import { checkMetricsFactory } from "../../checks/index.js";
 
 export interface MetricsSink extends Sink {
   readonly registry: Registry;
@@ -72,12 +68,13 @@ export function createMetricsSink(options: { nodeName: string; version: string; 
     errors.inc({ check, outcome: "timeout" }, 0);
     errors.inc({ check, outcome: "overrun" }, 0);
   }
-  const perCheck: CheckMetrics[] = [filesystemMetrics(registry)];
-  if (options.checkNames.includes("certificates")) perCheck.push(certificateMetrics(registry));
-  if (options.checkNames.includes("clock")) perCheck.push(clockMetrics(registry));
-  // Only with the check enabled: its zero-initialised series would otherwise say "read nothing".
-  if (options.checkNames.includes("kubelet-logs")) perCheck.push(logMetrics(registry));
-  if (options.checkNames.includes("runtime")) perCheck.push(runtimeMetrics(registry));
+  // Each check owns its series (its folder's metrics.ts); only enabled checks register theirs,
+  // so a disabled check's zero-initialised series never say "read nothing".
+  const perCheck = new Map<string, CheckMetrics>();
+  for (const check of options.checkNames) {
+    const factory = checkMetricsFactory(check);
+    if (factory) perCheck.set(check, factory(registry));
+  }
   const findingLabels = new Map<string, Set<string>>(); // check -> label keys, to drop stale ones
 
   function updateConditions(state: StateView): void {
@@ -109,7 +106,7 @@ export function createMetricsSink(options: { nodeName: string; version: string; 
       for (const [key, count] of counts) findings.set(JSON.parse(key) as Record<string, string>, count);
       findingLabels.set(run.check, new Set(counts.keys()));
 
-      for (const m of perCheck) if (m.check === run.check && run.outcome === "ok") m.update(run.findings);
+      if (run.outcome === "ok") perCheck.get(run.check)?.update(run.findings);
       if (!state.conditions().length) return;
       updateConditions(state);
     },

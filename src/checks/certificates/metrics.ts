@@ -1,6 +1,6 @@
 /** Certificate series from the certificates check's evidence. */
 import { Gauge, type Registry } from "../../telemetry/prometheus.js";
-import { isCertificateEvidence } from "../../checks/certificates/evidence.js";
+import { isCertificateEvidence } from "./evidence.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "../../telemetry/registry.js";
 
@@ -15,7 +15,6 @@ export function certificateMetrics(registry: Registry): CheckMetrics {
   );
   const all = [notBefore, notAfter, valid];
   return {
-    check: "certificates",
     update(findings: readonly Finding[]) {
       for (const g of all) g.reset(); // a certificate no longer configured must not linger
       const validity = new Map<string, { labels: { path: string; role: string }; valid: boolean }>();

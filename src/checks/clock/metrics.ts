@@ -1,6 +1,6 @@
 /** Clock series from the clock check's evidence. */
 import { Gauge, type Registry } from "../../telemetry/prometheus.js";
-import { isOffsetEvidence, isSyncEvidence } from "../../checks/clock/index.js";
+import { isOffsetEvidence, isSyncEvidence } from "./index.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "../../telemetry/registry.js";
 
@@ -24,7 +24,6 @@ export function clockMetrics(registry: Registry): CheckMetrics {
     registers: [registry],
   });
   return {
-    check: "clock",
     update(findings: readonly Finding[]) {
       offset.reset(); // a source that went away must not linger
       uncertainty.reset();

@@ -4,9 +4,9 @@
  * difference at each run, so they behave like counters the check owned.
  */
 import { Counter, type Registry } from "../../telemetry/prometheus.js";
-import { isLogReadEvidence } from "../../checks/kubelet-logs/index.js";
-import { LINE_RESULTS } from "../../checks/kubelet-logs/matcher.js";
-import { SIGNATURES } from "../../checks/kubelet-logs/signatures.js";
+import { isLogReadEvidence } from "./index.js";
+import { LINE_RESULTS } from "./matcher.js";
+import { SIGNATURES } from "./signatures.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "../../telemetry/registry.js";
 
@@ -38,7 +38,6 @@ export function logMetrics(registry: Registry): CheckMetrics {
   }
 
   return {
-    check: "kubelet-logs",
     update(findings: readonly Finding[]) {
       for (const finding of findings) {
         const evidence: unknown = finding.evidence;

@@ -1,6 +1,6 @@
 /** Filesystem series from the disk check's evidence. */
 import { Gauge, type Registry } from "../../telemetry/prometheus.js";
-import { isFilesystemEvidence } from "../../checks/disk/index.js";
+import { isFilesystemEvidence } from "./index.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "../../telemetry/registry.js";
 
@@ -14,7 +14,6 @@ export function filesystemMetrics(registry: Registry): CheckMetrics {
   const readonly = gauge("node_doctor_filesystem_readonly", "1 when the filesystem is mounted read-only.");
   const all = [avail, size, filesFree, files, readonly];
   return {
-    check: "disk",
     update(findings: readonly Finding[]) {
       for (const g of all) g.reset(); // a filesystem that went away must not linger
       for (const finding of findings) {

@@ -1,6 +1,6 @@
 /** Container runtime series from the runtime check's evidence. */
 import { Counter, Gauge, Histogram, type Registry } from "../../telemetry/prometheus.js";
-import { isRuntimeEvidence } from "../../checks/runtime/index.js";
+import { isRuntimeEvidence } from "./index.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "../../telemetry/registry.js";
 
@@ -57,7 +57,6 @@ export function runtimeMetrics(registry: Registry): CheckMetrics {
   });
 
   return {
-    check: "runtime",
     update(findings: readonly Finding[]) {
       const evidence = findings.map((f) => f.evidence).find(isRuntimeEvidence);
       if (!evidence) return;
