@@ -51,6 +51,44 @@ export const HEALTHY_CONDITION: Record<ConditionType, { reason: string; message:
   ContainerRuntimeUnhealthy: { reason: "ContainerRuntimeHealthy", message: "the container runtime answers and reports ready" },
 };
 
+/**
+ * What a machine may do about a reason: Events, metrics and the repairers read it
+ * (docs/remediation.md). "none" means a person must act.
+ */
+export const REPAIR_CLASSES = ["none", "restart-kubelet", "restart-runtime", "repoint-client-cert", "enable-unit", "reboot", "replace"] as const;
+export type RepairClass = (typeof REPAIR_CLASSES)[number];
+
+/** One reason as documented: the single source of its entry in docs/reasons.md. */
+export interface ReasonSpec {
+  /** Every severity a finding with this reason may carry. */
+  severities: readonly Severity[];
+  /** The condition, for checks that feed several (kubelet-logs); otherwise the check's own. */
+  condition?: ConditionType;
+  /** When each severity applies, where the list alone does not say (markdown). */
+  severity?: string;
+  /** What the finding means (markdown). */
+  meaning: string;
+  /** What to do (markdown); absent when there is nothing to do. */
+  remedy?: string;
+  repair: RepairClass;
+}
+
+/** A check's (or the engine's) reasons: code takes the names, docs/reasons.md the rest. */
+export interface ReasonCatalogue<R extends string = string> {
+  /** The check's name, or "engine". */
+  readonly check: string;
+  /** The section's introduction in docs/reasons.md (markdown). */
+  readonly intro: string;
+  readonly reasons: { readonly [K in R]: ReasonSpec };
+  /** Each reason's name as a constant, for findings: `DISK.names.NodeFsAvailableLow`. */
+  readonly names: { readonly [K in R]: K };
+}
+
+export function defineReasons<const R extends string>(catalogue: Omit<ReasonCatalogue<R>, "names">): ReasonCatalogue<R> {
+  const names = Object.fromEntries(Object.keys(catalogue.reasons).map((name) => [name, name])) as { [K in R]: K };
+  return { ...catalogue, names };
+}
+
 /** One observation about the node. A sick node is a Finding, never an exception. */
 export interface Finding {
   /** Name of the check that produced it, e.g. "disk". */

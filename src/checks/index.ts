@@ -5,20 +5,27 @@
  */
 import type { Schema } from "../config/schema.js";
 import type { KubeletLocator } from "../node/kubelet/locator.js";
+import { REASONS as CERTIFICATE_CATALOGUE } from "./certificates/reasons.js";
+import { REASONS as CLOCK_CATALOGUE } from "./clock/reasons.js";
+import { REASONS as DISK_CATALOGUE } from "./disk/reasons.js";
+import { REASONS as KUBELET_CATALOGUE } from "./kubelet/reasons.js";
+import { REASONS as KUBELET_CONFIG_CATALOGUE } from "./kubelet-config/reasons.js";
+import { REASONS as KUBELET_LOGS_CATALOGUE } from "./kubelet-logs/reasons.js";
+import { REASONS as RUNTIME_CATALOGUE } from "./runtime/reasons.js";
 import type { CheckMetricsFactory } from "../telemetry/registry.js";
-import type { Check } from "../types.js";
+import type { Check, ReasonCatalogue } from "../types.js";
 import { certificateMetrics } from "./certificates/metrics.js";
 import { clockMetrics } from "./clock/metrics.js";
 import { filesystemMetrics } from "./disk/metrics.js";
 import { logMetrics } from "./kubelet-logs/metrics.js";
 import { runtimeMetrics } from "./runtime/metrics.js";
-import { CERTIFICATE_REASONS, certificateSettings, createCertificatesCheck } from "./certificates/index.js";
-import { CLOCK_REASONS, clockSettings, createClockCheck } from "./clock/index.js";
-import { createDiskCheck, DISK_REASONS, diskSettings } from "./disk/index.js";
-import { createKubeletCheck, KUBELET_REASONS, kubeletSettings } from "./kubelet/index.js";
-import { createKubeletConfigCheck, KUBELET_CONFIG_REASONS, kubeletConfigSettings } from "./kubelet-config/index.js";
-import { createKubeletLogsCheck, KUBELET_LOGS_REASONS, kubeletLogsSettings } from "./kubelet-logs/index.js";
-import { createRuntimeCheck, RUNTIME_REASONS, runtimeSettings } from "./runtime/index.js";
+import { certificateSettings, createCertificatesCheck } from "./certificates/index.js";
+import { clockSettings, createClockCheck } from "./clock/index.js";
+import { createDiskCheck, diskSettings } from "./disk/index.js";
+import { createKubeletCheck, kubeletSettings } from "./kubelet/index.js";
+import { createKubeletConfigCheck, kubeletConfigSettings } from "./kubelet-config/index.js";
+import { createKubeletLogsCheck, kubeletLogsSettings } from "./kubelet-logs/index.js";
+import { createRuntimeCheck, runtimeSettings } from "./runtime/index.js";
 
 /** What checks may share: built once per agent by cli.ts. */
 export interface CheckDeps {
@@ -28,8 +35,8 @@ export interface CheckDeps {
 interface CheckEntry<S extends { enabled: boolean }> {
   settings: Schema<S>;
   create(settings: S, deps: CheckDeps): Check;
-  /** Every reason the check can emit; docs/reasons.md must list each (a test keeps them in sync). */
-  reasons: Readonly<Record<string, string>>;
+  /** Every reason the check can emit, with its documentation: docs/reasons.md is generated from it. */
+  reasons: ReasonCatalogue;
   /** The check's own series (its metrics.ts), registered when the check is enabled. */
   metrics?: CheckMetricsFactory;
 }
@@ -37,20 +44,20 @@ interface CheckEntry<S extends { enabled: boolean }> {
 function entry<S extends { enabled: boolean }>(
   settings: Schema<S>,
   create: (settings: S, deps: CheckDeps) => Check,
-  reasons: Readonly<Record<string, string>>,
+  reasons: ReasonCatalogue,
   metrics?: CheckMetricsFactory,
 ): CheckEntry<S> {
   return { settings, create, reasons, ...(metrics ? { metrics } : {}) };
 }
 
 export const CHECKS = {
-  disk: entry(diskSettings, createDiskCheck, DISK_REASONS, filesystemMetrics),
-  certificates: entry(certificateSettings, createCertificatesCheck, CERTIFICATE_REASONS, certificateMetrics),
-  kubelet: entry(kubeletSettings, createKubeletCheck, KUBELET_REASONS),
-  "kubelet-config": entry(kubeletConfigSettings, createKubeletConfigCheck, KUBELET_CONFIG_REASONS),
-  clock: entry(clockSettings, createClockCheck, CLOCK_REASONS, clockMetrics),
-  "kubelet-logs": entry(kubeletLogsSettings, createKubeletLogsCheck, KUBELET_LOGS_REASONS, logMetrics),
-  runtime: entry(runtimeSettings, createRuntimeCheck, RUNTIME_REASONS, runtimeMetrics),
+  disk: entry(diskSettings, createDiskCheck, DISK_CATALOGUE, filesystemMetrics),
+  certificates: entry(certificateSettings, createCertificatesCheck, CERTIFICATE_CATALOGUE, certificateMetrics),
+  kubelet: entry(kubeletSettings, createKubeletCheck, KUBELET_CATALOGUE),
+  "kubelet-config": entry(kubeletConfigSettings, createKubeletConfigCheck, KUBELET_CONFIG_CATALOGUE),
+  clock: entry(clockSettings, createClockCheck, CLOCK_CATALOGUE, clockMetrics),
+  "kubelet-logs": entry(kubeletLogsSettings, createKubeletLogsCheck, KUBELET_LOGS_CATALOGUE, logMetrics),
+  runtime: entry(runtimeSettings, createRuntimeCheck, RUNTIME_CATALOGUE, runtimeMetrics),
 } as const;
 
 export type CheckName = keyof typeof CHECKS;

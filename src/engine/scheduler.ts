@@ -11,15 +11,12 @@
  */
 import type { Check, CheckContext, CheckRun, Clock, ClusterReader, Finding, Host, Log, SharedFacts, TimerHandle, TrustedTime } from "../types.js";
 import type { NodeState } from "./state.js";
+import { REASONS } from "./reasons.js";
 
 /** A clock estimate older than this is not trusted to correct "now". */
 export const CLOCK_ESTIMATE_MAX_AGE_MS = 15 * 60 * 1000;
 
-export const ENGINE_REASONS = {
-  CheckFailed: "CheckFailed",
-  CheckTimedOut: "CheckTimedOut",
-  CheckOverrun: "CheckOverrun",
-} as const;
+export const ENGINE_REASONS = REASONS.names;
 
 export interface SchedulerOptions {
   host: Host;

@@ -13,32 +13,9 @@ import * as path from "node:path";
 import type { Finding, Severity, TrustedTime } from "../../types.js";
 import type { CertificateEvidence, CertificateRole } from "./evidence.js";
 import type { CertificateInfo, LoadedPemFile } from "./files.js";
+import { REASONS } from "./reasons.js";
 
-export const CERTIFICATE_REASONS = {
-  ClientCertificateNotYetValid: "ClientCertificateNotYetValid",
-  ClientCertificateExpired: "ClientCertificateExpired",
-  ClientCertificateExpiresSoon: "ClientCertificateExpiresSoon",
-  ClientCertificateMissing: "ClientCertificateMissing",
-  ClientCertificateMalformed: "ClientCertificateMalformed",
-  ClientCertificateWrongIssuer: "ClientCertificateWrongIssuer",
-  ClientCertificateKeyMismatch: "ClientCertificateKeyMismatch",
-  ClientCertificateWrongIdentity: "ClientCertificateWrongIdentity",
-  ServingCertificateNotYetValid: "ServingCertificateNotYetValid",
-  ServingCertificateExpired: "ServingCertificateExpired",
-  ServingCertificateExpiresSoon: "ServingCertificateExpiresSoon",
-  ServingCertificateMissing: "ServingCertificateMissing",
-  ServingCertificateMalformed: "ServingCertificateMalformed",
-  ServingCertificateWrongIssuer: "ServingCertificateWrongIssuer",
-  ServingCertificateKeyMismatch: "ServingCertificateKeyMismatch",
-  ServingCertificateWrongIdentity: "ServingCertificateWrongIdentity",
-  ClusterCACertificateNotYetValid: "ClusterCACertificateNotYetValid",
-  ClusterCACertificateExpired: "ClusterCACertificateExpired",
-  ClusterCACertificateExpiresSoon: "ClusterCACertificateExpiresSoon",
-  ClusterCACertificateMissing: "ClusterCACertificateMissing",
-  ClusterCACertificateMalformed: "ClusterCACertificateMalformed",
-  KubeletKubeconfigInvalid: "KubeletKubeconfigInvalid",
-  CertificateValid: "CertificateValid",
-} as const;
+export const CERTIFICATE_REASONS = REASONS.names;
 
 type Test = "NotYetValid" | "Expired" | "ExpiresSoon" | "Missing" | "Malformed" | "WrongIssuer" | "KeyMismatch" | "WrongIdentity";
 

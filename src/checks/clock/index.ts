@@ -16,18 +16,9 @@ import { boolean, list, number, optional, string, withDefault } from "../../conf
 import { describeTarget, querySntpBest, SntpError, type SntpResult, type SntpTarget } from "../../wire/sntp.js";
 import { readTimeSync, TIMESYNCD_SYNCHRONIZED_FLAG, type SyncService, type TimeSyncState } from "../../node/timesync.js";
 import type { ApiTiming, Check, CheckContext, ClockEstimate, Finding, Severity } from "../../types.js";
+import { REASONS } from "./reasons.js";
 
-export const CLOCK_REASONS = {
-  ClockOffsetOk: "ClockOffsetOk",
-  ApiServerOffsetHigh: "ApiServerOffsetHigh",
-  NtpOffsetHigh: "NtpOffsetHigh",
-  ApiServerTimeUnavailable: "ApiServerTimeUnavailable",
-  NtpQueryFailed: "NtpQueryFailed",
-  NoClockReference: "NoClockReference",
-  ClockNotSynchronized: "ClockNotSynchronized",
-  TimeSyncServiceOk: "TimeSyncServiceOk",
-  ClockJumped: "ClockJumped",
-} as const;
+export const CLOCK_REASONS = REASONS.names;
 
 /** "host", "host:port", "[v6]:port" or a bare IPv6 address → target; a string is the problem. */
 export function parseNtpServer(value: string): SntpTarget | string {

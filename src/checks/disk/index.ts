@@ -24,19 +24,9 @@ import {
   type FilesystemSignal,
   type Threshold,
 } from "../../node/kubelet/eviction.js";
+import { REASONS } from "./reasons.js";
 
-export const DISK_REASONS = {
-  NodeFsAvailableLow: "NodeFsAvailableLow",
-  NodeFsInodesLow: "NodeFsInodesLow",
-  ImageFsAvailableLow: "ImageFsAvailableLow",
-  ImageFsInodesLow: "ImageFsInodesLow",
-  FilesystemAvailableLow: "FilesystemAvailableLow",
-  FilesystemInodesLow: "FilesystemInodesLow",
-  FilesystemReadOnly: "FilesystemReadOnly",
-  FilesystemUnreadable: "FilesystemUnreadable",
-  EvictionThresholdsUnreadable: "EvictionThresholdsUnreadable",
-  FilesystemOk: "FilesystemOk",
-} as const;
+export const DISK_REASONS = REASONS.names;
 
 function thresholdSyntax(value: string): string | undefined {
   const parsed = parseThreshold(value);

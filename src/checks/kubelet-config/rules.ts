@@ -14,27 +14,9 @@ import { parseYamlMapping, type KubeletFlags, type LoadedDocument } from "../../
 import { containerdCgroup, crioCgroup } from "../../node/runtime-config.js";
 import type { Finding, Severity } from "../../types.js";
 import { atLeast, shortVersion, type KubeVersion, type VersionFact } from "../../node/kubelet/version.js";
+import { REASONS } from "./reasons.js";
 
-export const KUBELET_CONFIG_REASONS = {
-  KubeletCmdlineUnreadable: "KubeletCmdlineUnreadable",
-  KubeletConfigFileInvalid: "KubeletConfigFileInvalid",
-  NodeLabelNotAllowed: "NodeLabelNotAllowed",
-  NodeLabelInvalid: "NodeLabelInvalid",
-  NodeStatusMaxImagesInvalid: "NodeStatusMaxImagesInvalid",
-  DynamicConfigDirWithoutFeatureGate: "DynamicConfigDirWithoutFeatureGate",
-  KubeletFlagRemoved: "KubeletFlagRemoved",
-  KubeconfigIgnored: "KubeconfigIgnored",
-  KubeconfigMissing: "KubeconfigMissing",
-  KubeconfigUnreadable: "KubeconfigUnreadable",
-  KubeconfigInvalid: "KubeconfigInvalid",
-  KubeconfigNoServer: "KubeconfigNoServer",
-  CgroupDriverMismatch: "CgroupDriverMismatch",
-  RuntimeConfigInvalid: "RuntimeConfigInvalid",
-  SwapEnabledWithFailSwapOn: "SwapEnabledWithFailSwapOn",
-  KubeletLogLocation: "KubeletLogLocation",
-  KubeletVersionUnknown: "KubeletVersionUnknown",
-  KubeletConfigOk: "KubeletConfigOk",
-} as const;
+export const KUBELET_CONFIG_REASONS = REASONS.names;
 
 const R = KUBELET_CONFIG_REASONS;
 

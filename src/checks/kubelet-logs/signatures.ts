@@ -11,6 +11,7 @@
  * cgroup-driver mismatch arrives inside "Failed to run kubelet").
  */
 import type { ConditionType } from "../../types.js";
+import { REASONS } from "./reasons.js";
 
 export type LogComponent = "kubelet" | "runtime";
 
@@ -56,27 +57,7 @@ export interface NoisePattern {
 
 const MINUTE = 60_000;
 
-export const LOG_REASONS = {
-  KubeletNoApiServer: "KubeletNoApiServer",
-  KubeletFatalExit: "KubeletFatalExit",
-  KubeletContainerManagerFailed: "KubeletContainerManagerFailed",
-  KubeletCgroupDriverMismatch: "KubeletCgroupDriverMismatch",
-  KubeletSwapEnabled: "KubeletSwapEnabled",
-  KubeletUnauthorized: "KubeletUnauthorized",
-  ApiServerCertificateExpired: "ApiServerCertificateExpired",
-  ApiServerCertificateNotYetValid: "ApiServerCertificateNotYetValid",
-  ApiServerCertificateUntrusted: "ApiServerCertificateUntrusted",
-  ApiServerUnreachable: "ApiServerUnreachable",
-  KubeletNodeNotFound: "KubeletNodeNotFound",
-  NetworkPluginNotReady: "NetworkPluginNotReady",
-  PlegUnhealthy: "PlegUnhealthy",
-  ContainerRuntimeDown: "ContainerRuntimeDown",
-  ContainerRuntimeSocketUnreachable: "ContainerRuntimeSocketUnreachable",
-  KubeletEvictingForDisk: "KubeletEvictingForDisk",
-  ImageGarbageCollectionFailed: "ImageGarbageCollectionFailed",
-  LogSourceMissing: "LogSourceMissing",
-  LogsRead: "LogsRead",
-} as const;
+export const LOG_REASONS = REASONS.names;
 
 const RESTART = "`systemctl daemon-reload && systemctl restart kubelet`";
 

@@ -20,21 +20,9 @@ import { canonicalIp, readHostAddresses } from "../../node/addresses.js";
 import { kubeletArgs, parseKubeletFlags, type KubeletLocator, type KubeletSetup } from "../../node/kubelet/locator.js";
 import { DEFAULT_SYSTEM_BUS_SOCKET, readUnitFiles, readUnitKubeletArgs, SystemdBus, type UnitFiles, type UnitState } from "../../node/systemd.js";
 import { isConditionType, severityRank, type Check, type CheckContext, type Finding, type Host } from "../../types.js";
+import { REASONS } from "./reasons.js";
 
-export const KUBELET_REASONS = {
-  KubeletRunning: "KubeletRunning",
-  NotAKubernetesNode: "NotAKubernetesNode",
-  KubeletNotRunning: "KubeletNotRunning",
-  KubeletHealthzFailing: "KubeletHealthzFailing",
-  KubeletRestartingFrequently: "KubeletRestartingFrequently",
-  KubeletServiceDisabled: "KubeletServiceDisabled",
-  MultipleKubeletProcesses: "MultipleKubeletProcesses",
-  NodeIPNotPresent: "NodeIPNotPresent",
-  NodeNotRegistered: "NodeNotRegistered",
-  KubeletLeaseStale: "KubeletLeaseStale",
-  KubeletRegistrationUnknown: "KubeletRegistrationUnknown",
-  StaleNodeCondition: "StaleNodeCondition",
-} as const;
+export const KUBELET_REASONS = REASONS.names;
 
 function httpUrl(value: string): string | undefined {
   try {

@@ -26,25 +26,9 @@ import type { KubeletLocator, KubeletSetup } from "../../node/kubelet/locator.js
 import { DEFAULT_SYSTEM_BUS_SOCKET, SystemdBus, type UnitState } from "../../node/systemd.js";
 import { ProtoError } from "../../wire/protobuf.js";
 import type { Check, CheckContext, Finding, Host } from "../../types.js";
+import { REASONS } from "./reasons.js";
 
-export const RUNTIME_REASONS = {
-  RuntimeHealthy: "RuntimeHealthy",
-  NoContainerRuntime: "NoContainerRuntime",
-  RuntimeEndpointInvalid: "RuntimeEndpointInvalid",
-  RuntimeSocketMissing: "RuntimeSocketMissing",
-  RuntimeNotListening: "RuntimeNotListening",
-  RuntimeSocketDenied: "RuntimeSocketDenied",
-  RuntimeUnresponsive: "RuntimeUnresponsive",
-  RuntimeEndpointNotCri: "RuntimeEndpointNotCri",
-  RuntimeCriUnsupported: "RuntimeCriUnsupported",
-  RuntimeRequestFailed: "RuntimeRequestFailed",
-  RuntimeReplyInvalid: "RuntimeReplyInvalid",
-  RuntimeNotReady: "RuntimeNotReady",
-  RuntimeNetworkNotReady: "RuntimeNetworkNotReady",
-  RuntimeImageFsUnavailable: "RuntimeImageFsUnavailable",
-  CniConfigInvalid: "CniConfigInvalid",
-  CniPluginMissing: "CniPluginMissing",
-} as const;
+export const RUNTIME_REASONS = REASONS.names;
 
 /** Where runtimes put their CRI socket, probed in this order when kubelet does not say. */
 export const DEFAULT_RUNTIME_SOCKETS = [
