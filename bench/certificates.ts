@@ -73,7 +73,7 @@ export async function run(): Promise<void> {
     const firstBad = await timeRuns(runOnce, 1);
     const steadyBad = await timeRuns(runOnce, 200);
     process.stdout.write(
-      `incident 5 (current from the future, ${rotated} siblings judged for the remedy): first run ${firstBad.toFixed(2)} ms, steady ${steadyBad.toFixed(3)} ms/run (${check.cache.parses} parses in all)\n`,
+      `the certificate from the future (current ${rotated} siblings judged for the remedy): first run ${firstBad.toFixed(2)} ms, steady ${steadyBad.toFixed(3)} ms/run (${check.cache.parses} parses in all)\n`,
     );
   } finally {
     mint.cleanup();

@@ -42,8 +42,8 @@ async function measure(name: string, prepare?: (root: string) => Promise<void>):
 
 export async function run(): Promise<void> {
   process.stdout.write(`healthy kubeadm node: ${await measure("kubelet-config-healthy")}\n`);
-  process.stdout.write(`crash-looping kubelet, flags from its unit: ${await measure("incident-4-crashloop")}\n`);
-  const pending = await measure("incident-4-crashloop", async (root) => {
+  process.stdout.write(`crash-looping kubelet, flags from its unit: ${await measure("refused-flags-crashloop")}\n`);
+  const pending = await measure("refused-flags-crashloop", async (root) => {
     const argv = [
       "/usr/bin/kubelet",
       "--kubeconfig=/etc/kubernetes/kubelet.conf",

@@ -1,5 +1,5 @@
 // Builds node-doctor into ESM bundles so it runs with no dev tooling and loads
-// only what it uses (see DESIGN.md's memory budget):
+// only what it uses (the memory budget in docs/performance.md):
 //   dist/node-doctor.mjs          the agent and its CLI (runs with the agent's V8 flags)
 //   dist/kubectl-node_doctor.mjs  the kubectl plugin (a short-lived CLI: default V8 settings)
 import { build } from "esbuild";

@@ -1,4 +1,4 @@
-/** The CLI contract of DESIGN.md, exercised on the built bundle. */
+/** The CLI contract (README.md "Commands"), exercised on the built bundle. */
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";

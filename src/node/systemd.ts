@@ -113,7 +113,7 @@ export function parseEnvironmentFile(text: string): Map<string, string> {
 
 /**
  * The flags the unit's environment files hand kubelet, for when kubelet is
- * not running (incident 3: its --node-ip is still worth checking).
+ * not running (the reboot without kubelet, docs/incidents.md: its --node-ip is still worth checking).
  */
 export async function readUnitKubeletArgs(host: Host, signal?: AbortSignal): Promise<{ args: string[]; sources: string[] }> {
   const args: string[] = [];

@@ -1,7 +1,7 @@
 /**
  * The chart renders, with default values and with each optional feature on,
  * into objects the Kubernetes API accepts (unknown field names included), and
- * the DaemonSet keeps DESIGN.md's least-privilege promises.
+ * the DaemonSet keeps the least-privilege promises of docs/security.md.
  */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";

@@ -1,6 +1,6 @@
 /**
  * The certificates check on node trees built at test time with real
- * certificates (openssl, ECDSA P-256 and RSA). Incident 5 first: a rotated
+ * certificates (openssl, ECDSA P-256 and RSA). The certificate from the future (docs/incidents.md) first: a rotated
  * client certificate from the future, an older valid one beside it.
  */
 import assert from "node:assert/strict";
@@ -35,9 +35,9 @@ const NODE = "/O=system:nodes/CN=system:node:node30";
 let mint: CertificateMint;
 let ca: Minted;
 let otherCa: Minted;
-/** Valid for a year from 23 days ago: the older rotated certificate of incident 5. */
+/** Valid for a year from 23 days ago: the older rotated certificate of the certificate from the future. */
 let older: Minted;
-/** NotBefore five hours after the real time: incident 5's current certificate. */
+/** NotBefore five hours after the real time: the certificate from the future itself. */
 let future: Minted;
 let expired: Minted;
 let serving: Minted;
@@ -149,7 +149,7 @@ function problems(findings: Finding[]): Finding[] {
   return findings.filter((f) => f.severity !== "ok");
 }
 
-describe("certificates check: incident 5, a client certificate from the future", () => {
+describe("certificates check: the certificate from the future", () => {
   it("current -> a certificate whose NotBefore is 5 h ahead: critical, and the remedy names the older valid one", async () => {
     const findings = await findingsOf(
       kubeadmNode(future, {
@@ -333,7 +333,7 @@ describe("certificates check: one fixture per reason", () => {
   });
 
   describe("serving certificate", () => {
-    it("ServingCertificateExpiresSoon: the self-signed kubelet.crt a year later (incident 4) is critical, nothing renews it", async () => {
+    it("ServingCertificateExpiresSoon: the self-signed kubelet.crt a year later (the refused flags) is critical, nothing renews it", async () => {
       const aging = mint.selfSigned({ subject: "/CN=node30@1700000000", notBefore: at(-355 * DAY), notAfter: at(10 * DAY) });
       const f = only(
         await findingsOf(kubeadmNode(older, {}, { files: { [`${PKI}/kubelet.crt`]: aging.certPem, [`${PKI}/kubelet.key`]: aging.keyPem } })),
@@ -674,7 +674,7 @@ describe("certificates check: metrics", () => {
   });
 });
 
-describe("node-doctor check on incident 5's node", () => {
+describe("node-doctor check on the node of the certificate from the future", () => {
   it("exits 2 and prints the symlink fix (the built agent, the real clock)", async () => {
     const now = Date.now();
     const good = mint.leaf(ca, { subject: NODE, notBefore: new Date(now - 20 * DAY), notAfter: new Date(now + 345 * DAY) });

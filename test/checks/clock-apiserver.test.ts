@@ -1,6 +1,6 @@
 /**
  * The clock check through the real client (src/kube/) against the fake API
- * server with a skewed Date header and a slow round trip, and incident 5 as
+ * server with a skewed Date header and a slow round trip, and the certificate from the future (docs/incidents.md) as
  * an operator meets it: `node-doctor check --kubeconfig …` on a node whose
  * clock is hours off.
  */
@@ -53,7 +53,7 @@ describe("clock check against the fake API server, through the real client", () 
     { name: "in step, answered after 2 s (no false alarm; the uncertainty says so)", skewMs: 0, delayMs: 2000, severity: "ok", reason: "ClockOffsetOk" },
     { name: "5 s behind", skewMs: 5000, delayMs: 0, severity: "warning", reason: "ApiServerOffsetHigh" },
     { name: "40 s behind, answered after 2 s", skewMs: 40_000, delayMs: 2000, severity: "critical", reason: "ApiServerOffsetHigh" },
-    { name: "incident 5: 3 h ahead", skewMs: -3 * HOUR, delayMs: 0, severity: "critical", reason: "ApiServerOffsetHigh" },
+    { name: "the certificate from the future: 3 h ahead", skewMs: -3 * HOUR, delayMs: 0, severity: "critical", reason: "ApiServerOffsetHigh" },
   ];
   for (const row of rows) {
     it(`${row.name} → ${row.severity} ${row.reason}`, async () => {
@@ -88,7 +88,7 @@ describe("clock check against the fake API server, through the real client", () 
     }
   });
 
-  it("incident 5 from the shell: the node's own clock 3 h ahead (the process runs under faketime); `check` exits 2 and names the fix", async () => {
+  it("the certificate from the future from the shell: the node's own clock 3 h ahead (the process runs under faketime); `check` exits 2 and names the fix", async () => {
     api.clockSkewMs = 0;
     api.clearFaults();
     assertBuilt();
@@ -145,7 +145,7 @@ describe("clock check against the fake API server, through the real client", () 
     assert.match(f.remedy ?? "", /chronyc makestep.*timedatectl.*RTC battery.*from the future/s);
   });
 
-  it("incident 5 whole: a clock 3 h ahead, kubelet rotated into a certificate from the future; both conditions critical, the remedy names the older certificate", async () => {
+  it("the certificate from the future whole: a clock 3 h ahead, kubelet rotated into a certificate from the future; both conditions critical, the remedy names the older certificate", async () => {
     api.clockSkewMs = 0;
     api.clearFaults();
     const node = await fixtureRoot();

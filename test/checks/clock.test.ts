@@ -1,7 +1,7 @@
 /**
  * The clock check: offsets against a real chronyd (true, +5 s and −1 h under
  * faketime) and against an API server's Date header, the node's time service
- * from fixture trees, clock jumps with an injected clock, and incident 5.
+ * from fixture trees, clock jumps with an injected clock, and the certificate from the future (docs/incidents.md).
  */
 import assert from "node:assert/strict";
 import { appendFile } from "node:fs/promises";
@@ -127,7 +127,7 @@ describe("clock check against the API server", () => {
     });
   }
 
-  it("incident 5: a clock hours behind after a power cut is critical, names the fix, and corrects trustedNow", async () => {
+  it("the certificate from the future: a clock hours behind after a power cut is critical, names the fix, and corrects trustedNow", async () => {
     const clock = new FakeClock();
     const facts: SharedFacts = {};
     const ctx = checkContext(root.root, { clock, facts, cluster: clusterStub(clock, { skewMs: 3 * HOUR + 17 * 60_000 }) });

@@ -86,7 +86,7 @@ describe("kubelet check through the API client: a healthy node", () => {
   });
 });
 
-describe("kubelet check through the API client: incident 1, the node never registers", () => {
+describe("kubelet check through the API client: the unregistered node (docs/incidents.md)", () => {
   it("kubelet 1.7 runs, GET nodes/node30 is 404 → critical NodeNotRegistered", async () => {
     api.deleteNode("node30");
     const h = await harness("kubelet-never-registers");
@@ -182,7 +182,7 @@ describe("kubelet check through the API client: what it reads", () => {
   });
 });
 
-describe("kubelet check through the API client: incident 2, OutOfDisk stuck at Unknown", () => {
+describe("kubelet check through the API client: the stale condition, OutOfDisk stuck at Unknown", () => {
   it("warns with the condition, its age and a kubectl command that removes exactly it", async () => {
     const conditions = [
       ...kubeletConditions("2026-11-24T11:58:00Z"),
@@ -277,7 +277,7 @@ describe("the bundled agent against the fake API server", () => {
     return { dir, config, kubeconfig: await api.writeKubeconfig(dir) };
   }
 
-  it("incident 1 from the command line: `node-doctor check` names the unregistered node and exits 2", async () => {
+  it("the unregistered node from the command line: `node-doctor check` names the unregistered node and exits 2", async () => {
     api.deleteNode("node30");
     const fixture = await fixtureRoot("kubelet-never-registers");
     closers.push(() => fixture.cleanup());

@@ -1,6 +1,6 @@
 /**
  * The kubelet-config check: one row per rule (valid and invalid) over facts
- * built in memory, then fixture host roots for incidents 1 and 4, a healthy
+ * built in memory, then fixture host roots for the unregistered node and the refused flags (docs/incidents.md), a healthy
  * kubeadm node, and bad inputs (NUL-only command line, a config that is a
  * list, a binary kubeconfig, broken TOML).
  */
@@ -276,7 +276,7 @@ const ROWS: Row[] = [
     input: { args: ["--network-plugin=cni"] },
     expect: { reason: "KubeletFlagRemoved", severity: "warning", message: [/removed in kubelet 1\.24/] },
   },
-  // kubeconfig ignored (incident 1)
+  // kubeconfig ignored (the unregistered node)
   {
     rule: "kubeconfig ignored",
     name: "1.7 with --require-kubeconfig",
@@ -479,7 +479,7 @@ const ROWS: Row[] = [
   { rule: "log location", name: "no log flags", input: { args: ["--v=2"] } },
   {
     rule: "log location",
-    name: "--logtostderr=false without --log-dir (incident 1)",
+    name: "--logtostderr=false without --log-dir (the unregistered node)",
     input: { args: ["--logtostderr=false"], version: "1.7.16" },
     expect: {
       reason: "KubeletLogLocation",
@@ -681,8 +681,8 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.deepEqual(await run(fixture.root), []);
   });
 
-  it("incident 1: kubelet 1.7 with --kubeconfig and no --require-kubeconfig never registers; its logs are in /tmp", async () => {
-    fixture = await fixtureRoot("incident-1-kubeconfig-ignored");
+  it("the unregistered node: kubelet 1.7 with --kubeconfig and no --require-kubeconfig never registers; its logs are in /tmp", async () => {
+    fixture = await fixtureRoot("unregistered-node-kubeconfig-ignored");
     const calls = { n: 0 };
     // The Node does not exist: the version comes from the package database.
     const findings = await run(fixture.root, { cluster: cluster(null, calls) });
@@ -711,8 +711,8 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.equal(calls.n, 0, "the package database answered; the API server was not asked");
   });
 
-  it("incident 1 without a package database: the version comes from the setting", async () => {
-    fixture = await fixtureRoot("incident-1-kubeconfig-ignored");
+  it("the unregistered node without a package database: the version comes from the setting", async () => {
+    fixture = await fixtureRoot("unregistered-node-kubeconfig-ignored");
     await rm(join(fixture.root, "var/lib/dpkg"), { recursive: true });
     const unknown = await run(fixture.root, { cluster: cluster(null) });
     assert.equal(unknown.filter((f) => f.reason === "KubeconfigIgnored").length, 0);
@@ -733,8 +733,8 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.match(one(first, "KubeletConfigOk").message, /kubelet 1\.27\.3 \(from the Node's status\.nodeInfo\.kubeletVersion v1\.27\.3\)/);
   });
 
-  it("incident 4: kubelet 1.22 refuses --node-labels, --node-status-max-images and --dynamic-config-dir", async () => {
-    fixture = await fixtureRoot("incident-4-flags-refused");
+  it("the refused flags: kubelet 1.22 refuses --node-labels, --node-status-max-images and --dynamic-config-dir", async () => {
+    fixture = await fixtureRoot("refused-flags");
     const findings = await run(fixture.root);
     assert.deepEqual(
       aboveOk(findings)
@@ -761,8 +761,8 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.match(dynamic.remedy ?? "", /Remove --dynamic-config-dir/);
   });
 
-  it("incident 4 after the package moves to 1.27: the old flags stop the next start", async () => {
-    fixture = await fixtureRoot("incident-4-flags-refused");
+  it("the refused flags after the package moves to 1.27: the old flags stop the next start", async () => {
+    fixture = await fixtureRoot("refused-flags");
     const findings = await run(fixture.root, { settings: { kubeletVersion: "1.27.2" } });
     const removed = findings.filter((f) => f.reason === "KubeletFlagRemoved");
     assert.deepEqual(
@@ -776,8 +776,8 @@ describe("kubelet-config check on fixture hosts", () => {
     assert.equal(findings.filter((f) => f.reason === "DynamicConfigDirWithoutFeatureGate").length, 0);
   });
 
-  it("incident 4 while kubelet crash-loops: no process, so the flags come from its unit, drop-ins and env files", async () => {
-    fixture = await fixtureRoot("incident-4-crashloop");
+  it("the refused flags while kubelet crash-loops: no process, so the flags come from its unit, drop-ins and env files", async () => {
+    fixture = await fixtureRoot("refused-flags-crashloop");
     const findings = await run(fixture.root);
     assert.deepEqual(
       aboveOk(findings)
@@ -817,7 +817,7 @@ describe("kubelet-config check on fixture hosts", () => {
   });
 
   it("a bad label added to /etc/default/kubelet while kubelet runs: reported before the next restart", async () => {
-    fixture = await fixtureRoot("incident-4-crashloop");
+    fixture = await fixtureRoot("refused-flags-crashloop");
     const good = [
       "/usr/bin/kubelet",
       "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
@@ -962,8 +962,16 @@ describe("kubelet-config check on fixture hosts", () => {
 });
 
 describe("kubelet-config from the command line", () => {
-  it("`node-doctor check --only kubelet-config` on incident 1's node exits 2 with KubeconfigIgnored in its JSON", async () => {
-    const result = await runCli(["check", "--host-root", join(FIXTURES_DIR, "incident-1-kubeconfig-ignored"), "--only", "kubelet-config", "--output", "json"]);
+  it("`node-doctor check --only kubelet-config` on the unregistered node exits 2 with KubeconfigIgnored in its JSON", async () => {
+    const result = await runCli([
+      "check",
+      "--host-root",
+      join(FIXTURES_DIR, "unregistered-node-kubeconfig-ignored"),
+      "--only",
+      "kubelet-config",
+      "--output",
+      "json",
+    ]);
     assert.equal(result.code, 2, result.stderr);
     const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
     const ignored = findings.find((f) => f.reason === "KubeconfigIgnored");
@@ -991,7 +999,7 @@ describe("kubelet-config with a real API client", () => {
     const api = await FakeApiServer.start();
     const { reader, close } = await kubeReaderFor(api, "node-1");
     const healthy = await fixtureRoot("kubelet-config-healthy");
-    const incident = await fixtureRoot("incident-1-kubeconfig-ignored");
+    const incident = await fixtureRoot("unregistered-node-kubeconfig-ignored");
     try {
       await rm(join(healthy.root, "var/lib/dpkg"), { recursive: true });
       api.seedNode("node-1"); // kubelet v1.32.4
@@ -1004,7 +1012,7 @@ describe("kubelet-config with a real API client", () => {
       const nodeGets = () => api.requestsTo({ verb: "get", resource: "nodes" }).length;
       assert.equal(nodeGets(), 1);
 
-      // Incident 1 over HTTPS: the Node is not there (404) and the package database says 1.7.
+      // The unregistered node over HTTPS: the Node is not there (404) and the package database says 1.7.
       const { reader: missing, close: closeMissing } = await kubeReaderFor(api, "node-2");
       try {
         const findings = await run(incident.root, { cluster: missing });

@@ -1,6 +1,6 @@
 /**
  * The kubelet-logs check on fixture nodes: one sample log per signature
- * (real kubelet lines), the benign lines operators chase, incidents 1 and 5
+ * (real kubelet lines), the benign lines operators chase, the unregistered node and the certificate from the future (docs/incidents.md)
  * end to end, recovery, and the engine's treatment of a secondary check.
  */
 import assert from "node:assert/strict";
@@ -127,9 +127,9 @@ describe("kubelet-logs: one sample log per signature", () => {
   });
 });
 
-describe("kubelet-logs: incident 1, the decisive warning under cAdvisor errors", () => {
+describe("kubelet-logs: the unregistered node, the decisive warning under cAdvisor errors", () => {
   it("names the missing --require-kubeconfig and ignores the cAdvisor errors", async () => {
-    fixture = await fixtureRoot("incident-1-no-api-server");
+    fixture = await fixtureRoot("unregistered-node-hidden-warning");
     const clock = new FakeClock();
     const findings = await makeCheck(fixture.root, clock).run(checkContext(fixture.root, { clock }));
     const found = problems(findings);
@@ -150,7 +150,7 @@ describe("kubelet-logs: incident 1, the decisive warning under cAdvisor errors",
   });
 
   it("installed hours after the node broke: reads from kubelet's start, not just the last 10 minutes", async () => {
-    fixture = await fixtureRoot("incident-1-no-api-server");
+    fixture = await fixtureRoot("unregistered-node-hidden-warning");
     // kubelet started at 11:55 (/proc/stat btime + /proc/27521/stat); the agent starts at 14:00.
     const clock = new FakeClock(Date.parse("2026-11-24T14:00:00Z"));
     const found = problems(await makeCheck(fixture.root, clock).run(checkContext(fixture.root, { clock })));
@@ -159,13 +159,13 @@ describe("kubelet-logs: incident 1, the decisive warning under cAdvisor errors",
       ["KubeletNoApiServer"],
     );
     await check?.close?.();
-    fixture2 = await fixtureRoot("incident-1-no-api-server");
+    fixture2 = await fixtureRoot("unregistered-node-hidden-warning");
     const off = problems(await makeCheck(fixture2.root, clock, { sinceKubeletStartMaxHours: 0 }).run(checkContext(fixture2.root, { clock })));
     assert.deepEqual(off, [], "with the setting off, only the last 10 minutes are read");
   });
 
   it("holds while kubelet runs (the line is logged once per start) and clears when kubelet restarts and registers", async () => {
-    fixture = await fixtureRoot("incident-1-no-api-server");
+    fixture = await fixtureRoot("unregistered-node-hidden-warning");
     const clock = new FakeClock();
     const c = makeCheck(fixture.root, clock);
     assert.equal(problems(await c.run(checkContext(fixture.root, { clock }))).length, 1);
@@ -181,9 +181,9 @@ describe("kubelet-logs: incident 1, the decisive warning under cAdvisor errors",
   });
 });
 
-describe("node-doctor check on incident 1's node (the bundle, the real clock)", () => {
+describe("node-doctor check on the unregistered node (the bundle, the real clock)", () => {
   it("exits 2 and prints the decisive warning's finding with its remedy", async () => {
-    fixture = await fixtureRoot("incident-1-no-api-server");
+    fixture = await fixtureRoot("unregistered-node-hidden-warning");
     // The fixture's lines, re-stamped a minute ago: the CLI reads with the real clock and a 10 min lookback.
     const stamp = (ms: number) => {
       const d = new Date(ms);
@@ -201,7 +201,7 @@ describe("node-doctor check on incident 1's node (the bundle, the real clock)", 
   });
 });
 
-describe("kubelet-logs: incident 5, Unauthorized from a certificate from the future", () => {
+describe("kubelet-logs: the certificate from the future, Unauthorized", () => {
   const certificateFinding: Finding = {
     check: "certificates",
     condition: "KubeletCertificateInvalid",

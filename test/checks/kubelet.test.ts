@@ -208,7 +208,7 @@ describe("kubelet check: healthz on a real HTTP server", () => {
   });
 });
 
-describe("kubelet check: incident 3, kubelet never started after a reboot", () => {
+describe("kubelet check: the reboot without kubelet (docs/incidents.md)", () => {
   const disabledDead: SystemdState = {
     units: {
       "kubelet.service": {
@@ -217,7 +217,7 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
       },
     },
   };
-  const expectIncident3 = (findings: Finding[]) => {
+  const expectRebootWithoutKubelet = (findings: Finding[]) => {
     assert.deepEqual(summary(findings), [
       ["KubeletServiceDisabled", "critical"],
       ["NodeIPNotPresent", "critical"],
@@ -236,7 +236,7 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
     const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }), systemd: disabledDead });
     // Registered before the reboot: its Lease is days old, a consequence the check does not repeat.
     const findings = await h.run({ cluster: stubCluster("node-c", nodeObject("node-c", "192.168.1.50"), leaseObject("node-c", "2026-11-20T03:00:00Z")) });
-    expectIncident3(findings);
+    expectRebootWithoutKubelet(findings);
     assert.match(
       find(findings, "KubeletServiceDisabled").message,
       /^kubelet\.service is disabled \(no \*\.wants\/ link to it, so it does not start at boot\) and kubelet is not running \(kubelet\.service is inactive \(dead\)\)/,
@@ -247,7 +247,7 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
     const unloaded: SystemdState = { units: { "kubelet.service": { ...disabledDead.units["kubelet.service"], unloaded: true } } };
     const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }), systemd: unloaded });
     const findings = (await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown");
-    expectIncident3(findings);
+    expectRebootWithoutKubelet(findings);
     assert.match(find(findings, "KubeletServiceDisabled").message, /kubelet\.service is inactive \(dead\)/);
   });
 
@@ -257,19 +257,19 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
     await rm(join(h.fixture.root, "lib"), { recursive: true });
     await rm(join(h.fixture.root, "usr"), { recursive: true });
     await rm(join(h.fixture.root, "etc/systemd/system/kubelet.service.d"), { recursive: true });
-    expectIncident3((await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown"));
+    expectRebootWithoutKubelet((await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown"));
   });
 
   it("the same as the chart mounts it without the bus: kubeadm's drop-in in /etc/systemd proves the unit", async () => {
     const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }) });
     await rm(join(h.fixture.root, "lib"), { recursive: true });
     await rm(join(h.fixture.root, "usr"), { recursive: true });
-    expectIncident3((await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown"));
+    expectRebootWithoutKubelet((await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown"));
   });
 
   it("the same from the unit files alone (no bus socket): no wants/ link", async () => {
     const h = await harness("kubelet-disabled-after-reboot", { settings: settings({ healthzUrl: healthz.closedUrl }) });
-    expectIncident3((await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown"));
+    expectRebootWithoutKubelet((await h.run()).filter((f) => f.reason !== "KubeletRegistrationUnknown"));
   });
 
   it("a masked unit asks for unmask first", async () => {
@@ -312,7 +312,7 @@ describe("kubelet check: incident 3, kubelet never started after a reboot", () =
   });
 });
 
-describe("kubelet check: incident 4, kubelet refuses its flags and crash-loops", () => {
+describe("kubelet check: the refused flags, kubelet crash-loops", () => {
   const crashLoop = (nRestarts: number): SystemdState => ({
     units: {
       "kubelet.service": {

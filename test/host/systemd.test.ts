@@ -29,7 +29,7 @@ describe("unit files", () => {
     });
   });
 
-  it("incident 3: the unit exists and nothing wants it", async () => {
+  it("the reboot without kubelet: the unit exists and nothing wants it", async () => {
     const r = await root("kubelet-disabled-after-reboot");
     const files = await readUnitFiles(new RootedHost(r.root), "kubelet.service");
     assert.equal(files.unitFile, "/lib/systemd/system/kubelet.service");

@@ -19,7 +19,7 @@ async function root(files: Record<string, string>): Promise<string> {
 
 describe("systemd unit command line", () => {
   it("kubeadm's layout: unit, 10-kubeadm.conf, kubeadm-flags.env and /etc/default/kubelet", async () => {
-    const unit = await readUnitCommand(new RootedHost(join(FIXTURES, "incident-4-crashloop")), "kubelet.service");
+    const unit = await readUnitCommand(new RootedHost(join(FIXTURES, "refused-flags-crashloop")), "kubelet.service");
     assert.deepEqual(unit?.argv, [
       "/usr/bin/kubelet",
       "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",

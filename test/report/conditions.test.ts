@@ -361,7 +361,7 @@ describe("NodeConditions sink", () => {
     }
   });
 
-  it("corrects written times by the clock check's offset when the node's clock is wrong (incident 5)", async () => {
+  it("corrects written times by the clock check's offset when the node's clock is wrong (the certificate from the future, docs/incidents.md)", async () => {
     api.seedNode("node-behind");
     const disk = scriptedCheck("disk", "DiskSpaceLow", (run) => (run < 1 ? [] : [finding("DiskSpaceLow", "critical", "NodeFsAvailableLow", "2% available")]));
     const behind = 3 * 3_600_000; // the host's clock is 3 h behind the cluster's

@@ -2,7 +2,7 @@
  * kubelet's certificates: the client certificate it authenticates to the API
  * server with, its serving certificate and the cluster CA in its kubeconfig,
  * judged against a trusted time (the clock check's corrected time when
- * fresh). Incident 5: a rotated client certificate whose NotBefore lies in
+ * fresh). The certificate from the future (docs/incidents.md): a rotated client certificate whose NotBefore lies in
  * the future makes the API server answer Unauthorized; the remedy names the
  * older rotated certificate that still works.
  *

@@ -9,7 +9,7 @@ export const REASONS = defineReasons({
     ClientCertificateNotYetValid: {
       severities: ["critical"],
       meaning:
-        "the client certificate's NotBefore lies after the trusted time; the API server rejects it and kubelet logs `Unauthorized` (incident 5: kubelet rotated while the node's clock was wrong). The message gives NotBefore, the trusted time and where that time came from.",
+        "the client certificate's NotBefore lies after the trusted time; the API server rejects it and kubelet logs `Unauthorized` ([the certificate from the future](incidents.md#the-certificate-from-the-future): kubelet rotated while the node's clock was wrong). The message gives NotBefore, the trusted time and where that time came from.",
       remedy:
         "point the symlink back at the older valid certificate the remedy names, and restart kubelet; make sure time sync runs (`timedatectl set-ntp true`).",
       repair: "none",
@@ -81,7 +81,7 @@ export const REASONS = defineReasons({
     ServingCertificateExpiresSoon: {
       severities: ["warning", "critical"],
       severity:
-        "as ClientCertificateExpiresSoon; the self-signed `kubelet.crt` kubelet writes when no serving certificate is configured is valid for a year and nothing renews it (incident 4), so it is critical within the warning window.",
+        "as ClientCertificateExpiresSoon; the self-signed `kubelet.crt` kubelet writes when no serving certificate is configured is valid for a year and nothing renews it ([the refused flags](incidents.md#the-refused-flags)), so it is critical within the warning window.",
       meaning: "the serving certificate expires within the window.",
       remedy: "`rm kubelet.crt kubelet.key && systemctl restart kubelet` for the self-signed pair; better, `serverTLSBootstrap: true`.",
       repair: "none",

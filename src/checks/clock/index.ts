@@ -3,7 +3,7 @@
  * bounded by the round trip) and NTP (an SNTP query to the servers the
  * node's own time service uses), the time service's state, and jumps of the
  * wall clock between runs. A clock hours wrong is what made kubelet rotate
- * into a certificate from the future in incident 5.
+ * into a certificate from the future (docs/incidents.md).
  *
  * The best fresh estimate becomes ctx.facts.clockOffset, which corrects
  * ctx.trustedNow() for the other checks (certificates). This check is that
@@ -252,7 +252,7 @@ const FUTURE_CERTIFICATES =
   "Certificates kubelet rotated while the clock was wrong may be from the future (NotBefore after the real time) and the API server rejects them as Unauthorized: " +
   "see the KubeletCertificateInvalid condition and /var/lib/kubelet/pki/kubelet-client-current.pem, and point that link back at the newest kubelet-client-<date>.pem that is valid now.";
 
-/** Beyond this the clock was not drifting but set wrong: a hardware clock that lost the time (incident 5). */
+/** Beyond this the clock was not drifting but set wrong: a hardware clock that lost the time (the certificate from the future, docs/incidents.md). */
 const SET_WRONG_MS = 5 * 60_000;
 
 /** Remedy for a clock that disagrees with its reference. */

@@ -16,7 +16,7 @@ export const REASONS = defineReasons({
       severities: ["warning", "critical"],
       severity: "warning when the offset exceeds `apiServerWarningSeconds` (default 2 s), critical beyond `apiServerCriticalSeconds` (default 30 s).",
       meaning:
-        "the node's clock disagrees with the API server's. Beyond a few seconds leases and log correlation suffer; hours off (a clock reset by a power cut, incident 5) and TLS breaks: kubelet rotates its client certificate into one whose NotBefore lies in the future, and the API server answers Unauthorized. When NTP agrees with the node, the message says so: the API server's clock may be the wrong one.",
+        "the node's clock disagrees with the API server's. Beyond a few seconds leases and log correlation suffer; hours off (a clock reset by a power cut, [the certificate from the future](incidents.md#the-certificate-from-the-future)) and TLS breaks: kubelet rotates its client certificate into one whose NotBefore lies in the future, and the API server answers Unauthorized. When NTP agrees with the node, the message says so: the API server's clock may be the wrong one.",
       remedy:
         "step the clock now — `chronyc makestep` (chrony) or `timedatectl set-ntp true && systemctl restart systemd-timesyncd` (timesyncd) — and check with `chronyc tracking` / `timedatectl status`. A clock more than 5 minutes off (hours, after a reboot or power cut) was set wrong, not drifting: the hardware clock lost the time — check the RTC battery (`hwclock --show` against the real time), then `hwclock --systohc`; and certificates kubelet rotated while the clock was wrong may be from the future: see `KubeletCertificateInvalid` and point `/var/lib/kubelet/pki/kubelet-client-current.pem` back at the newest `kubelet-client-<date>.pem` that is valid now.",
       repair: "none",
@@ -68,7 +68,7 @@ export const REASONS = defineReasons({
       severities: ["warning"],
       severity: "warning, reported for `jumpReportSeconds` (default 1 h) after it is seen.",
       meaning:
-        "between two runs the wall clock moved more than `jumpWarningSeconds` (default 10 s) away from the monotonic clock: something stepped it — a time service correcting a wrong clock (what happened after incident 5's power cut), an operator, or a VM resumed from suspend. The message gives the size, direction and times.",
+        "between two runs the wall clock moved more than `jumpWarningSeconds` (default 10 s) away from the monotonic clock: something stepped it — a time service correcting a wrong clock (what happened after the power cut in [the certificate from the future](incidents.md#the-certificate-from-the-future)), an operator, or a VM resumed from suspend. The message gives the size, direction and times.",
       remedy:
         "find what stepped it (`journalctl -u chrony -u systemd-timesyncd` around the time given); if the clock was wrong before the step, anything stamped meanwhile is wrong too — check `KubeletCertificateInvalid` for a client certificate from the future.",
       repair: "none",

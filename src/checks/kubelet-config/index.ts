@@ -13,7 +13,7 @@
  * database (the binary kubelet runs at its next start, even after an upgrade
  * that has not restarted it yet), and the Node's status.nodeInfo.kubeletVersion
  * (what the running kubelet reported; absent when it never registered, as in
- * incident 1). The Node is read at most once per kubelet process.
+ * the unregistered node, docs/incidents.md). The Node is read at most once per kubelet process.
  */
 import { checkSettings, type CommonCheckSettings } from "../../config/config.js";
 import { absolutePath, optional, string, withDefault } from "../../config/schema.js";

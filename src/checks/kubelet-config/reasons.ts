@@ -25,7 +25,7 @@ export const REASONS = defineReasons({
       severities: ["warning", "critical"],
       severity: "critical (warning for kubelet before 1.16, which accepted such labels; 1.13–1.15 with a warning)",
       meaning:
-        "`--node-labels` sets a label in the `kubernetes.io`/`k8s.io` namespaces outside what kubelet may set on its own Node: the `kubelet.kubernetes.io` and `node.kubernetes.io` prefixes (and their subdomains), and `kubernetes.io/hostname`, `kubernetes.io/arch`, `kubernetes.io/os`, `topology.kubernetes.io/region`, `topology.kubernetes.io/zone`, `node.kubernetes.io/instance-type` and the beta forms `beta.kubernetes.io/arch|os|instance-type`, `failure-domain.beta.kubernetes.io/region|zone`. kubelet 1.16+ exits with \"unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels\" (incident 4; `node-role.kubernetes.io/worker` is the usual culprit).",
+        "`--node-labels` sets a label in the `kubernetes.io`/`k8s.io` namespaces outside what kubelet may set on its own Node: the `kubelet.kubernetes.io` and `node.kubernetes.io` prefixes (and their subdomains), and `kubernetes.io/hostname`, `kubernetes.io/arch`, `kubernetes.io/os`, `topology.kubernetes.io/region`, `topology.kubernetes.io/zone`, `node.kubernetes.io/instance-type` and the beta forms `beta.kubernetes.io/arch|os|instance-type`, `failure-domain.beta.kubernetes.io/region|zone`. kubelet 1.16+ exits with \"unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels\" ([the refused flags](incidents.md#the-refused-flags); `node-role.kubernetes.io/worker` is the usual culprit).",
       remedy: "drop the label from `--node-labels` and set it from outside: `kubectl label node <node> node-role.kubernetes.io/worker=`.",
       repair: "none",
     },
@@ -63,7 +63,7 @@ export const REASONS = defineReasons({
     KubeconfigIgnored: {
       severities: ["critical"],
       meaning:
-        'incident 1. kubelet older than 1.8 runs with `--kubeconfig` but without `--require-kubeconfig` (or `--api-servers`): it ignores the server in the kubeconfig, logs "No api server defined - no node status update will be sent." and never registers the node.',
+        '[the unregistered node](incidents.md#the-unregistered-node): kubelet older than 1.8 runs with `--kubeconfig` but without `--require-kubeconfig` (or `--api-servers`): it ignores the server in the kubeconfig, logs "No api server defined - no node status update will be sent." and never registers the node.',
       remedy: "add `--require-kubeconfig` to kubelet's flags and restart it, or upgrade kubelet to 1.8 or later.",
       repair: "none",
     },
@@ -117,7 +117,7 @@ export const REASONS = defineReasons({
     KubeletLogLocation: {
       severities: ["ok"],
       meaning:
-        "kubelet has klog flags (`--logtostderr`, `--log-dir`, `--log-file`, `--alsologtostderr`, `--stderrthreshold`); the message says where its logs actually go. With `--logtostderr=false` they go to files (`--log-file`, or `kubelet.INFO`/`kubelet.WARNING`/`kubelet.ERROR` in `--log-dir`, default `/tmp`) and only ERROR and worse reach the journal — in incident 1 the decisive warning was only in `/tmp/kubelet.WARNING`. With `--logtostderr` true, `--log-dir` is ignored.",
+        "kubelet has klog flags (`--logtostderr`, `--log-dir`, `--log-file`, `--alsologtostderr`, `--stderrthreshold`); the message says where its logs actually go. With `--logtostderr=false` they go to files (`--log-file`, or `kubelet.INFO`/`kubelet.WARNING`/`kubelet.ERROR` in `--log-dir`, default `/tmp`) and only ERROR and worse reach the journal — in [the unregistered node](incidents.md#the-unregistered-node) the decisive warning was only in `/tmp/kubelet.WARNING`. With `--logtostderr` true, `--log-dir` is ignored.",
       remedy: "read the place named (`tail -n 200 /tmp/kubelet.WARNING`).",
       repair: "none",
     },

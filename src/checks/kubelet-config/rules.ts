@@ -655,7 +655,7 @@ export function judgeKubeconfig(facts: KubeletConfigFacts): Finding[] {
   ];
 }
 
-/** Incident 1: kubelet before 1.8 ignores --kubeconfig unless --require-kubeconfig (or --api-servers) is given. */
+/** The unregistered node (docs/incidents.md): kubelet before 1.8 ignores --kubeconfig unless --require-kubeconfig (or --api-servers) is given. */
 export function judgeKubeconfigIgnored(facts: KubeletConfigFacts): Finding[] {
   const version = facts.version?.version;
   if (!version || atLeast(version, 1, 8) || !facts.kubeconfig) return [];
@@ -783,7 +783,7 @@ export function judgeSwap(facts: KubeletConfigFacts): Finding[] {
 }
 
 // ---------------------------------------------------------------------------
-// Where kubelet's logs go (incident 1: the decisive warning was in a file, not the journal)
+// Where kubelet's logs go (the unregistered node, docs/incidents.md: the decisive warning was in a file, not the journal)
 
 const KLOG_SEVERITY_NAMES = ["INFO", "WARNING", "ERROR", "FATAL"];
 

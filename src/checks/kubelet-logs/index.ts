@@ -2,9 +2,9 @@
  * Reads kubelet's and the container runtime's logs continuously and turns
  * known signatures (src/checks/log-signatures.ts) into findings, correlated
  * with what other checks know: an `Unauthorized` loop names the client
- * certificate the certificates check found not yet valid (incident 5); a
- * "No api server defined" names the kubelet flag that caused it
- * (incident 1); cAdvisor's noise never fires.
+ * certificate the certificates check found not yet valid (the certificate from the
+ * future, docs/incidents.md); a "No api server defined" names the kubelet
+ * flag that caused it (the unregistered node); cAdvisor's noise never fires.
  *
  * Sources: the host's journal (one supervised journalctl child) and plain
  * files from kubelet's --log-file/--log-dir plus configured paths, each
@@ -36,7 +36,7 @@ export const kubeletLogsSettings = checkSettings(
     /**
      * When kubelet started earlier than the lookback but within this many
      * hours, read from its start instead: some causes are logged once per
-     * start (incident 1), and the agent is often installed after the node
+     * start (the unregistered node, docs/incidents.md), and the agent is often installed after the node
      * broke. 0 turns this off.
      */
     sinceKubeletStartMaxHours: withDefault(number({ min: 0, max: 24 * 7 }), 24),

@@ -10,7 +10,7 @@ export const REASONS = defineReasons({
       severities: ["critical"],
       condition: "KubeletUnhealthy",
       meaning:
-        "kubelet logged `No api server defined - no node status update will be sent` (incident 1): it runs without an API client, so the node never registers. Logged once per start, so it holds until kubelet restarts or registers. When kubelet runs with `--kubeconfig` but without `--require-kubeconfig` the message says so (kubelet 1.5–1.7 then ignores the kubeconfig's server).",
+        "kubelet logged `No api server defined - no node status update will be sent` ([the unregistered node](incidents.md#the-unregistered-node)): it runs without an API client, so the node never registers. Logged once per start, so it holds until kubelet restarts or registers. When kubelet runs with `--kubeconfig` but without `--require-kubeconfig` the message says so (kubelet 1.5–1.7 then ignores the kubeconfig's server).",
       remedy:
         "add `--require-kubeconfig` (old kubelets) or a `--kubeconfig` naming the API server, then `systemctl daemon-reload && systemctl restart kubelet`.",
       repair: "none",
@@ -50,7 +50,7 @@ export const REASONS = defineReasons({
       condition: "KubeletCertificateInvalid",
       severity: "critical (2 in 5 min)",
       meaning:
-        "the API server answers kubelet with `Unauthorized` (incident 5: `Unable to register node … Unauthorized`, `failed to ensure node lease exists … Unauthorized`; a registry's `401 Unauthorized` on an image pull does not count). When the certificates check found the client certificate not yet valid (`ClientCertificateNotYetValid`) the message says so and the remedy is that check's (it names the older valid certificate).",
+        "the API server answers kubelet with `Unauthorized` ([the certificate from the future](incidents.md#the-certificate-from-the-future): `Unable to register node … Unauthorized`, `failed to ensure node lease exists … Unauthorized`; a registry's `401 Unauthorized` on an image pull does not count). When the certificates check found the client certificate not yet valid (`ClientCertificateNotYetValid`) the message says so and the remedy is that check's (it names the older valid certificate).",
       remedy: "check `/var/lib/kubelet/pki/kubelet-client-current.pem`'s dates and point it at a valid `kubelet-client-<date>.pem`, then restart kubelet.",
       repair: "none",
     },

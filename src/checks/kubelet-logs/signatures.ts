@@ -396,7 +396,7 @@ export const NOISE: readonly NoisePattern[] = [
     id: "cadvisor-no-data",
     needles: ["unable to find data for container"],
     pattern: /unable to find data for container/i,
-    why: "cAdvisor's cache is not warm yet (first seconds after start, or a cgroup that just vanished). Incident 1's operator chased these while the real cause was a warning.",
+    why: "cAdvisor's cache is not warm yet (first seconds after start, or a cgroup that just vanished). In the unregistered node (docs/incidents.md) the operator chased these while the real cause was a warning.",
   },
   {
     id: "disk-space-check-before-stats",

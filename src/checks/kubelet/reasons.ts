@@ -46,7 +46,7 @@ export const REASONS = defineReasons({
     KubeletServiceDisabled: {
       severities: ["warning", "critical"],
       severity:
-        "critical when the unit is disabled (or masked) and kubelet is not running (incident 3: it did not start after a reboot); warning when kubelet runs now but would not start at the next boot.",
+        "critical when the unit is disabled (or masked) and kubelet is not running ([the reboot without kubelet](incidents.md#the-reboot-without-kubelet): it did not start after a reboot); warning when kubelet runs now but would not start at the next boot.",
       meaning: "no `*.wants/kubelet.service` link in the unit tree, or systemd's `UnitFileState` is `disabled`/`masked`.",
       remedy: "`systemctl enable --now kubelet` (`systemctl unmask kubelet` first when masked).",
       repair: "none",
@@ -60,14 +60,15 @@ export const REASONS = defineReasons({
     NodeIPNotPresent: {
       severities: ["critical"],
       meaning:
-        "the node IP kubelet is told to use (`--node-ip` on its command line, or in `/var/lib/kubelet/kubeadm-flags.env`, `/etc/default/kubelet` or `/etc/sysconfig/kubelet` while it is down; otherwise the Node's `InternalIP`) is on none of the node's interfaces (incident 3: a slow wireless interface). The message lists the addresses that are present.",
+        "the node IP kubelet is told to use (`--node-ip` on its command line, or in `/var/lib/kubelet/kubeadm-flags.env`, `/etc/default/kubelet` or `/etc/sysconfig/kubelet` while it is down; otherwise the Node's `InternalIP`) is on none of the node's interfaces ([the reboot without kubelet](incidents.md#the-reboot-without-kubelet): a slow wireless interface). The message lists the addresses that are present.",
       remedy:
         "bring the interface up (`ip -br addr`), and make kubelet wait for the network: a drop-in with `After=network-online.target` and `Wants=network-online.target`, then `systemctl daemon-reload && systemctl restart kubelet`.",
       repair: "none",
     },
     NodeNotRegistered: {
       severities: ["critical"],
-      meaning: "kubelet runs but the API server has no Node by this node's name (incident 1: kubelet 1.7 ignored its `--kubeconfig`).",
+      meaning:
+        "kubelet runs but the API server has no Node by this node's name ([the unregistered node](incidents.md#the-unregistered-node): kubelet 1.7 ignored its `--kubeconfig`).",
       remedy:
         "`journalctl -u kubelet | grep -iE 'regist|api server|unauthorized'`; check `--kubeconfig` (and `--require-kubeconfig` on kubelet < 1.8) and `--hostname-override`.",
       repair: "none",
@@ -91,7 +92,7 @@ export const REASONS = defineReasons({
     StaleNodeCondition: {
       severities: ["warning"],
       meaning:
-        "a condition on this Node that neither kubelet nor node-doctor owns has a `lastHeartbeatTime` older than `staleConditionSeconds` (1 h), or is one a newer kubelet no longer writes (`OutOfDisk` after 1.13, `ConfigOK`) — incident 2. The message names the condition, its status and age. node-doctor never deletes other writers' conditions.",
+        "a condition on this Node that neither kubelet nor node-doctor owns has a `lastHeartbeatTime` older than `staleConditionSeconds` (1 h), or is one a newer kubelet no longer writes (`OutOfDisk` after 1.13, `ConfigOK`) — [the stale condition](incidents.md#the-stale-condition). The message names the condition, its status and age. node-doctor never deletes other writers' conditions.",
       remedy:
         'if nothing still writes it, remove it with the command in the remedy: `kubectl patch node <node> --subresource=status --type=json -p \'[{"op":"test","path":"/status/conditions/<i>/type","value":"<Type>"},{"op":"remove","path":"/status/conditions/<i>"}]\'`.',
       repair: "none",

@@ -8,7 +8,7 @@
  *   /findings conditions and the latest findings, as JSON
  *
  * Four read-only routes do not need a web framework, and the memory budget
- * (DESIGN.md: <= 72 MiB) cannot spare one: fastify with its schema compiler
+ * (<= 72 MiB, docs/performance.md) cannot spare one: fastify with its schema compiler
  * cost 12 MiB of the agent's resident memory here, measured on the bundle.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
