@@ -24,7 +24,7 @@ export const LAYERS = [
   ["main"],
 ];
 
-async function* files(dir) {
+async function* files(dir, extensions = /\.(ts|mts|mjs)$/) {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -36,8 +36,8 @@ async function* files(dir) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       if (entry.name === "fixtures" || entry.name === "node_modules") continue;
-      yield* files(path);
-    } else if (/\.(ts|mts|mjs)$/.test(entry.name)) yield path;
+      yield* files(path, extensions);
+    } else if (extensions.test(entry.name)) yield path;
   }
 }
 
@@ -47,6 +47,17 @@ const LINE_RULES = [
   { dirs: ["test"], pattern: /\b(it|test|describe)\.(skip|todo|only)\b|\{\s*(skip|todo|only):\s*true/, message: "CI runs every test: no skip/todo/only" },
   { dirs: ["src"], pattern: /\bsetInterval\(/, message: "schedule the next run when the previous ends (no setInterval)" },
 ];
+
+/**
+ * The repository is self-contained: the incidents it was built for are told in docs/incidents.md
+ * and referred to by name, and no text points at documents that are not in it.
+ */
+const OUTSIDE_DOCUMENTS = {
+  paths: ["src", "test", "docs", "charts", "bench", "scripts", "README.md"],
+  extensions: /\.(ts|mts|mjs|js|md|ya?ml|tpl|json|txt)$/,
+  pattern: new RegExp(["\\b[Ii]ncidents? [0-9]", "INCIDENTS\\.md", "DESIGN\\.md", "STYLE\\.md", "TOOLS\\.md", "\\.\\./shared\\b"].join("|")),
+  message: "refer to an incident by its name in docs/incidents.md, and to no document outside the repository",
+};
 
 const IMPORT = /(?:\bfrom|\bimport)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g;
 
@@ -97,6 +108,22 @@ export async function lint(root) {
           }
         });
       }
+    }
+  }
+  for (const path of OUTSIDE_DOCUMENTS.paths) {
+    const start = join(root, path);
+    const walk = /\.\w+$/.test(path) ? [start] : files(start, OUTSIDE_DOCUMENTS.extensions);
+    for await (const file of walk) {
+      let text;
+      try {
+        text = await readFile(file, "utf8");
+      } catch (error) {
+        if (error.code === "ENOENT") continue;
+        throw error;
+      }
+      text.split("\n").forEach((line, index) => {
+        if (OUTSIDE_DOCUMENTS.pattern.test(line)) problems.push(`${relative(root, file)}:${index + 1}: ${OUTSIDE_DOCUMENTS.message}`);
+      });
     }
   }
   for await (const file of files(srcDir)) {

@@ -51,4 +51,21 @@ describe("scripts/lint.mjs", () => {
     const root = await tree({ "src/utils/misc.ts": 'import type { Finding } from "../types.js";\n', "src/types.ts": "export type Finding = {};\n" });
     assert.match((await lint(root)).join("\n"), /src\/utils is in no layer/);
   });
+
+  it("fails on a numbered incident or a document outside the repository, in code and docs alike", async () => {
+    // Spelled in pieces so that this file does not trip the rule it tests.
+    const numbered = ["incident", "5"].join(" ");
+    const design = ["DESIGN", "md"].join(".");
+    const root = await tree({
+      "src/types.ts": `/** A certificate from the future (${numbered}). */\nexport type Finding = {};\n`,
+      "docs/runbooks/x.md": `See ${design}.\n`,
+      "README.md": "See [the incidents](docs/incidents.md).\n",
+    });
+    const problems = await lint(root);
+    assert.deepEqual(
+      problems.map((p) => p.split(": ")[0]),
+      ["src/types.ts:1", "docs/runbooks/x.md:1"],
+    );
+    assert.match(problems[0] ?? "", /refer to an incident by its name in docs\/incidents\.md/);
+  });
 });
