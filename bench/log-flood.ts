@@ -137,7 +137,7 @@ interface FloodResult {
 
 async function heapUsedMiB(address: string): Promise<number> {
   const text = await (await fetch(`${address}/metrics`)).text();
-  return Number(/^nodejs_heap_used_bytes\{[^}]*\} (\S+)$/m.exec(text)?.[1] ?? NaN) / 1024 / 1024;
+  return Number(/^nodejs_heap_size_used_bytes\{[^}]*\} (\S+)$/m.exec(text)?.[1] ?? NaN) / 1024 / 1024;
 }
 
 /** Writes `rate` lines/s in 10 batches per second for `seconds`, sampling RSS each second. */

@@ -269,7 +269,7 @@ export async function run(args: string[]): Promise<void> {
       samples.push({
         atS: (performance.now() - t0) / 1000,
         agentRssKiB: await rssKiB(agentPid),
-        heapKiB: metric(text, "nodejs_heap_used_bytes") / 1024,
+        heapKiB: metric(text, "nodejs_heap_size_used_bytes") / 1024,
         lagP99Ms: metric(text, "nodejs_eventloop_lag_p99_seconds") * 1000,
         canaryLagP99Ms: canaryLag,
         exporterRssKiB: await rssKiB(exporterPid),

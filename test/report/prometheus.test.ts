@@ -1,11 +1,15 @@
 /**
- * The exposition renderer: the text format Prometheus parses, byte for byte
- * what the common Node.js client prints for the same series (escaping, label
- * order with default labels, histogram buckets, special values).
+ * The metric types (prom-client's) and what the agent relies on them for: the
+ * text format Prometheus parses (escaping, default labels, histogram buckets,
+ * special values), no global registry, and misuse refused where it is made —
+ * at start-up for names, at the update for values — never a broken scrape.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as client from "prom-client";
 import { Counter, Gauge, Histogram, Registry } from "../../src/telemetry/prometheus.js";
+import { createMetricsSink } from "../../src/sinks/metrics/index.js";
+import type { CheckRun, StateView } from "../../src/types.js";
 import { runTool } from "../support/tools.js";
 
 describe("Prometheus exposition", () => {
@@ -55,7 +59,7 @@ describe("Prometheus exposition", () => {
     assert.equal(promtool.code, 0, promtool.stdout + promtool.stderr);
   });
 
-  it("collect() sets values at scrape time; remove and reset drop series; misuse is an error", async () => {
+  it("collect() sets values at scrape time; remove and reset drop series", async () => {
     const registry = new Registry();
     let reads = 0;
     new Gauge({
@@ -75,9 +79,79 @@ describe("Prometheus exposition", () => {
     assert.doesNotMatch(await registry.metrics(), /a="x"/);
     gauge.reset();
     assert.doesNotMatch(await registry.metrics(), /t_labelled\{/);
-    assert.throws(() => gauge.set({ b: "z" }, 1), /label "b" is not one of a/);
-    assert.throws(() => new Counter({ name: "t_c_total", help: "C.", registers: [registry] }).inc(-1), /cannot be decreased/);
-    assert.throws(() => new Gauge({ name: "t_reads", help: "again", registers: [registry] }), /already been registered/);
-    assert.throws(() => new Gauge({ name: "bad-name", help: "x" }), /invalid metric name/);
+  });
+
+  it("a label value given as a number or as its string is one series", async () => {
+    const registry = new Registry();
+    const gauge = new Gauge({ name: "t_n", help: "N.", labelNames: ["n"], registers: [registry] });
+    gauge.set({ n: 1 }, 1);
+    gauge.set({ n: "1" }, 2);
+    assert.deepEqual(
+      (await registry.metrics()).split("\n").filter((l) => l.startsWith("t_n{")),
+      ['t_n{n="1"} 2'],
+    );
+  });
+
+  it("invalid names are refused when the metric is made; non-numeric values when they are set", () => {
+    const registry = new Registry();
+    assert.throws(() => new Gauge({ name: "bad-name", help: "x" }), /Invalid metric name/);
+    assert.throws(() => new Gauge({ name: "t_ok", help: "x", labelNames: ["bad-name"] }), /Invalid label name/);
+    assert.throws(() => new Histogram({ name: "t_h", help: "x", labelNames: ["le"] }), /le is a reserved label keyword/);
+    const gauge = new Gauge({ name: "t_g", help: "x", labelNames: ["a"], registers: [registry] });
+    // @ts-expect-error a label the metric does not declare
+    assert.throws(() => gauge.set({ b: "z" }, 1), /not included in initial labelset/);
+    // @ts-expect-error a string where a number belongs (values read from a file or a reply)
+    assert.throws(() => gauge.set({ a: "x" }, "5"), /Value is not a valid number/);
+    const histogram = new Histogram({ name: "t_seconds", help: "x", registers: [registry] });
+    assert.throws(() => histogram.observe(NaN), /Value is not a valid number/);
+    assert.throws(() => new Counter({ name: "t_c_total", help: "C." }).inc(-1), /not possible to decrease/);
+    assert.throws(() => new Gauge({ name: "t_g", help: "again", registers: [registry] }), /already been registered/);
+  });
+
+  it("nothing lands in prom-client's global registry", async () => {
+    const before = (await client.register.getMetricsAsJSON()).length;
+    new Gauge({ name: "t_unregistered", help: "x" }).set(1);
+    createMetricsSink({ nodeName: "w", version: "1", checkNames: ["disk", "certificates", "clock", "runtime", "kubelet-logs"] });
+    assert.equal((await client.register.getMetricsAsJSON()).length, before);
+  });
+
+  it("a check's series with an invalid label fail the start naming the check; a bad value costs only that check's series", async () => {
+    assert.throws(
+      () =>
+        createMetricsSink({
+          nodeName: "w",
+          version: "1",
+          checkNames: ["broken"],
+          metricsOf: () => (registry) => {
+            new Gauge({ name: "t_broken", help: "x", labelNames: ["mount-point"], registers: [registry] });
+            return { update() {} };
+          },
+        }),
+      /^Error: the broken check.s metrics: metric "t_broken" \(labels "mount-point"\): Invalid label name/,
+    );
+
+    let gauge: Gauge | undefined;
+    const sink = createMetricsSink({
+      nodeName: "w",
+      version: "1",
+      checkNames: ["odd"],
+      metricsOf: () => (registry) => {
+        gauge = new Gauge({ name: "t_odd", help: "x", registers: [registry] });
+        return { update: (findings) => gauge?.set(findings[0]?.evidence?.["value"] as number) };
+      },
+    });
+    const run: CheckRun = {
+      check: "odd",
+      outcome: "ok",
+      startedAtMs: 0,
+      durationMs: 1,
+      findings: [{ check: "odd", condition: "DiskSpaceLow", severity: "ok", reason: "Fine", message: "fine", evidence: { value: "5" } }],
+    };
+    const state = { conditions: () => [], runs: () => [run] } as unknown as StateView;
+    assert.throws(() => sink.onCheckRun?.(run, state), /the odd check's metrics: Value is not a valid number: 5/);
+    const text = await sink.registry.metrics();
+    assert.match(text, /node_doctor_check_success\{check="odd",node="w"\} 1/);
+    const promtool = await runTool("promtool", ["check", "metrics"], { input: text });
+    assert.equal(promtool.code, 0, promtool.stdout + promtool.stderr);
   });
 });

@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "../../telemetry/prometheus.js";
 import type { CheckRun, Sink, StateView, Transition } from "../../types.js";
 import { registerProcessMetrics } from "./process.js";
-import { createRegistry, type CheckMetrics } from "../../telemetry/registry.js";
+import { createRegistry, type CheckMetrics, type CheckMetricsFactory } from "../../telemetry/registry.js";
 import { checkMetricsFactory } from "../../checks/index.js";
 
 export interface MetricsSink extends Sink {
@@ -15,7 +15,18 @@ export interface MetricsSink extends Sink {
 
 const STATUSES = ["True", "False", "Unknown"] as const;
 
-export function createMetricsSink(options: { nodeName: string; version: string; checkNames: readonly string[] }): MetricsSink {
+function whose(check: string, error: unknown): Error {
+  return new Error(`the ${check} check's metrics: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+export function createMetricsSink(options: {
+  nodeName: string;
+  version: string;
+  checkNames: readonly string[];
+  /** Where a check's series come from (tests inject their own). */
+  metricsOf?: (check: string) => CheckMetricsFactory | undefined;
+}): MetricsSink {
+  const metricsOf = options.metricsOf ?? checkMetricsFactory;
   const registry = createRegistry(options.nodeName);
   const processMetrics = registerProcessMetrics(registry, { version: options.version });
 
@@ -72,8 +83,13 @@ export function createMetricsSink(options: { nodeName: string; version: string; 
   // so a disabled check's zero-initialised series never say "read nothing".
   const perCheck = new Map<string, CheckMetrics>();
   for (const check of options.checkNames) {
-    const factory = checkMetricsFactory(check);
-    if (factory) perCheck.set(check, factory(registry));
+    const factory = metricsOf(check);
+    if (!factory) continue;
+    try {
+      perCheck.set(check, factory(registry));
+    } catch (error) {
+      throw whose(check, error); // prom-client refuses an invalid name or label at construction: at start-up
+    }
   }
   const findingLabels = new Map<string, Set<string>>(); // check -> label keys, to drop stale ones
 
@@ -106,9 +122,14 @@ export function createMetricsSink(options: { nodeName: string; version: string; 
       for (const [key, count] of counts) findings.set(JSON.parse(key) as Record<string, string>, count);
       findingLabels.set(run.check, new Set(counts.keys()));
 
-      if (run.outcome === "ok") perCheck.get(run.check)?.update(run.findings);
-      if (!state.conditions().length) return;
-      updateConditions(state);
+      if (state.conditions().length) updateConditions(state);
+      // Last: a value prom-client refuses (not a number) costs only this check's series, and the engine logs it.
+      if (run.outcome !== "ok") return;
+      try {
+        perCheck.get(run.check)?.update(run.findings);
+      } catch (error) {
+        throw whose(run.check, error);
+      }
     },
     onTransitions(_transitions: readonly Transition[], state: StateView) {
       updateConditions(state);
