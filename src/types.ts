@@ -24,8 +24,9 @@ export function worstSeverity(severities: Iterable<Severity>): Severity {
 }
 
 /**
- * node-doctor's own NodeConditions. True means "problem", like kubelet's
- * pressure conditions. Never kubelet's types: we only ever patch these.
+ * node-doctor's built-in NodeConditions, each fed by its own checks. True
+ * means "problem", like kubelet's pressure conditions. Never kubelet's types:
+ * we only ever patch ours.
  */
 export const CONDITION_TYPES = [
   "KubeletUnhealthy",
@@ -35,14 +36,50 @@ export const CONDITION_TYPES = [
   "DiskSpaceLow",
   "ContainerRuntimeUnhealthy",
 ] as const;
-export type ConditionType = (typeof CONDITION_TYPES)[number];
+export type BuiltinConditionType = (typeof CONDITION_TYPES)[number];
 
-export function isConditionType(value: string): value is ConditionType {
+declare const customConditionBrand: unique symbol;
+/**
+ * A condition type an operator configured for a custom check (`checks.custom`).
+ * Only `customConditionType` makes one, so every value of this type was
+ * validated: never kubelet's, never a built-in one.
+ */
+export type CustomConditionType = string & { readonly [customConditionBrand]: true };
+
+/** Every condition type a Finding may feed: the built-in ones and the configured ones. */
+export type ConditionType = BuiltinConditionType | CustomConditionType;
+
+export function isBuiltinConditionType(value: string): value is BuiltinConditionType {
   return (CONDITION_TYPES as readonly string[]).includes(value);
 }
 
-/** Reason and message a condition carries when nothing feeding it found a problem. */
-export const HEALTHY_CONDITION: Record<ConditionType, { reason: string; message: string }> = {
+/** kubelet's own NodeConditions: kubelet writes them on every status update, and node-doctor never does. */
+export const KUBELET_CONDITION_TYPES = ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"] as const;
+
+/** A condition type kubectl and the API server accept as a NodeCondition's type, CamelCase as kubelet's. */
+export const CONDITION_TYPE_FORMAT = /^[A-Z][A-Za-z0-9]{0,127}$/;
+
+/** Why `value` cannot be a custom condition type, or undefined when it can. */
+export function customConditionTypeProblem(value: string): string | undefined {
+  if (!CONDITION_TYPE_FORMAT.test(value)) {
+    return `must be a CamelCase condition type (a capital letter, then letters and digits, at most 128), got ${JSON.stringify(value)}`;
+  }
+  if ((KUBELET_CONDITION_TYPES as readonly string[]).includes(value)) {
+    return `${value} is kubelet's own condition; node-doctor never writes kubelet's conditions (${KUBELET_CONDITION_TYPES.join(", ")}): choose a type of your own`;
+  }
+  if (isBuiltinConditionType(value)) return `${value} is fed by node-doctor's own checks; choose a type of your own`;
+  return undefined;
+}
+
+/** Validates a configured condition type: the one way to make a CustomConditionType. */
+export function customConditionType(value: string): CustomConditionType {
+  const problem = customConditionTypeProblem(value);
+  if (problem) throw new Error(problem);
+  return value as CustomConditionType;
+}
+
+/** Reason and message a built-in condition carries when nothing feeding it found a problem. */
+export const HEALTHY_CONDITION: Record<BuiltinConditionType, { reason: string; message: string }> = {
   KubeletUnhealthy: { reason: "KubeletHealthy", message: "kubelet is running and its health endpoint answers" },
   KubeletConfigInvalid: { reason: "KubeletConfigValid", message: "kubelet's flags and configuration pass node-doctor's checks" },
   KubeletCertificateInvalid: { reason: "KubeletCertificatesValid", message: "kubelet's certificates are valid" },
@@ -50,6 +87,17 @@ export const HEALTHY_CONDITION: Record<ConditionType, { reason: string; message:
   DiskSpaceLow: { reason: "DiskSpaceSufficient", message: "kubelet's filesystems have space and inodes above their thresholds" },
   ContainerRuntimeUnhealthy: { reason: "ContainerRuntimeHealthy", message: "the container runtime answers and reports ready" },
 };
+
+/**
+ * How a condition reads when nothing feeding it found a problem: a built-in
+ * condition's fixed text, or for a configured one the ok finding its check
+ * made (its reason and message come from the operator's configuration).
+ */
+export function healthyCondition(type: ConditionType, findings: readonly Finding[]): { reason: string; message: string } {
+  if (isBuiltinConditionType(type)) return HEALTHY_CONDITION[type];
+  const ok = findings.find((f) => f.condition === type && f.severity === "ok");
+  return ok ? { reason: ok.reason, message: ok.message } : { reason: "NoProblemFound", message: "no check feeding this condition found a problem" };
+}
 
 /**
  * What a machine may do about a reason: Events, metrics and the repairers read it

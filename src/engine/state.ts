@@ -4,7 +4,7 @@
  * and transitions. The only place that decides a condition's status.
  */
 import {
-  HEALTHY_CONDITION,
+  healthyCondition,
   severityRank,
   type Check,
   type CheckRun,
@@ -104,11 +104,12 @@ export class NodeState implements StateView {
     );
     const worst = findings[0];
     const healthy = !worst || worst.severity === "ok";
+    const healthyText = healthyCondition(condition, findings);
     const candidate = {
       severity: worst?.severity ?? "ok",
-      reason: healthy ? HEALTHY_CONDITION[condition].reason : worst.reason,
+      reason: healthy ? healthyText.reason : worst.reason,
       payload: healthy
-        ? { message: HEALTHY_CONDITION[condition].message, findings }
+        ? { message: healthyText.message, findings }
         : { message: summarize(findings), ...(worst.remedy ? { remedy: worst.remedy } : {}), findings },
     } satisfies { severity: Severity; reason: string; payload: Payload };
 

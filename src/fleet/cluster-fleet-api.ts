@@ -13,7 +13,7 @@ import { KubeClient, isEvent } from "../kube/client.js";
 import { KubeConfigError, kubeconfigCredentials } from "../kube/credentials.js";
 import { ApiError, Transport, type Credentials } from "../kube/transport.js";
 import { removeOurConditions } from "../sinks/conditions.js";
-import { CONDITION_TYPES, SEVERITIES, type Finding } from "../types.js";
+import { CONDITION_TYPE_FORMAT, SEVERITIES, type Finding } from "../types.js";
 import type { FleetApi } from "./fleet-api.js";
 import { kubeconfigPaths, mergeKubeconfigs } from "./kubeconfig-merge.js";
 
@@ -31,8 +31,9 @@ function isFinding(value: unknown): value is Finding {
     typeof value["check"] === "string" &&
     typeof value["reason"] === "string" &&
     typeof value["message"] === "string" &&
+    // Built-in or configured (checks.custom): every condition type an agent may report.
     typeof value["condition"] === "string" &&
-    (CONDITION_TYPES as readonly string[]).includes(value["condition"]) &&
+    CONDITION_TYPE_FORMAT.test(value["condition"]) &&
     (SEVERITIES as readonly string[]).includes(String(value["severity"]))
   );
 }

@@ -35,7 +35,7 @@ import { ApiError } from "../kube/transport.js";
 import { printable } from "../text/printable.js";
 import {
   CONDITION_TYPES,
-  isConditionType,
+  isBuiltinConditionType,
   type CheckRun,
   type Clock,
   type ConditionState,
@@ -126,6 +126,8 @@ export class ConditionsSink implements Sink {
   readonly name = "conditions";
   private readonly policy: ConditionsPolicy;
   private readonly random: () => number;
+  /** The condition types the enabled checks produce (configured custom types among them). */
+  private readonly managed: ReadonlySet<string>;
   private state?: StateView;
   /** Our conditions as the Node last showed them (after our last successful write, or read at start). */
   private written = new Map<string, NodeCondition>();
@@ -144,6 +146,7 @@ export class ConditionsSink implements Sink {
   constructor(private readonly options: ConditionsSinkOptions) {
     this.policy = { ...DEFAULT_CONDITIONS_POLICY, ...options.policy };
     this.random = options.random ?? Math.random;
+    this.managed = new Set<string>(options.managedTypes);
   }
 
   onCheckRun(_run: CheckRun, state: StateView): void {
@@ -175,8 +178,7 @@ export class ConditionsSink implements Sink {
   }
 
   private desired(): ConditionState[] {
-    const managed = new Set<string>(this.options.managedTypes);
-    return (this.state?.conditions() ?? []).filter((c) => managed.has(c.type));
+    return (this.state?.conditions() ?? []).filter((c) => this.managed.has(c.type));
   }
 
   private schedule(cause: WriteCause, delayMs: number): void {
@@ -253,9 +255,8 @@ export class ConditionsSink implements Sink {
       if (firstSync) {
         const { node } = await api.getNode(nodeName, signal);
         if (!node) throw new ApiError(404, "NotFound", `node ${nodeName} is not registered (yet)`, "get", "nodes");
-        this.written = ours(node);
-        const managed = new Set<string>(this.options.managedTypes);
-        for (const type of this.written.keys()) if (!managed.has(type)) deletes.push({ type, $patch: "delete" });
+        this.written = ours(node, this.managed);
+        for (const type of this.written.keys()) if (!this.managed.has(type)) deletes.push({ type, $patch: "delete" });
       }
       const nowMs = clock.now();
       const offsetMs = this.options.clockOffsetMs?.() ?? 0;
@@ -272,7 +273,7 @@ export class ConditionsSink implements Sink {
       if (conditions.length === 0 && deletes.length === 0 && this.synced) return this.afterSuccess();
       if (conditions.length > 0 || deletes.length > 0) {
         const node = await api.patchNodeStatus(nodeName, { status: { conditions: [...conditions, ...deletes] } }, { signal });
-        this.written = ours(node);
+        this.written = ours(node, this.managed);
         this.writes[cause]++;
         if (deletes.length > 0) log.info({ removed: deletes.map((d) => d.type) }, "removed node-doctor conditions no enabled check produces");
         log.debug({ cause, conditions: conditions.map((c) => `${c.type}=${c.status}/${c.reason}`) }, "wrote NodeConditions");
@@ -324,9 +325,10 @@ export class ConditionsSink implements Sink {
   }
 }
 
-function ours(node: Node): Map<string, NodeCondition> {
+/** Our conditions on the Node: the built-in types, and the configured ones this agent manages. */
+function ours(node: Node, managed: ReadonlySet<string> = new Set()): Map<string, NodeCondition> {
   const map = new Map<string, NodeCondition>();
-  for (const c of node.status?.conditions ?? []) if (isConditionType(c.type)) map.set(c.type, c);
+  for (const c of node.status?.conditions ?? []) if (isBuiltinConditionType(c.type) || managed.has(c.type)) map.set(c.type, c);
   return map;
 }
 

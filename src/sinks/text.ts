@@ -3,7 +3,7 @@
  * grouped by condition, worst first, each problem with its reason, message
  * and remedy. Colour only when writing to a terminal.
  */
-import { CONDITION_TYPES, HEALTHY_CONDITION, severityRank, worstSeverity, type Finding, type Severity } from "../types.js";
+import { CONDITION_TYPES, healthyCondition, severityRank, worstSeverity, type ConditionType, type Finding, type Severity } from "../types.js";
 import { statusFor, sortFindings } from "../engine/state.js";
 import { printable } from "../text/printable.js";
 
@@ -53,16 +53,20 @@ export function renderText(unsafe: readonly Finding[], options: TextReportOption
   const out: string[] = [];
   if (options.header) out.push(options.header, "");
 
-  const conditions = CONDITION_TYPES.filter((c) => findings.some((f) => f.condition === c)).sort(
-    (a, b) =>
-      severityRank(worstSeverity(findings.filter((f) => f.condition === b).map((f) => f.severity))) -
-      severityRank(worstSeverity(findings.filter((f) => f.condition === a).map((f) => f.severity))),
-  );
+  // Built-in conditions in their fixed order, then configured ones as the checks reported them.
+  const present = new Set<ConditionType>(findings.map((f) => f.condition));
+  const conditions = [...new Set<ConditionType>([...CONDITION_TYPES, ...present])]
+    .filter((c) => present.has(c))
+    .sort(
+      (a, b) =>
+        severityRank(worstSeverity(findings.filter((f) => f.condition === b).map((f) => f.severity))) -
+        severityRank(worstSeverity(findings.filter((f) => f.condition === a).map((f) => f.severity))),
+    );
   for (const condition of conditions) {
     const group = sortFindings(findings.filter((f) => f.condition === condition));
     const worst = worstSeverity(group.map((f) => f.severity));
     const status = statusFor(worst);
-    const reason = worst === "ok" ? HEALTHY_CONDITION[condition].reason : (group[0]?.reason ?? "");
+    const reason = worst === "ok" ? healthyCondition(condition, group).reason : (group[0]?.reason ?? "");
     out.push(`${paint(worst, MARK[worst].padEnd(7))} ${bold(condition)}=${status}  ${dim(reason)}`);
     for (const finding of group) {
       if (finding.severity === "ok") {

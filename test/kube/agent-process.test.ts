@@ -8,7 +8,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { isConditionType } from "../../src/types.js";
+import { isBuiltinConditionType } from "../../src/types.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { startAgentProcess } from "../support/cli.js";
 
@@ -32,7 +32,7 @@ describe("node-doctor run against an API server", () => {
       const conditions = api.node("proc-1")?.status?.conditions ?? [];
       const ours = conditions.find((c) => c.type === "DiskSpaceLow");
       assert.ok(ours, `no DiskSpaceLow on the Node after 10 s; agent output:\n${agent.output()}`);
-      assert.equal(JSON.stringify(conditions.filter((c) => !isConditionType(c.type))), kubelet, "kubelet's conditions untouched");
+      assert.equal(JSON.stringify(conditions.filter((c) => !isBuiltinConditionType(c.type))), kubelet, "kubelet's conditions untouched");
       assert.equal(api.requestsTo({ verb: "patch", resource: "nodes/status", name: "proc-1" })[0]?.user, "system:node:node-doctor-test");
       const metrics = await (await fetch(`${agent.address}/metrics`)).text();
       assert.match(metrics, /node_doctor_apiserver_requests_total\{[^}]*verb="patch"[^}]*resource="nodes\/status"[^}]*code="200"[^}]*\} 1/);

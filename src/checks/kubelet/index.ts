@@ -19,7 +19,7 @@ import { absolutePath, number, optional, string, withDefault } from "../../confi
 import { canonicalIp, readHostAddresses } from "../../node/addresses.js";
 import { kubeletArgs, parseKubeletFlags, type KubeletLocator, type KubeletSetup } from "../../node/kubelet/locator.js";
 import { DEFAULT_SYSTEM_BUS_SOCKET, readUnitFiles, readUnitKubeletArgs, SystemdBus, type UnitFiles, type UnitState } from "../../node/systemd.js";
-import { isConditionType, severityRank, type Check, type CheckContext, type Finding, type Host } from "../../types.js";
+import { isBuiltinConditionType, KUBELET_CONDITION_TYPES, severityRank, type Check, type CheckContext, type Finding, type Host } from "../../types.js";
 import { REASONS } from "./reasons.js";
 
 export const KUBELET_REASONS = REASONS.names;
@@ -107,7 +107,7 @@ export interface KubeletObservation {
 const BASE = { check: "kubelet", condition: "KubeletUnhealthy" as const };
 
 /** Conditions kubelet owns (its heartbeat is the Lease) or that are set once by design. */
-const NOT_HEARTBEATING = new Set(["Ready", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"]);
+const NOT_HEARTBEATING = new Set<string>(KUBELET_CONDITION_TYPES);
 /** Conditions an older kubelet wrote and a newer one never touches again. */
 const RETIRED_CONDITIONS: Record<string, string> = {
   OutOfDisk: "kubelet stopped maintaining OutOfDisk in 1.13 (DiskPressure replaced it)",
@@ -366,7 +366,7 @@ function judgeCluster(o: KubeletObservation, settings: Pick<KubeletSettings, "le
 
   const conditions = c.node.status?.conditions ?? [];
   conditions.forEach((condition, index) => {
-    if (NOT_HEARTBEATING.has(condition.type) || isConditionType(condition.type)) return;
+    if (NOT_HEARTBEATING.has(condition.type) || isBuiltinConditionType(condition.type)) return;
     const heartbeatMs = condition.lastHeartbeatTime ? Date.parse(condition.lastHeartbeatTime) : NaN;
     const retired = RETIRED_CONDITIONS[condition.type];
     const ageMs = c.atMs - heartbeatMs;
