@@ -6,10 +6,14 @@
 import type { Lease } from "kubernetes-types/coordination/v1.js";
 import type { Event as CoreEvent, Node } from "kubernetes-types/core/v1.js";
 import type { ApiTiming } from "../types.js";
+import { FIELD_MANAGER } from "./ownership.js";
 import { ApiError, type ApiVerb, type Transport } from "./transport.js";
 
 export const STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json";
 export const MERGE_PATCH = "application/merge-patch+json";
+
+/** Every write names node-doctor's field manager, so managedFields tell its fields from anyone else's. */
+const WRITE_QUERY = { fieldManager: FIELD_MANAGER };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -100,6 +104,7 @@ export class KubeClient {
       resource: "nodes/status",
       method: "PATCH",
       path: `/api/v1/nodes/${encodeURIComponent(name)}/status`,
+      query: WRITE_QUERY,
       body: patch,
       contentType: options.contentType ?? STRATEGIC_MERGE_PATCH,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -113,6 +118,7 @@ export class KubeClient {
       resource: "events",
       method: "POST",
       path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+      query: WRITE_QUERY,
       body: event,
       ...(signal ? { signal } : {}),
     });
@@ -125,6 +131,7 @@ export class KubeClient {
       resource: "events",
       method: "PATCH",
       path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events/${encodeURIComponent(name)}`,
+      query: WRITE_QUERY,
       body: patch,
       contentType: STRATEGIC_MERGE_PATCH,
       ...(signal ? { signal } : {}),

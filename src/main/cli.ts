@@ -10,7 +10,7 @@ import { loadConfig, overridesFromEnvironment, type ConfigOverrides } from "../c
 import { ConfigError } from "../config/schema.js";
 import { KubeConfigError } from "../kube/credentials.js";
 import { createClient, resolveCredentials } from "../kube/connect.js";
-import { removeOurConditions } from "../sinks/conditions.js";
+import { removeConditionsReport } from "../sinks/conditions.js";
 import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { CHECK_NAMES, type CheckName } from "../checks/index.js";
@@ -205,8 +205,9 @@ async function commandConditions(args: string[]): Promise<number> {
     let failed = 0;
     for (const node of nodes) {
       try {
-        const removed = await removeOurConditions(client, node, AbortSignal.timeout(30_000));
-        process.stdout.write(removed.length > 0 ? `${node}: removed ${removed.join(", ")}\n` : `${node}: no node-doctor conditions\n`);
+        const { removed, left } = await removeConditionsReport(client, node, AbortSignal.timeout(30_000));
+        const kept = left.map((l) => `; left ${l.type} to ${l.managers.join(", ")}`).join("");
+        process.stdout.write(`${node}: ${removed.length > 0 ? `removed ${removed.join(", ")}` : "no node-doctor conditions"}${kept}\n`);
       } catch (error) {
         failed++;
         process.stderr.write(`node-doctor: ${node}: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -19,6 +19,10 @@
  *   waits, new transitions do not write: the retry carries the latest state;
  * - the first successful write also deletes (`$patch: delete`) conditions of
  *   ours that no enabled check produces any more, so none goes stale;
+ * - ownership comes from the Node's managedFields (src/kube/ownership.ts),
+ *   not from the type's name: a condition of one of our types that another
+ *   field manager added (node-problem-detector's KubeletUnhealthy) is never
+ *   written nor removed, and said so once in the log;
  * - at start, a Node that already shows every condition of ours with the
  *   same status and reason, nothing to delete, and a heartbeat that is not
  *   yet overdue (younger than `heartbeatMs` × (1 + `heartbeatJitter`)) is
@@ -31,11 +35,13 @@
  * state once when the API server answers again.
  */
 import type { Node, NodeCondition } from "kubernetes-types/core/v1.js";
+import { conditionOwners, describeOwners, FIELD_MANAGER, ownershipOf, tracksManagers, type FieldOwner } from "../kube/ownership.js";
 import { ApiError } from "../kube/transport.js";
 import { printable } from "../text/printable.js";
 import {
   CONDITION_TYPES,
   isBuiltinConditionType,
+  KUBELET_CONDITION_TYPES,
   type CheckRun,
   type Clock,
   type ConditionState,
@@ -131,6 +137,9 @@ export class ConditionsSink implements Sink {
   private state?: StateView;
   /** Our conditions as the Node last showed them (after our last successful write, or read at start). */
   private written = new Map<string, NodeCondition>();
+  /** Conditions of our types that another field manager owns on this Node, with who holds them. */
+  private foreign = new Map<string, FieldOwner[]>();
+  private saidUntracked = false;
   private synced = false;
   private timer?: { handle: TimerHandle; cause: WriteCause; atMs: number };
   private inFlight?: Promise<void>;
@@ -178,7 +187,32 @@ export class ConditionsSink implements Sink {
   }
 
   private desired(): ConditionState[] {
-    return (this.state?.conditions() ?? []).filter((c) => this.managed.has(c.type));
+    return (this.state?.conditions() ?? []).filter((c) => this.managed.has(c.type) && !this.foreign.has(c.type));
+  }
+
+  /** Takes in what the Node shows: our conditions into `written`, and which of our types another manager owns. */
+  private see(node: Node): void {
+    const { log } = this.options;
+    const { ours, foreign } = splitByOwner(node, this.managed);
+    for (const [type, others] of foreign) {
+      if (this.foreign.has(type)) continue;
+      log.warn(
+        { condition: type, owners: describeOwners(others) },
+        `${type} on this Node belongs to another field manager (${others.map((o) => o.manager).join(", ")}): node-doctor neither writes nor removes it; its findings stay in /findings and the metrics (docs/conditions.md, Ownership)`,
+      );
+    }
+    for (const type of this.foreign.keys()) {
+      if (!foreign.has(type)) log.info({ condition: type }, `${type} is no longer another field manager's: node-doctor writes it`);
+    }
+    if (!this.saidUntracked && ours.size > 0 && !tracksManagers(node)) {
+      this.saidUntracked = true;
+      log.warn(
+        {},
+        "the Node carries no managedFields (API server older than 1.18, or a proxy strips them): node-doctor cannot tell other writers' conditions from its own and owns its condition types by name",
+      );
+    }
+    this.written = ours;
+    this.foreign = foreign;
   }
 
   private schedule(cause: WriteCause, delayMs: number): void {
@@ -252,10 +286,13 @@ export class ConditionsSink implements Sink {
     try {
       const deletes: Array<{ type: string; $patch: "delete" }> = [];
       const firstSync = !this.synced;
-      if (firstSync) {
+      // A heartbeat under a collision looks again: the other manager's condition may be gone, and the type ours to write.
+      if (firstSync || (cause === "heartbeat" && this.foreign.size > 0)) {
         const { node } = await api.getNode(nodeName, signal);
         if (!node) throw new ApiError(404, "NotFound", `node ${nodeName} is not registered (yet)`, "get", "nodes");
-        this.written = ours(node, this.managed);
+        this.see(node);
+      }
+      if (firstSync) {
         for (const type of this.written.keys()) if (!this.managed.has(type)) deletes.push({ type, $patch: "delete" });
       }
       const nowMs = clock.now();
@@ -273,7 +310,7 @@ export class ConditionsSink implements Sink {
       if (conditions.length === 0 && deletes.length === 0 && this.synced) return this.afterSuccess();
       if (conditions.length > 0 || deletes.length > 0) {
         const node = await api.patchNodeStatus(nodeName, { status: { conditions: [...conditions, ...deletes] } }, { signal });
-        this.written = ours(node, this.managed);
+        this.see(node);
         this.writes[cause]++;
         if (deletes.length > 0) log.info({ removed: deletes.map((d) => d.type) }, "removed node-doctor conditions no enabled check produces");
         log.debug({ cause, conditions: conditions.map((c) => `${c.type}=${c.status}/${c.reason}`) }, "wrote NodeConditions");
@@ -325,11 +362,30 @@ export class ConditionsSink implements Sink {
   }
 }
 
-/** Our conditions on the Node: the built-in types, and the configured ones this agent manages. */
-function ours(node: Node, managed: ReadonlySet<string> = new Set()): Map<string, NodeCondition> {
-  const map = new Map<string, NodeCondition>();
-  for (const c of node.status?.conditions ?? []) if (isBuiltinConditionType(c.type) || managed.has(c.type)) map.set(c.type, c);
-  return map;
+/**
+ * The Node's conditions that are node-doctor's to write, split by owner
+ * (managedFields): ours, and those of our types (the built-in ones and the
+ * configured `managed` ones) another manager owns, with who holds them. A
+ * condition node-doctor added is ours whatever its type (a configured type
+ * since removed from the configuration); kubelet's never are.
+ */
+export function splitByOwner(
+  node: Node,
+  managed: ReadonlySet<string> = new Set(),
+): { ours: Map<string, NodeCondition>; foreign: Map<string, FieldOwner[]> } {
+  const owners = conditionOwners(node);
+  const ours = new Map<string, NodeCondition>();
+  const foreign = new Map<string, FieldOwner[]>();
+  for (const c of node.status?.conditions ?? []) {
+    if ((KUBELET_CONDITION_TYPES as readonly string[]).includes(c.type)) continue;
+    const holders = owners.get(c.type);
+    const addedByUs = holders?.some((h) => h.manager === FIELD_MANAGER && h.added) ?? false;
+    if (!addedByUs && !isBuiltinConditionType(c.type) && !managed.has(c.type)) continue;
+    const ownership = ownershipOf(holders);
+    if (ownership.owner === "ours") ours.set(c.type, c);
+    else foreign.set(c.type, ownership.others);
+  }
+  return { ours, foreign };
 }
 
 /** The SMP body that deletes our condition types (all of CONDITION_TYPES by default), leaving every other condition. */
@@ -337,18 +393,34 @@ export function removalPatch(types: readonly string[] = CONDITION_TYPES): { stat
   return { status: { conditions: types.map((type) => ({ type, $patch: "delete" as const })) } };
 }
 
+export interface Removal {
+  /** Our condition types removed. */
+  removed: string[];
+  /** Conditions of our types left alone because another field manager owns them, with their managers. */
+  left: Array<{ type: string; managers: string[] }>;
+}
+
 /**
- * Removes every node-doctor condition type from a Node, leaving kubelet's and
- * anyone else's (uninstall; the chart's pre-delete hook). Returns the types
- * removed; an empty list when there were none (nothing is written then).
+ * Removes node-doctor's conditions from a Node (uninstall; the chart's
+ * pre-delete hook): those it owns by managedFields, never kubelet's, nor a
+ * condition of one of its types that another manager added
+ * (node-problem-detector's KubeletUnhealthy). Nothing is written when there
+ * is nothing of ours.
  */
-export async function removeOurConditions(api: NodeStatusApi, nodeName: string, signal?: AbortSignal): Promise<string[]> {
+export async function removeConditionsReport(api: NodeStatusApi, nodeName: string, signal?: AbortSignal): Promise<Removal> {
   const { node } = await api.getNode(nodeName, signal);
   if (!node) throw new ApiError(404, "NotFound", `node ${JSON.stringify(nodeName)} does not exist`, "get", "nodes");
-  const present = [...ours(node).keys()];
-  if (present.length === 0) return [];
+  const { ours, foreign } = splitByOwner(node);
+  const present = [...ours.keys()];
+  const left = [...foreign].map(([type, others]) => ({ type, managers: [...new Set(others.map((o) => o.manager))] }));
+  if (present.length === 0) return { removed: [], left };
   const patched = await api.patchNodeStatus(nodeName, removalPatch(present), signal ? { signal } : {});
-  const left = [...ours(patched).keys()];
-  if (left.length > 0) throw new Error(`node ${nodeName} still has ${left.join(", ")} after the removal patch`);
-  return present;
+  const remaining = present.filter((type) => patched.status?.conditions?.some((c) => c.type === type));
+  if (remaining.length > 0) throw new Error(`node ${nodeName} still has ${remaining.join(", ")} after the removal patch`);
+  return { removed: present, left };
+}
+
+/** The types removeConditionsReport removed. */
+export async function removeOurConditions(api: NodeStatusApi, nodeName: string, signal?: AbortSignal): Promise<string[]> {
+  return (await removeConditionsReport(api, nodeName, signal)).removed;
 }

@@ -113,4 +113,73 @@ describe("fake API server", () => {
     const groups = await client.transport.request({ verb: "get", resource: "discovery", method: "GET", path: "/apis" });
     assert.match(JSON.stringify(groups.body), /coordination\.k8s\.io\/v1/);
   });
+
+  it("keeps managedFields as the API server does: per manager and subresource, '.' for whoever added a condition, fields move to whoever changes them", async () => {
+    api.seedNode("mf");
+    const cond = (status: string, message = "m") => ({ type: "DiskSpaceLow", status, reason: "R", message, lastHeartbeatTime: "2026-11-24T12:00:00Z" });
+    await client.patchNodeStatus("mf", { status: { conditions: [cond("False")] } });
+    const heldBy = (manager: string) => {
+      const entry = api.node("mf")?.metadata?.managedFields?.find((e) => e.manager === manager);
+      const fields = (entry?.fieldsV1 as Record<string, Record<string, Record<string, Record<string, object>>>> | undefined)?.["f:status"]?.["f:conditions"]?.[
+        'k:{"type":"DiskSpaceLow"}'
+      ];
+      return fields ? Object.keys(fields).sort() : undefined;
+    };
+    const entry = api.node("mf")?.metadata?.managedFields?.find((e) => e.manager === "node-doctor");
+    assert.deepEqual(
+      { operation: entry?.operation, subresource: entry?.subresource, fieldsType: entry?.fieldsType },
+      {
+        operation: "Update",
+        subresource: "status",
+        fieldsType: "FieldsV1",
+      },
+    );
+    assert.deepEqual(heldBy("node-doctor"), [".", "f:lastHeartbeatTime", "f:message", "f:reason", "f:status", "f:type"]);
+    assert.ok(heldBy("kubelet") === undefined, "kubelet holds its own conditions only");
+
+    // Another writer changes the status only: it takes f:status, node-doctor keeps the rest and the element.
+    api.patchStatusAs("kubectl-patch", "mf", { status: { conditions: [{ type: "DiskSpaceLow", status: "True" }] } });
+    assert.deepEqual(heldBy("kubectl-patch"), ["f:status"]);
+    assert.deepEqual(heldBy("node-doctor"), [".", "f:lastHeartbeatTime", "f:message", "f:reason", "f:type"]);
+    // A write of the same values takes nothing; changing the status back takes it back, and an emptied entry goes.
+    await client.patchNodeStatus("mf", { status: { conditions: [{ ...cond("True") }] } });
+    assert.deepEqual(heldBy("kubectl-patch"), ["f:status"]);
+    await client.patchNodeStatus("mf", { status: { conditions: [{ ...cond("False") }] } });
+    assert.equal(heldBy("kubectl-patch"), undefined);
+    assert.equal(
+      api.node("mf")?.metadata?.managedFields?.some((e) => e.manager === "kubectl-patch"),
+      false,
+    );
+    // Removing the element removes it from every manager.
+    await client.patchNodeStatus("mf", { status: { conditions: [{ type: "DiskSpaceLow", $patch: "delete" }] } });
+    assert.equal(heldBy("node-doctor"), undefined);
+
+    // Without ?fieldManager= the manager is the User-Agent up to its first "/"; a manager over 128 bytes is refused.
+    const anonymous = new Transport({ ...client.transport.credentials }, { timeoutMs: 5_000 });
+    try {
+      await anonymous.request({
+        verb: "patch",
+        resource: "nodes/status",
+        method: "PATCH",
+        path: "/api/v1/nodes/mf/status",
+        body: { status: { conditions: [cond("False")] } },
+        contentType: "application/strategic-merge-patch+json",
+      });
+      assert.equal(api.requests.at(-1)?.fieldManager, "node-doctor", "node-doctor's User-Agent names the same manager");
+      await assert.rejects(
+        anonymous.request({
+          verb: "patch",
+          resource: "nodes/status",
+          method: "PATCH",
+          path: "/api/v1/nodes/mf/status",
+          query: { fieldManager: "x".repeat(129) },
+          body: {},
+          contentType: "application/merge-patch+json",
+        }),
+        (e: unknown) => e instanceof ApiError && e.status === 422,
+      );
+    } finally {
+      anonymous.close();
+    }
+  });
 });

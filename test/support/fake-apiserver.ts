@@ -17,6 +17,9 @@
  *   api.clockSkewMs = 5_000;                             // the Date header runs 5 s ahead
  *   api.requests                                         // what was asked, in order, with the answer's status
  *   api.node("node-1")                                   // the stored Node (a copy)
+ *   api.patchStatusAs("node-problem-detector", "node-1", patch) // another client writes the Node's status
+ *   api.admission = (node) => node;                     // a mutating webhook: the Node stored instead
+ *   api.proxy = (body, request) => body;                 // a proxy rewriting every successful answer
  *
  * Served:
  *   GET  /version, /api, /apis, /api/v1, /apis/<group>/<version> (discovery; /openapi/* is 404)
@@ -36,6 +39,13 @@
  * resourceVersion; a patch naming an older resourceVersion gets 409. Times in
  * conditions are stored at one-second precision, as the real server stores
  * them. Errors are metav1.Status bodies.
+ *
+ * Node writes keep metadata.managedFields as the API server's field manager
+ * does for Update operations (updateManagedFields): one entry per manager
+ * (`?fieldManager=`, else the User-Agent up to its first "/"), operation and
+ * subresource; a condition's "." belongs to whoever added it; changed fields
+ * move to the writer. Seeded Nodes carry kubelet's entry, and one per other
+ * condition writer (seedNode's `managers`).
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -49,6 +59,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Lease } from "kubernetes-types/coordination/v1.js";
 import type { Event as CoreEvent, Node, NodeCondition, Pod } from "kubernetes-types/core/v1.js";
+import type { ManagedFieldsEntry } from "kubernetes-types/meta/v1.js";
 
 // ---------------------------------------------------------------- certificates
 
@@ -137,6 +148,8 @@ export interface RequestRecord {
   body?: unknown;
   /** "token" or the client certificate's CN; undefined when unauthenticated. */
   user?: string;
+  /** Writes: the field manager the server recorded (`?fieldManager=`, else from the User-Agent). */
+  fieldManager?: string;
   status: number;
   /** Date.now() when the request arrived. */
   atMs: number;
@@ -329,6 +342,125 @@ export function jsonPatch(target: Json, ops: Json): Json {
   return doc;
 }
 
+// ---------------------------------------------------------------- managed fields
+
+/** Separates the parts of a field path in a flat key ("f:status", "k:{\"type\":\"Ready\"}", "."). */
+const PATH_SEPARATOR = "\u0000";
+
+/** Every leaf field of `value` under `path` (fieldsV1 path parts), with its value serialized. */
+function fieldLeaves(value: Json, path: string[], dotted: string, out: Map<string, string>): void {
+  if (isObject(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 0) out.set(path.join(PATH_SEPARATOR), "{}");
+    for (const key of keys) fieldLeaves(value[key] ?? null, [...path, `f:${key}`], dotted ? `${dotted}.${key}` : key, out);
+    return;
+  }
+  const mergeKey = MERGE_KEYS[dotted];
+  if (Array.isArray(value) && mergeKey && value.every((e) => isObject(e) && e[mergeKey] !== undefined)) {
+    for (const element of value as JsonObject[]) {
+      // The element itself is a field ("."): whoever added it owns it until it is removed.
+      const elementPath = [...path, `k:${JSON.stringify({ [mergeKey]: element[mergeKey] })}`];
+      out.set([...elementPath, "."].join(PATH_SEPARATOR), "");
+      for (const [key, child] of Object.entries(element)) fieldLeaves(child, [...elementPath, `f:${key}`], `${dotted}.${key}`, out);
+    }
+    return;
+  }
+  out.set(path.join(PATH_SEPARATOR), JSON.stringify(value)); // scalars and atomic lists
+}
+
+/** The fields managedFields track on a Node: labels, annotations, spec and status (not server-set metadata). */
+function trackedLeaves(node: Node): Map<string, string> {
+  const out = new Map<string, string>();
+  const metadata = node.metadata ?? {};
+  const tracked: JsonObject = {};
+  for (const key of ["labels", "annotations"] as const) if (metadata[key]) tracked[key] = clone(metadata[key]) as Json;
+  if (Object.keys(tracked).length > 0) fieldLeaves(tracked, ["f:metadata"], "metadata", out);
+  if (node.spec) fieldLeaves(node.spec as unknown as Json, ["f:spec"], "spec", out);
+  if (node.status) fieldLeaves(node.status as unknown as Json, ["f:status"], "status", out);
+  return out;
+}
+
+function fieldSetOf(fieldsV1: Json | undefined, path: string[] = [], out = new Set<string>()): Set<string> {
+  if (!isObject(fieldsV1)) return out;
+  const keys = Object.keys(fieldsV1);
+  if (keys.length === 0 && path.length > 0) out.add(path.join(PATH_SEPARATOR));
+  for (const key of keys) fieldSetOf(fieldsV1[key], [...path, key], out);
+  return out;
+}
+
+function fieldsV1Of(set: Set<string>): JsonObject {
+  const root: JsonObject = {};
+  for (const key of [...set].sort()) {
+    let node = root;
+    for (const part of key.split(PATH_SEPARATOR)) {
+      const next = node[part];
+      node = isObject(next) ? next : (node[part] = {});
+    }
+  }
+  return root;
+}
+
+/**
+ * managedFields after `manager` changed `before` into `after` with an Update
+ * (a PATCH or PUT), as the API server's field manager computes them: fields
+ * the write added or changed move to the writer (taken from everyone else),
+ * fields it removed leave every manager, fields it left alone keep their
+ * owners. A manager is one entry per (manager, operation, subresource); an
+ * entry left owning nothing disappears; `time` changes only when the
+ * writer's own set does.
+ */
+export function updateManagedFields(
+  entries: readonly ManagedFieldsEntry[],
+  before: Node,
+  after: Node,
+  writer: { manager: string; subresource?: string; time: string },
+): ManagedFieldsEntry[] {
+  const old = trackedLeaves(before);
+  const next = trackedLeaves(after);
+  const changed = [...next].filter(([path, value]) => old.get(path) !== value).map(([path]) => path);
+  const removed = [...old.keys()].filter((path) => !next.has(path));
+  const isWriter = (e: ManagedFieldsEntry) => e.manager === writer.manager && e.operation === "Update" && (e.subresource ?? "") === (writer.subresource ?? "");
+  const out: ManagedFieldsEntry[] = [];
+  let mine: ManagedFieldsEntry | undefined;
+  for (const entry of entries) {
+    const set = fieldSetOf(entry.fieldsV1 as Json | undefined);
+    if (isWriter(entry)) {
+      mine = entry;
+      continue;
+    }
+    for (const path of [...changed, ...removed]) set.delete(path);
+    if (set.size > 0) out.push({ ...clone(entry), fieldsV1: fieldsV1Of(set) });
+  }
+  const own = fieldSetOf(mine?.fieldsV1 as Json | undefined);
+  const size = own.size;
+  for (const path of removed) own.delete(path);
+  for (const path of changed) own.add(path);
+  if (own.size > 0) {
+    const touched = changed.length > 0 || own.size !== size;
+    out.push({
+      manager: writer.manager,
+      operation: "Update",
+      apiVersion: "v1",
+      time: touched || !mine ? writer.time : mine.time,
+      fieldsType: "FieldsV1",
+      fieldsV1: fieldsV1Of(own),
+      ...(writer.subresource ? { subresource: writer.subresource } : {}),
+    });
+  }
+  return out;
+}
+
+/** The field manager of a write: `?fieldManager=`, else the User-Agent up to its first "/", as the API server derives it. */
+function fieldManagerOf(query: Record<string, string>, userAgent: string | undefined): string {
+  const named = query["fieldManager"];
+  if (named !== undefined) {
+    if (named.length > 128) throw new HttpError(422, "Invalid", `fieldManager: Too long: may not be more than 128 bytes`);
+    if (!/^[\x20-\x7e]+$/.test(named)) throw new HttpError(422, "Invalid", `fieldManager: Invalid value: ${JSON.stringify(named)}: must be printable ASCII`);
+    return named;
+  }
+  return (userAgent ?? "").split("/")[0]?.slice(0, 128) ?? "";
+}
+
 // ---------------------------------------------------------------- selectors
 
 function lookup(object: unknown, dotted: string): string | undefined {
@@ -393,6 +525,41 @@ const GROUPS: Record<string, { version: string; resources: Array<Record<string, 
 
 const KUBELET_CONDITION_TYPES = ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"] as const;
 
+/** metav1.Time: RFC 3339 at one-second precision. */
+function apiTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/** node-doctor's condition types: seeded conditions of these types are an earlier node-doctor's unless told otherwise. */
+const NODE_DOCTOR_TYPES = new Set([
+  "KubeletUnhealthy",
+  "KubeletConfigInvalid",
+  "KubeletCertificateInvalid",
+  "ClockSkewed",
+  "DiskSpaceLow",
+  "ContainerRuntimeUnhealthy",
+]);
+
+/** kubelet registers the Node and writes its conditions; every other seeded condition is written by its own manager after. */
+function seededManagedFields(node: Node, at: string, managers: Record<string, string>): ManagedFieldsEntry[] {
+  const all = node.status?.conditions ?? [];
+  const managerOf = (type: string) =>
+    managers[type] ??
+    ((KUBELET_CONDITION_TYPES as readonly string[]).includes(type) ? "kubelet" : NODE_DOCTOR_TYPES.has(type) ? "node-doctor" : "vendor-agent");
+  const done = new Set(["kubelet"]);
+  const withConditions = (): Node => ({ ...clone(node), status: { ...clone(node.status ?? {}), conditions: all.filter((c) => done.has(managerOf(c.type))) } });
+  let current = withConditions();
+  let entries = updateManagedFields([], { metadata: {} }, current, { manager: "kubelet", time: at });
+  for (const manager of new Set(all.map((c) => managerOf(c.type)))) {
+    if (done.has(manager)) continue;
+    done.add(manager);
+    const next = withConditions();
+    entries = updateManagedFields(entries, current, next, { manager, subresource: "status", time: at });
+    current = next;
+  }
+  return entries;
+}
+
 function secondPrecision(value: unknown): unknown {
   if (typeof value !== "string") return value;
   const ms = Date.parse(value);
@@ -415,6 +582,14 @@ export class FakeApiServer {
   private readonly leases = new Map<string, Lease>();
   private readonly events = new Map<string, CoreEvent>();
   private readonly pods = new Map<string, Pod>();
+  /**
+   * A mutating admission webhook on Node writes: gets the Node about to be
+   * stored, returns the one to store instead (or nothing to keep it). The
+   * write succeeds and the answer is what was stored.
+   */
+  admission: ((node: Node, write: { manager: string; subresource: string | undefined }) => Node | void) | undefined;
+  /** A proxy between client and server: rewrites every successful answer's body on its way out. */
+  proxy: ((body: unknown, request: RequestRecord) => unknown) | undefined;
   /** Answers pod proxy requests: what the pod's port would serve at `path`, or undefined for a 404. */
   podProxy: ((pod: Pod, port: string, path: string) => unknown) | undefined;
   private faults: StoredFault[] = [];
@@ -486,8 +661,15 @@ export class FakeApiServer {
     return pod;
   }
 
-  /** Stores a Node as kubelet would have registered it, with kubelet's own conditions (Ready True). */
-  seedNode(name: string, options: { labels?: Record<string, string>; conditions?: NodeCondition[]; at?: Date } = {}): Node {
+  /**
+   * Stores a Node as kubelet would have registered it, with kubelet's own
+   * conditions (Ready True), and managedFields as the API server would show
+   * them: kubelet owns what it registers and its conditions; any other
+   * condition is owned by `managers[type]`, by default "node-doctor" for
+   * node-doctor's types (as written by an earlier agent) and "vendor-agent"
+   * for the rest.
+   */
+  seedNode(name: string, options: { labels?: Record<string, string>; conditions?: NodeCondition[]; at?: Date; managers?: Record<string, string> } = {}): Node {
     const at = new Date(Math.floor((options.at?.getTime() ?? this.nowFn()) / 1000) * 1000).toISOString().replace(".000Z", "Z");
     const kubelet: Record<(typeof KUBELET_CONDITION_TYPES)[number], [string, string, string]> = {
       MemoryPressure: ["False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"],
@@ -538,6 +720,7 @@ export class FakeApiServer {
         },
       },
     };
+    node.metadata = { ...node.metadata, managedFields: seededManagedFields(node, at, options.managers ?? {}) };
     this.nodes.set(name, node);
     return clone(node);
   }
@@ -689,6 +872,7 @@ preferences: {}
       }
       const user = this.authenticate(req);
       if (user) record.user = user;
+      if (["PATCH", "POST", "PUT"].includes(record.method)) record.fieldManager = fieldManagerOf(query, req.headers["user-agent"]);
       const fault = this.takeFault(record);
       if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       if (fault?.hang) {
@@ -706,7 +890,8 @@ preferences: {}
       }
       // /version and discovery are readable without credentials on a real cluster (system:public-info-viewer).
       if (!user && route.resource !== "version") throw new HttpError(401, "Unauthorized", "Unauthorized");
-      const body = this.route(req.method ?? "GET", url, record, contentType ?? "");
+      let body = this.route(req.method ?? "GET", url, record, contentType ?? "");
+      if (this.proxy) body = this.proxy(clone(body), record);
       const wantsTable = (req.method ?? "GET") === "GET" && /as=Table/.test(req.headers.accept ?? "");
       this.send(
         res,
@@ -816,7 +1001,7 @@ preferences: {}
       const node = this.nodes.get(name);
       if (!node) throw new HttpError(404, "NotFound", `nodes "${name}" not found`);
       if (method === "GET") return node;
-      if (method === "PATCH") return this.patchNode(node, resource === "nodes/status", record.body, contentType);
+      if (method === "PATCH") return this.patchNode(node, resource === "nodes/status", record.body, contentType, record.fieldManager ?? "");
     }
     if (resource === "events") {
       if (method === "GET" && !name) return this.listEvents(namespace, q("fieldSelector"));
@@ -916,13 +1101,14 @@ preferences: {}
     }
   }
 
-  private patchNode(node: Node, statusOnly: boolean, body: unknown, contentType: string): Node {
+  private patchNode(node: Node, statusOnly: boolean, body: unknown, contentType: string, manager: string): Node {
     if (contentType.split(";")[0]?.trim() !== "application/json-patch+json") this.checkResourceVersion(body, node.metadata?.resourceVersion);
     const patched = this.applyPatch(node as unknown as Json, body, contentType);
     if (!isObject(patched)) throw new HttpError(422, "Invalid", "the patched Node is not an object");
     const result = patched as unknown as Node;
     // The status subresource takes only status; the main resource ignores status.
-    const next: Node = statusOnly ? { ...clone(node), status: result.status ?? {} } : { ...result, status: clone(node.status ?? {}) };
+    let next: Node = statusOnly ? { ...clone(node), status: result.status ?? {} } : { ...result, status: clone(node.status ?? {}) };
+    if (this.admission) next = this.admission(clone(next), { manager, subresource: statusOnly ? "status" : undefined }) ?? next;
     for (const condition of next.status?.conditions ?? []) {
       if (typeof condition.type !== "string" || !condition.type) throw new HttpError(422, "Invalid", "status.conditions[].type: Required value");
       if (!["True", "False", "Unknown"].includes(condition.status))
@@ -932,15 +1118,34 @@ preferences: {}
       if (condition.lastHeartbeatTime === undefined) delete condition.lastHeartbeatTime;
       if (condition.lastTransitionTime === undefined) delete condition.lastTransitionTime;
     }
+    const managedFields = updateManagedFields(node.metadata?.managedFields ?? [], node, next, {
+      manager,
+      ...(statusOnly ? { subresource: "status" } : {}),
+      time: apiTime(this.now()),
+    });
     next.metadata = {
       ...(next.metadata ?? {}),
       name: node.metadata?.name ?? "",
       uid: node.metadata?.uid ?? "",
       resourceVersion: String(++this.resourceVersion),
       ...(node.metadata?.creationTimestamp ? { creationTimestamp: node.metadata.creationTimestamp } : {}),
+      managedFields,
     };
+    if (managedFields.length === 0) delete next.metadata.managedFields;
     this.nodes.set(node.metadata?.name ?? "", next);
     return next;
+  }
+
+  /**
+   * Another client writing this Node's status in-process (no HTTP), as field
+   * manager `manager`: node-problem-detector patching its conditions, an
+   * operator's `kubectl patch`. The same merge, validation and managedFields
+   * as a PATCH of nodes/<name>/status.
+   */
+  patchStatusAs(manager: string, name: string, patch: unknown, contentType = "application/strategic-merge-patch+json"): Node {
+    const node = this.nodes.get(name);
+    if (!node) throw new Error(`patchStatusAs: no node ${name}`);
+    return clone(this.patchNode(node, true, clone(patch), contentType, manager));
   }
 
   private listEvents(namespace: string | undefined, fieldSelector?: string): unknown {

@@ -19,6 +19,8 @@ import { absolutePath, number, optional, string, withDefault } from "../../confi
 import { canonicalIp, readHostAddresses } from "../../node/addresses.js";
 import { kubeletArgs, parseKubeletFlags, type KubeletLocator, type KubeletSetup } from "../../node/kubelet/locator.js";
 import { DEFAULT_SYSTEM_BUS_SOCKET, readUnitFiles, readUnitKubeletArgs, SystemdBus, type UnitFiles, type UnitState } from "../../node/systemd.js";
+import { conditionOwners, describeOwners, ownershipOf } from "../../kube/ownership.js";
+import { sh } from "../../text/shell.js";
 import { isBuiltinConditionType, KUBELET_CONDITION_TYPES, severityRank, type Check, type CheckContext, type Finding, type Host } from "../../types.js";
 import { REASONS } from "./reasons.js";
 
@@ -365,24 +367,48 @@ function judgeCluster(o: KubeletObservation, settings: Pick<KubeletSettings, "le
   }
 
   const conditions = c.node.status?.conditions ?? [];
+  const owners = conditionOwners(c.node);
   conditions.forEach((condition, index) => {
-    if (NOT_HEARTBEATING.has(condition.type) || isBuiltinConditionType(condition.type)) return;
+    if (!isBuiltinConditionType(condition.type)) return;
+    const ownership = ownershipOf(owners.get(condition.type));
+    const recent = ownership.others.filter((o) => o.time === undefined || c.atMs - Date.parse(o.time) <= settings.staleConditionSeconds * 1000);
+    const writers = ownership.owner === "foreign" ? ownership.others : recent.filter((o) => o.fields.some((f) => ["status", "reason", "message"].includes(f)));
+    if (writers.length === 0) return;
+    const managers = [...new Set(writers.map((o) => o.manager))];
+    const how =
+      ownership.owner === "foreign"
+        ? `was added by ${managers.join(", ")}, so node-doctor neither writes nor removes it: node-doctor's own verdict on ${condition.type} shows only in /findings, its metrics and Events`
+        : `was added by node-doctor, and ${managers.join(", ")} also writes it: two writers overwrite each other's status`;
+    const plugin = NPD_PLUGINS[condition.type];
+    const stopOther =
+      managers.includes("node-problem-detector") && plugin
+        ? `stop node-problem-detector writing it (drop ${plugin} from its --config.custom-plugin-monitor)`
+        : `stop ${managers.join(", ")} writing it`;
+    findings.push({
+      ...BASE,
+      severity: "warning",
+      reason: KUBELET_REASONS.NodeConditionCollision,
+      message: `NodeCondition ${condition.type} on ${c.nodeName} ${how} (managedFields: ${describeOwners(writers)}).`,
+      remedy:
+        `Choose one writer for ${condition.type}. To keep the other one, disable the node-doctor check that feeds it (docs/conditions.md). ` +
+        `To let node-doctor write it, ${stopOther}, then delete the condition: \`${removeConditionCommand(c.nodeName, index, condition.type)}\`; node-doctor writes its own at its next write.`,
+      evidence: { condition: condition.type, owner: ownership.owner, managers, index },
+    });
+  });
+  conditions.forEach((condition, index) => {
+    if (NOT_HEARTBEATING.has(condition.type) || (isBuiltinConditionType(condition.type) && ownershipOf(owners.get(condition.type)).owner === "ours")) return;
     const heartbeatMs = condition.lastHeartbeatTime ? Date.parse(condition.lastHeartbeatTime) : NaN;
     const retired = RETIRED_CONDITIONS[condition.type];
     const ageMs = c.atMs - heartbeatMs;
     const stale = Number.isFinite(heartbeatMs) ? ageMs > settings.staleConditionSeconds * 1000 : retired !== undefined;
     if (!stale) return;
     const age = Number.isFinite(heartbeatMs) ? `last heartbeat ${formatAge(ageMs)} ago (${condition.lastHeartbeatTime})` : "no heartbeat";
-    const patch = JSON.stringify([
-      { op: "test", path: `/status/conditions/${index}/type`, value: condition.type },
-      { op: "remove", path: `/status/conditions/${index}` },
-    ]);
     findings.push({
       ...BASE,
       severity: "warning",
       reason: KUBELET_REASONS.StaleNodeCondition,
       message: `Node condition ${condition.type}=${condition.status} has ${age} and no known owner updates it${retired ? ` (${retired})` : ""}; it will show ${condition.status} forever.`,
-      remedy: `If nothing on this cluster still writes ${condition.type}, remove it: \`kubectl patch node ${c.nodeName} --subresource=status --type=json -p '${patch}'\` (kubectl >= 1.24; the test op makes it a no-op if the conditions moved).`,
+      remedy: `If nothing on this cluster still writes ${condition.type}, remove it: \`${removeConditionCommand(c.nodeName, index, condition.type)}\` (kubectl >= 1.24; the test op makes it a no-op if the conditions moved).`,
       evidence: {
         condition: condition.type,
         status: condition.status,
@@ -393,6 +419,21 @@ function judgeCluster(o: KubeletObservation, settings: Pick<KubeletSettings, "le
     });
   });
   return findings;
+}
+
+/** node-problem-detector's stock plugin that writes each of our condition types (its config/ directory). */
+const NPD_PLUGINS: Record<string, string> = {
+  KubeletUnhealthy: "health-checker-kubelet.json",
+  ContainerRuntimeUnhealthy: "health-checker-containerd.json (or health-checker-docker.json)",
+};
+
+/** Deletes the condition at `index` of a Node's status, only while it is still `type` there (a JSON patch test op). */
+function removeConditionCommand(nodeName: string, index: number, type: string): string {
+  const patch = JSON.stringify([
+    { op: "test", path: `/status/conditions/${index}/type`, value: type },
+    { op: "remove", path: `/status/conditions/${index}` },
+  ]);
+  return sh`kubectl patch node ${nodeName} --subresource=status --type=json -p ${patch}`;
 }
 
 // ---------------------------------------------------------------- gathering

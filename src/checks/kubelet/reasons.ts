@@ -89,6 +89,14 @@ export const REASONS = defineReasons({
       remedy: "give node-doctor API access (in-cluster service account or `--kubeconfig`), or fix what the error names.",
       repair: "none",
     },
+    NodeConditionCollision: {
+      severities: ["warning"],
+      meaning:
+        "a condition of one of node-doctor's types on this Node is written by another field manager, as its managedFields say: another manager added it (node-problem-detector's stock health checkers `health-checker-kubelet.json` and `health-checker-containerd.json` write `KubeletUnhealthy` and `ContainerRuntimeUnhealthy`), so node-doctor neither writes nor removes it; or node-doctor added it and another manager changed its status, reason or message within `staleConditionSeconds`. The message names the managers and what they hold (docs/conditions.md, Ownership).",
+      remedy:
+        "choose one writer: disable the node-doctor check that feeds the condition, or stop the other writer (for node-problem-detector, drop its plugin from `--config.custom-plugin-monitor`) and delete its condition with the `kubectl patch` command in the remedy; node-doctor then writes its own.",
+      repair: "none",
+    },
     StaleNodeCondition: {
       severities: ["warning"],
       meaning:
