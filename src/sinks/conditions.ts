@@ -369,10 +369,7 @@ export class ConditionsSink implements Sink {
  * condition node-doctor added is ours whatever its type (a configured type
  * since removed from the configuration); kubelet's never are.
  */
-export function splitByOwner(
-  node: Node,
-  managed: ReadonlySet<string> = new Set(),
-): { ours: Map<string, NodeCondition>; foreign: Map<string, FieldOwner[]> } {
+export function splitByOwner(node: Node, managed: ReadonlySet<string> = new Set()): { ours: Map<string, NodeCondition>; foreign: Map<string, FieldOwner[]> } {
   const owners = conditionOwners(node);
   const ours = new Map<string, NodeCondition>();
   const foreign = new Map<string, FieldOwner[]>();

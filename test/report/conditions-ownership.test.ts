@@ -110,6 +110,20 @@ describe("condition ownership from managedFields", () => {
     assert.deepEqual(condition(api, "gke-2", "KubeletUnhealthy"), NPD_KUBELET);
   });
 
+  it("removes a configured type node-doctor added once no check produces it, and leaves another agent's of any name", async () => {
+    api.seedNode("gke-5", { at: new Date(NOW - 60 * MIN) });
+    const stale = (type: string) => ({ type, status: "False", reason: "Fine", message: "m", lastHeartbeatTime: AT, lastTransitionTime: AT });
+    api.patchStatusAs("node-doctor", "gke-5", { status: { conditions: [stale("NfsDataMountMissing")] } });
+    api.patchStatusAs("node-problem-detector", "gke-5", { status: { conditions: [stale("FrequentDockerRestart")] } });
+    const disk = scriptedCheck("disk", "DiskSpaceLow", () => []);
+    const h = await conditionsHarness(api, [disk], { nodeName: "gke-5" });
+    closers.push(() => h.stop());
+    void h.scheduler.start();
+    await h.advance(2_000);
+    assert.equal(condition(api, "gke-5", "NfsDataMountMissing"), undefined, "managedFields say node-doctor added it: ours to clean up");
+    assert.deepEqual(condition(api, "gke-5", "FrequentDockerRestart"), stale("FrequentDockerRestart"));
+  });
+
   it("takes a type over once the other manager's condition is gone", async () => {
     npdNode(api, "gke-3");
     const kubelet = scriptedCheck("kubelet", "KubeletUnhealthy", () => []);
