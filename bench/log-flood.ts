@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { appendFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SignatureMatcher } from "../src/checks/kubelet-logs/matcher.js";
+import { SignatureMatcher } from "../src/node/logs/matcher.js";
 import { NOISE, SIGNATURES } from "../src/checks/kubelet-logs/signatures.js";
 import { parseJournalJson, parseLogLine, recordFromJournal } from "../src/node/log-line.js";
 import { fixtureRoot } from "../test/support/fixture-root.js";
@@ -46,7 +46,7 @@ function inProcessThroughput(): { fileLinesPerSecond: number; journalLinesPerSec
   const now = Date.now();
   const klog = Array.from({ length: n }, (_, i) => kubeletLine(i, now));
   const json = Array.from({ length: n }, (_, i) => journalJson(i, now));
-  const matcher = new SignatureMatcher(SIGNATURES, NOISE);
+  const matcher = new SignatureMatcher(SIGNATURES, NOISE, ["journal", "file"]);
   let t = performance.now();
   for (const line of klog) matcher.feed(parseLogLine(line, now), "kubelet", "file", now);
   const fileLinesPerSecond = n / ((performance.now() - t) / 1000);

@@ -4,6 +4,7 @@
  * listed here. Order is the report's order.
  */
 import type { Schema } from "../config/schema.js";
+import type { JournalReader } from "../node/journal.js";
 import type { KubeletLocator } from "../node/kubelet/locator.js";
 import { REASONS as CERTIFICATE_CATALOGUE } from "./certificates/reasons.js";
 import { REASONS as CLOCK_CATALOGUE } from "./clock/reasons.js";
@@ -30,6 +31,8 @@ import { createRuntimeCheck, runtimeSettings } from "./runtime/index.js";
 /** What checks may share: built once per agent by cli.ts. */
 export interface CheckDeps {
   kubelet: KubeletLocator;
+  /** The one journalctl child, shared by every check that reads the journal. */
+  journal: JournalReader;
 }
 
 interface CheckEntry<S extends { enabled: boolean }> {

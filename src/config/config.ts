@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseUntrustedYaml } from "../text/yaml.js";
-import { ConfigError, boolean, number, object, oneOf, optional, string, withDefault, type ObjectOf, type Schema } from "./schema.js";
+import { ConfigError, absolutePath, boolean, list, number, object, oneOf, optional, string, withDefault, type ObjectOf, type Schema } from "./schema.js";
 
 /** Settings every check has; a check's own schema adds its thresholds. */
 export function checkSettings<S extends Record<string, Schema<unknown>>>(
@@ -27,6 +27,23 @@ function listenAddress(value: string): string | undefined {
   if (!match || Number(match[2]) > 65535) return `expected HOST:PORT (e.g. 0.0.0.0:9101), got ${JSON.stringify(value)}`;
   return undefined;
 }
+
+/**
+ * The host's journal, read by one `journalctl` child for every check that
+ * reads it (kubelet-logs, kernel, custom log probes): src/node/journal.ts.
+ */
+export const journalSettings = object({
+  /** The first that holds files is followed: journald's persistent storage, then its volatile one. */
+  directories: withDefault(list(string({ check: absolutePath }), { maxItems: 8 }), ["/var/log/journal", "/run/log/journal"]),
+  /** The binary in the agent's image (on PATH, or a path). */
+  journalctl: withDefault(string({ nonEmpty: true }), "journalctl"),
+  /** Lines parsed per second before shedding lines no signature can match. */
+  maxLinesPerSecond: withDefault(number({ min: 100, max: 1_000_000, integer: true }), 20_000),
+  /** At start, never read further back than this, whatever a check asks for. */
+  maxLookbackHours: withDefault(number({ min: 0, max: 24 * 7 }), 24),
+});
+
+export type JournalSettings = { directories: string[]; journalctl: string; maxLinesPerSecond: number; maxLookbackHours: number };
 
 /** The schema of the whole file, given the checks' own schemas (from checks/index.ts). */
 export function agentConfigSchema<C extends Record<string, Schema<unknown>>>(checks: C) {
@@ -57,6 +74,7 @@ export function agentConfigSchema<C extends Record<string, Schema<unknown>>>(che
       backoffCapSeconds: withDefault(number({ min: 1, max: 3600 }), 300),
       events: withDefault(boolean(), true),
     }),
+    journal: journalSettings,
     checks: object(checks),
   });
 }

@@ -10,6 +10,7 @@ import type { DampingSettings } from "../engine/damping.js";
 import { Scheduler, trustedNowFrom } from "../engine/scheduler.js";
 import { NodeState } from "../engine/state.js";
 import { RootedHost } from "../node/host.js";
+import { JournalReader, journalReaderOptions } from "../node/journal.js";
 import { KubeletLocator } from "../node/kubelet/locator.js";
 import type { KubeClient } from "../kube/client.js";
 import { connectToCluster, type ClusterConnection } from "../kube/connect.js";
@@ -59,7 +60,8 @@ export async function assemble(
   const { log } = options;
   const nodeName = config.nodeName ?? hostname();
   const host = new RootedHost(config.hostRoot);
-  const checks = buildChecks(config.checks, { kubelet: new KubeletLocator(host, clock) }, options.only);
+  const journal = new JournalReader({ host, clock, log: log.child({ component: "journal" }), ...journalReaderOptions(config.journal) });
+  const checks = buildChecks(config.checks, { kubelet: new KubeletLocator(host, clock), journal }, options.only);
   const metrics = createMetricsSink({ nodeName, version: VERSION, checkNames: checks.map((c) => c.name) });
   const cluster = await connectToCluster({
     ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),

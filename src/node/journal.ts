@@ -1,22 +1,35 @@
 /**
- * Follows the host's journal for a few units with one long-lived
- * `journalctl --directory <host>/var/log/journal -u … -o json -f` child —
- * the agent's one allowed long-lived child process — supervised here:
+ * The host's journal, read by one long-lived `journalctl --directory
+ * <host>/var/log/journal -o json` child — the agent's one allowed
+ * long-lived child process — for every reader that wants journal lines
+ * (kubelet-logs' units, the kernel's `_TRANSPORT=kernel`, custom log
+ * probes). Each subscriber names its journal match; the child reads the OR
+ * of them (`_SYSTEMD_UNIT=kubelet.service + _TRANSPORT=kernel`), and each
+ * line goes to the subscribers whose match it satisfies.
  *
- * - restarted with exponential backoff (and jitter-free, on the injected
- *   clock) when it exits or cannot start, resuming after the last cursor it
- *   printed so nothing is read twice;
- * - its output is split with a bounded line buffer and handed on line by
- *   line as it arrives (nothing queues in between);
- * - only lines that contain one of the `keep` needles become strings and are
- *   parsed: one case-insensitive scan per chunk read from the pipe finds
- *   them, and every other line is counted from its bytes alone: in a flood
- *   of ordinary lines the follower allocates per read, not per line
- *   (docs/performance.md has what a flood costs);
- * - a per-second line budget sheds load in a flood: lines over the budget
- *   are counted and dropped unless they contain one of the `keep` needles,
- *   so the decisive line survives a flood of noise. When the event loop is
- *   busy the pipe fills and journalctl blocks: the kernel's back-pressure.
+ * - Bounded look-back: the first child starts at the earliest subscriber's
+ *   `since`, never further back than `maxLookbackMs`, and exits at the end
+ *   of what is there (so a one-shot `node-doctor check` knows it has seen
+ *   it all); later children follow from the last cursor.
+ * - Supervised: restarted with exponential backoff on the injected clock
+ *   when it exits or cannot start, resuming after the last cursor it
+ *   printed so nothing is read twice.
+ * - Cheap in a flood: only lines that contain a subscriber's needle become
+ *   strings and are parsed; one case-insensitive scan per chunk read from
+ *   the pipe finds them, and every other line is counted from its bytes
+ *   alone (and attributed to its subscriber by its `"FIELD":"value"` bytes),
+ *   so a flood of ordinary lines allocates per read, not per line
+ *   (docs/performance.md).
+ * - A per-second line budget sheds load: lines over the budget without a
+ *   needle are counted `dropped`, so the decisive line survives a flood.
+ *   When the event loop is busy the pipe fills and journalctl blocks: the
+ *   kernel's back-pressure.
+ *
+ * Subscribers register when their check is built and open when it first
+ * runs; the child starts once every registered subscriber has opened (or
+ * `joinWaitMs` after the first did). One that opens later restarts the
+ * child with the wider match from the last cursor, without a look-back of
+ * its own (logged).
  *
  * No journal-reading library fits: the few on npm bind libsystemd natively
  * (a build step and a native crash domain in the agent) or parse the
@@ -24,84 +37,160 @@
  * the files the way journald wrote them, including compressed entries.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import type { Clock, Log, TimerHandle } from "../types.js";
-import { parseJournalJson, type JournalEntry } from "./log-line.js";
+import type { JournalSettings } from "../config/config.js";
+import type { Clock, Host, Log, TimerHandle } from "../types.js";
+import { JOURNAL_MATCH_FIELDS, parseJournalJson, type JournalEntry, type JournalMatchField } from "./log-line.js";
 import { LineSplitter, type LineRangeHandler } from "./log-follower.js";
 
-export interface JournalOptions {
-  /** Local path of the journal directory (e.g. <host root>/var/log/journal). */
-  directory: string;
-  units: readonly string[];
-  /** Start from this wall-clock time (ms) on the first start. */
-  sinceMs: number;
-  clock: Clock;
-  log: Log;
-  onEntry(entry: JournalEntry): void;
-  /** Lines over the budget and without a needle: counted, not parsed. */
-  onDropped?(lines: number): void;
-  /** journalctl printed a line that is not a journal JSON object. */
-  onUnparseable?(line: string): void;
-  /** A line without any `keep` needle, counted without being parsed. */
-  onUninteresting?(): void;
-  journalctl?: string;
-  maxLineBytes?: number;
-  /** Most lines parsed per second before shedding (default 20,000). */
-  maxLinesPerSecond?: number;
+/** One group of a match: every term must hold (distinct fields). */
+export type JournalMatchGroup = Readonly<Partial<Record<JournalMatchField, string>>>;
+/** A journal match: the OR of its groups. */
+export type JournalMatch = readonly JournalMatchGroup[];
+
+/** What `journalctl -u UNIT` reads of a unit: its processes' lines and systemd's lines about it. */
+export function unitsMatch(units: readonly string[]): JournalMatch {
+  return units.flatMap((unit) => [{ _SYSTEMD_UNIT: unit }, { UNIT: unit, _PID: "1" }]);
+}
+
+/** The kernel's own messages (journald's kmsg transport). */
+export const KERNEL_MATCH: JournalMatch = [{ _TRANSPORT: "kernel" }];
+
+export function entryMatches(entry: JournalEntry, match: JournalMatch): boolean {
+  return match.some((group) => Object.entries(group).every(([field, value]) => entry.fields[field as JournalMatchField] === value));
+}
+
+/** journalctl's positional matches: terms of a group side by side, groups joined by `+`. */
+export function matchArgs(match: JournalMatch): string[] {
+  const args: string[] = [];
+  for (const group of match) {
+    if (args.length > 0) args.push("+");
+    for (const [field, value] of Object.entries(group)) args.push(`${field}=${value}`);
+  }
+  return args;
+}
+
+const OUTPUT_FIELDS = ["MESSAGE", ...JOURNAL_MATCH_FIELDS, "PRIORITY"].join(",");
+
+export function journalctlArgs(options: { directory: string; match: JournalMatch; follow: boolean; sinceMs?: number; afterCursor?: string }): string[] {
+  const args = ["--directory", options.directory, "--output", "json", "--no-pager", "--quiet"];
+  if (options.follow) args.push("--follow", "--lines", "all");
+  if (options.afterCursor) args.push("--after-cursor", options.afterCursor);
+  else if (options.sinceMs !== undefined) args.push("--since", `@${Math.floor(options.sinceMs / 1000)}`);
+  // Only what we read (journalctl always adds the cursor and timestamps); the match fields route each line.
+  args.push("--output-fields", OUTPUT_FIELDS);
+  args.push(...matchArgs(options.match));
+  return args;
+}
+
+export type SkippedResult = "unmatched" | "dropped" | "unparseable";
+
+export interface JournalSubscriberSpec {
+  match: JournalMatch;
   /**
    * Lowercase ASCII substrings (no quotes or backslashes, so JSON escaping
-   * cannot hide them). When given, a line containing none is not parsed at
-   * all — it cannot match — and is never shed as "dropped" beyond the
-   * budget either way. This keeps a flood of ordinary lines cheap.
+   * cannot hide them). A line containing none of any subscriber's needles is
+   * not parsed — it cannot match — and is counted through onSkipped. Absent:
+   * every line of this match is parsed.
    */
   keep?: readonly string[];
+  onEntry(entry: JournalEntry): void;
+  /** Lines of this match counted without being parsed: no needle (unmatched), over the budget (dropped), or not JSON. */
+  onSkipped?(result: SkippedResult, lines: number): void;
+}
+
+export interface JournalStatus {
+  /** The journal directory followed (node path), once found. */
+  directory?: string;
+  running: boolean;
+  starts: number;
+  /** Why the last child ended or could not start, or why there is no journal. */
+  lastError?: string;
+  lastCursor?: string;
+  droppedLines: number;
+  /** The look-back has been read (the first, non-following journalctl finished). */
+  caughtUp: boolean;
+}
+
+export interface JournalSubscription {
+  /** Starts reading (idempotent): the first call sets where this subscriber's look-back starts. Resolves once a journal directory was looked for. */
+  open(sinceMs: number): Promise<void>;
+  /** Resolves when the look-back has been read, reading failed, or there is no journal. */
+  settled(): Promise<void>;
+  status(): Readonly<JournalStatus> & { joinedLate: boolean };
+  close(): Promise<void>;
+}
+
+export interface JournalReaderOptions {
+  host: Host;
+  clock: Clock;
+  log: Log;
+  /** Node paths; the first that holds files is followed (journald's persistent, then volatile storage). */
+  directories: readonly string[];
+  journalctl: string;
+  /** Most lines parsed per second before shedding. */
+  maxLinesPerSecond: number;
+  /** The look-back at start never reaches further back than this. */
+  maxLookbackMs: number;
+  maxLineBytes?: number;
+  /** How long the first subscriber to open waits for the other registered ones (default 2 s). */
+  joinWaitMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
 }
 
-export interface JournalStatus {
-  running: boolean;
-  starts: number;
-  /** Why the last child ended or could not start. */
-  lastError?: string;
-  lastCursor?: string;
-  droppedLines: number;
-  /** The lookback has been read (the first, non-following journalctl finished). */
-  caughtUp: boolean;
-}
-
-/**
- * The first child reads the lookback and exits (so a one-shot `node-doctor
- * check` knows when it has seen it all); later children follow from the
- * last cursor.
- */
-export function journalctlArgs(options: { directory: string; units: readonly string[]; follow: boolean; sinceMs?: number; afterCursor?: string }): string[] {
-  const args = ["--directory", options.directory, "--output", "json", "--no-pager", "--quiet"];
-  if (options.follow) args.push("--follow", "--lines", "all");
-  for (const unit of options.units) args.push("--unit", unit);
-  if (options.afterCursor) args.push("--after-cursor", options.afterCursor);
-  else if (options.sinceMs !== undefined) args.push("--since", `@${Math.floor(options.sinceMs / 1000)}`);
-  // Only what we read: journalctl always adds the cursor and timestamps.
-  args.push("--output-fields", "MESSAGE,_SYSTEMD_UNIT,UNIT,SYSLOG_IDENTIFIER,_PID,PRIORITY");
-  return args;
-}
-
 const CURSOR = /"__CURSOR":"([^"\\]+)"/;
 
-export class JournalFollower {
+interface Subscriber {
+  spec: JournalSubscriberSpec;
+  sinceMs?: number;
+  /** In the running child's match. */
+  inChild: boolean;
+  joinedLate: boolean;
+  /** Per group, the `"FIELD":"value"` byte strings that must all be in a line of this subscriber. */
+  markers: Buffer[][];
+}
+
+function markersOf(match: JournalMatch): Buffer[][] {
+  return match.map((group) => Object.entries(group).map(([field, value]) => Buffer.from(`${JSON.stringify(field)}:${JSON.stringify(value)}`)));
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The reader's options from the agent's `journal` settings. */
+export function journalReaderOptions(
+  settings: JournalSettings,
+): Pick<JournalReaderOptions, "directories" | "journalctl" | "maxLinesPerSecond" | "maxLookbackMs"> {
+  return {
+    directories: settings.directories,
+    journalctl: settings.journalctl,
+    maxLinesPerSecond: settings.maxLinesPerSecond,
+    maxLookbackMs: settings.maxLookbackHours * 3_600_000,
+  };
+}
+
+export class JournalReader {
+  private readonly subscribers: Subscriber[] = [];
   private child?: ChildProcess;
   private timer?: TimerHandle;
+  private joinTimer?: TimerHandle;
   private closed = false;
+  private started = false;
   private backoffMs: number;
   private readonly status_: JournalStatus = { running: false, starts: 0, droppedLines: 0, caughtUp: false };
   private resolveCaughtUp!: () => void;
   private readonly caughtUpPromise = new Promise<void>((resolve) => (this.resolveCaughtUp = resolve));
   private resolveFirstFailure!: () => void;
   private readonly firstFailure = new Promise<void>((resolve) => (this.resolveFirstFailure = resolve));
+  private looking?: Promise<void>;
   private windowStartMs = 0;
   private linesThisWindow = 0;
   private startedAtMonotonic = 0;
-  /** One case-insensitive alternation of the needles, searched from `lastIndex`. */
-  private readonly keep?: RegExp;
+  /** Lines parsed whatever their needles: some subscriber gave none. */
+  private parseAll = false;
+  /** One case-insensitive alternation of every subscriber's needles, searched from `lastIndex`. */
+  private keep?: RegExp;
   /** The chunk being split, and where needle matches in it end, ascending. */
   private chunk?: Buffer;
   private readonly needleEnds: number[] = [];
@@ -114,18 +203,25 @@ export class JournalFollower {
   private skippedInChunkEnd = 0;
   private readonly onLineRange: LineRangeHandler = (bytes, start, end) => this.onLine(bytes, start, end);
 
-  constructor(private readonly options: JournalOptions) {
+  constructor(private readonly options: JournalReaderOptions) {
     this.backoffMs = options.backoffInitialMs ?? 1000;
-    const needles = (options.keep ?? []).filter((n) => n.length > 0);
-    if (needles.length > 0) this.keep = new RegExp(needles.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "gi");
   }
 
-  /** The cursor of the last line read, parsed or skipped. */
-  private syncCursor(): void {
-    if (this.lastSkippedBytes === 0 || !this.lastSkipped) return;
-    const cursor = CURSOR.exec(this.lastSkipped.toString("utf8", 0, this.lastSkippedBytes));
-    if (cursor) this.status_.lastCursor = cursor[1] as string;
-    this.lastSkippedBytes = 0;
+  /** The configured journal directories (node paths), for messages. */
+  get directories(): readonly string[] {
+    return this.options.directories;
+  }
+
+  /** Registers a subscriber; it reads nothing until it opens. */
+  subscribe(spec: JournalSubscriberSpec): JournalSubscription {
+    const subscriber: Subscriber = { spec, inChild: false, joinedLate: false, markers: markersOf(spec.match) };
+    this.subscribers.push(subscriber);
+    return {
+      open: (sinceMs) => this.open(subscriber, sinceMs),
+      settled: () => this.settled(),
+      status: () => ({ ...this.status(), joinedLate: subscriber.joinedLate }),
+      close: () => this.unsubscribe(subscriber),
+    };
   }
 
   status(): Readonly<JournalStatus> {
@@ -133,32 +229,133 @@ export class JournalFollower {
     return this.status_;
   }
 
-  /** Resolves once the lookback has been read. */
-  caughtUp(): Promise<void> {
-    return this.caughtUpPromise;
-  }
-
-  /** Resolves when the first journalctl has read the lookback or failed. */
+  /** Resolves when the look-back has been read, the first child failed, or there is no journal to read. */
   settled(): Promise<void> {
-    return Promise.race([this.caughtUpPromise, this.firstFailure]);
+    if (this.closed || (this.status_.directory === undefined && this.looking === undefined)) return Promise.resolve();
+    return (async () => {
+      await this.looking;
+      if (this.status_.directory === undefined) return;
+      await Promise.race([this.caughtUpPromise, this.firstFailure]);
+    })();
   }
 
-  start(): void {
+  private async open(subscriber: Subscriber, sinceMs: number): Promise<void> {
+    if (this.closed || !this.subscribers.includes(subscriber)) return;
+    subscriber.sinceMs ??= sinceMs;
+    await this.findDirectory();
+    if (this.status_.directory === undefined) return;
+    if (this.started) {
+      if (!subscriber.inChild) {
+        subscriber.joinedLate = true;
+        this.options.log.info(
+          { match: matchArgs(subscriber.spec.match).join(" ") },
+          "journal subscriber joined after the look-back was read: restarting journalctl with its match, no look-back of its own",
+        );
+        this.restart();
+      }
+      return;
+    }
+    if (this.subscribers.every((s) => s.sinceMs !== undefined)) this.begin();
+    else this.joinTimer ??= this.options.clock.setTimeout(() => this.begin(), this.options.joinWaitMs ?? 2000);
+  }
+
+  /** The first of the configured directories that holds files, looked for until one does. */
+  private findDirectory(): Promise<void> {
+    if (this.status_.directory !== undefined) return Promise.resolve();
+    this.looking ??= (async () => {
+      for (const dir of this.options.directories) {
+        let entries: string[] = [];
+        try {
+          entries = await this.options.host.list(dir);
+        } catch {
+          continue;
+        }
+        if (entries.length === 0) continue;
+        this.status_.directory = dir;
+        delete this.status_.lastError;
+        return;
+      }
+      this.status_.lastError = `no journal in ${this.options.directories.join(" or ")}`;
+    })().finally(() => delete this.looking);
+    return this.looking;
+  }
+
+  private begin(): void {
+    if (this.joinTimer) this.options.clock.clearTimeout(this.joinTimer);
+    delete this.joinTimer;
+    if (this.started || this.closed) return;
+    this.started = true;
+    this.spawnChild();
+  }
+
+  /** A subscriber joined: end the child; its close starts the next one with the wider match, at once. */
+  private restart(): void {
+    const child = this.child;
+    if (this.timer) {
+      this.options.clock.clearTimeout(this.timer);
+      delete this.timer;
+    }
+    if (!child) {
+      this.spawnChild();
+      return;
+    }
+    delete this.child;
+    child.removeAllListeners("close");
+    child.once("close", () => this.spawnChild());
+    child.kill("SIGTERM");
+  }
+
+  private async unsubscribe(subscriber: Subscriber): Promise<void> {
+    const index = this.subscribers.indexOf(subscriber);
+    if (index >= 0) this.subscribers.splice(index, 1);
+    if (this.subscribers.length === 0) await this.close();
+    else if (!this.started && this.subscribers.every((s) => s.sinceMs !== undefined) && this.status_.directory !== undefined) this.begin();
+  }
+
+  /** The subscribers the next child reads for, and the needles and match it reads with. */
+  private prepare(): { match: JournalMatch; sinceMs: number } | undefined {
+    const readers = this.subscribers.filter((s) => s.sinceMs !== undefined);
+    if (readers.length === 0) return undefined;
+    const seen = new Set<string>();
+    const match: JournalMatchGroup[] = [];
+    for (const s of readers) {
+      s.inChild = true;
+      for (const group of s.spec.match) {
+        const key = JSON.stringify(Object.entries(group).sort());
+        if (!seen.has(key)) {
+          seen.add(key);
+          match.push(group);
+        }
+      }
+    }
+    this.parseAll = readers.some((s) => s.spec.keep === undefined);
+    const needles = [...new Set(readers.flatMap((s) => s.spec.keep ?? []))].filter((n) => n.length > 0);
+    if (needles.length > 0 && !this.parseAll) this.keep = new RegExp(needles.map(escapeRegExp).join("|"), "gi");
+    else delete this.keep;
+    const earliest = Math.min(...readers.map((s) => s.sinceMs as number));
+    const floor = this.options.clock.now() - this.options.maxLookbackMs;
+    return { match, sinceMs: Math.max(earliest, floor) };
+  }
+
+  private spawnChild(): void {
     if (this.closed || this.child || this.timer) return;
     const { options } = this;
+    const plan = this.prepare();
+    const directory = this.status_.directory;
+    if (!plan || directory === undefined) return;
     this.syncCursor();
     const args = journalctlArgs({
-      directory: options.directory,
-      units: options.units,
+      directory: options.host.local(directory),
+      match: plan.match,
       follow: this.status_.caughtUp,
-      sinceMs: options.sinceMs,
+      sinceMs: plan.sinceMs,
       ...(this.status_.lastCursor ? { afterCursor: this.status_.lastCursor } : {}),
     });
     this.status_.starts++;
     this.startedAtMonotonic = options.clock.monotonic();
     let child: ChildProcess;
     try {
-      child = spawn(options.journalctl ?? "journalctl", args, { stdio: ["ignore", "pipe", "pipe"] });
+      child = spawn(options.journalctl, args, { stdio: ["ignore", "pipe", "pipe"] });
     } catch (error) {
       this.onExit(`could not start journalctl: ${String(error)}`);
       return;
@@ -168,6 +365,7 @@ export class JournalFollower {
     const splitter = new LineSplitter(options.maxLineBytes);
     let stderr = "";
     child.stdout?.on("data", (chunk: Buffer) => {
+      if (this.child !== child) return;
       this.startChunk(chunk);
       splitter.push(chunk, this.onLineRange);
       this.endChunk();
@@ -187,12 +385,20 @@ export class JournalFollower {
         delete this.child;
         this.status_.caughtUp = true;
         this.resolveCaughtUp();
-        this.start();
+        this.spawnChild();
         return;
       }
       const detail = stderr.trim().split("\n")[0];
       this.onExit(`journalctl exited (${sig ?? `code ${code}`})${detail ? `: ${detail}` : ""}`);
     });
+  }
+
+  /** The cursor of the last line read, parsed or skipped. */
+  private syncCursor(): void {
+    if (this.lastSkippedBytes === 0 || !this.lastSkipped) return;
+    const cursor = CURSOR.exec(this.lastSkipped.toString("utf8", 0, this.lastSkippedBytes));
+    if (cursor) this.status_.lastCursor = cursor[1] as string;
+    this.lastSkippedBytes = 0;
   }
 
   /**
@@ -250,26 +456,40 @@ export class JournalFollower {
     this.lastSkippedBytes = length;
   }
 
+  /** Whether a line (as printed by journalctl) carries every term of one of the subscriber's groups. */
+  private static carries(subscriber: Subscriber, bytes: Buffer, start: number, end: number): boolean {
+    return subscriber.markers.some((group) =>
+      group.every((marker) => {
+        const at = bytes.indexOf(marker, start);
+        return at >= 0 && at + marker.length <= end;
+      }),
+    );
+  }
+
+  private skipped(result: SkippedResult, bytes: Buffer, start: number, end: number): void {
+    for (const s of this.subscribers) {
+      if (!s.inChild || !s.spec.onSkipped) continue;
+      if (result === "unparseable" || JournalReader.carries(s, bytes, start, end)) s.spec.onSkipped(result, 1);
+    }
+  }
+
   private onLine(bytes: Buffer, start: number, end: number): void {
     if (end === start) return;
     const { options } = this;
-    const overBudget = ++this.linesThisWindow > (options.maxLinesPerSecond ?? 20_000);
-    if (this.keep && !this.hasNeedle(this.keep, bytes, start, end)) {
+    const overBudget = ++this.linesThisWindow > options.maxLinesPerSecond;
+    if (!this.parseAll && (!this.keep || !this.hasNeedle(this.keep, bytes, start, end))) {
       if (bytes === this.chunk) {
         this.skippedInChunkStart = start;
         this.skippedInChunkEnd = end;
       } else this.rememberSkipped(bytes, start, end);
-      if (overBudget) {
-        this.status_.droppedLines++;
-        options.onDropped?.(1);
-      } else if (bytes[start] !== 0x7b) options.onUnparseable?.(bytes.toString("utf8", start, end));
-      else options.onUninteresting?.();
+      if (overBudget) this.status_.droppedLines++;
+      this.skipped(overBudget ? "dropped" : bytes[start] !== 0x7b ? "unparseable" : "unmatched", bytes, start, end);
       return;
     }
     const line = bytes.toString("utf8", start, end);
     const entry = parseJournalJson(line);
     if (!entry) {
-      options.onUnparseable?.(line);
+      this.skipped("unparseable", bytes, start, end);
       return;
     }
     if (entry.cursor) {
@@ -277,7 +497,7 @@ export class JournalFollower {
       this.lastSkippedBytes = 0;
       this.skippedInChunkStart = -1;
     }
-    options.onEntry(entry);
+    for (const s of this.subscribers) if (s.inChild && entryMatches(entry, s.spec.match)) s.spec.onEntry(entry);
   }
 
   private onExit(reason: string): void {
@@ -291,18 +511,19 @@ export class JournalFollower {
     if (options.clock.monotonic() - this.startedAtMonotonic > 60_000) this.backoffMs = options.backoffInitialMs ?? 1000;
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, options.backoffMaxMs ?? 300_000);
-    options.log.warn({ err: reason, retryInMs: delay }, "journal follower stopped; restarting");
+    options.log.warn({ err: reason, retryInMs: delay }, "journal reader stopped; restarting");
     this.timer = options.clock.setTimeout(() => {
       delete this.timer;
-      this.start();
+      this.spawnChild();
     }, delay);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.resolveCaughtUp();
-    if (this.timer) this.options.clock.clearTimeout(this.timer);
+    for (const timer of [this.timer, this.joinTimer]) if (timer) this.options.clock.clearTimeout(timer);
     delete this.timer;
+    delete this.joinTimer;
     const child = this.child;
     delete this.child;
     this.status_.running = false;

@@ -11,7 +11,9 @@
  * - A partial last line waits for its newline; a line longer than
  *   maxLineBytes is cut there (reported truncated) and the rest skipped.
  * - Bounded: at most budgetBytes per poll; when more is waiting the oldest
- *   part is skipped and reported, so a flood costs bounded time and memory.
+ *   part is skipped and reported, so a flood costs bounded memory. A poll
+ *   also stops between reads when its `stop()` says so (the reader's time
+ *   budget), leaving the rest for the next poll, so it costs bounded time.
  *
  * The first poll starts near the end (initialBytes back), so the agent
  * starting on a node with a 2 GiB log reads minutes, not the whole history.
@@ -27,7 +29,7 @@ export type LineHandler = (line: string, truncated: boolean) => void;
  * One line as bytes: `bytes[start, end)`, without its newline (or CR).
  * `bytes` is only valid during the call: a reader that wants the line
  * later copies it. Handing out ranges lets a reader skip a line without
- * making a string of it (the journal follower in a flood).
+ * making a string of it (the journal reader in a flood).
  */
 export type LineRangeHandler = (bytes: Buffer, start: number, end: number, truncated: boolean) => void;
 
@@ -143,6 +145,8 @@ export interface PollResult {
   bytesRead: number;
   /** Bytes skipped because more than the budget was waiting. */
   skippedBytes: number;
+  /** Bytes left unread because `stop()` ended the poll; the next poll reads them. */
+  behindBytes: number;
   rotated: boolean;
   truncated: boolean;
   /** Why it could not be read, naming the path. */
@@ -187,9 +191,9 @@ export class FileFollower {
   }
 
   /** Reads what was appended since the last poll, calling `emit` per line. */
-  async poll(onLine: LineHandler, signal?: AbortSignal): Promise<PollResult> {
+  async poll(onLine: LineHandler, options: { signal?: AbortSignal; stop?: () => boolean } = {}): Promise<PollResult> {
     const emit = asText(onLine);
-    const result: PollResult = { open: false, lines: 0, bytesRead: 0, skippedBytes: 0, rotated: false, truncated: false };
+    const result: PollResult = { open: false, lines: 0, bytesRead: 0, skippedBytes: 0, behindBytes: 0, rotated: false, truncated: false };
     let stat: { dev: number; ino: number; size: number } | undefined;
     let local: string | undefined;
     try {
@@ -205,7 +209,12 @@ export class FileFollower {
     let budget = this.budgetBytes;
     if (this.current && (!stat || stat.dev !== this.current.dev || stat.ino !== this.current.ino)) {
       // Rotated (renamed or replaced): finish the old file through our handle.
-      budget -= await this.drain(this.current, emit, budget, result, signal);
+      budget -= await this.drain(this.current, emit, budget, result, options);
+      if (result.behindBytes > 0) {
+        // Out of time inside the old file: the next poll finishes it.
+        result.open = true;
+        return result;
+      }
       result.lines += this.current.splitter.flush(emit);
       await this.current.handle.close().catch(() => undefined);
       delete this.current;
@@ -243,12 +252,22 @@ export class FileFollower {
       this.current.splitter.reset();
       result.truncated = true;
     }
-    await this.drain(this.current, emit, budget, result, signal);
+    await this.drain(this.current, emit, budget, result, options);
     return result;
   }
 
-  /** Reads from the file's offset to its current end, at most `budget` bytes (skipping the oldest beyond it). */
-  private async drain(file: OpenFile, emit: LineRangeHandler, budget: number, result: PollResult, signal?: AbortSignal): Promise<number> {
+  /**
+   * Reads from the file's offset to its current end, at most `budget` bytes
+   * (skipping the oldest beyond it), stopping between reads when `stop()`
+   * says so (after at least one read, so every poll makes progress).
+   */
+  private async drain(
+    file: OpenFile,
+    emit: LineRangeHandler,
+    budget: number,
+    result: PollResult,
+    options: { signal?: AbortSignal; stop?: () => boolean },
+  ): Promise<number> {
     const size = (await file.handle.stat()).size;
     const waiting = size - file.offset;
     if (waiting <= 0) return 0;
@@ -261,7 +280,11 @@ export class FileFollower {
     }
     let read = 0;
     while (file.offset < size) {
-      signal?.throwIfAborted();
+      options.signal?.throwIfAborted();
+      if (read > 0 && options.stop?.()) {
+        result.behindBytes += size - file.offset;
+        break;
+      }
       const { bytesRead } = await file.handle.read(this.buffer, 0, Math.min(CHUNK_BYTES, size - file.offset), file.offset);
       if (bytesRead === 0) break;
       file.offset += bytesRead;

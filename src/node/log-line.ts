@@ -12,7 +12,8 @@
  */
 import { readJsonFields } from "./json-fields.js";
 
-export type LogFormat = "klog" | "json" | "logfmt" | "plain";
+/** `plain`: no known format where one was expected; `text`: a message that has no format to parse (the kernel's). */
+export type LogFormat = "klog" | "json" | "logfmt" | "plain" | "text";
 
 export interface LogRecord {
   format: LogFormat;
@@ -185,14 +186,21 @@ export function parseLogLine(line: string, nowMs: number): LogRecord {
   return { format: "plain", text: line };
 }
 
+/** The journal fields a reader may match on (journalctl's `FIELD=value` matches). */
+export const JOURNAL_MATCH_FIELDS = ["_SYSTEMD_UNIT", "UNIT", "_PID", "_TRANSPORT", "SYSLOG_IDENTIFIER", "_COMM"] as const;
+export type JournalMatchField = (typeof JOURNAL_MATCH_FIELDS)[number];
+
 /** A journald entry as `journalctl -o json` prints it (only the fields we use). */
 export interface JournalEntry {
   message: string;
+  /** _SYSTEMD_UNIT, else UNIT (systemd's own lines about a unit). */
   unit?: string;
   identifier?: string;
   pid?: number;
   realtimeMs?: number;
   cursor?: string;
+  /** The match fields the entry carries, as journald stored them. */
+  fields: Partial<Record<JournalMatchField, string>>;
 }
 
 /** MESSAGE is a string, or an array of bytes when it is not valid UTF-8, or null when too large. */
@@ -202,30 +210,34 @@ function journalString(value: unknown): string | undefined {
   return undefined;
 }
 
-/** The fields of a journal entry we read, in the order readJsonFields returns them. */
-const JOURNAL_FIELDS = ["MESSAGE", "_SYSTEMD_UNIT", "UNIT", "SYSLOG_IDENTIFIER", "_PID", "__REALTIME_TIMESTAMP", "__CURSOR"] as const;
+/** The fields of a journal entry we read, in the order readJsonFields returns them: the match fields first. */
+const JOURNAL_FIELDS = [...JOURNAL_MATCH_FIELDS, "MESSAGE", "__REALTIME_TIMESTAMP", "__CURSOR"] as const;
+const MESSAGE_INDEX = JOURNAL_MATCH_FIELDS.length;
 
 /**
  * One line of `journalctl -o json`; undefined when it is not a JSON object
  * with a MESSAGE (counted by the caller as unparseable). Read with
- * readJsonFields, not JSON.parse (src/host/json-fields.ts says why).
+ * readJsonFields, not JSON.parse (src/node/json-fields.ts says why).
  */
 export function parseJournalJson(line: string): JournalEntry | undefined {
-  const fields = readJsonFields(line, JOURNAL_FIELDS);
-  if (!fields) return undefined;
-  const [rawMessage, systemdUnit, unitField, rawIdentifier, rawPid, rawRealtime, rawCursor] = fields;
-  const message = journalString(rawMessage);
+  const values = readJsonFields(line, JOURNAL_FIELDS);
+  if (!values) return undefined;
+  const message = journalString(values[MESSAGE_INDEX]);
   if (message === undefined) return undefined;
-  const entry: JournalEntry = { message };
-  const unit = journalString(systemdUnit) ?? journalString(unitField);
+  const fields: JournalEntry["fields"] = {};
+  for (let i = 0; i < MESSAGE_INDEX; i++) {
+    const value = journalString(values[i]);
+    if (value !== undefined) fields[JOURNAL_MATCH_FIELDS[i] as JournalMatchField] = value;
+  }
+  const entry: JournalEntry = { message, fields };
+  const unit = fields._SYSTEMD_UNIT ?? fields.UNIT;
   if (unit) entry.unit = unit;
-  const identifier = journalString(rawIdentifier);
-  if (identifier) entry.identifier = identifier;
-  const pid = Number(journalString(rawPid));
+  if (fields.SYSLOG_IDENTIFIER) entry.identifier = fields.SYSLOG_IDENTIFIER;
+  const pid = Number(fields._PID);
   if (Number.isInteger(pid) && pid > 0) entry.pid = pid;
-  const realtime = journalString(rawRealtime);
+  const realtime = journalString(values[MESSAGE_INDEX + 1]);
   if (realtime && /^\d+$/.test(realtime)) entry.realtimeMs = Math.floor(Number(realtime) / 1000);
-  const cursor = journalString(rawCursor);
+  const cursor = journalString(values[MESSAGE_INDEX + 2]);
   if (cursor) entry.cursor = cursor;
   return entry;
 }

@@ -10,8 +10,10 @@ import { appendFile, copyFile, mkdir, readdir, readFile, writeFile } from "node:
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createKubeletLogsCheck, kubeletLogsSettings, renderTemplate, type LogReadEvidence } from "../../src/checks/kubelet-logs/index.js";
+import { lineTotals } from "../../src/node/logs/watch.js";
 import { CHECKS } from "../../src/checks/index.js";
 import { LOG_REASONS, NOISE, SIGNATURES } from "../../src/checks/kubelet-logs/signatures.js";
+import { testJournalReader, unitEntry, writeJournal as writeJournalFile } from "../support/journal.js";
 import { certificateSettings, createCertificatesCheck } from "../../src/checks/certificates/index.js";
 import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
@@ -27,7 +29,6 @@ import { FIXTURES, fixtureRoot, type FixtureRoot } from "../support/fixture-root
 import { writeKubeletClientPki } from "../support/kubelet-pki.js";
 
 const LOGS = join(FIXTURES, "logs");
-const JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote";
 
 let fixture: FixtureRoot | undefined;
 let fixture2: FixtureRoot | undefined;
@@ -41,9 +42,10 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-function makeCheck(root: string, clock: FakeClock, settings: Record<string, unknown> = {}): Check {
+function makeCheck(root: string, clock: FakeClock, settings: Record<string, unknown> = {}, journal: Record<string, unknown> = {}): Check {
   check = createKubeletLogsCheck(kubeletLogsSettings.parse({ journal: { enabled: false }, ...settings }, "checks.kubelet-logs"), {
     kubelet: new KubeletLocator(new RootedHost(root), clock),
+    journal: testJournalReader(root, clock, journal),
   });
   return check;
 }
@@ -117,9 +119,9 @@ describe("kubelet-logs: one sample log per signature", () => {
     const findings = await makeCheck(fixture.root, clock).run(checkContext(fixture.root, { clock }));
     assert.deepEqual(problems(findings), []);
     const counters = logRead(findings)?.logCounters;
-    assert.equal(counters?.lines.file.noise, 11);
-    assert.equal(counters?.lines.file.recovery, 1);
-    assert.equal(counters?.lines.file.matched, 0);
+    assert.equal(counters?.lines["file"]?.noise, 11);
+    assert.equal(counters?.lines["file"]?.recovery, 1);
+    assert.equal(counters?.lines["file"]?.matched, 0);
     assert.match(
       findings.find((f) => f.reason === "LogsRead")?.message ?? "",
       /Read 20 log lines from \/var\/log\/kubelet\.log: no failure signature active, 11 known-noise lines ignored/,
@@ -144,7 +146,7 @@ describe("kubelet-logs: the unregistered node, the decisive warning under cAdvis
     assert.match(finding.remedy ?? "", /systemctl restart kubelet/);
     assert.equal((finding.evidence as { logtostderr?: boolean }).logtostderr, false);
     const counters = logRead(findings)?.logCounters;
-    assert.equal(counters?.lines.file.noise, 4, "the four cAdvisor ERROR lines are known noise");
+    assert.equal(counters?.lines["file"]?.noise, 4, "the four cAdvisor ERROR lines are known noise");
     // It was read through --log-dir's kubelet.INFO symlink.
     assert.match(findings.find((f) => f.reason === "LogsRead")?.message ?? "", /\/var\/log\/kubernetes\/kubelet\.INFO/);
   });
@@ -212,35 +214,13 @@ describe("kubelet-logs: the certificate from the future, Unauthorized", () => {
     remedy: "ln -sfn /var/lib/kubelet/pki/kubelet-client-2026-08-26-10-01-02.pem /var/lib/kubelet/pki/kubelet-client-current.pem && systemctl restart kubelet",
   };
 
-  /** The journal kubelet wrote, as journald's export format, turned into a real journal file. */
-  async function writeJournal(
-    root: string,
-    entries: Array<{ atMs: number; unit: string; pid: number; message: string }>,
-    file = "system.journal",
-  ): Promise<void> {
-    assert.ok(existsSync(JOURNAL_REMOTE), `${JOURNAL_REMOTE} is missing: run scripts/test-setup.sh (it installs Debian's systemd-journal-remote)`);
-    const machine = "5c0f6a2b9d8e4f7a8b1c2d3e4f5a6b7c";
-    const dir = join(root, "var/log/journal", machine);
-    await mkdir(dir, { recursive: true });
-    const exportText = entries
-      .map((e, i) =>
-        [
-          `__REALTIME_TIMESTAMP=${e.atMs * 1000}`,
-          `__MONOTONIC_TIMESTAMP=${1_000_000 + i}`,
-          "_BOOT_ID=0f1e2d3c4b5a69788796a5b4c3d2e1f0",
-          `_SYSTEMD_UNIT=${e.unit}`,
-          `SYSLOG_IDENTIFIER=${e.unit.replace(/\.service$/, "")}`,
-          `_PID=${e.pid}`,
-          "PRIORITY=6",
-          `MESSAGE=${e.message}`,
-          "",
-        ].join("\n"),
-      )
-      .join("\n");
-    const input = join(root, `${file}.export`);
-    await writeFile(input, exportText + "\n");
-    execFileSync(JOURNAL_REMOTE, ["-o", join(dir, file), input], { stdio: "pipe" });
-  }
+  /** The journal kubelet wrote, turned into a real journal file. */
+  const writeJournal = (root: string, entries: Array<{ atMs: number; unit: string; pid: number; message: string }>, file?: string) =>
+    writeJournalFile(
+      root,
+      entries.map((e) => unitEntry(e.atMs, e.unit, e.pid, e.message)),
+      file,
+    );
 
   const at = (hms: string) => Date.parse(`2026-11-24T${hms}Z`);
 
@@ -317,8 +297,8 @@ describe("kubelet-logs: the certificate from the future, Unauthorized", () => {
     assert.equal(notFound?.severity, "warning");
     assert.match(notFound?.message ?? "", /node30/);
     const counters = logRead(findings)?.logCounters;
-    assert.equal(counters?.lines.journal.matched, 6);
-    assert.equal(counters?.lines.journal.unmatched, 1, "containerd's line is read and matches nothing");
+    assert.equal(counters?.lines["journal"]?.matched, 6);
+    assert.equal(counters?.lines["journal"]?.unmatched, 1, "containerd's line is read and matches nothing");
     assert.match(findings.find((f) => f.reason === "LogsRead")?.message ?? "", /the journal in \/var\/log\/journal/);
   });
 
@@ -356,7 +336,7 @@ describe("kubelet-logs: the certificate from the future, Unauthorized", () => {
       const host = new RootedHost(root);
       const locator = new KubeletLocator(host, clock);
       const certificates = createCertificatesCheck(certificateSettings.parse({}, "checks.certificates"), { kubelet: locator });
-      const logs = createKubeletLogsCheck(kubeletLogsSettings.parse({}, "checks.kubelet-logs"), { kubelet: locator });
+      const logs = createKubeletLogsCheck(kubeletLogsSettings.parse({}, "checks.kubelet-logs"), { kubelet: locator, journal: testJournalReader(root, clock) });
       const state = new NodeState([certificates, logs], [], { consecutiveRuns: 1, holdMs: 0, flapTransitions: 100, flapWindowMs: 1000 }, silentLog);
       const scheduler = new Scheduler([certificates, logs], { host, clock, state, log: silentLog, logFor: () => silentLog, jitterRatio: 0 });
       try {
@@ -425,6 +405,44 @@ describe("kubelet-logs: the certificate from the future, Unauthorized", () => {
   });
 });
 
+describe("kubelet-logs: a file flood larger than one run can read", () => {
+  it("every run finishes within its timeout and counts what it read; the rest is read by the next runs", async () => {
+    // A flood of 50,000 lines/s for ~8 s between two runs. Before reading was bounded in time, the run
+    // that met it outlived its timeout and failed, and so did every run after it for as long as the flood
+    // lasted: the check counted nothing — or, on a faster or idler machine, everything.
+    fixture = await rootWithKubeletLog(join(LOGS, "benign.log"));
+    const c = makeCheck(fixture.root, new FakeClock(), { timeoutSeconds: 1 });
+    const run = () => c.run(checkContext(fixture!.root, { timeoutMs: 1000 }));
+    const read = (findings: readonly Finding[]) => lineTotals(logRead(findings)?.logCounters ?? { lines: {}, matches: {} }).lines;
+    const before = read(await run());
+    const now = new Date();
+    const stamp = `${String(now.getUTCMonth() + 1).padStart(2, "0")}${String(now.getUTCDate()).padStart(2, "0")} ${now.toISOString().slice(11, 23)}000`;
+    const lines = 400_000;
+    const flood = Array.from(
+      { length: lines },
+      (_, i) => `I${stamp}    2211 kubelet.go:2430] "SyncLoop (PLEG): event for pod" pod="default/app-${i}" event="ContainerStarted"\n`,
+    ).join("");
+    await appendFile(join(fixture.root, "var/log/kubelet.log"), flood);
+    let counted = 0;
+    let runs = 0;
+    let sawBehind = false;
+    while (counted < before + lines && runs < 40) {
+      const started = performance.now();
+      const findings = await run();
+      runs++;
+      assert.ok(performance.now() - started < 1000, `run ${runs} took ${Math.round(performance.now() - started)} ms, more than its timeout`);
+      const logsRead = findings.find((f) => f.reason === "LogsRead");
+      assert.ok(logsRead, `run ${runs} reports what it read`);
+      if (/bytes not read yet/.test(logsRead.message)) sawBehind = true;
+      const now = read(findings);
+      assert.ok(now > counted, `run ${runs} counted more lines (${now} after ${counted})`);
+      counted = now;
+    }
+    assert.equal(counted, before + lines, "every line is counted, none skipped");
+    assert.ok(sawBehind, "a run that could not read it all says how much is left");
+  });
+});
+
 describe("kubelet-logs: recovery and sources", () => {
   it("a finding clears after its window passes without a new match", async () => {
     fixture = await rootWithKubeletLog(join(LOGS, "pleg-unhealthy.log"));
@@ -455,7 +473,7 @@ describe("kubelet-logs: recovery and sources", () => {
     const clock = new FakeClock(Date.parse("2026-11-24T12:30:00Z"));
     const findings = await makeCheck(fixture.root, clock).run(checkContext(fixture.root, { clock }));
     assert.deepEqual(problems(findings), []);
-    assert.equal(logRead(findings)?.logCounters.lines.file.stale, 2);
+    assert.equal(logRead(findings)?.logCounters.lines["file"]?.stale, 2);
   });
 
   it("no kubelet and no log at all: nothing to say (not a node)", async () => {
@@ -482,7 +500,7 @@ describe("kubelet-logs: recovery and sources", () => {
     await mkdir(join(fixture.root, "var/log/journal/5c0f6a2b9d8e4f7a8b1c2d3e4f5a6b7c"), { recursive: true });
     await writeFile(join(fixture.root, "var/log/journal/5c0f6a2b9d8e4f7a8b1c2d3e4f5a6b7c/system.journal"), "not a journal");
     const clock = new FakeClock();
-    const c = makeCheck(fixture.root, clock, { journal: { enabled: true, journalctl: join(fixture.root, "no-journalctl") } });
+    const c = makeCheck(fixture.root, clock, { journal: { enabled: true } }, { journalctl: join(fixture.root, "no-journalctl") });
     const findings = await c.run(checkContext(fixture.root, { clock }));
     assert.equal(findings[0]?.reason, "LogSourceMissing");
     assert.match(findings[0]?.message ?? "", /the journal in \/var\/log\/journal could not be read/);
@@ -515,7 +533,11 @@ describe("engine: a secondary check's unknown", () => {
   const damping = { consecutiveRuns: 1, holdMs: 0, flapTransitions: 100, flapWindowMs: 1000 };
 
   it("does not hide a primary feeder's verdict", () => {
-    const logs = createKubeletLogsCheck(kubeletLogsSettings.parse({}, "k"), { kubelet: new KubeletLocator(new RootedHost("/nonexistent"), new FakeClock()) });
+    const clock = new FakeClock();
+    const logs = createKubeletLogsCheck(kubeletLogsSettings.parse({}, "k"), {
+      kubelet: new KubeletLocator(new RootedHost("/nonexistent"), clock),
+      journal: testJournalReader("/nonexistent", clock),
+    });
     assert.equal(logs.secondary, true);
     assert.deepEqual([...logs.conditions].sort(), [
       "ContainerRuntimeUnhealthy",

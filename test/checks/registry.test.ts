@@ -6,6 +6,8 @@ import { CHECKS } from "../../src/checks/index.js";
 import { REASONS as ENGINE_CATALOGUE } from "../../src/engine/reasons.js";
 import { REPAIR_CLASSES, type ReasonSpec } from "../../src/types.js";
 import { generatedDocs } from "../../scripts/docs.js";
+import { FakeClock } from "../support/fake-clock.js";
+import { testJournalReader } from "../support/journal.js";
 
 const CHECKS_DIR = new URL("../../src/checks/", import.meta.url);
 
@@ -27,7 +29,10 @@ describe("check registry", () => {
     for (const [name, entry] of Object.entries(CHECKS)) {
       const settings = (entry.settings as { parse(v: unknown, k: string): { enabled: boolean } }).parse({}, name);
       // Each factory takes its own settings type; the registry key ties them together.
-      const check = (entry.create as (s: unknown, d: unknown) => { name: string })(settings, { kubelet: { locate: async () => ({}) } });
+      const check = (entry.create as (s: unknown, d: unknown) => { name: string })(settings, {
+        kubelet: { locate: async () => ({}) },
+        journal: testJournalReader("/nonexistent", new FakeClock()),
+      });
       assert.equal(check.name, name);
     }
   });

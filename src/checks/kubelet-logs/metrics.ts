@@ -5,7 +5,7 @@
  */
 import { Counter, type Registry } from "../../telemetry/prometheus.js";
 import { isLogReadEvidence } from "./index.js";
-import { LINE_RESULTS } from "./matcher.js";
+import { LINE_RESULTS } from "../../node/logs/matcher.js";
 import { SIGNATURES } from "./signatures.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "../../telemetry/registry.js";

@@ -10,50 +10,11 @@
  * so specific causes come before the generic lines that carry them (a
  * cgroup-driver mismatch arrives inside "Failed to run kubelet").
  */
-import type { ConditionType } from "../../types.js";
+import type { NoisePattern, Signature } from "../../node/logs/signatures.js";
 import { REASONS } from "./reasons.js";
 
+/** Whose lines a signature applies to: kubelet's units and files, or the runtime's units. */
 export type LogComponent = "kubelet" | "runtime";
-
-export interface ProblemSignature {
-  kind: "problem";
-  /** Stable id; the `signature` label of node_doctor_log_matches_total. */
-  id: string;
-  components: readonly LogComponent[];
-  /** Lowercase substrings; a line must contain one before the pattern runs (the hot path). */
-  needles: readonly string[];
-  /** Run on the line's readable text; named groups feed the templates. */
-  pattern: RegExp;
-  severity: "warning" | "critical";
-  condition: ConditionType;
-  reason: string;
-  /** One sentence; {name} takes a named group, or {count}, {window}, {last}, {sample}. */
-  message: string;
-  remedy: string;
-  /** A finding needs minCount matches within windowMs, and clears when the window passes without one. */
-  windowMs: number;
-  minCount: number;
-}
-
-export interface RecoverySignature {
-  kind: "recovery";
-  id: string;
-  components: readonly LogComponent[];
-  needles: readonly string[];
-  pattern: RegExp;
-  /** Problem ids whose earlier matches this line clears. */
-  clears: readonly string[];
-}
-
-export type Signature = ProblemSignature | RecoverySignature;
-
-export interface NoisePattern {
-  id: string;
-  needles: readonly string[];
-  pattern: RegExp;
-  /** Why it is benign; docs/kubelet-logs.md renders these. */
-  why: string;
-}
 
 const MINUTE = 60_000;
 

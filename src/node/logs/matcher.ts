@@ -1,25 +1,24 @@
 /**
- * Matches parsed log records against the signature catalogue and keeps, per
+ * Matches parsed log records against a signature catalogue and keeps, per
  * signature, only what judging needs: the times of its last few matches
  * (enough for minCount), the latest sample and captures, and counters. Its
  * memory does not grow with the log: a flood costs CPU, never heap.
  *
  * Rate limit: a signature's sample and captures are refreshed at most
- * samplesPerSecond times per second; further matches only count.
+ * samplesPerSecond times per second; further matches only count (onMatch
+ * still sees every one).
  */
-import type { LogRecord } from "../../node/log-line.js";
-import type { LogComponent, NoisePattern, ProblemSignature, Signature } from "./signatures.js";
+import type { LogRecord } from "../log-line.js";
+import type { NoisePattern, ProblemSignature, Signature } from "./signatures.js";
 import { printable } from "../../text/printable.js";
 
 export type LineResult = "matched" | "recovery" | "noise" | "unmatched" | "unparseable" | "binary" | "stale" | "dropped";
 export const LINE_RESULTS: readonly LineResult[] = ["matched", "recovery", "noise", "unmatched", "unparseable", "binary", "stale", "dropped"];
 
-export type LineSource = "journal" | "file";
-
 export const MAX_SAMPLE_CHARS = 400;
 
 interface SignatureState {
-  /** Times of the latest matches, oldest first, at most minCount of them. */
+  /** Times of the latest matches, oldest first, at most KEEP_TIMES of them. */
   times: number[];
   lastMs: number;
   /** A recovery line after this time clears earlier matches. */
@@ -37,14 +36,28 @@ export interface ActiveSignature {
   count: number;
   /** More matches happened than are kept: count is a lower bound. */
   atLeast: boolean;
+  /** The signature's severity, or critical once criticalCount is reached. */
+  severity: "warning" | "critical";
   lastMs: number;
   sample: string;
   captures: Record<string, string>;
 }
 
+/** Cumulative counts by source and line result, and matches by signature id. */
 export interface MatcherCounters {
-  lines: Record<LineSource, Record<LineResult, number>>;
+  lines: Record<string, Record<LineResult, number>>;
   matches: Record<string, number>;
+}
+
+export function isMatcherCounters(value: unknown): value is MatcherCounters {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as MatcherCounters).lines === "object" &&
+    (value as MatcherCounters).lines !== null &&
+    typeof (value as MatcherCounters).matches === "object" &&
+    (value as MatcherCounters).matches !== null
+  );
 }
 
 function emptyResults(): Record<LineResult, number> {
@@ -56,6 +69,14 @@ const KEEP_TIMES = 32;
 /** Lines stamped a little ahead of our clock (another writer's clock, rounding) still count. */
 const FUTURE_SLACK_MS = 5 * 60_000;
 
+/** Called for every problem or context match, before rate limiting. */
+export type MatchHook = (signature: Signature, groups: Readonly<Record<string, string | undefined>>, timeMs: number, text: string) => void;
+
+export interface MatcherOptions {
+  samplesPerSecond?: number;
+  onMatch?: MatchHook;
+}
+
 export class SignatureMatcher {
   private readonly state = new Map<string, SignatureState>();
   private readonly counters: MatcherCounters;
@@ -63,25 +84,27 @@ export class SignatureMatcher {
   constructor(
     private readonly signatures: readonly Signature[],
     private readonly noise: readonly NoisePattern[],
-    private readonly options: { samplesPerSecond?: number } = {},
+    /** The sources lines come from ("journal", "file", "kmsg"): the counters' first key. */
+    sources: readonly string[],
+    private readonly options: MatcherOptions = {},
   ) {
-    this.counters = { lines: { journal: emptyResults(), file: emptyResults() }, matches: {} };
+    this.counters = { lines: Object.fromEntries(sources.map((s) => [s, emptyResults()])), matches: {} };
     for (const s of signatures) this.counters.matches[s.id] = 0;
   }
 
-  /** Every lowercase needle: what the journal follower keeps when it sheds load. */
+  /** Every lowercase needle of the signatures and the noise list: what a reader keeps when it sheds load. */
   needles(): string[] {
-    return [...new Set(this.signatures.flatMap((s) => s.needles))];
+    return [...new Set([...this.signatures.flatMap((s) => s.needles), ...this.noise.flatMap((n) => n.needles)])];
   }
 
-  count(source: LineSource, result: LineResult, n = 1): void {
-    this.counters.lines[source][result] += n;
+  count(source: string, result: LineResult, n = 1): void {
+    (this.counters.lines[source] ??= emptyResults())[result] += n;
   }
 
-  /** Cumulative counters since this matcher was made (the metrics sink turns them into counter increments). */
+  /** Cumulative counters since this matcher was made (metrics turn them into counter increments). */
   snapshot(): MatcherCounters {
     return {
-      lines: { journal: { ...this.counters.lines.journal }, file: { ...this.counters.lines.file } },
+      lines: Object.fromEntries(Object.entries(this.counters.lines).map(([source, results]) => [source, { ...results }])),
       matches: { ...this.counters.matches },
     };
   }
@@ -90,13 +113,13 @@ export class SignatureMatcher {
    * Classifies one record and records a match. `timeMs` is when it was
    * written (the record's own time, else when it was read).
    */
-  feed(record: LogRecord, component: LogComponent, source: LineSource, timeMs: number): LineResult {
+  feed(record: LogRecord, component: string, source: string, timeMs: number): LineResult {
     const result = this.classify(record, component, timeMs);
-    this.counters.lines[source][result]++;
+    this.count(source, result);
     return result;
   }
 
-  private classify(record: LogRecord, component: LogComponent, timeMs: number): LineResult {
+  private classify(record: LogRecord, component: string, timeMs: number): LineResult {
     const text = record.text;
     const lower = text.toLowerCase();
     for (const noise of this.noise) {
@@ -112,7 +135,8 @@ export class SignatureMatcher {
         for (const id of signature.clears) this.stateFor(id).clearedAtMs = Math.max(this.stateFor(id).clearedAtMs, timeMs);
         return "recovery";
       }
-      this.record(signature, match, text, timeMs);
+      this.options.onMatch?.(signature, match.groups ?? {}, timeMs, text);
+      if (signature.kind === "problem") this.record(signature, match, text, timeMs);
       return "matched";
     }
     return record.format === "plain" ? "unparseable" : "unmatched";
@@ -163,7 +187,8 @@ export class SignatureMatcher {
       const recent = state.times.filter((t) => t > nowMs - signature.windowMs && t >= state.clearedAtMs && t <= nowMs + FUTURE_SLACK_MS);
       if (recent.length < signature.minCount) continue;
       const atLeast = recent.length === KEEP_TIMES;
-      out.push({ signature, count: recent.length, atLeast, lastMs: state.lastMs, sample: state.sample ?? "", captures: state.captures });
+      const severity = signature.criticalCount !== undefined && recent.length >= signature.criticalCount ? "critical" : signature.severity;
+      out.push({ signature, count: recent.length, atLeast, severity, lastMs: state.lastMs, sample: state.sample ?? "", captures: state.captures });
     }
     return out;
   }

@@ -1,0 +1,55 @@
+/**
+ * Turns an active signature into the words of a finding: its message and
+ * remedy templates filled from the captures, and the evidence every log
+ * finding carries (signature, count, last match, sample, captures).
+ */
+import type { ActiveSignature } from "./matcher.js";
+
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+export function formatWindow(ms: number): string {
+  return ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)} h` : `${Math.round(ms / 60_000)} min`;
+}
+
+/** Fills `{name}` and `{name?text}` (text only when name has a value). */
+export function renderTemplate(template: string, values: Readonly<Record<string, string>>): string {
+  return template.replace(/\{(\w+)(?:\?([^}]*))?\}/g, (_, name: string, conditional: string | undefined) => {
+    const value = Object.hasOwn(values, name) ? (values[name] ?? "") : "";
+    if (conditional !== undefined) return value ? conditional : "";
+    return value;
+  });
+}
+
+/** The values a signature's templates may name: its captures, and {count}, {window}, {last}, {sample}. */
+export function templateValues(active: ActiveSignature): Record<string, string> {
+  return {
+    ...active.captures,
+    count: active.atLeast ? `more than ${active.count}` : String(active.count),
+    window: formatWindow(active.signature.windowMs),
+    last: formatTime(active.lastMs),
+    sample: active.sample,
+  };
+}
+
+export interface RenderedSignature {
+  message: string;
+  remedy: string;
+  evidence: Record<string, unknown>;
+}
+
+export function renderActive(active: ActiveSignature): RenderedSignature {
+  const values = templateValues(active);
+  return {
+    message: renderTemplate(active.signature.message, values),
+    remedy: renderTemplate(active.signature.remedy, values),
+    evidence: {
+      signature: active.signature.id,
+      count: active.count,
+      lastMatchAt: formatTime(active.lastMs),
+      sample: active.sample,
+      ...(Object.keys(active.captures).length > 0 ? { captures: active.captures } : {}),
+    },
+  };
+}
