@@ -44,10 +44,10 @@ import { RootedHost } from "../src/node/host.js";
 import type { KubeClient } from "../src/kube/client.js";
 import { apiTime, ConditionsSink, type NodeStatusApi } from "../src/sinks/conditions.js";
 import { EventsSink, type EventsApi } from "../src/sinks/events.js";
-import { CONDITION_TYPES, HEALTHY_CONDITION, type Check, type Clock, type ConditionType, type Finding, type TimerHandle } from "../src/types.js";
+import { CONDITION_TYPES, HEALTHY_CONDITION, type Check, type ConditionType, type Finding } from "../src/types.js";
 import { silentLog } from "../test/support/check-context.js";
 import { DAMPING, finding, scriptedCheck } from "../test/support/conditions-harness.js";
-import { settle } from "../test/support/fake-clock.js";
+import { FakeClock, settle } from "../test/support/fake-clock.js";
 import { FakeApiServer } from "../test/support/fake-apiserver.js";
 import { kubeClientFor } from "../test/support/kube.js";
 import { option } from "./support.js";
@@ -56,81 +56,9 @@ const SECOND = 1000;
 const HOUR = 3_600_000;
 const NPD_WRITES_PER_NODE_PER_S = 1 / 300;
 
-// ------------------------------------------------------------ a clock for thousands of timers
-
-interface Timer {
-  at: number;
-  seq: number;
-  callback: () => void;
-  cancelled: boolean;
-}
-
-/** FakeClock's contract with a binary heap: thousands of pending timers cost log n per firing, not a sort. */
-class HeapClock implements Clock {
-  private mono = 0;
-  private seq = 0;
-  private heap: Timer[] = [];
-  constructor(private wall: number) {}
-  now(): number {
-    return this.wall;
-  }
-  monotonic(): number {
-    return this.mono;
-  }
-  setTimeout(callback: () => void, ms: number): TimerHandle {
-    const timer: Timer = { at: this.mono + Math.max(0, ms), seq: this.seq++, callback, cancelled: false };
-    this.push(timer);
-    return { timer };
-  }
-  clearTimeout(handle: TimerHandle): void {
-    (handle.timer as Timer).cancelled = true;
-  }
-  /** Fires every timer due up to `target` in order, letting promise chains run after each. */
-  async advanceTo(target: number): Promise<void> {
-    for (;;) {
-      const next = this.heap[0];
-      if (!next || next.at > target) break;
-      this.pop();
-      if (next.cancelled) continue;
-      this.wall += next.at - this.mono;
-      this.mono = next.at;
-      next.callback();
-      for (let i = 0; i < 30; i++) await null;
-    }
-    this.wall += target - this.mono;
-    this.mono = target;
-  }
-  private less(a: Timer, b: Timer): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-  private push(t: Timer): void {
-    const h = this.heap;
-    h.push(t);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
-  }
+/** Between simulated timers, only promise chains run (no I/O is pending): a few microtask turns, not event-loop turns. */
+async function microtasks(): Promise<void> {
+  for (let i = 0; i < 30; i++) await null;
 }
 
 // ------------------------------------------------------------ counting what the sinks issue
@@ -149,7 +77,7 @@ class CountingApi implements NodeStatusApi, EventsApi {
   private readonly inFlight = new Set<Promise<unknown>>();
   constructor(
     private readonly client: KubeClient,
-    private readonly clock: HeapClock,
+    private readonly clock: FakeClock,
   ) {}
   private track<T>(kind: WriteKind | "read", work: Promise<T>): Promise<T> {
     if (kind === "read") this.reads++;
@@ -217,7 +145,7 @@ interface SimAgent {
   skippedStartWrite(): number;
 }
 
-function simAgent(nodeName: string, behaviour: Behaviour, api: CountingApi, clock: HeapClock, heartbeatMs: number, jitterRatio: number): SimAgent {
+function simAgent(nodeName: string, behaviour: Behaviour, api: CountingApi, clock: FakeClock, heartbeatMs: number, jitterRatio: number): SimAgent {
   const checks = checksFor(behaviour);
   const conditions = new ConditionsSink({ api, nodeName, managedTypes: CONDITION_TYPES, clock, log: silentLog, policy: { heartbeatMs } });
   const events = new EventsSink({ api, nodeName, clock, log: silentLog });
@@ -273,7 +201,7 @@ async function simulate(
 ): Promise<Run> {
   const started = performance.now();
   const server = await FakeApiServer.start();
-  const clock = new HeapClock(Date.now());
+  const clock = new FakeClock(Date.now());
   const { client, close } = await kubeClientFor(server, { timeoutMs: 30_000, now: () => clock.now() });
   const api = new CountingApi(client, clock);
   const jitterRatio = configSchema.parse({}, "").engine.jitterRatio;
@@ -291,7 +219,7 @@ async function simulate(
   }
   const seconds = Math.ceil(options.durationMs / SECOND);
   for (let s = 1; s <= seconds; s++) {
-    await clock.advanceTo(s * SECOND);
+    await clock.advance(s * SECOND - clock.monotonic(), microtasks);
     await settle();
     await api.drain();
     await settle();

@@ -5,7 +5,6 @@
  * against the same server.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,18 +17,7 @@ import { kubeReaderFor } from "../support/kube.js";
 import { find, kubeletHarness, kubeletTestSettings, NOW, startHealthz, summary, type Healthz, type KubeletHarness } from "../support/kubelet-harness.js";
 import { runCli, startAgentProcess } from "../support/cli.js";
 import { fixtureRoot } from "../support/fixture-root.js";
-import { requireTool } from "../support/tools.js";
-
-/** Runs a tool without a stdin pipe (these tools never read it; a pipe they close early would raise EPIPE). */
-function run(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const path = requireTool(name);
-  return new Promise((resolve) => {
-    execFile(path, args, { timeout: 30_000, env: { ...process.env, PATH: `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin` } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { execTool, requireTool } from "../support/tools.js";
 
 let api: FakeApiServer;
 let healthz: Healthz;
@@ -219,12 +207,12 @@ describe("kubelet check through the API client: the stale condition, OutOfDisk s
     closers.push(() => rm(dir, { recursive: true, force: true }));
     const kubeconfig = await api.writeKubeconfig(dir);
     requireTool("kubectl"); // the remedy is a kubectl command: a missing kubectl is a clear failure, not "sh: not found"
-    const result = await run("sh", ["-c", `${command} --kubeconfig=${kubeconfig}`]);
+    const result = await execTool("sh", ["-c", `${command} --kubeconfig=${kubeconfig}`]);
     assert.equal(result.code, 0, result.stderr);
     const types = (api.node("node-b")?.status?.conditions ?? []).map((c) => c.type);
     assert.deepEqual(types, ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready", "KernelDeadlock"]);
     // Run again after the list moved: the test operation refuses, nothing else is removed.
-    const again = await run("sh", ["-c", `${command} --kubeconfig=${kubeconfig}`]);
+    const again = await execTool("sh", ["-c", `${command} --kubeconfig=${kubeconfig}`]);
     assert.notEqual(again.code, 0);
     assert.equal(api.node("node-b")?.status?.conditions?.length, 5);
 

@@ -1,14 +1,20 @@
 import assert from "node:assert/strict";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { configSchema } from "../../src/main/agent.js";
 import { loadConfig, overridesFromEnvironment } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/schema.js";
 
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
 async function configFile(text: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "node-doctor-config-"));
+  dirs.push(dir);
   const path = join(dir, "config.yaml");
   await writeFile(path, text);
   return path;

@@ -1,24 +1,13 @@
 /** The node's interface addresses from procfs, checked against iproute2 and inside a network namespace of our own. */
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { canonicalIp, parseFibTrie, parseIfInet6, readHostAddresses } from "../../src/node/addresses.js";
 import { RootedHost } from "../../src/node/host.js";
-import { requireTool } from "../support/tools.js";
-
-/** Runs a tool without a stdin pipe (these tools never read it; a pipe they close early would raise EPIPE). */
-function run(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const path = requireTool(name);
-  return new Promise((resolve) => {
-    execFile(path, args, { timeout: 30_000, env: { ...process.env, PATH: `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin` } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { execTool } from "../support/tools.js";
 
 describe("address parsers", () => {
   it("canonicalises addresses so different spellings compare equal", () => {
@@ -29,7 +18,7 @@ describe("address parsers", () => {
   });
 
   it("read the same addresses from this machine's /proc as `ip -j addr` lists", async () => {
-    const { stdout } = await run("ip", ["-j", "addr"]);
+    const { stdout } = await execTool("ip", ["-j", "addr"]);
     const fromIp = new Set<string>();
     for (const link of JSON.parse(stdout) as Array<{ addr_info?: Array<{ family: string; local: string }> }>) {
       for (const info of link.addr_info ?? []) fromIp.add(canonicalIp(info.local) as string);
@@ -70,7 +59,7 @@ describe("addresses inside a network namespace of our own", () => {
       ["-n", ns, "link", "set", "v1", "up"],
     ];
     for (const args of steps) {
-      const result = await run("ip", args);
+      const result = await execTool("ip", args);
       assert.equal(result.code, 0, `ip ${args.join(" ")}: ${result.stderr}`);
     }
     // A process in the namespace; a host root whose /proc/net is that process's view.
@@ -79,7 +68,7 @@ describe("addresses inside a network namespace of our own", () => {
       env: { ...process.env, PATH: `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin` },
     });
     await new Promise((r) => setTimeout(r, 200));
-    const { stdout } = await run("ip", ["netns", "pids", ns]);
+    const { stdout } = await execTool("ip", ["netns", "pids", ns]);
     const pid = stdout.trim().split("\n")[0];
     assert.ok(pid, "a process runs in the namespace");
     root = await mkdtemp(join(tmpdir(), "node-doctor-netns-"));
@@ -89,7 +78,7 @@ describe("addresses inside a network namespace of our own", () => {
 
   after(async () => {
     holder?.kill("SIGKILL");
-    await run("ip", ["netns", "del", ns]);
+    await execTool("ip", ["netns", "del", ns]);
     if (root) await rm(root, { recursive: true, force: true });
   });
 

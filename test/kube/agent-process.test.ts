@@ -4,9 +4,6 @@
  * the Node in real time and counts its API requests on /metrics.
  */
 import assert from "node:assert/strict";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isBuiltinConditionType } from "../../src/types.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
@@ -23,7 +20,7 @@ describe("node-doctor run against an API server", () => {
 
   it("writes its conditions beside kubelet's and reports API requests on /metrics", async () => {
     const kubelet = JSON.stringify(api.seedNode("proc-1").status?.conditions);
-    const kubeconfig = await api.writeKubeconfig(await mkdtemp(join(tmpdir(), "nd-proc-")), { auth: "cert", files: true });
+    const kubeconfig = await api.writeKubeconfig(await api.scratchDir(), { auth: "cert", files: true });
     const agent = await startAgentProcess(["--kubeconfig", kubeconfig, "--node-name", "proc-1", "--host-root", HOST_ROOT, "--listen", "127.0.0.1:0"]);
     try {
       const deadline = Date.now() + 10_000;

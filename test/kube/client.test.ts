@@ -4,8 +4,7 @@
  * with a rotating token, 404 as null, deadlines on hung answers, metrics.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Registry } from "../../src/telemetry/prometheus.js";
@@ -22,7 +21,7 @@ describe("kube client against the fake API server", () => {
     api = await FakeApiServer.start();
     api.seedNode("node-1");
     api.seedLease("node-1", { renewTime: new Date("2026-11-24T12:00:00Z"), durationSeconds: 40 });
-    dir = await mkdtemp(join(tmpdir(), "nd-kube-"));
+    dir = await api.scratchDir("nd-kube-");
   });
   after(() => api.close());
 

@@ -4,9 +4,6 @@
  * go, kubelet's and anyone else's stay byte-identical.
  */
 import assert from "node:assert/strict";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { NodeCondition } from "kubernetes-types/core/v1.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
@@ -27,7 +24,7 @@ describe("node-doctor conditions remove", () => {
   let kubeconfig: string;
   before(async () => {
     api = await FakeApiServer.start();
-    kubeconfig = await api.writeKubeconfig(await mkdtemp(join(tmpdir(), "nd-remove-")), { auth: "cert" });
+    kubeconfig = await api.writeKubeconfig(await api.scratchDir(), { auth: "cert" });
   });
   after(() => api.close());
 

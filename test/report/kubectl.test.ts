@@ -6,9 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { conditionsHarness, finding, scriptedCheck } from "../support/conditions-harness.js";
 import { runTool } from "../support/tools.js";
@@ -18,7 +15,7 @@ describe("kubectl shows node-doctor's conditions and Events", () => {
   let kubeconfig: string;
   before(async () => {
     api = await FakeApiServer.start();
-    kubeconfig = await api.writeKubeconfig(await mkdtemp(join(tmpdir(), "nd-kubectl-")));
+    kubeconfig = await api.writeKubeconfig(await api.scratchDir());
     api.seedNode("worker-7");
     api.seedLease("worker-7");
     let run = 0;

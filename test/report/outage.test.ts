@@ -6,9 +6,6 @@
  * growing jittered delays, and writes the current state once on recovery.
  */
 import assert from "node:assert/strict";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createJsonLog } from "../../src/telemetry/log.js";
 import { assemble, configSchema, startAgent } from "../../src/main/agent.js";
@@ -32,7 +29,7 @@ describe("API server outages", () => {
   let dir: string;
   before(async () => {
     api = await FakeApiServer.start();
-    dir = await mkdtemp(join(tmpdir(), "nd-outage-"));
+    dir = await api.scratchDir("nd-outage-");
   });
   after(() => api.close());
 

@@ -10,7 +10,7 @@
  *   const api = await FakeApiServer.start();            // after(() => api.close())
  *   api.seedNode("node-1");                             // a Node with kubelet's own conditions
  *   api.seedLease("node-1", { renewTime: new Date() }); // kube-node-lease/node-1
- *   const kubeconfig = await api.writeKubeconfig(dir);  // token auth; { auth: "cert" } for a client cert
+ *   const kubeconfig = await api.writeKubeconfig(await api.scratchDir()); // token auth; { auth: "cert" } for a client cert
  *   const reader = await kubeReaderFor(api, "node-1");   // test/support: a real ClusterReader
  *   api.fault({ resource: "nodes/status", verb: "patch" }, { status: 429, retryAfterSeconds: 7, times: 1 });
  *   api.setDown(true);                                   // every connection is reset
@@ -50,7 +50,7 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
@@ -638,6 +638,16 @@ export class FakeApiServer {
     for (const res of this.hung) res.destroy();
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const dir of this.scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+
+  private readonly scratchDirs: string[] = [];
+
+  /** A temp dir for kubeconfigs and the like, removed by close(). */
+  async scratchDir(prefix = "nd-kubeconfig-"): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), prefix));
+    this.scratchDirs.push(dir);
+    return dir;
   }
 
   // ------------------------------------------------------------ seeding and inspection

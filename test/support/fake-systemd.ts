@@ -6,9 +6,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { requireTool } from "./tools.js";
 
@@ -96,7 +95,10 @@ export async function startFakeSystemd(socketPath: string, state: SystemdState):
     setState: (next) => writeFile(stateFile, JSON.stringify(next)),
     stopBus,
     startBus,
-    stop: stopBus,
+    async stop() {
+      await stopBus();
+      await rm(stateDir, { recursive: true, force: true });
+    },
   };
 }
 

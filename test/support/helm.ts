@@ -23,6 +23,8 @@ export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const CHART = join(REPO, "charts/node-doctor");
 const HARNESS = join(REPO, "test/support/helm-render");
 const GOCODE = "/usr/share/gocode";
+/** Build outputs kept between runs live with the checkout's other caches, not in the machine's temp dir. */
+const CACHE = join(REPO, "node_modules/.cache/node-doctor");
 
 export type Values = Record<string, unknown>;
 /** A rendered Kubernetes object. */
@@ -70,7 +72,7 @@ export function helmRenderBinary(): Promise<string> {
     }
     const source = await readFile(join(HARNESS, "main.go"));
     const hash = createHash("sha256").update(source).digest("hex").slice(0, 16);
-    const dir = join(tmpdir(), `node-doctor-helm-render-${hash}`);
+    const dir = join(CACHE, `helm-render-${hash}`);
     const out = join(dir, "helm-render");
     if (existsSync(out)) return out;
     // Debian ships sprig and semver without their /v3 import path: link them in a GOPATH of our own.
@@ -92,7 +94,7 @@ export function helmRenderBinary(): Promise<string> {
           GOFLAGS: "",
           GOPROXY: "off",
           CGO_ENABLED: "0",
-          GOCACHE: process.env["GOCACHE"] ?? join(tmpdir(), "node-doctor-go-cache"),
+          GOCACHE: process.env["GOCACHE"] ?? join(CACHE, "go-build"),
         },
         timeout: 300_000,
       });

@@ -7,9 +7,6 @@
  *   const { reader, close } = await kubeReaderFor(api, "node-1");   // after(close)
  *   await checkOnce(checkContext(root, { cluster: reader }));
  */
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Registry } from "../../src/telemetry/prometheus.js";
 import type { KubeClient } from "../../src/kube/client.js";
 import { createClient } from "../../src/kube/connect.js";
@@ -22,8 +19,7 @@ export async function kubeClientFor(
   api: FakeApiServer,
   options: { auth?: "token" | "cert"; timeoutMs?: number; registry?: Registry; now?: () => number } = {},
 ): Promise<{ client: KubeClient; kubeconfig: string; close: () => void }> {
-  const dir = await mkdtemp(join(tmpdir(), "nd-kubeconfig-"));
-  const kubeconfig = await api.writeKubeconfig(dir, { auth: options.auth ?? "token" });
+  const kubeconfig = await api.writeKubeconfig(await api.scratchDir(), { auth: options.auth ?? "token" });
   const client = createClient(await kubeconfigCredentials(kubeconfig), {
     timeoutMs: options.timeoutMs ?? 5_000,
     ...(options.registry ? { registry: options.registry } : {}),

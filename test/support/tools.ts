@@ -2,7 +2,7 @@
  * The real programs tests run (promtool, prometheus, kubectl, containerd …).
  * A missing tool fails the test with a message saying how to get it — never a skip.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 
 const PATH = `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin`;
 
@@ -39,5 +39,16 @@ export function runTool(
     // A tool that exits before reading its input closes the pipe: that is its answer, not an error here.
     child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
+  });
+}
+
+/** Runs a tool without a stdin pipe (for tools that never read it: a pipe they close early would raise EPIPE). */
+export function execTool(name: string, args: string[], options: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const path = requireTool(name);
+  return new Promise((resolve) => {
+    execFile(path, args, { timeout: options.timeoutMs ?? 30_000, env: { ...process.env, PATH } }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
   });
 }
