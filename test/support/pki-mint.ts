@@ -1,6 +1,6 @@
 /**
  * Certificates minted in-process (WebCrypto and @peculiar/x509), for the unit
- * lane: any NotBefore and NotAfter, ECDSA P-256 as kubelet uses, no openssl
+ * lane, with whatever NotBefore and NotAfter a case needs, ECDSA P-256 as kubelet uses, no openssl
  * and no files. The tool-based mint (test/support/certs.ts) stays for tests
  * that hand certificates to real programs.
  */
