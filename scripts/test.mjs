@@ -2,12 +2,14 @@
 // tests left anything there: every test removes the temp dirs, sockets and files it creates.
 // tsx's compile cache (tsx-<uid>) is the one thing expected to stay; the dir is removed either way.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 // Short: unix socket paths under it must stay below the kernel's 108 bytes.
 const dir = mkdtempSync(join(tmpdir(), "ndt-"));
+// Like /tmp: tests that drop privileges (the unit lane as nobody) create their files here too.
+chmodSync(dir, 0o1777);
 const child = spawn(process.execPath, ["--import", "tsx", "--test", ...process.argv.slice(2)], {
   stdio: "inherit",
   env: { ...process.env, TMPDIR: dir },
