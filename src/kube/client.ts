@@ -57,7 +57,14 @@ export interface ListOptions {
 }
 
 export class KubeClient {
+  private readonly nodeReaders = new Set<(node: Node) => void>();
+
   constructor(readonly transport: Transport) {}
+
+  /** Tells `listener` about every Node a GET returns (the conditions sink notices tampering in the checks' reads). */
+  onNodeRead(listener: (node: Node) => void): void {
+    this.nodeReaders.add(listener);
+  }
 
   /**
    * GET a Node. `fromCache` asks with resourceVersion=0: the API server answers
@@ -74,7 +81,9 @@ export class KubeClient {
         ...(options.fromCache ? { query: { resourceVersion: "0" } } : {}),
         ...(signal ? { signal } : {}),
       });
-      return { node: expect(res.body, isNode, "Node", "get", "nodes"), timing: res.timing };
+      const node = expect(res.body, isNode, "Node", "get", "nodes");
+      for (const listener of this.nodeReaders) listener(node);
+      return { node, timing: res.timing };
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return { node: null, timing: error.timing ?? { sentAtMs: 0, receivedAtMs: 0 } };
       throw error;

@@ -30,6 +30,16 @@
  *   phase, so a fleet-wide restart (a DaemonSet rollout) costs one GET per
  *   node and no write burst.
  *
+ * - a PATCH the API server accepts but whose answer does not show what was
+ *   sent (a mutating admission webhook or a proxy dropping our conditions)
+ *   is not a success: it is retried with exponential backoff up to one
+ *   heartbeat, and said once in the log;
+ * - every Node the agent reads (the kubelet check's reads, every 5 minutes;
+ *   the sink's own read when nothing else read it for `verifyMs`) is compared
+ *   with what we last wrote: a condition of ours another client deleted or
+ *   changed is rewritten at once (at most `repairsPerHour` times per type),
+ *   with a log line naming who changed it when managedFields say.
+ *
  * The agent never waits for this sink: with the API server down it keeps
  * checking and serving; the sink logs once per outage and writes the current
  * state once when the API server answers again.
@@ -55,8 +65,10 @@ import {
 
 /** What the sink needs from the API client (KubeClient satisfies it). */
 export interface NodeStatusApi {
-  getNode(name: string, signal?: AbortSignal): Promise<{ node: Node | null }>;
+  getNode(name: string, signal?: AbortSignal, options?: { fromCache?: boolean }): Promise<{ node: Node | null }>;
   patchNodeStatus(name: string, patch: unknown, options?: { signal?: AbortSignal; contentType?: string }): Promise<Node>;
+  /** Tells `listener` about every Node this client reads (the checks' reads), so the sink notices tampering without reading more. */
+  onNodeRead?(listener: (node: Node) => void): void;
 }
 
 export interface ConditionsPolicy {
@@ -66,6 +78,14 @@ export interface ConditionsPolicy {
   coalesceMs: number;
   backoffBaseMs: number;
   backoffCapMs: number;
+  /**
+   * The sink reads the Node itself when no read of it was seen for this long:
+   * a little more than the kubelet check's 5-minute reads, so with that check
+   * on it never adds one.
+   */
+  verifyMs: number;
+  /** Immediate rewrites of one condition another client changed, per hour; beyond, the heartbeat repairs it. */
+  repairsPerHour: number;
 }
 
 export const DEFAULT_CONDITIONS_POLICY: ConditionsPolicy = {
@@ -74,7 +94,11 @@ export const DEFAULT_CONDITIONS_POLICY: ConditionsPolicy = {
   coalesceMs: 1_000,
   backoffBaseMs: 1_000,
   backoffCapMs: 300_000,
+  verifyMs: 360_000,
+  repairsPerHour: 3,
 };
+
+const HOUR_MS = 3_600_000;
 
 /**
  * A heartbeat time on the Node this far ahead of our (offset-corrected) clock
@@ -103,7 +127,7 @@ export interface ConditionsSinkOptions {
   clockOffsetMs?: () => number;
 }
 
-export type WriteCause = "transition" | "heartbeat" | "retry" | "startup";
+export type WriteCause = "transition" | "heartbeat" | "retry" | "startup" | "repair";
 
 /** RFC 3339 at one-second precision, as the API server stores metav1.Time. */
 export function apiTime(ms: number): string {
@@ -146,9 +170,18 @@ export class ConditionsSink implements Sink {
   private abort = new AbortController();
   private failures = 0;
   private outageSinceMs?: number;
+  /** While the API server accepts our PATCHes but its answers do not show them. */
+  private dropped?: { sinceMs: number; attempts: number };
+  /** resourceVersion of the newest Node seen: an older (cached) read is not news. */
+  private seenRv?: string;
+  private verifyTimer?: TimerHandle;
+  private verifying?: Promise<void>;
+  /** Monotonic times of immediate rewrites per type, for the per-hour bound; and the types said to be fought over. */
+  private readonly repairs = new Map<string, number[]>();
+  private readonly fought = new Set<string>();
   private closed = false;
   /** Writes that reached the API server and succeeded, by cause (for tests and the bench). */
-  readonly writes: Record<WriteCause, number> = { transition: 0, heartbeat: 0, retry: 0, startup: 0 };
+  readonly writes: Record<WriteCause, number> = { transition: 0, heartbeat: 0, retry: 0, startup: 0, repair: 0 };
   /** Start-ups that found the Node already current and wrote nothing (for tests and the bench). */
   startupWritesSkipped = 0;
 
@@ -156,6 +189,13 @@ export class ConditionsSink implements Sink {
     this.policy = { ...DEFAULT_CONDITIONS_POLICY, ...options.policy };
     this.random = options.random ?? Math.random;
     this.managed = new Set<string>(options.managedTypes);
+    options.api.onNodeRead?.((node) => {
+      try {
+        this.observe(node);
+      } catch (error) {
+        options.log.error({ err: error instanceof Error ? error.message : String(error) }, "could not compare the Node with our conditions");
+      }
+    });
   }
 
   onCheckRun(_run: CheckRun, state: StateView): void {
@@ -213,6 +253,65 @@ export class ConditionsSink implements Sink {
     }
     this.written = ours;
     this.foreign = foreign;
+  }
+
+  /**
+   * A Node read elsewhere in the agent (or by verify()): a condition of ours
+   * another client removed or changed since our last write is rewritten at
+   * once, naming who changed it when managedFields say. Reads older than
+   * what we have seen (a watch cache behind our last write) are not news.
+   */
+  observe(node: Node): void {
+    if (this.closed || !this.synced || this.inFlight || node.metadata?.name !== this.options.nodeName) return;
+    const rv = node.metadata?.resourceVersion;
+    if (rv !== undefined && this.seenRv !== undefined && (rv === this.seenRv || olderResourceVersion(rv, this.seenRv))) return;
+    if (rv !== undefined) this.seenRv = rv;
+    this.scheduleVerify();
+    const before = this.written;
+    this.see(node);
+    if (this.dropped) return; // the retry carries our state
+    const produced = new Set<string>(this.desired().map((c) => c.type));
+    const changes = changesBy(before, node).filter((c) => produced.has(c.type) && !this.foreign.has(c.type));
+    if (changes.length === 0) return;
+    const now = this.options.clock.monotonic();
+    let repair = false;
+    for (const change of changes) {
+      const recent = (this.repairs.get(change.type) ?? []).filter((at) => now - at < HOUR_MS);
+      const atOnce = recent.length < this.policy.repairsPerHour;
+      if (atOnce) recent.push(now);
+      this.repairs.set(change.type, recent);
+      repair ||= atOnce;
+      const fields = { condition: change.type, change: change.what, by: change.by || "unknown (managedFields do not record removals)" };
+      if (atOnce)
+        this.options.log.warn(fields, `another client ${change.what === "removed" ? "removed" : "changed"} node-doctor's ${change.type}: rewriting it now`);
+      else if (!this.fought.has(change.type)) {
+        this.fought.add(change.type);
+        this.options.log.warn(
+          { ...fields, repairsPerHour: this.policy.repairsPerHour },
+          `another client keeps changing node-doctor's ${change.type}: it is now rewritten at each heartbeat only; look for a second writer of ${change.type}`,
+        );
+      }
+    }
+    if (repair && this.timer?.cause !== "retry") this.schedule("repair", this.policy.coalesceMs);
+  }
+
+  /** Reads the Node when nothing has for verifyMs (the kubelet check off), so tampering is still noticed. */
+  private scheduleVerify(): void {
+    if (this.closed) return;
+    if (this.verifyTimer) this.options.clock.clearTimeout(this.verifyTimer);
+    this.verifyTimer = this.options.clock.setTimeout(() => {
+      this.verifyTimer = undefined;
+      if (!this.synced || this.inFlight || this.timer?.cause === "retry") return this.scheduleVerify();
+      const read = this.options.api
+        .getNode(this.options.nodeName, this.abort.signal, { fromCache: true })
+        .then(({ node }) => node && this.observe(node))
+        .catch((error: unknown) => this.options.log.debug({ err: error instanceof Error ? error.message : String(error) }, "could not read the Node"))
+        .finally(() => {
+          this.verifying = undefined;
+          this.scheduleVerify();
+        });
+      this.verifying = read.then(() => undefined);
+    }, this.policy.verifyMs);
   }
 
   private schedule(cause: WriteCause, delayMs: number): void {
@@ -277,7 +376,7 @@ export class ConditionsSink implements Sink {
 
   /** Resolves when no write is in flight (tests settle on it between simulated timers). */
   async idle(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
+    while (this.inFlight || this.verifying) await (this.inFlight ?? this.verifying);
   }
 
   private async write(cause: WriteCause): Promise<void> {
@@ -311,7 +410,10 @@ export class ConditionsSink implements Sink {
       if (conditions.length > 0 || deletes.length > 0) {
         const node = await api.patchNodeStatus(nodeName, { status: { conditions: [...conditions, ...deletes] } }, { signal });
         this.see(node);
+        this.seenRv = node.metadata?.resourceVersion;
         this.writes[cause]++;
+        const unshown = notShown(node, conditions, deletes);
+        if (unshown.length > 0) return this.afterDropped(unshown, deletes.length > 0);
         if (deletes.length > 0) log.info({ removed: deletes.map((d) => d.type) }, "removed node-doctor conditions no enabled check produces");
         log.debug({ cause, conditions: conditions.map((c) => `${c.type}=${c.status}/${c.reason}`) }, "wrote NodeConditions");
       }
@@ -334,15 +436,52 @@ export class ConditionsSink implements Sink {
     }
   }
 
-  private afterSuccess(heartbeatInMs?: number): void {
+  /**
+   * The API server took the PATCH but its answer does not show it: a mutating
+   * webhook or a proxy drops our conditions. Writing again at once would loop
+   * (one PATCH a second, forever): back off exponentially up to a heartbeat,
+   * and say so once.
+   */
+  private afterDropped(unshown: string[], hadDeletes: boolean): void {
+    const { log, clock } = this.options;
+    this.answered(false);
+    const attempts = (this.dropped?.attempts ?? 0) + 1;
+    const ceiling = Math.min(this.policy.heartbeatMs, this.policy.backoffBaseMs * 2 ** Math.min(attempts - 1, 30));
+    const delay = Math.round(ceiling * (1 + this.random() * this.policy.heartbeatJitter));
+    if (!this.dropped) {
+      log.warn(
+        { missing: unshown, retryInMs: delay },
+        `the API server accepted the NodeConditions PATCH but the Node it answered does not show ${unshown.join(", ")}: a mutating admission webhook or a proxy drops them; retrying with backoff up to one heartbeat (${Math.round(this.policy.heartbeatMs / 1000)} s)`,
+      );
+    } else log.debug({ missing: unshown, attempt: attempts, retryInMs: delay }, "the Node still does not show our conditions");
+    this.dropped = { sinceMs: this.dropped?.sinceMs ?? clock.now(), attempts };
+    // Removals not shown are sent again: the first sync is redone.
+    this.synced = !hadDeletes || !unshown.some((u) => u.endsWith("(removal)"));
+    this.schedule("retry", delay);
+  }
+
+  /** The API server answered: an outage, if any, is over. */
+  private answered(current: boolean): void {
     if (this.outageSinceMs !== undefined) {
       this.options.log.info(
         { downForMs: this.options.clock.now() - this.outageSinceMs, attempts: this.failures },
-        "the API server answers again; NodeConditions are current",
+        current ? "the API server answers again; NodeConditions are current" : "the API server answers again",
       );
       this.outageSinceMs = undefined;
     }
     this.failures = 0;
+  }
+
+  private afterSuccess(heartbeatInMs?: number): void {
+    this.answered(true);
+    if (this.dropped) {
+      this.options.log.info(
+        { droppedForMs: this.options.clock.now() - this.dropped.sinceMs, attempts: this.dropped.attempts },
+        "the Node shows node-doctor's conditions again",
+      );
+      this.dropped = undefined;
+    }
+    this.scheduleVerify();
     // State that moved on while the write was in flight goes out after the coalescing delay.
     if (this.needsWrite()) this.schedule("transition", this.policy.coalesceMs);
     else this.schedule("heartbeat", heartbeatInMs ?? this.heartbeatDelay());
@@ -356,10 +495,47 @@ export class ConditionsSink implements Sink {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) this.options.clock.clearTimeout(this.timer.handle);
+    if (this.verifyTimer) this.options.clock.clearTimeout(this.verifyTimer);
     this.timer = undefined;
+    this.verifyTimer = undefined;
+    await this.verifying;
     this.abort.abort();
     await this.inFlight?.catch(() => undefined);
   }
+}
+
+/** What a PATCH sent that the Node it answered does not show: "T=S/R" for a condition, "T (removal)" for a delete. */
+function notShown(node: Node, sent: readonly NodeCondition[], deletes: ReadonlyArray<{ type: string }>): string[] {
+  const shown = new Map((node.status?.conditions ?? []).map((c) => [c.type, c]));
+  const missing = sent
+    .filter((c) => shown.get(c.type)?.status !== c.status || shown.get(c.type)?.reason !== c.reason)
+    .map((c) => `${c.type}=${c.status}/${c.reason}`);
+  return [...missing, ...deletes.filter((d) => shown.has(d.type)).map((d) => `${d.type} (removal)`)];
+}
+
+/** resourceVersions are opaque, but etcd's are integers: compare them when both are, else never call one older. */
+function olderResourceVersion(rv: string, than: string): boolean {
+  return /^\d+$/.test(rv) && /^\d+$/.test(than) && BigInt(rv) < BigInt(than);
+}
+
+/** Our conditions (as last shown) that `node` no longer shows as they were: removed, or status, reason or message changed, and by whom. */
+function changesBy(before: ReadonlyMap<string, NodeCondition>, node: Node): Array<{ type: string; what: string; by: string }> {
+  const now = new Map((node.status?.conditions ?? []).map((c) => [c.type, c]));
+  const owners = conditionOwners(node);
+  const changes: Array<{ type: string; what: string; by: string }> = [];
+  for (const [type, was] of before) {
+    const is = now.get(type);
+    if (!is) {
+      changes.push({ type, what: "removed", by: "" });
+      continue;
+    }
+    const fields = (["status", "reason", "message"] as const).filter((f) => is[f] !== was[f]);
+    if (fields.length === 0) continue;
+    const what = fields.map((f) => (f === "message" ? "message" : `${f} ${was[f] ?? ""} → ${is[f] ?? ""}`)).join(", ");
+    const by = (owners.get(type) ?? []).filter((o) => o.manager !== FIELD_MANAGER && o.fields.some((f) => (fields as readonly string[]).includes(f)));
+    changes.push({ type, what, by: describeOwners(by) });
+  }
+  return changes;
 }
 
 /**
