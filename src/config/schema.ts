@@ -5,6 +5,8 @@
  * the string \"30s\""). Unknown keys are errors, with a suggestion.
  */
 
+import retModule, { types as tokenTypes, type Token, type Tokens } from "ret";
+
 export class ConfigError extends Error {
   constructor(
     readonly key: string,
@@ -190,6 +192,123 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> & { reado
         out[field] = schema.parse((input as Record<string, unknown>)[field], key ? `${key}.${field}` : field);
       }
       return out as ObjectOf<S>;
+    },
+  };
+}
+
+/**
+ * Checks `parsed` as a whole after its parts parsed (one field's meaning that
+ * depends on another's). `check` returns problems as [key suffix, problem]:
+ * the key names the offending field under the value's own key.
+ */
+export function refine<T>(schema: Schema<T>, check: (value: T) => [string, string] | undefined): Schema<T> {
+  return {
+    expected: schema.expected,
+    parse(value, key) {
+      const parsed = schema.parse(value, key);
+      const problem = check(parsed);
+      if (problem) {
+        const [suffix, text] = problem;
+        throw new ConfigError(suffix === "" ? key : key ? `${key}${suffix.startsWith("[") ? "" : "."}${suffix}` : suffix, text);
+      }
+      return parsed;
+    },
+  };
+}
+
+type Variants = Record<string, Schema<Record<string, unknown>>>;
+export type UnionOf<D extends string, V extends Variants> = { [K in keyof V & string]: { [P in D]: K } & Infer<V[K]> }[keyof V & string];
+
+/**
+ * A mapping whose `discriminator` key picks the schema of the rest:
+ * `{kind: file, path: …}`. An unknown kind is an error naming the key and
+ * the known kinds.
+ */
+export function union<const D extends string, V extends Variants>(discriminator: D, variants: V): Schema<UnionOf<D, V>> & { readonly variants: V } {
+  const kinds = Object.keys(variants);
+  const expected = `a mapping with ${discriminator}: ${kinds.join(" | ")}`;
+  return {
+    expected,
+    variants,
+    parse(value, key) {
+      if (value === null || typeof value !== "object" || Array.isArray(value)) fail(key, expected, value);
+      const path = key ? `${key}.${discriminator}` : discriminator;
+      const kind = (value as Record<string, unknown>)[discriminator];
+      if (kind === undefined) throw new ConfigError(path, `missing; one of ${kinds.join(", ")}`);
+      if (typeof kind !== "string" || !Object.hasOwn(variants, kind)) {
+        const hint = typeof kind === "string" ? suggest(kind, kinds) : undefined;
+        const shown = typeof kind === "string" ? JSON.stringify(kind) : describeValue(kind);
+        throw new ConfigError(path, `unknown ${discriminator} ${shown}${hint ? ` (did you mean "${hint}"?)` : ""}; known: ${kinds.join(", ")}`);
+      }
+      const { [discriminator]: _, ...rest } = value as Record<string, unknown>;
+      return { [discriminator]: kind, ...(variants[kind] as Schema<Record<string, unknown>>).parse(rest, key) } as UnionOf<D, V>;
+    },
+  };
+}
+
+// ret's module.exports is the tokenizer itself, which Node's CommonJS interop (and esbuild's) hands
+// over as the default import; its type declarations describe an ES module with a `default` instead.
+const tokenize: (source: string) => Tokens = typeof retModule === "function" ? retModule : retModule.default;
+
+/**
+ * A quantifier inside a quantifier, each free to match a varying count —
+ * `(a+)+`, `(\w+\s?)*`, `(x{1,9}){2,}` — makes a backtracking engine take
+ * exponential time on a line that almost matches, and a regex runs on the
+ * event loop: one hostile log line would stall the whole agent. Exact counts
+ * (`(\d{1,3}\.){3}`) give no choice and pass. safe-regex2 (the same `ret`
+ * parser) also rejects those exact counts, e.g. an IPv4 pattern, so this rule
+ * is written here over `ret`'s tokens.
+ */
+function nestedRepetition(source: string): boolean {
+  let tokens: Tokens;
+  try {
+    tokens = tokenize(source);
+  } catch {
+    return false; // syntax `ret` does not know (lookbehind); V8 compiled it
+  }
+  const walk = (token: Tokens, depth: number): boolean => {
+    if (token.type === tokenTypes.REPETITION) {
+      const varying = token.min !== token.max;
+      if (varying && depth >= 1) return true;
+      return walk(token.value, depth + (varying ? 1 : 0));
+    }
+    const children: Token[][] = [];
+    if ("options" in token && token.options) children.push(...token.options);
+    if ("stack" in token && token.stack) children.push(token.stack);
+    return children.some((stack) => stack.some((child) => walk(child, depth)));
+  };
+  return walk(tokens, 0);
+}
+
+/**
+ * A regular expression (JavaScript syntax, multi-line: `^` and `$` match at
+ * each line), compiled when the configuration loads. A leading `(?i)` (Go's
+ * and RE2's spelling, as NPD configurations write it) makes it
+ * case-insensitive. One that does not compile, or nests varying repetitions,
+ * is an error naming the key.
+ */
+export function regex(): Schema<RegExp> {
+  return {
+    expected: "a regular expression",
+    parse(value, key) {
+      if (typeof value !== "string") fail(key, "a regular expression (a string)", value);
+      if (value === "") throw new ConfigError(key, "must not be empty (it would match everything)");
+      const insensitive = value.startsWith("(?i)");
+      const source = insensitive ? value.slice(4) : value;
+      let compiled: RegExp;
+      try {
+        compiled = new RegExp(source, insensitive ? "mi" : "m");
+      } catch (error) {
+        const detail = error instanceof Error ? error.message.replace(/^Invalid regular expression: /, "") : String(error);
+        throw new ConfigError(key, `is not a valid regular expression: ${detail}`);
+      }
+      if (nestedRepetition(source)) {
+        throw new ConfigError(
+          key,
+          `${JSON.stringify(value)} repeats a group that itself repeats a varying number of times (like (a+)+): such a pattern can take exponential time on a line that almost matches; repeat the group an exact number of times or drop the inner quantifier`,
+        );
+      }
+      return compiled;
     },
   };
 }

@@ -12,12 +12,12 @@ import { testJournalReader } from "../support/journal.js";
 const CHECKS_DIR = new URL("../../src/checks/", import.meta.url);
 
 describe("check registry", () => {
-  it("lists every check folder (each folder whose index.ts exports a create…Check factory)", async () => {
+  it("lists every check folder (each folder whose index.ts exports a create…Check or, for a list kind, create…Checks factory)", async () => {
     const registered = new Set(Object.values(CHECKS).map((entry) => entry.create));
     for (const entry of await readdir(CHECKS_DIR, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
       const module = (await import(new URL(`${entry.name}/index.ts`, CHECKS_DIR).href)) as Record<string, unknown>;
-      const factories = Object.entries(module).filter(([name]) => /^create\w*Check$/.test(name));
+      const factories = Object.entries(module).filter(([name]) => /^create\w*Checks?$/.test(name));
       assert.ok(factories.length > 0, `src/checks/${entry.name}/index.ts exports no create…Check factory`);
       for (const [name, value] of factories) {
         assert.ok(registered.has(value as never), `src/checks/${entry.name} exports ${name} but src/checks/index.ts does not list it`);
@@ -25,16 +25,21 @@ describe("check registry", () => {
     }
   });
 
-  it("names each check after its registry key", () => {
+  it("names each check after its registry key, and each entry of a list kind <kind>/<entry>", () => {
+    const deps = { kubelet: { locate: async () => ({}) }, journal: testJournalReader("/nonexistent", new FakeClock()) } as never;
     for (const [name, entry] of Object.entries(CHECKS)) {
-      const settings = (entry.settings as { parse(v: unknown, k: string): { enabled: boolean } }).parse({}, name);
-      // Each factory takes its own settings type; the registry key ties them together.
-      const check = (entry.create as (s: unknown, d: unknown) => { name: string })(settings, {
-        kubelet: { locate: async () => ({}) },
-        journal: testJournalReader("/nonexistent", new FakeClock()),
-      });
-      assert.equal(check.name, name);
+      // Absent from the file: a kind's defaults (an empty list for a list kind).
+      const settings: unknown = entry.settings.parse(undefined, `checks.${name}`);
+      for (const check of entry.build(settings as never, deps, true)) assert.equal(check.name, name);
     }
+    const custom = CHECKS.custom.settings.parse(
+      [{ name: "data-mount", condition: "DataMountMissing", probe: { kind: "file", path: "/mnt/data" } }],
+      "checks.custom",
+    );
+    assert.deepEqual(
+      CHECKS.custom.build(custom, deps, false).map((check) => check.name),
+      ["custom/data-mount"],
+    );
   });
 });
 

@@ -81,12 +81,16 @@ export function createMetricsSink(options: {
   }
   // Each check owns its series (its folder's metrics.ts); only enabled checks register theirs,
   // so a disabled check's zero-initialised series never say "read nothing".
+  // The entries of a list kind (custom/a, custom/b) share their kind's series: registered once.
   const perCheck = new Map<string, CheckMetrics>();
+  const registered = new Map<CheckMetricsFactory, CheckMetrics>();
   for (const check of options.checkNames) {
     const factory = metricsOf(check);
     if (!factory) continue;
     try {
-      perCheck.set(check, factory(registry));
+      const metrics = registered.get(factory) ?? factory(registry);
+      registered.set(factory, metrics);
+      perCheck.set(check, metrics);
     } catch (error) {
       throw whose(check, error); // prom-client refuses an invalid name or label at construction: at start-up
     }
