@@ -25,7 +25,9 @@ declare -A NEEDED=(
 # Library packages with no binary to look for.
 # python3-dbus and python3-gi serve a systemd stand-in on a private bus for the D-Bus tests (test/support/fake-systemd.py).
 # systemd-journal-remote writes real journal files for the kubelet-logs tests.
-LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-gopkg-yaml.v2-dev python3-dbus python3-gi systemd-journal-remote)
+# klog, k8s utils, pflag and logr build node-problem-detector's own plugin runner, the custom checks' oracle (test/support/npd-oracle.ts).
+LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-gopkg-yaml.v2-dev python3-dbus python3-gi systemd-journal-remote
+  golang-k8s-klog-dev golang-k8s-utils-dev golang-github-spf13-pflag-dev golang-github-go-logr-logr-dev)
 
 missing=()
 for binary in "${!NEEDED[@]}"; do

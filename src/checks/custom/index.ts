@@ -153,6 +153,7 @@ export function findingOf(item: CustomCheckSettings, verdict: Verdict, extraEvid
 function createCustomCheck(item: CustomCheckSettings, _deps: CheckDeps, runner?: ProcessRunner): Check {
   const units = new UnitGatherer();
   let spawned = 0;
+  let warnedPid1 = false;
   const look = looker(item, item.probe, runner, units, () => spawned++);
   return {
     name: `custom/${item.name}`,
@@ -160,6 +161,13 @@ function createCustomCheck(item: CustomCheckSettings, _deps: CheckDeps, runner?:
     intervalMs: item.intervalSeconds * 1000,
     timeoutMs: item.timeoutSeconds * 1000,
     async run(ctx) {
+      if (item.probe.kind === "npd-plugin" && process.pid === 1 && !warnedPid1) {
+        warnedPid1 = true;
+        ctx.log.warn(
+          {},
+          "node-doctor is PID 1 of its container: children a timed-out plugin leaves behind become zombies nobody reaps; run the pod with shareProcessNamespace: true (the chart does when an npd-plugin check is configured) or under an init",
+        );
+      }
       const verdict = await look(ctx);
       // Cumulative, so a run that never got to report (it timed out) is counted by the next one.
       return [findingOf(item, verdict, item.probe.kind === "npd-plugin" ? { processesSpawned: spawned } : {})];
