@@ -256,7 +256,11 @@ export class SystemdBus {
       }
       const getAll = (iface: string) =>
         connection.call({ destination: SYSTEMD, path: unitPath, interface: "org.freedesktop.DBus.Properties", member: "GetAll", args: [iface] }, options);
-      const [unitReply, serviceReply] = await Promise.all([getAll(`${SYSTEMD}.Unit`), getAll(`${SYSTEMD}.Service`)]);
+      // Only a service has the Service interface: systemd answers UnknownInterface for a mount's or a timer's.
+      const [unitReply, serviceReply] = await Promise.all([
+        getAll(`${SYSTEMD}.Unit`),
+        unit.endsWith(".service") ? getAll(`${SYSTEMD}.Service`) : Promise.resolve<DbusValue[]>([{}]),
+      ]);
       return unitStateFromProperties(asDict(unitReply[0], "Unit properties"), asDict(serviceReply[0], "Service properties"));
     } catch (error) {
       // A D-Bus error reply leaves the connection usable; anything else may not have.

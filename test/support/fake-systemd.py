@@ -127,9 +127,13 @@ class Units(dbus.service.FallbackObject):
                 if interface == SYSTEMD + ".Unit":
                     out = extra_unit_properties(unit)
                     out.update(typed(props.get("Unit", {})))
-                elif interface == SYSTEMD + ".Service":
+                elif interface == SYSTEMD + ".Service" and unit.endswith(".service"):
                     out = extra_service_properties()
                     out.update(typed(props.get("Service", {})))
+                elif interface.startswith(SYSTEMD + "."):
+                    # sd-bus: an interface the object does not implement (a mount's Service properties).
+                    error(dbus.DBusException("Unknown interface '%s'." % interface, name="org.freedesktop.DBus.Error.UnknownInterface"))
+                    return
                 else:
                     out = {}
                 reply(dbus.Dictionary(out, signature="sv"))
