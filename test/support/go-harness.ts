@@ -10,12 +10,15 @@ import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { requireTool } from "./tools.js";
 
 const run = promisify(execFile);
 
 export const GOCODE = "/usr/share/gocode";
+/** Build outputs kept between runs live with the checkout's other caches, not in the machine's temp dir. */
+const CACHE = join(fileURLToPath(new URL("../../", import.meta.url)), "node_modules/.cache/node-doctor");
 
 export interface GoHarness {
   /** Names the binary and its cache directory. */
@@ -57,7 +60,7 @@ async function build(harness: GoHarness): Promise<string> {
   for (const [importPath, source] of Object.entries(harness.copies).sort()) {
     for (const file of await filesUnder(source)) hash.update(`${importPath}\0${file.slice(source.length)}\0`).update(await readFile(file));
   }
-  const dir = join(tmpdir(), `node-doctor-${harness.name}-${hash.digest("hex").slice(0, 16)}`);
+  const dir = join(CACHE, `${harness.name}-${hash.digest("hex").slice(0, 16)}`);
   const out = join(dir, harness.name);
   if (existsSync(out)) return out;
   const gopath = await mkdtemp(join(tmpdir(), "node-doctor-gopath-"));
@@ -82,7 +85,7 @@ async function build(harness: GoHarness): Promise<string> {
         GOFLAGS: "",
         GOPROXY: "off",
         CGO_ENABLED: "0",
-        GOCACHE: process.env["GOCACHE"] ?? join(tmpdir(), "node-doctor-go-cache"),
+        GOCACHE: process.env["GOCACHE"] ?? join(CACHE, "go-build"),
       },
       timeout: 300_000,
     });

@@ -6,25 +6,20 @@
  * Debian's packages with no network.
  */
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Ajv, type ErrorObject } from "ajv";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { requireTool } from "./tools.js";
+import { buildGoHarness } from "./go-harness.js";
 
 const run = promisify(execFile);
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const CHART = join(REPO, "charts/node-doctor");
 const HARNESS = join(REPO, "test/support/helm-render");
-const GOCODE = "/usr/share/gocode";
-/** Build outputs kept between runs live with the checkout's other caches, not in the machine's temp dir. */
-const CACHE = join(REPO, "node_modules/.cache/node-doctor");
 
 export type Values = Record<string, unknown>;
 /** A rendered Kubernetes object. */
@@ -57,57 +52,21 @@ export function describeSchemaError(error: ErrorObject): string {
   return `${at}: ${error.message ?? error.keyword}`;
 }
 
-let binary: Promise<string> | undefined;
-
 /** Builds the harness in GOPATH mode from Debian's Go packages; cached by source hash. */
 export function helmRenderBinary(): Promise<string> {
-  binary ??= (async () => {
-    requireTool("go");
-    for (const lib of ["github.com/Masterminds/sprig", "github.com/Masterminds/semver", "gopkg.in/yaml.v3", "gopkg.in/yaml.v2"]) {
-      if (!existsSync(join(GOCODE, "src", lib))) {
-        throw new Error(
-          `${GOCODE}/src/${lib} is missing: run scripts/test-setup.sh (installs golang-github-masterminds-sprig-dev and golang-gopkg-yaml.v2-dev/v3-dev)`,
-        );
-      }
-    }
-    const source = await readFile(join(HARNESS, "main.go"));
-    const hash = createHash("sha256").update(source).digest("hex").slice(0, 16);
-    const dir = join(CACHE, `helm-render-${hash}`);
-    const out = join(dir, "helm-render");
-    if (existsSync(out)) return out;
-    // Debian ships sprig and semver without their /v3 import path: link them in a GOPATH of our own.
-    const gopath = await mkdtemp(join(tmpdir(), "node-doctor-gopath-"));
-    for (const lib of ["sprig", "semver"]) {
-      await mkdir(join(gopath, "src/github.com/Masterminds", lib), { recursive: true });
-      await symlink(join(GOCODE, "src/github.com/Masterminds", lib), join(gopath, "src/github.com/Masterminds", lib, "v3"));
-    }
-    await mkdir(dir, { recursive: true });
-    const partial = `${out}.${process.pid}`;
-    try {
-      await run("go", ["build", "-o", partial, "."], {
-        cwd: HARNESS,
-        // GOCACHE of our own: go needs one, and a CI environment may have no HOME to put it under.
-        env: {
-          ...process.env,
-          GOPATH: `${gopath}:${GOCODE}`,
-          GO111MODULE: "off",
-          GOFLAGS: "",
-          GOPROXY: "off",
-          CGO_ENABLED: "0",
-          GOCACHE: process.env["GOCACHE"] ?? join(CACHE, "go-build"),
-        },
-        timeout: 300_000,
-      });
-      await run("mv", [partial, out]);
-    } catch (error) {
-      const stderr = (error as { stderr?: string }).stderr ?? String(error);
-      throw new Error(`building test/support/helm-render failed: ${stderr.trim()}`);
-    } finally {
-      await rm(gopath, { recursive: true, force: true });
-    }
-    return out;
-  })();
-  return binary;
+  return buildGoHarness({
+    name: "helm-render",
+    libraries: {
+      "github.com/Masterminds/sprig": "golang-github-masterminds-sprig-dev",
+      "github.com/Masterminds/semver": "golang-github-masterminds-sprig-dev",
+      "gopkg.in/yaml.v3": "golang-gopkg-yaml.v3-dev",
+      "gopkg.in/yaml.v2": "golang-gopkg-yaml.v2-dev",
+    },
+    // Debian ships sprig and semver without their /v3 import path.
+    aliases: { "github.com/Masterminds/sprig/v3": "github.com/Masterminds/sprig", "github.com/Masterminds/semver/v3": "github.com/Masterminds/semver" },
+    copies: { "helm-render": HARNESS },
+    main: "helm-render",
+  });
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {
