@@ -59,14 +59,44 @@ describe("file judge", () => {
     ["present", { path: "/etc/x" }, { exists: true, stat: stat() }, "ok", /^\/etc\/x exists \(mode 0600, owner 0, modified 1h ago\)$/],
     ["missing", { path: "/etc/x" }, { exists: false }, "problem", /^\/etc\/x does not exist$/],
     ["absent as required", { path: "/etc/x", exists: false }, { exists: false }, "ok", /is absent, as required/],
-    ["a directory that must be absent", { path: "/etc/x", exists: false }, { exists: true, stat: stat({ kind: "directory" }) }, "problem", /^\/etc\/x \(a directory\) exists but must be absent$/],
+    [
+      "a directory that must be absent",
+      { path: "/etc/x", exists: false },
+      { exists: true, stat: stat({ kind: "directory" }) },
+      "problem",
+      /^\/etc\/x \(a directory\) exists but must be absent$/,
+    ],
     ["mode exact", { path: "/etc/x", mode: "0640" }, { exists: true, stat: stat() }, "problem", /has mode 0600, expected 0640/],
     ["maxMode met", { path: "/etc/x", maxMode: "0644" }, { exists: true, stat: stat() }, "ok", /exists/],
-    ["setuid beyond maxMode", { path: "/usr/bin/x", maxMode: "0755" }, { exists: true, stat: stat({ mode: 0o104755 }) }, "problem", /has mode 4755, more than 0755 allows \(extra bits 4000\)/],
+    [
+      "setuid beyond maxMode",
+      { path: "/usr/bin/x", maxMode: "0755" },
+      { exists: true, stat: stat({ mode: 0o104755 }) },
+      "problem",
+      /has mode 4755, more than 0755 allows \(extra bits 4000\)/,
+    ],
     ["owner by uid", { path: "/etc/x", owner: 0 }, { exists: true, stat: stat({ uid: 1000 }) }, "problem", /is owned by uid 1000, expected uid 0/],
-    ["too old", { path: "/etc/x", maxAgeSeconds: 600 }, { exists: true, stat: stat() }, "problem", /was last modified 1h ago \(1970-01-01T00:16:40\.000Z\), more than the 10m allowed/],
-    ["from the future counts as fresh", { path: "/etc/x", maxAgeSeconds: 600 }, { exists: true, stat: stat({ mtimeMs: now + 60_000 }) }, "ok", /modified 0s ago/],
-    ["no match", { path: "/etc/x", matches: "^server: https://" }, { exists: true, stat: stat(), content: "server: http://x\n" }, "problem", /has no match for \/\^server: https:\\\/\\\/\//],
+    [
+      "too old",
+      { path: "/etc/x", maxAgeSeconds: 600 },
+      { exists: true, stat: stat() },
+      "problem",
+      /was last modified 1h ago \(1970-01-01T00:16:40\.000Z\), more than the 10m allowed/,
+    ],
+    [
+      "from the future counts as fresh",
+      { path: "/etc/x", maxAgeSeconds: 600 },
+      { exists: true, stat: stat({ mtimeMs: now + 60_000 }) },
+      "ok",
+      /modified 0s ago/,
+    ],
+    [
+      "no match",
+      { path: "/etc/x", matches: "^server: https://" },
+      { exists: true, stat: stat(), content: "server: http://x\n" },
+      "problem",
+      /has no match for \/\^server: https:\\\/\\\/\//,
+    ],
     [
       "several problems at once",
       { path: "/etc/x", mode: "0600", owner: 0, maxAgeSeconds: 60 },
@@ -117,13 +147,24 @@ describe("sysctl judge", () => {
 describe("unit judge", () => {
   it("names every state that is not allowed, and how it was judged", () => {
     const p = probe({ kind: "unit", unit: "kubelet.service", unitFileState: ["enabled"] });
-    const verdict = judgeUnit(p, { source: "files", notFound: false, activeState: "inactive", subState: "dead", unitFileState: "disabled", busProblem: "no system bus socket at /run/dbus/system_bus_socket" });
+    const verdict = judgeUnit(p, {
+      source: "files",
+      notFound: false,
+      activeState: "inactive",
+      subState: "dead",
+      unitFileState: "disabled",
+      busProblem: "no system bus socket at /run/dbus/system_bus_socket",
+    });
     assert.equal(verdict.outcome, "problem");
     assert.equal(
       verdict.detail,
       "kubelet.service is inactive (dead), disabled: ActiveState inactive is not active; UnitFileState disabled is not enabled [judged from its files: no system bus socket at /run/dbus/system_bus_socket]",
     );
-    assert.equal(judgeUnit(probe({ kind: "unit", unit: "apt-daily.timer", activeState: ["inactive"] }), { source: "systemd", notFound: true, activeState: "inactive" }).outcome, "ok");
+    assert.equal(
+      judgeUnit(probe({ kind: "unit", unit: "apt-daily.timer", activeState: ["inactive"] }), { source: "systemd", notFound: true, activeState: "inactive" })
+        .outcome,
+      "ok",
+    );
   });
 
   it("unescapes mount unit names as systemd-escape --path does", () => {
@@ -139,7 +180,10 @@ describe("tcp and http judges", () => {
     assert.equal(judgeTcp(open, { connected: true, elapsedMs: 1, timedOut: false }).detail, "[::1]:2379 accepts connections (1 ms)");
     assert.equal(judgeTcp(open, { connected: false, elapsedMs: 1, error: "connect ECONNREFUSED ::1:2379", timedOut: false }).outcome, "problem");
     const closed = probe({ kind: "tcp", host: "0.0.0.0", port: 2375, expect: "closed" });
-    assert.match(judgeTcp(closed, { connected: false, elapsedMs: 3000, error: "no answer within 3 s", timedOut: true }).detail, /does not accept connections \(no answer within 3 s\), as required/);
+    assert.match(
+      judgeTcp(closed, { connected: false, elapsedMs: 3000, error: "no answer within 3 s", timedOut: true }).detail,
+      /does not accept connections \(no answer within 3 s\), as required/,
+    );
   });
 
   it("http: status classes and lists, a failed request, the body excerpt", () => {
@@ -162,11 +206,17 @@ describe("npd-plugin judge (NPD's protocol)", () => {
       detail: "fine",
       values: { path: "/plugins/check.sh", exitCode: "0", output: "fine" },
     });
-    assert.equal(judgePlugin(p, { kind: "exited", exitCode: 1, stdout: out(""), stderr: err, elapsedMs: 1 }).detail, "/plugins/check.sh exited 1 without output");
+    assert.equal(
+      judgePlugin(p, { kind: "exited", exitCode: 1, stdout: out(""), stderr: err, elapsedMs: 1 }).detail,
+      "/plugins/check.sh exited 1 without output",
+    );
     const unknown = judgePlugin(p, { kind: "exited", exitCode: 255, stdout: out("no tool"), stderr: err, elapsedMs: 1 });
     assert.deepEqual([unknown.outcome, "reason" in unknown ? unknown.reason : ""], ["unknown", "PluginUnknown"]);
     assert.match(judgePlugin(p, { kind: "signalled", signal: "SIGSEGV", stdout: out(""), stderr: err, elapsedMs: 1 }).detail, /was killed by SIGSEGV/);
-    assert.match(judgePlugin(p, { kind: "exited", exitCode: 1, stdout: out("y".repeat(100), 5000, true), stderr: err, elapsedMs: 1 }).detail, /^y{100} … \[output cut at 100 of 5000 bytes\]$/);
+    assert.match(
+      judgePlugin(p, { kind: "exited", exitCode: 1, stdout: out("y".repeat(100), 5000, true), stderr: err, elapsedMs: 1 }).detail,
+      /^y{100} … \[output cut at 100 of 5000 bytes\]$/,
+    );
     assert.throws(() => judgePlugin(p, { kind: "aborted", reason: "node-doctor is shutting down" }), /was stopped: node-doctor is shutting down/);
   });
 });

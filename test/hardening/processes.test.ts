@@ -1,0 +1,126 @@
+/**
+ * The hot path spawns nothing: the built agent, traced with strace for every
+ * execve of itself and its descendants, starts no process while custom checks
+ * of every declarative kind (file, sysctl, unit, tcp, http) run each second.
+ * The npd-plugin probe is the one place it spawns on an interval; configured,
+ * the same trace shows exactly the plugin's executions (so the trace would see
+ * any other).
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { BUNDLE, NODE } from "../support/cli.js";
+import { freePort, waitFor } from "../support/prometheus.js";
+import { requireTool } from "../support/tools.js";
+
+const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
+
+/** Runs the agent under strace until its custom checks ran `rounds` times, then stops it; returns every execve it (or a child) made. */
+async function tracedExecs(dir: string, custom: unknown[], rounds: number): Promise<string[]> {
+  const strace = requireTool("strace");
+  const log = join(dir, "exec.log");
+  const config = join(dir, "config.yaml");
+  await writeFile(config, stringify({ checks: { custom } }));
+  const port = await freePort();
+  const child = spawn(
+    strace,
+    [
+      "-f",
+      "-qq",
+      "-e",
+      "trace=execve,execveat",
+      "-o",
+      log,
+      NODE,
+      BUNDLE,
+      "run",
+      "--config",
+      config,
+      "--host-root",
+      join(FIXTURES, "disk-healthy"),
+      "--listen",
+      `127.0.0.1:${port}`,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  try {
+    await waitFor("the agent's first diagnosis", async () => (/Summary:/.test(out) ? true : undefined), { timeoutMs: 30_000, output: () => out });
+    // Each custom check runs every second: wait for `rounds` more runs of the first one.
+    const runs = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(/node_doctor_check_duration_seconds_count\{[^}]*check="custom\/[^"]+"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    await waitFor(`${rounds} runs of the custom checks`, async () => ((await runs()) >= rounds ? true : undefined), { timeoutMs: 30_000, output: () => out });
+  } finally {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    const agentPid = execFileSync("pgrep", ["-P", String(child.pid)], { encoding: "utf8" })
+      .trim()
+      .split("\n")[0];
+    if (agentPid) process.kill(Number(agentPid), "SIGTERM");
+    else child.kill("SIGKILL");
+    await exited;
+  }
+  return (await readFile(log, "utf8")).split("\n").filter((line) => /\bexecve(at)?\(/.test(line) && !/ = -1 /.test(line));
+}
+
+describe("processes the agent starts", { timeout: 120_000 }, () => {
+  let dir: string;
+  let server: import("node:http").Server;
+  let url: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "nd-exec-"));
+    const { createServer } = await import("node:http");
+    server = createServer((_req, res) => res.end("ok"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address() as import("node:net").AddressInfo;
+    url = `http://127.0.0.1:${address.port}/`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const declarative = () => [
+    { name: "kubelet-dir", condition: "KubeletDirMissing", intervalSeconds: 1, probe: { kind: "file", path: "/var/lib/kubelet", maxMode: "0755" } },
+    { name: "forwarding", condition: "ForwardingOff", intervalSeconds: 1, probe: { kind: "sysctl", key: "vm.overcommit_memory", op: "in", value: [0, 1] } },
+    {
+      name: "containerd",
+      condition: "ContainerdDown",
+      intervalSeconds: 1,
+      probe: { kind: "unit", unit: "containerd.service", unitFileState: ["enabled"], activeState: [] },
+    },
+    { name: "endpoint", condition: "EndpointDown", intervalSeconds: 1, probe: { kind: "tcp", host: "127.0.0.1", port: Number(new URL(url).port) } },
+    { name: "web", condition: "WebDown", intervalSeconds: 1, probe: { kind: "http", url } },
+  ];
+
+  it("none, with custom checks of every declarative kind running each second", async () => {
+    const execs = await tracedExecs(dir, declarative(), 3);
+    assert.equal(execs.length, 1, `only node itself is executed:\n${execs.join("\n")}`);
+    assert.match(execs[0] ?? "", new RegExp(`execve\\("${NODE.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}"`));
+  });
+
+  it("with an npd-plugin check: exactly the plugin's runs, each its own execution", async () => {
+    const plugin = join(FIXTURES, "npd-plugins/test-data/ok.sh");
+    const execs = await tracedExecs(
+      dir,
+      [...declarative(), { name: "plugin", condition: "PluginSaysNo", intervalSeconds: 1, probe: { kind: "npd-plugin", path: plugin } }],
+      3,
+    );
+    const others = execs.slice(1);
+    const plugins = others.filter((line) => line.includes(`execve("${plugin}"`));
+    assert.ok(plugins.length >= 3, `the plugin ran at least 3 times:\n${execs.join("\n")}`);
+    // Its #! line (/usr/bin/env bash) makes env start bash: the only other executions.
+    const escaped = plugin.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    for (const line of others) assert.match(line, new RegExp(`execve\\("(${escaped}|/usr/bin/bash|/bin/bash)"`), line);
+    assert.match(plugins[0] ?? "", /\/\* 2 vars \*\//, "the plugin gets PATH and NODE_DOCTOR_HOST_ROOT, nothing of the agent's environment");
+  });
+});
