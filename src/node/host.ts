@@ -6,6 +6,14 @@
  * "/": kubelet writes absolute targets (kubelet-client-current.pem ->
  * /var/lib/kubelet/pki/kubelet-client-2026-….pem), and those must land inside
  * the root, as they would on the node, not on the agent's own filesystem.
+ *
+ * Nothing outside the root is read, /proc and /sys included: under a root
+ * that is not "/" they are data like any other file (a node copy whose
+ * proc/swaps links to /etc/shadow reads <root>/etc/shadow, never the agent's
+ * machine's). Their magic links re-root the same way: /proc/<pid>/exe names
+ * the binary inside the root, /proc/<pid>/root the root itself. After
+ * resolving, files are opened with O_NOFOLLOW and stat'ed without following,
+ * so a symlink swapped in between cannot lead out either.
  */
 import { constants as fsConstants, type Stats } from "node:fs";
 import * as fs from "node:fs/promises";
@@ -87,9 +95,8 @@ export class RootedHost implements Host {
 
   async resolve(nodePath: string): Promise<string> {
     const normalized = normalizeNodePath(nodePath);
-    // The kernel resolves correctly when the root is "/"; /proc and /sys hold
-    // magic links whose targets are not paths to re-root.
-    if (this.root === "/" || /^\/(proc|sys)(\/|$)/.test(normalized)) return normalized;
+    // The kernel resolves correctly when the root is "/".
+    if (this.root === "/") return normalized;
     // Most paths hold no symlink: one realpath that lands exactly where the
     // literal path points proves it, in one thread-pool hop instead of an
     // lstat per component (the agent resolves every file it reads, every run).
@@ -177,8 +184,7 @@ export class RootedHost implements Host {
     let handle: fs.FileHandle | undefined;
     try {
       options.signal?.throwIfAborted();
-      const local = await this.localResolved(nodePath);
-      handle = await fs.open(local, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+      handle = await this.openResolved(nodePath);
       const st = await handle.stat();
       if (st.isDirectory()) throw new HostPathError(nodePath, "EISDIR", "is a directory, expected a file");
       if (!st.isFile()) throw new HostPathError(nodePath, "ENOTFILE", "is not a regular file");
@@ -207,6 +213,23 @@ export class RootedHost implements Host {
     }
   }
 
+  /**
+   * Opens the resolved file without following a final symlink when the root
+   * is not "/" (resolve() left none: one now was swapped in since, so resolve
+   * once more). O_NONBLOCK: a FIFO opens at once and is refused as not a file.
+   */
+  private async openResolved(nodePath: string): Promise<fs.FileHandle> {
+    const flags = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK;
+    if (this.root === "/") return fs.open(this.local(normalizeNodePath(nodePath)), flags);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fs.open(await this.localResolved(nodePath), flags | fsConstants.O_NOFOLLOW);
+      } catch (error) {
+        if (errnoCode(error) !== "ELOOP" || attempt > 0) throw error;
+      }
+    }
+  }
+
   async readText(nodePath: string, options: ReadOptions = {}): Promise<string> {
     return (await this.readBytes(nodePath, options)).toString("utf8");
   }
@@ -229,7 +252,8 @@ export class RootedHost implements Host {
 
   async stat(nodePath: string): Promise<FileStat> {
     try {
-      return toFileStat(await fs.stat(await this.localResolved(nodePath)));
+      // Under another root the resolved path holds no symlink; lstat keeps a swapped-in one from leading out.
+      return toFileStat(await (this.root === "/" ? fs.stat : fs.lstat)(await this.localResolved(nodePath)));
     } catch (error) {
       throw await this.explainMissing(nodePath, error);
     }

@@ -1,7 +1,7 @@
 /** The node's interface addresses from procfs, checked against iproute2 and inside a network namespace of our own. */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -48,6 +48,7 @@ describe("addresses inside a network namespace of our own", () => {
   const ns = `nd-addr-${process.pid}`;
   let holder: ChildProcess;
   let root: string;
+  let bound = false;
 
   before(async () => {
     const steps = [
@@ -72,11 +73,15 @@ describe("addresses inside a network namespace of our own", () => {
     const pid = stdout.trim().split("\n")[0];
     assert.ok(pid, "a process runs in the namespace");
     root = await mkdtemp(join(tmpdir(), "node-doctor-netns-"));
-    await mkdir(join(root, "proc"));
-    await symlink(`/proc/${pid}/net`, join(root, "proc/net"));
+    // Bound inside the root: a host root's links never lead out of it, /proc included.
+    await mkdir(join(root, "proc/net"), { recursive: true });
+    const bind = await execTool("mount", ["--bind", `/proc/${pid}/net`, join(root, "proc/net")]);
+    assert.equal(bind.code, 0, `mount --bind: ${bind.stderr}`);
+    bound = true;
   });
 
   after(async () => {
+    if (bound) await execTool("umount", [join(root, "proc/net")]);
     holder?.kill("SIGKILL");
     await execTool("ip", ["netns", "del", ns]);
     if (root) await rm(root, { recursive: true, force: true });
