@@ -8,7 +8,7 @@
  * before it, so only files up to and including the first valid one matter.
  */
 import type { Host } from "../types.js";
-import { parseToml, TomlError, tomlGet, type TomlTable } from "./toml.js";
+import { containerdCniDirsOf, containerdConfigFromText, type ContainerdCniDirs } from "./containerd-config.js";
 
 export const DEFAULT_CNI_CONF_DIR = "/etc/cni/net.d";
 export const DEFAULT_CNI_BIN_DIRS = ["/opt/cni/bin"];
@@ -98,42 +98,11 @@ export function parseCniConfig(path: string, text: string): CniConfigFile {
   return file;
 }
 
-/** Where containerd's CRI plugin keeps its settings, by config version. */
-const CRI_PLUGIN: Record<number, string> = { 1: "cri", 2: "io.containerd.grpc.v1.cri", 3: "io.containerd.cri.v1.runtime" };
+export type { ContainerdCniDirs } from "./containerd-config.js";
 
-export interface ContainerdCniDirs {
-  confDir?: string;
-  binDirs?: string[];
-  /** Why the file could not be used (bad TOML, wrong types); the defaults then apply. */
-  problem?: string;
-}
-
-/**
- * The CNI directories in containerd's config.toml (`conf_dir`, `bin_dir`,
- * or 2.x's `bin_dirs`) under the CRI plugin's `cni` table, for config
- * versions 1, 2 and 3.
- */
+/** The CNI directories one containerd config file names (its imports not followed). Pure. */
 export function cniDirsFromContainerdConfig(path: string, text: string): ContainerdCniDirs {
-  let doc: TomlTable;
-  try {
-    doc = parseToml(text);
-  } catch (error) {
-    return { problem: `${path}: ${error instanceof TomlError ? error.message : String(error)}` };
-  }
-  const version = doc["version"] ?? 1;
-  const plugin = typeof version === "number" ? CRI_PLUGIN[version] : undefined;
-  if (!plugin) return { problem: `${path}: version = ${JSON.stringify(version)}; containerd knows versions 1, 2 and 3` };
-  const cni = ["plugins", plugin, "cni"];
-  const out: ContainerdCniDirs = {};
-  const confDir = tomlGet(doc, [...cni, "conf_dir"]);
-  if (typeof confDir === "string" && confDir !== "") out.confDir = confDir;
-  else if (confDir !== undefined) out.problem = `${path}: conf_dir must be a string`;
-  const binDirs = tomlGet(doc, [...cni, "bin_dirs"]);
-  const binDir = tomlGet(doc, [...cni, "bin_dir"]);
-  if (Array.isArray(binDirs) && binDirs.length > 0 && binDirs.every((d): d is string => typeof d === "string")) out.binDirs = binDirs;
-  else if (typeof binDir === "string" && binDir !== "") out.binDirs = [binDir];
-  else if (binDirs !== undefined || binDir !== undefined) out.problem = `${path}: bin_dir must be a string (bin_dirs a list of strings)`;
-  return out;
+  return containerdCniDirsOf(containerdConfigFromText(path, text));
 }
 
 async function isExecutable(host: Host, nodePath: string): Promise<boolean> {

@@ -4,6 +4,7 @@
  * normal: a pid that vanishes mid-read is skipped, never an error.
  */
 import type { Host } from "../types.js";
+import { throwIfOwnFailure } from "./could-not-look.js";
 
 export interface ProcessInfo {
   pid: number;
@@ -13,6 +14,12 @@ export interface ProcessInfo {
   argv: string[];
   /** Wall-clock start time in ms, when /proc/stat's btime is readable. */
   startTimeMs?: number;
+  /** Real and effective uid from /proc/<pid>/status; absent when it cannot be read. */
+  uid?: { real: number; effective: number };
+  /** The executable (/proc/<pid>/exe), " (deleted)" removed; absent when the link cannot be read (no CAP_SYS_PTRACE in a pod). */
+  exe?: string;
+  /** The executable was replaced or removed since the process started (a package upgrade). */
+  exeDeleted?: boolean;
 }
 
 /** USER_HZ: fixed at 100 by the kernel ABI on every architecture Kubernetes runs on. */
@@ -47,10 +54,18 @@ export function parseStartTicks(pidStat: string): number | undefined {
   return Number.isFinite(ticks) && fields[19] !== undefined && fields[19] !== "" ? ticks : undefined;
 }
 
+/** "Uid:\t0\t0\t0\t0" of /proc/<pid>/status: real, effective, saved, filesystem. */
+export function parseStatusUid(status: string): { real: number; effective: number } | undefined {
+  const match = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
+  return match ? { real: Number(match[1]), effective: Number(match[2]) } : undefined;
+}
+
 async function readOptional(host: Host, nodePath: string, signal?: AbortSignal): Promise<string | undefined> {
   try {
     return await host.readText(nodePath, { maxBytes: 1024 * 1024, ...(signal ? { signal } : {}) });
-  } catch {
+  } catch (error) {
+    // Out of descriptors is not "the process exited": kubelet would vanish from the answer.
+    throwIfOwnFailure(error, nodePath);
     return undefined;
   }
 }
@@ -66,6 +81,16 @@ export async function readProcess(host: Host, pid: number, options: { bootTimeSe
   if (comm === undefined) return undefined;
   const cmdline = await readOptional(host, `/proc/${pid}/cmdline`, options.signal);
   const info: ProcessInfo = { pid, comm: comm.trim(), argv: cmdline ? parseCmdline(cmdline) : [] };
+  const status = await readOptional(host, `/proc/${pid}/status`, options.signal);
+  const uid = status === undefined ? undefined : parseStatusUid(status);
+  if (uid) info.uid = uid;
+  try {
+    const exe = await host.readLink(`/proc/${pid}/exe`);
+    info.exe = exe.replace(/ \(deleted\)$/, "");
+    if (exe.endsWith(" (deleted)")) info.exeDeleted = true;
+  } catch {
+    // unreadable without ptrace rights, or a fixture without the link
+  }
   if (options.bootTimeSeconds !== undefined) {
     const stat = await readOptional(host, `/proc/${pid}/stat`, options.signal);
     const ticks = stat === undefined ? undefined : parseStartTicks(stat);

@@ -125,14 +125,13 @@ interface RunOptions {
 
 function checkFor(root: string, options: RunOptions = {}) {
   const clock = options.clock ?? new FakeClock(NOW);
-  const check = createCertificatesCheck(certificateSettings.parse(options.settings ?? {}, "checks.certificates"), {
-    kubelet: new KubeletLocator(new RootedHost(root), clock, 0),
-  });
+  const locator = new KubeletLocator(new RootedHost(root), clock, 0);
+  const check = createCertificatesCheck(certificateSettings.parse(options.settings ?? {}, "checks.certificates"), { kubelet: locator });
   const run = () =>
     check.run(
       checkContext(root, { clock, ...(options.facts ? { facts: options.facts } : {}), ...(options.nodeName ? { cluster: cluster(options.nodeName) } : {}) }),
     );
-  return { check, run };
+  return { check, run, locator };
 }
 
 async function findingsOf(spec: NodeSpec, options: RunOptions = {}): Promise<Finding[]> {
@@ -619,14 +618,15 @@ describe("certificates check: locating kubelet's files", () => {
 describe("certificates check: rescans cheaply", () => {
   it("reparses a file only when its inode, size or mtime changes", async () => {
     const root = await node(kubeadmNode(older, { "kubelet-client-2026-11-01-08-00-00.pem": older }));
-    const { check, run } = checkFor(root);
+    const { check, run, locator } = checkFor(root);
     await run();
     const first = check.cache.parses;
+    const documents = locator.documents.parses;
     assert.equal(first, 4, "the current client certificate, kubelet.crt, kubelet.key and the CA");
     await run();
     await run();
     assert.equal(check.cache.parses, first, "unchanged files are not read again");
-    assert.equal(check.kubeconfigs.parses, 1, "nor is the unchanged kubeconfig");
+    assert.equal(locator.documents.parses, documents, "nor is the unchanged kubeconfig");
 
     // kubelet rotates: a new file and the symlink swapped to it.
     const next = `${PKI}/kubelet-client-2026-11-24-12-00-00.pem`;

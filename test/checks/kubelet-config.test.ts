@@ -14,6 +14,7 @@ import { RULES, isKubeletLabel, judgeKubeletConfig, topLevelKeyLines, type FileF
 import { parseKubeVersion } from "../../src/node/kubelet/version.js";
 import { systemClock } from "../../src/time/clock.js";
 import { RootedHost } from "../../src/node/host.js";
+import { composeConfigFiles } from "../../src/node/kubelet/config.js";
 import { KubeletLocator, parseKubeletFlags, parseYamlMapping } from "../../src/node/kubelet/locator.js";
 import type { ClusterReader, Finding } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
@@ -67,11 +68,17 @@ function facts(input: Input): KubeletConfigFacts {
   const args = [...(input.args ?? [])];
   if (input.config !== undefined) args.push("--config=/var/lib/kubelet/config.yaml");
   const flags = parseKubeletFlags(args);
-  const f: KubeletConfigFacts = { pid: 42, cmdlineEmpty: false, flags, configFromFlag: input.config !== undefined };
-  if (input.config !== undefined) {
-    f.config = parseYamlMapping("/var/lib/kubelet/config.yaml", input.config);
-    f.configKeyLines = topLevelKeyLines(input.config);
-  }
+  const f: KubeletConfigFacts = {
+    pid: 42,
+    cmdlineEmpty: false,
+    flags,
+    configFiles: composeConfigFiles({
+      ...(input.config !== undefined ? { file: parseYamlMapping("/var/lib/kubelet/config.yaml", input.config) } : {}),
+      fileFromFlag: input.config !== undefined,
+      ...(input.dropIns ? { dropInDir: "/etc/kubernetes/kubelet.conf.d" } : {}),
+      dropIns: Object.entries(input.dropIns ?? {}).map(([path, text]) => parseYamlMapping(path, text)),
+    }),
+  };
   if (input.version) f.version = { version: parseKubeVersion(input.version)!, source: "the test" };
   const kubeconfig = file(flags.values.get("kubeconfig") ?? "/etc/kubernetes/kubelet.conf", input.kubeconfig);
   if (kubeconfig) f.kubeconfig = kubeconfig;
@@ -80,8 +87,6 @@ function facts(input: Input): KubeletConfigFacts {
   f.swaps = { ok: true, active: input.swaps ?? [] };
   const containerd = file("/etc/containerd/config.toml", input.containerd);
   if (containerd) f.containerdConfig = containerd;
-  if (input.dropIns)
-    f.configDropIns = Object.entries(input.dropIns).map(([path, text]) => ({ doc: parseYamlMapping(path, text), keyLines: topLevelKeyLines(text) }));
   if (input.crio) f.crioConfig = Object.entries(input.crio).map(([path, text]) => ({ path, state: "ok", text }));
   return f;
 }
@@ -505,6 +510,12 @@ const ROWS: Row[] = [
     input: { args: ["--logtostderr=false", "--log-file=/var/log/kubelet.log", "--alsologtostderr"], version: "1.20.0" },
     expect: { reason: "KubeletLogLocation", severity: "ok", message: [/the file \/var\/log\/kubelet\.log/, /also copied to stderr/] },
   },
+  {
+    rule: "cgroup driver",
+    name: "a containerd config version node-doctor does not know",
+    input: { config: "cgroupDriver: systemd\n", version: "1.30.0", containerd: "version = 5\n" },
+    expect: { reason: "RuntimeConfigUnreadable", severity: "unknown", message: [/version = 5; node-doctor reads containerd config versions 1 to 4/] },
+  },
 ];
 
 describe("kubelet-config rules", () => {
@@ -660,15 +671,18 @@ describe("kubelet-config check on fixture hosts", () => {
     const findings = await run(fixture.root);
     assert.deepEqual(aboveOk(findings), []);
     assert.match(one(findings, "KubeletConfigOk").message, /cgroup driver not compared \(containerd's config directory is not visible to node-doctor\)/);
-    // A config that imports others: not decided by this file, so not compared.
-    await mkdir(join(fixture.root, "etc/containerd"));
+    // A config that imports others: containerd merges them over it, and so does node-doctor (globs followed).
+    await mkdir(join(fixture.root, "etc/containerd/conf.d"), { recursive: true });
     await writeFile(join(fixture.root, "etc/containerd/config.toml"), 'version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n');
+    const unmatched = await run(fixture.root);
+    assert.match(one(unmatched, "CgroupDriverMismatch").message, /config\.toml does not set SystemdCgroup/, "an empty glob imports nothing");
+    await writeFile(
+      join(fixture.root, "etc/containerd/conf.d/10-runc.toml"),
+      'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = true\n',
+    );
     const imported = await run(fixture.root);
     assert.deepEqual(aboveOk(imported), []);
-    assert.match(
-      one(imported, "KubeletConfigOk").message,
-      /cgroup driver not compared \(\/etc\/containerd\/config\.toml imports \/etc\/containerd\/conf\.d\/\*\.toml, which node-doctor does not follow\)/,
-    );
+    assert.match(one(imported, "KubeletConfigOk").message, /cgroup driver matches \/etc\/containerd\/config\.toml, \/etc\/containerd\/conf\.d\/10-runc\.toml/);
     await rm(join(fixture.root, "etc/containerd"), { recursive: true });
     // Visible directory, no file: containerd's defaults (cgroupfs) against kubelet's systemd.
     await mkdir(join(fixture.root, "etc/containerd"));

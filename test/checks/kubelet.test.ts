@@ -18,6 +18,7 @@ import { createKubeletCheck, healthzUrlFor, KUBELET_REASONS, kubeletSettings, ty
 import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
 import { RootedHost } from "../../src/node/host.js";
+import { composeConfigFiles } from "../../src/node/kubelet/config.js";
 import { KubeletLocator, parseKubeletFlags } from "../../src/node/kubelet/locator.js";
 import type { ApiTiming, Check, ClusterReader, Finding } from "../../src/types.js";
 import { checkContext, silentLog } from "../support/check-context.js";
@@ -197,14 +198,15 @@ describe("kubelet check: healthz on a real HTTP server", () => {
   });
 
   it("finds the URL in kubelet's flags or config, and knows healthzPort 0 disables it", () => {
-    const config = (value: Record<string, unknown>) => ({ path: "/var/lib/kubelet/config.yaml", ok: true as const, value });
+    const config = (value: Record<string, unknown>) =>
+      composeConfigFiles({ file: { path: "/var/lib/kubelet/config.yaml", ok: true as const, value }, fileFromFlag: true, dropIns: [] });
     assert.equal(healthzUrlFor({ flags: parseKubeletFlags([]) }), "http://127.0.0.1:10248/healthz");
     assert.equal(healthzUrlFor({ flags: parseKubeletFlags(["--healthz-port=10250", "--healthz-bind-address=0.0.0.0"]) }), "http://127.0.0.1:10250/healthz");
     assert.equal(
-      healthzUrlFor({ flags: parseKubeletFlags([]), config: config({ healthzPort: 10260, healthzBindAddress: "::1" }) }),
+      healthzUrlFor({ flags: parseKubeletFlags([]), configFiles: config({ healthzPort: 10260, healthzBindAddress: "::1" }) }),
       "http://[::1]:10260/healthz",
     );
-    assert.equal(healthzUrlFor({ flags: parseKubeletFlags([]), config: config({ healthzPort: 0 }) }), undefined);
+    assert.equal(healthzUrlFor({ flags: parseKubeletFlags([]), configFiles: config({ healthzPort: 0 }) }), undefined);
   });
 });
 

@@ -18,6 +18,7 @@ import {
   topLevelKeyLines,
 } from "../../src/checks/kubelet-config/rules.js";
 import { parseKubeVersion } from "../../src/node/kubelet/version.js";
+import { composeConfigFiles } from "../../src/node/kubelet/config.js";
 import { parseKubeletFlags, parseYamlMapping } from "../../src/node/kubelet/locator.js";
 import { dpkgPackageVersion } from "../../src/node/packages.js";
 import { containerdCgroup } from "../../src/node/runtime-config.js";
@@ -154,9 +155,7 @@ describe("hostile input to the kubelet-config parsers", () => {
               pid: 1,
               cmdlineEmpty: false,
               flags: parseKubeletFlags(args),
-              configFromFlag: true,
-              config: parseYamlMapping("/var/lib/kubelet/config.yaml", yaml),
-              configKeyLines: topLevelKeyLines(yaml),
+              configFiles: composeConfigFiles({ file: parseYamlMapping("/var/lib/kubelet/config.yaml", yaml), fileFromFlag: true, dropIns: [] }),
               ...(version ? { version: { version: parseKubeVersion(version)!, source: "test" } } : {}),
               kubeconfig: { path: "/k", state: "ok", text },
               swaps: { ok: true, active: ["/swap"] },

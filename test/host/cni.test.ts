@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { chooseEndpoint, parseEndpoint } from "../../src/checks/runtime/index.js";
 import { cniDirsFromContainerdConfig, parseCniConfig } from "../../src/node/cni.js";
 import { RootedHost } from "../../src/node/host.js";
+import { composeConfigFiles } from "../../src/node/kubelet/config.js";
 import { parseKubeletFlags, type KubeletSetup } from "../../src/node/kubelet/locator.js";
 import type { ProcessInfo } from "../../src/node/proc.js";
 
@@ -78,7 +79,7 @@ describe("cniDirsFromContainerdConfig", () => {
 
   it("bad TOML, an unknown version or a wrong type is a problem naming the file, never a throw", () => {
     assert.match(cniDirsFromContainerdConfig(path, "version = 2\n[plugins\n").problem ?? "", /^\/etc\/containerd\/config\.toml: /);
-    assert.match(cniDirsFromContainerdConfig(path, "version = 9\n").problem ?? "", /version = 9; containerd knows versions 1, 2 and 3/);
+    assert.match(cniDirsFromContainerdConfig(path, "version = 9\n").problem ?? "", /version = 9; node-doctor reads containerd config versions 1 to 4/);
     assert.match(
       cniDirsFromContainerdConfig(path, 'version = 2\n[plugins."io.containerd.grpc.v1.cri".cni]\nbin_dir = 3\n').problem ?? "",
       /bin_dir must be a string/,
@@ -91,8 +92,14 @@ describe("runtime endpoint", () => {
   const kubelet = (args: string[], config?: Record<string, unknown>): KubeletSetup => ({
     process: { pid: 1234, comm: "kubelet", argv: ["/usr/bin/kubelet", ...args] } satisfies ProcessInfo,
     otherProcesses: [],
+    ignored: [],
     flags: parseKubeletFlags(args),
     rootDir: "/var/lib/kubelet",
+    configFiles: composeConfigFiles({
+      ...(config ? { file: { path: "/var/lib/kubelet/config.yaml", ok: true as const, value: config } } : {}),
+      fileFromFlag: config !== undefined,
+      dropIns: [],
+    }),
     ...(config ? { configPath: "/var/lib/kubelet/config.yaml", config: { path: "/var/lib/kubelet/config.yaml", ok: true as const, value: config } } : {}),
   });
 

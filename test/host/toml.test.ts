@@ -52,7 +52,7 @@ const SNIPPETS: Array<{ text: string; line?: number }> = [
   { text: 'a = """multi\\nline"""' },
   { text: 'a = """\nfirst\nsecond"""\nb = 1' },
   { text: "a = '''x'''" },
-  { text: "a = 1_000\nb = 0x1F\nc = inf\nd = -0.5e3\ne = +1\nf = 01" },
+  { text: "a = 1_000\nb = 0x1F\nc = inf\nd = -0.5e3\ne = +1" },
   { text: '"quoted key" = 1' },
   { text: 'a = [ [1], ["x"] ]\nb = {}\nc = 1 # comment' },
   { text: "a = 1\na = 2", line: 4 },
@@ -60,8 +60,9 @@ const SNIPPETS: Array<{ text: string; line?: number }> = [
   { text: "a = ", line: 3 },
   { text: "a = yes", line: 3 },
   { text: 'a = "bad \\q escape"', line: 3 },
-  { text: "a = [1, 2", line: 3 },
-  { text: "a = { x = 1", line: 3 },
+  // Unterminated at the end of the input: smol-toml names the line where the input ends.
+  { text: "a = [1, 2", line: 4 },
+  { text: "a = { x = 1", line: 4 },
   { text: "a b = 1", line: 3 },
   { text: "a = 1 b = 2", line: 3 },
   { text: "[plugins\nx = 1", line: 3 },
@@ -105,7 +106,7 @@ describe("TOML reader", () => {
   }
 
   it("keeps values typed and arrays of tables as lists", () => {
-    const doc = parseToml('a = "x\\ty"\nb = [1, 2.5, true]\n[t."k.1"]\nc = { d = \'e\' }\n[[arr]]\nn = 1\n[[arr]]\nn = 2\n');
+    const doc = structuredClone(parseToml('a = "x\\ty"\nb = [1, 2.5, true]\n[t."k.1"]\nc = { d = \'e\' }\n[[arr]]\nn = 1\n[[arr]]\nn = 2\n'));
     assert.deepEqual(doc, { a: "x\ty", b: [1, 2.5, true], t: { "k.1": { c: { d: "e" } } }, arr: [{ n: 1 }, { n: 2 }] });
   });
 
@@ -120,7 +121,7 @@ describe("TOML reader", () => {
     );
     assert.ok(crun.ok && "systemd" in crun && !crun.systemd, "the default runtime is crun, which does not set SystemdCgroup");
     const imported = containerdCgroup("/c.toml", 'version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n');
-    assert.deepEqual(imported, { ok: true, imports: ["/etc/containerd/conf.d/*.toml"] }, "imports are merged over the file: the driver is not decided here");
+    assert.ok(imported.ok && "systemd" in imported && !imported.systemd, "one file alone; readContainerdConfig follows the imports");
     assert.ok(containerdCgroup("/c.toml", "version = 2\nimports = []\n").ok);
     const disabled = containerdCgroup("/c.toml", 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n');
     assert.ok(disabled.ok && "criDisabled" in disabled);

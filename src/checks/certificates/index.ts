@@ -15,7 +15,7 @@ import type { KubeletLocator } from "../../node/kubelet/locator.js";
 import type { Check, CheckContext, Finding, Host } from "../../types.js";
 import { PemFileCache, type LoadedPemFile } from "./files.js";
 import { CERTIFICATE_REASONS, judgeCertificates, rotatingPrefix, wantsCandidates, type CertificateJudgeInput, type ObservedCertificate } from "./judge.js";
-import { KubeconfigCache, locateCertificates, type CertificateSources, type PemSource } from "./sources.js";
+import { locateCertificates, type CertificateSources, type PemSource } from "./sources.js";
 
 export { CERTIFICATE_REASONS };
 
@@ -121,12 +121,8 @@ async function loadCandidates(ctx: CheckContext, cache: PemFileCache, current: L
   return files;
 }
 
-export function createCertificatesCheck(
-  settings: CertificateSettings,
-  deps: CertificateCheckDeps,
-): Check & { readonly cache: PemFileCache; readonly kubeconfigs: KubeconfigCache } {
+export function createCertificatesCheck(settings: CertificateSettings, deps: CertificateCheckDeps): Check & { readonly cache: PemFileCache } {
   const cache = new PemFileCache();
-  const kubeconfigs = new KubeconfigCache();
   const thresholds = { warningDays: settings.warningDays, criticalDays: Math.min(settings.criticalDays, settings.warningDays) };
   return {
     name: "certificates",
@@ -134,10 +130,9 @@ export function createCertificatesCheck(
     intervalMs: settings.intervalSeconds * 1000,
     timeoutMs: settings.timeoutSeconds * 1000,
     cache,
-    kubeconfigs,
     async run(ctx): Promise<Finding[]> {
       const setup = await deps.kubelet.locate(ctx.signal);
-      const sources = await locateCertificates(ctx.host, setup, ctx.signal, kubeconfigs);
+      const sources = await locateCertificates(ctx.host, setup, ctx.signal, deps.kubelet);
       if (!sources.client && !sources.serving && !sources.ca && !sources.kubeconfigPath && !sources.kubeletRunning) {
         // No kubelet and none of its files: the kubelet check says so; there is nothing to judge here.
         ctx.log.debug({ certDir: sources.certDir }, "no kubelet certificates under the host root");

@@ -6,118 +6,38 @@
  * its cert dir (`kubelet-client-current.pem`, `kubelet.crt`/`kubelet.key`).
  */
 import * as path from "node:path";
-import { loadYamlMapping, type KubeletSetup } from "../../node/kubelet/locator.js";
+import { boolSetting, stringSetting } from "../../node/kubelet/config.js";
+import { readKubeconfigDocument, sourceLabel, type PemSource } from "../../node/kubelet/kubeconfig.js";
+import type { KubeletLocator, KubeletSetup } from "../../node/kubelet/locator.js";
 import type { Host } from "../../types.js";
+
+export { sourceLabel, type PemSource };
 
 /** Where kubeadm and the cloud installers put kubelet's kubeconfig, tried in order when no flag names one. */
 export const DEFAULT_KUBECONFIG_PATHS = ["/etc/kubernetes/kubelet.conf", "/var/lib/kubelet/kubeconfig"];
 export const DEFAULT_BOOTSTRAP_KUBECONFIG = "/etc/kubernetes/bootstrap-kubelet.conf";
 
-export type PemSource = { kind: "file"; path: string } | { kind: "inline"; label: string; bytes: Buffer };
-
-export function sourceLabel(source: PemSource): string {
-  return source.kind === "file" ? source.path : source.label;
-}
-
 export interface KubeconfigCredentials {
-  /** The user's client certificate, when it authenticates with one. */
   clientCertificate?: PemSource;
-  /** The user's key; absent when the key shares the certificate's file. */
   clientKey?: PemSource;
   certificateAuthority?: PemSource;
 }
 
 export type KubeconfigParse = { ok: true; credentials: KubeconfigCredentials } | { ok: false; problem: string };
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  return typeof value === "object" ? "a mapping" : `a ${typeof value}`;
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-class ShapeError extends Error {}
-
-function named(
-  doc: Record<string, unknown>,
-  listKey: string,
-  innerKey: string,
-  wanted: string | undefined,
-): { index: number; value: Record<string, unknown> } | undefined {
-  const list = doc[listKey];
-  if (list === undefined || list === null) return undefined;
-  if (!Array.isArray(list)) throw new ShapeError(`${listKey}: expected a list, got ${describe(list)}`);
-  const entries = list.map((item, index) => {
-    if (!isMapping(item)) throw new ShapeError(`${listKey}[${index}]: expected a mapping, got ${describe(item)}`);
-    if (typeof item["name"] !== "string") throw new ShapeError(`${listKey}[${index}].name: expected a string, got ${describe(item["name"])}`);
-    const inner = item[innerKey];
-    if (!isMapping(inner)) throw new ShapeError(`${listKey}[${index}].${innerKey}: expected a mapping, got ${describe(inner)}`);
-    return { index, name: item["name"], value: inner };
-  });
-  if (wanted !== undefined) {
-    const found = entries.find((e) => e.name === wanted);
-    if (!found) throw new ShapeError(`${listKey}: no entry named ${JSON.stringify(wanted)}`);
-    return found;
-  }
-  // kubelet's kubeconfigs hold one user and one cluster; with several and no context, none is "the" one.
-  return entries.length === 1 ? entries[0] : undefined;
-}
-
-function stringField(value: Record<string, unknown>, key: string, where: string): string | undefined {
-  const v = value[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw new ShapeError(`${where}.${key}: expected a string, got ${describe(v)}`);
-  return v === "" ? undefined : v;
-}
-
-function pemSource(kubeconfigPath: string, value: Record<string, unknown>, key: string, where: string): PemSource | undefined {
-  const data = stringField(value, `${key}-data`, where);
-  if (data !== undefined) {
-    const compact = data.replace(/\s+/g, "");
-    if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) throw new ShapeError(`${where}.${key}-data: is not valid base64`);
-    return { kind: "inline", label: `${kubeconfigPath} (${where}.${key}-data)`, bytes: Buffer.from(compact, "base64") };
-  }
-  const file = stringField(value, key, where);
-  if (file === undefined) return undefined;
-  // client-go resolves relative paths against the kubeconfig's directory.
-  return { kind: "file", path: path.posix.resolve(path.posix.dirname(kubeconfigPath), file) };
-}
-
-/** Validates the parts of a kubeconfig kubelet uses and picks out its credentials. Pure. */
+/** The credentials kubelet uses from a parsed kubeconfig: the one kubeconfig reader's answer. Pure. */
 export function parseKubeconfig(kubeconfigPath: string, doc: Record<string, unknown>): KubeconfigParse {
-  try {
-    const currentContext = stringField(doc, "current-context", "kubeconfig");
-    let contextUser: string | undefined;
-    let contextCluster: string | undefined;
-    if (currentContext !== undefined) {
-      const context = named(doc, "contexts", "context", currentContext);
-      if (!context) throw new ShapeError(`contexts: no entry named ${JSON.stringify(currentContext)} (the current-context)`);
-      const where = `contexts[${context.index}].context`;
-      contextUser = stringField(context.value, "user", where);
-      contextCluster = stringField(context.value, "cluster", where);
-    }
-    const credentials: KubeconfigCredentials = {};
-    const user = named(doc, "users", "user", contextUser);
-    if (user) {
-      const where = `users[${user.index}].user`;
-      const cert = pemSource(kubeconfigPath, user.value, "client-certificate", where);
-      const key = pemSource(kubeconfigPath, user.value, "client-key", where);
-      if (cert) credentials.clientCertificate = cert;
-      if (key && !(cert?.kind === "file" && key.kind === "file" && key.path === cert.path)) credentials.clientKey = key;
-    }
-    const cluster = named(doc, "clusters", "cluster", contextCluster);
-    if (cluster) {
-      const ca = pemSource(kubeconfigPath, cluster.value, "certificate-authority", `clusters[${cluster.index}].cluster`);
-      if (ca) credentials.certificateAuthority = ca;
-    }
-    return { ok: true, credentials };
-  } catch (error) {
-    if (error instanceof ShapeError) return { ok: false, problem: `${kubeconfigPath}: ${error.message}` };
-    throw error;
-  }
+  const read = readKubeconfigDocument(kubeconfigPath, doc);
+  if (!read.ok) return { ok: false, problem: read.problem };
+  const { clientCertificate, clientKey, certificateAuthority } = read.kubeconfig;
+  return {
+    ok: true,
+    credentials: {
+      ...(clientCertificate ? { clientCertificate } : {}),
+      ...(clientKey ? { clientKey } : {}),
+      ...(certificateAuthority ? { certificateAuthority } : {}),
+    },
+  };
 }
 
 export interface CertificateSources {
@@ -137,21 +57,6 @@ export interface CertificateSources {
   kubeletRunning: boolean;
 }
 
-function configString(setup: KubeletSetup, key: string): string | undefined {
-  const value = setup.config?.ok ? setup.config.value[key] : undefined;
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function configBoolean(setup: KubeletSetup, key: string): boolean | undefined {
-  const value = setup.config?.ok ? setup.config.value[key] : undefined;
-  return typeof value === "boolean" ? value : undefined;
-}
-
-function flagBoolean(setup: KubeletSetup, name: string): boolean | undefined {
-  const value = setup.flags.values.get(name);
-  return value === undefined ? undefined : value === "true" || value === "1";
-}
-
 async function lexists(host: Host, nodePath: string): Promise<boolean> {
   try {
     await host.lstat(nodePath);
@@ -161,43 +66,20 @@ async function lexists(host: Host, nodePath: string): Promise<boolean> {
   }
 }
 
-/** Parsed kubeconfigs by path, reparsed only when the file's stat changes. */
-export class KubeconfigCache {
-  private entry?: { path: string; signature: string; parse: KubeconfigParse };
-  parses = 0;
-
-  async load(host: Host, kubeconfigPath: string, signal: AbortSignal): Promise<KubeconfigParse> {
-    let signature: string | undefined;
-    try {
-      const st = await host.stat(kubeconfigPath);
-      signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      // unreadable: loadYamlMapping below says why
-    }
-    if (signature && this.entry?.path === kubeconfigPath && this.entry.signature === signature) return this.entry.parse;
-    this.parses++;
-    const loaded = await loadYamlMapping(host, kubeconfigPath, signal);
-    const parse = loaded.ok ? parseKubeconfig(kubeconfigPath, loaded.value) : { ok: false as const, problem: loaded.problem };
-    if (signature) this.entry = { path: kubeconfigPath, signature, parse };
-    else delete this.entry;
-    return parse;
-  }
-}
-
 /** Finds the certificates kubelet uses; a problem with the kubeconfig is data, not an exception. */
 export async function locateCertificates(
   host: Host,
   setup: KubeletSetup,
   signal: AbortSignal,
-  kubeconfigs = new KubeconfigCache(),
+  documents: Pick<KubeletLocator, "load">,
 ): Promise<CertificateSources> {
   const flags = setup.flags.values;
   const certDir = path.posix.resolve("/", flags.get("cert-dir") || path.posix.join(setup.rootDir, "pki"));
   const sources: CertificateSources = {
     certDir,
     bootstrapKubeconfigPath: flags.get("bootstrap-kubeconfig") || DEFAULT_BOOTSTRAP_KUBECONFIG,
-    rotateClient: flagBoolean(setup, "rotate-certificates") ?? configBoolean(setup, "rotateCertificates") ?? false,
-    rotateServing: flagBoolean(setup, "rotate-server-certificates") ?? configBoolean(setup, "serverTLSBootstrap") ?? false,
+    rotateClient: boolSetting(setup.flags, setup.configFiles, "rotate-certificates", "rotateCertificates", false).value,
+    rotateServing: boolSetting(setup.flags, setup.configFiles, "rotate-server-certificates", "serverTLSBootstrap", false).value,
     kubeletRunning: setup.process !== undefined,
   };
   const hostnameOverride = flags.get("hostname-override");
@@ -215,7 +97,8 @@ export async function locateCertificates(
   let credentials: KubeconfigCredentials = {};
   if (kubeconfigPath) {
     sources.kubeconfigPath = kubeconfigPath;
-    const parsed = await kubeconfigs.load(host, kubeconfigPath, signal);
+    const loaded = await documents.load(kubeconfigPath, signal);
+    const parsed = loaded.ok ? parseKubeconfig(kubeconfigPath, loaded.value) : { ok: false as const, problem: loaded.problem };
     if (parsed.ok) credentials = parsed.credentials;
     else sources.kubeconfigProblem = parsed.problem;
   }
@@ -232,13 +115,13 @@ export async function locateCertificates(
   }
   if (credentials.certificateAuthority) sources.ca = { source: credentials.certificateAuthority, origin: `the kubeconfig ${kubeconfigPath}` };
 
-  const tlsCert = flags.get("tls-cert-file") || configString(setup, "tlsCertFile");
-  const tlsKey = flags.get("tls-private-key-file") || configString(setup, "tlsPrivateKeyFile");
+  const tlsCert = stringSetting(setup.flags, setup.configFiles, "tls-cert-file", "tlsCertFile");
+  const tlsKey = stringSetting(setup.flags, setup.configFiles, "tls-private-key-file", "tlsPrivateKeyFile");
   if (tlsCert) {
     sources.serving = {
-      certificate: { kind: "file", path: tlsCert },
-      ...(tlsKey ? { key: { kind: "file" as const, path: tlsKey } } : {}),
-      origin: flags.get("tls-cert-file") ? "kubelet's --tls-cert-file" : `tlsCertFile in ${setup.configPath}`,
+      certificate: { kind: "file", path: tlsCert.value },
+      ...(tlsKey ? { key: { kind: "file" as const, path: tlsKey.value } } : {}),
+      origin: tlsCert.from === "flag" ? "kubelet's --tls-cert-file" : `tlsCertFile in ${tlsCert.path}`,
       selfSigned: false,
     };
   } else if (sources.rotateServing) {

@@ -18,19 +18,14 @@
 import { checkSettings, type CommonCheckSettings } from "../../config/config.js";
 import { absolutePath, optional, string, withDefault } from "../../config/schema.js";
 import { HostPathError } from "../../node/host.js";
-import {
-  kubeletArgs,
-  loadYamlMapping,
-  parseKubeletFlags,
-  parseYamlMapping,
-  type KubeletFlags,
-  type KubeletLocator,
-  type LoadedDocument,
-} from "../../node/kubelet/locator.js";
+import { readContainerdConfig, type ContainerdConfig } from "../../node/containerd-config.js";
+import { readKubeletConfigFiles } from "../../node/kubelet/config.js";
+import { kubeletArgs, parseKubeletFlags, type KubeletFlags } from "../../node/kubelet/flags.js";
+import type { KubeletLocator } from "../../node/kubelet/locator.js";
 import { DpkgReader } from "../../node/packages.js";
 import { flagSources, readUnitCommand, type UnitCommand } from "../../node/unit-file.js";
 import type { Check, CheckContext, Finding, Host } from "../../types.js";
-import { KUBELET_CONFIG_REASONS, judgeKubeletConfig, parseProcSwaps, topLevelKeyLines, type FileFact, type KubeletConfigFacts } from "./rules.js";
+import { KUBELET_CONFIG_REASONS, judgeKubeletConfig, parseProcSwaps, type FileFact, type KubeletConfigFacts } from "./rules.js";
 import { atLeast, parseKubeVersion, type VersionFact } from "../../node/kubelet/version.js";
 
 export { KUBELET_CONFIG_REASONS };
@@ -92,32 +87,13 @@ async function readFileFact(host: Host, path: string, signal: AbortSignal): Prom
   }
 }
 
-/** kubelet's --config-dir: every *.conf in name order, each a KubeletConfiguration that overrides the ones before. */
-async function readConfigDropIns(host: Host, dir: string, signal: AbortSignal): Promise<Array<{ doc: LoadedDocument; keyLines: Record<string, number> }>> {
-  let entries: string[];
-  try {
-    entries = await host.list(dir);
-  } catch {
-    return []; // no directory, nothing to merge
-  }
-  const dropIns: Array<{ doc: LoadedDocument; keyLines: Record<string, number> }> = [];
-  for (const entry of entries.filter((e) => e.endsWith(".conf"))) {
-    const path = `${dir.replace(/\/$/, "")}/${entry}`;
-    const file = await readFileFact(host, path, signal);
-    if (file.state === "ok") dropIns.push({ doc: parseYamlMapping(path, file.text), keyLines: topLevelKeyLines(file.text) });
-    else dropIns.push({ doc: { path, ok: false, problem: `${path}: ${file.state === "missing" ? "does not exist" : file.problem}` }, keyLines: {} });
-  }
-  return dropIns;
-}
-
 /**
- * containerd's config, when its directory is visible. A missing file in a visible /etc/containerd means
- * containerd's defaults; an invisible directory (not mounted into the pod) means nothing can be said.
+ * containerd's config with its imports, when its directory is visible. A missing file in a visible
+ * /etc/containerd means containerd's defaults; an invisible directory (not mounted into the pod) means nothing can be said.
  */
-async function visibleFile(host: Host, path: string, signal: AbortSignal): Promise<{ containerdConfig?: FileFact }> {
-  const file = await readFileFact(host, path, signal);
-  if (file.state === "missing" && !(await host.exists(path.slice(0, path.lastIndexOf("/")) || "/"))) return {};
-  return { containerdConfig: file };
+async function visibleContainerd(host: Host, path: string, signal: AbortSignal): Promise<{ containerd?: ContainerdConfig }> {
+  if (!(await host.exists(path.slice(0, path.lastIndexOf("/")) || "/"))) return {};
+  return { containerd: await readContainerdConfig(host, path, signal) };
 }
 
 async function visibleCrioConfig(host: Host, path: string, signal: AbortSignal): Promise<{ crioConfig?: FileFact[] }> {
@@ -180,23 +156,12 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
   async function complete(
     ctx: CheckContext,
     facts: KubeletConfigFacts,
-    shared: Pick<KubeletConfigFacts, "swaps" | "containerdConfig" | "crioConfig" | "version">,
+    shared: Pick<KubeletConfigFacts, "swaps" | "containerd" | "runtimeAnswers" | "crioConfig" | "version">,
   ): Promise<KubeletConfigFacts> {
     const { host, signal } = ctx;
     const flags = facts.flags;
     Object.assign(facts, shared);
     if (ctx.cluster) facts.nodeName = ctx.cluster.nodeName;
-    if (facts.config && !facts.config.ok && /does not exist/.test(facts.config.problem)) {
-      const dir = facts.config.path.slice(0, facts.config.path.lastIndexOf("/")) || "/";
-      if (!(await host.exists(dir))) facts.configUnseen = true;
-    }
-    if (facts.config?.ok) {
-      // Re-read for key lines: small, and only the text of a file already parsed.
-      const text = await readFileFact(host, facts.config.path, signal);
-      if (text.state === "ok") facts.configKeyLines = topLevelKeyLines(text.text);
-    }
-    const dropInDir = flags.values.get("config-dir");
-    if (dropInDir) facts.configDropIns = await readConfigDropIns(host, dropInDir, signal);
     const version = facts.version?.version;
     const legacyDefault = version && !atLeast(version, 1, 10) ? LEGACY_DEFAULT_KUBECONFIG : undefined;
     const kubeconfigFlag = flags.values.get("kubeconfig");
@@ -221,12 +186,10 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
       unitFiles: [...unit.unitFiles, ...unit.environmentFiles],
       cmdlineEmpty: false,
       flags,
-      configFromFlag: flags.values.has("config"),
+      configFiles: await readKubeletConfigFiles(ctx.host, flags, { signal: ctx.signal, load: (path) => deps.kubelet.load(path, ctx.signal) }),
     };
     if (unit.unseen.length > 0) facts.unitUnseen = unit.unseen;
     facts.flagFiles = flagSources(unit.sources, flags.values.keys());
-    const configPath = flags.values.get("config");
-    if (configPath) facts.config = await loadYamlMapping(ctx.host, configPath, ctx.signal);
     return facts;
   }
 
@@ -242,21 +205,22 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
 
     const version = await versionOf(ctx, process?.pid ?? 0);
     const swaps = await readFileFact(host, "/proc/swaps", signal);
-    const shared: Pick<KubeletConfigFacts, "swaps" | "containerdConfig" | "crioConfig" | "version"> = {
+    const shared: Pick<KubeletConfigFacts, "swaps" | "containerd" | "runtimeAnswers" | "crioConfig" | "version"> = {
       swaps:
         swaps.state === "ok"
           ? { ok: true, active: parseProcSwaps(swaps.text) }
           : { ok: false, problem: swaps.state === "missing" ? "/proc/swaps does not exist" : `/proc/swaps: ${swaps.problem}` },
-      ...(await visibleFile(host, settings.containerdConfigPath, signal)),
+      ...(await visibleContainerd(host, settings.containerdConfigPath, signal)),
+      // The runtime check's latest word: a runtime that answers CRI accepted its config.
+      runtimeAnswers: ctx.peerFindings("runtime").some((f) => (f.evidence as { up?: unknown } | undefined)?.up === true),
       ...(await visibleCrioConfig(host, settings.crioConfigPath, signal)),
       ...(version ? { version } : {}),
     };
 
     if (!process) return { running: await complete(ctx, fromUnit as KubeletConfigFacts, shared) };
     const cmdlineEmpty = process.argv.every((arg) => arg === "");
-    const running: KubeletConfigFacts = { pid: process.pid, cmdlineEmpty, flags: setup.flags, configFromFlag: setup.flags.values.has("config") };
-    // Without --config kubelet reads no file, whatever lies at the kubeadm path; with an unreadable command line, assume kubeadm's layout.
-    if (setup.config && (running.configFromFlag || cmdlineEmpty)) running.config = setup.config;
+    // The locator read what kubelet reads: --config and --config-dir (kubeadm's layout only when the command line is unreadable).
+    const running: KubeletConfigFacts = { pid: process.pid, cmdlineEmpty, flags: setup.flags, configFiles: setup.configFiles };
     // Only a unit that runs this very binary started this kubelet (RKE2, k0s and others run their own).
     const sameUnit = fromUnit && unit && sameProgram(process.argv[0] ?? "", unit.argv[0] ?? "") ? fromUnit : undefined;
     if (sameUnit?.flagFiles) running.flagFiles = Object.fromEntries(Object.entries(sameUnit.flagFiles).filter(([flag]) => setup.flags.values.has(flag)));

@@ -96,7 +96,7 @@ export const REASONS = defineReasons({
       severities: ["warning", "critical"],
       severity: "critical (warning for kubelet 1.31+, which takes the driver from a runtime that reports it, such as containerd 2.0+)",
       meaning:
-        "kubelet's cgroup driver (`--cgroup-driver`/`cgroupDriver`, default `cgroupfs`) differs from its runtime's. containerd: `SystemdCgroup` under the default runtime's options in `/etc/containerd/config.toml` (config versions 1, 2 and 3; a missing file means containerd's default, cgroupfs; a file with `imports`, which containerd merges over it, is not judged and the ok summary says so). CRI-O: `cgroup_manager` under `[crio.runtime]` in `/etc/crio/crio.conf` and `crio.conf.d/*.conf` (later files win; default systemd). Pods fail to start or escape kubelet's accounting. The runtime is the one kubelet's `--container-runtime-endpoint`/`containerRuntimeEndpoint` names (containerd when unset on 1.27+).",
+        "kubelet's cgroup driver (`--cgroup-driver`/`cgroupDriver`, default `cgroupfs`) differs from its runtime's. containerd: `SystemdCgroup` under the default runtime's options in `/etc/containerd/config.toml` (config versions 1 to 4, with each version's plugin name; `imports`, globs included, are followed and merged over the file in containerd's order; a missing file means containerd's default, cgroupfs). CRI-O: `cgroup_manager` under `[crio.runtime]` in `/etc/crio/crio.conf` and `crio.conf.d/*.conf` (later files win; default systemd). Pods fail to start or escape kubelet's accounting. The runtime is the one kubelet's `--container-runtime-endpoint`/`containerRuntimeEndpoint` names (containerd when unset on 1.27+).",
       remedy:
         'systemd on both: `SystemdCgroup = true` (containerd) or `cgroup_manager = "systemd"` (CRI-O), and `cgroupDriver: systemd` in kubelet\'s config; restart the runtime and kubelet.',
       repair: "none",
@@ -106,6 +106,13 @@ export const REASONS = defineReasons({
       meaning:
         "containerd's or CRI-O's config file is unreadable or not valid TOML (the message gives the file and line), or a key node-doctor reads has a wrong type or value (`version`, `SystemdCgroup`, `cgroup_manager`); the runtime refuses such a file, and the cgroup drivers cannot be compared.",
       remedy: "fix the file (`containerd config default` / `crio config` print a valid one), restart the runtime.",
+      repair: "none",
+    },
+    RuntimeConfigUnreadable: {
+      severities: ["unknown"],
+      meaning:
+        "node-doctor could not read the runtime's config — a containerd config `version` it does not know (it reads 1 to 4), or a file it cannot parse while the runtime answers over CRI (so the runtime accepted it). This is node-doctor not looking, not a fact about the node: the cgroup drivers are not compared.",
+      remedy: "compare by hand: `containerd config dump | grep SystemdCgroup` (or `crio config | grep cgroup_manager`) against kubelet's `cgroupDriver`.",
       repair: "none",
     },
     SwapEnabledWithFailSwapOn: {

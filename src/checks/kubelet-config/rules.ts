@@ -10,8 +10,20 @@
  * a --config-dir drop-in, which beats the --config file, which beats
  * kubelet's default.
  */
-import { parseYamlMapping, type KubeletFlags, type LoadedDocument } from "../../node/kubelet/locator.js";
-import { containerdCgroup, crioCgroup } from "../../node/runtime-config.js";
+import {
+  boolSetting as sharedBoolSetting,
+  configAt as sharedConfigAt,
+  configSource,
+  stringSetting as sharedStringSetting,
+  topLevelKeyLines,
+  type KubeletConfigFiles,
+  type LoadedDocument,
+  type Setting,
+} from "../../node/kubelet/config.js";
+import { parseBool, type KubeletFlags } from "../../node/kubelet/flags.js";
+import { readKubeconfigText } from "../../node/kubelet/kubeconfig.js";
+import { containerdCgroupOf, containerdConfigFromText, type ContainerdConfig } from "../../node/containerd-config.js";
+import { crioCgroup } from "../../node/runtime-config.js";
 import type { Finding, Severity } from "../../types.js";
 import { atLeast, shortVersion, type KubeVersion, type VersionFact } from "../../node/kubelet/version.js";
 import { REASONS } from "./reasons.js";
@@ -42,16 +54,8 @@ export interface KubeletConfigFacts {
   /** True when /proc/<pid>/cmdline held nothing but NUL bytes. */
   cmdlineEmpty: boolean;
   flags: KubeletFlags;
-  /** The KubeletConfiguration kubelet reads (--config), when it reads one. */
-  config?: LoadedDocument;
-  /** --config-dir drop-ins (*.conf, in name order; later ones win), each with its key lines. */
-  configDropIns?: Array<{ doc: LoadedDocument; keyLines: Record<string, number> }>;
-  /** The config file is missing and so is its directory under the host root: not mounted, so not known. */
-  configUnseen?: boolean;
-  /** Lines of the config file's top-level keys, for messages. */
-  configKeyLines?: Record<string, number>;
-  /** Whether --config named it (then a missing file stops kubelet). */
-  configFromFlag: boolean;
+  /** The --config file and the --config-dir drop-ins kubelet reads, as the one kubelet reader found them. */
+  configFiles?: KubeletConfigFiles;
   version?: VersionFact;
   /** kubelet's kubeconfig (--kubeconfig, or the pre-1.10 default). */
   kubeconfig?: FileFact;
@@ -59,8 +63,12 @@ export interface KubeletConfigFacts {
   bootstrapKubeconfig?: FileFact;
   /** Active swap devices from /proc/swaps, or why it could not be read. */
   swaps?: { ok: true; active: string[] } | { ok: false; problem: string };
-  /** containerd's config.toml. */
+  /** containerd's config.toml as one file (tests), when `containerd` is not given. */
   containerdConfig?: FileFact;
+  /** containerd's config with its imports followed, as the gatherer read it. */
+  containerd?: ContainerdConfig;
+  /** The runtime answers over CRI (the runtime check's latest finding): it accepted its config, whatever node-doctor makes of it. */
+  runtimeAnswers?: boolean;
   /** CRI-O's crio.conf and then its drop-ins (crio.conf.d/*.conf) in name order. */
   crioConfig?: FileFact[];
 }
@@ -82,73 +90,24 @@ function finding(severity: Severity, reason: string, message: string, remedy: st
   return { check: CHECK, condition: "KubeletConfigInvalid", severity, reason, message, ...(remedy ? { remedy } : {}), evidence };
 }
 
-/** A setting's effective value and where it came from, for messages. */
-interface Setting<T> {
-  value: T;
-  /** "--fail-swap-on=true", "failSwapOn: true in /var/lib/kubelet/config.yaml", "kubelet's default". */
-  source: string;
-  from: "flag" | "config" | "default";
-}
-
-/** The document that sets a key: the last --config-dir drop-in that has it, else the --config file. */
-function configSource(facts: KubeletConfigFacts, key: string): { path: string; value: unknown; line?: number } | undefined {
-  for (const dropIn of [...(facts.configDropIns ?? [])].reverse()) {
-    if (dropIn.doc.ok && key in dropIn.doc.value)
-      return { path: dropIn.doc.path, value: dropIn.doc.value[key], ...(dropIn.keyLines[key] ? { line: dropIn.keyLines[key] } : {}) };
-  }
-  if (!facts.config?.ok) return undefined;
-  const line = facts.configKeyLines?.[key];
-  return { path: facts.config.path, value: facts.config.value[key], ...(line ? { line } : {}) };
-}
+/** pflag's strconv.ParseBool, under the name the rules' tests know. */
+export const parseFlagBool = parseBool;
+export { topLevelKeyLines };
 
 function configValue(facts: KubeletConfigFacts, key: string): unknown {
-  return configSource(facts, key)?.value;
+  return configSource(facts.configFiles, key)?.value;
 }
 
-/** Where a top-level key of the config file is: "/var/lib/kubelet/config.yaml line 12". */
 function configAt(facts: KubeletConfigFacts, key: string): string {
-  const source = configSource(facts, key);
-  if (!source) return configPath(facts);
-  return source.line ? `${source.path} line ${source.line}` : source.path;
-}
-
-/** Lines of top-level keys in a YAML mapping (keys at column 0), for messages. */
-export function topLevelKeyLines(text: string): Record<string, number> {
-  const lines: Record<string, number> = {};
-  text.split("\n").forEach((line, index) => {
-    const match = /^["']?([A-Za-z_][\w.-]*)["']?\s*:/.exec(line);
-    if (match && !((match[1] as string) in lines)) lines[match[1] as string] = index + 1;
-  });
-  return lines;
-}
-
-function configPath(facts: KubeletConfigFacts): string {
-  return facts.config?.path ?? "kubelet's --config file";
-}
-
-/** pflag's strconv.ParseBool. */
-export function parseFlagBool(text: string): boolean | undefined {
-  if (["1", "t", "T", "true", "TRUE", "True"].includes(text)) return true;
-  if (["0", "f", "F", "false", "FALSE", "False"].includes(text)) return false;
-  return undefined;
+  return sharedConfigAt(facts.configFiles, key);
 }
 
 function boolSetting(facts: KubeletConfigFacts, flag: string, key: string | undefined, fallback: boolean): Setting<boolean> {
-  const raw = facts.flags.values.get(flag);
-  const parsed = raw === undefined ? undefined : parseFlagBool(raw);
-  if (parsed !== undefined) return { value: parsed, source: `--${flag}=${raw}`, from: "flag" };
-  const fromConfig = key ? configValue(facts, key) : undefined;
-  if (typeof fromConfig === "boolean") return { value: fromConfig, source: `${key}: ${fromConfig} in ${configAt(facts, key ?? "")}`, from: "config" };
-  return { value: fallback, source: "kubelet's default", from: "default" };
+  return sharedBoolSetting(facts.flags, facts.configFiles, flag, key, fallback);
 }
 
 function stringSetting(facts: KubeletConfigFacts, flag: string, key: string | undefined): Setting<string> | undefined {
-  const raw = facts.flags.values.get(flag);
-  if (raw !== undefined) return { value: raw, source: `--${flag}=${raw}`, from: "flag" };
-  const fromConfig = key ? configValue(facts, key) : undefined;
-  if (typeof fromConfig === "string" && fromConfig !== "")
-    return { value: fromConfig, source: `${key}: ${fromConfig} in ${configAt(facts, key ?? "")}`, from: "config" };
-  return undefined;
+  return sharedStringSetting(facts.flags, facts.configFiles, flag, key);
 }
 
 /** "A=true,B=false" (flag) over the config file's featureGates mapping. */
@@ -199,29 +158,30 @@ function typeProblem(value: unknown, expected: (typeof CONFIG_KEY_TYPES)[string]
 
 export function judgeConfigFile(facts: KubeletConfigFacts): Finding[] {
   const findings: Finding[] = [];
-  if (facts.config && facts.configUnseen) {
-    const dir = facts.config.path.slice(0, facts.config.path.lastIndexOf("/")) || "/";
+  const file = facts.configFiles?.file;
+  if (file && !file.ok && file.unseen) {
+    const dir = file.path.slice(0, file.path.lastIndexOf("/")) || "/";
     findings.push(
       finding(
         "unknown",
         R.KubeletConfigFileInvalid,
-        `kubelet's --config file ${facts.config.path} is not visible to node-doctor: ${dir} is not under the host root, so whether it exists cannot be told.`,
-        `Mount ${dir} read-only into the node-doctor pod (the chart's hostPaths), or check on the node: \`ls -l ${facts.config.path}\`.`,
+        `kubelet's --config file ${file.path} is not visible to node-doctor: ${dir} is not under the host root, so whether it exists cannot be told.`,
+        `Mount ${dir} read-only into the node-doctor pod (the chart's hostPaths), or check on the node: \`ls -l ${file.path}\`.`,
         {
-          path: facts.config.path,
+          path: file.path,
           unseen: true,
         },
       ),
     );
-  } else if (facts.config) findings.push(...judgeConfigDocument(facts.config, facts.configKeyLines ?? {}, facts.configFromFlag, "--config"));
-  for (const dropIn of facts.configDropIns ?? []) findings.push(...judgeConfigDocument(dropIn.doc, dropIn.keyLines, true, "--config-dir"));
+  } else if (file) findings.push(...judgeConfigDocument(file, facts.configFiles?.fileFromFlag ?? false, "--config"));
+  for (const dropIn of facts.configFiles?.dropIns ?? []) findings.push(...judgeConfigDocument(dropIn, true, "--config-dir"));
   return findings;
 }
 
-function judgeConfigDocument(config: LoadedDocument, keyLines: Record<string, number>, named: boolean, flag: string): Finding[] {
+function judgeConfigDocument(config: LoadedDocument, named: boolean, flag: string): Finding[] {
   const remedy = `Fix ${config.path} (a KubeletConfiguration: \`apiVersion: kubelet.config.k8s.io/v1beta1\`, \`kind: KubeletConfiguration\`, then a mapping of settings), ${RESTART}; kubelet exits at start while it cannot load it.`;
   if (!config.ok) {
-    const missing = /does not exist/.test(config.problem);
+    const missing = config.missing === true || /does not exist/.test(config.problem);
     if (missing && !named) return [];
     return [
       finding(
@@ -242,7 +202,7 @@ function judgeConfigDocument(config: LoadedDocument, keyLines: Record<string, nu
   }
   for (const [key, expected] of Object.entries(CONFIG_KEY_TYPES)) {
     const value = config.value[key];
-    const line = keyLines[key];
+    const line = config.keyLines?.[key];
     if (value !== undefined && value !== null && typeProblem(value, expected))
       problems.push(`${key}${line ? ` (line ${line})` : ""} must be ${expected === "integer" ? "an integer" : `a ${expected}`}, got ${JSON.stringify(value)}`);
   }
@@ -542,50 +502,11 @@ export function judgeRemovedFlags(facts: KubeletConfigFacts): Finding[] {
 
 type KubeconfigVerdict = { ok: true; server: string } | { ok: false; reason: string; problem: string };
 
-/** Reads a kubeconfig as kubelet's client does: current-context → its cluster → server. */
+/** The one kubeconfig reader's answer, as this rule's reasons. */
 export function judgeKubeconfigText(path: string, text: string): KubeconfigVerdict {
-  if (text.includes("\0")) return { ok: false, reason: R.KubeconfigInvalid, problem: `${path}: binary data, not a kubeconfig` };
-  const doc = parseYamlMapping(path, text);
-  if (!doc.ok) return { ok: false, reason: R.KubeconfigInvalid, problem: doc.problem };
-  const { value } = doc;
-  const current = value["current-context"];
-  const contexts = Array.isArray(value["contexts"]) ? (value["contexts"] as unknown[]) : [];
-  const clusters = Array.isArray(value["clusters"]) ? (value["clusters"] as unknown[]) : [];
-  const named = (list: unknown[], name: unknown): Record<string, unknown> | undefined => {
-    for (const item of list) {
-      if (item && typeof item === "object" && (item as Record<string, unknown>)["name"] === name) return item as Record<string, unknown>;
-    }
-    return undefined;
-  };
-  if (typeof current !== "string" || current === "")
-    return { ok: false, reason: R.KubeconfigNoServer, problem: `${path}: no current-context, so kubelet finds no API server in it` };
-  const context = named(contexts, current)?.["context"];
-  if (!context || typeof context !== "object")
-    return { ok: false, reason: R.KubeconfigNoServer, problem: `${path}: current-context ${JSON.stringify(current)} is not among its contexts` };
-  const clusterName = (context as Record<string, unknown>)["cluster"];
-  const cluster = named(clusters, clusterName)?.["cluster"];
-  if (!cluster || typeof cluster !== "object")
-    return {
-      ok: false,
-      reason: R.KubeconfigNoServer,
-      problem: `${path}: context ${JSON.stringify(current)} names cluster ${JSON.stringify(clusterName)}, which is not among its clusters`,
-    };
-  const server = (cluster as Record<string, unknown>)["server"];
-  if (typeof server !== "string" || server.trim() === "")
-    return { ok: false, reason: R.KubeconfigNoServer, problem: `${path}: cluster ${JSON.stringify(clusterName)} has no server` };
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    return {
-      ok: false,
-      reason: R.KubeconfigNoServer,
-      problem: `${path}: cluster ${JSON.stringify(clusterName)} has server ${JSON.stringify(server)}, which is not a URL`,
-    };
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:")
-    return { ok: false, reason: R.KubeconfigNoServer, problem: `${path}: server ${JSON.stringify(server)} is not an http(s) URL` };
-  return { ok: true, server };
+  const read = readKubeconfigText(path, text);
+  if (read.ok) return { ok: true, server: read.kubeconfig.server };
+  return { ok: false, reason: read.kind === "invalid" ? R.KubeconfigInvalid : R.KubeconfigNoServer, problem: read.problem };
 }
 
 export function judgeKubeconfig(facts: KubeletConfigFacts): Finding[] {
@@ -684,7 +605,8 @@ function kubeletRuntime(facts: KubeletConfigFacts): Runtime {
   if (endpoint) return /containerd/.test(endpoint.value) ? "containerd" : /crio/.test(endpoint.value) ? "crio" : undefined;
   const version = facts.version?.version;
   if (version) return atLeast(version, 1, 27) ? "containerd" : undefined; // before: dockershim (<1.24) or an endpoint was required
-  return facts.containerdConfig?.state === "ok" ? "containerd" : undefined;
+  const containerd = containerdOf(facts);
+  return containerd?.ok && !containerd.defaults ? "containerd" : undefined;
 }
 
 /** The runtime's cgroup driver as its config says, or why it cannot be told. */
@@ -700,15 +622,23 @@ function runtimeDriver(
       ? { ...verdict, files: paths }
       : { ...verdict, files: paths, restart: "systemctl restart crio", fix: "`crio config` prints a valid configuration" };
   }
+  const config = containerdOf(facts);
+  if (!config) return undefined;
+  const path = facts.containerdConfig?.path ?? (config.ok ? config.files[0] : config.path) ?? "containerd's config";
+  const fix = "`containerd config dump` shows what containerd reads; `containerd config default` prints a valid one";
+  const verdict = containerdCgroupOf(config, path);
+  if (!verdict.ok) return { ...verdict, files: config.ok ? path : config.path, restart: "systemctl restart containerd", fix };
+  if ("criDisabled" in verdict) return undefined;
+  return { ...verdict, files: config.ok && config.files.length > 0 ? config.files.join(", ") : path };
+}
+
+/** containerd's config as the gatherer read it (imports followed), else the single file the facts hold. */
+function containerdOf(facts: KubeletConfigFacts): ContainerdConfig | undefined {
+  if (facts.containerd) return facts.containerd;
   const file = facts.containerdConfig;
   if (!file) return undefined;
-  const fix = "`containerd config dump` shows what containerd reads; `containerd config default` prints a valid one";
-  if (file.state === "unreadable")
-    return { ok: false, problem: `${file.path} cannot be read: ${file.problem}`, files: file.path, restart: "systemctl restart containerd", fix };
-  const verdict = containerdCgroup(file.path, file.state === "ok" ? file.text : undefined);
-  if (!verdict.ok) return { ...verdict, files: file.path, restart: "systemctl restart containerd", fix };
-  if ("criDisabled" in verdict || "imports" in verdict) return undefined;
-  return { ...verdict, files: file.path };
+  if (file.state === "unreadable") return { ok: false, path: file.path, problem: `${file.path} cannot be read: ${file.problem}` };
+  return containerdConfigFromText(file.path, file.state === "ok" ? file.text : undefined);
 }
 
 export function judgeCgroupDriver(facts: KubeletConfigFacts): Finding[] {
@@ -718,6 +648,19 @@ export function judgeCgroupDriver(facts: KubeletConfigFacts): Finding[] {
   const driver = runtimeDriver(facts, runtime);
   if (!driver) return [];
   if (!driver.ok) {
+    // A version node-doctor does not know, or a file the running runtime accepted: node-doctor's reading failed, not the runtime.
+    const notKnown = /node-doctor reads containerd config versions/.test(driver.problem);
+    if (notKnown || facts.runtimeAnswers) {
+      return [
+        finding(
+          "unknown",
+          R.RuntimeConfigUnreadable,
+          `node-doctor could not read ${name}'s config: ${driver.problem}${facts.runtimeAnswers ? `; ${name} answers over CRI, so it accepted the file` : ""}; kubelet's cgroup driver was not compared with ${name}'s.`,
+          `Nothing to fix on the node if ${name} runs; check the drivers by hand: \`${runtime === "crio" ? "crio config | grep cgroup_manager" : "containerd config dump | grep SystemdCgroup"}\` against kubelet's cgroupDriver.`,
+          { runtime, files: driver.files, problem: driver.problem },
+        ),
+      ];
+    }
     return [
       finding(
         "warning",
@@ -851,7 +794,7 @@ export const RULES: ReadonlyArray<{ name: string; reasons: readonly string[]; ju
   { name: "removed flags", reasons: [R.KubeletFlagRemoved], judge: judgeRemovedFlags },
   { name: "kubeconfig ignored", reasons: [R.KubeconfigIgnored], judge: judgeKubeconfigIgnored },
   { name: "kubeconfig", reasons: [R.KubeconfigMissing, R.KubeconfigUnreadable, R.KubeconfigInvalid, R.KubeconfigNoServer], judge: judgeKubeconfig },
-  { name: "cgroup driver", reasons: [R.CgroupDriverMismatch, R.RuntimeConfigInvalid], judge: judgeCgroupDriver },
+  { name: "cgroup driver", reasons: [R.CgroupDriverMismatch, R.RuntimeConfigInvalid, R.RuntimeConfigUnreadable], judge: judgeCgroupDriver },
   { name: "swap", reasons: [R.SwapEnabledWithFailSwapOn], judge: judgeSwap },
   { name: "log location", reasons: [R.KubeletLogLocation], judge: judgeLogLocation },
 ];
@@ -861,14 +804,8 @@ function cgroupSummary(facts: KubeletConfigFacts): string | undefined {
   if (!runtime) return undefined;
   const driver = runtimeDriver(facts, runtime);
   if (driver?.ok) return `cgroup driver matches ${driver.files}`;
-  const visible = runtime === "crio" ? facts.crioConfig : facts.containerdConfig;
+  const visible = runtime === "crio" ? facts.crioConfig : containerdOf(facts);
   if (!visible) return `cgroup driver not compared (${runtime === "crio" ? "CRI-O" : "containerd"}'s config directory is not visible to node-doctor)`;
-  const file = facts.containerdConfig;
-  if (runtime === "containerd" && file?.state === "ok") {
-    const verdict = containerdCgroup(file.path, file.text);
-    if (verdict.ok && "imports" in verdict)
-      return `cgroup driver not compared (${file.path} imports ${verdict.imports.join(", ")}, which node-doctor does not follow)`;
-  }
   return undefined;
 }
 
@@ -880,7 +817,7 @@ export function judgeKubeletConfig(facts: KubeletConfigFacts): Finding[] {
       finding(
         "unknown",
         R.KubeletCmdlineUnreadable,
-        `/proc/${facts.pid}/cmdline of kubelet (pid ${facts.pid}) holds only NUL bytes, so its flags cannot be read; flag rules were skipped${facts.config ? ` and only ${facts.config.path} was checked` : ""}.`,
+        `/proc/${facts.pid}/cmdline of kubelet (pid ${facts.pid}) holds only NUL bytes, so its flags cannot be read; flag rules were skipped${facts.configFiles?.file ? ` and only ${facts.configFiles.file.path} was checked` : ""}.`,
         `Look at the command line kubelet was started with: \`systemctl cat kubelet\` and \`cat /proc/${facts.pid}/status\` (a zombie or exiting process has no command line).`,
         { pid: facts.pid },
       ),
@@ -914,7 +851,8 @@ export function judgeKubeletConfig(facts: KubeletConfigFacts): Finding[] {
   if (!findings.some((f) => f.severity !== "ok")) {
     const checked = [
       facts.cmdlineEmpty ? undefined : facts.unitFiles ? `flags in ${facts.unitFiles.join(", ")}` : `flags of pid ${facts.pid}`,
-      facts.config?.ok ? facts.config.path : undefined,
+      facts.configFiles?.file?.ok ? facts.configFiles.file.path : undefined,
+      ...(facts.configFiles?.dropIns ?? []).filter((d) => d.ok).map((d) => d.path),
       facts.kubeconfig?.state === "ok" ? facts.kubeconfig.path : undefined,
       facts.swaps?.ok
         ? `swap ${facts.swaps.active.length > 0 ? "on (failSwapOn false)" : "off"}`

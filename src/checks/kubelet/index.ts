@@ -17,6 +17,7 @@ import type { Lease } from "kubernetes-types/coordination/v1.js";
 import { checkSettings, type CommonCheckSettings } from "../../config/config.js";
 import { absolutePath, number, optional, string, withDefault } from "../../config/schema.js";
 import { canonicalIp, readHostAddresses } from "../../node/addresses.js";
+import { configValue, stringSetting } from "../../node/kubelet/config.js";
 import { kubeletArgs, parseKubeletFlags, type KubeletLocator, type KubeletSetup } from "../../node/kubelet/locator.js";
 import { DEFAULT_SYSTEM_BUS_SOCKET, readUnitFiles, readUnitKubeletArgs, SystemdBus, type UnitFiles, type UnitState } from "../../node/systemd.js";
 import { conditionOwners, describeOwners, ownershipOf } from "../../kube/ownership.js";
@@ -459,13 +460,11 @@ const KUBELET_BINARIES = ["/usr/bin/kubelet", "/usr/local/bin/kubelet", "/opt/bi
 const DEFAULT_HEALTHZ_PORT = 10248;
 
 /** kubelet's healthz URL from its flags, then its config, then its defaults; undefined when healthzPort is 0 (disabled). */
-export function healthzUrlFor(setup: Pick<KubeletSetup, "flags" | "config">): string | undefined {
-  const config = setup.config?.ok ? setup.config.value : {};
-  const portText = setup.flags.values.get("healthz-port") ?? (config["healthzPort"] !== undefined ? String(config["healthzPort"]) : undefined);
-  const port = portText === undefined ? DEFAULT_HEALTHZ_PORT : Number(portText);
+export function healthzUrlFor(setup: Pick<KubeletSetup, "flags"> & Partial<Pick<KubeletSetup, "configFiles">>): string | undefined {
+  const portSetting = setup.flags.values.get("healthz-port") ?? configValue(setup.configFiles, "healthzPort");
+  const port = portSetting === undefined || portSetting === null ? DEFAULT_HEALTHZ_PORT : Number(portSetting);
   if (port === 0) return undefined;
-  let address =
-    setup.flags.values.get("healthz-bind-address") ?? (typeof config["healthzBindAddress"] === "string" ? config["healthzBindAddress"] : "127.0.0.1");
+  let address = stringSetting(setup.flags, setup.configFiles, "healthz-bind-address", "healthzBindAddress")?.value ?? "127.0.0.1";
   if (address === "" || address === "0.0.0.0") address = "127.0.0.1";
   if (address === "::") address = "::1";
   const host = address.includes(":") ? `[${address}]` : address;

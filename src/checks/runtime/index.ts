@@ -11,17 +11,11 @@
  */
 import { checkSettings, type CommonCheckSettings } from "../../config/config.js";
 import { absolutePath, list, number, optional, string, withDefault } from "../../config/schema.js";
-import {
-  cniDirsFromContainerdConfig,
-  DEFAULT_CNI_BIN_DIRS,
-  DEFAULT_CNI_CONF_DIR,
-  readCniState,
-  type CniState,
-  type ContainerdCniDirs,
-} from "../../node/cni.js";
+import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR, readCniState, type CniState } from "../../node/cni.js";
+import { containerdCniDirsOf, readContainerdConfig, type ContainerdCniDirs, type ContainerdConfig } from "../../node/containerd-config.js";
 import { CriClient, type CriCondition, type CriFilesystemUsage, type CriMethod, type CriVersion } from "../../wire/cri.js";
 import { GRPC_STATUS, GRPC_UNIMPLEMENTED, GrpcError } from "../../wire/grpc.js";
-import { containerdCgroup } from "../../node/runtime-config.js";
+import { stringSetting } from "../../node/kubelet/config.js";
 import type { KubeletLocator, KubeletSetup } from "../../node/kubelet/locator.js";
 import { DEFAULT_SYSTEM_BUS_SOCKET, SystemdBus, type UnitState } from "../../node/systemd.js";
 import { ProtoError } from "../../wire/protobuf.js";
@@ -118,10 +112,9 @@ export async function chooseEndpoint(host: Host, kubelet: KubeletSetup, override
     return "problem" in parsed ? { endpoint, source, problem: parsed.problem } : { endpoint, source, socketPath: parsed.socketPath };
   };
   if (override) return from(override, "checks.runtime.endpoint");
-  const flag = kubelet.flags.values.get("container-runtime-endpoint");
-  if (flag) return from(flag, "kubelet flag --container-runtime-endpoint");
-  const configured = kubelet.config?.ok ? kubelet.config.value["containerRuntimeEndpoint"] : undefined;
-  if (typeof configured === "string" && configured !== "") return from(configured, `containerRuntimeEndpoint in ${kubelet.configPath ?? "kubelet's config"}`);
+  const configured = stringSetting(kubelet.flags, kubelet.configFiles, "container-runtime-endpoint", "containerRuntimeEndpoint");
+  if (configured?.from === "flag") return from(configured.value, "kubelet flag --container-runtime-endpoint");
+  if (configured) return from(configured.value, `containerRuntimeEndpoint in ${configured.path}`);
   if (kubelet.process) return from(KUBELET_DEFAULT_ENDPOINT, "kubelet's default endpoint");
   for (const path of DEFAULT_RUNTIME_SOCKETS) {
     if (await host.exists(path)) return { endpoint: path, source: "the usual runtime sockets (no kubelet running)", socketPath: path };
@@ -509,19 +502,11 @@ export interface RuntimeCheckDeps {
   kubelet: KubeletLocator;
 }
 
-async function readContainerdConfig(ctx: CheckContext): Promise<string | undefined> {
-  try {
-    return await ctx.host.readText(CONTAINERD_CONFIG, { maxBytes: 1024 * 1024, signal: ctx.signal });
-  } catch {
-    return undefined; // no containerd config: containerd's defaults apply
-  }
-}
-
 /** Where the CNI files are: our settings, else containerd's config, else the defaults. */
-function cniDirs(ctx: CheckContext, settings: RuntimeSettings, containerdConfig: string | undefined): { confDir: string; binDirs: string[] } {
+function cniDirs(ctx: CheckContext, settings: RuntimeSettings, containerdConfig: ContainerdConfig): { confDir: string; binDirs: string[] } {
   let fromContainerd: ContainerdCniDirs = {};
-  if (containerdConfig !== undefined && (!settings.cniConfDir || !settings.cniBinDirs)) {
-    fromContainerd = cniDirsFromContainerdConfig(CONTAINERD_CONFIG, containerdConfig);
+  if (!(containerdConfig.ok && containerdConfig.defaults) && (!settings.cniConfDir || !settings.cniBinDirs)) {
+    fromContainerd = containerdCniDirsOf(containerdConfig);
     if (fromContainerd.problem) ctx.log.debug({ problem: fromContainerd.problem }, "containerd's config gives no CNI directories; using the defaults");
   }
   return {
@@ -588,11 +573,8 @@ async function observe(
   const obs: RuntimeObservation = { endpoint, requests: [] };
   if (endpoint.problem || !endpoint.socketPath) return obs;
 
-  const containerdConfig = await readContainerdConfig(ctx);
-  if (containerdConfig !== undefined) {
-    const cri = containerdCgroup(CONTAINERD_CONFIG, containerdConfig);
-    if (cri.ok && "criDisabled" in cri) obs.criDisabledIn = CONTAINERD_CONFIG;
-  }
+  const containerdConfig = await readContainerdConfig(ctx.host, CONTAINERD_CONFIG, ctx.signal);
+  if (containerdConfig.ok && containerdConfig.criDisabled) obs.criDisabledIn = CONTAINERD_CONFIG;
   const cniPromise = readCniState(ctx.host, { ...cniDirs(ctx, settings, containerdConfig), signal: ctx.signal });
   cniPromise.catch(() => undefined); // awaited below; a rejection before then must not go unhandled
 

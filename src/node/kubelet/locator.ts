@@ -1,172 +1,118 @@
 /**
- * Where kubelet is and how it was told to run: its process, its flags and its
- * KubeletConfiguration file. Several checks need this (disk thresholds,
- * certificates, runtime endpoint, config lint); one locator per agent finds
- * it and caches the answer briefly so a round of checks scans /proc once.
+ * Where kubelet is and how it was told to run: its process, its flags, its
+ * KubeletConfiguration (file and drop-ins) and its kubeconfig. Several checks
+ * need this (disk thresholds, certificates, runtime endpoint, config lint);
+ * one locator per agent finds it and caches the answer briefly so a round of
+ * checks scans /proc once.
+ *
+ * Which process is kubelet is decided with care (a confused deputy otherwise:
+ * node-doctor runs as root and reads the files kubelet's flags name). A
+ * process is taken for kubelet only when it runs as uid 0, and its
+ * executable (or, when /proc/<pid>/exe cannot be read, its argv[0]) is a
+ * kubelet binary: one of the distributions' install paths or the one the
+ * kubelet unit starts. Among several, the unit's MainPID as systemd reports
+ * it wins. Any other process named kubelet is ignored: its flags are never
+ * parsed and the files they name are never read.
  */
-import { YAMLParseError } from "yaml";
-import { parseUntrustedYaml } from "../../text/yaml.js";
 import type { Clock, Host } from "../../types.js";
 import { findProcessesByName, readProcess, bootTimeSeconds, type ProcessInfo } from "../proc.js";
+import { readKubeletConfigFiles, loadYamlMapping, type KubeletConfigFiles, type LoadedDocument } from "./config.js";
+import { ParsedFileCache } from "./file-cache.js";
+import { kubeletArgs, NO_FLAGS, parseKubeletFlags, type KubeletFlags } from "./flags.js";
+
+export { loadYamlMapping, parseYamlMapping, DEFAULT_KUBELET_CONFIG_PATH, type LoadedDocument } from "./config.js";
+export { kubeletArgs, parseKubeletFlags, type KubeletFlags } from "./flags.js";
 
 export const DEFAULT_KUBELET_ROOT_DIR = "/var/lib/kubelet";
-/** Where kubeadm and most installers put the KubeletConfiguration. */
-export const DEFAULT_KUBELET_CONFIG_PATH = "/var/lib/kubelet/config.yaml";
 
 /**
- * kubelet's boolean flags: pflag lets `--flag value` take the next word for
- * every other flag, so the parser must know which ones take none.
+ * Where installers put the kubelet binary: packages (/usr/bin), tarball and
+ * EKS AL2 installs (/usr/local/bin, /usr/bin), Flatcar/CoreOS (/opt/bin),
+ * snaps, GKE's COS image (/home/kubernetes/bin). RKE2 runs its own copy under
+ * /var/lib/rancher/rke2/data/<release>/bin (matched by prefix).
  */
-const BOOLEAN_FLAGS = new Set([
-  "add-dir-header",
-  "allow-privileged",
-  "alsologtostderr",
-  "anonymous-auth",
-  "cgroups-per-qos",
-  "enable-controller-attach-detach",
-  "enable-debugging-handlers",
-  "enable-load-reader",
-  "enable-server",
-  "exit-on-lock-contention",
-  "fail-swap-on",
-  "help",
-  "keep-terminated-pod-volumes",
-  "kernel-memcg-notification",
-  "local-storage-capacity-isolation",
-  "log-json-split-stream",
-  "logtostderr",
-  "make-iptables-util-chains",
-  "one-output",
-  "protect-kernel-defaults",
-  "register-node",
-  "register-schedulable",
-  "require-kubeconfig",
-  "rotate-certificates",
-  "rotate-server-certificates",
-  "seccomp-default",
-  "serialize-image-pulls",
-  "skip-headers",
-  "skip-log-headers",
-  "experimental-check-node-capabilities-before-mount",
-  "experimental-mounter-path-exists",
-]);
+export const KUBELET_BINARIES = ["/usr/bin/kubelet", "/usr/local/bin/kubelet", "/opt/bin/kubelet", "/snap/bin/kubelet", "/home/kubernetes/bin/kubelet"];
+const KUBELET_BINARY_PREFIXES = ["/var/lib/rancher/rke2/", "/snap/kubelet/", "/usr/libexec/kubernetes/"];
 
-export interface KubeletFlags {
-  /** Last value of each flag, name without dashes: "config" -> "/var/lib/kubelet/config.yaml". */
-  values: ReadonlyMap<string, string>;
-  /** Every flag occurrence in order, for rules that care about repeats. */
-  occurrences: ReadonlyArray<{ name: string; value: string }>;
-  /** Words that are not flags (e.g. "kubelet" after "hyperkube"). */
-  positional: readonly string[];
-}
-
-/** Parses kubelet's argv (without argv[0]) the way pflag does. */
-export function parseKubeletFlags(args: readonly string[]): KubeletFlags {
-  const values = new Map<string, string>();
-  const occurrences: Array<{ name: string; value: string }> = [];
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === "--") {
-      positional.push(...args.slice(i + 1));
-      break;
-    }
-    const match = /^--?([^=]+)(?:=(.*))?$/s.exec(arg);
-    if (!match || arg === "-") {
-      positional.push(arg);
-      continue;
-    }
-    const name = match[1] as string;
-    let value = match[2];
-    if (value === undefined) {
-      const next = args[i + 1];
-      if (BOOLEAN_FLAGS.has(name) || next === undefined || next.startsWith("-")) value = "true";
-      else {
-        value = next;
-        i++;
-      }
-    }
-    values.set(name, value);
-    occurrences.push({ name, value });
-  }
-  return { values, occurrences, positional };
-}
-
-export type LoadedDocument = { path: string; ok: true; value: Record<string, unknown> } | { path: string; ok: false; problem: string };
-
-/**
- * Reads a YAML (or JSON) document that must be a mapping; problems are data,
- * with the path. Being cut off (the signal aborted) is not a problem of the
- * file: it throws, so no caller reports or caches it as one.
- */
-export async function loadYamlMapping(host: Host, nodePath: string, signal?: AbortSignal): Promise<LoadedDocument> {
-  let text: string;
-  try {
-    text = await host.readText(nodePath, { maxBytes: 1024 * 1024, ...(signal ? { signal } : {}) });
-  } catch (error) {
-    signal?.throwIfAborted();
-    return { path: nodePath, ok: false, problem: error instanceof Error ? error.message : String(error) };
-  }
-  return parseYamlMapping(nodePath, text);
-}
-
-export function parseYamlMapping(nodePath: string, text: string): LoadedDocument {
-  if (text.includes("\0")) return { path: nodePath, ok: false, problem: `${nodePath}: binary data, not YAML` };
-  let value: unknown;
-  try {
-    value = parseUntrustedYaml(text);
-  } catch (error) {
-    const detail =
-      error instanceof YAMLParseError && error.linePos?.[0]
-        ? `line ${error.linePos[0].line}: ${(error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`
-        : error instanceof Error
-          ? error.message.split("\n")[0]
-          : String(error);
-    return { path: nodePath, ok: false, problem: `${nodePath}: invalid YAML (${detail})` };
-  }
-  if (value === null || value === undefined) return { path: nodePath, ok: false, problem: `${nodePath}: is empty` };
-  if (typeof value !== "object" || Array.isArray(value)) {
-    const kind = Array.isArray(value) ? "a list" : `a ${typeof value}`;
-    return { path: nodePath, ok: false, problem: `${nodePath}: is ${kind}, expected a mapping` };
-  }
-  return { path: nodePath, ok: true, value: value as Record<string, unknown> };
+export interface IgnoredProcess {
+  pid: number;
+  /** Why it is not taken for kubelet: "runs as uid 1000", "its executable is /tmp/kubelet". */
+  why: string;
 }
 
 export interface KubeletSetup {
-  /** The running kubelet, when there is one. */
+  /** The running kubelet, when there is one that can be trusted. */
   process?: ProcessInfo;
-  /** More than one kubelet process is itself a finding for the kubelet check. */
+  /** More trusted kubelet processes: itself a finding for the kubelet check. */
   otherProcesses: ProcessInfo[];
+  /** Processes named kubelet that are not trusted; nothing they name is read. */
+  ignored: IgnoredProcess[];
   flags: KubeletFlags;
-  /** --config, else the kubeadm default when that file exists. */
-  configPath?: string;
-  /** The KubeletConfiguration, when configPath is set. */
+  /** The --config file and --config-dir drop-ins as kubelet reads them. */
+  configFiles: KubeletConfigFiles;
+  /**
+   * The configuration kubelet runs with, for checks that read single keys: the
+   * --config file with every drop-in merged over it (path: the file, else the
+   * drop-in directory), or the file's problem.
+   */
   config?: LoadedDocument;
+  /** --config (or the drop-in directory when there is no file). */
+  configPath?: string;
   /** --root-dir or the default. */
   rootDir: string;
+  /** --kubeconfig, when set. */
+  kubeconfigPath?: string;
 }
 
-const EMPTY_FLAGS: KubeletFlags = { values: new Map(), occurrences: [], positional: [] };
-
-/** Finding kubelet reads /proc and one small file: a few milliseconds, or a hung host. */
+/** Finding kubelet reads /proc and a few small files: a few milliseconds, or a hung host. */
 const DISCOVERY_DEADLINE_MS = 5000;
+
+/** Whether a process may be taken for kubelet; undefined when it may, else why not. */
+export function distrust(process: ProcessInfo, options: { liveHost: boolean; unitBinary?: string }): string | undefined {
+  if (process.uid) {
+    if (process.uid.real !== 0 || process.uid.effective !== 0)
+      return `it runs as uid ${process.uid.real !== 0 ? process.uid.real : process.uid.effective}, not root`;
+  } else if (options.liveHost) {
+    // The kernel always shows /proc/<pid>/status; without it nothing says who owns the process.
+    return "its owner cannot be read from /proc/<pid>/status";
+  }
+  const program = process.exe ?? process.argv[0] ?? "";
+  // An exiting process shows an empty command line: only its comm is left to go by (the owner was checked above).
+  if (program === "") return process.comm === "kubelet" ? undefined : "its executable cannot be read";
+  const base = program.split("/").at(-1);
+  if (base !== "kubelet" && base !== "hyperkube") return `its executable is ${program || "unknown"}, not a kubelet binary`;
+  if (!program.startsWith("/")) return process.exe === undefined ? undefined : `its executable is ${program}`;
+  if (options.unitBinary && program === options.unitBinary) return undefined;
+  if (KUBELET_BINARIES.includes(program) || KUBELET_BINARY_PREFIXES.some((p) => program.startsWith(p))) return undefined;
+  return `its executable ${program} is not a kubelet install path${options.unitBinary ? ` nor the unit's ${options.unitBinary}` : ""}`;
+}
 
 /** Finds kubelet once per short period for every check that asks. */
 export class KubeletLocator {
   private cached?: { atMonotonicMs: number; setup: Promise<KubeletSetup> };
   private lastPid?: number;
-  /**
-   * kubelet's config as last parsed, reused while the file keeps its inode,
-   * size and mtime: discovery runs a dozen times a minute, and parsing the
-   * YAML cost more CPU than everything else it does (0.6 of 1.05 ms).
-   */
-  private parsedConfig?: { path: string; signature: string; document: LoadedDocument };
+  private mainPid?: number;
+  private unitBinary?: string;
+  /** kubelet's config files and kubeconfig as last parsed, reused while each file is unchanged. */
+  readonly documents = new ParsedFileCache<LoadedDocument>();
 
   constructor(
     private readonly host: Host,
     private readonly clock: Clock,
     private readonly cacheMs = 2000,
   ) {}
+
+  /**
+   * What systemd reports for the kubelet unit (the kubelet check asks it over
+   * D-Bus): its MainPID is preferred, and its binary is trusted.
+   */
+  noteUnit(unit: { mainPid?: number; binary?: string }): void {
+    if (unit.mainPid && unit.mainPid !== this.mainPid) {
+      this.mainPid = unit.mainPid;
+      delete this.cached;
+    }
+    if (unit.binary) this.unitBinary = unit.binary;
+  }
 
   /**
    * The shared discovery runs under its own deadline, not the first caller's
@@ -194,64 +140,71 @@ export class KubeletLocator {
     });
   }
 
-  private async findKubelet(signal?: AbortSignal): Promise<ProcessInfo[]> {
+  /** Loads a kubelet YAML file (config, drop-in, kubeconfig) through the shared cache. */
+  load(path: string, signal?: AbortSignal): Promise<LoadedDocument> {
+    return this.documents.get(this.host, path, () => loadYamlMapping(this.host, path, signal));
+  }
+
+  private async findKubelet(signal?: AbortSignal): Promise<{ trusted: ProcessInfo[]; ignored: IgnoredProcess[] }> {
+    const options = { liveHost: this.host.root === "/", ...(this.unitBinary ? { unitBinary: this.unitBinary } : {}) };
     // Fast path: the kubelet we saw last time is usually still there.
     if (this.lastPid !== undefined) {
       const boot = await bootTimeSeconds(this.host, signal);
       const same = await readProcess(this.host, this.lastPid, { ...(boot !== undefined ? { bootTimeSeconds: boot } : {}), ...(signal ? { signal } : {}) });
-      if (same && isKubelet(same)) return [same];
+      if (same && isKubeletProcess(same) && !distrust(same, options)) return { trusted: [same], ignored: [] };
     }
     let processes: ProcessInfo[];
     try {
       processes = await findProcessesByName(this.host, "kubelet", signal);
-    } catch {
+    } catch (error) {
+      if (!/does not exist/.test(String(error))) throw error; // EMFILE and the like: could not look
       processes = []; // no /proc under the root: not running, as far as we can tell
     }
-    const kubelets = processes.filter(isKubelet);
-    if (kubelets[0]) this.lastPid = kubelets[0].pid;
-    else delete this.lastPid;
-    return kubelets;
-  }
-
-  private async loadConfig(path: string, signal?: AbortSignal): Promise<LoadedDocument> {
-    let signature: string | undefined;
-    try {
-      const st = await this.host.stat(path);
-      signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      // loadYamlMapping says what is wrong with it
+    const trusted: ProcessInfo[] = [];
+    const ignored: IgnoredProcess[] = [];
+    for (const p of processes.filter(isKubeletProcess)) {
+      const why = distrust(p, options);
+      if (why) ignored.push({ pid: p.pid, why });
+      else trusted.push(p);
     }
-    const parsed = this.parsedConfig;
-    if (signature !== undefined && parsed?.path === path && parsed.signature === signature) return parsed.document;
-    const document = await loadYamlMapping(this.host, path, signal);
-    if (signature === undefined) delete this.parsedConfig;
-    else this.parsedConfig = { path, signature, document };
-    return document;
+    // systemd's MainPID first, then the oldest.
+    trusted.sort((a, b) => Number(b.pid === this.mainPid) - Number(a.pid === this.mainPid) || a.pid - b.pid);
+    if (trusted[0]) this.lastPid = trusted[0].pid;
+    else delete this.lastPid;
+    return { trusted, ignored };
   }
 
   private async discover(signal?: AbortSignal): Promise<KubeletSetup> {
-    const [process, ...otherProcesses] = await this.findKubelet(signal);
-    const flags = process ? parseKubeletFlags(kubeletArgs(process.argv)) : EMPTY_FLAGS;
-    const rootDir = flags.values.get("root-dir") || DEFAULT_KUBELET_ROOT_DIR;
-    let configPath = flags.values.get("config") || undefined;
-    if (!configPath && (await this.host.exists(DEFAULT_KUBELET_CONFIG_PATH))) configPath = DEFAULT_KUBELET_CONFIG_PATH;
-    const setup: KubeletSetup = { otherProcesses, flags, rootDir };
+    const { trusted, ignored } = await this.findKubelet(signal);
+    const [process, ...otherProcesses] = trusted;
+    const flags = process ? parseKubeletFlags(kubeletArgs(process.argv)) : NO_FLAGS;
+    const cmdlineEmpty = process !== undefined && process.argv.every((a) => a === "");
+    const configFiles = await readKubeletConfigFiles(this.host, flags, {
+      ...(signal ? { signal } : {}),
+      load: (path) => this.load(path, signal),
+      // No kubelet (or an unreadable command line): kubeadm's path is the best guess of what it would read.
+      assumeKubeadm: !process || cmdlineEmpty,
+    });
+    const setup: KubeletSetup = { otherProcesses, ignored, flags, configFiles, rootDir: flags.values.get("root-dir") || DEFAULT_KUBELET_ROOT_DIR };
     if (process) setup.process = process;
-    if (configPath) {
-      setup.configPath = configPath;
-      setup.config = await this.loadConfig(configPath, signal);
-    }
+    const kubeconfig = flags.values.get("kubeconfig");
+    if (kubeconfig) setup.kubeconfigPath = kubeconfig;
+    Object.assign(setup, effectiveConfig(configFiles));
     return setup;
   }
 }
 
-function isKubelet(process: ProcessInfo): boolean {
-  const argv0 = process.argv[0]?.split("/").at(-1);
-  return argv0 === "kubelet" || (argv0 === "hyperkube" && process.argv[1] === "kubelet") || (process.comm === "kubelet" && process.argv.length > 0);
+/** The merged view checks read single keys from (see KubeletSetup.config). */
+export function effectiveConfig(files: KubeletConfigFiles): Pick<KubeletSetup, "config" | "configPath"> {
+  const file = files.file;
+  if (file && !file.ok) return { config: file, configPath: file.path };
+  const okDropIns = files.dropIns.some((d) => d.ok);
+  if (!file && !okDropIns) return {};
+  const path = file?.path ?? (files.dropInDir as string);
+  return { configPath: path, config: { path, ok: true, value: files.merged, keyLines: file?.ok ? file.keyLines : {} } };
 }
 
-/** kubelet's own arguments, skipping argv[0] (and "kubelet" after hyperkube). */
-export function kubeletArgs(argv: readonly string[]): string[] {
-  const rest = argv.slice(1);
-  return argv[0]?.endsWith("hyperkube") && rest[0] === "kubelet" ? rest.slice(1) : rest;
+export function isKubeletProcess(process: ProcessInfo): boolean {
+  const argv0 = process.argv[0]?.split("/").at(-1);
+  return argv0 === "kubelet" || (argv0 === "hyperkube" && process.argv[1] === "kubelet") || (process.comm === "kubelet" && process.argv.length > 0);
 }
