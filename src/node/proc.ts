@@ -76,21 +76,20 @@ export async function bootTimeSeconds(host: Host, signal?: AbortSignal): Promise
 }
 
 /** Reads one process; undefined when it exited meanwhile or is unreadable. */
-export async function readProcess(host: Host, pid: number, options: { bootTimeSeconds?: number; signal?: AbortSignal } = {}): Promise<ProcessInfo | undefined> {
+export async function readProcess(
+  host: Host,
+  pid: number,
+  options: {
+    bootTimeSeconds?: number;
+    signal?: AbortSignal;
+    /** Also read its owner and executable (for deciding whether to trust it). */ owner?: boolean;
+  } = {},
+): Promise<ProcessInfo | undefined> {
   const comm = await readOptional(host, `/proc/${pid}/comm`, options.signal);
   if (comm === undefined) return undefined;
   const cmdline = await readOptional(host, `/proc/${pid}/cmdline`, options.signal);
   const info: ProcessInfo = { pid, comm: comm.trim(), argv: cmdline ? parseCmdline(cmdline) : [] };
-  const status = await readOptional(host, `/proc/${pid}/status`, options.signal);
-  const uid = status === undefined ? undefined : parseStatusUid(status);
-  if (uid) info.uid = uid;
-  try {
-    const exe = await host.readLink(`/proc/${pid}/exe`);
-    info.exe = exe.replace(/ \(deleted\)$/, "");
-    if (exe.endsWith(" (deleted)")) info.exeDeleted = true;
-  } catch {
-    // unreadable without ptrace rights, or a fixture without the link
-  }
+  if (options.owner) await readOwner(host, info, options.signal);
   if (options.bootTimeSeconds !== undefined) {
     const stat = await readOptional(host, `/proc/${pid}/stat`, options.signal);
     const ticks = stat === undefined ? undefined : parseStartTicks(stat);
@@ -99,8 +98,22 @@ export async function readProcess(host: Host, pid: number, options: { bootTimeSe
   return info;
 }
 
+/** Adds the uid (from /proc/<pid>/status) and the executable (/proc/<pid>/exe) to a process read. */
+async function readOwner(host: Host, info: ProcessInfo, signal?: AbortSignal): Promise<void> {
+  const status = await readOptional(host, `/proc/${info.pid}/status`, signal);
+  const uid = status === undefined ? undefined : parseStatusUid(status);
+  if (uid) info.uid = uid;
+  try {
+    const exe = await host.readLink(`/proc/${info.pid}/exe`);
+    info.exe = exe.replace(/ \(deleted\)$/, "");
+    if (exe.endsWith(" (deleted)")) info.exeDeleted = true;
+  } catch {
+    // unreadable without ptrace rights (a pod without CAP_SYS_PTRACE), or a fixture without the link
+  }
+}
+
 /** Every process whose comm or argv[0] basename is `name`. */
-export async function findProcessesByName(host: Host, name: string, signal?: AbortSignal): Promise<ProcessInfo[]> {
+export async function findProcessesByName(host: Host, name: string, signal?: AbortSignal, options: { owner?: boolean } = {}): Promise<ProcessInfo[]> {
   const boot = await bootTimeSeconds(host, signal);
   const found: ProcessInfo[] = [];
   for (const pid of await listPids(host)) {
@@ -113,7 +126,7 @@ export async function findProcessesByName(host: Host, name: string, signal?: Abo
       const argv0 = cmdline ? parseCmdline(cmdline)[0] : undefined;
       if (!argv0 || argv0.split("/").at(-1) !== name) continue;
     }
-    const info = await readProcess(host, pid, { ...(boot !== undefined ? { bootTimeSeconds: boot } : {}), ...(signal ? { signal } : {}) });
+    const info = await readProcess(host, pid, { ...(boot !== undefined ? { bootTimeSeconds: boot } : {}), ...(signal ? { signal } : {}), ...options });
     if (info) found.push(info);
   }
   return found;

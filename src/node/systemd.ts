@@ -6,6 +6,7 @@
  */
 import { posix } from "node:path";
 import type { Host } from "../types.js";
+import { listIfPresent, present, throwIfOwnFailure } from "./could-not-look.js";
 import { DbusConnection, DbusConnectionError, DbusError, type DbusValue } from "../wire/dbus.js";
 
 /** Searched in systemd's own order of precedence. */
@@ -31,7 +32,8 @@ async function isMaskLink(host: Host, nodePath: string): Promise<boolean> {
     const st = await host.lstat(nodePath);
     if (st.kind === "symlink") return (await host.readLink(nodePath)) === "/dev/null";
     return st.kind === "file" && st.size === 0;
-  } catch {
+  } catch (error) {
+    throwIfOwnFailure(error, nodePath);
     return false;
   }
 }
@@ -46,25 +48,16 @@ export async function readUnitFiles(host: Host, unit: string, signal?: AbortSign
       if (await isMaskLink(host, path)) {
         result.masked = true;
         result.unitFile = path;
-      } else if (await host.exists(path)) result.unitFile = path;
+      } else if (await present(host, path)) result.unitFile = path;
     }
-    if (await host.exists(`${path}.d`)) result.dropInDirs.push(`${path}.d`);
-    let entries: string[];
-    try {
-      entries = await host.list(dir);
-    } catch {
-      continue;
-    }
+    if (await present(host, `${path}.d`)) result.dropInDirs.push(`${path}.d`);
+    // Out of descriptors is "could not look", never "no unit, so disabled".
+    const entries = await listIfPresent(host, dir);
     for (const entry of entries) {
       const target = /^(.+)\.(wants|requires)$/.exec(entry)?.[1];
       if (!target) continue;
       // lstat: the link itself says "enabled", even when its target is absent in a fixture or copy.
-      try {
-        await host.lstat(posix.join(dir, entry, unit));
-        if (!result.wantedBy.includes(target)) result.wantedBy.push(target);
-      } catch {
-        // not wanted by this target
-      }
+      if ((await present(host, posix.join(dir, entry, unit))) && !result.wantedBy.includes(target)) result.wantedBy.push(target);
     }
   }
   return result;

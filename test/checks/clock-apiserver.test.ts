@@ -161,7 +161,8 @@ describe("clock check against the fake API server, through the real client", () 
       await writeFile(
         join(node.root, "etc/kubernetes/kubelet.conf"),
         "users:\n- name: a\n  user:\n    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem\n    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem\n" +
-          "clusters:\n- name: c\n  cluster:\n    certificate-authority: /etc/kubernetes/pki/ca.crt\n",
+          "clusters:\n- name: c\n  cluster:\n    server: https://10.0.0.1:6443\n    certificate-authority: /etc/kubernetes/pki/ca.crt\n" +
+          "contexts:\n- name: x\n  context: {cluster: c, user: a}\ncurrent-context: x\n",
       );
       const subject = "/O=system:nodes/CN=system:node:node30";
       await writeFile(

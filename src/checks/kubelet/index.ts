@@ -17,8 +17,9 @@ import type { Lease } from "kubernetes-types/coordination/v1.js";
 import { checkSettings, type CommonCheckSettings } from "../../config/config.js";
 import { absolutePath, number, optional, string, withDefault } from "../../config/schema.js";
 import { canonicalIp, readHostAddresses } from "../../node/addresses.js";
+import { present } from "../../node/could-not-look.js";
 import { configValue, stringSetting } from "../../node/kubelet/config.js";
-import { kubeletArgs, parseKubeletFlags, type KubeletLocator, type KubeletSetup } from "../../node/kubelet/locator.js";
+import { KUBELET_BINARIES, kubeletArgs, parseKubeletFlags, type KubeletLocator, type KubeletSetup } from "../../node/kubelet/locator.js";
 import { DEFAULT_SYSTEM_BUS_SOCKET, readUnitFiles, readUnitKubeletArgs, SystemdBus, type UnitFiles, type UnitState } from "../../node/systemd.js";
 import { conditionOwners, describeOwners, ownershipOf } from "../../kube/ownership.js";
 import { sh } from "../../text/shell.js";
@@ -456,7 +457,6 @@ function waitAtMost(work: Promise<unknown>, ms: number, signal: AbortSignal): Pr
   });
 }
 
-const KUBELET_BINARIES = ["/usr/bin/kubelet", "/usr/local/bin/kubelet", "/opt/bin/kubelet", "/snap/bin/kubelet"];
 const DEFAULT_HEALTHZ_PORT = 10248;
 
 /** kubelet's healthz URL from its flags, then its config, then its defaults; undefined when healthzPort is 0 (disabled). */
@@ -505,7 +505,7 @@ export function probeHealthz(url: string, timeoutMs: number, signal: AbortSignal
 }
 
 async function firstExisting(host: Host, paths: readonly string[]): Promise<string | undefined> {
-  for (const path of paths) if (await host.exists(path)) return path;
+  for (const path of paths) if (await present(host, path)) return path;
   return undefined;
 }
 
@@ -619,12 +619,14 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
         unitFiles = await readUnitFiles(host, settings.unit, signal);
         const binary = await firstExisting(host, KUBELET_BINARIES);
         if (binary) presence.binary = binary;
-        if (await host.exists(setup.rootDir)) presence.stateDir = setup.rootDir;
+        if (await present(host, setup.rootDir)) presence.stateDir = setup.rootDir;
         bus ??= new SystemdBus(host, settings.dbusSocket, settings.dbusTimeoutSeconds * 1000);
         const couldBeNode = setup.process !== undefined || unitFiles.unitFile !== undefined || presence.binary !== undefined || presence.stateDir !== undefined;
         if (couldBeNode && (await bus.available())) {
           try {
             unitState = await bus.unitState(settings.unit, signal);
+            // systemd's MainPID is the kubelet to trust among several processes named kubelet.
+            if (unitState.mainPid) deps.kubelet.noteUnit({ mainPid: unitState.mainPid });
           } catch (error) {
             signal.throwIfAborted();
             busError = error instanceof Error ? error.message : String(error);

@@ -148,14 +148,18 @@ export class KubeletLocator {
   private async findKubelet(signal?: AbortSignal): Promise<{ trusted: ProcessInfo[]; ignored: IgnoredProcess[] }> {
     const options = { liveHost: this.host.root === "/", ...(this.unitBinary ? { unitBinary: this.unitBinary } : {}) };
     // Fast path: the kubelet we saw last time is usually still there.
-    if (this.lastPid !== undefined) {
+    if (this.lastPid !== undefined && (this.mainPid === undefined || this.mainPid === this.lastPid)) {
       const boot = await bootTimeSeconds(this.host, signal);
-      const same = await readProcess(this.host, this.lastPid, { ...(boot !== undefined ? { bootTimeSeconds: boot } : {}), ...(signal ? { signal } : {}) });
+      const same = await readProcess(this.host, this.lastPid, {
+        ...(boot !== undefined ? { bootTimeSeconds: boot } : {}),
+        ...(signal ? { signal } : {}),
+        owner: true,
+      });
       if (same && isKubeletProcess(same) && !distrust(same, options)) return { trusted: [same], ignored: [] };
     }
     let processes: ProcessInfo[];
     try {
-      processes = await findProcessesByName(this.host, "kubelet", signal);
+      processes = await findProcessesByName(this.host, "kubelet", signal, { owner: true });
     } catch (error) {
       if (!/does not exist/.test(String(error))) throw error; // EMFILE and the like: could not look
       processes = []; // no /proc under the root: not running, as far as we can tell
