@@ -113,18 +113,29 @@ async function readOwner(host: Host, info: ProcessInfo, signal?: AbortSignal): P
 }
 
 /** Every process whose comm or argv[0] basename is `name`. */
-export async function findProcessesByName(host: Host, name: string, signal?: AbortSignal, options: { owner?: boolean } = {}): Promise<ProcessInfo[]> {
+export function findProcessesByName(host: Host, name: string, signal?: AbortSignal, options: { owner?: boolean } = {}): Promise<ProcessInfo[]> {
+  return findProcessesNamed(host, [name], signal, options);
+}
+
+/** Every process whose comm or argv[0] basename is one of `names`, in one scan of /proc. */
+export async function findProcessesNamed(
+  host: Host,
+  names: readonly string[],
+  signal?: AbortSignal,
+  options: { owner?: boolean } = {},
+): Promise<ProcessInfo[]> {
   const boot = await bootTimeSeconds(host, signal);
+  const comms = new Set(names.map((n) => n.slice(0, 15)));
   const found: ProcessInfo[] = [];
   for (const pid of await listPids(host)) {
     signal?.throwIfAborted();
     const comm = await readOptional(host, `/proc/${pid}/comm`, signal);
     if (comm === undefined) continue;
-    if (comm.trim() !== name.slice(0, 15)) {
+    if (!comms.has(comm.trim())) {
       // comm may be a wrapper's (e.g. "hyperkube"); argv[0] decides then.
       const cmdline = await readOptional(host, `/proc/${pid}/cmdline`, signal);
       const argv0 = cmdline ? parseCmdline(cmdline)[0] : undefined;
-      if (!argv0 || argv0.split("/").at(-1) !== name) continue;
+      if (!argv0 || !names.includes(argv0.split("/").at(-1) as string)) continue;
     }
     const info = await readProcess(host, pid, { ...(boot !== undefined ? { bootTimeSeconds: boot } : {}), ...(signal ? { signal } : {}), ...options });
     if (info) found.push(info);

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { chooseEndpoint, parseEndpoint } from "../../src/checks/runtime/index.js";
 import { cniDirsFromContainerdConfig, parseCniConfig } from "../../src/node/cni.js";
 import { RootedHost } from "../../src/node/host.js";
+import { DISTRIBUTIONS } from "../../src/node/distro/index.js";
 import { composeConfigFiles } from "../../src/node/kubelet/config.js";
 import { parseKubeletFlags, type KubeletSetup } from "../../src/node/kubelet/locator.js";
 import type { ProcessInfo } from "../../src/node/proc.js";
@@ -91,6 +92,7 @@ describe("runtime endpoint", () => {
   const host = new RootedHost("/nonexistent-root-for-endpoint-tests");
   const kubelet = (args: string[], config?: Record<string, unknown>): KubeletSetup => ({
     process: { pid: 1234, comm: "kubelet", argv: ["/usr/bin/kubelet", ...args] } satisfies ProcessInfo,
+    distribution: DISTRIBUTIONS.kubeadm([]),
     otherProcesses: [],
     ignored: [],
     flags: parseKubeletFlags(args),

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { requireTool } from "./tools.js";
 
 export const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
@@ -62,11 +62,15 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startContainerd(root: string): Promise<Containerd> {
+/**
+ * Starts containerd serving CRI on `options.socket` (a node path inside the root; containerd's own by
+ * default) with the CNI directories at `options.cniConfDir` and `options.cniBinDir` (node paths).
+ */
+export async function startContainerd(root: string, options: { socket?: string; cniConfDir?: string; cniBinDir?: string } = {}): Promise<Containerd> {
   const binary = requireTool("containerd");
   const dir = await mkdtemp(join(tmpdir(), "node-doctor-containerd-"));
-  const socket = join(root, CONTAINERD_SOCKET);
-  await mkdir(join(root, "run/containerd"), { recursive: true });
+  const socket = join(root, options.socket ?? CONTAINERD_SOCKET);
+  await mkdir(dirname(socket), { recursive: true });
   const config = [
     "version = 2",
     `root = ${JSON.stringify(join(dir, "root"))}`,
@@ -84,8 +88,8 @@ export async function startContainerd(root: string): Promise<Containerd> {
     '[plugins."io.containerd.grpc.v1.cri"]',
     '  stream_server_address = "127.0.0.1"',
     '[plugins."io.containerd.grpc.v1.cri".cni]',
-    `  conf_dir = ${JSON.stringify(join(root, "etc/cni/net.d"))}`,
-    `  bin_dir = ${JSON.stringify(join(root, "opt/cni/bin"))}`,
+    `  conf_dir = ${JSON.stringify(join(root, options.cniConfDir ?? "/etc/cni/net.d"))}`,
+    `  bin_dir = ${JSON.stringify(join(root, options.cniBinDir ?? "/opt/cni/bin"))}`,
     "",
   ].join("\n");
   await writeFile(join(dir, "config.toml"), config);

@@ -93,6 +93,7 @@ async function observe(ctx: CheckContext, cache: PemFileCache, sources: Certific
       ...(outside ? { linkOutside: outside } : {}),
     };
   }
+  if (sources.clientCa) input.clientCa = await cache.load(ctx.host, sources.clientCa, ctx.signal);
   if (sources.ca) {
     input.ca = { role: "ca", file: await loadSource(ctx, cache, sources.ca.source), origin: sources.ca.origin, rotation: false, checkIdentity: false };
   }
@@ -141,6 +142,7 @@ export function createCertificatesCheck(settings: CertificateSettings, deps: Cer
       cache.begin();
       const input = await observe(ctx, cache, sources);
       if (setup.configPath) input.kubeletConfigPath = setup.configPath;
+      input.restartKubelet = setup.distribution.restartKubelet.replace(/^systemctl daemon-reload && /, "");
       const time = ctx.trustedNow();
       let findings = judgeCertificates(input, time, thresholds);
       const roles = wantsCandidates(findings, input);

@@ -43,6 +43,11 @@ export interface CertificateJudgeInput {
   client?: ObservedCertificate;
   serving?: ObservedCertificate;
   ca?: ObservedCertificate;
+  /**
+   * The CA that signs kubelet's client certificate when it is not the cluster CA the kubeconfig trusts:
+   * k3s and RKE2 sign client certificates with their client CA and serve the API with their server CA.
+   */
+  clientCa?: LoadedPemFile;
   kubeconfigPath?: string;
   kubeconfigProblem?: string;
   bootstrapKubeconfigPath: string;
@@ -52,6 +57,8 @@ export interface CertificateJudgeInput {
   /** Rotated siblings of a bad `kubelet-<role>-current.pem`, by role, already loaded. */
   candidates?: Partial<Record<"client" | "serving", LoadedPemFile[]>>;
   kubeletRunning: boolean;
+  /** How kubelet is restarted on this distribution ("systemctl restart k3s-agent"); kubeadm's by default. */
+  restartKubelet?: string;
 }
 
 export interface CertificateThresholds {
@@ -225,11 +232,11 @@ function evaluate(
   problems.push(...timeProblems(role, leaf, time, thresholds, obs, where));
 
   if (role !== "ca" && !obs.selfSigned && cas.length > 0 && !issuedBy(leaf, cas)) {
-    const ca = input.ca;
+    const caPath = role === "client" && input.clientCa?.ok ? `client CA ${input.clientCa.path}` : `cluster CA ${input.ca ? input.ca.file.path : ""}`;
     problems.push({
       test: "WrongIssuer",
       severity: role === "client" ? "critical" : "warning",
-      message: `${where} is issued by "${leaf.issuer}" and its signature does not verify with the cluster CA ${ca ? ca.file.path : ""} ("${cas[0]?.subject ?? ""}")`,
+      message: `${where} is issued by "${leaf.issuer}" and its signature does not verify with the ${caPath} ("${cas[0]?.subject ?? ""}")`,
     });
   }
 
@@ -313,7 +320,7 @@ function clockAdvice(time: TrustedTime): string {
 function remedyFor(obs: ObservedCertificate, problem: Problem, input: CertificateJudgeInput, time: TrustedTime, cas: readonly CertificateInfo[]): string {
   const { role, file } = obs;
   const current = file.path;
-  const restart = "systemctl restart kubelet";
+  const restart = input.restartKubelet ?? "systemctl restart kubelet";
   const clock = problem.test === "NotYetValid" ? clockAdvice(time) : "";
   if (role === "ca") {
     if (problem.test === "Missing" || problem.test === "Malformed") {
@@ -384,9 +391,11 @@ export function judgeCertificates(input: CertificateJudgeInput, time: TrustedTim
   }
   const caEval = input.ca ? evaluate(input.ca, input, time, thresholds, []) : undefined;
   const cas = input.ca?.file.ok ? input.ca.file.certificates : [];
-  const clientEval = input.client ? evaluate(input.client, input, time, thresholds, cas) : undefined;
+  // The client certificate is judged against the CA that signs it: the client CA where the distribution keeps one apart.
+  const clientCas = input.clientCa?.ok && input.clientCa.certificates.length > 0 ? input.clientCa.certificates : cas;
+  const clientEval = input.client ? evaluate(input.client, input, time, thresholds, clientCas) : undefined;
   // The CA judged is the one that signed the client certificate, when the file is a bundle.
-  if (caEval && clientEval?.leaf && input.ca?.file.ok && input.ca.file.certificates.length > 1) {
+  if (caEval && clientEval?.leaf && clientCas === cas && input.ca?.file.ok && input.ca.file.certificates.length > 1) {
     const signer = issuedBy(clientEval.leaf, input.ca.file.certificates);
     if (signer && signer !== input.ca.file.certificates[0]) {
       const only = { ...input.ca, file: { ...input.ca.file, certificates: [signer] } };
@@ -419,7 +428,7 @@ export function judgeCertificates(input: CertificateJudgeInput, time: TrustedTim
         severity: problem.severity,
         reason: `${PREFIX[obs.role]}${problem.test}`,
         message: `${capitalize(problem.message)}.`,
-        remedy: remedyFor(obs, problem, input, time, cas),
+        remedy: remedyFor(obs, problem, input, time, obs.role === "client" ? clientCas : cas),
         evidence: ev.evidence,
       });
     }

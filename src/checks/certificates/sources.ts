@@ -48,6 +48,8 @@ export interface CertificateSources {
   bootstrapKubeconfigPath: string;
   client?: { certificate: PemSource; key?: PemSource; origin: string };
   ca?: { source: PemSource; origin: string };
+  /** The distribution's client CA, when it signs kubelet's client certificate apart from the cluster CA (k3s, RKE2). */
+  clientCa?: string;
   serving?: { certificate: PemSource; key?: PemSource; origin: string; selfSigned: boolean };
   /** kubelet renews these itself (rotateCertificates / serverTLSBootstrap). */
   rotateClient: boolean;
@@ -85,7 +87,7 @@ export async function locateCertificates(
   const hostnameOverride = flags.get("hostname-override");
   if (hostnameOverride) sources.hostnameOverride = hostnameOverride.trim().toLowerCase();
 
-  let kubeconfigPath = flags.get("kubeconfig") || undefined;
+  let kubeconfigPath = setup.kubeconfigPath ?? (flags.get("kubeconfig") || undefined);
   if (!kubeconfigPath) {
     for (const candidate of DEFAULT_KUBECONFIG_PATHS) {
       if (await host.exists(candidate)) {
@@ -112,7 +114,10 @@ export async function locateCertificates(
     };
   } else if (await lexists(host, current)) {
     sources.client = { certificate: { kind: "file", path: current }, origin: `kubelet's cert dir ${certDir}` };
+  } else if (setup.distribution.clientCertificate && (await lexists(host, setup.distribution.clientCertificate))) {
+    sources.client = { certificate: { kind: "file", path: setup.distribution.clientCertificate }, origin: `${setup.distribution.name}'s agent directory` };
   }
+  if (setup.distribution.clientCa && (await lexists(host, setup.distribution.clientCa))) sources.clientCa = setup.distribution.clientCa;
   if (credentials.certificateAuthority) sources.ca = { source: credentials.certificateAuthority, origin: `the kubeconfig ${kubeconfigPath}` };
 
   const tlsCert = stringSetting(setup.flags, setup.configFiles, "tls-cert-file", "tlsCertFile");

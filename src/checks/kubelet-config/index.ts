@@ -21,8 +21,7 @@ import { HostPathError } from "../../node/host.js";
 import { readContainerdConfig, type ContainerdConfig } from "../../node/containerd-config.js";
 import { readKubeletConfigFiles } from "../../node/kubelet/config.js";
 import { kubeletArgs, parseKubeletFlags, type KubeletFlags } from "../../node/kubelet/flags.js";
-import type { KubeletLocator } from "../../node/kubelet/locator.js";
-import { DpkgReader } from "../../node/packages.js";
+import type { KubeletLocator, KubeletSetup } from "../../node/kubelet/locator.js";
 import { flagSources, readUnitCommand, type UnitCommand } from "../../node/unit-file.js";
 import type { Check, CheckContext, Finding, Host } from "../../types.js";
 import { KUBELET_CONFIG_REASONS, judgeKubeletConfig, parseProcSwaps, type FileFact, type KubeletConfigFacts } from "./rules.js";
@@ -44,8 +43,8 @@ export const kubeletConfigSettings = checkSettings(
   {
     /** kubelet's version when neither the package database nor the Node says it (kubelet installed from a tarball). */
     kubeletVersion: optional(string({ check: versionCheck })),
-    /** containerd's configuration, compared with kubelet's cgroup driver. */
-    containerdConfigPath: withDefault(string({ check: absolutePath }), "/etc/containerd/config.toml"),
+    /** containerd's configuration, compared with kubelet's cgroup driver; by default the distribution's (/etc/containerd/config.toml, k3s's under /var/lib/rancher). */
+    containerdConfigPath: optional(string({ check: absolutePath })),
     /** CRI-O's configuration; drop-ins are read from "<path>.d". */
     crioConfigPath: withDefault(string({ check: absolutePath }), "/etc/crio/crio.conf"),
   },
@@ -53,7 +52,7 @@ export const kubeletConfigSettings = checkSettings(
 
 export type KubeletConfigSettings = CommonCheckSettings & {
   kubeletVersion?: string | undefined;
-  containerdConfigPath: string;
+  containerdConfigPath?: string | undefined;
   crioConfigPath: string;
 };
 
@@ -118,20 +117,12 @@ async function readCrioConfig(host: Host, path: string, signal: AbortSignal): Pr
 
 export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: KubeletConfigCheckDeps): Check {
   const configured = settings.kubeletVersion ? parseKubeVersion(settings.kubeletVersion) : undefined;
-  let dpkg: DpkgReader | undefined;
   let nodeVersion: { pid: number; fact?: VersionFact; askedAtMs: number; answered: boolean } | undefined;
 
-  async function versionOf(ctx: CheckContext, pid: number): Promise<VersionFact | undefined> {
+  async function versionOf(ctx: CheckContext, setup: KubeletSetup, pid: number): Promise<VersionFact | undefined> {
     if (configured) return { version: configured, source: "the checks.kubelet-config.kubeletVersion setting" };
-    dpkg ??= new DpkgReader(ctx.host);
-    try {
-      const installed = await dpkg.version("kubelet", ctx.signal);
-      const version = installed && parseKubeVersion(installed.version);
-      if (installed && version) return { version, source: `${installed.source}, package kubelet ${installed.version}` };
-    } catch (error) {
-      ctx.signal.throwIfAborted();
-      ctx.log.debug({ err: String(error) }, "package database unreadable");
-    }
+    const local = await deps.kubelet.localVersion(setup, ctx.signal);
+    if (local) return local;
     if (!ctx.cluster) return undefined;
     const now = ctx.clock.monotonic();
     const fresh = nodeVersion && nodeVersion.pid === pid && (nodeVersion.answered || now - nodeVersion.askedAtMs < NODE_RETRY_MS);
@@ -156,7 +147,7 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
   async function complete(
     ctx: CheckContext,
     facts: KubeletConfigFacts,
-    shared: Pick<KubeletConfigFacts, "swaps" | "containerd" | "runtimeAnswers" | "crioConfig" | "version">,
+    shared: Pick<KubeletConfigFacts, "swaps" | "containerd" | "runtimeAnswers" | "crioConfig" | "version" | "distribution">,
   ): Promise<KubeletConfigFacts> {
     const { host, signal } = ctx;
     const flags = facts.flags;
@@ -199,18 +190,21 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     const setup = await deps.kubelet.locate(signal);
     const process = setup.process;
     // The unit names the file each flag is set in; without a running kubelet it is the only source of flags.
-    const unit = await readUnitCommand(host, "kubelet.service", signal);
+    const unit = await readUnitCommand(host, setup.distribution.kubeletUnit, signal);
+    // The unit's binary is a kubelet to trust, and where its version is read.
+    if (unit?.argv[0]?.startsWith("/") && /\/(kubelet|hyperkube)$/.test(unit.argv[0])) deps.kubelet.noteUnit({ binary: unit.argv[0] });
     const fromUnit = unit ? await unitFacts(ctx, unit, process?.pid ?? 0) : undefined;
     if (!process && !fromUnit) return undefined;
 
-    const version = await versionOf(ctx, process?.pid ?? 0);
+    const version = await versionOf(ctx, setup, process?.pid ?? 0);
     const swaps = await readFileFact(host, "/proc/swaps", signal);
-    const shared: Pick<KubeletConfigFacts, "swaps" | "containerd" | "runtimeAnswers" | "crioConfig" | "version"> = {
+    const shared: Pick<KubeletConfigFacts, "swaps" | "containerd" | "runtimeAnswers" | "crioConfig" | "version" | "distribution"> = {
       swaps:
         swaps.state === "ok"
           ? { ok: true, active: parseProcSwaps(swaps.text) }
           : { ok: false, problem: swaps.state === "missing" ? "/proc/swaps does not exist" : `/proc/swaps: ${swaps.problem}` },
-      ...(await visibleContainerd(host, settings.containerdConfigPath, signal)),
+      ...(await visibleContainerd(host, settings.containerdConfigPath ?? setup.distribution.containerdConfig, signal)),
+      distribution: setup.distribution,
       // The runtime check's latest word: a runtime that answers CRI accepted its config.
       runtimeAnswers: ctx.peerFindings("runtime").some((f) => (f.evidence as { up?: unknown } | undefined)?.up === true),
       ...(await visibleCrioConfig(host, settings.crioConfigPath, signal)),

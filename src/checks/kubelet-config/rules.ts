@@ -23,6 +23,7 @@ import {
 import { parseBool, type KubeletFlags } from "../../node/kubelet/flags.js";
 import { readKubeconfigText } from "../../node/kubelet/kubeconfig.js";
 import { containerdCgroupOf, containerdConfigFromText, type ContainerdConfig } from "../../node/containerd-config.js";
+import type { Distribution } from "../../node/distro/index.js";
 import { crioCgroup } from "../../node/runtime-config.js";
 import type { Finding, Severity } from "../../types.js";
 import { atLeast, shortVersion, type KubeVersion, type VersionFact } from "../../node/kubelet/version.js";
@@ -67,6 +68,8 @@ export interface KubeletConfigFacts {
   containerdConfig?: FileFact;
   /** containerd's config with its imports followed, as the gatherer read it. */
   containerd?: ContainerdConfig;
+  /** The installer that built the node: where flags are set there and how a fix is made to last. */
+  distribution?: Pick<Distribution, "id" | "name" | "flagsAdvice" | "restartKubelet" | "runtimeConfigAdvice">;
   /** The runtime answers over CRI (the runtime check's latest finding): it accepted its config, whatever node-doctor makes of it. */
   runtimeAnswers?: boolean;
   /** CRI-O's crio.conf and then its drop-ins (crio.conf.d/*.conf) in name order. */
@@ -78,10 +81,27 @@ const FLAGS_WHERE =
   "kubelet's flags live in its systemd unit and drop-ins, shown by `systemctl cat kubelet`; on kubeadm nodes in /var/lib/kubelet/kubeadm-flags.env and KUBELET_EXTRA_ARGS in /etc/default/kubelet or /etc/sysconfig/kubelet";
 const RESTART = "then `systemctl daemon-reload && systemctl restart kubelet`";
 
-/** "in /etc/default/kubelet" when the file setting the flag is known, else where flags usually live. */
+/** "in /etc/default/kubelet" when the file setting the flag is known, else where flags live on this distribution. */
 function flagWhere(facts: KubeletConfigFacts, flag: string): string {
   const file = facts.flagFiles?.[flag];
-  return file ? `in ${file}` : `(${FLAGS_WHERE})`;
+  return file ? `in ${file}` : `(${managed(facts) ? (facts.distribution as Distribution).flagsAdvice : FLAGS_WHERE})`;
+}
+
+/** A distribution whose installer owns kubelet's files: a hand edit does not last there. */
+function managed(facts: KubeletConfigFacts): boolean {
+  return facts.distribution !== undefined && facts.distribution.id !== "kubeadm" && facts.distribution.id !== "unknown";
+}
+
+const RUNTIME_REASONS: ReadonlySet<string> = new Set([R.CgroupDriverMismatch, R.RuntimeConfigInvalid]);
+
+/** The remedy as it must read on this distribution: its restart command, and how a fix is made to last there. */
+function forDistribution(facts: KubeletConfigFacts, found: Finding): string | undefined {
+  const distribution = facts.distribution;
+  if (!found.remedy || !distribution || !managed(facts)) return found.remedy;
+  let remedy = found.remedy.replaceAll("`systemctl daemon-reload && systemctl restart kubelet`", `\`${distribution.restartKubelet}\``);
+  const advice = RUNTIME_REASONS.has(found.reason) ? distribution.runtimeConfigAdvice : distribution.flagsAdvice;
+  if (!remedy.includes(advice)) remedy = `${remedy.replace(/\.?$/, ".")} On ${distribution.name}: ${advice}.`;
+  return remedy;
 }
 
 const CHECK = "kubelet-config";
@@ -446,6 +466,33 @@ const KLOG_FLAGS = [
   "stderrthreshold",
 ];
 
+/** cAdvisor's flags kubelet carried until 1.37 (k3s notes it stopped registering --containerd then). */
+const CADVISOR_FLAGS = [
+  "application-metrics-count-limit",
+  "boot-id-file",
+  "container-hints",
+  "containerd",
+  "containerd-namespace",
+  "enable-load-reader",
+  "event-storage-age-limit",
+  "event-storage-event-limit",
+  "global-housekeeping-interval",
+  "log-cadvisor-usage",
+  "machine-id-file",
+  "storage-driver-user",
+  "storage-driver-password",
+  "storage-driver-host",
+  "storage-driver-db",
+  "storage-driver-table",
+  "storage-driver-secure",
+  "storage-driver-buffer-duration",
+];
+
+/**
+ * Flags removed from kubelet, with the release that removed each: from the
+ * Kubernetes CHANGELOGs (CHANGELOG-1.8 to CHANGELOG-1.35, "Urgent Upgrade
+ * Notes" and "Deprecation"/"Removal" entries for SIG Node).
+ */
 export const REMOVED_FLAGS: ReadonlyArray<{ flags: readonly string[]; removedIn: [number, number]; instead: string }> = [
   { flags: ["api-servers"], removedIn: [1, 8], instead: "Put the API server's URL in the kubeconfig named by --kubeconfig instead." },
   { flags: ["require-kubeconfig"], removedIn: [1, 10], instead: "Since 1.8 --kubeconfig alone makes kubelet use the API server." },
@@ -461,6 +508,22 @@ export const REMOVED_FLAGS: ReadonlyArray<{ flags: readonly string[]; removedIn:
     instead: "kubelet logs to stderr, which systemd keeps in the journal (`journalctl -u kubelet`); -v and --vmodule remain.",
   },
   { flags: ["container-runtime"], removedIn: [1, 27], instead: "--container-runtime-endpoint alone selects the CRI runtime." },
+  { flags: ["keep-terminated-pod-volumes"], removedIn: [1, 31], instead: "kubelet no longer keeps a terminated pod's volumes mounted; nothing replaces it." },
+  {
+    flags: ["cloud-config"],
+    removedIn: [1, 34],
+    instead: "in-tree cloud providers are gone: the external cloud-controller-manager reads its own cloud config.",
+  },
+  {
+    flags: ["pod-infra-container-image"],
+    removedIn: [1, 35],
+    instead: "the container runtime chooses the sandbox (pause) image: sandbox_image (containerd 1.x) or pinned_images.sandbox (containerd 2.x) in its config.",
+  },
+  {
+    flags: CADVISOR_FLAGS,
+    removedIn: [1, 37],
+    instead: "kubelet stopped registering cAdvisor's own flags; kubelet finds the runtime from --container-runtime-endpoint.",
+  },
 ];
 
 /** "--a and --b in /etc/default/kubelet", or each flag with its own file, or the usual places. */
@@ -834,6 +897,8 @@ export function judgeKubeletConfig(facts: KubeletConfigFacts): Finding[] {
             : `${found.message.replace(/\.$/, "")} (kubelet is not running; flags read from ${files}, which systemd starts it with${facts.unitUnseen ? `; ${facts.unitUnseen.join(", ")} could not be seen and may add flags` : ""}).`;
         found.evidence = { ...found.evidence, flagsFrom: facts.unitFiles };
       }
+      const remedy = forDistribution(facts, found);
+      if (remedy) found.remedy = remedy;
       findings.push(found);
     }
   }

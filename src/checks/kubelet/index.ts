@@ -20,6 +20,7 @@ import { canonicalIp, readHostAddresses } from "../../node/addresses.js";
 import { present } from "../../node/could-not-look.js";
 import { configValue, stringSetting } from "../../node/kubelet/config.js";
 import { KUBELET_BINARIES, kubeletArgs, parseKubeletFlags, type KubeletLocator, type KubeletSetup } from "../../node/kubelet/locator.js";
+import type { Distribution } from "../../node/distro/index.js";
 import { DEFAULT_SYSTEM_BUS_SOCKET, readUnitFiles, readUnitKubeletArgs, SystemdBus, type UnitFiles, type UnitState } from "../../node/systemd.js";
 import { conditionOwners, describeOwners, ownershipOf } from "../../kube/ownership.js";
 import { sh } from "../../text/shell.js";
@@ -43,7 +44,8 @@ export const kubeletSettings = checkSettings(
     /** kubelet's health endpoint; default from its --healthz-bind-address/--healthz-port (or config), else http://127.0.0.1:10248/healthz. */
     healthzUrl: optional(string({ check: httpUrl })),
     healthzTimeoutSeconds: withDefault(number({ min: 0.1, max: 30 }), 2),
-    unit: withDefault(string({ nonEmpty: true }), "kubelet.service"),
+    /** kubelet's systemd unit; by default the distribution's (kubelet.service, k3s-agent.service, rke2-agent.service …). */
+    unit: optional(string({ nonEmpty: true })),
     /** The host's system bus socket, as a node path under the host root. */
     dbusSocket: withDefault(string({ check: absolutePath }), DEFAULT_SYSTEM_BUS_SOCKET),
     dbusTimeoutSeconds: withDefault(number({ min: 0.1, max: 30 }), 1),
@@ -65,7 +67,7 @@ export const kubeletSettings = checkSettings(
 export type KubeletSettings = CommonCheckSettings & {
   healthzUrl?: string | undefined;
   healthzTimeoutSeconds: number;
-  unit: string;
+  unit?: string | undefined;
   dbusSocket: string;
   dbusTimeoutSeconds: number;
   restartWindowSeconds: number;
@@ -90,6 +92,12 @@ export type ClusterObservation =
 
 export interface KubeletObservation {
   unitName: string;
+  /** The installer that built the node: how its kubelet is started, restarted and logged. */
+  distribution: Pick<Distribution, "id" | "name" | "logs" | "restartKubelet">;
+  /** Units that start kubelet at boot on this distribution besides its own (EKS AL2023's nodeadm-run.service), as their files say. */
+  starters: UnitFiles[];
+  /** kubelet runs inside this process (k3s): there is no kubelet process of its own. */
+  embedded?: boolean;
   /** Signs that this host is meant to run kubelet. */
   presence: { binary?: string; stateDir?: string };
   process?: { pid: number; startTimeMs?: number };
@@ -153,11 +161,25 @@ function formatAge(ms: number): string {
   return `${Math.round(s / 86400)} days`;
 }
 
-function isEnabled(o: KubeletObservation): boolean {
+function ownUnitEnabled(o: KubeletObservation): boolean {
   const fileState = o.unitState?.unitFileState;
   // systemd's own answer wins; "static", "generated", "indirect" units are started by something else.
   if (fileState && o.unitState?.loadState !== "not-found") return !["disabled", "masked", "masked-runtime"].includes(fileState);
   return !o.unitFiles.masked && o.unitFiles.wantedBy.length > 0;
+}
+
+function isMasked(o: KubeletObservation): boolean {
+  return o.unitFiles.masked || o.unitState?.unitFileState?.startsWith("masked") === true;
+}
+
+/** An enabled unit that starts kubelet at boot although kubelet's own unit is not enabled (nodeadm-run.service). */
+function enabledStarter(o: KubeletObservation): UnitFiles | undefined {
+  return o.starters.find((u) => !u.masked && u.wantedBy.length > 0);
+}
+
+/** Will kubelet come back after a reboot: its unit is enabled, or an enabled unit starts it. */
+function isEnabled(o: KubeletObservation): boolean {
+  return ownUnitEnabled(o) || (!isMasked(o) && enabledStarter(o) !== undefined);
 }
 
 /** Pure: turns one observation into findings. */
@@ -196,10 +218,15 @@ export function judgeKubelet(
   };
   const active = o.unitState?.loaded ? ["active", "activating", "reloading"].includes(o.unitState.activeState) : running;
   let disabledReported = false;
+  const unit = o.unitName.replace(/\.service$/, "");
+  const logs = o.distribution.logs;
   if (unitKnown && !isEnabled(o)) {
-    const masked = o.unitFiles.masked || o.unitState?.unitFileState?.startsWith("masked");
-    const how = masked ? "masked" : "disabled";
-    const remedy = masked ? "`systemctl unmask kubelet && systemctl enable --now kubelet`" : "`systemctl enable --now kubelet`";
+    const masked = isMasked(o);
+    const starter = o.starters[0];
+    // On a distribution whose kubelet a boot unit starts, that unit is what must be enabled.
+    const how = masked ? "masked" : starter ? `not enabled, and neither is ${starter.unit}, which starts it at boot on ${o.distribution.name}` : "disabled";
+    const target = !masked && starter ? starter.unit.replace(/\.service$/, "") : unit;
+    const remedy = masked ? `\`systemctl unmask ${unit} && systemctl enable --now ${unit}\`` : `\`systemctl enable --now ${target}\``;
     if (!running && !active) {
       disabledReported = true;
       findings.push({
@@ -207,7 +234,7 @@ export function judgeKubelet(
         severity: "critical",
         reason: KUBELET_REASONS.KubeletServiceDisabled,
         message: `${o.unitName} is ${how}${o.unitFiles.wantedBy.length === 0 ? " (no *.wants/ link to it, so it does not start at boot)" : ""} and kubelet is not running${o.unitState ? ` (${describeUnit(o)})` : ""}: the node stays NotReady until it is started.`,
-        remedy: `${remedy}, then check it stays up: \`systemctl status kubelet\`.`,
+        remedy: `${remedy}, then check it stays up: \`systemctl status ${unit}\`.`,
         evidence: unitFacts,
       });
     } else {
@@ -216,7 +243,7 @@ export function judgeKubelet(
         severity: "warning",
         reason: KUBELET_REASONS.KubeletServiceDisabled,
         message: `${o.unitName} is ${how}: ${running ? "kubelet runs now" : `systemd is starting it now (${describeUnit(o)})`} but it will not start after the next reboot.`,
-        remedy: masked ? "`systemctl unmask kubelet && systemctl enable kubelet`" : "`systemctl enable kubelet`",
+        remedy: masked ? `\`systemctl unmask ${unit} && systemctl enable ${unit}\`` : `\`systemctl enable ${target}\``,
         evidence: unitFacts,
       });
     }
@@ -230,7 +257,7 @@ export function judgeKubelet(
       reason: KUBELET_REASONS.KubeletNotRunning,
       message: `kubelet is not running: no kubelet process in /proc; ${unitKnown ? describeUnit(o) : `no ${o.unitName} unit found${o.presence.stateDir ? ` (${o.presence.stateDir} exists)` : ""}`}${healthz}.`,
       remedy: unitKnown
-        ? "Read why it stopped: `journalctl -u kubelet -n 100 --no-pager` (flag and config errors also show on the KubeletConfigInvalid condition); fix that, then `systemctl restart kubelet`."
+        ? `Read why it stopped: \`${logs} -n 100 --no-pager\` (flag and config errors also show on the KubeletConfigInvalid condition); fix that, then \`${o.distribution.restartKubelet}\`.`
         : "No kubelet.service unit was found (mount /run/dbus so systemd can be asked, or /etc/systemd): if this node runs kubelet some other way (k3s, rke2, a static unit), start it that way and read its log; if it is no longer a node, remove /var/lib/kubelet.",
       evidence: { ...unitFacts, ...(o.healthz ? { healthz: o.healthz } : {}) },
     });
@@ -242,7 +269,7 @@ export function judgeKubelet(
       severity: "critical",
       reason: KUBELET_REASONS.KubeletHealthzFailing,
       message: `kubelet (pid ${o.process.pid}) runs but its health endpoint fails: ${describeHealthz(o.healthz)}.`,
-      remedy: `See which check fails: \`curl -sS '${o.healthz.url}?verbose'\` on the node, and why: \`journalctl -u kubelet -n 100 --no-pager\`; a hung kubelet needs \`systemctl restart kubelet\`.`,
+      remedy: `See which check fails: \`curl -sS '${o.healthz.url}?verbose'\` on the node, and why: \`${logs} -n 100 --no-pager\`; a hung kubelet needs \`${o.distribution.restartKubelet}\`.`,
       evidence: { pid: o.process.pid, healthz: o.healthz },
     });
   }
@@ -253,8 +280,7 @@ export function judgeKubelet(
       severity: o.restarts.count >= settings.restartsCritical ? "critical" : "warning",
       reason: KUBELET_REASONS.KubeletRestartingFrequently,
       message: `kubelet restarted ${o.restarts.count} times in the last ${formatAge(o.restarts.windowSeconds * 1000)}${o.process ? ` (now pid ${o.process.pid})` : ""}; ${describeUnit(o)}.`,
-      remedy:
-        "Find why it exits: `journalctl -u kubelet -b --no-pager | grep -iE 'fatal|failed|error' | tail -50`; flag and config errors also show on the KubeletConfigInvalid condition.",
+      remedy: `Find why it exits: \`${logs} -b --no-pager | grep -iE 'fatal|failed|error' | tail -50\`; flag and config errors also show on the KubeletConfigInvalid condition.`,
       evidence: { restarts: o.restarts.count, windowSeconds: o.restarts.windowSeconds },
     });
   }
@@ -279,7 +305,7 @@ export function judgeKubelet(
       message: `kubelet's node IP ${o.nodeIp.missing.join(", ")} (${o.nodeIp.source}) is on none of the node's interfaces (addresses present: ${o.nodeIp.present.join(", ") || "none"}).`,
       remedy:
         "Bring up the interface that carries it (`ip -br addr`; a slow Wi-Fi or a failed networking.service is the usual cause), " +
-        "and make kubelet wait for the network: a drop-in with `After=network-online.target` and `Wants=network-online.target`, then `systemctl daemon-reload && systemctl restart kubelet`.",
+        `and make kubelet wait for the network: a drop-in for ${o.unitName} with \`After=network-online.target\` and \`Wants=network-online.target\`, then \`systemctl daemon-reload && systemctl restart ${unit}\`.`,
       evidence: { nodeIps: o.nodeIp.wanted, missing: o.nodeIp.missing, present: o.nodeIp.present, source: o.nodeIp.source },
     });
   }
@@ -292,7 +318,7 @@ export function judgeKubelet(
       ...BASE,
       severity: "ok",
       reason: KUBELET_REASONS.KubeletRunning,
-      message: `kubelet is running${o.process ? ` (pid ${o.process.pid}${uptime})` : " (its process is not visible in /proc: mount the host's /proc)"}; ${o.healthz ? describeHealthz(o.healthz) : "healthz not probed"}; ${describeUnit(o)}.`,
+      message: `kubelet is running${o.process ? ` (${o.embedded ? `inside ${o.distribution.name}'s process, ` : ""}pid ${o.process.pid}${uptime})` : " (its process is not visible in /proc: mount the host's /proc)"}; ${o.healthz ? describeHealthz(o.healthz) : "healthz not probed"}; ${describeUnit(o)}.`,
       evidence: { ...(o.process ? { pid: o.process.pid } : {}), ...unitFacts },
     });
   }
@@ -327,7 +353,7 @@ function judgeCluster(o: KubeletObservation, settings: Pick<KubeletSettings, "le
         reason: KUBELET_REASONS.NodeNotRegistered,
         message: `kubelet runs but the API server has no Node named ${JSON.stringify(c.nodeName)}: kubelet never registered, so no pods are scheduled here.`,
         remedy:
-          "Look for why registration fails: `journalctl -u kubelet --no-pager | grep -iE 'regist|api server|unauthorized'` " +
+          `Look for why registration fails: \`${o.distribution.logs} --no-pager | grep -iE 'regist|api server|unauthorized'\` ` +
           '("No api server defined" means kubelet ignores its --kubeconfig: on kubelet < 1.8 add --require-kubeconfig); ' +
           "check that --kubeconfig names a readable kubeconfig with a server, and that --hostname-override matches the expected node name.",
         evidence: { nodeName: c.nodeName },
@@ -349,7 +375,7 @@ function judgeCluster(o: KubeletObservation, settings: Pick<KubeletSettings, "le
       severity: "warning",
       reason: KUBELET_REASONS.KubeletLeaseStale,
       message: `Node ${c.nodeName} has no Lease kube-node-lease/${c.nodeName}: kubelet is not heartbeating through a Lease (kubelet older than 1.14, or it cannot create it).`,
-      remedy: "Look for lease errors: `journalctl -u kubelet --no-pager | grep -i lease | tail`.",
+      remedy: `Look for lease errors: \`${o.distribution.logs} --no-pager | grep -i lease | tail\`.`,
       evidence: { nodeName: c.nodeName },
     });
   } else if (Number.isFinite(renewMs) && c.atMs - renewMs > settings.leaseStaleFactor * durationSeconds * 1000) {
@@ -362,7 +388,7 @@ function judgeCluster(o: KubeletObservation, settings: Pick<KubeletSettings, "le
       reason: KUBELET_REASONS.KubeletLeaseStale,
       message: `kubelet last renewed Lease kube-node-lease/${c.nodeName} ${formatAge(ageMs)} ago (at ${lease.spec?.renewTime}; lease duration ${durationSeconds} s): the control plane no longer hears from it and marks the node NotReady.`,
       remedy:
-        "Find why heartbeats fail: `journalctl -u kubelet --no-pager | grep -iE 'lease|unauthorized|timeout' | tail`; " +
+        `Find why heartbeats fail: \`${o.distribution.logs} --no-pager | grep -iE 'lease|unauthorized|timeout' | tail\`; ` +
         "check the API server is reachable from the node and kubelet's client certificate is valid (the KubeletCertificateInvalid condition).",
       evidence: { nodeName: c.nodeName, renewTime: lease.spec?.renewTime, leaseDurationSeconds: durationSeconds, ageSeconds: Math.round(ageMs / 1000) },
     });
@@ -531,6 +557,7 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
         identity: string;
         atMonotonicMs: number;
         unitFiles: UnitFiles;
+        starters: UnitFiles[];
         presence: KubeletObservation["presence"];
         unitState?: UnitState;
         busError?: string;
@@ -608,15 +635,18 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
       const reuse =
         slow && identity !== undefined && slow.identity === identity && ctx.clock.monotonic() - slow.atMonotonicMs < SLOW_REFRESH_MS ? slow : undefined;
 
+      const unitName = settings.unit ?? setup.distribution.kubeletUnit;
       let unitFiles: UnitFiles;
+      let starters: UnitFiles[] = [];
       const presence: KubeletObservation["presence"] = {};
       let unitState: UnitState | undefined;
       let busError: string | undefined;
       if (reuse) {
-        ({ unitFiles, unitState, busError } = reuse);
+        ({ unitFiles, unitState, busError, starters } = reuse);
         Object.assign(presence, reuse.presence);
       } else {
-        unitFiles = await readUnitFiles(host, settings.unit, signal);
+        unitFiles = await readUnitFiles(host, unitName, signal);
+        for (const starter of setup.distribution.starters) starters.push(await readUnitFiles(host, starter, signal));
         const binary = await firstExisting(host, KUBELET_BINARIES);
         if (binary) presence.binary = binary;
         if (await present(host, setup.rootDir)) presence.stateDir = setup.rootDir;
@@ -624,7 +654,7 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
         const couldBeNode = setup.process !== undefined || unitFiles.unitFile !== undefined || presence.binary !== undefined || presence.stateDir !== undefined;
         if (couldBeNode && (await bus.available())) {
           try {
-            unitState = await bus.unitState(settings.unit, signal);
+            unitState = await bus.unitState(unitName, signal);
             // systemd's MainPID is the kubelet to trust among several processes named kubelet.
             if (unitState.mainPid) deps.kubelet.noteUnit({ mainPid: unitState.mainPid });
           } catch (error) {
@@ -660,6 +690,7 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
             identity,
             atMonotonicMs: ctx.clock.monotonic(),
             unitFiles,
+            starters,
             presence: { ...presence },
             ...(unitState ? { unitState } : {}),
             ...(busError ? { busError } : {}),
@@ -668,7 +699,10 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
       } else slow = undefined;
 
       const observation: KubeletObservation = {
-        unitName: settings.unit,
+        unitName,
+        distribution: setup.distribution,
+        starters,
+        ...(setup.embedded ? { embedded: true } : {}),
         presence,
         ...(process ? { process } : {}),
         otherPids: setup.otherProcesses.map((p) => p.pid),

@@ -115,7 +115,14 @@ export async function chooseEndpoint(host: Host, kubelet: KubeletSetup, override
   const configured = stringSetting(kubelet.flags, kubelet.configFiles, "container-runtime-endpoint", "containerRuntimeEndpoint");
   if (configured?.from === "flag") return from(configured.value, "kubelet flag --container-runtime-endpoint");
   if (configured) return from(configured.value, `containerRuntimeEndpoint in ${configured.path}`);
-  if (kubelet.process) return from(KUBELET_DEFAULT_ENDPOINT, "kubelet's default endpoint");
+  // kubelet's own default is containerd's socket; a distribution that runs its own containerd (k3s, RKE2) points it elsewhere.
+  if (kubelet.process) {
+    const socket = kubelet.distribution.runtimeSocket;
+    return from(
+      `unix://${socket}`,
+      socket === "/run/containerd/containerd.sock" ? "kubelet's default endpoint" : `${kubelet.distribution.name}'s runtime socket`,
+    );
+  }
   for (const path of DEFAULT_RUNTIME_SOCKETS) {
     if (await host.exists(path)) return { endpoint: path, source: "the usual runtime sockets (no kubelet running)", socketPath: path };
   }
@@ -183,11 +190,17 @@ export interface RuntimeObservation {
   criDisabledIn?: string;
   /** The runtime's systemd unit and, when the runtime did not answer, what systemd says about it. */
   unit?: { name: string; state?: UnitState; busError?: string };
+  /** The distribution's runtime unit (k3s-agent.service on k3s), when it is not containerd.service. */
+  distributionUnit?: string;
+  /** containerd's config file on this distribution. */
+  containerdConfigPath?: string;
 }
 
 /** The runtime's systemd service, guessed from its name and socket when not configured. */
-export function runtimeUnitName(obs: Pick<RuntimeObservation, "version" | "endpoint">, configured?: string): string {
+export function runtimeUnitName(obs: Pick<RuntimeObservation, "version" | "endpoint" | "distributionUnit">, configured?: string): string {
   if (configured) return configured;
+  // k3s and RKE2 run containerd inside their own unit.
+  if (obs.distributionUnit && obs.distributionUnit !== "containerd.service") return obs.distributionUnit;
   const name = `${obs.version?.runtimeName ?? ""} ${obs.endpoint.socketPath ?? ""}`.toLowerCase();
   if (name.includes("k3s")) return "k3s.service";
   if (name.includes("crio") || name.includes("cri-o")) return "crio.service";
@@ -331,7 +344,7 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
             : `${runtimeLabel(obs)} does not implement the CRI runtime.v1 API (${method} is UNIMPLEMENTED): its CRI plugin is disabled or the runtime is too old for kubelet.`,
           remedy:
             unit === "containerd"
-              ? `Enable the CRI plugin: remove "cri" from disabled_plugins in ${CONTAINERD_CONFIG} (Docker's packages disable it), or regenerate it with \`containerd config default > ${CONTAINERD_CONFIG}\`; containerd must be >= 1.6. Then \`systemctl restart containerd\`.`
+              ? `Enable the CRI plugin: remove "cri" from disabled_plugins in ${obs.criDisabledIn ?? obs.containerdConfigPath ?? CONTAINERD_CONFIG} (Docker's packages disable it), or regenerate it with \`containerd config default > ${obs.containerdConfigPath ?? CONTAINERD_CONFIG}\`; containerd must be >= 1.6. Then \`systemctl restart containerd\`.`
               : `Upgrade ${unit} to a release that serves CRI runtime.v1 (kubelet >= 1.26 requires it), then \`systemctl restart ${unit}\`.`,
         };
       }
@@ -573,8 +586,11 @@ async function observe(
   const obs: RuntimeObservation = { endpoint, requests: [] };
   if (endpoint.problem || !endpoint.socketPath) return obs;
 
-  const containerdConfig = await readContainerdConfig(ctx.host, CONTAINERD_CONFIG, ctx.signal);
-  if (containerdConfig.ok && containerdConfig.criDisabled) obs.criDisabledIn = CONTAINERD_CONFIG;
+  const containerdPath = kubelet.distribution.containerdConfig;
+  obs.containerdConfigPath = containerdPath;
+  if (kubelet.distribution.runtimeUnit !== "containerd.service") obs.distributionUnit = kubelet.distribution.runtimeUnit;
+  const containerdConfig = await readContainerdConfig(ctx.host, containerdPath, ctx.signal);
+  if (containerdConfig.ok && containerdConfig.criDisabled) obs.criDisabledIn = containerdPath;
   const cniPromise = readCniState(ctx.host, { ...cniDirs(ctx, settings, containerdConfig), signal: ctx.signal });
   cniPromise.catch(() => undefined); // awaited below; a rejection before then must not go unhandled
 

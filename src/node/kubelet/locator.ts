@@ -15,10 +15,13 @@
  * parsed and the files they name are never read.
  */
 import type { Clock, Host } from "../../types.js";
-import { findProcessesByName, readProcess, bootTimeSeconds, type ProcessInfo } from "../proc.js";
+import { detectDistribution, type Distribution } from "../distro/index.js";
+import { findProcessesByName, findProcessesNamed, readProcess, bootTimeSeconds, type ProcessInfo } from "../proc.js";
 import { readKubeletConfigFiles, loadYamlMapping, type KubeletConfigFiles, type LoadedDocument } from "./config.js";
 import { ParsedFileCache } from "./file-cache.js";
 import { kubeletArgs, NO_FLAGS, parseKubeletFlags, type KubeletFlags } from "./flags.js";
+import { KubeletVersionSources } from "./version-sources.js";
+import type { VersionFact } from "./version.js";
 
 export { loadYamlMapping, parseYamlMapping, DEFAULT_KUBELET_CONFIG_PATH, type LoadedDocument } from "./config.js";
 export { kubeletArgs, parseKubeletFlags, type KubeletFlags } from "./flags.js";
@@ -41,8 +44,12 @@ export interface IgnoredProcess {
 }
 
 export interface KubeletSetup {
-  /** The running kubelet, when there is one that can be trusted. */
+  /** Which installer built the node: paths, units and remedy wording. */
+  distribution: Distribution;
+  /** The running kubelet, when there is one that can be trusted (on k3s: the k3s process kubelet runs inside). */
   process?: ProcessInfo;
+  /** kubelet runs inside `process` (k3s): its flags are the distribution's, not a command line. */
+  embedded?: boolean;
   /** More trusted kubelet processes: itself a finding for the kubelet check. */
   otherProcesses: ProcessInfo[];
   /** Processes named kubelet that are not trusted; nothing they name is read. */
@@ -63,6 +70,9 @@ export interface KubeletSetup {
   /** --kubeconfig, when set. */
   kubeconfigPath?: string;
 }
+
+/** The distribution is told from files that change with a reinstall, not a restart: looked at again this often. */
+const DISTRIBUTION_REFRESH_MS = 60_000;
 
 /** Finding kubelet reads /proc and a few small files: a few milliseconds, or a hung host. */
 const DISCOVERY_DEADLINE_MS = 5000;
@@ -93,14 +103,33 @@ export class KubeletLocator {
   private lastPid?: number;
   private mainPid?: number;
   private unitBinary?: string;
+  private detected?: { atMonotonicMs: number; distribution: Distribution };
   /** kubelet's config files and kubeconfig as last parsed, reused while each file is unchanged. */
   readonly documents = new ParsedFileCache<LoadedDocument>();
+  /** kubelet's version from the node's files, each source read again only when it changes. */
+  readonly versions: KubeletVersionSources;
 
   constructor(
     private readonly host: Host,
     private readonly clock: Clock,
     private readonly cacheMs = 2000,
-  ) {}
+  ) {
+    this.versions = new KubeletVersionSources(host);
+  }
+
+  /**
+   * kubelet's version as the node's files say (packages, the distribution's record, the binary),
+   * without asking the API server or running kubelet.
+   */
+  localVersion(setup: KubeletSetup, signal?: AbortSignal): Promise<VersionFact | undefined> {
+    const running = setup.process ? [setup.process.exe, setup.process.argv[0]] : [];
+    const binaries = [...new Set([...running, this.unitBinary, ...KUBELET_BINARIES])].filter((b): b is string => typeof b === "string" && b.startsWith("/"));
+    return this.versions.find({
+      binaries,
+      ...(setup.distribution.versionFile ? { versionFile: setup.distribution.versionFile } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  }
 
   /**
    * What systemd reports for the kubelet unit (the kubelet check asks it over
@@ -178,19 +207,74 @@ export class KubeletLocator {
     return { trusted, ignored };
   }
 
+  /** The distribution, told again once a minute. */
+  async distribution(): Promise<Distribution> {
+    const now = this.clock.monotonic();
+    if (!this.detected || now - this.detected.atMonotonicMs >= DISTRIBUTION_REFRESH_MS)
+      this.detected = { atMonotonicMs: now, distribution: await detectDistribution(this.host) };
+    return this.detected.distribution;
+  }
+
+  /** k3s runs kubelet inside its own process: that process, and the flags k3s gives kubelet. */
+  private async findEmbedded(distribution: Distribution, signal?: AbortSignal): Promise<{ process: ProcessInfo; flags: KubeletFlags } | undefined> {
+    const host = distribution.embeddedIn;
+    if (!host) return undefined;
+    const names = [host.program, ...host.subcommands.map((s) => `${host.program}-${s}`)];
+    let candidates: ProcessInfo[];
+    try {
+      candidates = await findProcessesNamed(this.host, names, signal, { owner: true });
+    } catch (error) {
+      if (!/does not exist/.test(String(error))) throw error;
+      return undefined;
+    }
+    const liveHost = this.host.root === "/";
+    const process = candidates
+      .filter((p) => !(p.uid ? p.uid.real !== 0 || p.uid.effective !== 0 : liveHost))
+      .filter((p) => (p.exe ?? p.argv[0] ?? "").split("/").at(-1)?.startsWith(host.program))
+      .sort((a, b) => a.pid - b.pid)[0];
+    if (!process) return undefined;
+    // k3s hands kubelet its own flags, then every --kubelet-arg (command line first, then /etc/rancher/k3s/config.yaml).
+    const extra: string[] = [];
+    const own = parseKubeletFlags(process.argv.slice(1));
+    for (const o of own.occurrences) if (o.name === "kubelet-arg") extra.push(`--${o.value}`);
+    const config = await this.load(`/etc/rancher/${host.program}/config.yaml`, signal);
+    const listed = config.ok ? config.value["kubelet-arg"] : undefined;
+    for (const arg of Array.isArray(listed) ? listed : typeof listed === "string" ? [listed] : [])
+      if (typeof arg === "string") extra.push(`--${arg.replace(/^--/, "")}`);
+    return { process, flags: parseKubeletFlags([...(distribution.embeddedFlags ?? []), ...extra]) };
+  }
+
   private async discover(signal?: AbortSignal): Promise<KubeletSetup> {
+    const distribution = await this.distribution();
     const { trusted, ignored } = await this.findKubelet(signal);
-    const [process, ...otherProcesses] = trusted;
-    const flags = process ? parseKubeletFlags(kubeletArgs(process.argv)) : NO_FLAGS;
+    let [process, ...otherProcesses] = trusted;
+    let flags = process ? parseKubeletFlags(kubeletArgs(process.argv)) : NO_FLAGS;
+    let embedded = false;
+    if (!process) {
+      const inside = await this.findEmbedded(distribution, signal);
+      if (inside) {
+        ({ process, flags } = inside);
+        otherProcesses = [];
+        embedded = true;
+      } else if (distribution.embeddedFlags) flags = parseKubeletFlags([...distribution.embeddedFlags]); // k3s down: what it will hand kubelet
+    }
     const cmdlineEmpty = process !== undefined && process.argv.every((a) => a === "");
     const configFiles = await readKubeletConfigFiles(this.host, flags, {
       ...(signal ? { signal } : {}),
       load: (path) => this.load(path, signal),
       // No kubelet (or an unreadable command line): kubeadm's path is the best guess of what it would read.
-      assumeKubeadm: !process || cmdlineEmpty,
+      assumeKubeadm: (!process && !distribution.embeddedFlags) || cmdlineEmpty,
     });
-    const setup: KubeletSetup = { otherProcesses, ignored, flags, configFiles, rootDir: flags.values.get("root-dir") || DEFAULT_KUBELET_ROOT_DIR };
+    const setup: KubeletSetup = {
+      distribution,
+      otherProcesses,
+      ignored,
+      flags,
+      configFiles,
+      rootDir: flags.values.get("root-dir") || DEFAULT_KUBELET_ROOT_DIR,
+    };
     if (process) setup.process = process;
+    if (embedded) setup.embedded = true;
     const kubeconfig = flags.values.get("kubeconfig");
     if (kubeconfig) setup.kubeconfigPath = kubeconfig;
     Object.assign(setup, effectiveConfig(configFiles));
