@@ -50,6 +50,8 @@ export interface Assembly {
   scheduler: Scheduler;
   metrics: MetricsSink;
   cluster: ClusterConnection;
+  /** The one kubelet reader the checks share (the CLI describes the node with it). */
+  kubelet: KubeletLocator;
 }
 
 export async function assemble(
@@ -61,7 +63,8 @@ export async function assemble(
   const nodeName = config.nodeName ?? hostname();
   const host = new RootedHost(config.hostRoot);
   const journal = new JournalReader({ host, clock, log: log.child({ component: "journal" }), ...journalReaderOptions(config.journal) });
-  const checks = buildChecks(config.checks, { kubelet: new KubeletLocator(host, clock), journal }, options.only);
+  const kubelet = new KubeletLocator(host, clock);
+  const checks = buildChecks(config.checks, { kubelet, journal }, options.only);
   const metrics = createMetricsSink({ nodeName, version: VERSION, checkNames: checks.map((c) => c.name) });
   const cluster = await connectToCluster({
     ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
@@ -94,7 +97,7 @@ export async function assemble(
     ...(cluster.reader ? { cluster: cluster.reader } : {}),
     jitterRatio: config.engine.jitterRatio,
   });
-  return { config, nodeName, log, checks, state, scheduler, metrics, cluster };
+  return { config, nodeName, log, checks, state, scheduler, metrics, cluster, kubelet };
 }
 
 /** The sinks that write to the API server: our NodeConditions, and Events on transitions. */

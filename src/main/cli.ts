@@ -16,6 +16,7 @@ import { hostname } from "node:os";
 import { CHECK_NAMES, type CheckName } from "../checks/index.js";
 import { exitCodeFor, renderText } from "../sinks/text.js";
 import { renderJson } from "../sinks/json.js";
+import { describeLine, describeNode } from "../node/kubelet/describe.js";
 
 export const EXIT_USAGE = 3;
 
@@ -122,9 +123,10 @@ async function commandCheck(args: string[]): Promise<number> {
   const log = createLogger(fromFlags.logLevel ?? (config.logLevel === "info" ? "warn" : config.logLevel));
   const assembly = await assemble(config, { log, readOnly: true, ...(only ? { only } : {}) });
   const findings = await diagnoseOnce(assembly);
-  if (output === "json") process.stdout.write(renderJson(findings));
+  const about = await describeNode(assembly.kubelet, AbortSignal.timeout(10_000)).catch(() => undefined);
+  if (output === "json") process.stdout.write(renderJson(findings, about ? { node: { name: assembly.nodeName, ...about } } : {}));
   else {
-    const header = `node-doctor ${VERSION} — node ${assembly.nodeName}, host root ${config.hostRoot}, ${new Date().toISOString()}`;
+    const header = `node-doctor ${VERSION} — node ${assembly.nodeName}, host root ${config.hostRoot}, ${new Date().toISOString()}${about ? `\n${describeLine(about)}` : ""}`;
     process.stdout.write(renderText(findings, { colour: process.stdout.isTTY === true, width: process.stdout.columns ?? 100, header }));
   }
   return exitCodeFor(findings);

@@ -1,7 +1,8 @@
-/** `node-doctor check --output json`: `{"findings": Finding[]}`, worst first. */
+/** `node-doctor check --output json`: `{"node": {...}, "findings": Finding[]}`, worst first. */
 import type { Finding } from "../types.js";
 import { sortFindings } from "../engine/state.js";
+import type { NodeDescription } from "../node/kubelet/describe.js";
 
-export function renderJson(findings: readonly Finding[]): string {
-  return JSON.stringify({ findings: sortFindings(findings) }, null, 2) + "\n";
+export function renderJson(findings: readonly Finding[], extra: { node?: NodeDescription & { name: string } } = {}): string {
+  return JSON.stringify({ ...extra, findings: sortFindings(findings) }, null, 2) + "\n";
 }

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Finding } from "../../src/types.js";
 import type { Minted } from "../support/certs.js";
+import { runCli } from "../support/cli.js";
+import { fixtureRoot } from "../support/fixture-root.js";
 import { nodeLeaf, problems, startDistroNode, type DistroNodeSpec } from "../support/distro-node.js";
 
 /** k3s's client CA, which signs kubelet's client certificate apart from the server CA its kubeconfig trusts. */
@@ -430,4 +432,25 @@ describe("every distribution: healthy says nothing above ok; a breakage is named
       }
     });
   }
+});
+
+describe("node-doctor check names the distribution and kubelet's version, with where each was read", () => {
+  it("EKS AL2023: the header and the JSON", { timeout: 60_000 }, async () => {
+    const node = await fixtureRoot("distro-eks-al2023");
+    try {
+      const json = await runCli(["check", "--host-root", node.root, "--only", "kubelet-config", "--output", "json"]);
+      const out = JSON.parse(json.stdout) as { node: { distribution: { id: string; evidence: string[] }; kubelet: { version: string; source: string } } };
+      assert.equal(out.node.distribution.id, "eks-al2023");
+      assert.ok(out.node.distribution.evidence.includes("/usr/bin/nodeadm"), JSON.stringify(out.node));
+      assert.equal(out.node.kubelet.version, "v1.33.5-eks-113cf36");
+      assert.match(out.node.kubelet.source, /^\/etc\/eks\/kubelet-version\.txt/);
+      const text = await runCli(["check", "--host-root", node.root, "--only", "kubelet-config"]);
+      assert.match(
+        text.stdout.split("\n")[1] ?? "",
+        /^distribution: EKS Amazon Linux 2023 \(nodeadm\) \(from \/usr\/bin\/nodeadm.*\); kubelet v1\.33\.5-eks-113cf36 \(from \/etc\/eks\/kubelet-version\.txt/,
+      );
+    } finally {
+      await node.cleanup();
+    }
+  });
 });

@@ -18,6 +18,7 @@ import { composeConfigFiles } from "../../src/node/kubelet/config.js";
 import { KubeletLocator, parseKubeletFlags, parseYamlMapping } from "../../src/node/kubelet/locator.js";
 import type { ClusterReader, Finding } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
+import { buildStampedKubelet } from "../support/go-binary.js";
 import { runCli } from "../support/cli.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { kubeReaderFor } from "../support/kube.js";
@@ -733,6 +734,15 @@ describe("kubelet-config check on fixture hosts", () => {
     one(unknown, "KubeletVersionUnknown");
     const known = await run(fixture.root, { settings: { kubeletVersion: "1.7.16" } });
     assert.match(one(known, "KubeconfigIgnored").message, /kubelet 1\.7\.16 \(from the checks\.kubelet-config\.kubeletVersion setting\)/);
+  });
+
+  it("the unregistered node's kubelet 1.7, a binary install with no package: its version is read from the binary's stamp", async () => {
+    fixture = await fixtureRoot("unregistered-node-kubeconfig-ignored");
+    await rm(join(fixture.root, "var/lib/dpkg"), { recursive: true });
+    await mkdir(join(fixture.root, "usr/bin"), { recursive: true });
+    await writeFile(join(fixture.root, "usr/bin/kubelet"), await buildStampedKubelet("v1.7.16"), { mode: 0o755 });
+    const findings = await run(fixture.root, { cluster: cluster(null) });
+    assert.match(one(findings, "KubeconfigIgnored").message, /kubelet 1\.7\.16 \(from the version stamped into \/usr\/bin\/kubelet \(v1\.7\.16\)\)/);
   });
 
   it("the Node's kubeletVersion is read once per kubelet process", async () => {

@@ -106,6 +106,8 @@ async function scanFile(
  */
 export class KubeletVersionSources {
   private readonly cache = new Map<string, { key: string; fact: VersionFact | undefined }>();
+  /** Files read to find a version (tests and benches read it): a source is read again only when it changes. */
+  reads = 0;
 
   constructor(private readonly host: Host) {}
 
@@ -115,6 +117,7 @@ export class KubeletVersionSources {
     const hit = this.cache.get(path);
     if (hit?.key === key) return hit.fact;
     let fact: VersionFact | undefined;
+    this.reads++;
     try {
       fact = await compute();
     } catch (error) {
