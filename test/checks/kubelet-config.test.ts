@@ -512,6 +512,28 @@ const ROWS: Row[] = [
     expect: { reason: "KubeletLogLocation", severity: "ok", message: [/the file \/var\/log\/kubelet\.log/, /also copied to stderr/] },
   },
   {
+    rule: "removed flags",
+    name: "--pod-infra-container-image on kubelet 1.35",
+    input: { args: ["--pod-infra-container-image=registry.k8s.io/pause:3.10"], version: "1.35.0" },
+    expect: { reason: "KubeletFlagRemoved", severity: "critical", message: [/removed in kubelet 1\.35/], remedy: [/pinned_images\.sandbox/] },
+  },
+  {
+    rule: "removed flags",
+    name: "--pod-infra-container-image on kubelet 1.34",
+    input: { args: ["--pod-infra-container-image=registry.k8s.io/pause:3.10"], version: "1.34.2" },
+  },
+  {
+    rule: "removed flags",
+    name: "--keep-terminated-pod-volumes on kubelet 1.31",
+    input: { args: ["--keep-terminated-pod-volumes=false"], version: "1.31.0" },
+    expect: { reason: "KubeletFlagRemoved", severity: "critical", message: [/removed in kubelet 1\.31/] },
+  },
+  {
+    rule: "removed flags",
+    name: "RKE2's --containerd on an unknown version: a future removal is not warned of",
+    input: { args: ["--containerd=/run/k3s/containerd/containerd.sock"] },
+  },
+  {
     rule: "cgroup driver",
     name: "a containerd config version node-doctor does not know",
     input: { config: "cgroupDriver: systemd\n", version: "1.30.0", containerd: "version = 5\n" },

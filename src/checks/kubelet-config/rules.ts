@@ -466,6 +466,9 @@ const KLOG_FLAGS = [
   "stderrthreshold",
 ];
 
+/** The newest Kubernetes release the removed-flag table was checked against. */
+const NEWEST_RELEASE: [number, number] = [1, 35];
+
 /** cAdvisor's flags kubelet carried until 1.37 (k3s notes it stopped registering --containerd then). */
 const CADVISOR_FLAGS = [
   "application-metrics-count-limit",
@@ -543,6 +546,8 @@ export function judgeRemovedFlags(facts: KubeletConfigFacts): Finding[] {
     const present = [...new Set(facts.flags.occurrences.map((o) => o.name))].filter((f) => rule.flags.includes(f));
     if (present.length === 0) continue;
     if (version && !atLeast(version, major, minor)) continue;
+    // Without a version, warn only of removals in releases that are out: a flag a future kubelet drops is fine today.
+    if (!version && atLeast({ major, minor, patch: 0, text: "" }, NEWEST_RELEASE[0], NEWEST_RELEASE[1] + 1)) continue;
     const quoted = present.map((f) => `--${f}=${facts.flags.values.get(f)}`);
     const severity: Severity = version ? "critical" : "warning";
     findings.push(
@@ -907,7 +912,7 @@ export function judgeKubeletConfig(facts: KubeletConfigFacts): Finding[] {
       finding(
         "ok",
         R.KubeletVersionUnknown,
-        "kubelet's version is not known (no kubelet package in /var/lib/dpkg/status, no Node object to read nodeInfo.kubeletVersion from, no checks.kubelet-config.kubeletVersion setting); version-dependent rules assumed a current kubelet.",
+        "kubelet's version is not known (no kubelet package in dpkg's or RPM's database, no distribution record, no version stamp readable in the kubelet binary, no Node object to read nodeInfo.kubeletVersion from, no checks.kubelet-config.kubeletVersion setting); version-dependent rules assumed a current kubelet.",
         'Set checks.kubelet-config.kubeletVersion (e.g. "1.30.4") in node-doctor\'s config on hosts where kubelet was installed without a package.',
         {},
       ),

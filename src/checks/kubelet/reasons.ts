@@ -47,8 +47,10 @@ export const REASONS = defineReasons({
       severities: ["warning", "critical"],
       severity:
         "critical when the unit is disabled (or masked) and kubelet is not running ([the reboot without kubelet](incidents.md#the-reboot-without-kubelet): it did not start after a reboot); warning when kubelet runs now but would not start at the next boot.",
-      meaning: "no `*.wants/kubelet.service` link in the unit tree, or systemd's `UnitFileState` is `disabled`/`masked`.",
-      remedy: "`systemctl enable --now kubelet` (`systemctl unmask kubelet` first when masked).",
+      meaning:
+        "kubelet would not start at boot: its unit (the distribution's: `kubelet.service`, `k3s-agent.service`, `rke2-agent.service`) has no `*.wants/` link and systemd's `UnitFileState` is `disabled`/`masked`, and no enabled unit of the distribution starts it either. On EKS Amazon Linux 2023 `kubelet.service` is never enabled: the enabled `nodeadm-run.service` starts it at every boot, so only that unit's enablement counts there.",
+      remedy:
+        "`systemctl enable --now <unit>`, where the unit is kubelet's, or the one that starts it on this distribution (`nodeadm-run` on EKS AL2023); `systemctl unmask <unit>` first when masked.",
       repair: "none",
     },
     MultipleKubeletProcesses: {
