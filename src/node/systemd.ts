@@ -1,16 +1,14 @@
 /**
- * kubelet's systemd unit on the node: its unit file and enablement (read
- * from the unit tree under the host root), the flags its environment files
- * give kubelet (so they are known while kubelet is down), and its live state
- * from systemd over the host's system bus when that socket is mounted.
+ * A systemd unit on the node: its unit file and enablement (read from the
+ * unit tree under the host root), and its live state from systemd over the
+ * host's system bus when that socket is mounted. The command line a unit
+ * starts is unit-file.ts's.
  */
 import { posix } from "node:path";
 import type { Host } from "../types.js";
 import { listIfPresent, present, throwIfOwnFailure } from "./could-not-look.js";
+import { UNIT_DIRS } from "./unit-file.js";
 import { DbusConnection, DbusConnectionError, DbusError, type DbusValue } from "../wire/dbus.js";
-
-/** Searched in systemd's own order of precedence. */
-export const UNIT_DIRS = ["/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
 
 /** Where the host's system bus listens; mounted read-only into the pod by the chart. */
 export const DEFAULT_SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket";
@@ -61,73 +59,6 @@ export async function readUnitFiles(host: Host, unit: string, signal?: AbortSign
     }
   }
   return result;
-}
-
-/** Files whose KUBELET_* variables become kubelet's arguments (kubeadm's drop-in and the distributions' defaults). */
-export const KUBELET_ENVIRONMENT_FILES = ["/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet"];
-
-/** Splits a shell-ish value on whitespace, honouring single and double quotes. */
-export function splitArgs(value: string): string[] {
-  const args: string[] = [];
-  let current = "";
-  let quote: string | undefined;
-  let any = false;
-  for (const c of value) {
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else current += c;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      any = true;
-    } else if (/\s/.test(c)) {
-      if (any || current) args.push(current);
-      current = "";
-      any = false;
-    } else current += c;
-  }
-  if (any || current) args.push(current);
-  return args;
-}
-
-/** KEY=value lines of an environment file (systemd EnvironmentFile syntax, the common subset). */
-export function parseEnvironmentFile(text: string): Map<string, string> {
-  const vars = new Map<string, string>();
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#") || line.startsWith(";")) continue;
-    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (!match) continue;
-    let value = (match[2] as string).trim();
-    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1);
-    vars.set(match[1] as string, value);
-  }
-  return vars;
-}
-
-/**
- * The flags the unit's environment files hand kubelet, for when kubelet is
- * not running (the reboot without kubelet, docs/incidents.md: its --node-ip is still worth checking).
- */
-export async function readUnitKubeletArgs(host: Host, signal?: AbortSignal): Promise<{ args: string[]; sources: string[] }> {
-  const args: string[] = [];
-  const sources: string[] = [];
-  for (const file of KUBELET_ENVIRONMENT_FILES) {
-    let text: string;
-    try {
-      text = await host.readText(file, { maxBytes: 256 * 1024, ...(signal ? { signal } : {}) });
-    } catch {
-      continue;
-    }
-    if (text.includes("\0")) continue; // binary: not an environment file; the config check says so
-    let used = false;
-    for (const [name, value] of parseEnvironmentFile(text)) {
-      if (!name.startsWith("KUBELET_")) continue;
-      args.push(...splitArgs(value));
-      used = true;
-    }
-    if (used) sources.push(file);
-  }
-  return { args, sources };
 }
 
 /** What systemd says about a unit (org.freedesktop.systemd1.Unit and .Service properties). */

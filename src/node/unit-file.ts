@@ -221,3 +221,29 @@ export function flagSources(sources: ReadonlyArray<{ path: string; text: string 
   }
   return found;
 }
+
+/** Files whose KUBELET_* variables become kubelet's arguments on kubeadm nodes (kubeadm's drop-in and the packages' defaults). */
+export const KUBELET_ENVIRONMENT_FILES = ["/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet"];
+
+/**
+ * kubelet's arguments from kubeadm's environment files alone, for when the
+ * unit itself is not visible (the chart mounts /etc/systemd and
+ * /var/lib/kubelet, not /lib/systemd): every KUBELET_* variable, split as
+ * systemd splits `$VAR`.
+ */
+export async function readEnvironmentArgs(host: Host, signal?: AbortSignal): Promise<{ args: string[]; sources: string[] }> {
+  const args: string[] = [];
+  const sources: string[] = [];
+  for (const file of KUBELET_ENVIRONMENT_FILES) {
+    const text = await readOptional(host, file, signal);
+    if (text === undefined || text.includes("\0")) continue; // absent, or binary: not an environment file
+    let used = false;
+    for (const [name, value] of parseEnvironmentFile(text)) {
+      if (!name.startsWith("KUBELET_")) continue;
+      args.push(...splitWords(value));
+      used = true;
+    }
+    if (used) sources.push(file);
+  }
+  return { args, sources };
+}

@@ -4,7 +4,8 @@ import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { RootedHost } from "../../src/node/host.js";
-import { parseEnvironmentFile, readUnitFiles, readUnitKubeletArgs, splitArgs, unitStateFromProperties } from "../../src/node/systemd.js";
+import { readUnitFiles, unitStateFromProperties } from "../../src/node/systemd.js";
+import { readUnitCommand } from "../../src/node/unit-file.js";
 import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 
 const roots: FixtureRoot[] = [];
@@ -53,28 +54,18 @@ describe("unit files", () => {
   });
 });
 
-describe("kubelet's flags from the unit's environment files", () => {
+describe("kubelet's flags from the unit's environment files (the one unit reader, unit-file.ts)", () => {
   it("reads KUBELET_KUBEADM_ARGS from kubeadm-flags.env and KUBELET_EXTRA_ARGS from /etc/default/kubelet", async () => {
     const r = await root("kubelet-disabled-after-reboot");
     await mkdir(join(r.root, "etc/default"), { recursive: true });
     await writeFile(join(r.root, "etc/default/kubelet"), "# extra\nKUBELET_EXTRA_ARGS='--max-pods=50 --node-labels=\"a=b\"'\nOTHER=--ignored\n");
-    const { args, sources } = await readUnitKubeletArgs(new RootedHost(r.root));
-    assert.ok(args.includes("--node-ip=192.168.1.50"));
+    const unit = await readUnitCommand(new RootedHost(r.root), "kubelet.service");
+    const args = unit?.argv ?? [];
+    assert.ok(args.includes("--node-ip=192.168.1.50"), JSON.stringify(args));
     assert.ok(args.includes("--max-pods=50"));
     assert.ok(args.includes("--node-labels=a=b"));
     assert.ok(!args.includes("--ignored"));
-    assert.deepEqual(sources, ["/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet"]);
-  });
-
-  it("splits like a shell and parses env files like systemd's common subset", () => {
-    assert.deepEqual(splitArgs(`--a=1  --b="x y" '' --c`), ["--a=1", "--b=x y", "", "--c"]);
-    assert.deepEqual(
-      [...parseEnvironmentFile('export A="1 2"\n; comment\nB=3\nnot a line\n')],
-      [
-        ["A", "1 2"],
-        ["B", "3"],
-      ],
-    );
+    assert.deepEqual(unit?.environmentFiles, ["/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet"]);
   });
 
   it("ignores a binary environment file", async () => {
@@ -83,7 +74,8 @@ describe("kubelet's flags from the unit's environment files", () => {
       join(r.root, "var/lib/kubelet/kubeadm-flags.env"),
       Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00, 0x4b, 0x55, 0x42, 0x45, 0x4c, 0x45, 0x54, 0x5f, 0x41, 0x3d, 0x31]),
     );
-    assert.deepEqual(await readUnitKubeletArgs(new RootedHost(r.root)), { args: [], sources: [] });
+    const unit = await readUnitCommand(new RootedHost(r.root), "kubelet.service");
+    assert.ok(!unit?.argv.some((a) => a.includes("KUBELET_A")), JSON.stringify(unit?.argv));
   });
 });
 

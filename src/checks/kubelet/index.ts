@@ -21,7 +21,8 @@ import { present } from "../../node/could-not-look.js";
 import { configValue, stringSetting } from "../../node/kubelet/config.js";
 import { KUBELET_BINARIES, kubeletArgs, parseKubeletFlags, type KubeletLocator, type KubeletSetup } from "../../node/kubelet/locator.js";
 import type { Distribution } from "../../node/distro/index.js";
-import { DEFAULT_SYSTEM_BUS_SOCKET, readUnitFiles, readUnitKubeletArgs, SystemdBus, type UnitFiles, type UnitState } from "../../node/systemd.js";
+import { DEFAULT_SYSTEM_BUS_SOCKET, readUnitFiles, SystemdBus, type UnitFiles, type UnitState } from "../../node/systemd.js";
+import { flagSources, readEnvironmentArgs, readUnitCommand } from "../../node/unit-file.js";
 import { conditionOwners, describeOwners, ownershipOf } from "../../kube/ownership.js";
 import { sh } from "../../text/shell.js";
 import { isBuiltinConditionType, KUBELET_CONDITION_TYPES, severityRank, type Check, type CheckContext, type Finding, type Host } from "../../types.js";
@@ -733,10 +734,17 @@ async function observeNodeIp(ctx: CheckContext, setup: KubeletSetup, cluster: Cl
   let flagValue = setup.flags.values.get("node-ip");
   let source = setup.process ? `--node-ip of kubelet pid ${setup.process.pid}` : "";
   if (flagValue === undefined && !setup.process) {
-    // kubelet is down: its unit's environment files still say what it will be told.
-    const unitArgs = await readUnitKubeletArgs(ctx.host, ctx.signal);
-    flagValue = parseKubeletFlags(kubeletArgs(["kubelet", ...unitArgs.args])).values.get("node-ip");
-    source = `--node-ip in ${unitArgs.sources.join(", ")}`;
+    // kubelet is down: the command line its unit starts it with still says what it will be told.
+    const unit = await readUnitCommand(ctx.host, setup.distribution.kubeletUnit, ctx.signal);
+    if (unit && /\/(kubelet|hyperkube)$|^(kubelet|hyperkube)$/.test(unit.argv[0] ?? "")) {
+      flagValue = parseKubeletFlags(kubeletArgs(unit.argv)).values.get("node-ip");
+      source = `--node-ip in ${flagSources(unit.sources, ["node-ip"])["node-ip"] ?? unit.unitFiles.join(", ")}`;
+    } else if (!unit) {
+      // The unit is not visible (the chart mounts /etc/systemd, not /lib/systemd): kubeadm's environment files still say it.
+      const env = await readEnvironmentArgs(ctx.host, ctx.signal);
+      flagValue = parseKubeletFlags(env.args).values.get("node-ip");
+      source = `--node-ip in ${env.sources.join(", ")}`;
+    }
   }
   let wanted = (flagValue ?? "")
     .split(",")

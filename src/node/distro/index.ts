@@ -10,6 +10,7 @@
  */
 import type { Host } from "../../types.js";
 import { present } from "../could-not-look.js";
+import { UNIT_DIRS } from "../unit-file.js";
 
 export const DISTRIBUTION_IDS = [
   "kubeadm",
@@ -208,7 +209,6 @@ async function firstPresent(host: Host, paths: readonly string[]): Promise<strin
   return found;
 }
 
-const UNIT_DIRS = ["/etc/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
 const units = (name: string) => UNIT_DIRS.map((d) => `${d}/${name}`);
 
 /** Ordered: the first whose markers exist wins (k3s and RKE2 nodes may carry kubeadm-looking leftovers; EKS AL2023 keeps bootstrap.sh as a shim). */
