@@ -410,6 +410,101 @@ const CASES: Case[] = [
       },
     },
   },
+  {
+    name: "Cluster API (an image-builder image)",
+    distribution: "cluster-api",
+    spec: {
+      fixture: "distro-cluster-api",
+      nodeName: "md-0-7f9c8d-x2x7k",
+      process: {
+        pid: 1766,
+        exe: "/usr/bin/kubelet",
+        argv: [
+          "/usr/bin/kubelet",
+          "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
+          "--kubeconfig=/etc/kubernetes/kubelet.conf",
+          "--config=/var/lib/kubelet/config.yaml",
+          "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock",
+          "--pod-infra-container-image=registry.k8s.io/pause:3.10",
+        ],
+      },
+      pki: (mint, ca, node) => ({ "/etc/kubernetes/pki/ca.crt": ca.certPem, ...rotatingClient(mint, ca, node), ...selfSignedServing(mint, node) }),
+      runtime: CONTAINERD,
+    },
+    breakage: {
+      name: "an image built for 1.35 with image-builder's old default --pod-infra-container-image",
+      async apply(node) {
+        await node.write("/etc/kubernetes-version", "v1.35.0\n");
+      },
+      expect: ["KubeletFlagRemoved"],
+      check(findings) {
+        const f = only(findings, "KubeletFlagRemoved");
+        assert.match(f.message, /kubelet 1\.35\.0 \(from \/etc\/kubernetes-version/);
+        assert.match(f.remedy ?? "", /in \/etc\/default\/kubelet/);
+        assert.match(f.remedy ?? "", /roll the MachineDeployment/);
+      },
+    },
+  },
+  {
+    name: "AKS (AgentBaker)",
+    distribution: "aks",
+    spec: {
+      fixture: "distro-aks",
+      nodeName: "aks-nodepool1-12345678-vmss000000",
+      process: {
+        pid: 3344,
+        exe: "/opt/bin/kubelet",
+        argv: [
+          "/opt/bin/kubelet",
+          "--enable-server",
+          "--node-labels=agentpool=nodepool1,kubernetes.azure.com/agentpool=nodepool1,kubernetes.azure.com/mode=system,kubernetes.azure.com/role=agent",
+          "--v=2",
+          "--volume-plugin-dir=/etc/kubernetes/volumeplugins",
+          "--kubeconfig",
+          "/var/lib/kubelet/kubeconfig",
+          "--bootstrap-kubeconfig",
+          "/var/lib/kubelet/bootstrap-kubeconfig",
+          "--config",
+          "/etc/default/kubeletconfig.json",
+          "--runtime-request-timeout=15m",
+          "--container-runtime-endpoint=unix:///run/containerd/containerd.sock",
+          "--runtime-cgroups=/system.slice/containerd.service",
+          "--cgroup-driver=systemd",
+          "--cloud-provider=external",
+          "--node-ip=10.224.0.4",
+          "--pod-manifest-path=/etc/kubernetes/manifests",
+        ],
+      },
+      pki: (mint, ca, node) => {
+        const serving = nodeLeaf(mint, ca, node, "server");
+        return {
+          "/etc/kubernetes/certs/ca.crt": ca.certPem,
+          "/etc/kubernetes/certs/kubeletserver.crt": serving.certPem,
+          "/etc/kubernetes/certs/kubeletserver.key": serving.keyPem,
+          ...rotatingClient(mint, ca, node),
+        };
+      },
+      runtime: CONTAINERD,
+      stampedBinary: { path: "/opt/bin/kubelet", version: "v1.33.2" },
+    },
+    breakage: {
+      name: "a forbidden role label added to the node pool's labels keeps kubelet down",
+      async apply(node) {
+        const env = await node.read("/etc/default/kubelet");
+        await node.write(
+          "/etc/default/kubelet",
+          env.replace("kubernetes.azure.com/role=agent", "kubernetes.azure.com/role=agent,node-role.kubernetes.io/agent="),
+        );
+        await node.stopKubelet();
+      },
+      expect: ["KubeletNotRunning", "NodeLabelNotAllowed"],
+      check(findings) {
+        const f = only(findings, "NodeLabelNotAllowed");
+        assert.match(f.message, /node-role\.kubernetes\.io\/agent/);
+        assert.match(f.remedy ?? "", /az aks nodepool update/);
+      },
+    },
+  },
 ];
 
 describe("every distribution: healthy says nothing above ok; a breakage is named for that distribution", { concurrency: 2 }, () => {

@@ -171,6 +171,7 @@ export const DISTRIBUTIONS: Record<DistributionId, (evidence: string[]) => Distr
     }),
   "cluster-api": (e) =>
     base("cluster-api", "Cluster API (kubeadm on an image-builder image)", e, {
+      versionFile: "/etc/kubernetes-version",
       flagsAdvice:
         "Cluster API machines are replaced, not edited: change kubeletExtraArgs in the KubeadmConfigTemplate (or KubeadmControlPlane) and roll the MachineDeployment (`clusterctl alpha rollout restart machinedeployment/<name>`)",
       runtimeConfigAdvice: "the image (image-builder) and the KubeadmConfigTemplate's files lay it down: change them and roll the MachineDeployment",
@@ -222,7 +223,7 @@ const RULES: ReadonlyArray<{ id: DistributionId; markers: readonly string[]; osI
   { id: "gke-cos", markers: ["/home/kubernetes/bin/kubelet"] },
   { id: "kops", markers: ["/var/cache/kubernetes-install", "/etc/kubernetes/kops-controller"] },
   { id: "kubespray", markers: ["/etc/kubernetes/kubelet.env"] },
-  { id: "cluster-api", markers: ["/run/cluster-api/bootstrap-success.complete"] },
+  { id: "cluster-api", markers: ["/run/cluster-api/bootstrap-success.complete", "/etc/kubernetes-version"] },
   {
     id: "kubeadm",
     markers: [
