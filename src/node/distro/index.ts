@@ -210,7 +210,8 @@ async function firstPresent(host: Host, paths: readonly string[]): Promise<strin
   return found;
 }
 
-const units = (name: string) => UNIT_DIRS.map((d) => `${d}/${name}`);
+/** A unit's file in any unit directory, or its enablement link (the pod may see /etc/systemd only). */
+const units = (name: string) => [...UNIT_DIRS.map((d) => `${d}/${name}`), `/etc/systemd/system/multi-user.target.wants/${name}`];
 
 /** Ordered: the first whose markers exist wins (k3s and RKE2 nodes may carry kubeadm-looking leftovers; EKS AL2023 keeps bootstrap.sh as a shim). */
 const RULES: ReadonlyArray<{ id: DistributionId; markers: readonly string[]; osId?: string; requires?: readonly string[] }> = [
