@@ -578,9 +578,9 @@ async function observe(
   timeoutMs: number,
   kubelet: KubeletSetup,
   connections: RuntimeConnections,
+  started: number,
 ): Promise<RuntimeObservation> {
-  const started = ctx.clock.monotonic();
-  // Leave the engine's timeout for the engine: the calls together stop well before it.
+  // Leave the engine's timeout for the engine: from the run's start (finding kubelet included), the calls stop well before it.
   const budgetEnd = started + timeoutMs * 0.8;
   const endpoint = await chooseEndpoint(ctx.host, kubelet, settings.endpoint);
   const obs: RuntimeObservation = { endpoint, requests: [] };
@@ -705,7 +705,7 @@ export function createRuntimeCheck(settings: RuntimeSettings, deps: RuntimeCheck
     async run(ctx) {
       const startedMs = ctx.clock.monotonic();
       const kubelet = await deps.kubelet.locate(ctx.signal);
-      const obs = await observe(ctx, settings, timeoutMs, kubelet, connections);
+      const obs = await observe(ctx, settings, timeoutMs, kubelet, connections, startedMs);
       await askSystemd(ctx, obs, startedMs);
       if (obs.imageFs) {
         // Single writer of this fact; the disk check judges the filesystem it names.
