@@ -25,17 +25,18 @@ const CHUNK = 1024 * 1024;
 /** Longer than any stamp it looks for. */
 const OVERLAP = 256;
 
-/** The newest version in RPM header blobs ("\0kubelet\0<version>\0<release>\0"), from the database's bytes as latin1 text. */
-export function rpmPackageVersion(text: string, name: string): string | undefined {
-  const needle = `\0${name}\0`;
+/** The newest version in RPM header blobs ("\0kubelet\0<version>\0<release>\0") within a chunk of the database's bytes. */
+export function rpmPackageVersion(bytes: Buffer | string, name: string): string | undefined {
+  const data = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
+  const needle = Buffer.from(`\0${name}\0`, "latin1");
   let best: string | undefined;
-  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+  for (let at = data.indexOf(needle); at >= 0; at = data.indexOf(needle, at + 1)) {
     const start = at + needle.length;
-    const end = text.indexOf("\0", start);
-    const releaseEnd = end < 0 ? -1 : text.indexOf("\0", end + 1);
+    const end = data.indexOf(0, start);
+    const releaseEnd = end < 0 ? -1 : data.indexOf(0, end + 1);
     if (end < 0 || releaseEnd < 0 || end - start > 64 || releaseEnd - end > 80) continue;
-    const version = text.slice(start, end);
-    const release = text.slice(end + 1, releaseEnd);
+    const version = data.toString("latin1", start, end);
+    const release = data.toString("latin1", end + 1, releaseEnd);
     if (!/^\d+\.\d+\.\d+$/.test(version) || !/^[\w.+~]+$/.test(release)) continue;
     // Several headers (an upgrade leaves the old one until it is reclaimed): the newest wins.
     const candidate = `${version}-${release}`;
@@ -51,9 +52,16 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** The gitVersion Kubernetes' build stamps into a binary, from a chunk of its bytes. */
-export function stampedVersion(text: string): string | undefined {
-  return /k8s\.io\/component-base\/version\.gitVersion=(v\d+\.\d+\.\d+[0-9A-Za-z.+~-]*)/.exec(text)?.[1];
+const STAMP = Buffer.from("k8s.io/component-base/version.gitVersion=", "latin1");
+
+/** The gitVersion Kubernetes' build stamps into a binary, from a chunk of its bytes (searched as bytes: no string of the chunk is made). */
+export function stampedVersion(bytes: Buffer | string): string | undefined {
+  const data = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
+  for (let at = data.indexOf(STAMP); at >= 0; at = data.indexOf(STAMP, at + 1)) {
+    const value = /^v\d+\.\d+\.\d+[0-9A-Za-z.+~-]*/.exec(data.toString("latin1", at + STAMP.length, Math.min(data.length, at + STAMP.length + 64)))?.[0];
+    if (value) return value;
+  }
+  return undefined;
 }
 
 async function statKey(host: Host, path: string): Promise<string | undefined> {
@@ -74,7 +82,7 @@ async function scanFile(
   host: Host,
   path: string,
   maxBytes: number,
-  find: (chunk: string) => string | undefined,
+  find: (chunk: Buffer) => string | undefined,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   const handle = await open(host.local(await host.resolve(path)), constants.O_RDONLY | constants.O_NONBLOCK);
@@ -88,7 +96,7 @@ async function scanFile(
       if (bytesRead === 0) break;
       offset += bytesRead;
       const end = carried + bytesRead;
-      const found = find(buffer.toString("latin1", 0, end));
+      const found = find(buffer.subarray(0, end));
       if (found) return found;
       carried = Math.min(OVERLAP, end);
       buffer.copy(buffer, 0, end - carried, end);
