@@ -61,6 +61,8 @@ export interface Distribution {
   clientCa?: string;
   /** kubelet's version as the distribution records it. */
   versionFile?: string;
+  /** Binaries beyond kubelet's usual install paths whose version stamp is kubelet's (k3s's own binary). */
+  binaries?: readonly string[];
   /** How to read kubelet's log. */
   logs: string;
   /** How to restart kubelet. */
@@ -141,6 +143,7 @@ export const DISTRIBUTIONS: Record<DistributionId, (evidence: string[]) => Distr
     base("k3s", "k3s", e, {
       kubeletUnit: e.some((p) => p.endsWith("k3s-agent.service")) ? "k3s-agent.service" : "k3s.service",
       embeddedIn: { program: "k3s", subcommands: ["agent", "server"] },
+      binaries: ["/usr/local/bin/k3s", "/usr/bin/k3s"],
       embeddedFlags: [
         "--config-dir=/var/lib/rancher/k3s/agent/etc/kubelet.conf.d",
         "--kubeconfig=/var/lib/rancher/k3s/agent/kubelet.kubeconfig",

@@ -123,7 +123,9 @@ export class KubeletLocator {
    */
   localVersion(setup: KubeletSetup, signal?: AbortSignal): Promise<VersionFact | undefined> {
     const running = setup.process ? [setup.process.exe, setup.process.argv[0]] : [];
-    const binaries = [...new Set([...running, this.unitBinary, ...KUBELET_BINARIES])].filter((b): b is string => typeof b === "string" && b.startsWith("/"));
+    const binaries = [...new Set([...running, this.unitBinary, ...KUBELET_BINARIES, ...(setup.distribution.binaries ?? [])])].filter(
+      (b): b is string => typeof b === "string" && b.startsWith("/"),
+    );
     return this.versions.find({
       binaries,
       ...(setup.distribution.versionFile ? { versionFile: setup.distribution.versionFile } : {}),
