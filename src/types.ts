@@ -6,8 +6,9 @@
  * implementation. Data flows one way: checks produce Findings, the engine
  * turns them into damped ConditionStates and Transitions, sinks consume those.
  */
-import type { Node } from "kubernetes-types/core/v1.js";
+import type { Node, Service } from "kubernetes-types/core/v1.js";
 import type { Lease } from "kubernetes-types/coordination/v1.js";
+import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 
 /** Ordered from best to worst: `worstSeverity` relies on this order. */
 export const SEVERITIES = ["ok", "warning", "unknown", "critical"] as const;
@@ -35,6 +36,7 @@ export const CONDITION_TYPES = [
   "ClockSkewed",
   "DiskSpaceLow",
   "ContainerRuntimeUnhealthy",
+  "NodeNetworkUnhealthy",
 ] as const;
 export type BuiltinConditionType = (typeof CONDITION_TYPES)[number];
 
@@ -86,6 +88,7 @@ export const HEALTHY_CONDITION: Record<BuiltinConditionType, { reason: string; m
   ClockSkewed: { reason: "ClockSynchronized", message: "the node's clock agrees with its references" },
   DiskSpaceLow: { reason: "DiskSpaceSufficient", message: "kubelet's filesystems have space and inodes above their thresholds" },
   ContainerRuntimeUnhealthy: { reason: "ContainerRuntimeHealthy", message: "the container runtime answers and reports ready" },
+  NodeNetworkUnhealthy: { reason: "NodeNetworkHealthy", message: "the node's links, routes, forwarding, cluster DNS and Service path work" },
 };
 
 /**
@@ -285,6 +288,8 @@ export interface ClusterReader {
   getLease(signal: AbortSignal): Promise<{ lease: Lease | null; timing: ApiTiming }>;
   /** A cheap request (GET /version) for its Date header and round trip. */
   probeTime(signal: AbortSignal): Promise<ApiTiming>;
+  /** default/kubernetes, the API server's own Service, with its EndpointSlice of the same name; null when the Service does not exist. */
+  getKubernetesService(signal: AbortSignal): Promise<{ service: Service; endpointSlices: EndpointSlice[] } | null>;
 }
 
 export interface CheckContext {

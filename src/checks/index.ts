@@ -19,6 +19,7 @@ import { REASONS as KUBELET_CONFIG_CATALOGUE } from "./kubelet-config/reasons.js
 import { REASONS as KUBELET_LOGS_CATALOGUE } from "./kubelet-logs/reasons.js";
 import { REASONS as RUNTIME_CATALOGUE } from "./runtime/reasons.js";
 import { REASONS as CUSTOM_CATALOGUE } from "./custom/reasons.js";
+import { REASONS as NETWORK_CATALOGUE } from "./network/reasons.js";
 import type { CheckMetricsFactory } from "../telemetry/registry.js";
 import type { Check, ReasonCatalogue } from "../types.js";
 import { certificateMetrics } from "./certificates/metrics.js";
@@ -27,6 +28,7 @@ import { filesystemMetrics } from "./disk/metrics.js";
 import { logMetrics } from "./kubelet-logs/metrics.js";
 import { runtimeMetrics } from "./runtime/metrics.js";
 import { customMetrics } from "./custom/metrics.js";
+import { networkMetrics } from "./network/metrics.js";
 import { certificateSettings, createCertificatesCheck } from "./certificates/index.js";
 import { clockSettings, createClockCheck } from "./clock/index.js";
 import { createDiskCheck, diskSettings } from "./disk/index.js";
@@ -35,6 +37,7 @@ import { createKubeletConfigCheck, kubeletConfigSettings } from "./kubelet-confi
 import { createKubeletLogsCheck, kubeletLogsSettings } from "./kubelet-logs/index.js";
 import { createRuntimeCheck, runtimeSettings } from "./runtime/index.js";
 import { createCustomChecks, customSettings } from "./custom/index.js";
+import { createNetworkCheck, networkSettings } from "./network/index.js";
 
 /** What checks may share: built once per agent by cli.ts. */
 export interface CheckDeps {
@@ -88,6 +91,7 @@ export const CHECKS = {
   clock: entry(clockSettings, createClockCheck, CLOCK_CATALOGUE, clockMetrics),
   "kubelet-logs": entry(kubeletLogsSettings, createKubeletLogsCheck, KUBELET_LOGS_CATALOGUE, logMetrics),
   runtime: entry(runtimeSettings, createRuntimeCheck, RUNTIME_CATALOGUE, runtimeMetrics),
+  network: entry(networkSettings, createNetworkCheck, NETWORK_CATALOGUE, networkMetrics),
   custom: entries(customSettings, createCustomChecks, CUSTOM_CATALOGUE, customMetrics),
 } as const;
 

@@ -13,6 +13,7 @@ export const CONDITION_COLUMNS: Record<ConditionType, string> = {
   ClockSkewed: "CLOCK",
   DiskSpaceLow: "DISK",
   ContainerRuntimeUnhealthy: "RUNTIME",
+  NodeNetworkUnhealthy: "NETWORK",
 };
 
 const RED = "\x1b[31m";

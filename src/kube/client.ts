@@ -4,7 +4,8 @@
  * a cast that fails later.
  */
 import type { Lease } from "kubernetes-types/coordination/v1.js";
-import type { Event as CoreEvent, Node } from "kubernetes-types/core/v1.js";
+import type { Event as CoreEvent, Node, Service } from "kubernetes-types/core/v1.js";
+import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import type { ApiTiming } from "../types.js";
 import { FIELD_MANAGER } from "./ownership.js";
 import { ApiError, type ApiVerb, type Transport } from "./transport.js";
@@ -42,6 +43,30 @@ export function isLease(value: unknown): value is Lease {
 
 export function isEvent(value: unknown): value is CoreEvent {
   return hasMetadataName(value) && isRecord((value as Record<string, unknown>)["involvedObject"]);
+}
+
+/** A Service: metadata.name and a spec (clusterIP and ports, when present, of the right kinds). */
+export function isService(value: unknown): value is Service {
+  if (!hasMetadataName(value)) return false;
+  const spec = (value as Record<string, unknown>)["spec"];
+  if (spec === undefined) return true;
+  if (!isRecord(spec)) return false;
+  const ports = spec["ports"];
+  return (
+    (spec["clusterIP"] === undefined || typeof spec["clusterIP"] === "string") &&
+    (ports === undefined || (Array.isArray(ports) && ports.every((p) => isRecord(p) && typeof p["port"] === "number")))
+  );
+}
+
+/** An EndpointSlice: addressType and an endpoints list whose entries carry address lists. */
+export function isEndpointSlice(value: unknown): value is EndpointSlice {
+  if (!hasMetadataName(value)) return false;
+  const slice = value as Record<string, unknown>;
+  const endpoints = slice["endpoints"];
+  return (
+    typeof slice["addressType"] === "string" &&
+    (endpoints === undefined || endpoints === null || (Array.isArray(endpoints) && endpoints.every((e) => isRecord(e) && Array.isArray(e["addresses"]))))
+  );
 }
 
 function expect<T>(body: unknown, guard: (v: unknown) => v is T, what: string, verb: ApiVerb, resource: string): T {
@@ -183,6 +208,42 @@ export class KubeClient {
       return { lease: expect(res.body, isLease, "Lease", "get", "leases"), timing: res.timing };
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return { lease: null, timing: error.timing ?? { sentAtMs: 0, receivedAtMs: 0 } };
+      throw error;
+    }
+  }
+
+  /** GET a Service; null when it does not exist. `fromCache` as for getNode. */
+  async getService(namespace: string, name: string, signal?: AbortSignal, options: { fromCache?: boolean } = {}): Promise<Service | null> {
+    try {
+      const res = await this.transport.request({
+        verb: "get",
+        resource: "services",
+        method: "GET",
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`,
+        ...(options.fromCache ? { query: { resourceVersion: "0" } } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      return expect(res.body, isService, "Service", "get", "services");
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /** GET an EndpointSlice; null when it does not exist. `fromCache` as for getNode. */
+  async getEndpointSlice(namespace: string, name: string, signal?: AbortSignal, options: { fromCache?: boolean } = {}): Promise<EndpointSlice | null> {
+    try {
+      const res = await this.transport.request({
+        verb: "get",
+        resource: "endpointslices",
+        method: "GET",
+        path: `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/endpointslices/${encodeURIComponent(name)}`,
+        ...(options.fromCache ? { query: { resourceVersion: "0" } } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      return expect(res.body, isEndpointSlice, "EndpointSlice", "get", "endpointslices");
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
       throw error;
     }
   }

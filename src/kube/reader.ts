@@ -4,7 +4,8 @@
  * asked; the engine turns that into an unknown finding.
  */
 import type { Lease } from "kubernetes-types/coordination/v1.js";
-import type { Node } from "kubernetes-types/core/v1.js";
+import type { Node, Service } from "kubernetes-types/core/v1.js";
+import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import type { ApiTiming, ClusterReader } from "../types.js";
 import type { KubeClient } from "./client.js";
 
@@ -27,5 +28,15 @@ export class KubeClusterReader implements ClusterReader {
 
   async probeTime(signal: AbortSignal): Promise<ApiTiming> {
     return (await this.client.version(signal)).timing;
+  }
+
+  async getKubernetesService(signal: AbortSignal): Promise<{ service: Service; endpointSlices: EndpointSlice[] } | null> {
+    // The API servers write both themselves, named "kubernetes": two GETs by name, which RBAC can grant by resourceNames.
+    const [service, slice] = await Promise.all([
+      this.client.getService("default", "kubernetes", signal, { fromCache: true }),
+      this.client.getEndpointSlice("default", "kubernetes", signal, { fromCache: true }),
+    ]);
+    if (!service) return null;
+    return { service, endpointSlices: slice ? [slice] : [] };
   }
 }

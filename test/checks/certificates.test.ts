@@ -114,6 +114,7 @@ const cluster = (nodeName: string): ClusterReader => ({
   getNode: () => Promise.reject(new Error("not in this test")),
   getLease: () => Promise.reject(new Error("not in this test")),
   probeTime: () => Promise.reject(new Error("not in this test")),
+  getKubernetesService: () => Promise.reject(new Error("not in this test")),
 });
 
 interface RunOptions {

@@ -34,6 +34,7 @@ function clusterStub(clock: Clock, options: { skewMs?: number; rttMs?: number; f
     probes: 0,
     getNode: async () => assert.fail("the clock check only probes the time"),
     getLease: async () => assert.fail("the clock check only probes the time"),
+    getKubernetesService: async () => assert.fail("the clock check only probes the time"),
     async probeTime(): Promise<ApiTiming> {
       stub.probes++;
       if (options.fail) throw new Error(options.fail);

@@ -630,6 +630,9 @@ function cluster(node: Node | null, calls: { n: number } = { n: 0 }): ClusterRea
     async probeTime() {
       return timing;
     },
+    async getKubernetesService() {
+      return null;
+    },
   };
 }
 

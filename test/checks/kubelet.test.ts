@@ -94,6 +94,9 @@ function stubCluster(nodeName: string, node: Node | null, lease: Lease | null = 
     async probeTime() {
       return timing();
     },
+    async getKubernetesService() {
+      return null;
+    },
   };
   return stub;
 }

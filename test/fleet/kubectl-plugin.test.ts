@@ -14,7 +14,7 @@ import { CONDITION_TYPES } from "../../src/types.js";
 import { NODE } from "../support/cli.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { kubeClientFor } from "../support/kube.js";
-import { fleetNode, makeFleet } from "../support/fleet-nodes.js";
+import { fleetKindCounts, fleetNode, makeFleet } from "../support/fleet-nodes.js";
 import { requireTool, runTool } from "../support/tools.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -81,16 +81,19 @@ describe("kubectl node-doctor", { timeout: 120_000 }, () => {
     const table = await plugin(["status"]);
     assert.equal(table.code, 0, table.stderr);
     await golden("fleet-status-50.txt", table.stdout);
-    assert.match(table.stdout, /\n50 nodes, 30 sick \(KubeletUnhealthy 5, .*\), 5 unknown, 5 agents silent, 5 not covered\n$/);
+    const counts = fleetKindCounts(50);
+    const sick = CONDITION_TYPES.reduce((sum, type) => sum + counts[type], 0);
+    assert.ok(table.stdout.includes(`\n50 nodes, ${sick} sick (KubeletUnhealthy ${counts.KubeletUnhealthy}, `), table.stdout);
+    assert.ok(table.stdout.endsWith(`), ${counts.unknown} unknown, ${counts.silent} agents silent, ${counts.uncovered} not covered\n`), table.stdout);
     const wide = await plugin(["status", "-o", "wide"]);
     await golden("fleet-status-50-wide.txt", wide.stdout);
     const json = await plugin(["status", "-o", "json"]);
     await golden("fleet-status-50.json", relativeTimes(json.stdout, base));
     const parsed = JSON.parse(json.stdout) as { nodes: Array<{ state: string }>; totals: { nodes: number; silent: number } };
     assert.equal(parsed.nodes.length, 50);
-    assert.equal(parsed.totals.silent, 5);
+    assert.equal(parsed.totals.silent, counts.silent);
     const edge = await plugin(["status", "-l", "pool=edge", "-o", "json"]);
-    assert.equal((JSON.parse(edge.stdout) as { totals: { nodes: number } }).totals.nodes, 45);
+    assert.equal((JSON.parse(edge.stdout) as { totals: { nodes: number } }).totals.nodes, 50 - counts.healthy);
   });
 
   it("describe: a sick node's conditions with the remedy, its Events and the agent's live findings", async () => {
@@ -249,9 +252,10 @@ describe("kubectl node-doctor", { timeout: 120_000 }, () => {
     assert.equal(result.code, 0, result.stderr);
     const parsed = JSON.parse(result.stdout) as { nodes: unknown[]; totals: Record<string, number> };
     assert.equal(parsed.nodes.length, 5000);
+    const counts = fleetKindCounts(5000);
     assert.deepEqual(
       [parsed.totals["sick"], parsed.totals["unknown"], parsed.totals["silent"], parsed.totals["notCovered"], parsed.totals["healthy"]],
-      [3000, 500, 500, 500, 500],
+      [CONDITION_TYPES.reduce((sum, type) => sum + counts[type], 0), counts.unknown, counts.silent, counts.uncovered, counts.healthy],
     );
     const lists = api.requests.slice(before).filter((r) => r.resource === "nodes" && r.verb === "list");
     assert.equal(lists.length, 10, "500 nodes per page");

@@ -10,6 +10,7 @@
  *   const api = await FakeApiServer.start();            // after(() => api.close())
  *   api.seedNode("node-1");                             // a Node with kubelet's own conditions
  *   api.seedLease("node-1", { renewTime: new Date() }); // kube-node-lease/node-1
+ *   api.seedKubernetesService({ clusterIP: "10.96.0.1", endpoints: ["10.0.0.5"] }); // default/kubernetes and its EndpointSlice
  *   const kubeconfig = await api.writeKubeconfig(await api.scratchDir()); // token auth; { auth: "cert" } for a client cert
  *   const reader = await kubeReaderFor(api, "node-1");   // test/support: a real ClusterReader
  *   api.fault({ resource: "nodes/status", verb: "patch" }, { status: 429, retryAfterSeconds: 7, times: 1 });
@@ -28,6 +29,7 @@
  *   GET  /api/v1/events, /api/v1/namespaces/<ns>/events (fieldSelector, e.g. involvedObject.name=node-1)
  *   POST /api/v1/namespaces/<ns>/events, GET|PATCH /api/v1/namespaces/<ns>/events/<name>
  *   GET  /apis/coordination.k8s.io/v1/namespaces/<ns>/leases/<name> (and the list)
+ *   GET  /api/v1/namespaces/<ns>/services/<name>, /apis/discovery.k8s.io/v1/namespaces/<ns>/endpointslices[/<name>] (labelSelector)
  *   GET  /api/v1/pods, /api/v1/namespaces/<ns>/pods (labelSelector, fieldSelector spec.nodeName; kubectl describe node asks)
  *   GET  /api/v1/namespaces/<ns>/pods/<name>:<port>/proxy/<path> (answered by `podProxy`; 503 as the real proxy when it is unset)
  *
@@ -58,7 +60,8 @@ import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Lease } from "kubernetes-types/coordination/v1.js";
-import type { Event as CoreEvent, Node, NodeCondition, Pod } from "kubernetes-types/core/v1.js";
+import type { Event as CoreEvent, Node, NodeCondition, Pod, Service } from "kubernetes-types/core/v1.js";
+import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import type { ManagedFieldsEntry } from "kubernetes-types/meta/v1.js";
 
 // ---------------------------------------------------------------- certificates
@@ -513,11 +516,16 @@ const CORE_RESOURCES = [
   { name: "events", singularName: "event", namespaced: true, kind: "Event", verbs: ["create", "get", "list", "patch", "watch"], shortNames: ["ev"] },
   { name: "pods", singularName: "pod", namespaced: true, kind: "Pod", verbs: ["get", "list", "watch"], shortNames: ["po"] },
   { name: "namespaces", singularName: "namespace", namespaced: false, kind: "Namespace", verbs: ["get", "list"], shortNames: ["ns"] },
+  { name: "services", singularName: "service", namespaced: true, kind: "Service", verbs: ["get", "list", "watch"], shortNames: ["svc"] },
 ];
 const GROUPS: Record<string, { version: string; resources: Array<Record<string, unknown>> }> = {
   "coordination.k8s.io": {
     version: "v1",
     resources: [{ name: "leases", singularName: "lease", namespaced: true, kind: "Lease", verbs: ["get", "list", "watch"] }],
+  },
+  "discovery.k8s.io": {
+    version: "v1",
+    resources: [{ name: "endpointslices", singularName: "endpointslice", namespaced: true, kind: "EndpointSlice", verbs: ["get", "list", "watch"] }],
   },
 };
 
@@ -582,6 +590,8 @@ export class FakeApiServer {
   private readonly leases = new Map<string, Lease>();
   private readonly events = new Map<string, CoreEvent>();
   private readonly pods = new Map<string, Pod>();
+  private readonly services = new Map<string, Service>();
+  private readonly endpointSlices = new Map<string, EndpointSlice>();
   /**
    * A mutating admission webhook on Node writes: gets the Node about to be
    * stored, returns the one to store instead (or nothing to keep it). The
@@ -669,6 +679,53 @@ export class FakeApiServer {
     };
     this.pods.set(`${options.namespace}/${options.name}`, pod);
     return pod;
+  }
+
+  /**
+   * default/kubernetes as the API server maintains it: a ClusterIP Service with
+   * port "https" 443 → targetPort 6443, and the EndpointSlice "kubernetes"
+   * listing each API server's address (no selector: the API servers write it
+   * themselves). Seeding again replaces both.
+   */
+  seedKubernetesService(options: { clusterIP: string; endpoints: string[]; port?: number; targetPort?: number }): { service: Service; slice: EndpointSlice } {
+    const ipv6 = options.clusterIP.includes(":");
+    const service: Service = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: {
+        name: "kubernetes",
+        namespace: "default",
+        uid: randomUUID(),
+        resourceVersion: String(++this.resourceVersion),
+        labels: { component: "apiserver", provider: "kubernetes" },
+      },
+      spec: {
+        type: "ClusterIP",
+        clusterIP: options.clusterIP,
+        clusterIPs: [options.clusterIP],
+        ipFamilies: [ipv6 ? "IPv6" : "IPv4"],
+        ipFamilyPolicy: "SingleStack",
+        sessionAffinity: "None",
+        ports: [{ name: "https", port: options.port ?? 443, protocol: "TCP", targetPort: options.targetPort ?? 6443 }],
+      },
+    };
+    const slice: EndpointSlice = {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: "kubernetes",
+        namespace: "default",
+        uid: randomUUID(),
+        resourceVersion: String(++this.resourceVersion),
+        labels: { "kubernetes.io/service-name": "kubernetes", "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io" },
+      },
+      addressType: ipv6 ? "IPv6" : "IPv4",
+      endpoints: options.endpoints.map((address) => ({ addresses: [address], conditions: { ready: true } })),
+      ports: [{ name: "https", port: options.targetPort ?? 6443, protocol: "TCP" }],
+    };
+    this.services.set("default/kubernetes", service);
+    this.endpointSlices.set("default/kubernetes", slice);
+    return { service, slice };
   }
 
   /**
@@ -1051,6 +1108,22 @@ preferences: {}
       const answer = this.podProxy(pod, port, proxied);
       if (answer === undefined) throw new HttpError(404, "NotFound", "404 page not found");
       return answer;
+    }
+    if (resource === "services" && method === "GET" && namespace && name) {
+      const service = this.services.get(`${namespace}/${name}`);
+      if (!service) throw new HttpError(404, "NotFound", `services "${name}" not found`);
+      return service;
+    }
+    if (resource === "endpointslices" && method === "GET" && namespace && name) {
+      const slice = this.endpointSlices.get(`${namespace}/${name}`);
+      if (!slice) throw new HttpError(404, "NotFound", `endpointslices.discovery.k8s.io "${name}" not found`);
+      return slice;
+    }
+    if (resource === "endpointslices" && method === "GET" && !name) {
+      const items = [...this.endpointSlices.values()].filter(
+        (e) => (namespace === undefined || e.metadata?.namespace === namespace) && matchesLabelSelector(e.metadata?.labels, q("labelSelector")),
+      );
+      return { kind: "EndpointSliceList", apiVersion: "discovery.k8s.io/v1", metadata: { resourceVersion: String(this.resourceVersion) }, items };
     }
     if (resource === "namespaces" && method === "GET") {
       if (name) return { kind: "Namespace", apiVersion: "v1", metadata: { name }, status: { phase: "Active" } };

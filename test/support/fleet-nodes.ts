@@ -18,6 +18,7 @@ const PROBLEMS: Record<ConditionType, { reason: string; message: string }> = {
   ClockSkewed: { reason: "ApiServerOffsetHigh", message: "The clock is 3 h 0 min behind the API server's." },
   DiskSpaceLow: { reason: "NodeFsAvailableLow", message: "/var/lib/kubelet has 4% free, below nodefs.available<10%." },
   ContainerRuntimeUnhealthy: { reason: "NetworkNotReady", message: "containerd reports NetworkReady=false: cni plugin not initialized." },
+  NodeNetworkUnhealthy: { reason: "IpForwardingDisabled", message: "net.ipv4.ip_forward is 0: the node does not forward IPv4 packets." },
 };
 
 export type FleetNodeKind = "healthy" | ConditionType | "unknown" | "silent" | "uncovered";
@@ -56,6 +57,13 @@ export function fleetNode(name: string, kind: FleetNodeKind, nowMs = FLEET_NOW_M
     metadata: { name, labels: { "kubernetes.io/hostname": name, pool: kind === "healthy" ? "general" : "edge" } },
     status: { conditions: [...kubeletConditions(at), ...ours] },
   };
+}
+
+/** How many of makeFleet(n)'s nodes are of each kind: tests derive their totals from it, so a new condition type changes no expectation by hand. */
+export function fleetKindCounts(n: number): Record<FleetNodeKind, number> {
+  const counts = Object.fromEntries(FLEET_KINDS.map((k) => [k, 0])) as Record<FleetNodeKind, number>;
+  for (let i = 0; i < n; i++) counts[FLEET_KINDS[i % FLEET_KINDS.length] as FleetNodeKind]++;
+  return counts;
 }
 
 /** n nodes cycling through every kind, named node-0001 … */

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { describeTotals, FleetTally, summariseNode } from "../../src/fleet/node-summary.js";
 import { formatAge } from "../../src/fleet/render-status.js";
-import { FLEET_NOW_MS, fleetNode, makeFleet } from "../support/fleet-nodes.js";
+import { CONDITION_TYPES } from "../../src/types.js";
+import { FLEET_NOW_MS, fleetKindCounts, fleetNode, makeFleet } from "../support/fleet-nodes.js";
 
 const options = { nowMs: FLEET_NOW_MS, heartbeatSeconds: 600 };
 
@@ -47,9 +48,11 @@ describe("a node's node-doctor state, read from its conditions", () => {
   it("totals a mixed fleet in one line", () => {
     const tally = new FleetTally();
     for (const node of makeFleet(50)) tally.add(summariseNode(node, options));
+    const counts = fleetKindCounts(50);
+    const sick = CONDITION_TYPES.reduce((sum, type) => sum + counts[type], 0);
     assert.equal(
       describeTotals(tally.totals),
-      "50 nodes, 30 sick (KubeletUnhealthy 5, KubeletConfigInvalid 5, KubeletCertificateInvalid 5, ClockSkewed 5, DiskSpaceLow 5, ContainerRuntimeUnhealthy 5), 5 unknown, 5 agents silent, 5 not covered",
+      `50 nodes, ${sick} sick (${CONDITION_TYPES.map((type) => `${type} ${counts[type]}`).join(", ")}), ${counts.unknown} unknown, ${counts.silent} agents silent, ${counts.uncovered} not covered`,
     );
   });
 
