@@ -73,7 +73,12 @@ describe("hostile input to the network parsers", () => {
     const flannel = readFileSync(join(ROOT, "etc/cni/net.d/10-flannel.conflist"), "utf8");
     const json = fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v));
     const shaped = fc
-      .record({ type: fc.oneof(fc.string(), fc.constantFrom("bridge", "flannel", "__proto__")), bridge: fc.anything(), mtu: fc.anything(), delegate: fc.anything() })
+      .record({
+        type: fc.oneof(fc.string(), fc.constantFrom("bridge", "flannel", "__proto__")),
+        bridge: fc.anything(),
+        mtu: fc.anything(),
+        delegate: fc.anything(),
+      })
       .map((p) => JSON.stringify({ plugins: [p, { __proto__: { polluted: 1 } }] }));
     fc.assert(
       fc.property(fc.oneof(json, shaped, nearly(flannel.split("\n"), ["{", "}", '"mtu": -1', '"__proto__": {"x": 1}'])), (text) => {

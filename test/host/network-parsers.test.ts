@@ -22,10 +22,14 @@ describe("routes from /proc/net/route and /proc/net/ipv6_route", () => {
   it("reads the IPv4 main table: the default route, connected, onlink, blackhole and unreachable routes", async () => {
     const { routes, errors } = parseRoute(await readFile(join(ROOT, "proc/net/route"), "utf8"));
     assert.deepEqual(errors, []);
-    assert.deepEqual(
-      routes.map(describeRoute),
-      ["default via 10.0.2.2 dev eth0", "10.0.2.0/24 dev eth0", "10.244.0.0/24 via 10.244.0.0 dev flannel.1", "10.244.1.0/24 dev cni0", "192.0.2.0/24 (blackhole)", "198.51.100.0/24 (unreachable)"],
-    );
+    assert.deepEqual(routes.map(describeRoute), [
+      "default via 10.0.2.2 dev eth0",
+      "10.0.2.0/24 dev eth0",
+      "10.244.0.0/24 via 10.244.0.0 dev flannel.1",
+      "10.244.1.0/24 dev cni0",
+      "192.0.2.0/24 (blackhole)",
+      "198.51.100.0/24 (unreachable)",
+    ]);
     assert.equal(routes[0]?.metric, 100);
   });
 
@@ -34,7 +38,10 @@ describe("routes from /proc/net/route and /proc/net/ipv6_route", () => {
     assert.deepEqual(errors, []);
     const defaults = defaultRoutes(routes, "ipv6");
     assert.deepEqual(defaults.map(describeRoute), ["default via fd00:10::1 dev eth0"]);
-    assert.ok(routes.some((r) => r.prefixLength === 0 && r.iface === undefined), "the null entry (unreachable ::/0 on lo) is not a default route");
+    assert.ok(
+      routes.some((r) => r.prefixLength === 0 && r.iface === undefined),
+      "the null entry (unreachable ::/0 on lo) is not a default route",
+    );
   });
 
   it("picks the route the kernel would: longest prefix, and a blackhole is an answer too", async () => {

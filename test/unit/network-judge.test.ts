@@ -23,7 +23,11 @@ const V6_DEFAULT: Route = { family: "ipv6", destination: "::", prefixLength: 0, 
 function healthy(): NetworkFacts {
   return {
     linkNames: ["cni0", "eth0", "lo"],
-    links: { lo: link("lo", { operstate: "unknown", flags: 0x9, mtu: 65536 }), eth0: link("eth0"), cni0: link("cni0", { operstate: "unknown", devtype: "bridge", mtu: 1500 }) },
+    links: {
+      lo: link("lo", { operstate: "unknown", flags: 0x9, mtu: 65536 }),
+      eth0: link("eth0"),
+      cni0: link("cni0", { operstate: "unknown", devtype: "bridge", mtu: 1500 }),
+    },
     routes: [V4_DEFAULT, V4_SUBNET],
     routeErrors: [],
     localAddresses: ["10.0.2.15", "127.0.0.1"],
@@ -37,7 +41,9 @@ function healthy(): NetworkFacts {
       domain: "cluster.local",
       source: "kubelet's config /var/lib/kubelet/config.yaml",
       expected: ["10.96.0.1"],
-      probes: [{ server: "10.96.0.10", name: "kubernetes.default.svc.cluster.local", type: "A", outcome: "answered", addresses: ["10.96.0.1"], seconds: 0.003 }],
+      probes: [
+        { server: "10.96.0.10", name: "kubernetes.default.svc.cluster.local", type: "A", outcome: "answered", addresses: ["10.96.0.1"], seconds: 0.003 },
+      ],
     },
     servicePath: {
       service: { clusterIPs: ["10.96.0.1"], port: 443, endpoints: [{ address: "10.0.0.5", port: 6443 }], nodeIPs: ["10.0.2.15"], readAtMs: 0 },
@@ -47,7 +53,11 @@ function healthy(): NetworkFacts {
   };
 }
 
-function judge(change: (f: NetworkFacts) => void = () => undefined, input: Partial<Omit<JudgeInput, "facts">> = {}, settings: Partial<JudgeSettings> = {}): Finding[] {
+function judge(
+  change: (f: NetworkFacts) => void = () => undefined,
+  input: Partial<Omit<JudgeInput, "facts">> = {},
+  settings: Partial<JudgeSettings> = {},
+): Finding[] {
   const facts = healthy();
   change(facts);
   return judgeNetwork({ facts, rememberedUplinks: [], flaps: {}, ...input }, { ...SETTINGS, ...settings });
@@ -202,7 +212,14 @@ describe("network judge", () => {
       name: "one of two DNS servers silent: warning",
       change: (f) => {
         f.dns?.servers.push("10.96.0.11");
-        f.dns?.probes.push({ server: "10.96.0.11", name: "kubernetes.default.svc.cluster.local", type: "A", outcome: "unreachable", addresses: [], seconds: 0 });
+        f.dns?.probes.push({
+          server: "10.96.0.11",
+          name: "kubernetes.default.svc.cluster.local",
+          type: "A",
+          outcome: "unreachable",
+          addresses: [],
+          seconds: 0,
+        });
       },
       expect: [["ClusterDnsNoAnswer", "warning"]],
       message: /10\.96\.0\.11 refused the query \(ICMP port unreachable/,
@@ -266,7 +283,17 @@ describe("network judge", () => {
   });
 
   it("an interface name with shell characters is quoted in the remedy", () => {
-    const f = one(judge((f) => ((f.links["eth0"] = link("eth0", { carrier: false })), (f.routes = [{ ...V4_DEFAULT, iface: "e$(x)" }]), (f.links["e$(x)"] = link("e$(x)", { carrier: false }))), {}), "DefaultRouteInterfaceDown");
+    const f = one(
+      judge(
+        (f) => (
+          (f.links["eth0"] = link("eth0", { carrier: false })),
+          (f.routes = [{ ...V4_DEFAULT, iface: "e$(x)" }]),
+          (f.links["e$(x)"] = link("e$(x)", { carrier: false }))
+        ),
+        {},
+      ),
+      "DefaultRouteInterfaceDown",
+    );
     assert.match(f.remedy ?? "", /ip link show 'e\$\(x\)'/);
   });
 });
