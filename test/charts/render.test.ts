@@ -238,7 +238,12 @@ describe("RBAC", () => {
       "core/events:patch",
       "core/nodes/status:patch",
       "core/nodes:get",
+      "core/services:get",
+      "discovery.k8s.io/endpointslices:get",
     ]);
+    // The network check reads the API server's own Service and EndpointSlice, and nothing else of their kinds.
+    const role = findObject(rendered.objects, "ClusterRole", "node-doctor") as unknown as ClusterRole;
+    for (const rule of role.rules ?? []) if (rule.resources?.some((r) => r === "services" || r === "endpointslices")) assert.deepEqual(rule.resourceNames, ["kubernetes"]);
   });
 
   it("the uninstall hook alone lists nodes, with an account that exists only while it runs", async () => {

@@ -546,6 +546,7 @@ const NODE_DOCTOR_TYPES = new Set([
   "ClockSkewed",
   "DiskSpaceLow",
   "ContainerRuntimeUnhealthy",
+  "NodeNetworkUnhealthy",
 ]);
 
 /** kubelet registers the Node and writes its conditions; every other seeded condition is written by its own manager after. */
