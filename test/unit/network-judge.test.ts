@@ -33,6 +33,7 @@ function healthy(): NetworkFacts {
     localAddresses: ["10.0.2.15", "127.0.0.1"],
     families: ["ipv4"],
     familySources: ["kubelet's clusterDNS"],
+    kubernetesNode: true,
     sysctls: { "net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 0, "net.bridge.bridge-nf-call-iptables": 1, "net.bridge.bridge-nf-call-ip6tables": 1 },
     cni: { file: "/etc/cni/net.d/10-containerd-net.conflist", plugins: [{ type: "bridge", bridge: "cni0" }, { type: "portmap" }] },
     kubeProxyMode: "iptables",
@@ -269,6 +270,12 @@ describe("network judge", () => {
     const f = one(findings, "NoDefaultRoute");
     assert.match(f.message, /eth0, which carried it at an earlier look, is administratively down/);
     assert.match(f.remedy ?? "", /^ip link set eth0 up \(taking it down removed its routes\)/);
+  });
+
+  it("a workstation (no kubelet, no API server) is not asked to forward", () => {
+    const findings = judge((f) => ((f.kubernetesNode = false), (f.sysctls["net.ipv4.ip_forward"] = 0)));
+    assert.deepEqual(problems(findings), []);
+    assert.match(findings[0]?.message ?? "", /forwarding not checked: no kubelet and no API server, not a Kubernetes node/);
   });
 
   it("requireDefaultRoute: false leaves a node without one alone", () => {

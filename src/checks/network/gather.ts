@@ -89,6 +89,12 @@ export interface NetworkFacts {
   families: Family[];
   /** What told the families, for messages: "kubelet --node-ip", "the Node's InternalIPs". */
   familySources: string[];
+  /**
+   * Whether this is a Kubernetes node: kubelet runs, its config exists, or an
+   * API server is configured. Forwarding and bridge netfilter are required of
+   * nodes only; a workstation running `node-doctor check` has no use for them.
+   */
+  kubernetesNode: boolean;
   sysctls: Partial<Record<SysctlName, number | "missing">>;
   cni?: CniFacts;
   /** Why the CNI config could not be used; the bridge and MTU rules are then skipped. */
@@ -540,6 +546,7 @@ export async function gatherNetwork(ctx: CheckContext, kubelet: KubeletSetup, op
     localAddresses: [...local.addresses],
     families,
     familySources: sources,
+    kubernetesNode: kubelet.process !== undefined || kubelet.configPath !== undefined || ctx.cluster !== undefined,
     sysctls,
     ...(cni ? { cni } : {}),
     ...(cniProblem ? { cniProblem } : {}),

@@ -196,6 +196,7 @@ function judgeServiceRoutes(facts: NetworkFacts): Finding[] {
 
 function judgeSysctls(facts: NetworkFacts): Finding[] {
   const out: Finding[] = [];
+  if (!facts.kubernetesNode) return out;
   const s = facts.sysctls;
   if (facts.families.includes("ipv4") && s["net.ipv4.ip_forward"] !== 1) {
     out.push(
@@ -448,7 +449,7 @@ function healthyMessage(facts: NetworkFacts): string {
     if (route) parts.push(`${FAMILY_LABEL[family]} default route ${describeRoute(route)}${mtuOf(route.iface ? facts.links[route.iface] : undefined)}`);
   }
   const forwarding = facts.families.map((f) => (f === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding")).map((n) => `${n}=1`);
-  parts.push(forwarding.join(", "));
+  if (facts.kubernetesNode) parts.push(forwarding.join(", "));
   const dns = facts.dns;
   if (dns) {
     const answered = dns.probes.filter((p) => p.outcome === "answered");
@@ -460,6 +461,7 @@ function healthyMessage(facts: NetworkFacts): string {
       `the kubernetes Service ${describeConnect(path.vip)}${path.endpoints.length ? ` and so ${path.endpoints.length === 1 ? "does its endpoint" : "do its endpoints"} ${list(path.endpoints.map((e) => `${e.address}:${e.port}`))}` : ""}`,
     );
   const skipped: string[] = [];
+  if (!facts.kubernetesNode) skipped.push("forwarding not checked: no kubelet and no API server, not a Kubernetes node");
   if (facts.dnsSkipped) skipped.push(`cluster DNS not checked: ${facts.dnsSkipped}`);
   if (facts.serviceSkipped) skipped.push(`Service path not checked: ${facts.serviceSkipped}`);
   return `${parts.join("; ")}.${skipped.length ? ` ${skipped.join("; ")}.` : ""}`;

@@ -55,7 +55,7 @@ export const REASONS = defineReasons({
     IpForwardingDisabled: {
       severities: ["critical"],
       meaning:
-        "`net.ipv4.ip_forward` is 0: the node does not forward packets between interfaces, so pods cannot reach anything off the node and nothing reaches them through Services. Hardening scripts and some images reset it; kubelet does not set it.",
+        "`net.ipv4.ip_forward` is 0: the node does not forward packets between interfaces, so pods cannot reach anything off the node and nothing reaches them through Services. Hardening scripts and some images reset it; kubelet does not set it. Judged on Kubernetes nodes only (kubelet runs, its config exists, or an API server is configured), as are the other forwarding and bridge sysctls.",
       remedy:
         "`sysctl -w net.ipv4.ip_forward=1`, and make it stick: `echo net.ipv4.ip_forward=1 > /etc/sysctl.d/99-kubernetes.conf` (then find the file that sets it to 0: `grep -r ip_forward /etc/sysctl.conf /etc/sysctl.d/ /usr/lib/sysctl.d/`).",
       repair: "none",
