@@ -33,6 +33,9 @@ async function bundle(name, entry, shebang) {
     entryPoints: { [name]: entry },
     outdir: "dist",
     outExtension: { ".js": ".mjs" },
+    // What is imported with import() (pino-pretty, for --log-format pretty) is a chunk of its own, read only when loaded.
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     bundle: true,
     platform: "node",
     format: "esm",

@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
-import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { copyFile, cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { BUNDLE, runCli, startAgentProcess } from "./support/cli.js";
 import { fillBytes, fixtureRoot, type FixtureRoot } from "./support/fixture-root.js";
 
@@ -77,12 +77,13 @@ describe("node-doctor check", () => {
     });
   }
 
-  it("runs from the bundle alone, with no node_modules beside it (package.json bin)", async () => {
+  it("runs from the bundle and its chunks alone, with no node_modules beside it (package.json bin)", async () => {
     const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as { bin: Record<string, string> };
     assert.equal(pkg.bin["node-doctor"], "dist/node-doctor.mjs");
     const dir = await mkdtemp(join(tmpdir(), "node-doctor-bundle-"));
     try {
       await copyFile(BUNDLE, join(dir, "node-doctor.mjs"));
+      await cp(join(dirname(BUNDLE), "chunks"), join(dir, "chunks"), { recursive: true });
       const result = await runCli(["check", "--host-root", healthy.root, "--output", "json", "--only", "disk"], { bundle: join(dir, "node-doctor.mjs") });
       assert.equal(result.code, 0, result.stderr);
     } finally {

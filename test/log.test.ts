@@ -27,6 +27,23 @@ describe("JSON log", () => {
     });
   });
 
+  it("fields named like pino's own keys (level, time, msg) are kept beside them, never in their place", () => {
+    const lines: string[] = [];
+    const log = createJsonLog({ level: "info", write: (l) => lines.push(l), now: () => Date.parse("2026-11-25T12:00:00Z") });
+    log.info({ level: "debug", time: 5, msg: "field" }, "the message");
+    const line = lines[0] ?? "";
+    assert.equal(line.match(/"level":/g)?.length, 1, line);
+    assert.equal(line.match(/"msg":/g)?.length, 1, line);
+    assert.deepEqual(JSON.parse(line), {
+      level: "info",
+      time: "2026-11-25T12:00:00.000Z",
+      field_level: "debug",
+      field_time: 5,
+      field_msg: "field",
+      msg: "the message",
+    });
+  });
+
   it("a field that cannot be serialised does not lose the line", () => {
     const lines: string[] = [];
     const cyclic: Record<string, unknown> = {};

@@ -21,7 +21,7 @@ import { createMetricsSink, type MetricsSink } from "../sinks/metrics/index.js";
 import { buildServer } from "../sinks/http/server.js";
 import type { Check, Clock, Finding, Sink } from "../types.js";
 import { VERSION } from "../version.js";
-import { createJsonLog, LOG_LEVELS, type AgentLog, type LogLevel } from "../telemetry/log.js";
+import { createJsonLog, createPrettyLog, LOG_LEVELS, type AgentLog, type LogFormat, type LogLevel } from "../telemetry/log.js";
 
 export const configSchema = agentConfigSchema(checkSettingsSchemas);
 export type Config = AgentConfig<typeof checkSettingsSchemas>;
@@ -36,9 +36,10 @@ export function dampingSettings(config: Pick<Config, "engine">): DampingSettings
   };
 }
 
-export function createLogger(level: string): AgentLog {
+export async function createLogger(level: string, format: LogFormat = "json"): Promise<AgentLog> {
   const known = (LOG_LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : "info";
-  return createJsonLog({ level: known, bindings: { component: "node-doctor" }, write: (line) => process.stderr.write(line) });
+  const options = { level: known, bindings: { component: "node-doctor" } };
+  return format === "pretty" ? createPrettyLog({ ...options, colour: process.stderr.isTTY === true }) : createJsonLog(options);
 }
 
 export interface Assembly {

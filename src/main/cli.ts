@@ -17,6 +17,7 @@ import { CHECK_NAMES, type CheckName } from "../checks/index.js";
 import { exitCodeFor, renderText } from "../sinks/text.js";
 import { renderJson } from "../sinks/json.js";
 import { describeLine, describeNode } from "../node/kubelet/describe.js";
+import { LOG_FORMATS, type LogFormat } from "../telemetry/log.js";
 
 export const EXIT_USAGE = 3;
 
@@ -35,6 +36,7 @@ Flags (run and check):
   --kubeconfig FILE   talk to the API server with this kubeconfig (default: in-cluster credentials)
   --node-name NAME    this node's name (env NODE_NAME; default: the hostname)
   --log-level LEVEL   debug, info, warn or error
+  --log-format FORMAT json (default: one object per line on stderr) or pretty (for a terminal)
 Flags (run):
   --listen HOST:PORT  address to serve on (default 0.0.0.0:9101)
 Flags (check):
@@ -48,6 +50,7 @@ const COMMON_OPTIONS = {
   kubeconfig: { type: "string" },
   "node-name": { type: "string" },
   "log-level": { type: "string" },
+  "log-format": { type: "string" },
   help: { type: "boolean", short: "h" },
 } satisfies ParseArgsConfig["options"];
 
@@ -110,6 +113,13 @@ function parseOnly(value: string | undefined): CheckName[] | undefined {
   return names as CheckName[];
 }
 
+function parseLogFormat(value: string | undefined): LogFormat {
+  if (value === undefined) return "json";
+  const format = LOG_FORMATS.find((f) => f === value);
+  if (!format) throw new UsageError(`--log-format: expected ${LOG_FORMATS.join(" or ")}, got ${JSON.stringify(value)}`);
+  return format;
+}
+
 async function commandCheck(args: string[]): Promise<number> {
   const { values } = parse(args, OPTIONS.check);
   if (values.help) return printUsage();
@@ -120,7 +130,7 @@ async function commandCheck(args: string[]): Promise<number> {
   const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), fromFlags);
   await assertHostRoot(config.hostRoot);
   // A one-shot report keeps stderr quiet unless asked.
-  const log = createLogger(fromFlags.logLevel ?? (config.logLevel === "info" ? "warn" : config.logLevel));
+  const log = await createLogger(fromFlags.logLevel ?? (config.logLevel === "info" ? "warn" : config.logLevel), parseLogFormat(values["log-format"]));
   const assembly = await assemble(config, { log, readOnly: true, ...(only ? { only } : {}) });
   const findings = await diagnoseOnce(assembly);
   const about = await describeNode(assembly.kubelet, AbortSignal.timeout(10_000)).catch(() => undefined);
@@ -137,7 +147,7 @@ async function commandRun(args: string[]): Promise<number> {
   if (values.help) return printUsage();
   const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), overridesFromFlags(values));
   await assertHostRoot(config.hostRoot);
-  const log = createLogger(config.logLevel);
+  const log = await createLogger(config.logLevel, parseLogFormat(values["log-format"]));
   const assembly = await assemble(config, { log });
   let agent;
   try {

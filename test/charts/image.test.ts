@@ -96,7 +96,11 @@ describe("Dockerfile", () => {
     assert.ok(build && build.stage < last, "the bundle is built in an earlier stage");
     assert.ok(runs.some((r) => r.stage === build.stage && /^npm ci\b/.test(r.args) && !/--omit=dev/.test(r.args)), "the build stage installs the dev dependencies");
     const finalCopies = instructions.filter((i) => i.stage === last && i.keyword === "COPY");
-    assert.deepEqual(finalCopies.map((c) => c.args), ["--from=build /src/dist/node-doctor.mjs ./dist/node-doctor.mjs"], "the runtime stage copies the bundle and nothing else");
+    assert.deepEqual(
+      finalCopies.map((c) => c.args),
+      ["--from=build /src/dist/node-doctor.mjs ./dist/node-doctor.mjs", "--from=build /src/dist/chunks/ ./dist/chunks/"],
+      "the runtime stage copies the bundle and its chunks, nothing else",
+    );
     assert.ok(!instructions.some((i) => i.stage === last && i.keyword === "RUN" && /npm (ci|install)/.test(i.args)), "no npm install in the runtime stage");
     // The kubelet-logs check follows the host's journal with journalctl (Debian's systemd package).
     assert.ok(instructions.some((i) => i.stage === last && i.keyword === "RUN" && /apt-get install[^&]*\bsystemd\b/.test(i.args)), "the runtime stage installs journalctl");
@@ -153,18 +157,21 @@ describe("Dockerfile", () => {
       try {
         await mkdir(join(app, "dist"));
         await copyFile(join(context, "dist/node-doctor.mjs"), join(app, "dist/node-doctor.mjs"));
+        await cp(join(context, "dist/chunks"), join(app, "dist/chunks"), { recursive: true, filter: (source) => !source.endsWith(".map") });
         const bundle = join(app, "dist/node-doctor.mjs");
         const { stdout } = await run(process.execPath, [...AGENT_NODE_FLAGS, bundle, "version"], { cwd: app, timeout: 30_000 });
         const pkg = JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { version: string };
         assert.match(stdout, new RegExp(pkg.version.replaceAll(".", "\\.")));
         // A whole diagnosis, which loads the config reader, every check and the report.
         // `check` exits 1 or 2 on a warning or critical finding: a rejection that still printed a diagnosis.
-        const check = await run(process.execPath, [...AGENT_NODE_FLAGS, bundle, "check", `--host-root=${app}`, "--output=json"], { cwd: app, timeout: 60_000 }).then(
+        const check = await run(process.execPath, [...AGENT_NODE_FLAGS, bundle, "check", `--host-root=${app}`, "--output=json", "--log-format=pretty", "--log-level=debug"], { cwd: app, timeout: 60_000 }).then(
           (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
           (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? -1, stdout: error.stdout ?? "", stderr: error.stderr ?? "" }),
         );
         assert.ok(check.code >= 0 && check.code <= 2, `check exited ${check.code}: ${check.stderr}`);
         assert.ok(Array.isArray((JSON.parse(check.stdout) as { findings?: unknown }).findings));
+        // --log-format pretty loaded pino-pretty from the chunks: lines for a person, not JSON.
+        assert.match(check.stderr, /^\[\d\d:\d\d:\d\d\.\d{3}\] (DEBUG|INFO|WARN)/m);
       } finally {
         await rm(app, { recursive: true, force: true });
       }
