@@ -13,6 +13,9 @@ import { createMetricsSink } from "../src/sinks/metrics/index.js";
 import { buildServer, type AgentServer } from "../src/sinks/http/server.js";
 import type { Check } from "../src/types.js";
 import { silentLog } from "./support/check-context.js";
+import { createJsonLog } from "../src/telemetry/log.js";
+
+const quietLog = createJsonLog({ level: "error", write: () => undefined });
 import { FakeClock } from "./support/fake-clock.js";
 import { runTool } from "./support/tools.js";
 
@@ -57,7 +60,7 @@ describe("server", () => {
     const metrics = createMetricsSink({ nodeName: "worker-1", version: "1.2.3", checkNames: ["disk"] });
     state = new NodeState([diskCheck], [metrics], { consecutiveRuns: 2, holdMs: 60_000, flapTransitions: 4, flapWindowMs: 600_000 }, silentLog);
     scheduler = new Scheduler([diskCheck], { host: new RootedHost("/"), clock, state, log: silentLog, logFor: () => silentLog, jitterRatio: 0 });
-    app = buildServer({ registry: metrics.registry, state, nodeName: "worker-1", stuckChecks: () => scheduler.stuckChecks(), log: silentLog });
+    app = buildServer({ registry: metrics.registry, state, nodeName: "worker-1", stuckChecks: () => scheduler.stuckChecks(), log: quietLog, version: "1.2.3" });
   });
   after(() => app.close());
 
@@ -103,7 +106,8 @@ describe("server", () => {
       state,
       nodeName: "w",
       stuckChecks: () => [],
-      log: silentLog,
+      log: quietLog,
+      version: "1",
     });
     const url = await server.listen({ host: "127.0.0.1", port: 0 });
     try {
@@ -115,7 +119,7 @@ describe("server", () => {
       assert.equal(await head.text(), "");
       const missing = await fetch(`${url}/nope`);
       assert.equal(missing.status, 404);
-      assert.match(await missing.text(), /routes: \/metrics, \/healthz, \/readyz, \/findings/);
+      assert.match(await missing.text(), /routes: \/, \/metrics, \/healthz, \/readyz, \/findings/);
       const post = await fetch(`${url}/metrics`, { method: "POST" });
       assert.equal(post.status, 405);
       assert.equal(post.headers.get("allow"), "GET, HEAD");

@@ -155,7 +155,7 @@ function splitListen(listen: string): { host: string; port: number } {
 /** Starts serving and checking. The server is listening before the first check runs. */
 export async function startAgent(assembly: Assembly): Promise<RunningAgent> {
   const { scheduler, state, metrics, log, nodeName } = assembly;
-  const server = buildServer({ registry: metrics.registry, state, nodeName, stuckChecks: () => scheduler.stuckChecks(), log });
+  const server = buildServer({ registry: metrics.registry, state, nodeName, version: VERSION, stuckChecks: () => scheduler.stuckChecks(), log });
   const address = await server.listen(splitListen(assembly.config.listen));
   log.info({ address, node: nodeName, checks: assembly.checks.map((c) => c.name), hostRoot: assembly.config.hostRoot }, "node-doctor started");
   const firstRound = scheduler.start();
