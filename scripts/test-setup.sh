@@ -23,6 +23,8 @@ declare -A NEEDED=(
   [busctl]=systemd
   [kubectl]=kubernetes-client
   [strace]=strace
+  # The status page is tested in a real browser (playwright-core drives it).
+  [chromium]=chromium
 )
 # Library packages with no binary to look for.
 # python3-dbus and python3-gi serve a systemd stand-in on a private bus for the D-Bus tests (test/support/fake-systemd.py).
