@@ -129,3 +129,59 @@ describe("server", () => {
     assert.equal((await server.respond("GET", "/healthz")).statusCode, 503);
   });
 });
+
+describe("/findings under a flood of findings", () => {
+  it("10,000 stale foreign conditions: at most 1 MiB of valid JSON, the worst first, and how many were left out", async () => {
+    // A Node with 10,000 stale foreign conditions once made a 14.7 MB /findings.
+    const stale = (i: number) => ({
+      check: "kubelet",
+      condition: "KubeletUnhealthy" as const,
+      severity: i === 9_999 ? ("critical" as const) : ("warning" as const),
+      reason: i === 9_999 ? "KubeletNotRunning" : "StaleNodeCondition",
+      message: `condition Foreign${i} was last heartbeated 400 days ago by a controller that no longer runs; ${"x".repeat(1200)}`,
+      remedy: `kubectl patch node worker-1 --subresource=status --type=json -p '[{"op":"remove","path":"/status/conditions/${i}"}]'`,
+    });
+    const flood: Check = {
+      name: "kubelet",
+      conditions: ["KubeletUnhealthy"],
+      intervalMs: 30_000,
+      timeoutMs: 1_000,
+      run: async () => Array.from({ length: 10_000 }, (_, i) => stale(i)),
+    };
+    const state = new NodeState([flood], [], { consecutiveRuns: 1, holdMs: 0, flapTransitions: 4, flapWindowMs: 600_000 }, silentLog);
+    const scheduler = new Scheduler([flood], {
+      host: new RootedHost("/"),
+      clock: new FakeClock(),
+      state,
+      log: silentLog,
+      logFor: () => silentLog,
+      jitterRatio: 0,
+    });
+    await scheduler.runOnce();
+    const server = buildServer({
+      registry: createMetricsSink({ nodeName: "worker-1", version: "1", checkNames: [] }).registry,
+      state,
+      nodeName: "worker-1",
+      version: "1",
+      stuckChecks: () => [],
+      log: quietLog,
+    });
+    try {
+      const response = await server.respond("GET", "/findings");
+      assert.equal(response.statusCode, 200);
+      assert.ok(Buffer.byteLength(response.body) <= 1024 * 1024, `${Buffer.byteLength(response.body)} bytes`);
+      const body = JSON.parse(response.body) as { findings: Array<{ reason: string }>; truncated?: { findings: number; shown: number; reason: string } };
+      assert.equal(body.findings[0]?.reason, "KubeletNotRunning", "the worst finding first");
+      assert.equal(body.truncated?.findings, 10_000);
+      assert.equal(body.truncated?.shown, body.findings.length);
+      assert.ok(body.findings.length > 100 && body.findings.length < 10_000, `${body.findings.length} shown`);
+      assert.match(body.truncated?.reason ?? "", /exceed 1048576 bytes/);
+      // The status page shows the worst and points at the rest.
+      const page = await server.respond("GET", "/");
+      assert.ok(Buffer.byteLength(page.body) < 1024 * 1024);
+      assert.match(page.body, /9800 more not shown/);
+    } finally {
+      await server.close();
+    }
+  });
+});

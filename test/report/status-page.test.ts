@@ -147,7 +147,9 @@ describe("status page in Chromium", () => {
     assert.equal(await first.getAttribute("data-severity"), "critical");
     assert.match((await first.locator(".message").textContent()) ?? "", /kubelet-client-current\.pem .*is not valid until/);
     assert.equal(
-      (await first.locator(".remedy pre").textContent())?.includes(`ln -sf ${PKI}/kubelet-client-2026-11-01-08-00-00.pem ${CURRENT} && systemctl restart kubelet`),
+      (await first.locator(".remedy pre").textContent())?.includes(
+        `ln -sf ${PKI}/kubelet-client-2026-11-01-08-00-00.pem ${CURRENT} && systemctl restart kubelet`,
+      ),
       true,
       (await first.locator(".remedy pre").textContent()) ?? "",
     );

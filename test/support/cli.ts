@@ -40,10 +40,15 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
 }
 
 /** Starts `node-doctor run`; resolves once its first diagnosis is printed, with the address it serves on. */
-export function startAgentProcess(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; address: string; output: () => string }> {
+export function startAgentProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  /** V8 flags, e.g. the agent's own (scripts/node-flags.mjs) where memory is measured. */
+  nodeFlags: readonly string[] = [],
+): Promise<{ child: ChildProcess; address: string; output: () => string }> {
   assertBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [BUNDLE, "run", ...args], { env: { PATH: process.env["PATH"] ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(NODE, [...nodeFlags, BUNDLE, "run", ...args], { env: { PATH: process.env["PATH"] ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");

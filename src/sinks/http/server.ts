@@ -100,7 +100,9 @@ function runSummary(run: ReturnType<StateView["runs"]>[number]) {
  */
 export function findingsDocument(deps: Pick<ServerDeps, "state" | "nodeName">, maxBytes: number = SERVER_LIMITS.maxFindingsBytes): string {
   const findings = sortFindings(deps.state.runs().flatMap((run) => run.findings));
-  const head = { node: deps.nodeName, conditions: deps.state.conditions(), checks: deps.state.runs().map(runSummary) };
+  // A condition's own findings are the same findings again: listed once, below.
+  const conditions = deps.state.conditions().map(({ findings: _same, ...condition }) => condition);
+  const head = { node: deps.nodeName, conditions, checks: deps.state.runs().map(runSummary) };
   const full = JSON.stringify({ ...head, findings });
   if (Buffer.byteLength(full) <= maxBytes) return full;
   // Room for the head and the note; each finding costs its JSON and a comma.
@@ -117,8 +119,6 @@ export function findingsDocument(deps: Pick<ServerDeps, "state" | "nodeName">, m
     budget -= cost;
     kept.push(finding);
   }
-  // The head alone may not fit (conditions quote findings): keep the document valid and say so.
-  if (budget < 0) return JSON.stringify({ node: deps.nodeName, checks: head.checks, findings: [], truncated: note(0) });
   return JSON.stringify({ ...head, findings: kept, truncated: note(kept.length) });
 }
 
