@@ -55,6 +55,10 @@ describe("node-doctor check", () => {
 
   const usage: Array<[string[], RegExp]> = [
     [["check", "--bogus"], /^node-doctor: unknown flag --bogus \(see node-doctor --help\)\n$/],
+    [["check", "--only", "disk", "extra"], /^node-doctor: unexpected argument "extra" \(see node-doctor --help\)\n$/],
+    [["check", "--config"], /^node-doctor: --config: expected a value\n$/],
+    [["check", "--help=yes"], /^node-doctor: --help takes no value\n$/],
+    [["run", "--log-format", "xml"], /^node-doctor: --log-format: expected json or pretty, got "xml"\n$/],
     [["check", "--only", "disk,nope"], /^node-doctor: --only: unknown check "nope"; checks are disk/],
     [["check", "--output", "yaml"], /^node-doctor: --output: expected text or json, got "yaml"\n$/],
     [["check", "--config", "/nonexistent.yaml"], /^node-doctor: --config \/nonexistent\.yaml: does not exist\n$/],
@@ -66,6 +70,16 @@ describe("node-doctor check", () => {
     const result = await runCli(["run", "--listen", "192.0.2.1:9101", "--host-root", "/"]);
     assert.equal(result.code, 3);
     assert.match(result.stderr, /\nnode-doctor: --listen 192\.0\.2\.1:9101: no such address on this host\n$/);
+  });
+
+  it("exits 3 with one line naming --listen when its host does not resolve", async () => {
+    const result = await runCli(["run", "--listen", "no-such-host.invalid:9101", "--host-root", "/"]);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(
+      result.stderr,
+      /(^|\n)node-doctor: --listen no-such-host\.invalid:9101: no such host \(give an address of this host, e\.g\. 0\.0\.0\.0:9101\)\n$/,
+    );
+    assert.doesNotMatch(result.stderr, /getaddrinfo|\n\s+at /, "no raw resolver error, no stack");
   });
 
   for (const [args, expected] of usage) {
@@ -120,6 +134,18 @@ describe("node-doctor run", () => {
       const [code] = (await once(agent.child, "exit")) as [number | null];
       assert.equal(code, 0);
       assert.ok(Date.now() - started < 5_000, "graceful shutdown within 5 s");
+    } finally {
+      agent.child.kill("SIGKILL");
+    }
+  });
+
+  it("SIGHUP: shuts down cleanly and says why, rather than dying without its shutdown", async () => {
+    const agent = await startAgentProcess(["--host-root", root.root, "--listen", "127.0.0.1:0", "--node-name", "worker-1"]);
+    try {
+      agent.child.kill("SIGHUP");
+      const [code, signal] = (await once(agent.child, "exit")) as [number | null, string | null];
+      assert.deepEqual([code, signal], [0, null], "exit 0, not killed by the signal (129)");
+      assert.match(agent.output(), /"signal":"SIGHUP","msg":"shutting down on SIGHUP \(the configuration is read only at start: restart to apply a change\)"/);
     } finally {
       agent.child.kill("SIGKILL");
     }

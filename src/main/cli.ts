@@ -21,6 +21,15 @@ import { LOG_FORMATS, type LogFormat } from "../telemetry/log.js";
 
 export const EXIT_USAGE = 3;
 
+/** Why the agent could not listen, by errno code: bad usage, one line, exit 3. */
+const LISTEN_PROBLEMS: Record<string, string> = {
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "no such address on this host",
+  EACCES: "permission denied",
+  ENOTFOUND: "no such host (give an address of this host, e.g. 0.0.0.0:9101)",
+  EAI_AGAIN: "the host name could not be resolved now (give an address, e.g. 0.0.0.0:9101)",
+};
+
 const USAGE = `Usage: node-doctor <command> [flags]
 
 Commands:
@@ -72,13 +81,29 @@ function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[]
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const unknown = /Unknown option '([^']+)'/.exec(message);
-    if (unknown) throw new UsageError(`unknown flag ${unknown[1]} (see node-doctor --help)`);
-    const positional = /Unexpected argument '([^']+)'/.exec(message);
-    if (positional) throw new UsageError(`unexpected argument ${JSON.stringify(positional[1])} (see node-doctor --help)`);
-    throw new UsageError(message.split(". ")[0] ?? message);
+    throw new UsageError(argumentProblem(args, options, (error as NodeJS.ErrnoException).code));
   }
+}
+
+/**
+ * What parseArgs refused, told by its error code (its messages are English prose that may change):
+ * the offending token is found by parsing again, leniently, with tokens.
+ */
+function argumentProblem(args: string[], options: NonNullable<ParseArgsConfig["options"]>, code: string | undefined): string {
+  const { tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true });
+  const known = (name: string) => Object.hasOwn(options, name);
+  for (const token of tokens) {
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && token.kind === "option" && !known(token.name))
+      return `unknown flag ${token.rawName} (see node-doctor --help)`;
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL" && token.kind === "positional")
+      return `unexpected argument ${JSON.stringify(token.value)} (see node-doctor --help)`;
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && token.kind === "option" && known(token.name)) {
+      const type = options[token.name]?.type;
+      if (type === "string" && token.value === undefined) return `${token.rawName}: expected a value`;
+      if (type === "boolean" && token.value !== undefined) return `${token.rawName} takes no value`;
+    }
+  }
+  return `could not read the arguments ${JSON.stringify(args.join(" "))} (see node-doctor --help)`;
 }
 
 function overridesFromFlags(values: Record<string, string | boolean | undefined>): ConfigOverrides {
@@ -154,16 +179,17 @@ async function commandRun(args: string[]): Promise<number> {
     agent = await startAgent(assembly);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES") {
-      await assembly.cluster.close();
-      const problem = code === "EADDRINUSE" ? "address already in use" : code === "EADDRNOTAVAIL" ? "no such address on this host" : "permission denied";
-      throw new UsageError(`--listen ${config.listen}: ${problem}`);
-    }
-    throw error;
+    const problem = code !== undefined && Object.hasOwn(LISTEN_PROBLEMS, code) ? LISTEN_PROBLEMS[code] : undefined;
+    if (problem === undefined) throw error;
+    await assembly.cluster.close();
+    throw new UsageError(`--listen ${config.listen}: ${problem}`);
   }
 
-  const shutdown = (signal: string) => {
-    log.info({ signal }, "shutting down");
+  const shutdown = (signal: NodeJS.Signals) => {
+    log.info(
+      { signal },
+      signal === "SIGHUP" ? "shutting down on SIGHUP (the configuration is read only at start: restart to apply a change)" : "shutting down",
+    );
     // Kubernetes waits terminationGracePeriodSeconds; finish well within it.
     const force = setTimeout(() => {
       log.error({}, "shutdown took longer than 5s; exiting");
@@ -178,8 +204,9 @@ async function commandRun(args: string[]): Promise<number> {
       },
     );
   };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  // SIGHUP too (a closed terminal, or someone expecting a reload): the agent does not reload its
+  // configuration, so it shuts down cleanly, and says so, rather than die without its shutdown.
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, () => shutdown(signal));
 
   await agent.firstRound;
   const findings = assembly.state.runs().flatMap((run) => run.findings);

@@ -14,7 +14,7 @@
  * log is the agent's pino log, with per-request lines off (a scrape every
  * few seconds is not news); errors are logged.
  */
-import fastify from "fastify";
+import fastify, { LogController } from "fastify";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Registry } from "../../telemetry/prometheus.js";
@@ -162,7 +162,7 @@ export function buildServer(deps: ServerDeps): AgentServer {
 
   const app = fastify({
     loggerInstance: deps.log.child({ component: "http" }),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
     requestTimeout: SERVER_LIMITS.requestTimeoutMs,
     connectionTimeout: SERVER_LIMITS.idleSocketTimeoutMs,
