@@ -6,6 +6,10 @@
  * Every call has a deadline (sent as grpc-timeout and enforced locally) and
  * honours an AbortSignal; every way it can fail is a GrpcError whose `kind`
  * says what happened at the socket, so the caller can turn it into a finding.
+ * No HTTP/2 keepalive pings: the peer is on a local unix socket, where a
+ * dead daemon closes the connection (or refuses the next one) and a hung one
+ * is caught by each call's deadline; pings would add a timer per connection
+ * and find nothing the deadlines miss.
  */
 import * as http2 from "node:http2";
 import * as net from "node:net";
@@ -56,8 +60,13 @@ export const GRPC_STATUS: Readonly<Record<number, string>> = {
 
 export const GRPC_UNIMPLEMENTED = 12;
 
-/** Replies larger than this are refused: bounded memory whatever the peer sends. */
-const MAX_REPLY_BYTES = 4 * 1024 * 1024;
+/**
+ * Replies larger than this are refused: bounded memory whatever the peer
+ * sends. kubelet's own CRI client accepts 16 MiB (its maxMsgSize), and a
+ * node with thousands of containers answers ListContainers with megabytes:
+ * what kubelet accepts, the agent reads.
+ */
+export const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
 function describeCode(code: number): string {
   return GRPC_STATUS[code] ?? `code ${code}`;
@@ -146,7 +155,8 @@ export class GrpcUnixClient {
       createConnection: () => net.connect(socketPath),
       // The runtime pushes nothing; refuse it rather than buffer it.
       settings: { enablePush: false },
-      maxSessionMemory: 8,
+      // MiB nghttp2 may buffer for the session: above the largest reply accepted.
+      maxSessionMemory: 2 * (MAX_REPLY_BYTES / (1024 * 1024)),
     });
     this.session.on("error", (error: unknown) => {
       this.failure ??= classify(socketPath, error);

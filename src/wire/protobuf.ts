@@ -137,7 +137,9 @@ export function uintField(fields: readonly WireField[], field: number): number {
 export class ProtoWriter {
   private readonly parts: Uint8Array[] = [];
 
+  /** Unsigned varints only, and only exact ones: a negative or fractional number would encode as garbage. */
   private varint(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`protobuf varint: ${value} is not a non-negative integer (at most 2^53 - 1)`);
     const out: number[] = [];
     let v = value;
     while (v >= 0x80) {

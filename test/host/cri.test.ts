@@ -101,6 +101,15 @@ describe("CRI messages", () => {
     assert.throws(() => readFields(Uint8Array.from(Array(11).fill(0xff))), /varint longer than 10 bytes/);
   });
 
+  it("ProtoWriter refuses what a varint cannot carry: negative, fractional, unsafe and non-finite numbers", () => {
+    for (const bad of [-1, 1.5, Number.MAX_SAFE_INTEGER + 1, NaN, Infinity]) {
+      assert.throws(() => new ProtoWriter().uint(1, bad), /protobuf varint: .* is not a non-negative integer/, String(bad));
+    }
+    assert.throws(() => new ProtoWriter().string(-1, "x"), RangeError, "a negative field number too");
+    const max = new ProtoWriter().uint(1, Number.MAX_SAFE_INTEGER).finish();
+    assert.equal(readFields(max)[0]?.value, Number.MAX_SAFE_INTEGER);
+  });
+
   it("hostile bytes never escape as anything but a ProtoError, in bounded time", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
@@ -235,6 +244,29 @@ describe("gRPC over a unix socket", () => {
       for (const c of conns) c.destroy();
       await new Promise((resolve) => server.close(resolve));
       assert.equal(open, 0, "every connection the client opened was closed by it");
+    }
+  });
+
+  it("reads a reply of 12 MiB (kubelet accepts up to 16 MiB) and refuses one over 16 MiB", async () => {
+    const socket = join(dir, "big.sock");
+    const big = (bytes: number) => new ProtoWriter().string(1, "0.1.0").string(2, "x".repeat(bytes)).string(4, "v1").finish();
+    servers.push(
+      await grpcServer(socket, {
+        [CRI_PATHS.Version]: { kind: "ok", message: big(12 * 1024 * 1024) },
+        [CRI_PATHS.Status]: { kind: "ok", message: big(17 * 1024 * 1024) },
+      }),
+    );
+    const client = new CriClient(socket);
+    try {
+      assert.equal((await client.version({ timeoutMs: 10_000 })).runtimeName.length, 12 * 1024 * 1024);
+      await assert.rejects(client.status({ timeoutMs: 10_000 }), (error: unknown) => {
+        assert.ok(error instanceof GrpcError);
+        assert.equal(error.kind, "protocol");
+        assert.match(error.message, /exceeds 16777216 bytes/);
+        return true;
+      });
+    } finally {
+      client.close();
     }
   });
 
