@@ -10,6 +10,7 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import { Resolver } from "node:dns/promises";
+import { open } from "node:fs/promises";
 import { isIP } from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../types.js";
@@ -207,14 +208,58 @@ export function describeTarget(target: SntpTarget): string {
   return port === NTP_PORT ? host : `${host}:${port}`;
 }
 
+/** /etc/hosts is a few lines; a larger file is not a hosts file the agent reads. */
+const MAX_HOSTS_BYTES = 1024 * 1024;
+
 /**
- * Name → address through c-ares (dns.Resolver), not getaddrinfo: a hung DNS
- * server must not hold libuv's small thread pool, which every file read of
- * every check shares. Address literals skip DNS.
+ * The addresses /etc/hosts gives `host` (IPv4 first), as the system
+ * resolver's "files" source would: the agent's own hosts file (a pod's is
+ * kubelet's; with hostNetwork, the node's). No file, or not a regular file,
+ * is no answer.
  */
-async function resolve(host: string, signal: AbortSignal, timeoutMs: number, dnsServers?: string[]): Promise<{ address: string; family: 4 | 6 }> {
+export async function hostsFileLookup(host: string, file = "/etc/hosts"): Promise<{ address: string; family: 4 | 6 } | undefined> {
+  let text: string;
+  try {
+    const handle = await open(file, "r");
+    try {
+      const st = await handle.stat();
+      if (!st.isFile() || st.size > MAX_HOSTS_BYTES) return undefined;
+      text = (await handle.readFile({ encoding: "utf8" })).slice(0, MAX_HOSTS_BYTES);
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
+  const wanted = host.toLowerCase();
+  let v6: string | undefined;
+  for (const line of text.split("\n")) {
+    const [address, ...names] = (line.split("#")[0] ?? "").trim().split(/\s+/);
+    if (!address || !names.some((name) => name.toLowerCase() === wanted)) continue;
+    const family = isIP(address);
+    if (family === 4) return { address, family: 4 };
+    if (family === 6) v6 ??= address;
+  }
+  return v6 ? { address: v6, family: 6 } : undefined;
+}
+
+/**
+ * Name → address: /etc/hosts first, as the system resolver does, then DNS
+ * through c-ares (dns.Resolver), not getaddrinfo: a hung DNS server must not
+ * hold libuv's small thread pool, which every file read of every check
+ * shares. Address literals skip both.
+ */
+async function resolve(
+  host: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+  dnsServers?: string[],
+  hostsFile?: string,
+): Promise<{ address: string; family: 4 | 6 }> {
   const literal = isIP(host);
   if (literal) return { address: host, family: literal === 6 ? 6 : 4 };
+  const listed = await hostsFileLookup(host, hostsFile);
+  if (listed) return listed;
   const resolver = new Resolver({ timeout: Math.max(100, Math.round(timeoutMs / 2)), tries: 1 });
   if (dnsServers) resolver.setServers(dnsServers);
   const onAbort = () => resolver.cancel();
@@ -226,7 +271,7 @@ async function resolve(host: string, signal: AbortSignal, timeoutMs: number, dns
     if (Array.isArray(v6) && typeof v6[0] === "string") return { address: v6[0], family: 6 };
     signal.throwIfAborted();
     const why = v4 instanceof Error ? ((v4 as NodeJS.ErrnoException).code ?? v4.message) : "no address";
-    throw new SntpError("dns", `${host} does not resolve (${why})`);
+    throw new SntpError("dns", `${host} does not resolve (${why}; not in ${hostsFile ?? "/etc/hosts"} either)`);
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
@@ -257,7 +302,14 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export async function querySntp(
   target: SntpTarget,
-  options: { clock: Clock; timeoutMs: number; signal?: AbortSignal; /** Instead of the system's resolvers (tests). */ dnsServers?: string[] },
+  options: {
+    clock: Clock;
+    timeoutMs: number;
+    signal?: AbortSignal;
+    /** Instead of the system's DNS servers and /etc/hosts (tests). */
+    dnsServers?: string[];
+    hostsFile?: string;
+  },
 ): Promise<SntpResult> {
   const name = describeTarget(target);
   const port = target.port ?? NTP_PORT;
@@ -267,7 +319,7 @@ export async function querySntp(
 
   let resolved: { address: string; family: 4 | 6 };
   try {
-    resolved = await resolve(target.host, signal, options.timeoutMs, options.dnsServers);
+    resolved = await resolve(target.host, signal, options.timeoutMs, options.dnsServers, options.hostsFile);
   } catch (error) {
     if (deadline.aborted && !options.signal?.aborted) throw timeoutMessage();
     if (error instanceof SntpError) throw new SntpError(error.kind, `NTP server ${error.message}`);

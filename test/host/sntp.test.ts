@@ -1,5 +1,8 @@
 /** The SNTP client against a real chronyd (true and faked clocks) and against UDP servers that misbehave. */
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { systemClock } from "../../src/time/clock.js";
 import {
@@ -8,6 +11,7 @@ import {
   offsetAndDelay,
   parseReply,
   unixMsToNtpTimestamp,
+  hostsFileLookup,
   querySntp,
   querySntpBest,
   SntpError,
@@ -94,6 +98,32 @@ describe("SNTP against servers that misbehave", () => {
       "dns",
       /NTP server ntp\.example\.internal does not resolve \(/,
     );
+  });
+
+  it("finds a name only /etc/hosts knows (as the system resolver would), DNS refusing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "node-doctor-hosts-"));
+    const server = await udpServer((req) => serverReply(req, 1_500));
+    try {
+      const hostsFile = join(dir, "hosts");
+      await writeFile(
+        hostsFile,
+        "# kubelet-managed hosts file\n127.0.0.1\tlocalhost\n::1 ip6-localhost\n127.0.0.1 time.cluster.lan time # the node's NTP server\n",
+      );
+      const dnsServers = [`127.0.0.1:${await freeUdpPort()}`];
+      const result = await querySntp({ host: "TIME.cluster.lan", port: server.port }, { clock: systemClock, timeoutMs: 2000, dnsServers, hostsFile });
+      assert.ok(Math.abs(result.offsetMs - 1_500) < result.uncertaintyMs + 2, `offset ${result.offsetMs}`);
+      assert.deepEqual(await hostsFileLookup("ip6-localhost", hostsFile), { address: "::1", family: 6 });
+      assert.equal(await hostsFileLookup("absent", hostsFile), undefined);
+      assert.equal(await hostsFileLookup("time", dir), undefined, "a directory is no hosts file");
+      await expectSntpError(
+        querySntp({ host: "elsewhere.lan", port: server.port }, { clock: systemClock, timeoutMs: 1000, dnsServers, hostsFile }),
+        "dns",
+        /NTP server elsewhere\.lan does not resolve \(.*; not in .*hosts either\)/,
+      );
+    } finally {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("times out on a server that never answers, within the timeout", async () => {
