@@ -7,7 +7,9 @@
  *   rotated by kubelet (about hourly), so it is re-read every minute and at
  *   once after a 401, like client-go does;
  * - a kubeconfig (--kubeconfig): the current context's cluster and user.
- *   Client certificates and tokens (inline or in files) are handled here;
+ *   Client certificates and tokens (inline or in files), the cluster's
+ *   proxy-url (HTTP CONNECT) and the user's impersonation (`as`, …) are
+ *   handled here;
  *   exec and auth-provider users need @kubernetes/client-node's breadth, which
  *   is imported only then (it is heavy; the resident agent never loads it).
  *
@@ -167,10 +169,11 @@ export async function kubeconfigCredentials(path: string, options: { context?: s
     throw new KubeConfigError(cw, `server ${JSON.stringify(server)} is not a URL`);
   }
   if (url.protocol !== "https:") throw new KubeConfigError(cw, `server ${server}: only https:// API servers are supported`);
+  const routing = { ...proxyOf(cluster, cw), ...impersonationOf(user, uw) };
 
-  if (user["exec"] !== undefined || user["auth-provider"] !== undefined) return pluginCredentials(path, contextName, where);
+  if (user["exec"] !== undefined || user["auth-provider"] !== undefined) return { ...(await pluginCredentials(path, contextName, where)), ...routing };
 
-  const credentials: Credentials = { server: server.replace(/\/+$/, ""), origin: `kubeconfig ${path}` };
+  const credentials: Credentials = { server: server.replace(/\/+$/, ""), origin: `kubeconfig ${path}`, ...routing };
   const caData = optionalString(cluster, "certificate-authority-data", cw);
   const caFile = optionalString(cluster, "certificate-authority", cw);
   if (caData) credentials.ca = decodeData(caData, `${cw}.certificate-authority-data`);
@@ -201,6 +204,59 @@ export async function kubeconfigCredentials(path: string, options: { context?: s
   if (user["username"] !== undefined || user["password"] !== undefined)
     throw new KubeConfigError(uw, "basic authentication (username/password) is not supported; use a token or a client certificate");
   return credentials;
+}
+
+/** A cluster's `proxy-url`, as client-go honours it: http:// or https:// CONNECT proxies; others are refused, never ignored. */
+function proxyOf(cluster: Record<string, unknown>, where: string): Pick<Credentials, "proxyUrl"> {
+  const value = optionalString(cluster, "proxy-url", where);
+  if (value === undefined) return {};
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new KubeConfigError(where, `proxy-url ${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new KubeConfigError(where, `proxy-url ${url.protocol}//…: only http:// and https:// (CONNECT) proxies are supported`);
+  }
+  return { proxyUrl: url.href };
+}
+
+/** A user's `as`, `as-uid`, `as-groups` and `as-user-extra`: impersonation, as kubectl --as does it. */
+function impersonationOf(user: Record<string, unknown>, where: string): Pick<Credentials, "impersonate"> {
+  const as = optionalString(user, "as", where);
+  const uid = optionalString(user, "as-uid", where);
+  const groups = user["as-groups"];
+  const extra = user["as-user-extra"];
+  if (as === undefined) {
+    if (uid !== undefined || (Array.isArray(groups) && groups.length > 0) || (isRecord(extra) && Object.keys(extra).length > 0)) {
+      throw new KubeConfigError(where, "as-uid, as-groups and as-user-extra need `as` (the user to impersonate)");
+    }
+    return {};
+  }
+  let groupList: string[] = [];
+  if (groups !== undefined && groups !== null) {
+    if (!Array.isArray(groups) || !groups.every((g): g is string => typeof g === "string"))
+      throw new KubeConfigError(where, "as-groups: expected a list of strings");
+    groupList = groups;
+  }
+  const extras: Record<string, string[]> = {};
+  if (extra !== undefined && extra !== null) {
+    if (!isRecord(extra)) throw new KubeConfigError(where, "as-user-extra: expected a mapping of lists of strings");
+    for (const [key, values] of Object.entries(extra)) {
+      if (!Array.isArray(values) || !values.every((v) => typeof v === "string"))
+        throw new KubeConfigError(where, `as-user-extra.${key}: expected a list of strings`);
+      extras[key] = values;
+    }
+  }
+  return {
+    impersonate: {
+      user: as,
+      ...(uid ? { uid } : {}),
+      ...(groupList.length > 0 ? { groups: groupList } : {}),
+      ...(Object.keys(extras).length > 0 ? { extra: extras } : {}),
+    },
+  };
 }
 
 /** The shape of @kubernetes/client-node this file uses, checked at runtime. */

@@ -5,8 +5,10 @@
  * from kubernetes-types (erased at build); response shapes are checked by the
  * caller (client.ts) before use.
  */
-import { Agent, request as httpsRequest } from "node:https";
-import type { IncomingHttpHeaders } from "node:http";
+import { Agent, request as httpsRequest, type AgentOptions } from "node:https";
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
+import type { Duplex } from "node:stream";
 import type { ApiTiming } from "../types.js";
 
 /** What a request authenticates and verifies with, resolved from in-cluster config or a kubeconfig. */
@@ -24,6 +26,10 @@ export interface Credentials {
   onUnauthorized?: () => void;
   insecureSkipTlsVerify?: boolean;
   tlsServerName?: string;
+  /** kubeconfig `as`, `as-uid`, `as-groups`, `as-user-extra`: requests act as this user (Impersonate-* headers). */
+  impersonate?: { user: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
+  /** kubeconfig `proxy-url` (http:// or https://): the API server is reached through this CONNECT proxy. */
+  proxyUrl?: string;
   /** Where these credentials came from, for log lines ("in-cluster", "kubeconfig /path"). */
   origin: string;
 }
@@ -105,6 +111,49 @@ function statusMessage(body: unknown): { reason?: string; message?: string } {
   };
 }
 
+/**
+ * An HTTPS agent whose connections go through an HTTP CONNECT proxy (as
+ * client-go does for a kubeconfig's proxy-url): one tunnel per connection,
+ * then TLS to the API server inside it, verified as without the proxy.
+ */
+class TunnelAgent extends Agent {
+  constructor(
+    private readonly proxy: URL,
+    options: AgentOptions,
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: ConnectionOptions & { host?: string; port?: number },
+    callback: (error: Error | null, socket?: Duplex) => void,
+  ): undefined {
+    const target = `${options.host?.includes(":") ? `[${options.host}]` : options.host}:${options.port ?? 443}`;
+    const auth = this.proxy.username
+      ? `Basic ${Buffer.from(`${decodeURIComponent(this.proxy.username)}:${decodeURIComponent(this.proxy.password)}`).toString("base64")}`
+      : undefined;
+    const connectRequest = (this.proxy.protocol === "https:" ? httpsRequest : httpRequest)({
+      host: this.proxy.hostname.replace(/^\[|\]$/g, ""),
+      port: this.proxy.port || (this.proxy.protocol === "https:" ? 443 : 80),
+      method: "CONNECT",
+      path: target,
+      headers: { host: target, ...(auth ? { "proxy-authorization": auth } : {}) },
+      agent: false,
+    });
+    connectRequest.once("connect", (response, socket) => {
+      if (response.statusCode !== 200) {
+        socket.destroy();
+        callback(new Error(`proxy ${this.proxy.host} refused CONNECT ${target}: HTTP ${response.statusCode}`));
+        return;
+      }
+      callback(null, tlsConnect({ ...options, socket }));
+    });
+    connectRequest.once("error", (error) => callback(new Error(`proxy ${this.proxy.host}: ${(error as NodeJS.ErrnoException).code ?? error.message}`)));
+    connectRequest.end();
+    return undefined;
+  }
+}
+
 export class Transport {
   private readonly agent: Agent;
   private readonly now: () => number;
@@ -119,7 +168,7 @@ export class Transport {
     if (this.server.protocol !== "https:") throw new Error(`API server ${credentials.server}: only https:// servers are supported`);
     this.now = options.now ?? Date.now;
     this.maxBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
-    this.agent = new Agent({
+    const agentOptions: AgentOptions = {
       keepAlive: true,
       maxSockets: 4,
       ...(credentials.ca ? { ca: credentials.ca } : {}),
@@ -127,7 +176,8 @@ export class Transport {
       ...(credentials.key ? { key: credentials.key } : {}),
       rejectUnauthorized: !credentials.insecureSkipTlsVerify,
       ...(credentials.tlsServerName ? { servername: credentials.tlsServerName } : {}),
-    });
+    };
+    this.agent = credentials.proxyUrl ? new TunnelAgent(new URL(credentials.proxyUrl), agentOptions) : new Agent(agentOptions);
   }
 
   close(): void {
@@ -169,8 +219,15 @@ export class Transport {
     const token = await this.credentials.token?.();
     const query = spec.query && Object.keys(spec.query).length > 0 ? `?${new URLSearchParams(spec.query).toString()}` : "";
     const payload = spec.body === undefined ? undefined : Buffer.from(JSON.stringify(spec.body));
-    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": "node-doctor" };
+    const headers: Record<string, string | string[]> = { Accept: "application/json", "User-Agent": "node-doctor" };
     if (token) headers["Authorization"] = `Bearer ${token}`;
+    const as = this.credentials.impersonate;
+    if (as) {
+      headers["Impersonate-User"] = as.user;
+      if (as.uid) headers["Impersonate-Uid"] = as.uid;
+      if (as.groups?.length) headers["Impersonate-Group"] = as.groups; // one header line per group
+      for (const [key, values] of Object.entries(as.extra ?? {})) headers[`Impersonate-Extra-${encodeURIComponent(key)}`] = values.join(",");
+    }
     if (payload) {
       headers["Content-Type"] = spec.contentType ?? "application/json";
       headers["Content-Length"] = String(payload.length);

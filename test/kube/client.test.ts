@@ -4,7 +4,9 @@
  * with a rotating token, 404 as null, deadlines on hung answers, metrics.
  */
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer, type IncomingMessage } from "node:http";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Registry } from "../../src/telemetry/prometheus.js";
@@ -13,6 +15,7 @@ import { inClusterCredentials, kubeconfigCredentials, KubeConfigError } from "..
 import { ApiError, parseRetryAfter, Transport } from "../../src/kube/transport.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { kubeClientFor, kubeReaderFor } from "../support/kube.js";
+import { runCli } from "../support/cli.js";
 
 describe("kube client against the fake API server", () => {
   let api: FakeApiServer;
@@ -213,6 +216,59 @@ describe("kube client against the fake API server", () => {
       await assert.rejects(kubeconfigCredentials(path), (e: unknown) => e instanceof KubeConfigError && pattern.test(e.message) && e.message.includes(path));
     }
     await assert.rejects(kubeconfigCredentials(join(dir, "absent")), /does not exist/);
+  });
+
+  it("honours a kubeconfig's proxy-url (a CONNECT proxy on loopback) and its user's `as` (impersonation)", async () => {
+    const tunnels: string[] = [];
+    const proxy = createHttpServer((_req, res) => res.writeHead(405).end());
+    proxy.on("connect", (req: IncomingMessage, client: Socket, head: Buffer) => {
+      tunnels.push(`${req.url} ${req.headers["proxy-authorization"] ?? ""}`);
+      const [host, port] = [(req.url ?? "").replace(/:\d+$/, ""), Number(/:(\d+)$/.exec(req.url ?? "")?.[1])];
+      const upstream = connect(port, host, () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.write(head);
+        upstream.pipe(client).pipe(upstream);
+      });
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxyPort = (proxy.address() as AddressInfo).port;
+    try {
+      const base = await readFile(await api.writeKubeconfig(join(dir, "proxied")), "utf8");
+      const path = join(dir, "proxied", "kubeconfig-proxy");
+      await writeFile(
+        path,
+        base
+          .replace(/(    server: .*\n)/, `$1    proxy-url: http://agent:s3cret@127.0.0.1:${proxyPort}\n`)
+          .replace(/(  user:\n)/, "$1    as: system:node:node-1\n    as-groups: [system:nodes, system:authenticated]\n"),
+      );
+      const client = createClient(await kubeconfigCredentials(path), { timeoutMs: 5_000 });
+      try {
+        assert.equal((await client.getNode("node-1")).node?.metadata?.name, "node-1");
+        await client.getNode("node-1"); // the tunnel is kept alive and reused
+      } finally {
+        client.close();
+      }
+      const apiHost = new URL(api.url).host;
+      assert.deepEqual(tunnels, [`${apiHost} Basic ${Buffer.from("agent:s3cret").toString("base64")}`], "one tunnel through the proxy, with its credentials");
+      assert.deepEqual(api.requests.at(-1)?.impersonating, { user: "system:node:node-1", groups: ["system:nodes", "system:authenticated"] });
+
+      const socks = join(dir, "proxied", "kubeconfig-socks");
+      await writeFile(socks, base.replace(/(    server: .*\n)/, "$1    proxy-url: socks5://127.0.0.1:1080\n"));
+      await assert.rejects(
+        kubeconfigCredentials(socks),
+        /clusters\[fake\]: proxy-url socks5:\/\/…: only http:\/\/ and https:\/\/ \(CONNECT\) proxies are supported/,
+      );
+      const groupsAlone = join(dir, "proxied", "kubeconfig-groups");
+      await writeFile(groupsAlone, base.replace(/(  user:\n)/, "$1    as-groups: [x]\n"));
+      await assert.rejects(kubeconfigCredentials(groupsAlone), /as-uid, as-groups and as-user-extra need `as`/);
+      const cli = await runCli(["check", "--only", "disk", "--host-root", dir, "--kubeconfig", socks]);
+      assert.equal(cli.code, 3, cli.stderr);
+      assert.match(cli.stderr, /node-doctor: kubeconfig .*kubeconfig-socks: clusters\[fake\]: proxy-url socks5/);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it("resolves an exec credential plugin through @kubernetes/client-node, loaded only for such kubeconfigs", async () => {

@@ -151,6 +151,8 @@ export interface RequestRecord {
   body?: unknown;
   /** "token" or the client certificate's CN; undefined when unauthenticated. */
   user?: string;
+  /** Impersonate-User and Impersonate-Group, when the client acts as another user (kubeconfig `as`). */
+  impersonating?: { user: string; groups: string[] };
   /** Writes: the field manager the server recorded (`?fieldManager=`, else from the User-Agent). */
   fieldManager?: string;
   status: number;
@@ -940,6 +942,11 @@ preferences: {}
       }
       const user = this.authenticate(req);
       if (user) record.user = user;
+      const as = req.headers["impersonate-user"];
+      if (typeof as === "string") {
+        const groups = req.headersDistinct["impersonate-group"] ?? [];
+        record.impersonating = { user: as, groups };
+      }
       if (["PATCH", "POST", "PUT"].includes(record.method)) record.fieldManager = fieldManagerOf(query, req.headers["user-agent"]);
       const fault = this.takeFault(record);
       if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
