@@ -44,5 +44,5 @@ RUN ln -s /app/dist/node-doctor.mjs /usr/local/bin/node-doctor
 # Root, as the chart runs it: kubelet's PKI files are root-owned 0600. The chart
 # drops every capability and mounts the host read-only.
 USER 0
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--no-opt", "--no-maglev", "--optimize-for-size", "/app/dist/node-doctor.mjs"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--no-opt", "--no-maglev", "--optimize-for-size", "--no-node-snapshot", "/app/dist/node-doctor.mjs"]
 CMD ["run", "--host-root=/host"]

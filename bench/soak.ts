@@ -21,7 +21,9 @@
  * (default 60) of the sampling window: the agent's memory with every check
  * on while it follows a flooding kubelet, and after.
  *
- * --sample-seconds N sets the scrape/sample period (default: 120 samples, 1–10 s).
+ * --sample-seconds N sets the scrape/sample period (default: 120 samples, 1–10 s);
+ * --warmup-seconds N the wait before sampling (default a tenth of the run, 5–30 s).
+ * --bundle=PATH runs another build's bundle (the previous build, side by side).
  * With --only=a,b only those checks run (to tell which one grows); --flags="..."
  * replaces the agent's V8 flags (default scripts/node-flags.mjs).
  *
@@ -43,7 +45,21 @@ import { FakeApiServer } from "../test/support/fake-apiserver.js";
 import { FIXTURES, fillBytes, fixtureRoot } from "../test/support/fixture-root.js";
 import { requireTool } from "../test/support/tools.js";
 import { kubeletLine, logLinesCounted, startJournalWriter, type JournalWriter } from "./kubelet-journal.js";
-import { CLOCK_TICKS, cpuTicks, floorLatency, freePort, getText, load, option, percentile, rssKiB, slopePerMin, startBundledAgent, stop } from "./support.js";
+import {
+  BUNDLE,
+  CLOCK_TICKS,
+  cpuTicks,
+  floorLatency,
+  freePort,
+  getText,
+  load,
+  option,
+  percentile,
+  rssKiB,
+  slopePerMin,
+  startBundledAgent,
+  stop,
+} from "./support.js";
 
 const NODE_NAME = "soak-node";
 const DAY = 86_400_000;
@@ -86,8 +102,16 @@ async function kubeletNode(root: string, mint: CertificateMint): Promise<void> {
   await writeKubeletClientPki(root, { caPem: ca.certPem, clients: { [clientFile]: client.combinedPem }, current: clientFile });
 }
 
-/** One sample value of a series from Prometheus text (the first line with that name). */
-function metric(text: string, name: string): number {
+/** One sample value of a series from Prometheus text (the first line with one of the names: builds before prom-client named some differently). */
+function metric(text: string, ...names: string[]): number {
+  for (const name of names) {
+    const value = firstSample(text, name);
+    if (!Number.isNaN(value)) return value;
+  }
+  return NaN;
+}
+
+function firstSample(text: string, name: string): number {
   const line = text.split("\n").find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
   return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : NaN;
 }
@@ -151,7 +175,9 @@ export async function run(args: string[]): Promise<void> {
   // --sample-seconds 30: scrape as a typical Prometheus does, for the CPU figure at realistic load.
   const sampleSeconds = Number(option(args, "sample-seconds", "0"));
   const sampleMs = sampleSeconds > 0 ? sampleSeconds * 1000 : Math.min(10_000, Math.max(1_000, durationMs / 120));
-  const warmupMs = Math.min(30_000, Math.max(5_000, durationMs / 10));
+  const warmupSeconds = Number(option(args, "warmup-seconds", "0"));
+  const warmupMs = warmupSeconds > 0 ? warmupSeconds * 1000 : Math.min(30_000, Math.max(5_000, durationMs / 10));
+  const bundle = option(args, "bundle", BUNDLE);
 
   const fixture = await fixtureRoot("disk-healthy", { tmpfsRoot: true });
   const kubeletDir = await fixture.mountTmpfs("/var/lib/kubelet", { size: "8m", inodes: 1000 });
@@ -187,7 +213,8 @@ export async function run(args: string[]): Promise<void> {
   const configFile = join(kubeconfigDir, "config.yaml");
   const settings: Record<string, string[]> = { kubelet: [`healthzUrl: ${healthz.url}`], clock: [`ntpServers: ["127.0.0.1:${ntp.port}"]`] };
   // `run` has no --only: the others are disabled in the configuration.
-  if (only) for (const name of CHECK_NAMES) if (!only.split(",").includes(name)) settings[name] = [...(settings[name] ?? []), "enabled: false"];
+  if (only)
+    for (const name of CHECK_NAMES) if (name !== "custom" && !only.split(",").includes(name)) settings[name] = [...(settings[name] ?? []), "enabled: false"];
   await writeFile(
     configFile,
     `checks:\n${Object.entries(settings)
@@ -207,18 +234,11 @@ export async function run(args: string[]): Promise<void> {
     }
   })();
   try {
-    const agent = await startBundledAgent(nodeFlags, [
-      "--host-root",
-      fixture.root,
-      "--listen",
-      "127.0.0.1:0",
-      "--node-name",
-      NODE_NAME,
-      "--kubeconfig",
-      kubeconfig,
-      "--config",
-      configFile,
-    ]);
+    const agent = await startBundledAgent(
+      nodeFlags,
+      ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", NODE_NAME, "--kubeconfig", kubeconfig, "--config", configFile],
+      bundle,
+    );
     children.push(agent.child);
     const agentPid = agent.child.pid as number;
     const metricsUrl = `${agent.address}/metrics`;
@@ -232,7 +252,7 @@ export async function run(args: string[]): Promise<void> {
 
     const out = (line: string) => process.stdout.write(`${line}\n`);
     out(
-      `node ${process.version}, agent flags ${nodeFlags.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${journal ? `, kubelet flooding the journal with ${floodRate} lines/s for the first ${floodMs / 1000} s` : ""}${only ? ` (only ${only})` : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`,
+      `node ${process.version}, ${bundle === BUNDLE ? "this build" : bundle}, agent flags ${nodeFlags.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${journal ? `, kubelet flooding the journal with ${floodRate} lines/s for the first ${floodMs / 1000} s` : ""}${only ? ` (only ${only})` : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`,
     );
     out(
       `load average at start: ${loadavg()
@@ -269,7 +289,7 @@ export async function run(args: string[]): Promise<void> {
       samples.push({
         atS: (performance.now() - t0) / 1000,
         agentRssKiB: await rssKiB(agentPid),
-        heapKiB: metric(text, "nodejs_heap_size_used_bytes") / 1024,
+        heapKiB: metric(text, "nodejs_heap_size_used_bytes", "nodejs_heap_used_bytes") / 1024,
         lagP99Ms: metric(text, "nodejs_eventloop_lag_p99_seconds") * 1000,
         canaryLagP99Ms: canaryLag,
         exporterRssKiB: await rssKiB(exporterPid),

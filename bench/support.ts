@@ -123,9 +123,11 @@ export function stop(child: ChildProcess): Promise<void> {
 export async function startBundledAgent(
   nodeFlags: string[],
   args: string[],
+  /** Another build's bundle, to measure it side by side (default: this checkout's). */
+  bundle: string = BUNDLE,
 ): Promise<{ child: ChildProcess; address: string; firstDiagnosisMs: number; output: () => string }> {
   const startedAt = performance.now();
-  const child = spawn(process.execPath, [...nodeFlags, BUNDLE, "run", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...nodeFlags, bundle, "run", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const address = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {

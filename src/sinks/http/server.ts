@@ -155,6 +155,10 @@ function capConnections(server: Server, log: AgentLog): void {
   });
 }
 
+function noSchemas(): never {
+  throw new Error("the agent's routes have no schemas");
+}
+
 export function buildServer(deps: ServerDeps): AgentServer {
   const now = deps.now ?? Date.now;
   let cached: { text: Promise<string>; atMs: number } | undefined;
@@ -169,6 +173,8 @@ export function buildServer(deps: ServerDeps): AgentServer {
     bodyLimit: 1024,
     forceCloseConnections: "idle",
     return503OnClosing: false, // answered below, in the same shape as the other routes
+    // No route has a schema: fastify then never loads ajv and fast-json-stringify (measured: docs/performance.md).
+    schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
     http: {
       maxHeaderSize: SERVER_LIMITS.maxHeaderBytes,
       headersTimeout: SERVER_LIMITS.headersTimeoutMs,
