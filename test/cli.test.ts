@@ -129,6 +129,8 @@ describe("node-doctor run", () => {
       assert.match(metrics, /node_doctor_condition\{condition="DiskSpaceLow",status="False",node="worker-1"\} 1/);
       assert.equal((await fetch(`${agent.address}/readyz`)).status, 200);
       assert.match(agent.output(), /running locally; NodeConditions and Events are off/);
+      // Started as `node bundle run` (no shebang): it says what that costs.
+      assert.match(agent.output(), /running without the agent's V8 flags: resident memory is about 10 MiB higher/);
       const started = Date.now();
       agent.child.kill("SIGTERM");
       const [code] = (await once(agent.child, "exit")) as [number | null];

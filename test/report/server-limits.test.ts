@@ -6,8 +6,7 @@
  * idle connections once took it from 62 to 154 MiB, for good). Counts and
  * time are bounded. Latency is asserted only as "every answer well within a
  * scrape timeout" (this machine's cores are shared: timings are figures, not
- * assertions); the figures are printed, and `npm run bench -- abuse`
- * measures them on a quiet machine (docs/performance.md).
+ * assertions); the figures are printed (docs/performance.md has them).
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -81,6 +80,7 @@ describe("the agent's port under abuse", () => {
         .join("")}`,
     );
     const agent = await startAgentProcess(["--host-root", root.root, "--listen", "127.0.0.1:0", "--config", config], {}, AGENT_NODE_FLAGS);
+    assert.doesNotMatch(agent.output(), /without the agent's V8 flags/, "measured with the agent's own flags");
     child = agent.child;
     base = agent.address;
     port = Number(new URL(base).port);
