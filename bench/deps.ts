@@ -41,9 +41,10 @@ import pino from "pino";
 const log = pino({ base: { component: "x" }, formatters: { level: (l) => ({ level: l }) } }, pino.destination({ fd: 2, sync: true }));
 const server = http.createServer((req, res) => { log.child({ check: "disk" }).info({ path: req.url }, "served"); res.end("x 1\\n"); });
 server.listen(0, "127.0.0.1", async () => { await hit(server.address().port, "/metrics", 50); console.log("READY"); });`,
-  "fastify (5 routes, logger off)": `${SERVE}
+  "fastify (5 routes, logger off, no schema compilers, as the agent)": `${SERVE}
 import fastify from "fastify";
-const app = fastify();
+const none = () => { throw new Error("no schemas"); };
+const app = fastify({ schemaController: { compilersFactory: { buildValidator: none, buildSerializer: none } } });
 for (const path of ["/", "/metrics", "/healthz", "/readyz", "/findings"]) app.get(path, async () => "x 1\\n");
 app.listen({ port: 0, host: "127.0.0.1" }).then(async () => { await hit(app.server.address().port, "/metrics", 50); console.log("READY"); });`,
 };
