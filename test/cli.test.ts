@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { copyFile, cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { runTool } from "./support/tools.js";
 import { BUNDLE, runCli, startAgentProcess } from "./support/cli.js";
 import { fillBytes, fixtureRoot, type FixtureRoot } from "./support/fixture-root.js";
 
@@ -127,6 +128,10 @@ describe("node-doctor run", () => {
       assert.match(agent.output(), /DiskSpaceLow=False/);
       const metrics = await (await fetch(`${agent.address}/metrics`)).text();
       assert.match(metrics, /node_doctor_condition\{condition="DiskSpaceLow",status="False",node="worker-1"\} 1/);
+      // The live agent's whole exposition, process series included, as promtool lints it.
+      const lint = await runTool("promtool", ["check", "metrics"], { input: metrics });
+      assert.equal(lint.code, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`);
+      assert.match(metrics, /^process_resident_memory_bytes\{node="worker-1"\} \d+$/m);
       assert.equal((await fetch(`${agent.address}/readyz`)).status, 200);
       assert.match(agent.output(), /running locally; NodeConditions and Events are off/);
       // Started as `node bundle run` (no shebang): it says what that costs.
