@@ -165,7 +165,7 @@ export function buildServer(deps: ServerDeps): AgentServer {
   let closing = false;
 
   const app = fastify({
-    loggerInstance: deps.log.child({ component: "http" }),
+    loggerInstance: deps.log.child({ sink: "http" }),
     logController: new LogController({ disableRequestLogging: true }),
     keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
     requestTimeout: SERVER_LIMITS.requestTimeoutMs,
