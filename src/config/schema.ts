@@ -5,7 +5,7 @@
  * the string \"30s\""). Unknown keys are errors, with a suggestion.
  */
 
-import retModule, { types as tokenTypes, type Token, type Tokens } from "ret";
+import { nestedRepetition } from "../text/regex.js";
 
 export class ConfigError extends Error {
   constructor(
@@ -199,13 +199,14 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> & { reado
 /**
  * Checks `parsed` as a whole after its parts parsed (one field's meaning that
  * depends on another's). `check` returns problems as [key suffix, problem]:
- * the key names the offending field under the value's own key.
+ * the key names the offending field under the value's own key. What else the
+ * schema carries (an object's `shape`) stays readable.
  */
-export function refine<T>(schema: Schema<T>, check: (value: T) => [string, string] | undefined): Schema<T> {
+export function refine<S extends Schema<unknown>>(schema: S, check: (value: Infer<S>) => [string, string] | undefined): S {
   return {
-    expected: schema.expected,
-    parse(value, key) {
-      const parsed = schema.parse(value, key);
+    ...schema,
+    parse(value: unknown, key: string): Infer<S> {
+      const parsed = schema.parse(value, key) as Infer<S>;
       const problem = check(parsed);
       if (problem) {
         const [suffix, text] = problem;
@@ -244,40 +245,6 @@ export function union<const D extends string, V extends Variants>(discriminator:
       return { [discriminator]: kind, ...(variants[kind] as Schema<Record<string, unknown>>).parse(rest, key) } as UnionOf<D, V>;
     },
   };
-}
-
-// ret's module.exports is the tokenizer itself, which Node's CommonJS interop (and esbuild's) hands
-// over as the default import; its type declarations describe an ES module with a `default` instead.
-const tokenize: (source: string) => Tokens = typeof retModule === "function" ? retModule : retModule.default;
-
-/**
- * A quantifier inside a quantifier, each free to match a varying count —
- * `(a+)+`, `(\w+\s?)*`, `(x{1,9}){2,}` — makes a backtracking engine take
- * exponential time on a line that almost matches, and a regex runs on the
- * event loop: one hostile log line would stall the whole agent. Exact counts
- * (`(\d{1,3}\.){3}`) give no choice and pass. safe-regex2 (the same `ret`
- * parser) also rejects those exact counts, e.g. an IPv4 pattern, so this rule
- * is written here over `ret`'s tokens.
- */
-function nestedRepetition(source: string): boolean {
-  let tokens: Tokens;
-  try {
-    tokens = tokenize(source);
-  } catch {
-    return false; // syntax `ret` does not know (lookbehind); V8 compiled it
-  }
-  const walk = (token: Tokens, depth: number): boolean => {
-    if (token.type === tokenTypes.REPETITION) {
-      const varying = token.min !== token.max;
-      if (varying && depth >= 1) return true;
-      return walk(token.value, depth + (varying ? 1 : 0));
-    }
-    const children: Token[][] = [];
-    if ("options" in token && token.options) children.push(...token.options);
-    if ("stack" in token && token.stack) children.push(token.stack);
-    return children.some((stack) => stack.some((child) => walk(child, depth)));
-  };
-  return walk(tokens, 0);
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmod, chown, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { appendFile, chmod, chown, mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createTcpServer, type AddressInfo } from "node:net";
@@ -18,6 +18,9 @@ import { checkContext } from "../support/check-context.js";
 import { CertificateMint } from "../support/certs.js";
 import { customCheck, runOnce } from "../support/custom-checks.js";
 import { startFakeSystemd, type FakeSystemd } from "../support/fake-systemd.js";
+import { FakeClock } from "../support/fake-clock.js";
+import { kernelEntry, testJournalReader, unitEntry, writeJournal } from "../support/journal.js";
+import { systemClock } from "../../src/time/clock.js";
 
 let root: string;
 
@@ -347,6 +350,102 @@ describe("http probe", () => {
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
       }
+    }
+  });
+});
+
+describe("log probe (the shared log engine)", () => {
+  // Linux net/sunrpc/clnt.c, call_timeout() and call_decode(): "%s: server %s not responding, still trying" and "%s: server %s OK",
+  // with the RPC program's name (nfs); syslog writes them to kern.log behind its own prefix.
+  const line = (at: string, text: string) => `Dec  2 ${at} node7 kernel: [88214.51${at.slice(-1)}] ${text}\n`;
+  const nfsDown = (at: string) => line(at, "nfs: server filer.example.internal not responding, still trying");
+  const nfsOk = (at: string) => line(at, "nfs: server filer.example.internal OK");
+  const probe = {
+    kind: "log",
+    files: ["/var/log/kern.log"],
+    signatures: [{ pattern: String.raw`nfs: server (?<server>\S+) not responding`, windowSeconds: 300, clearedBy: String.raw`nfs: server \S+ OK` }],
+    noise: [String.raw`nfs: server backup\.example\.internal not responding`],
+  };
+  const outcomes = {
+    problem: {
+      severity: "warning",
+      reason: "NfsServerNotResponding",
+      message: "NFS server {{.server}} stopped answering ({{.count}} in {{.window}})",
+      remedy: "check {{.server}}",
+    },
+  };
+
+  it("a matching line fires with its captures; noise never does; the window passing, or a recovery line, clears it", async () => {
+    const dir = await mkdtemp(join(root, "log-"));
+    const clock = new FakeClock(Date.parse("2026-12-02T00:00:00Z"));
+    const log = join(dir, "var/log/kern.log");
+    await mkdir(dirname(log), { recursive: true });
+    await writeFile(log, line("00:00:01", "eth0: link up"));
+    const c = customCheck({ name: "nfs-log", condition: "NfsServerDown", probe, ...outcomes });
+    try {
+      const quiet = await runOnce(c, checkContext(dir, { clock }));
+      assert.deepEqual([quiet.severity, quiet.message], ["ok", "Read 1 lines from /var/log/kern.log: no signature active"]);
+      await appendFile(log, line("00:00:05", "nfs: server backup.example.internal not responding, still trying") + nfsDown("00:00:06") + nfsDown("00:00:07"));
+      await clock.advance(10_000);
+      const down = await runOnce(c, checkContext(dir, { clock }));
+      assert.deepEqual([down.severity, down.reason], ["warning", "NfsServerNotResponding"]);
+      assert.equal(down.message, "NFS server filer.example.internal stopped answering (2 in 5 min)");
+      assert.equal(down.remedy, "check filer.example.internal");
+      assert.match((down.evidence as { sample?: string }).sample ?? "", /nfs: server filer\.example\.internal not responding, still trying$/);
+
+      await clock.advance(6 * 60_000);
+      assert.equal((await runOnce(c, checkContext(dir, { clock }))).severity, "ok", "no line for a window: cleared");
+
+      // Rotation: the file is moved away and a new one written; both lines after it count, then the recovery clears at once.
+      await rename(log, `${log}.1`);
+      await writeFile(log, nfsDown("00:06:20"));
+      await clock.advance(1_000);
+      assert.equal((await runOnce(c, checkContext(dir, { clock }))).severity, "warning", "read across rotation");
+      await appendFile(log, nfsOk("00:06:30"));
+      await clock.advance(1_000);
+      assert.equal((await runOnce(c, checkContext(dir, { clock }))).severity, "ok", "the recovery line clears it");
+    } finally {
+      await c.close?.();
+    }
+  });
+
+  it("the kernel's messages from a real journal (journalctl reads it), through the agent's one journal reader", async () => {
+    const dir = await mkdtemp(join(root, "journal-"));
+    const now = Date.now();
+    await writeJournal(dir, [
+      kernelEntry(now - 60_000, "nfs: server filer.example.internal not responding, still trying", 5),
+      unitEntry(now - 50_000, "containerd.service", 812, "nfs: server filer.example.internal not responding (a containerd line, not the kernel's)"),
+    ]);
+    const journal = testJournalReader(dir, systemClock);
+    const c = customCheck(
+      {
+        name: "nfs-kernel",
+        condition: "NfsServerDown",
+        probe: { kind: "log", kernel: true, signatures: [{ pattern: String.raw`nfs: server (?<server>\S+) not responding` }] },
+      },
+      journal,
+    );
+    try {
+      const finding = await runOnce(c, checkContext(dir));
+      assert.equal(finding.severity, "critical");
+      assert.equal(finding.reason, "NfsServerDown", "the problem reason defaults to the condition type");
+      assert.match(
+        finding.message,
+        /^1 line\(s\) matching \/nfs: server \(\?<server>\\S\+\) not responding\/ in the journal in \/var\/log\/journal \(the kernel's messages\) within 10 min, the last at /,
+      );
+    } finally {
+      await c.close?.();
+      await journal.close();
+    }
+  });
+
+  it("could not look: none of its sources is on the node", async () => {
+    const dir = await mkdtemp(join(root, "nolog-"));
+    const c = customCheck({ name: "nolog", condition: "NoLog", probe: { ...probe, files: ["/var/log/kern.log"] } });
+    try {
+      await assert.rejects(c.run(checkContext(dir)), /no log to read: no readable file among \/var\/log\/kern\.log/);
+    } finally {
+      await c.close?.();
     }
   });
 });

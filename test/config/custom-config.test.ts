@@ -33,7 +33,7 @@ describe("checks.custom validation", () => {
     [
       "unknown kind, with a suggestion",
       [{ ...file, probe: { kind: "fille", path: "/x" } }],
-      /^checks\.custom\[0\]\.probe\.kind: unknown kind "fille" \(did you mean "file"\?\); known: file, sysctl, unit, tcp, http, npd-plugin$/,
+      /^checks\.custom\[0\]\.probe\.kind: unknown kind "fille" \(did you mean "file"\?\); known: file, sysctl, unit, tcp, http, npd-plugin, log$/,
     ],
     ["no kind", [{ ...file, probe: { path: "/x" } }], /^checks\.custom\[0\]\.probe\.kind: missing; one of file, sysctl/],
     ["kubelet's condition type", [{ ...file, condition: "MemoryPressure" }], /^checks\.custom\[0\]\.condition: MemoryPressure is kubelet's own condition/],
@@ -131,6 +131,27 @@ describe("checks.custom validation", () => {
     ],
     ["a name used twice", [file, { ...file, condition: "OtherMissing" }], /^checks\.custom\[1\]\.name: data is already the name of entry 0$/],
     ["a condition fed by two checks", [file, { ...file, name: "other" }], /^checks\.custom\[1\]\.condition: DataMissing is already fed by custom check data/],
+    [
+      "a log probe without a source",
+      [{ ...file, probe: { kind: "log", signatures: [{ pattern: "oom-kill" }] } }],
+      /^checks\.custom\[0\]\.probe\.journalUnits: no source: name journalUnits, files, or kernel: true$/,
+    ],
+    [
+      "a log pattern with no literal to look for first",
+      [{ ...file, probe: { kind: "log", kernel: true, signatures: [{ pattern: "^\\d+ \\w+$" }] } }],
+      /^checks\.custom\[0\]\.probe\.signatures\[0\]\.contains: is needed: .* has no literal text of 3 characters/,
+    ],
+    [
+      "a log template naming a group the patterns lack",
+      [
+        {
+          ...file,
+          probe: { kind: "log", kernel: true, signatures: [{ pattern: "nfs: server (?<server>\\S+) not responding" }] },
+          problem: { message: "{{.host}}" },
+        },
+      ],
+      /^checks\.custom\[0\]\.problem\.message: \{\{\.host\}\} is not a field of a log probe; its fields: .*sample, server$/,
+    ],
     ["a check name that is not a DNS label", [{ ...file, name: "Data_Mount" }], /^checks\.custom\[0\]\.name: must be lowercase letters, digits and dashes/],
   ];
   for (const [name, custom, expected] of rows) {

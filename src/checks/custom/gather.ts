@@ -8,12 +8,17 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { posix } from "node:path";
 import { HostPathError } from "../../node/host.js";
+import { KERNEL_MATCH, unitsMatch, type JournalMatch, type JournalReader } from "../../node/journal.js";
+import type { ActiveSignature, MatcherCounters } from "../../node/logs/matcher.js";
+import type { Signature } from "../../node/logs/signatures.js";
+import { FileSource, LogWatch, lineTotals, type ReadReport } from "../../node/logs/watch.js";
+import { requiredLiterals } from "../../text/regex.js";
 import { readNodeMounts } from "../../node/mountinfo.js";
 import { HOST_NETWORK_REMEDY, networkNamespace } from "../../node/namespaces.js";
 import type { ProcessRunner, RunResult } from "../../node/process-runner.js";
 import { readUnitFiles, SystemdBus, type UnitState } from "../../node/systemd.js";
 import { deadline } from "../../time/deadline.js";
-import type { CheckContext, FileStat, Host } from "../../types.js";
+import type { CheckContext, ConditionType, FileStat, Host } from "../../types.js";
 import type { ProbeOf } from "./probes.js";
 
 /** What the file probe reads of a file's content, at most. */
@@ -336,6 +341,101 @@ export async function gatherHttp(probe: ProbeOf<"http">, ctx: CheckContext): Pro
     });
   } finally {
     limit.clear();
+  }
+}
+
+// ------------------------------------------------------------------ log
+
+export interface LogFacts {
+  active: ActiveSignature[];
+  sources: string[];
+  lines: number;
+  noise: number;
+  counters: MatcherCounters;
+}
+
+/** Per run, what a file may give: more is skipped and counted (a flood costs CPU, never memory). */
+const LOG_MAX_BYTES_PER_RUN = 16 * 1024 * 1024;
+const LOG_MAX_LINE_BYTES = 64 * 1024;
+
+/**
+ * The shared log engine (src/node/logs/) on the probe's sources: the journal's
+ * units or kernel messages through the agent's one journal reader, files
+ * followed across rotation. Built with the check, so the journal reader starts
+ * with this subscriber's match.
+ */
+export class LogGatherer {
+  private readonly watch: LogWatch;
+
+  constructor(
+    private readonly probe: ProbeOf<"log">,
+    outcome: { condition: ConditionType; severity: "warning" | "critical"; reason: string },
+    id: string,
+    journal: JournalReader,
+  ) {
+    const signatures: Signature[] = probe.signatures.flatMap((s, i): Signature[] => {
+      const problem: Signature = {
+        kind: "problem",
+        id: `${id}/${i}`,
+        components: ["custom"],
+        needles: s.contains ?? requiredLiterals(s.pattern.source) ?? [],
+        pattern: s.pattern,
+        severity: s.severity ?? outcome.severity,
+        condition: outcome.condition,
+        reason: s.reason ?? outcome.reason,
+        message: "",
+        remedy: "",
+        windowMs: s.windowSeconds * 1000,
+        minCount: s.minCount,
+      };
+      if (!s.clearedBy) return [problem];
+      const pattern = s.clearedBy;
+      return [
+        problem,
+        { kind: "recovery", id: `${id}/${i}/cleared`, components: ["custom"], needles: requiredLiterals(pattern.source) ?? [], pattern, clears: [problem.id] },
+      ];
+    });
+    const noise = probe.noise.map((pattern, i) => ({ id: `${id}/noise/${i}`, needles: requiredLiterals(pattern.source) ?? [], pattern, why: "configured" }));
+    const match: JournalMatch = [...unitsMatch(probe.journalUnits), ...(probe.kernel ? KERNEL_MATCH : [])];
+    const label = [...probe.journalUnits, ...(probe.kernel ? ["the kernel's messages"] : [])].join(", ");
+    this.watch = new LogWatch({
+      signatures,
+      noise,
+      sources: ["journal", "file"],
+      ...(match.length > 0 ? { journal: { reader: journal, match, label, component: () => "custom" } } : {}),
+    });
+  }
+
+  /** Reads what is new; throws when no source could be read at all (could not look). */
+  async gather(ctx: CheckContext, timeoutMs: number): Promise<LogFacts> {
+    const report: ReadReport = await this.watch.read(ctx, {
+      sinceMs: ctx.clock.now() - this.probe.lookbackMinutes * 60_000,
+      pull: this.probe.files.map((path) => ({
+        label: path,
+        create: () => new FileSource(ctx.host, path, { maxLineBytes: LOG_MAX_LINE_BYTES, maxBytesPerRun: LOG_MAX_BYTES_PER_RUN }),
+      })),
+      component: "custom",
+      // As the kubelet-logs check: reading stops at 40% of the timeout and goes on next run.
+      readBudgetMs: timeoutMs * 0.4,
+      firstWaitMs: Math.min(1500, timeoutMs * 0.3),
+    });
+    if (report.sources.length === 0) {
+      const tried = [
+        ...(this.probe.journalUnits.length > 0 || this.probe.kernel
+          ? [this.watch.journalDirectory ? `the journal in ${this.watch.journalDirectory} could not be read` : "no journal on this node"]
+          : []),
+        ...(this.probe.files.length > 0 ? [`no readable file among ${this.probe.files.join(", ")}`] : []),
+        ...report.problems,
+      ];
+      throw new Error(`no log to read: ${tried.join("; ")}`);
+    }
+    const counters = this.watch.counters();
+    const totals = lineTotals(counters);
+    return { active: this.watch.active(ctx.clock.now()), sources: report.sources, lines: totals.lines, noise: totals.noise, counters };
+  }
+
+  close(): Promise<void> {
+    return this.watch.close();
   }
 }
 

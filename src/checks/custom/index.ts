@@ -14,9 +14,9 @@ import { ProcessRunner } from "../../node/process-runner.js";
 import { shellQuote } from "../../text/shell.js";
 import { customConditionType, customConditionTypeProblem, type Check, type CheckContext, type CustomConditionType, type Finding } from "../../types.js";
 import type { CheckDeps } from "../index.js";
-import { gatherFile, gatherHttp, gatherPlugin, gatherSysctl, gatherTcp, UnitGatherer } from "./gather.js";
-import { CUSTOM_REASONS, judgeFile, judgeHttp, judgePlugin, judgeSysctl, judgeTcp, judgeUnit, type Verdict } from "./judge.js";
-import { COMMON_FIELDS, PROBE_FIELDS, probeSettings, probeTimeoutSeconds, type ProbeSettings } from "./probes.js";
+import { gatherFile, gatherHttp, gatherPlugin, gatherSysctl, gatherTcp, LogGatherer, UnitGatherer } from "./gather.js";
+import { CUSTOM_REASONS, judgeFile, judgeHttp, judgeLog, judgePlugin, judgeSysctl, judgeTcp, judgeUnit, type Verdict } from "./judge.js";
+import { COMMON_FIELDS, logFields, PROBE_FIELDS, probeSettings, probeTimeoutSeconds, reasonName, type ProbeSettings } from "./probes.js";
 import { renderTemplate, template, templateFields, type Template } from "./template.js";
 
 /** Plugins running at once, across every npd-plugin check: NPD's default `concurrency`. */
@@ -25,8 +25,6 @@ export const MAX_CONCURRENT_PLUGINS = 3;
 export const MAX_CUSTOM_CHECKS = 64;
 /** A check's name: it becomes `custom/<name>` in findings, metrics and logs. */
 const CHECK_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** A reason as Kubernetes and node-doctor write them: CamelCase. */
-const REASON_NAME = /^[A-Z][A-Za-z0-9]{0,127}$/;
 
 function conditionType(): Schema<CustomConditionType> {
   return {
@@ -39,8 +37,6 @@ function conditionType(): Schema<CustomConditionType> {
     },
   };
 }
-
-const reasonName = () => string({ check: (v) => (REASON_NAME.test(v) ? undefined : `must be a CamelCase reason (NfsMountMissing), got ${JSON.stringify(v)}`) });
 
 const itemSettings = checkSettings(
   { intervalSeconds: 60, timeoutSeconds: 10 },
@@ -74,7 +70,7 @@ function itemProblem(item: ReturnType<typeof itemSettings.parse>): [string, stri
       `${probeTimeout} must be below the check's timeoutSeconds (${item.timeoutSeconds}): the probe's own deadline says "no answer", the check's means "could not look"`,
     ];
   }
-  const known = [...Object.keys(COMMON_FIELDS), ...Object.keys(PROBE_FIELDS[item.probe.kind])];
+  const known = [...Object.keys(COMMON_FIELDS), ...Object.keys(PROBE_FIELDS[item.probe.kind]), ...(item.probe.kind === "log" ? logFields(item.probe) : [])];
   const templates: Array<[string, Template | undefined]> = [
     ["ok.message", item.ok.message],
     ["problem.message", item.problem.message],
@@ -107,26 +103,45 @@ export const customSettings = refine(withDefault(list(customCheckSettings, { max
   return undefined;
 });
 
-/** Gathers and judges one probe; throws when it could not look. */
-type Look = (ctx: CheckContext) => Promise<Verdict>;
+/** One probe, gathered and judged: `look` throws when it could not look. */
+interface Probe {
+  look(ctx: CheckContext): Promise<Verdict>;
+  close(): Promise<void>;
+}
 
-function looker(item: CustomCheckSettings, probe: ProbeSettings, runner: ProcessRunner | undefined, units: UnitGatherer, onSpawn: () => void): Look {
+interface ProbeDeps {
+  deps: CheckDeps;
+  runner: ProcessRunner | undefined;
+  onSpawn: () => void;
+}
+
+const nothingToClose = async () => undefined;
+
+function probeOf(item: CustomCheckSettings, probe: ProbeSettings, { deps, runner, onSpawn }: ProbeDeps): Probe {
+  const timeoutMs = item.timeoutSeconds * 1000;
   switch (probe.kind) {
     case "file":
-      return async (ctx) => judgeFile(probe, await gatherFile(probe, ctx), ctx.trustedNow().nowMs);
+      return { look: async (ctx) => judgeFile(probe, await gatherFile(probe, ctx), ctx.trustedNow().nowMs), close: nothingToClose };
     case "sysctl":
-      return async (ctx) => judgeSysctl(probe, (await gatherSysctl(probe, ctx)).value);
-    case "unit":
-      return async (ctx) => judgeUnit(probe, await units.gather(probe, ctx, item.timeoutSeconds * 1000));
+      return { look: async (ctx) => judgeSysctl(probe, (await gatherSysctl(probe, ctx)).value), close: nothingToClose };
+    case "unit": {
+      const units = new UnitGatherer();
+      return { look: async (ctx) => judgeUnit(probe, await units.gather(probe, ctx, timeoutMs)), close: async () => units.close() };
+    }
     case "tcp":
-      return async (ctx) => judgeTcp(probe, await gatherTcp(probe, ctx));
+      return { look: async (ctx) => judgeTcp(probe, await gatherTcp(probe, ctx)), close: nothingToClose };
     case "http":
-      return async (ctx) => judgeHttp(probe, await gatherHttp(probe, ctx));
+      return { look: async (ctx) => judgeHttp(probe, await gatherHttp(probe, ctx)), close: nothingToClose };
     case "npd-plugin": {
       if (!runner) throw new Error("an npd-plugin probe needs the process runner");
       // The queue is left while there is still time to run the plugin and report, before the check's deadline.
       const queueWaitMs = Math.max(0, (item.timeoutSeconds - probe.timeoutSeconds) * 1000 - 500);
-      return async (ctx) => judgePlugin(probe, await gatherPlugin(probe, ctx, runner, { queueWaitMs, onSpawn }));
+      return { look: async (ctx) => judgePlugin(probe, await gatherPlugin(probe, ctx, runner, { queueWaitMs, onSpawn })), close: nothingToClose };
+    }
+    case "log": {
+      const outcome = { condition: item.condition, severity: item.problem.severity, reason: item.problem.reason ?? item.condition };
+      const logs = new LogGatherer(probe, outcome, `custom/${item.name}`, deps.journal);
+      return { look: async (ctx) => judgeLog(probe, await logs.gather(ctx, timeoutMs)), close: () => logs.close() };
     }
   }
 }
@@ -142,19 +157,18 @@ export function findingOf(item: CustomCheckSettings, verdict: Verdict, extraEvid
   const { problem } = item;
   return {
     ...base,
-    severity: problem.severity,
-    reason: problem.reason ?? item.condition,
+    severity: verdict.severity ?? problem.severity,
+    reason: verdict.reason ?? problem.reason ?? item.condition,
     message: problem.message ? renderTemplate(problem.message, values) : verdict.detail,
     ...(problem.remedy ? { remedy: renderTemplate(problem.remedy, values, shellQuote) } : {}),
   };
 }
 
 /** One custom check. npd-plugin probes share `runner` (its concurrency limit is the agent's). */
-function createCustomCheck(item: CustomCheckSettings, _deps: CheckDeps, runner?: ProcessRunner): Check {
-  const units = new UnitGatherer();
+function createCustomCheck(item: CustomCheckSettings, deps: CheckDeps, runner?: ProcessRunner): Check {
   let spawned = 0;
   let warnedPid1 = false;
-  const look = looker(item, item.probe, runner, units, () => spawned++);
+  const probe = probeOf(item, item.probe, { deps, runner, onSpawn: () => spawned++ });
   return {
     name: `custom/${item.name}`,
     conditions: [item.condition],
@@ -168,13 +182,11 @@ function createCustomCheck(item: CustomCheckSettings, _deps: CheckDeps, runner?:
           "node-doctor is PID 1 of its container: children a timed-out plugin leaves behind become zombies nobody reaps; run the pod with shareProcessNamespace: true (the chart does when an npd-plugin check is configured) or under an init",
         );
       }
-      const verdict = await look(ctx);
+      const verdict = await probe.look(ctx);
       // Cumulative, so a run that never got to report (it timed out) is counted by the next one.
       return [findingOf(item, verdict, item.probe.kind === "npd-plugin" ? { processesSpawned: spawned } : {})];
     },
-    async close() {
-      units.close();
-    },
+    close: () => probe.close(),
   };
 }
 

@@ -5,7 +5,8 @@
  * answer, with a reason of node-doctor's own (reasons.ts).
  */
 import type { RunResult } from "../../node/process-runner.js";
-import type { FileFacts, HttpFacts, TcpFacts, UnitFacts } from "./gather.js";
+import { formatTime, formatWindow } from "../../node/logs/render.js";
+import type { FileFacts, HttpFacts, LogFacts, TcpFacts, UnitFacts } from "./gather.js";
 import type { ProbeOf } from "./probes.js";
 import { REASONS } from "./reasons.js";
 
@@ -14,7 +15,9 @@ export const CUSTOM_REASONS = REASONS.names;
 export type Values = Record<string, string>;
 
 export type Verdict =
-  | { outcome: "ok" | "problem"; detail: string; values: Values }
+  | { outcome: "ok"; detail: string; values: Values }
+  /** `severity` and `reason` override the check's problem outcome (a log signature's own). */
+  | { outcome: "problem"; detail: string; values: Values; severity?: "warning" | "critical"; reason?: string }
   | { outcome: "unknown"; reason: keyof typeof REASONS.reasons; detail: string; remedy: string; values: Values };
 
 /** Values quoted from the node (a body, a match) are cut here: a message is one line. */
@@ -201,6 +204,35 @@ export function judgeHttp(probe: ProbeOf<"http">, facts: HttpFacts): Verdict {
     return { outcome: "problem", detail: `${request} answered ${status}, but its body has no match for /${probe.bodyMatches.source}/`, values };
   }
   return { outcome: "ok", detail: `${request} answered ${status} in ${facts.elapsedMs} ms`, values };
+}
+
+// ------------------------------------------------------------------ log
+
+export function judgeLog(probe: ProbeOf<"log">, facts: LogFacts): Verdict {
+  const source = facts.sources.join(" and ");
+  const values: Values = { source, signature: "", count: "0", window: "", last: "", sample: "" };
+  const noise = facts.noise > 0 ? `, ${facts.noise} noise lines ignored` : "";
+  // Worst first, then the most recent.
+  const [worst, ...others] = [...facts.active].sort((a, b) => (a.severity === b.severity ? b.lastMs - a.lastMs : a.severity === "critical" ? -1 : 1));
+  if (!worst) return { outcome: "ok", detail: `Read ${facts.lines} lines from ${source}: no signature active${noise}`, values };
+  const index = Number(worst.signature.id.split("/").pop());
+  const pattern = probe.signatures[index]?.pattern.source ?? worst.signature.pattern.source;
+  const count = worst.atLeast ? `more than ${worst.count}` : String(worst.count);
+  Object.assign(values, worst.captures, {
+    signature: worst.signature.reason,
+    count,
+    window: formatWindow(worst.signature.windowMs),
+    last: formatTime(worst.lastMs),
+    sample: worst.sample,
+  });
+  const more = others.length > 0 ? ` (and ${others.length} more signature(s) active: ${[...new Set(others.map((o) => o.signature.reason))].join(", ")})` : "";
+  return {
+    outcome: "problem",
+    severity: worst.severity,
+    reason: worst.signature.reason,
+    detail: `${count} line(s) matching /${pattern}/ in ${source} within ${values["window"]}, the last at ${values["last"]}: ${worst.sample}${more}`,
+    values,
+  };
 }
 
 // ------------------------------------------------------------------ npd-plugin

@@ -21,6 +21,13 @@ import {
   type Schema,
 } from "../../config/schema.js";
 import { DEFAULT_SYSTEM_BUS_SOCKET } from "../../node/systemd.js";
+import { LITERAL_CHAR, namedGroups, requiredLiterals } from "../../text/regex.js";
+
+/** A reason as Kubernetes and node-doctor write them: CamelCase. */
+const REASON_NAME = /^[A-Z][A-Za-z0-9]{0,127}$/;
+
+export const reasonName = () =>
+  string({ check: (v) => (REASON_NAME.test(v) ? undefined : `must be a CamelCase reason (NfsMountMissing), got ${JSON.stringify(v)}`) });
 
 /** Fields every probe's templates may name. */
 export const COMMON_FIELDS = {
@@ -238,6 +245,81 @@ const npdPluginProbe = object({
   maxOutputBytes: withDefault(number({ integer: true, min: 80, max: 65536 }), DEFAULT_PLUGIN_OUTPUT_BYTES),
 });
 
+/** A systemd unit name as journalctl matches it. */
+const journalUnit = () => string({ check: (v) => (/^[\w@:.\\-]+$/.test(v) ? undefined : `${JSON.stringify(v)} is not a systemd unit name`) });
+
+const logSignature = refine(
+  object({
+    pattern: regex(),
+    /**
+     * Lowercase text every matching line contains, tried before the pattern (the engine's hot path, and what a
+     * flood keeps); by default the pattern's longest literal.
+     */
+    contains: optional(
+      list(
+        string({
+          check: (v) =>
+            v.length >= 2 && v === v.toLowerCase() && [...v].every((c) => LITERAL_CHAR.test(c))
+              ? undefined
+              : `must be lowercase ASCII text of 2 characters or more, without quotes or backslashes, got ${JSON.stringify(v)}`,
+        }),
+        { maxItems: 16 },
+      ),
+    ),
+    /** A finding needs this many matching lines within windowSeconds… */
+    minCount: withDefault(number({ integer: true, min: 1, max: 32 }), 1),
+    /** …and clears when the window passes without one. */
+    windowSeconds: withDefault(number({ min: 1, max: 7 * 86400 }), 600),
+    /** A line that means it is over: clears the signature at once. */
+    clearedBy: optional(regex()),
+    /** Default: the check's problem.severity and problem.reason. */
+    severity: optional(oneOf("warning", "critical")),
+    reason: optional(reasonName()),
+  }),
+  (signature) => {
+    if (!signature.contains && !requiredLiterals(signature.pattern.source)) {
+      return [
+        "contains",
+        `is needed: /${signature.pattern.source}/ has no literal text of 3 characters every match must contain (list the lowercase words a matching line always has)`,
+      ];
+    }
+    if (signature.clearedBy && !requiredLiterals(signature.clearedBy.source)) {
+      return ["clearedBy", `/${signature.clearedBy.source}/ has no literal text of 3 characters every match must contain; make it more specific`];
+    }
+    return undefined;
+  },
+);
+
+const logProbe = refine(
+  object({
+    /** Journal units whose lines are read (the agent's one journalctl reader). */
+    journalUnits: withDefault(list(journalUnit(), { maxItems: 16 }), []),
+    /** The kernel's messages, from the journal. */
+    kernel: withDefault(boolean(), false),
+    /** Plain files (node paths), followed across rotation and truncation. */
+    files: withDefault(list(string({ check: absolutePath }), { maxItems: 16 }), []),
+    signatures: list(logSignature, { maxItems: 32 }),
+    /** Lines never to count, whatever they match. */
+    noise: withDefault(list(regex(), { maxItems: 32 }), []),
+    /** Where reading starts when the agent starts: now minus this. */
+    lookbackMinutes: withDefault(number({ min: 0, max: 24 * 60 }), 10),
+  }),
+  (probe) => {
+    if (probe.journalUnits.length === 0 && !probe.kernel && probe.files.length === 0)
+      return ["journalUnits", "no source: name journalUnits, files, or kernel: true"];
+    if (probe.signatures.length === 0) return ["signatures", "must list at least one signature"];
+    const noisy = probe.noise.findIndex((n) => !requiredLiterals(n.source));
+    if (noisy >= 0)
+      return [`noise[${noisy}]`, `/${probe.noise[noisy]?.source}/ has no literal text of 3 characters every match must contain; make it more specific`];
+    return undefined;
+  },
+);
+
+/** The fields of a log probe: the engine's, and every named group of its signatures' patterns. */
+export function logFields(probe: { signatures: ReadonlyArray<{ pattern: RegExp }> }): string[] {
+  return [...new Set(probe.signatures.flatMap((s) => namedGroups(s.pattern.source)))];
+}
+
 export const probeSettings = union("kind", {
   file: fileProbe,
   sysctl: sysctlProbe,
@@ -245,6 +327,7 @@ export const probeSettings = union("kind", {
   tcp: tcpProbe,
   http: httpProbe,
   "npd-plugin": npdPluginProbe,
+  log: logProbe,
 });
 
 export type ProbeSettings = ReturnType<typeof probeSettings.parse>;
@@ -285,6 +368,14 @@ export const PROBE_FIELDS: { readonly [K in ProbeKind]: Readonly<Record<string, 
     body: "the start of the body (up to 200 characters)",
   },
   "npd-plugin": { path: "the plugin", exitCode: "its exit code", output: "its stdout, trimmed (cut at maxOutputBytes, saying so)" },
+  log: {
+    source: "what was read (the journal's units, the files)",
+    signature: "the active signature's reason",
+    count: "its matching lines within the window",
+    window: "the window (10 min)",
+    last: "when the last matching line was written",
+    sample: "the last matching line (up to 400 characters)",
+  },
 };
 
 /** The probe's own deadline, when it has one (tcp, http, npd-plugin). */
