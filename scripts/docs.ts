@@ -3,7 +3,9 @@
  * check's reasons.ts. `npm run docs` writes it; `npm run docs -- --check` (and a test)
  * fails when the committed file differs.
  */
+import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
+import { withCustomChecksSchema } from "./chart-schema.js";
 import { CHECKS } from "../src/checks/index.js";
 import { REASONS as ENGINE } from "../src/engine/reasons.js";
 import type { ReasonCatalogue, ReasonSpec } from "../src/types.js";
@@ -44,7 +46,12 @@ export function renderReasonsDoc(): string {
 
 /** Every generated file: path relative to the repository, and its content. */
 export function generatedDocs(): Array<{ path: string; content: string }> {
-  return [{ path: "docs/reasons.md", content: renderReasonsDoc() }];
+  const valuesSchema = "charts/node-doctor/values.schema.json";
+  return [
+    { path: "docs/reasons.md", content: renderReasonsDoc() },
+    // The customChecks part of the chart's schema comes from the custom checks' definitions; the rest is written by hand.
+    { path: valuesSchema, content: withCustomChecksSchema(readFileSync(new URL(`../${valuesSchema}`, import.meta.url), "utf8")) },
+  ];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -109,3 +109,23 @@ parent is always mounted before anything under it.
 {{- end -}}
 {{- toYaml $out -}}
 {{- end -}}
+
+{{/* The agent's configuration: `config`, with `customChecks` as its checks.custom. */}}
+{{- define "node-doctor.config" -}}
+{{- $config := deepCopy .Values.config -}}
+{{- if .Values.customChecks -}}
+{{- $checks := deepCopy (default dict $config.checks) -}}
+{{- if hasKey $checks "custom" -}}
+{{- fail "customChecks and config.checks.custom are both set: put the custom checks in customChecks only" -}}
+{{- end -}}
+{{- $_ := set $checks "custom" .Values.customChecks -}}
+{{- $_ := set $config "checks" $checks -}}
+{{- end -}}
+{{- toYaml $config -}}
+{{- end -}}
+
+{{/* Non-empty when a custom check runs an NPD plugin: the one case where the agent starts processes on an interval. */}}
+{{- define "node-doctor.runsPlugins" -}}
+{{- $custom := concat (.Values.customChecks | default list) ((.Values.config.checks | default dict).custom | default list) -}}
+{{- range $custom }}{{ if eq ((.probe | default dict).kind | default "") "npd-plugin" }}true{{ end }}{{ end -}}
+{{- end -}}
