@@ -19,6 +19,7 @@ import type { Finding, Severity } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { customCheck, customChecks, runOnce } from "../support/custom-checks.js";
 import { npdVerdicts } from "../support/npd-oracle.js";
+import { runTool } from "../support/tools.js";
 
 const PLUGINS = fileURLToPath(new URL("../fixtures/npd-plugins/", import.meta.url));
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -226,5 +227,9 @@ describe("npd-plugin probe", { timeout: 120_000 }, () => {
     }
     const text = await metrics.registry.metrics();
     assert.match(text, /node_doctor_custom_processes_spawned_total\{check="custom\/plugin",node="w"\} 3/);
+    const lint = await runTool("promtool", ["check", "metrics"], { input: text });
+    assert.equal(lint.code, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`);
+    const doc = await readFile(new URL("../../docs/metrics.md", import.meta.url), "utf8");
+    assert.ok(doc.includes("`node_doctor_custom_processes_spawned_total`"), "documented in docs/metrics.md");
   });
 });
