@@ -53,10 +53,11 @@ async function tracedExecs(dir: string, custom: unknown[], rounds: number): Prom
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
   try {
     await waitFor("the agent's first diagnosis", async () => (/Summary:/.test(out) ? true : undefined), { timeoutMs: 30_000, output: () => out });
-    // Each custom check runs every second: wait for `rounds` more runs of the first one.
+    // Each custom check runs every second: wait until every one of them ran `rounds` times.
     const runs = async () => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      return Number(/node_doctor_check_duration_seconds_count\{[^}]*check="custom\/[^"]+"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+      const counts = [...text.matchAll(/node_doctor_check_duration_seconds_count\{[^}]*check="custom\/[^"]+"[^}]*\} (\d+)/g)].map((m) => Number(m[1]));
+      return counts.length === custom.length ? Math.min(...counts) : 0;
     };
     await waitFor(`${rounds} runs of the custom checks`, async () => ((await runs()) >= rounds ? true : undefined), { timeoutMs: 30_000, output: () => out });
   } finally {
