@@ -197,6 +197,15 @@ export interface ImageFsFact {
   measuredAtMonotonicMs: number;
 }
 
+/** Whether the container runtime kubelet talks to answers CRI (Version and Status), as the runtime check last saw it. */
+export interface RuntimeFact {
+  /** The endpoint asked. */
+  endpoint: string;
+  /** True when it answered; false when it did not (no socket, refused, hung, not CRI). */
+  answers: boolean;
+  measuredAtMonotonicMs: number;
+}
+
 /**
  * Facts one check measures and others use, passed through the context rather
  * than a global. Each field has exactly one writer, named in its comment.
@@ -206,6 +215,8 @@ export interface SharedFacts {
   clockOffset?: ClockEstimate;
   /** Written by the runtime check. */
   imageFs?: ImageFsFact;
+  /** Written by the runtime check; absent until its first run ends, and after a run that could not look. */
+  runtime?: RuntimeFact;
 }
 
 /** Structured logger (src/log.ts writes JSON lines). Checks log through a child per check. */

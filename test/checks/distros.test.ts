@@ -6,12 +6,15 @@
  * extra finding.
  */
 import assert from "node:assert/strict";
+import { rename } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { Finding } from "../../src/types.js";
 import type { Minted } from "../support/certs.js";
 import { runCli } from "../support/cli.js";
 import { fixtureRoot } from "../support/fixture-root.js";
 import { nodeLeaf, problems, startDistroNode, type DistroNodeSpec } from "../support/distro-node.js";
+import { slowProxy } from "../support/socket-servers.js";
 
 /** k3s's client CA, which signs kubelet's client certificate apart from the server CA its kubeconfig trusts. */
 let k3sClientCa: Minted | undefined;
@@ -546,6 +549,53 @@ describe("node-doctor check names the distribution and kubelet's version, with w
       );
     } finally {
       await node.cleanup();
+    }
+  });
+});
+
+describe("the first round: the runtime's answer is known before containerd's config is judged", () => {
+  const kubeadm = CASES.find((c) => c.distribution === "kubeadm") as Case;
+  // Not TOML to node-doctor's reader; the test's containerd runs on its own config, so it answers all the same.
+  const unparseable = 'version = 2\n[plugins."io.containerd.grpc.v1.cri"\n';
+
+  it(
+    "containerd answers over CRI, slower than the config check reads: a config node-doctor cannot parse is unknown, never a warning",
+    { timeout: 60_000 },
+    async () => {
+      const node = await startDistroNode(kubeadm.spec);
+      // containerd accepts 300 ms late: the config check, left to race it, would judge before the runtime's answer.
+      const socket = join(node.root, "run/containerd/containerd.sock");
+      await rename(socket, `${socket}.real`);
+      const proxy = await slowProxy(socket, `${socket}.real`, 300);
+      try {
+        await node.write("/etc/containerd/config.toml", unparseable);
+        const findings = await node.check();
+        exactly(findings, ["RuntimeConfigUnreadable"]);
+        const f = only(findings, "RuntimeConfigUnreadable");
+        assert.equal(f.severity, "unknown");
+        assert.match(f.message, /containerd answers over CRI, so it accepted the file/);
+      } finally {
+        await proxy.close();
+        await node.close();
+      }
+    },
+  );
+
+  it("containerd does not answer: the same config is a warning beside the runtime's own finding", { timeout: 60_000 }, async () => {
+    const node = await startDistroNode(kubeadm.spec);
+    try {
+      await node.write("/etc/containerd/config.toml", unparseable);
+      await node.containerd.crash();
+      const findings = await node.check();
+      const f = only(findings, "RuntimeConfigInvalid");
+      assert.equal(f.severity, "warning");
+      assert.match(f.message, /containerd refuses to start with an invalid file/);
+      assert.ok(
+        findings.some((x) => x.check === "runtime" && x.severity === "critical"),
+        JSON.stringify(problems(findings)),
+      );
+    } finally {
+      await node.close();
     }
   });
 });

@@ -16,7 +16,7 @@ import { systemClock } from "../../src/time/clock.js";
 import { RootedHost } from "../../src/node/host.js";
 import { composeConfigFiles } from "../../src/node/kubelet/config.js";
 import { KubeletLocator, parseKubeletFlags, parseYamlMapping } from "../../src/node/kubelet/locator.js";
-import type { ClusterReader, Finding } from "../../src/types.js";
+import type { ClusterReader, Finding, SharedFacts } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { buildStampedKubelet } from "../support/go-binary.js";
 import { runCli } from "../support/cli.js";
@@ -58,6 +58,8 @@ interface Input {
   dropIns?: Record<string, string>;
   /** crio.conf drop-ins, path → text. */
   crio?: Record<string, string>;
+  /** The runtime check's word on whether the runtime answers CRI; absent: it has not said. */
+  runtimeAnswers?: boolean;
 }
 
 function file(path: string, value: FileFact | string | undefined): FileFact | undefined {
@@ -89,6 +91,7 @@ function facts(input: Input): KubeletConfigFacts {
   const containerd = file("/etc/containerd/config.toml", input.containerd);
   if (containerd) f.containerdConfig = containerd;
   if (input.crio) f.crioConfig = Object.entries(input.crio).map(([path, text]) => ({ path, state: "ok", text }));
+  if (input.runtimeAnswers !== undefined) f.runtimeAnswers = input.runtimeAnswers;
   return f;
 }
 
@@ -408,9 +411,29 @@ const ROWS: Row[] = [
   },
   {
     rule: "cgroup driver",
-    name: "containerd config that is not TOML",
-    input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], containerd: 'version = 2\n[plugins."io.containerd.grpc.v1.cri"\n' },
+    name: "containerd config that is not TOML, containerd not answering",
+    input: {
+      args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"],
+      containerd: 'version = 2\n[plugins."io.containerd.grpc.v1.cri"\n',
+      runtimeAnswers: false,
+    },
     expect: { reason: "RuntimeConfigInvalid", severity: "warning", message: [/\/etc\/containerd\/config\.toml: line 2: /] },
+  },
+  {
+    rule: "cgroup driver",
+    name: "containerd config node-doctor cannot parse while containerd answers CRI",
+    input: {
+      args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"],
+      containerd: 'version = 2\n[plugins."io.containerd.grpc.v1.cri"\n',
+      runtimeAnswers: true,
+    },
+    expect: { reason: "RuntimeConfigUnreadable", severity: "unknown", message: [/line 2: /, /containerd answers over CRI, so it accepted the file/] },
+  },
+  {
+    rule: "cgroup driver",
+    name: "containerd config node-doctor cannot parse before the runtime check has said whether containerd answers",
+    input: { args: ["--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], containerd: 'version = 2\n[plugins."io.containerd.grpc.v1.cri"\n' },
+    expect: { reason: "RuntimeConfigUnreadable", severity: "unknown", message: [/whether containerd answers over CRI is not known/] },
   },
   {
     rule: "cgroup driver",
@@ -436,6 +459,7 @@ const ROWS: Row[] = [
     input: {
       args: ["--container-runtime-endpoint=unix:///var/run/crio/crio.sock"],
       crio: { "/etc/crio/crio.conf": '[crio.runtime]\ncgroup_manager = "cgroupv2"\n' },
+      runtimeAnswers: false,
     },
     expect: {
       reason: "RuntimeConfigInvalid",
@@ -636,12 +660,15 @@ function cluster(node: Node | null, calls: { n: number } = { n: 0 }): ClusterRea
   };
 }
 
-async function run(root: string, options: { settings?: Record<string, unknown>; cluster?: ClusterReader } = {}): Promise<Finding[]> {
+async function run(root: string, options: { settings?: Record<string, unknown>; cluster?: ClusterReader; facts?: SharedFacts } = {}): Promise<Finding[]> {
   const check = createKubeletConfigCheck(kubeletConfigSettings.parse(options.settings ?? {}, "checks.kubelet-config"), {
     kubelet: new KubeletLocator(new RootedHost(root), systemClock),
   });
-  return check.run(checkContext(root, options.cluster ? { cluster: options.cluster } : {}));
+  return check.run(checkContext(root, { ...(options.cluster ? { cluster: options.cluster } : {}), ...(options.facts ? { facts: options.facts } : {}) }));
 }
+
+/** The runtime check's word that containerd does not answer (its socket is gone). */
+const RUNTIME_DOWN: SharedFacts = { runtime: { endpoint: "unix:///run/containerd/containerd.sock", answers: false, measuredAtMonotonicMs: 0 } };
 
 function aboveOk(findings: Finding[]): Finding[] {
   return findings.filter((f) => f.severity !== "ok");
@@ -981,11 +1008,14 @@ describe("kubelet-config check on fixture hosts", () => {
       fixture = await fixtureRoot("kubelet-config-healthy");
       const path = join(fixture.root, "etc/containerd/config.toml");
       await writeFile(path, 'version = 2\n\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = yes\n');
-      const bad = one(await run(fixture.root), "RuntimeConfigInvalid");
+      const bad = one(await run(fixture.root, { facts: RUNTIME_DOWN }), "RuntimeConfigInvalid");
       assert.equal(bad.severity, "warning");
       assert.match(bad.message, /\/etc\/containerd\/config\.toml: line 4: invalid value "yes"/);
       await writeFile(path, Buffer.from([0, 1, 2, 3]));
-      assert.match(one(await run(fixture.root), "RuntimeConfigInvalid").message, /\/etc\/containerd\/config\.toml: line 1: binary data/);
+      assert.match(
+        one(await run(fixture.root, { facts: RUNTIME_DOWN }), "RuntimeConfigInvalid").message,
+        /\/etc\/containerd\/config\.toml: line 1: binary data/,
+      );
     });
 
     it("an unreadable containerd config is a warning naming the path", async () => {
@@ -994,7 +1024,10 @@ describe("kubelet-config check on fixture hosts", () => {
       const path = join(fixture.root, "etc/containerd/config.toml");
       await rm(path);
       await mkdir(path);
-      assert.match(one(await run(fixture.root), "RuntimeConfigInvalid").message, /\/etc\/containerd\/config\.toml cannot be read: is a directory/);
+      assert.match(
+        one(await run(fixture.root, { facts: RUNTIME_DOWN }), "RuntimeConfigInvalid").message,
+        /\/etc\/containerd\/config\.toml cannot be read: is a directory/,
+      );
     });
 
     it("swap turned on after kubelet started", async () => {

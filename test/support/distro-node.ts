@@ -16,9 +16,11 @@ import { createRuntimeCheck, runtimeSettings } from "../../src/checks/runtime/in
 import { RootedHost } from "../../src/node/host.js";
 import { KubeletLocator } from "../../src/node/kubelet/locator.js";
 import { systemClock } from "../../src/time/clock.js";
+import { NodeState } from "../../src/engine/state.js";
+import { Scheduler } from "../../src/engine/scheduler.js";
 import type { Check, ClusterReader, Finding } from "../../src/types.js";
 import { CertificateMint, type Minted } from "./certs.js";
-import { checkContext } from "./check-context.js";
+import { silentLog } from "./check-context.js";
 import { startContainerd, type Containerd } from "./containerd.js";
 import { FakeApiServer } from "./fake-apiserver.js";
 import { fixtureRoot, FIXTURES, type FixtureRoot } from "./fixture-root.js";
@@ -46,7 +48,7 @@ export interface DistroNode {
   ca: Minted;
   healthz: Healthz;
   containerd: Containerd;
-  /** Runs kubelet, kubelet-config, certificates and runtime once each, with fresh checks (no state carried over). */
+  /** Runs kubelet, kubelet-config, certificates and runtime once each through the engine, with fresh checks (no state carried over). */
   check(): Promise<Finding[]>;
   /** Takes kubelet down: its process gone and its healthz refusing. */
   stopKubelet(): Promise<void>;
@@ -143,16 +145,20 @@ export async function startDistroNode(spec: DistroNodeSpec): Promise<DistroNode>
         createCertificatesCheck(certificateSettings.parse({}, "checks.certificates"), { kubelet: locator }),
         createRuntimeCheck(runtimeSettings.parse({}, "checks.runtime"), { kubelet: locator }),
       ];
-      const findings: Finding[] = [];
-      const peers: Record<string, Finding[]> = {};
-      // The runtime first: the config check reads whether the runtime answers, as in the agent's rounds.
-      for (const check of [checks[3], checks[0], checks[1], checks[2]] as Check[]) {
-        const got = await check.run(checkContext(root, { cluster: reader as ClusterReader, peers, timeoutMs: 20_000 }));
-        peers[check.name] = got;
-        findings.push(...got.map((f) => ({ ...f, check: check.name })));
-        await check.close?.();
-      }
-      return findings;
+      // One round as `node-doctor check` runs it: the engine starts the fact writers (the runtime) first.
+      const state = new NodeState(checks, [], { consecutiveRuns: 1, holdMs: 0, flapTransitions: 100, flapWindowMs: 60_000 }, silentLog);
+      const scheduler = new Scheduler(checks, {
+        host,
+        clock: systemClock,
+        state,
+        log: silentLog,
+        logFor: () => silentLog,
+        cluster: reader as ClusterReader,
+        jitterRatio: 0,
+      });
+      const runs = await scheduler.runOnce();
+      await scheduler.stop();
+      return runs.flatMap((run) => (state.lastRun(run.check)?.findings ?? []).map((f) => ({ ...f, check: run.check })));
     },
     async stopKubelet() {
       kubeletUp = false;

@@ -1,6 +1,6 @@
 /**
  * Misbehaving unix-socket servers for the runtime check: one that accepts and
- * never answers, one that is not gRPC, one that writes garbage, a dead
+ * never answers, one that accepts late (a proxy in front of a real runtime), one that is not gRPC, one that writes garbage, a dead
  * socket nobody listens on, and a small gRPC server on node:http2 that answers
  * CRI calls with chosen replies (UNIMPLEMENTED, undecodable bytes, …).
  * Each returns close(); tests call it in after/afterEach.
@@ -43,6 +43,32 @@ export async function hungServer(path: string): Promise<TestServer> {
     sockets.add(socket);
     socket.on("error", () => undefined);
     socket.on("close", () => sockets.delete(socket));
+  });
+  await listen(server, path);
+  return closer(server, sockets);
+}
+
+/** Forwards each connection to `target` after `delayMs`: a runtime slow to accept (under load, or starting). */
+export async function slowProxy(path: string, target: string, delayMs: number): Promise<TestServer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+    socket.on("close", () => sockets.delete(socket));
+    socket.pause();
+    const timer = setTimeout(() => {
+      const upstream = net.connect(target);
+      sockets.add(upstream);
+      upstream.on("error", () => socket.destroy());
+      upstream.on("close", () => {
+        sockets.delete(upstream);
+        socket.destroy();
+      });
+      socket.on("close", () => upstream.destroy());
+      socket.pipe(upstream).pipe(socket);
+      socket.resume();
+    }, delayMs);
+    socket.on("close", () => clearTimeout(timer));
   });
   await listen(server, path);
   return closer(server, sockets);

@@ -205,8 +205,8 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
           : { ok: false, problem: swaps.state === "missing" ? "/proc/swaps does not exist" : `/proc/swaps: ${swaps.problem}` },
       ...(await visibleContainerd(host, settings.containerdConfigPath ?? setup.distribution.containerdConfig, signal)),
       distribution: setup.distribution,
-      // The runtime check's latest word: a runtime that answers CRI accepted its config.
-      runtimeAnswers: ctx.peerFindings("runtime").some((f) => (f.evidence as { up?: unknown } | undefined)?.up === true),
+      // The runtime check's latest word (it runs first in a round): a runtime that answers CRI accepted its config.
+      ...(ctx.facts.runtime ? { runtimeAnswers: ctx.facts.runtime.answers } : {}),
       ...(await visibleCrioConfig(host, settings.crioConfigPath, signal)),
       ...(version ? { version } : {}),
     };

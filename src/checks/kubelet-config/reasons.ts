@@ -104,14 +104,14 @@ export const REASONS = defineReasons({
     RuntimeConfigInvalid: {
       severities: ["warning"],
       meaning:
-        "containerd's or CRI-O's config file is unreadable or not valid TOML (the message gives the file and line), or a key node-doctor reads has a wrong type or value (`version`, `SystemdCgroup`, `cgroup_manager`); the runtime refuses such a file, and the cgroup drivers cannot be compared.",
+        "containerd's or CRI-O's config file is unreadable or not valid TOML (the message gives the file and line), or a key node-doctor reads has a wrong type or value (`version`, `SystemdCgroup`, `cgroup_manager`), while the runtime check finds the runtime not answering over CRI: the runtime refuses such a file, and the cgroup drivers cannot be compared.",
       remedy: "fix the file (`containerd config default` / `crio config` print a valid one), restart the runtime.",
       repair: "none",
     },
     RuntimeConfigUnreadable: {
       severities: ["unknown"],
       meaning:
-        "node-doctor could not read the runtime's config — a containerd config `version` it does not know (it reads 1 to 4), or a file it cannot parse while the runtime answers over CRI (so the runtime accepted it). This is node-doctor not looking, not a fact about the node: the cgroup drivers are not compared.",
+        "node-doctor could not read the runtime's config — a containerd config `version` it does not know (it reads 1 to 4), or a file it cannot parse while the runtime answers over CRI (so the runtime accepted it) or before the runtime check has said whether it answers (its first run has not ended, or it is turned off). This is node-doctor not looking, not a fact about the node: the cgroup drivers are not compared.",
       remedy: "compare by hand: `containerd config dump | grep SystemdCgroup` (or `crio config | grep cgroup_manager`) against kubelet's `cgroupDriver`.",
       repair: "none",
     },

@@ -70,7 +70,10 @@ export interface KubeletConfigFacts {
   containerd?: ContainerdConfig;
   /** The installer that built the node: where flags are set there and how a fix is made to last. */
   distribution?: Pick<Distribution, "id" | "name" | "flagsAdvice" | "restartKubelet" | "runtimeConfigAdvice">;
-  /** The runtime answers over CRI (the runtime check's latest finding): it accepted its config, whatever node-doctor makes of it. */
+  /**
+   * The runtime answers over CRI (the runtime check's latest word): true, it accepted its config whatever node-doctor
+   * makes of it; false, it does not answer; absent, nobody has said (the runtime check has not finished, or is off).
+   */
   runtimeAnswers?: boolean;
   /** CRI-O's crio.conf and then its drop-ins (crio.conf.d/*.conf) in name order. */
   crioConfig?: FileFact[];
@@ -718,12 +721,19 @@ export function judgeCgroupDriver(facts: KubeletConfigFacts): Finding[] {
   if (!driver.ok) {
     // A version node-doctor does not know, or a file the running runtime accepted: node-doctor's reading failed, not the runtime.
     const notKnown = /node-doctor reads containerd config versions/.test(driver.problem);
-    if (notKnown || facts.runtimeAnswers) {
+    // Only a runtime known not to answer is refusing the file; while nobody has said, it may be running on it.
+    if (notKnown || facts.runtimeAnswers !== false) {
+      const answers =
+        facts.runtimeAnswers === true
+          ? `; ${name} answers over CRI, so it accepted the file`
+          : facts.runtimeAnswers === undefined
+            ? `; whether ${name} answers over CRI is not known (the runtime check has not said), so it is not claimed to refuse the file`
+            : "";
       return [
         finding(
           "unknown",
           R.RuntimeConfigUnreadable,
-          `node-doctor could not read ${name}'s config: ${driver.problem}${facts.runtimeAnswers ? `; ${name} answers over CRI, so it accepted the file` : ""}; kubelet's cgroup driver was not compared with ${name}'s.`,
+          `node-doctor could not read ${name}'s config: ${driver.problem}${answers}; kubelet's cgroup driver was not compared with ${name}'s.`,
           `Nothing to fix on the node if ${name} runs; check the drivers by hand: \`${runtime === "crio" ? "crio config | grep cgroup_manager" : "containerd config dump | grep SystemdCgroup"}\` against kubelet's cgroupDriver.`,
           { runtime, files: driver.files, problem: driver.problem },
         ),

@@ -702,10 +702,20 @@ export function createRuntimeCheck(settings: RuntimeSettings, deps: RuntimeCheck
     conditions: ["ContainerRuntimeUnhealthy"],
     intervalMs: settings.intervalSeconds * 1000,
     timeoutMs,
+    // Whether the runtime answers decides how the kubelet-config check words a config it cannot read; the disk check reads the image filesystem.
+    writesFacts: true,
     async run(ctx) {
       const startedMs = ctx.clock.monotonic();
-      const kubelet = await deps.kubelet.locate(ctx.signal);
-      const obs = await observe(ctx, settings, timeoutMs, kubelet, connections, startedMs);
+      let obs: RuntimeObservation;
+      try {
+        const kubelet = await deps.kubelet.locate(ctx.signal);
+        obs = await observe(ctx, settings, timeoutMs, kubelet, connections, startedMs);
+      } catch (error) {
+        delete ctx.facts.runtime; // could not look: nobody knows whether it answers
+        throw error;
+      }
+      // Single writer of this fact.
+      ctx.facts.runtime = { endpoint: obs.endpoint.endpoint, answers: obs.conditions !== undefined, measuredAtMonotonicMs: ctx.clock.monotonic() };
       await askSystemd(ctx, obs, startedMs);
       if (obs.imageFs) {
         // Single writer of this fact; the disk check judges the filesystem it names.
