@@ -8,7 +8,7 @@
  * before it, so only files up to and including the first valid one matter.
  */
 import type { Host } from "../types.js";
-import { containerdCniDirsOf, containerdConfigFromText, type ContainerdCniDirs } from "./containerd-config.js";
+import { containerdCniDirsOf, containerdConfigFromText, type ContainerdCniDirs, type ContainerdConfig } from "./containerd-config.js";
 
 export const DEFAULT_CNI_CONF_DIR = "/etc/cni/net.d";
 export const DEFAULT_CNI_BIN_DIRS = ["/opt/cni/bin"];
@@ -103,6 +103,28 @@ export type { ContainerdCniDirs } from "./containerd-config.js";
 /** The CNI directories one containerd config file names (its imports not followed). Pure. */
 export function cniDirsFromContainerdConfig(path: string, text: string): ContainerdCniDirs {
   return containerdCniDirsOf(containerdConfigFromText(path, text));
+}
+
+export interface CniDirs {
+  confDir: string;
+  binDirs: string[];
+  /** Why containerd's config gave no directories to use (bad TOML, wrong types): the defaults apply. */
+  problem?: string;
+}
+
+/**
+ * Where the runtime reads CNI files: the operator's setting, else
+ * containerd's `conf_dir`/`bin_dir` (its imports merged), else
+ * /etc/cni/net.d and /opt/cni/bin. Pure; the one place that says so.
+ */
+export function cniDirs(containerd: ContainerdConfig | undefined, settings: { confDir?: string | undefined; binDirs?: string[] | undefined } = {}): CniDirs {
+  let fromContainerd: ContainerdCniDirs = {};
+  if (containerd && !(containerd.ok && containerd.defaults) && (!settings.confDir || !settings.binDirs)) fromContainerd = containerdCniDirsOf(containerd);
+  return {
+    confDir: settings.confDir ?? fromContainerd.confDir ?? DEFAULT_CNI_CONF_DIR,
+    binDirs: settings.binDirs ?? fromContainerd.binDirs ?? DEFAULT_CNI_BIN_DIRS,
+    ...(fromContainerd.problem ? { problem: fromContainerd.problem } : {}),
+  };
 }
 
 async function isExecutable(host: Host, nodePath: string): Promise<boolean> {

@@ -3,8 +3,11 @@
  * from its config.toml, and the runtime endpoint chosen as kubelet would.
  */
 import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { readCni } from "../../src/checks/network/gather.js";
 import { chooseEndpoint, parseEndpoint } from "../../src/checks/runtime/index.js";
 import { cniDirsFromContainerdConfig, parseCniConfig } from "../../src/node/cni.js";
 import { RootedHost } from "../../src/node/host.js";
@@ -12,6 +15,7 @@ import { DISTRIBUTIONS } from "../../src/node/distro/index.js";
 import { composeConfigFiles } from "../../src/node/kubelet/config.js";
 import { parseKubeletFlags, type KubeletSetup } from "../../src/node/kubelet/locator.js";
 import type { ProcessInfo } from "../../src/node/proc.js";
+import { fixtureRoot } from "../support/fixture-root.js";
 
 describe("parseCniConfig", () => {
   const cases: Array<[string, string, string | RegExp | undefined, string[]]> = [
@@ -140,5 +144,23 @@ describe("runtime endpoint", () => {
     );
     assert.equal(choice.socketPath, "/run/k3s/containerd/containerd.sock");
     assert.equal(choice.source, "checks.runtime.endpoint");
+  });
+});
+
+describe("the network check reads CNI files where the runtime does", () => {
+  it("on k3s: containerd's conf_dir under /var/lib/rancher, not /etc/cni/net.d", async () => {
+    const node = await fixtureRoot("distro-k3s");
+    try {
+      const dir = join(node.root, "var/lib/rancher/k3s/agent/etc/cni/net.d");
+      await mkdir(dir, { recursive: true });
+      await writeFile(
+        join(dir, "10-flannel.conflist"),
+        '{"name":"cbr0","cniVersion":"1.0.0","plugins":[{"type":"flannel","delegate":{"hairpinMode":true}},{"type":"portmap"}]}',
+      );
+      const got = await readCni(new RootedHost(node.root), DISTRIBUTIONS.k3s([]).containerdConfig, undefined, AbortSignal.timeout(5000));
+      assert.equal(got.cni?.file, "/var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist", JSON.stringify(got));
+    } finally {
+      await node.cleanup();
+    }
   });
 });

@@ -9,6 +9,9 @@ import { boolFlag, parseBool, parseKubeletFlags } from "../../src/node/kubelet/f
 import { readKubeconfigText } from "../../src/node/kubelet/kubeconfig.js";
 import { parseKubeconfig } from "../../src/checks/certificates/sources.js";
 import { judgeKubeconfigText } from "../../src/checks/kubelet-config/rules.js";
+import { kubeletNetworkSettings } from "../../src/node/kubelet/network.js";
+import { cniDirs } from "../../src/node/cni.js";
+import { containerdConfigFromText } from "../../src/node/containerd-config.js";
 
 describe("kubelet's boolean flags, as pflag reads them (strconv.ParseBool)", () => {
   const rows: Array<[string, boolean | undefined]> = [
@@ -122,4 +125,93 @@ describe("kubeconfig: one reader, one answer", () => {
     const read = readKubeconfigText("/k", text);
     assert.ok(!read.ok && read.kind === "invalid" && /users\[1\]\.user\.client-certificate: expected a string/.test(read.problem));
   });
+});
+
+describe("kubelet's network settings (clusterDNS, clusterDomain, --node-ip), through the one reader", () => {
+  const files = (file: string | undefined, dropIns: Record<string, string> = {}) =>
+    composeConfigFiles({
+      ...(file !== undefined ? { file: parseYamlMapping("/etc/kubernetes/kubelet/config.json", file) } : {}),
+      fileFromFlag: file !== undefined,
+      dropInDir: "/etc/kubernetes/kubelet/config.json.d",
+      dropIns: Object.entries(dropIns).map(([path, text]) => parseYamlMapping(path, text)),
+    });
+
+  it("a --config-dir drop-in's clusterDNS wins over the file's, and the source names the drop-in", () => {
+    const got = kubeletNetworkSettings({
+      flags: parseKubeletFlags([]),
+      configFiles: files('{"clusterDNS": ["10.100.0.10"], "clusterDomain": "cluster.local"}', {
+        "/etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf": '{"clusterDNS": ["172.20.0.10"]}',
+      }),
+    });
+    assert.deepEqual(got.servers, ["172.20.0.10"]);
+    assert.equal(got.domain, "cluster.local");
+    assert.equal(got.source, "kubelet's config /etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf, /etc/kubernetes/kubelet/config.json");
+  });
+
+  it("drop-ins alone, with no --config file (k3s, RKE2)", () => {
+    const got = kubeletNetworkSettings({
+      flags: parseKubeletFlags(["--config-dir=/var/lib/rancher/k3s/agent/etc/kubelet.conf.d"]),
+      configFiles: files(undefined, {
+        "/var/lib/rancher/k3s/agent/etc/kubelet.conf.d/00-k3s-defaults.conf": "clusterDNS:\n  - 10.43.0.10\nclusterDomain: cluster.local.\n",
+      }),
+    });
+    assert.deepEqual(got, {
+      servers: ["10.43.0.10"],
+      domain: "cluster.local",
+      nodeIPs: [],
+      source: "kubelet's config /var/lib/rancher/k3s/agent/etc/kubelet.conf.d/00-k3s-defaults.conf",
+    });
+  });
+
+  it("the flags beat the config; --node-ip is canonical and drops the any-address", () => {
+    const got = kubeletNetworkSettings({
+      flags: parseKubeletFlags(["--cluster-dns=10.96.0.10, fd00::a", "--cluster-domain=corp.local", "--node-ip=10.0.0.5,0.0.0.0,fd00:0:0::5"]),
+      configFiles: files('{"clusterDNS": ["10.100.0.10"], "clusterDomain": "cluster.local"}'),
+    });
+    assert.deepEqual(got, {
+      servers: ["10.96.0.10", "fd00::a"],
+      domain: "corp.local",
+      nodeIPs: ["10.0.0.5", "fd00::5"],
+      source: "kubelet's --cluster-dns/--cluster-domain flags",
+    });
+  });
+
+  it("neither set: no servers, the config file named as where it was looked for", () => {
+    const got = kubeletNetworkSettings({ flags: parseKubeletFlags([]), configFiles: files("{}"), configPath: "/var/lib/kubelet/config.yaml" });
+    assert.deepEqual(got, { servers: [], nodeIPs: [], source: "kubelet's config /var/lib/kubelet/config.yaml" });
+  });
+});
+
+describe("where the runtime reads CNI files (cniDirs)", () => {
+  const config = (text: string) => containerdConfigFromText("/var/lib/rancher/k3s/agent/etc/containerd/config.toml", text);
+  const rows: Array<[string, Parameters<typeof cniDirs>, ReturnType<typeof cniDirs>]> = [
+    ["no containerd config read", [undefined], { confDir: "/etc/cni/net.d", binDirs: ["/opt/cni/bin"] }],
+    [
+      "k3s's conf_dir and bin_dirs",
+      [
+        config(
+          'version = 3\n[plugins."io.containerd.cri.v1.runtime".cni]\n  bin_dirs = ["/var/lib/rancher/k3s/data/cni"]\n  conf_dir = "/var/lib/rancher/k3s/agent/etc/cni/net.d"\n',
+        ),
+      ],
+      { confDir: "/var/lib/rancher/k3s/agent/etc/cni/net.d", binDirs: ["/var/lib/rancher/k3s/data/cni"] },
+    ],
+    [
+      "the setting beats containerd's",
+      [config('version = 2\n[plugins."io.containerd.grpc.v1.cri".cni]\nconf_dir = "/etc/k8s/cni"\n'), { confDir: "/custom/net.d" }],
+      { confDir: "/custom/net.d", binDirs: ["/opt/cni/bin"] },
+    ],
+    [
+      "a config node-doctor cannot use: the defaults, and why",
+      [config("version = 2\n[plugins\n")],
+      { confDir: "/etc/cni/net.d", binDirs: ["/opt/cni/bin"], problem: "" },
+    ],
+  ];
+  for (const [name, args, expected] of rows)
+    it(name, () => {
+      const got = cniDirs(...args);
+      if (expected.problem !== undefined) {
+        assert.match(got.problem ?? "", /^\/var\/lib\/rancher\/k3s\/agent\/etc\/containerd\/config\.toml: /);
+        assert.deepEqual({ ...got, problem: "" }, expected);
+      } else assert.deepEqual(got, expected);
+    });
 });

@@ -10,10 +10,12 @@ import { request } from "node:http";
 import { connect, isIP, isIPv4, type Socket } from "node:net";
 import { withDeadline } from "../../time/deadline.js";
 import { canonicalIp, readHostAddresses } from "../../node/addresses.js";
-import { cniDirsFromContainerdConfig, DEFAULT_CNI_CONF_DIR, readCniState } from "../../node/cni.js";
+import { cniDirs, readCniState } from "../../node/cni.js";
+import { readContainerdConfig } from "../../node/containerd-config.js";
 import { BRIDGE_PLUGIN_TYPES, cniPluginLinks, type CniPluginLink } from "../../node/cni-links.js";
 import { HostPathError } from "../../node/host.js";
 import type { KubeletSetup } from "../../node/kubelet/locator.js";
+import { kubeletNetworkSettings } from "../../node/kubelet/network.js";
 import { listLinks, readLink, type Link } from "../../node/links.js";
 import { defaultRoutes, parseIpv6Route, parseRoute, type Family, type Route } from "../../node/routes.js";
 import type { CheckContext, Clock, Host } from "../../types.js";
@@ -166,21 +168,15 @@ export async function readSysctl(host: Host, name: SysctlName, signal: AbortSign
   return Number(value);
 }
 
-/** The CNI file the runtime loads and the plugins' bridges and MTUs. */
-export async function readCni(host: Host, confDir: string | undefined, signal: AbortSignal): Promise<{ cni?: CniFacts; problem?: string }> {
-  let dir = confDir;
-  if (!dir) {
-    // containerd's own conf_dir, as the runtime check reads it; /etc/cni/net.d otherwise.
-    try {
-      dir = cniDirsFromContainerdConfig(
-        "/etc/containerd/config.toml",
-        await host.readText("/etc/containerd/config.toml", { maxBytes: 1024 * 1024, signal }),
-      ).confDir;
-    } catch {
-      signal.throwIfAborted();
-    }
-  }
-  const state = await readCniState(host, { confDir: dir ?? DEFAULT_CNI_CONF_DIR, binDirs: [], signal });
+/** The CNI file the runtime loads and the plugins' bridges and MTUs; the directory is the setting's, else the runtime's (cniDirs). */
+export async function readCni(
+  host: Host,
+  containerdConfigPath: string,
+  confDir: string | undefined,
+  signal: AbortSignal,
+): Promise<{ cni?: CniFacts; problem?: string }> {
+  const dirs = cniDirs(confDir ? undefined : await readContainerdConfig(host, containerdConfigPath, signal), { confDir });
+  const state = await readCniState(host, { confDir: dirs.confDir, binDirs: [], signal });
   if (!state.active) {
     const broken = state.files.find((f) => f.problem);
     return {
@@ -197,36 +193,6 @@ export async function readCni(host: Host, confDir: string | undefined, signal: A
 
 export function usesBridge(cni: CniFacts | undefined): boolean {
   return cni?.plugins.some((p) => BRIDGE_PLUGIN_TYPES.includes(p.type)) ?? false;
-}
-
-// ---------------------------------------------------------------- kubelet
-
-export interface KubeletNetworkSettings {
-  servers: string[];
-  domain?: string;
-  nodeIPs: string[];
-  source: string;
-}
-
-function stringList(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-}
-
-/** clusterDNS, clusterDomain and --node-ip as kubelet runs with them: a flag wins over the config file. */
-export function kubeletNetworkSettings(setup: KubeletSetup): KubeletNetworkSettings {
-  const config = setup.config?.ok ? setup.config.value : {};
-  const flagDns = setup.flags.values.get("cluster-dns");
-  const flagDomain = setup.flags.values.get("cluster-domain");
-  const configDomain = typeof config["clusterDomain"] === "string" ? config["clusterDomain"] : undefined;
-  const servers = flagDns !== undefined ? flagDns.split(",").map((s) => s.trim()) : stringList(config["clusterDNS"]);
-  const domain = flagDomain || configDomain;
-  const where = setup.configPath ? `kubelet's config ${setup.configPath}` : "kubelet's flags";
-  const source = flagDns !== undefined || flagDomain !== undefined ? "kubelet's --cluster-dns/--cluster-domain flags" : where;
-  const nodeIPs = (setup.flags.values.get("node-ip") ?? "")
-    .split(",")
-    .map((s) => canonicalIp(s))
-    .filter((s): s is string => s !== undefined && s !== "0.0.0.0" && s !== "::");
-  return { servers: servers.filter((s) => s !== ""), ...(domain ? { domain: domain.replace(/\.$/, "") } : {}), nodeIPs, source };
 }
 
 // ---------------------------------------------------------------- the API server
@@ -517,7 +483,7 @@ export async function gatherNetwork(ctx: CheckContext, kubelet: KubeletSetup, op
   const { routes, errors: routeErrors } = await readRoutes(host, signal);
   const local = await readHostAddresses(host, signal);
   const linkNames = await listLinks(host);
-  const { cni, problem: cniProblem } = await readCni(host, options.cniConfDir, signal);
+  const { cni, problem: cniProblem } = await readCni(host, kubelet.distribution.containerdConfig, options.cniConfDir, signal);
   const sysctls: NetworkFacts["sysctls"] = {};
   for (const name of Object.keys(SYSCTLS) as SysctlName[]) sysctls[name] = await readSysctl(host, name, signal);
 

@@ -11,8 +11,8 @@
  */
 import { checkSettings, type CommonCheckSettings } from "../../config/config.js";
 import { absolutePath, list, number, optional, string, withDefault } from "../../config/schema.js";
-import { DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR, readCniState, type CniState } from "../../node/cni.js";
-import { containerdCniDirsOf, readContainerdConfig, type ContainerdCniDirs, type ContainerdConfig } from "../../node/containerd-config.js";
+import { cniDirs, readCniState, type CniState } from "../../node/cni.js";
+import { readContainerdConfig } from "../../node/containerd-config.js";
 import { CriClient, type CriCondition, type CriFilesystemUsage, type CriMethod, type CriVersion } from "../../wire/cri.js";
 import { GRPC_STATUS, GRPC_UNIMPLEMENTED, GrpcError } from "../../wire/grpc.js";
 import { stringSetting } from "../../node/kubelet/config.js";
@@ -515,19 +515,6 @@ export interface RuntimeCheckDeps {
   kubelet: KubeletLocator;
 }
 
-/** Where the CNI files are: our settings, else containerd's config, else the defaults. */
-function cniDirs(ctx: CheckContext, settings: RuntimeSettings, containerdConfig: ContainerdConfig): { confDir: string; binDirs: string[] } {
-  let fromContainerd: ContainerdCniDirs = {};
-  if (!(containerdConfig.ok && containerdConfig.defaults) && (!settings.cniConfDir || !settings.cniBinDirs)) {
-    fromContainerd = containerdCniDirsOf(containerdConfig);
-    if (fromContainerd.problem) ctx.log.debug({ problem: fromContainerd.problem }, "containerd's config gives no CNI directories; using the defaults");
-  }
-  return {
-    confDir: settings.cniConfDir ?? fromContainerd.confDir ?? DEFAULT_CNI_CONF_DIR,
-    binDirs: settings.cniBinDirs ?? fromContainerd.binDirs ?? DEFAULT_CNI_BIN_DIRS,
-  };
-}
-
 async function socketProblem(host: Host, nodePath: string): Promise<string | undefined> {
   try {
     const st = await host.stat(nodePath);
@@ -591,7 +578,9 @@ async function observe(
   if (kubelet.distribution.runtimeUnit !== "containerd.service") obs.distributionUnit = kubelet.distribution.runtimeUnit;
   const containerdConfig = await readContainerdConfig(ctx.host, containerdPath, ctx.signal);
   if (containerdConfig.ok && containerdConfig.criDisabled) obs.criDisabledIn = containerdPath;
-  const cniPromise = readCniState(ctx.host, { ...cniDirs(ctx, settings, containerdConfig), signal: ctx.signal });
+  const { problem: cniDirsProblem, ...dirs } = cniDirs(containerdConfig, { confDir: settings.cniConfDir, binDirs: settings.cniBinDirs });
+  if (cniDirsProblem) ctx.log.debug({ problem: cniDirsProblem }, "containerd's config gives no CNI directories; using the defaults");
+  const cniPromise = readCniState(ctx.host, { ...dirs, signal: ctx.signal });
   cniPromise.catch(() => undefined); // awaited below; a rejection before then must not go unhandled
 
   const problem = await socketProblem(ctx.host, endpoint.socketPath);
@@ -663,7 +652,7 @@ async function observe(
     });
     const cni = await Promise.race([cniPromise, late]).finally(() => clearTimeout(timer));
     if (cni) obs.cni = cni;
-    else ctx.log.warn({ confDir: settings.cniConfDir ?? DEFAULT_CNI_CONF_DIR }, "the CNI configuration could not be read within the check's time budget");
+    else ctx.log.warn({ confDir: dirs.confDir }, "the CNI configuration could not be read within the check's time budget");
   } catch (error) {
     ctx.signal.throwIfAborted();
     if (!networkReady) ctx.log.warn({ err: String(error) }, "could not read the CNI configuration");

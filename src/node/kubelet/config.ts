@@ -235,6 +235,32 @@ export function stringSetting(flags: KubeletFlags, files: KubeletConfigFiles | u
   return undefined;
 }
 
+/** A list setting: the flag (comma-separated, as pflag's string slices), else the merged config's list of strings. */
+export function listSetting(flags: KubeletFlags, files: KubeletConfigFiles | undefined, flag: string, key?: string): Setting<string[]> | undefined {
+  const raw = flags.values.get(flag);
+  if (raw !== undefined)
+    return {
+      value: raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== ""),
+      source: `--${flag}=${raw}`,
+      from: "flag",
+    };
+  const source = key ? configSource(files, key) : undefined;
+  if (source && Array.isArray(source.value)) {
+    const value = source.value.filter((v): v is string => typeof v === "string" && v !== "");
+    return {
+      value,
+      source: `${key}: [${value.join(", ")}] in ${where(source)}`,
+      from: "config",
+      path: source.path,
+      ...(source.line ? { line: source.line } : {}),
+    };
+  }
+  return undefined;
+}
+
 /** A boolean setting: the flag (strconv.ParseBool), else the merged config, else kubelet's default. */
 export function boolSetting(
   flags: KubeletFlags,
