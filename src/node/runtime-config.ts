@@ -18,8 +18,10 @@ export function containerdCgroup(path: string, text: string | undefined): Contai
   return containerdCgroupOf(containerdConfigFromText(path, text), path);
 }
 
-/** CRI-O's cgroup_manager from crio.conf and its drop-ins (later files win); CRI-O's default is systemd. */
-export function crioCgroup(files: readonly RuntimeConfigFile[]): { ok: true; systemd: boolean; detail: string } | { ok: false; problem: string } {
+/** CRI-O's cgroup_manager from crio.conf and its drop-ins (later files win; `setIn` the file that decides); CRI-O's default is systemd. */
+export function crioCgroup(
+  files: readonly RuntimeConfigFile[],
+): { ok: true; systemd: boolean; detail: string; setIn?: string } | { ok: false; problem: string } {
   let manager: { value: string; path: string } | undefined;
   for (const file of files) {
     if (file.state === "missing") continue;
@@ -42,5 +44,10 @@ export function crioCgroup(files: readonly RuntimeConfigFile[]): { ok: true; sys
       systemd: true,
       detail: `no cgroup_manager in ${files.map((f) => f.path).join(" or ") || "/etc/crio/crio.conf"}, so CRI-O uses its default, systemd`,
     };
-  return { ok: true, systemd: manager.value === "systemd", detail: `${manager.path} sets cgroup_manager = "${manager.value}" in [crio.runtime]` };
+  return {
+    ok: true,
+    systemd: manager.value === "systemd",
+    detail: `${manager.path} sets cgroup_manager = "${manager.value}" in [crio.runtime]`,
+    setIn: manager.path,
+  };
 }

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { detectDistribution } from "../../src/node/distro/index.js";
+import { RootedHost } from "../../src/node/host.js";
 import type { Finding } from "../../src/types.js";
 import type { Minted } from "../support/certs.js";
 import { runCli } from "../support/cli.js";
@@ -105,6 +107,49 @@ const CASES: Case[] = [
         const f = only(findings, "SwapEnabledWithFailSwapOn");
         assert.equal(f.severity, "critical");
         assert.match(f.remedy ?? "", /swapoff -a/);
+      },
+    },
+  },
+  {
+    name: "CRI-O (kubeadm with the cri-o package)",
+    distribution: "kubeadm",
+    spec: {
+      fixture: "distro-crio",
+      over: { fixture: "distro-kubeadm", without: ["/etc/containerd"] },
+      nodeName: "node-2",
+      process: {
+        pid: 1902,
+        exe: "/usr/bin/kubelet",
+        argv: [
+          "/usr/bin/kubelet",
+          "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
+          "--kubeconfig=/etc/kubernetes/kubelet.conf",
+          "--config=/var/lib/kubelet/config.yaml",
+          "--container-runtime-endpoint=unix:///var/run/crio/crio.sock",
+          "--pod-infra-container-image=registry.k8s.io/pause:3.10",
+        ],
+      },
+      pki: (mint, ca, node) => ({ "/etc/kubernetes/pki/ca.crt": ca.certPem, ...rotatingClient(mint, ca, node), ...selfSignedServing(mint, node) }),
+      // containerd answers CRI on CRI-O's socket: the same protocol (see the fixture's SOURCES.md).
+      runtime: { socket: "/run/crio/crio.sock", cniConfDir: "/etc/cni/net.d", cniBinDir: "/opt/cni/bin" },
+    },
+    breakage: {
+      name: "a drop-in switching CRI-O to cgroupfs while kubelet uses systemd",
+      async apply(node) {
+        // The drop-in the Kubernetes docs give for a cgroupfs CRI-O; it sorts before the package's 10-crio.conf, which sets no cgroup_manager.
+        await node.write("/etc/crio/crio.conf.d/02-cgroup-manager.conf", '[crio.runtime]\nconmon_cgroup = "pod"\ncgroup_manager = "cgroupfs"\n');
+      },
+      expect: ["CgroupDriverMismatch"],
+      check(findings) {
+        const f = only(findings, "CgroupDriverMismatch");
+        assert.match(f.message, /kubelet uses the systemd cgroup driver \(cgroupDriver: systemd in \/var\/lib\/kubelet\/config\.yaml line \d+\)/);
+        assert.match(
+          f.message,
+          /CRI-O uses cgroupfs \(\/etc\/crio\/crio\.conf\.d\/02-cgroup-manager\.conf sets cgroup_manager = "cgroupfs" in \[crio\.runtime\]\)/,
+        );
+        assert.match(f.remedy ?? "", /cgroup_manager = "systemd"` under \[crio\.runtime\] in \/etc\/crio\/crio\.conf\.d\/02-cgroup-manager\.conf/);
+        assert.match(f.remedy ?? "", /systemctl restart crio kubelet/);
+        assert.doesNotMatch(f.remedy ?? "", /containerd|SystemdCgroup/);
       },
     },
   },
@@ -515,6 +560,7 @@ describe("every distribution: healthy says nothing above ok; a breakage is named
     it(`${c.name}: healthy, then ${c.breakage.name}`, { timeout: 120_000 }, async () => {
       const node = await startDistroNode(c.spec);
       try {
+        assert.equal((await detectDistribution(new RootedHost(node.root))).id, c.distribution);
         const healthy = await node.check();
         exactly(healthy, []);
         assert.ok(

@@ -31,6 +31,8 @@ const DAY = 86_400_000;
 
 export interface DistroNodeSpec {
   fixture: string;
+  /** The fixture is an overlay on this one, with `without` removed from it first. */
+  over?: { fixture: string; without?: string[] };
   nodeName: string;
   /** kubelet's process as the kernel shows it (on k3s: the k3s agent process kubelet runs inside). */
   process: { pid: number; argv: string[]; exe: string; comm?: string };
@@ -85,7 +87,7 @@ export function nodeLeaf(mint: CertificateMint, ca: Minted, nodeName: string, pr
 }
 
 export async function startDistroNode(spec: DistroNodeSpec): Promise<DistroNode> {
-  const fixture = await fixtureRoot(spec.fixture);
+  const fixture = await fixtureRoot(spec.fixture, spec.over ? { over: spec.over.fixture, ...(spec.over.without ? { without: spec.over.without } : {}) } : {});
   const root = fixture.root;
   const mint = new CertificateMint();
   const now = Date.now();

@@ -23,14 +23,21 @@ export interface FixtureRoot {
 /**
  * Copies fixture `name` (if any) to a temp dir. With `tmpfsRoot`, the root
  * itself is a tmpfs, so "/" of the fixture node does not depend on how full
- * the test machine's disk is.
+ * the test machine's disk is. With `over`, fixture `name` is an overlay:
+ * the base fixture is copied first, `without` removed from it, then `name`
+ * copied on top (a CRI-O node is kubeadm's files without containerd's).
  */
-export async function fixtureRoot(name?: string, options: { tmpfsRoot?: boolean } = {}): Promise<FixtureRoot> {
+export async function fixtureRoot(name?: string, options: { tmpfsRoot?: boolean; over?: string; without?: readonly string[] } = {}): Promise<FixtureRoot> {
   const root = await mkdtemp(join(tmpdir(), `node-doctor-${name ?? "root"}-`));
   const mounted: string[] = [];
   if (options.tmpfsRoot) {
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=64m,nr_inodes=10000", "tmpfs", root], { stdio: "pipe" });
     mounted.push(root);
+  }
+  if (options.over) {
+    await cp(join(FIXTURES, options.over), root, { recursive: true, verbatimSymlinks: true });
+    await rm(join(root, "SOURCES.md"), { force: true });
+    for (const nodePath of options.without ?? []) await rm(join(root, nodePath), { recursive: true, force: true });
   }
   if (name) await cp(join(FIXTURES, name), root, { recursive: true, verbatimSymlinks: true });
   const fixture: FixtureRoot = {

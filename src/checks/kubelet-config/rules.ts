@@ -684,7 +684,10 @@ function kubeletRuntime(facts: KubeletConfigFacts): Runtime {
 function runtimeDriver(
   facts: KubeletConfigFacts,
   runtime: "containerd" | "crio",
-): { ok: true; systemd: boolean; detail: string; files: string } | { ok: false; problem: string; files: string; restart: string; fix: string } | undefined {
+):
+  | { ok: true; systemd: boolean; detail: string; files: string; setIn?: string }
+  | { ok: false; problem: string; files: string; restart: string; fix: string }
+  | undefined {
   if (runtime === "crio") {
     const files = facts.crioConfig ?? [];
     const paths = files.map((f) => f.path).join(", ") || "/etc/crio/crio.conf";
@@ -759,7 +762,7 @@ export function judgeCgroupDriver(facts: KubeletConfigFacts): Finding[] {
     kubeletDriver.from === "flag" ? `--cgroup-driver ${flagWhere(facts, "cgroup-driver")}` : `cgroupDriver in ${configAt(facts, "cgroupDriver")}`;
   const runtimeFix =
     runtime === "crio"
-      ? `\`cgroup_manager = "systemd"\` under [crio.runtime] in ${driver.files}`
+      ? `\`cgroup_manager = "systemd"\` under [crio.runtime] in ${driver.setIn ?? driver.files}`
       : `\`SystemdCgroup = true\` under the runc runtime's options in ${driver.files}`;
   return [
     finding(
