@@ -109,6 +109,23 @@ export function healthyCondition(type: ConditionType, findings: readonly Finding
 export const REPAIR_CLASSES = ["none", "restart-kubelet", "restart-runtime", "repoint-client-cert", "enable-unit", "reboot", "replace"] as const;
 export type RepairClass = (typeof REPAIR_CLASSES)[number];
 
+export function isRepairClass(value: unknown): value is RepairClass {
+  return typeof value === "string" && (REPAIR_CLASSES as readonly string[]).includes(value);
+}
+
+/** The repair class the engine stamped into a finding's evidence ("none" when there is none). */
+export function findingRepairClass(finding: Pick<Finding, "evidence">): RepairClass {
+  const value = finding.evidence?.["repair"];
+  return isRepairClass(value) ? value : "none";
+}
+
+/** What a machine may do about a condition's current state: the repair class of the finding it reports. */
+export function conditionRepairClass(state: Pick<ConditionState, "reason" | "severity" | "findings">): RepairClass {
+  if (state.severity === "ok") return "none";
+  const reported = state.findings.find((f) => f.reason === state.reason && f.severity === state.severity);
+  return reported ? findingRepairClass(reported) : "none";
+}
+
 /** One reason as documented: the single source of its entry in docs/reasons.md. */
 export interface ReasonSpec {
   /** Every severity a finding with this reason may carry. */

@@ -21,7 +21,7 @@ import { REASONS as RUNTIME_CATALOGUE } from "./runtime/reasons.js";
 import { REASONS as CUSTOM_CATALOGUE } from "./custom/reasons.js";
 import { REASONS as NETWORK_CATALOGUE } from "./network/reasons.js";
 import type { CheckMetricsFactory } from "../telemetry/registry.js";
-import type { Check, ReasonCatalogue } from "../types.js";
+import type { Check, ReasonCatalogue, ReasonSpec, RepairClass } from "../types.js";
 import { certificateMetrics } from "./certificates/metrics.js";
 import { clockMetrics } from "./clock/metrics.js";
 import { filesystemMetrics } from "./disk/metrics.js";
@@ -108,6 +108,14 @@ export function checkMetricsFactory(name: string): CheckMetricsFactory | undefin
   return Object.hasOwn(CHECKS, kind) ? (CHECKS[kind as CheckName] as CheckEntry<unknown>).metrics : undefined;
 }
 export const CHECK_NAMES = Object.keys(CHECKS) as CheckName[];
+
+/** The repair class its reasons.ts gives a check's reason ("none" for a reason it does not list). */
+export function repairClassOf(checkName: string, reason: string): RepairClass {
+  const kind = checkKind(checkName);
+  if (!Object.hasOwn(CHECKS, kind)) return "none";
+  const reasons = (CHECKS[kind as CheckName] as CheckEntry<unknown>).reasons.reasons as Record<string, ReasonSpec>;
+  return Object.hasOwn(reasons, reason) ? (reasons[reason] as ReasonSpec).repair : "none";
+}
 
 /** The `checks` section of the config schema: one settings schema per check. */
 export const checkSettingsSchemas = Object.fromEntries(Object.entries(CHECKS).map(([name, e]) => [name, e.settings])) as {

@@ -9,7 +9,7 @@
  * - A throw or timeout becomes an `unknown` finding on each condition the
  *   check feeds; the other checks go on.
  */
-import type { Check, CheckContext, CheckRun, Clock, ClusterReader, Finding, Host, Log, SharedFacts, TimerHandle, TrustedTime } from "../types.js";
+import type { Check, CheckContext, CheckRun, Clock, ClusterReader, Finding, Host, Log, RepairClass, SharedFacts, TimerHandle, TrustedTime } from "../types.js";
 import type { NodeState } from "./state.js";
 import { REASONS } from "./reasons.js";
 
@@ -29,6 +29,8 @@ export interface SchedulerOptions {
   jitterRatio: number;
   /** Deterministic in tests. */
   random?: () => number;
+  /** A check's reason's repair class (its reasons.ts), stamped into every finding's evidence as `repair`; "none" when absent. */
+  repairClass?: (check: string, reason: string) => RepairClass;
 }
 
 class TimeoutError extends Error {
@@ -173,6 +175,13 @@ export class Scheduler {
     };
   }
 
+  /** The finding with its reason's repair class in its evidence: Events, metrics, /findings and the repair sink read it there. */
+  private withRepairClass(finding: Finding): Finding {
+    const engine = Object.hasOwn(REASONS.reasons, finding.reason) ? REASONS.reasons[finding.reason as keyof typeof REASONS.reasons].repair : undefined;
+    const repair = engine ?? this.options.repairClass?.(finding.check, finding.reason) ?? "none";
+    return { ...finding, evidence: { ...finding.evidence, repair } };
+  }
+
   private unknownFindings(check: Check, reason: string, message: string): Finding[] {
     return check.conditions.map((condition) => ({
       check: check.name,
@@ -190,7 +199,8 @@ export class Scheduler {
     const startedAtMs = clock.now();
     const startedMonotonic = clock.monotonic();
     const finish = (run: Omit<CheckRun, "check" | "startedAtMs" | "durationMs">): CheckRun => {
-      const record: CheckRun = { check: check.name, startedAtMs, durationMs: clock.monotonic() - startedMonotonic, ...run };
+      const findings = run.findings.map((f) => this.withRepairClass(f));
+      const record: CheckRun = { check: check.name, startedAtMs, durationMs: clock.monotonic() - startedMonotonic, ...run, findings };
       state.record(record, clock.now());
       return record;
     };

@@ -4,7 +4,7 @@
  */
 import { hostname } from "node:os";
 import { agentConfigSchema, type AgentConfig } from "../config/config.js";
-import { buildChecks, checkSettingsSchemas, type CheckName } from "../checks/index.js";
+import { buildChecks, checkSettingsSchemas, repairClassOf, type CheckName } from "../checks/index.js";
 import { systemClock } from "../time/clock.js";
 import type { DampingSettings } from "../engine/damping.js";
 import { Scheduler, trustedNowFrom } from "../engine/scheduler.js";
@@ -97,6 +97,7 @@ export async function assemble(
     logFor: (check) => log.child({ check }),
     ...(cluster.reader ? { cluster: cluster.reader } : {}),
     jitterRatio: config.engine.jitterRatio,
+    repairClass: repairClassOf,
   });
   return { config, nodeName, log, checks, state, scheduler, metrics, cluster, kubelet };
 }

@@ -21,7 +21,7 @@
  */
 import type { Event as CoreEvent } from "kubernetes-types/core/v1.js";
 import { ApiError } from "../kube/transport.js";
-import type { Clock, ConditionType, Log, Sink, StateView, Transition } from "../types.js";
+import { conditionRepairClass, type Clock, type ConditionType, type Log, type Sink, type StateView, type Transition } from "../types.js";
 import { Counter, type Registry } from "../telemetry/prometheus.js";
 import { apiTime, conditionMessage, MAX_CONDITION_MESSAGE } from "./conditions.js";
 
@@ -46,6 +46,8 @@ export const DEFAULT_EVENTS_POLICY: EventsPolicy = {
 
 export const EVENT_NAMESPACE = "default";
 export const EVENT_COMPONENT = "node-doctor";
+/** The repair class of the reason an Event reports (docs/remediation.md), for whatever acts on Events. */
+export const REPAIR_ANNOTATION = "node-doctor/repair";
 
 export type EventOutcome = "created" | "aggregated" | "suppressed" | "failed";
 
@@ -138,7 +140,16 @@ export class EventsSink implements Sink {
         this.record("aggregated", type);
         return;
       }
-      const event = buildEvent({ nodeName, condition: t.condition, reason: t.to.reason, message, type, nowMs: stampMs, seq: this.seq++ });
+      const event = buildEvent({
+        nodeName,
+        condition: t.condition,
+        reason: t.to.reason,
+        message,
+        type,
+        nowMs: stampMs,
+        seq: this.seq++,
+        annotations: { [REPAIR_ANNOTATION]: conditionRepairClass(t.to) },
+      });
       const created = await api.createEvent(EVENT_NAMESPACE, event, this.abort.signal);
       this.posted.set(key, { name: created.metadata.name ?? event.metadata.name ?? "", count: 1, atMs: nowMs });
       this.record("created", type);
@@ -173,23 +184,28 @@ const MAX_PAUSE_MS = 300_000;
 /** A core/v1 Event about the Node, named like client-go names them (<node>.<hex time>). */
 export function buildEvent(input: {
   nodeName: string;
-  condition: ConditionType;
+  /** The condition it is about, for the caller's bookkeeping (not written). */
+  condition?: ConditionType;
   reason: string;
   message: string;
   type: "Normal" | "Warning";
   nowMs: number;
   seq: number;
+  annotations?: Record<string, string>;
+  /** What was done (the repair sink's Events): core/v1 Event.action. */
+  action?: string;
 }): CoreEvent & { metadata: { name: string } } {
   const at = apiTime(input.nowMs);
   const suffix = (BigInt(Math.floor(input.nowMs)) * 1_000_000n + BigInt(input.seq % 1_000_000)).toString(16);
   return {
     apiVersion: "v1",
     kind: "Event",
-    metadata: { name: `${input.nodeName}.${suffix}`, namespace: EVENT_NAMESPACE },
+    metadata: { name: `${input.nodeName}.${suffix}`, namespace: EVENT_NAMESPACE, ...(input.annotations ? { annotations: input.annotations } : {}) },
     involvedObject: { kind: "Node", apiVersion: "v1", name: input.nodeName, uid: input.nodeName },
     reason: input.reason,
     message: input.message,
     type: input.type,
+    ...(input.action ? { action: input.action } : {}),
     source: { component: EVENT_COMPONENT, host: input.nodeName },
     reportingComponent: EVENT_COMPONENT,
     reportingInstance: input.nodeName,

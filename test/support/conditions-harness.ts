@@ -11,7 +11,7 @@ import { RootedHost } from "../../src/node/host.js";
 import type { KubeClient } from "../../src/kube/client.js";
 import { ConditionsSink, type ConditionsPolicy } from "../../src/sinks/conditions.js";
 import { EventsSink, type EventsPolicy } from "../../src/sinks/events.js";
-import type { Check, ConditionType, Finding, Log, Severity } from "../../src/types.js";
+import type { Check, ConditionType, Finding, Log, RepairClass, Severity } from "../../src/types.js";
 import { FakeClock, settle } from "./fake-clock.js";
 import type { FakeApiServer } from "./fake-apiserver.js";
 import { kubeClientFor } from "./kube.js";
@@ -72,6 +72,8 @@ export async function conditionsHarness(
     managedTypes?: ConditionType[];
     timeoutMs?: number;
     clockOffsetMs?: number;
+    /** Stamps repair classes into findings as the agent does (checks/index.ts repairClassOf). */
+    repairClass?: (check: string, reason: string) => RepairClass;
   } = {},
 ): Promise<Harness> {
   const nodeName = options.nodeName ?? "node-1";
@@ -97,7 +99,15 @@ export async function conditionsHarness(
     ...(options.clockOffsetMs !== undefined ? { clockOffsetMs: () => options.clockOffsetMs ?? 0 } : {}),
   });
   const state = new NodeState(checks, [conditions, events], DAMPING, log);
-  const scheduler = new Scheduler(checks, { host: new RootedHost("/"), clock, state, log, logFor: () => log, jitterRatio: 0 });
+  const scheduler = new Scheduler(checks, {
+    host: new RootedHost("/"),
+    clock,
+    state,
+    log,
+    logFor: () => log,
+    jitterRatio: 0,
+    ...(options.repairClass ? { repairClass: options.repairClass } : {}),
+  });
   const between = async () => {
     await settle();
     await conditions.idle();

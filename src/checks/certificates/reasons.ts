@@ -12,14 +12,14 @@ export const REASONS = defineReasons({
         "the client certificate's NotBefore lies after the trusted time; the API server rejects it and kubelet logs `Unauthorized` ([the certificate from the future](incidents.md#the-certificate-from-the-future): kubelet rotated while the node's clock was wrong). The message gives NotBefore, the trusted time and where that time came from.",
       remedy:
         "point the symlink back at the older valid certificate the remedy names, and restart kubelet; make sure time sync runs (`timedatectl set-ntp true`).",
-      repair: "none",
+      repair: "repoint-client-cert",
     },
     ClientCertificateExpired: {
       severities: ["critical"],
       meaning: "the client certificate's NotAfter has passed; the API server rejects kubelet.",
       remedy:
         "the newest valid rotated certificate (named), or re-bootstrap: a valid token in the bootstrap kubeconfig, move the current certificate aside, restart kubelet, `kubectl certificate approve` its CSR.",
-      repair: "none",
+      repair: "repoint-client-cert",
     },
     ClientCertificateExpiresSoon: {
       severities: ["warning", "critical"],
@@ -35,28 +35,28 @@ export const REASONS = defineReasons({
         "critical when the file cannot be read (does not exist, a dangling symlink, a directory, a symlink loop, permission denied); warning when `kubelet-client-current.pem` links outside the cert dir (kubelet only ever links within it, so somebody made it by hand).",
       meaning: "the message names the path, where it was configured and the problem.",
       remedy: "the valid rotated certificate the remedy names, or re-bootstrap.",
-      repair: "none",
+      repair: "repoint-client-cert",
     },
     ClientCertificateMalformed: {
       severities: ["critical"],
       meaning:
         "the file is read but is no usable PEM certificate: empty, truncated (a BEGIN without its END), garbage in the base64, DER where PEM belongs, or base64 that is no X.509 certificate. The message names the path, the block and the line.",
       remedy: "as ClientCertificateMissing.",
-      repair: "none",
+      repair: "repoint-client-cert",
     },
     ClientCertificateWrongIssuer: {
       severities: ["critical"],
       meaning:
         "the certificate's signature does not verify with the cluster CA from kubelet's kubeconfig (checked with the CA's public key, not by comparing names: a CA re-created with the same name does not pass).",
       remedy: "the valid rotated certificate the remedy names, or re-bootstrap against the right cluster.",
-      repair: "none",
+      repair: "repoint-client-cert",
     },
     ClientCertificateKeyMismatch: {
       severities: ["critical"],
       meaning:
         "the private key beside the certificate (in the same file, or `client-key`) does not belong to it, is missing or unreadable. Keys are read only for this comparison and never logged or exported.",
       remedy: "as ClientCertificateWrongIssuer.",
-      repair: "none",
+      repair: "repoint-client-cert",
     },
     ClientCertificateWrongIdentity: {
       severities: ["critical"],

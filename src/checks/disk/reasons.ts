@@ -57,7 +57,7 @@ export const REASONS = defineReasons({
       severity: "critical for kubelet's or the runtime's filesystem, warning for others.",
       meaning: "the filesystem is mounted read-only — usually the kernel remounted it after I/O errors; kubelet and the runtime cannot write pod data.",
       remedy: "`dmesg | grep -iE 'remount|I/O error|EXT4-fs error'`; drain the node, repair (fsck) or replace the disk, reboot.",
-      repair: "none",
+      repair: "reboot",
     },
     FilesystemUnreadable: {
       severities: ["unknown"],

@@ -114,7 +114,7 @@ export const REASONS = defineReasons({
       meaning:
         "`PLEG is not healthy: pleg was last seen active … ago; threshold is 3m0s`: the runtime answers kubelet's relist too slowly; the node flaps NotReady.",
       remedy: "remove dead containers, look at the runtime's log and disk I/O, restart the runtime.",
-      repair: "none",
+      repair: "restart-runtime",
     },
     ContainerRuntimeDown: {
       severities: ["critical"],
@@ -122,7 +122,7 @@ export const REASONS = defineReasons({
       severity: "critical (3 in 5 min)",
       meaning: "kubelet reports `Container runtime not ready` (RuntimeReady=false) or `container runtime is down`.",
       remedy: "`systemctl status containerd`, its journal, `crictl info`; restart it.",
-      repair: "none",
+      repair: "restart-runtime",
     },
     ContainerRuntimeSocketUnreachable: {
       severities: ["critical"],
@@ -131,7 +131,7 @@ export const REASONS = defineReasons({
       meaning:
         "kubelet's CRI calls fail with `dial unix <socket>: connect: no such file or directory | connection refused | permission denied` for the runtime's socket (containerd, CRI-O, Docker, cri-dockerd; a CSI driver's socket is not the runtime).",
       remedy: "start the runtime, or make kubelet's `containerRuntimeEndpoint` name the socket it listens on.",
-      repair: "none",
+      repair: "restart-runtime",
     },
     KubeletEvictingForDisk: {
       severities: ["warning"],

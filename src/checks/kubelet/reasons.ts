@@ -25,7 +25,7 @@ export const REASONS = defineReasons({
         "no kubelet process, although the host is a node (unit, binary or state dir exist). The message adds systemd's view (`ActiveState`, `SubState`, `Result`, exit status, restarts) and the healthz outcome.",
       remedy:
         "`journalctl -u kubelet -n 100 --no-pager` says why it stopped (flag and config errors also show on `KubeletConfigInvalid`); fix it, then `systemctl restart kubelet`.",
-      repair: "none",
+      repair: "restart-kubelet",
     },
     KubeletHealthzFailing: {
       severities: ["critical"],
@@ -33,7 +33,7 @@ export const REASONS = defineReasons({
         "the kubelet process exists but its healthz endpoint refuses the connection, times out (2 s) or answers something other than `200 ok`. The message quotes the URL and the outcome.",
       remedy:
         "`curl -sS 'http://127.0.0.1:10248/healthz?verbose'` shows the failing check; `journalctl -u kubelet` the cause; a hung kubelet needs `systemctl restart kubelet`.",
-      repair: "none",
+      repair: "restart-kubelet",
     },
     KubeletRestartingFrequently: {
       severities: ["warning", "critical"],
@@ -51,7 +51,7 @@ export const REASONS = defineReasons({
         "kubelet would not start at boot: its unit (the distribution's: `kubelet.service`, `k3s-agent.service`, `rke2-agent.service`) has no `*.wants/` link and systemd's `UnitFileState` is `disabled`/`masked`, and no enabled unit of the distribution starts it either. On EKS Amazon Linux 2023 `kubelet.service` is never enabled: the enabled `nodeadm-run.service` starts it at every boot, so only that unit's enablement counts there.",
       remedy:
         "`systemctl enable --now <unit>`, where the unit is kubelet's, or the one that starts it on this distribution (`nodeadm-run` on EKS AL2023); `systemctl unmask <unit>` first when masked.",
-      repair: "none",
+      repair: "enable-unit",
     },
     MultipleKubeletProcesses: {
       severities: ["warning"],
@@ -82,7 +82,7 @@ export const REASONS = defineReasons({
       meaning: "the control plane no longer hears kubelet's heartbeat.",
       remedy:
         "`journalctl -u kubelet | grep -iE 'lease|unauthorized|timeout'`; check the API server is reachable and kubelet's client certificate (`KubeletCertificateInvalid`).",
-      repair: "none",
+      repair: "restart-kubelet",
     },
     KubeletRegistrationUnknown: {
       severities: ["unknown"],

@@ -32,13 +32,13 @@ export const REASONS = defineReasons({
         "the runtime's socket does not exist (or is not a socket): the runtime is stopped, or kubelet points at the wrong path. The message names the path and where the endpoint came from.",
       remedy:
         "`systemctl status containerd` (or `crio`, `cri-docker`), `journalctl -u containerd -n 100`, `systemctl restart containerd`; if the runtime listens elsewhere, fix kubelet's `--container-runtime-endpoint`. When the socket's directory is missing too, the message says so and the remedy adds: a pod must mount it (the chart's `hostPaths.runtimeSocket.path`, `/run/containerd` by default; `/run/crio` for CRI-O).",
-      repair: "none",
+      repair: "restart-runtime",
     },
     RuntimeNotListening: {
       severities: ["critical"],
       meaning: "the socket file exists but nothing listens on it (connection refused): the runtime died and left its socket behind.",
       remedy: "find why it stopped in `journalctl -u containerd -n 100`, then `systemctl restart containerd`.",
-      repair: "none",
+      repair: "restart-runtime",
     },
     RuntimeSocketDenied: {
       severities: ["unknown"],
@@ -52,7 +52,7 @@ export const REASONS = defineReasons({
         "the runtime accepted the connection but did not answer a CRI call within the deadline. kubelet's calls hang the same way: PLEG is not healthy (a hung `ListContainers` is exactly its relist), pods stick in ContainerCreating or Terminating.",
       remedy:
         "`journalctl -u containerd -n 100`; `kill -USR1 $(pidof containerd)` dumps its goroutines into the journal (keep it for the bug report); then `systemctl restart containerd`.",
-      repair: "none",
+      repair: "restart-runtime",
     },
     RuntimeEndpointNotCri: {
       severities: ["critical"],
@@ -88,7 +88,7 @@ export const REASONS = defineReasons({
       meaning:
         "the runtime reports `RuntimeReady=false` (or no such condition); kubelet marks the node NotReady. The message quotes the runtime's reason and message.",
       remedy: "`journalctl -u containerd -n 100` for why; `systemctl restart containerd`.",
-      repair: "none",
+      repair: "restart-runtime",
     },
     RuntimeNetworkNotReady: {
       severities: ["critical"],

@@ -4,7 +4,7 @@
  * scrape time). Documented series: docs/metrics.md.
  */
 import { Counter, Gauge, Histogram, type Registry } from "../../telemetry/prometheus.js";
-import type { CheckRun, Sink, StateView, Transition } from "../../types.js";
+import { findingRepairClass, type CheckRun, type Sink, type StateView, type Transition } from "../../types.js";
 import { registerProcessMetrics } from "./process.js";
 import { createRegistry, type CheckMetrics, type CheckMetricsFactory } from "../../telemetry/registry.js";
 import { checkMetricsFactory } from "../../checks/index.js";
@@ -69,8 +69,8 @@ export function createMetricsSink(options: {
   });
   const findings = new Gauge({
     name: "node_doctor_findings",
-    help: "Current findings that are not ok, by check, condition, reason and severity.",
-    labelNames: ["check", "condition", "reason", "severity"],
+    help: "Current findings that are not ok, by check, condition, reason, severity and the reason's repair class (docs/remediation.md).",
+    labelNames: ["check", "condition", "reason", "severity", "repair"],
     registers: [registry],
   });
 
@@ -120,7 +120,7 @@ export function createMetricsSink(options: {
       const counts = new Map<string, number>();
       for (const f of run.findings) {
         if (f.severity === "ok") continue;
-        const key = JSON.stringify({ check: run.check, condition: f.condition, reason: f.reason, severity: f.severity });
+        const key = JSON.stringify({ check: run.check, condition: f.condition, reason: f.reason, severity: f.severity, repair: findingRepairClass(f) });
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
       for (const [key, count] of counts) findings.set(JSON.parse(key) as Record<string, string>, count);
