@@ -21,9 +21,10 @@ const FEATURES: Array<[string, Values]> = [
   ["default values", {}],
   ["ServiceMonitor, PrometheusRule and dashboard", { serviceMonitor: { enabled: true, labels: { release: "prom" }, relabelings: [{ action: "labeldrop", regex: "pod" }], metricRelabelings: [{ action: "drop", sourceLabels: ["__name__"], regex: "nodejs_.*" }] }, prometheusRule: { enabled: true, runbookBaseURL: "https://docs.example.org/runbooks/" }, dashboard: { enabled: true } }],
   ["PodMonitor", { podMonitor: { enabled: true } }],
-  ["privileged, pinned digest, pull secrets, extras", { privileged: true, image: { digest: `sha256:${"b".repeat(64)}` }, imagePullSecrets: [{ name: "regcred" }], extraArgs: ["--log-level=debug"], extraEnv: [{ name: "TZ", value: "UTC" }], hostPaths: { containerdConfig: { enabled: true, path: "/etc/containerd", type: "Directory" } }, podAnnotations: { a: "b" }, podLabels: { team: "infra" }, commonLabels: { owner: "sre" }, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/arch", operator: "In", values: ["amd64"] }] }] } } } }],
+  ["privileged, pinned digest, pull secrets, extras", { privileged: true, image: { digest: `sha256:${"b".repeat(64)}` }, imagePullSecrets: [{ name: "regcred" }], extraArgs: ["--log-level=debug"], extraEnv: [{ name: "TZ", value: "UTC" }], hostRootFsMount: { enabled: false }, hostPaths: { containerdConfig: { enabled: true, path: "/etc/containerd", type: "Directory" } }, podAnnotations: { a: "b" }, podLabels: { team: "infra" }, commonLabels: { owner: "sre" }, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/arch", operator: "In", values: ["amd64"] }] }] } } } }],
   ["no host network, no service, no hook, existing account", { hostNetwork: false, service: { enabled: false }, cleanupHook: { enabled: false }, serviceAccount: { create: false, name: "node-doctor-sa" }, rbac: { create: false } }],
-  ["every host path off", { hostPaths: Object.fromEntries(["proc", "kubeletPki", "kubeletConfig", "kubeletRoot", "kubernetes", "systemdConfig", "systemdRun", "runtimeSocket", "runtimeRoot", "cniConfig", "cniBin", "journal", "dbus"].map((k) => [k, { enabled: false }])) }],
+  ["the hostPaths instead of the node's /", { hostRootFsMount: { enabled: false } }],
+  ["the hostPaths, every one off", { hostRootFsMount: { enabled: false }, hostPaths: Object.fromEntries(["proc", "sys", "kubeletPki", "kubeletConfig", "kubeletRoot", "kubernetes", "systemdConfig", "systemdRun", "runtimeSocket", "runtimeRoot", "cniConfig", "cniBin", "journal", "dbus"].map((k) => [k, { enabled: false }])) }],
 ];
 
 function daemonSetOf(rendered: Rendered): DaemonSet {
@@ -119,36 +120,59 @@ describe("DaemonSet policy", () => {
     assert.equal(ds.spec?.template.spec?.hostIPC, undefined);
   });
 
-  it("mounts every host path read-only, under /host, and exactly the ones the checks read", () => {
+  it("mounts the node's / read-only at /host following the node's mounts, and /proc, /sys and /run read-only over it", () => {
     const spec = ds.spec?.template.spec;
     const container = agentContainer(ds);
-    const hostVolumes = new Map((spec?.volumes ?? []).filter((v) => v.hostPath).map((v) => [v.name, v.hostPath?.path ?? ""]));
-    const mounts = container.volumeMounts ?? [];
-    for (const mount of mounts) assert.equal(mount.readOnly, true, `${mount.name} is read-only`);
+    const hostVolumes = new Map((spec?.volumes ?? []).filter((v) => v.hostPath).map((v) => [v.name, v.hostPath]));
+    assert.deepEqual([...hostVolumes.values()].map((h) => [h?.path, h?.type]).sort(), [["/", "Directory"], ["/proc", "Directory"], ["/run", "Directory"], ["/sys", "Directory"]]);
+    const mounts = (container.volumeMounts ?? []).filter((m) => hostVolumes.has(m.name));
+    assert.deepEqual(
+      mounts.map((m) => [hostVolumes.get(m.name)?.path, m.mountPath, m.readOnly, m.mountPropagation ?? m.recursiveReadOnly]),
+      [
+        ["/", "/host", true, "HostToContainer"],
+        ["/proc", "/host/proc", true, "IfPossible"],
+        ["/run", "/host/run", true, "HostToContainer"],
+        ["/sys", "/host/sys", true, "IfPossible"],
+      ],
+      "a parent before what is under it; the kernel's filesystems recursively read-only, the rest following the node",
+    );
+    for (const mount of container.volumeMounts ?? []) {
+      assert.equal(mount.readOnly, true, `${mount.name} is read-only`);
+      assert.notEqual(mount.mountPropagation, "Bidirectional", "no propagation back to the host");
+    }
+  });
+
+  it("with hostRootFsMount off, mounts the hostPaths read-only under /host, following the node's mounts", async () => {
+    const narrow = daemonSetOf(await renderChart({ hostRootFsMount: { enabled: false } }));
+    const hostVolumes = new Map((narrow.spec?.template.spec?.volumes ?? []).filter((v) => v.hostPath).map((v) => [v.name, v.hostPath?.path ?? ""]));
+    const mounts = agentContainer(narrow).volumeMounts ?? [];
     for (const [name, path] of hostVolumes) {
       const mount = mounts.find((m) => m.name === name);
       assert.equal(mount?.mountPath, `/host${path}`, `${name} is mounted at /host${path}`);
+      assert.equal(mount?.readOnly, true);
+      assert.equal(mount?.mountPropagation ?? mount?.recursiveReadOnly, ["/proc", "/sys"].includes(path) ? "IfPossible" : "HostToContainer", path);
     }
     assert.deepEqual([...hostVolumes.values()].sort(), [
       "/etc/cni", "/etc/kubernetes", "/etc/systemd", "/opt/cni/bin", "/proc", "/run/containerd", "/run/dbus", "/run/systemd",
-      "/var/lib/containerd", "/var/lib/kubelet", "/var/log/journal",
+      "/sys", "/var/lib/containerd", "/var/lib/kubelet", "/var/log/journal",
     ]);
-    for (const mount of mounts) assert.equal(mount.mountPropagation, undefined, "no propagation back to the host");
+    assert.ok(![...(narrow.spec?.template.spec?.volumes ?? [])].some((v) => v.hostPath?.type?.endsWith("OrCreate")), "nothing is created on the node");
   });
 
   it("mounts kubelet's pki and config.yaml on their own only when kubelet's root is not mounted", async () => {
-    const paths = (agentContainer(ds).volumeMounts ?? []).map((m) => m.mountPath);
+    const narrow = daemonSetOf(await renderChart({ hostRootFsMount: { enabled: false } }));
+    const paths = (agentContainer(narrow).volumeMounts ?? []).map((m) => m.mountPath);
     assert.ok(paths.includes("/host/var/lib/kubelet"));
     assert.ok(!paths.some((p) => p.startsWith("/host/var/lib/kubelet/")), "already visible under /host/var/lib/kubelet");
-    const narrow = daemonSetOf(await renderChart({ hostPaths: { kubeletRoot: { enabled: false } } }));
-    const volumes = (narrow.spec?.template.spec?.volumes ?? []).map((v) => [v.hostPath?.path, v.hostPath?.type]);
+    const narrower = daemonSetOf(await renderChart({ hostRootFsMount: { enabled: false }, hostPaths: { kubeletRoot: { enabled: false } } }));
+    const volumes = (narrower.spec?.template.spec?.volumes ?? []).map((v) => [v.hostPath?.path, v.hostPath?.type]);
     assert.deepEqual(volumes.filter(([p]) => p?.startsWith("/var/lib/kubelet")), [["/var/lib/kubelet/config.yaml", "File"], ["/var/lib/kubelet/pki", "Directory"]]);
-    const mounts = (agentContainer(narrow).volumeMounts ?? []).map((m) => m.mountPath);
+    const mounts = (agentContainer(narrower).volumeMounts ?? []).map((m) => m.mountPath);
     assert.ok(mounts.includes("/host/var/lib/kubelet/pki") && mounts.includes("/host/var/lib/kubelet/config.yaml"));
   });
 
   it("mounts a parent path before its children", async () => {
-    const other = daemonSetOf(await renderChart({ hostPaths: { journal: { path: "/var/lib/kubelet/logs" }, kubeletPki: { path: "/var/lib/kubelet-pki" } } }));
+    const other = daemonSetOf(await renderChart({ hostRootFsMount: { enabled: false }, hostPaths: { journal: { path: "/var/lib/kubelet/logs" }, kubeletPki: { path: "/var/lib/kubelet-pki" } } }));
     const paths = (agentContainer(other).volumeMounts ?? []).map((m) => m.mountPath);
     assert.ok(!paths.includes("/host/var/lib/kubelet/logs"), "inside kubeletRoot");
     assert.ok(paths.includes("/host/var/lib/kubelet-pki"), "a sibling with a common prefix is not inside");
@@ -211,7 +235,7 @@ describe("DaemonSet policy", () => {
   });
 
   it("turns a host path off and moves one", async () => {
-    const other = daemonSetOf(await renderChart({ hostPaths: { dbus: { enabled: false }, runtimeSocket: { path: "/var/run/crio" } } }));
+    const other = daemonSetOf(await renderChart({ hostRootFsMount: { enabled: false }, hostPaths: { dbus: { enabled: false }, runtimeSocket: { path: "/var/run/crio" } } }));
     const paths = (other.spec?.template.spec?.volumes ?? []).map((v) => v.hostPath?.path).filter(Boolean);
     assert.ok(!paths.includes("/run/dbus"));
     assert.ok(paths.includes("/var/run/crio"));
@@ -219,7 +243,7 @@ describe("DaemonSet policy", () => {
   });
 
   it("refuses two host paths with the same path", async () => {
-    await assert.rejects(renderChart({ hostPaths: { journal: { path: "/proc" } } }), /hostPaths\.journal\.path and hostPaths\.proc\.path are both \/proc|hostPaths\.proc\.path and hostPaths\.journal\.path are both \/proc/);
+    await assert.rejects(renderChart({ hostRootFsMount: { enabled: false }, hostPaths: { journal: { path: "/proc" } } }), /hostPaths\.journal\.path and hostPaths\.proc\.path are both \/proc|hostPaths\.proc\.path and hostPaths\.journal\.path are both \/proc/);
   });
 });
 

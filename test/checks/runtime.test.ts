@@ -184,7 +184,10 @@ describe("runtime check with sockets that misbehave", () => {
       /socket \/run\/containerd\/containerd\.sock from containerRuntimeEndpoint in \/var\/lib\/kubelet\/config\.yaml does not exist \(nor does \/run\/containerd\)/,
     );
     assert.match(finding.remedy ?? "", /systemctl status containerd/);
-    assert.match(finding.remedy ?? "", /the pod does not see \/run\/containerd: mount it \(the chart's hostPaths\.runtimeSocket\.path/);
+    assert.match(
+      finding.remedy ?? "",
+      /the pod does not see \/run\/containerd: mount it \(the chart mounts the node's \/ and \/run unless hostRootFsMount\.enabled is false; then set hostPaths\.runtimeSocket\.path/,
+    );
   });
 
   it("CRI-O's socket named by kubelet, its directory present but no socket: critical, without the mount hint", async () => {

@@ -13,12 +13,13 @@ import { certificateSettings, createCertificatesCheck } from "../../src/checks/c
 import { createKubeletConfigCheck, kubeletConfigSettings } from "../../src/checks/kubelet-config/index.js";
 import { createKubeletCheck } from "../../src/checks/kubelet/index.js";
 import { createRuntimeCheck, runtimeSettings } from "../../src/checks/runtime/index.js";
+import { createDiskCheck, diskSettings } from "../../src/checks/disk/index.js";
 import { RootedHost } from "../../src/node/host.js";
 import { KubeletLocator } from "../../src/node/kubelet/locator.js";
 import { systemClock } from "../../src/time/clock.js";
 import { NodeState } from "../../src/engine/state.js";
 import { Scheduler } from "../../src/engine/scheduler.js";
-import type { Check, ClusterReader, Finding } from "../../src/types.js";
+import type { Check, ClusterReader, Finding, Host } from "../../src/types.js";
 import { CertificateMint, type Minted } from "./certs.js";
 import { silentLog } from "./check-context.js";
 import { startContainerd, type Containerd } from "./containerd.js";
@@ -50,8 +51,11 @@ export interface DistroNode {
   ca: Minted;
   healthz: Healthz;
   containerd: Containerd;
-  /** Runs kubelet, kubelet-config, certificates and runtime once each through the engine, with fresh checks (no state carried over). */
-  check(): Promise<Finding[]>;
+  /**
+   * Runs kubelet, kubelet-config, certificates and runtime once each through the engine, with fresh checks (no state
+   * carried over); `host` in place of the node's RootedHost (one that records what is read), `disk` adds the disk check.
+   */
+  check(options?: { host?: Host; disk?: boolean }): Promise<Finding[]>;
   /** Takes kubelet down: its process gone and its healthz refusing. */
   stopKubelet(): Promise<void>;
   write(nodePath: string, text: string): Promise<void>;
@@ -138,14 +142,15 @@ export async function startDistroNode(spec: DistroNodeSpec): Promise<DistroNode>
     containerd,
     write,
     read: (nodePath) => readFile(join(root, nodePath), "utf8"),
-    async check() {
-      const host = new RootedHost(root);
+    async check(options = {}) {
+      const host = options.host ?? new RootedHost(root);
       const locator = new KubeletLocator(host, systemClock, 0);
       const checks: Check[] = [
         createKubeletCheck(kubeletTestSettings(kubeletUp ? healthz.url : healthz.closedUrl), { kubelet: locator }),
         createKubeletConfigCheck(kubeletConfigSettings.parse({}, "checks.kubelet-config"), { kubelet: locator }),
         createCertificatesCheck(certificateSettings.parse({}, "checks.certificates"), { kubelet: locator }),
         createRuntimeCheck(runtimeSettings.parse({}, "checks.runtime"), { kubelet: locator }),
+        ...(options.disk ? [createDiskCheck(diskSettings.parse({}, "checks.disk"), { kubelet: locator })] : []),
       ];
       // One round as `node-doctor check` runs it: the engine starts the fact writers (the runtime) first.
       const state = new NodeState(checks, [], { consecutiveRuns: 1, holdMs: 0, flapTransitions: 100, flapWindowMs: 60_000 }, silentLog);

@@ -79,13 +79,31 @@ does), and the job is always "node-doctor" so the shipped alerts match.
 {{- end -}}
 
 {{/*
-The host paths to mount, as YAML "path: name". A path inside another enabled
-one is left out: it is already visible there (kubelet's pki and config.yaml
-under /var/lib/kubelet), and a File-typed mount of a file the node lacks would
-keep the pod from starting. Ranging over the result goes by path, so a
-parent is always mounted before anything under it.
+The node's files under /host, as YAML "mountPath: {name, path, type}";
+ranging over it goes by mount path, so a parent is mounted before anything
+under it.
+
+hostRootFsMount.enabled (the default): the node's / at /host, and /proc, /sys and
+/run again over it. Kubernetes makes only the top of a mount read-only, not
+the filesystems mounted under it; these three are separate filesystems on
+every Linux node (the kernel's interfaces, systemd's runtime directory with
+the runtime's sockets), so each gets a read-only mount of its own. Every one
+of these paths exists on every node: nothing is created, nothing can be
+missing.
+
+Otherwise the enabled hostPaths, each at /host/<path>. A path inside another
+enabled one is left out: it is already visible there (kubelet's pki and
+config.yaml under /var/lib/kubelet), and a File-typed mount of a file the
+node lacks would keep the pod from starting.
 */}}
 {{- define "node-doctor.hostMounts" -}}
+{{- $out := dict -}}
+{{- if .Values.hostRootFsMount.enabled -}}
+{{- $_ := set $out "/host" (dict "name" "root" "path" "/" "type" "Directory") -}}
+{{- range $path := list "/proc" "/sys" "/run" -}}
+{{- $_ := set $out (printf "/host%s" $path) (dict "name" (trimPrefix "/" $path) "path" $path "type" "Directory") -}}
+{{- end -}}
+{{- else -}}
 {{- $byPath := dict -}}
 {{- range $name, $hp := .Values.hostPaths -}}
 {{- if $hp.enabled -}}
@@ -95,7 +113,6 @@ parent is always mounted before anything under it.
 {{- $_ := set $byPath $hp.path $name -}}
 {{- end -}}
 {{- end -}}
-{{- $out := dict -}}
 {{- range $path, $name := $byPath -}}
 {{- $covered := false -}}
 {{- range $other, $_ := $byPath -}}
@@ -104,7 +121,9 @@ parent is always mounted before anything under it.
 {{- end -}}
 {{- end -}}
 {{- if not $covered -}}
-{{- $_ := set $out $path $name -}}
+{{- $hp := get $.Values.hostPaths $name -}}
+{{- $_ := set $out (printf "/host%s" $path) (dict "name" $name "path" $path "type" $hp.type) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml $out -}}
@@ -128,4 +147,21 @@ parent is always mounted before anything under it.
 {{- define "node-doctor.runsPlugins" -}}
 {{- $custom := concat (.Values.customChecks | default list) ((.Values.config.checks | default dict).custom | default list) -}}
 {{- range $custom }}{{ if eq ((.probe | default dict).kind | default "") "npd-plugin" }}true{{ end }}{{ end -}}
+{{- end -}}
+
+{{/*
+How a host mount follows the node. The kernel's own filesystems (/proc,
+/sys) gain no mounts the agent needs after it starts: recursively read-only
+where the runtime can (Kubernetes 1.30+), so their submounts (cgroupfs,
+securityfs, binfmt_misc) are read-only too. Every other mount follows the
+node's mounts (HostToContainer: a disk mounted later is seen, a pod volume
+kubelet unmounts is let go of, never held). recursiveReadOnly and
+HostToContainer cannot be combined.
+*/}}
+{{- define "node-doctor.mountPropagation" -}}
+{{- if has .path (list "/proc" "/sys") -}}
+recursiveReadOnly: IfPossible
+{{- else -}}
+mountPropagation: HostToContainer
+{{- end -}}
 {{- end -}}

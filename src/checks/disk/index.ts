@@ -191,7 +191,7 @@ export function judgeDisk(
         reason: DISK_REASONS.FilesystemUnreadable,
         message: `Could not measure ${describeFilesystem(fs)}: ${fs.error ?? "statfs failed"}.`,
         remedy:
-          "Check that the path is mounted into the node-doctor pod (the chart's hostPath mounts) and that the mount is not hung (`timeout 5 stat -f <path>` on the node).",
+          "Check that the path is mounted into the node-doctor pod (the chart mounts the node's / unless hostRootFsMount.enabled is false; then its hostPaths) and that the mount is not hung (`timeout 5 stat -f <path>` on the node).",
         evidence,
       });
     }

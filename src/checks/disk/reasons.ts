@@ -62,7 +62,8 @@ export const REASONS = defineReasons({
     FilesystemUnreadable: {
       severities: ["unknown"],
       meaning: "statfs failed for a watched path (not mounted into the pod, does not exist, hung mount). The message names the path and the error.",
-      remedy: "check the chart's hostPath mounts, and `timeout 5 stat -f <path>` on the node for a hung mount.",
+      remedy:
+        "check the chart's host mounts (the node's `/`, or `hostPaths` with `hostRootFsMount.enabled=false`), and `timeout 5 stat -f <path>` on the node for a hung mount.",
       repair: "none",
     },
     EvictionThresholdsUnreadable: {

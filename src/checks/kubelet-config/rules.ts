@@ -189,7 +189,7 @@ export function judgeConfigFile(facts: KubeletConfigFacts): Finding[] {
         "unknown",
         R.KubeletConfigFileInvalid,
         `kubelet's --config file ${file.path} is not visible to node-doctor: ${dir} is not under the host root, so whether it exists cannot be told.`,
-        `Mount ${dir} read-only into the node-doctor pod (the chart's hostPaths), or check on the node: \`ls -l ${file.path}\`.`,
+        `Mount ${dir} read-only into the node-doctor pod (the chart mounts the node's / unless hostRootFsMount.enabled is false; then add it to hostPaths), or check on the node: \`ls -l ${file.path}\`.`,
         {
           path: file.path,
           unseen: true,
@@ -598,7 +598,7 @@ export function judgeKubeconfig(facts: KubeletConfigFacts): Finding[] {
           "unknown",
           R.KubeconfigMissing,
           `${flagText} is not visible to node-doctor: its directory is not under the host root, so whether it exists cannot be told.`,
-          `Mount ${kubeconfig.path.slice(0, kubeconfig.path.lastIndexOf("/")) || "/"} read-only into the node-doctor pod (the chart's hostPaths), or check on the node: \`ls -l ${kubeconfig.path}\`.`,
+          `Mount ${kubeconfig.path.slice(0, kubeconfig.path.lastIndexOf("/")) || "/"} read-only into the node-doctor pod (the chart mounts the node's / unless hostRootFsMount.enabled is false; then add it to hostPaths), or check on the node: \`ls -l ${kubeconfig.path}\`.`,
           { path: kubeconfig.path, unseen: true },
         ),
       ];

@@ -314,7 +314,8 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
         severity: "unknown",
         reason: RUNTIME_REASONS.RuntimeSocketDenied,
         message: `node-doctor may not connect to the container runtime socket ${socket}: permission denied.`,
-        remedy: "Run node-doctor as root (the chart does) with the socket's directory mounted from the host (`/run/containerd` or `/run/crio`).",
+        remedy:
+          "Run node-doctor as root (the chart does) with the socket's directory mounted from the host (the chart mounts /run; with hostRootFsMount.enabled=false, hostPaths.runtimeSocket).",
       };
     case "timeout":
       return {
@@ -423,7 +424,7 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
         remedy:
           `${unitFix(obs)}Start the runtime and find why it stopped: \`systemctl status ${unit}\`, \`journalctl -u ${unit} -n 100\`, \`systemctl restart ${unit}\`. If the runtime listens elsewhere, fix kubelet's \`--container-runtime-endpoint\`.` +
           (obs.socketDirMissing
-            ? ` If node-doctor runs in a pod and the runtime does run, the pod does not see ${obs.socketDirMissing}: mount it (the chart's hostPaths.runtimeSocket.path, /run/containerd by default).`
+            ? ` If node-doctor runs in a pod and the runtime does run, the pod does not see ${obs.socketDirMissing}: mount it (the chart mounts the node's / and /run unless hostRootFsMount.enabled is false; then set hostPaths.runtimeSocket.path).`
             : ""),
       },
     ];

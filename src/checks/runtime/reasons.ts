@@ -31,7 +31,7 @@ export const REASONS = defineReasons({
       meaning:
         "the runtime's socket does not exist (or is not a socket): the runtime is stopped, or kubelet points at the wrong path. The message names the path and where the endpoint came from.",
       remedy:
-        "`systemctl status containerd` (or `crio`, `cri-docker`), `journalctl -u containerd -n 100`, `systemctl restart containerd`; if the runtime listens elsewhere, fix kubelet's `--container-runtime-endpoint`. When the socket's directory is missing too, the message says so and the remedy adds: a pod must mount it (the chart's `hostPaths.runtimeSocket.path`, `/run/containerd` by default; `/run/crio` for CRI-O).",
+        "`systemctl status containerd` (or `crio`, `cri-docker`), `journalctl -u containerd -n 100`, `systemctl restart containerd`; if the runtime listens elsewhere, fix kubelet's `--container-runtime-endpoint`. When the socket's directory is missing too, the message says so and the remedy adds: a pod must mount it (the chart mounts the node's `/` and `/run`; with `hostRootFsMount.enabled=false`, `hostPaths.runtimeSocket.path`).",
       repair: "restart-runtime",
     },
     RuntimeNotListening: {
