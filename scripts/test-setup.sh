@@ -27,11 +27,10 @@ declare -A NEEDED=(
   [chromium]=chromium
 )
 # Library packages with no binary to look for.
+# sprig and yaml build the chart renderer (test/support/helm-render, with golang-go, which also stamps a kubelet binary).
 # python3-dbus and python3-gi serve a systemd stand-in on a private bus for the D-Bus tests (test/support/fake-systemd.py).
 # systemd-journal-remote writes real journal files for the kubelet-logs tests.
-# klog, k8s utils, pflag and logr build node-problem-detector's own plugin runner, the custom checks' oracle (test/support/npd-oracle.ts).
-LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-gopkg-yaml.v2-dev python3-dbus python3-gi systemd-journal-remote
-  golang-k8s-klog-dev golang-k8s-utils-dev golang-github-spf13-pflag-dev golang-github-go-logr-logr-dev)
+LIBRARIES=(golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-gopkg-yaml.v2-dev python3-dbus python3-gi systemd-journal-remote)
 
 missing=()
 for binary in "${!NEEDED[@]}"; do

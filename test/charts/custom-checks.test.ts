@@ -19,7 +19,7 @@ import { defaultValues, describeSchemaError, findObject, mergeValues, renderChar
 import { validateObjects } from "../support/k8s-schema.js";
 
 const nfs = { name: "data-mount", condition: "NfsDataMountMissing", probe: { kind: "file", path: "/proc/1/mounts", matches: "^\\S+ /mnt/data nfs4? " } };
-const plugin = { name: "ntp", condition: "NtpProblem", probe: { kind: "npd-plugin", path: "/etc/node-doctor/plugins/check_ntp.sh" } };
+const plugin = { name: "scratch", condition: "ScratchMissing", probe: { kind: "npd-plugin", path: "/etc/node-doctor/plugins/scratch.sh" } };
 
 async function schemaErrors(overrides: Values): Promise<string[]> {
   const validate = await valuesValidator();
@@ -62,7 +62,7 @@ describe("chart: customChecks", () => {
     ["a template calling a function", { ...nfs, problem: { remedy: '{{ printf "%s" .path }}' } }, "/customChecks/0/problem/remedy: must match pattern"],
     ["a name that is not a DNS label", { ...nfs, name: "Data_Mount" }, "/customChecks/0/name: must match pattern"],
     ["a bare octal mode", { ...nfs, probe: { kind: "file", path: "/x", mode: 600 } }, "/customChecks/0/probe/mode: must be string"],
-    ["a relative plugin path", { ...plugin, probe: { kind: "npd-plugin", path: "check_ntp.sh" } }, "/customChecks/0/probe/path: must match pattern"],
+    ["a relative plugin path", { ...plugin, probe: { kind: "npd-plugin", path: "scratch.sh" } }, "/customChecks/0/probe/path: must match pattern"],
     ["an ActiveState systemd does not have", { ...nfs, probe: { kind: "unit", unit: "x.service", activeState: ["running"] } }, "/customChecks/0/probe/activeState/0: must be one of"],
   ];
   for (const [name, entry, expected] of rejected) {
@@ -93,17 +93,17 @@ describe("chart: customChecks", () => {
   });
 
   it("customPlugins: mounted executable under /etc/node-doctor/plugins; an npd-plugin check shares the pod's process namespace", async () => {
-    const script = '#!/bin/bash\nif systemctl -q is-active ntp.service; then echo "ntp.service is running"; exit 0; fi\necho "ntp.service is not running"; exit 1\n';
-    const { rendered, config } = await renderedConfig({ customChecks: [plugin], customPlugins: { "check_ntp.sh": script } });
+    const script = '#!/bin/sh\nif [ -d "$NODE_DOCTOR_HOST_ROOT/mnt/scratch" ]; then echo "scratch is there"; exit 0; fi\necho "no /mnt/scratch"; exit 1\n';
+    const { rendered, config } = await renderedConfig({ customChecks: [plugin], customPlugins: { "scratch.sh": script } });
     assert.equal(config.checks.custom[0]?.probe.kind, "npd-plugin");
     const plugins = findObject(rendered.objects, "ConfigMap", "node-doctor-plugins");
-    assert.equal((plugins["data"] as Record<string, string>)["check_ntp.sh"], script);
+    assert.equal((plugins["data"] as Record<string, string>)["scratch.sh"], script);
     const spec = podSpec(rendered.objects);
     assert.equal(spec["shareProcessNamespace"], true);
     const volume = (spec["volumes"] as Array<{ name: string; projected?: { sources: Array<{ configMap: { name: string; items?: unknown[] } }> } }>).find((v) => v.name === "config");
     assert.deepEqual(volume?.projected?.sources.map((s) => s.configMap.items ?? s.configMap.name), [
       "node-doctor",
-      [{ key: "check_ntp.sh", path: "plugins/check_ntp.sh", mode: 0o555 }],
+      [{ key: "scratch.sh", path: "plugins/scratch.sh", mode: 0o555 }],
     ]);
     assert.deepEqual(await validateObjects(rendered.objects), [], "valid Kubernetes objects");
   });

@@ -1,30 +1,79 @@
 /**
- * The npd-plugin probe runs node-problem-detector's own plugin scripts,
- * unchanged, and gives NPD's verdicts: each script runs through NPD's own
- * runner (its plugin.go, built as an oracle) and through node-doctor, in the
- * same environment, and the two must agree — ok, problem or unknown, and the
- * message, except that node-doctor keeps far more than NPD's 80 characters.
- * A hanging plugin dies at its deadline with its children; output past the
- * cap is cut and says so; a script without `#!` is refused, not handed to sh.
+ * The npd-plugin probe speaks node-problem-detector's plugin protocol and
+ * gives NPD's verdicts. NPD's runner is written down as data
+ * (test/fixtures/npd-plugins/npd-protocol.json, read from NPD's plugin.go; see
+ * its SOURCES.md): for each row a small script of ours does what the row
+ * says, and node-doctor must give the status NPD's table gives — ok, problem
+ * or unknown — and NPD's message where NPD's message is the plugin's stdout,
+ * except that node-doctor keeps far more than NPD's 80 characters. A hanging
+ * plugin dies at its deadline with its children; output past the cap is cut
+ * and says so; a script without `#!` is refused, not handed to sh.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { CHECKS } from "../../src/checks/index.js";
+import { MAX_CONCURRENT_PLUGINS } from "../../src/checks/custom/index.js";
 import { createMetricsSink } from "../../src/sinks/metrics/index.js";
-import type { Finding, Severity } from "../../src/types.js";
+import type { Severity } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { customCheck, customChecks, runOnce } from "../support/custom-checks.js";
-import { npdVerdicts } from "../support/npd-oracle.js";
 import { runTool } from "../support/tools.js";
 
 const PLUGINS = fileURLToPath(new URL("../fixtures/npd-plugins/", import.meta.url));
-const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-/** NPD's verdicts in node-doctor's words. */
-const SEVERITY_OF_NPD: Record<0 | 1 | 2, Severity> = { 0: "ok", 1: "critical", 2: "unknown" };
+
+type NpdStatus = "OK" | "NonOK" | "Unknown";
+interface NpdRow {
+  name: string;
+  script: string;
+  args?: string[];
+  timeoutSeconds?: number;
+  npd: { status: NpdStatus; message: string; messageIs: "stdout" | "runner"; source: string };
+}
+interface NpdTable {
+  commit: string;
+  defaults: Record<"timeoutSeconds" | "maxOutputLength" | "readBytes" | "concurrency", { value: number; source: string }>;
+  rows: NpdRow[];
+}
+
+/** The transcription, checked for the shape the test relies on (a typo in the data fails here, by row). */
+function npdTable(): NpdTable {
+  const table = JSON.parse(readFileSync(join(PLUGINS, "npd-protocol.json"), "utf8")) as NpdTable;
+  assert.match(table.commit, /^[0-9a-f]{40}$/);
+  for (const key of ["timeoutSeconds", "maxOutputLength", "readBytes", "concurrency"] as const) assert.equal(typeof table.defaults[key]?.value, "number", key);
+  for (const row of table.rows) {
+    assert.ok(["OK", "NonOK", "Unknown"].includes(row.npd.status), `${row.name}: status ${row.npd.status}`);
+    assert.ok(["stdout", "runner"].includes(row.npd.messageIs), `${row.name}: messageIs`);
+    assert.ok(existsSync(join(PLUGINS, row.script)), `${row.name}: ${row.script} exists`);
+    assert.ok(row.npd.message.length <= table.defaults.maxOutputLength.value || row.npd.messageIs === "runner", `${row.name}: NPD's message is cut at 80`);
+  }
+  return table;
+}
+
+/** NPD's statuses in node-doctor's words (a problem is `critical` unless the check says otherwise). */
+const SEVERITY_OF_NPD: Record<NpdStatus, Severity> = { OK: "ok", NonOK: "critical", Unknown: "unknown" };
+
+/** node-doctor's reason for each row: its own words where NPD's message is its runner's. */
+const OUR_REASON: Record<string, string> = {
+  "protocol/exit-0.sh": "CheckPassed",
+  "protocol/exit-1.sh": "PluginSaysProblem",
+  "protocol/exit-2.sh": "PluginUnknown",
+  "protocol/exit-42.sh": "PluginUnknown",
+  "protocol/not-executable.sh": "PluginFailedToStart",
+  "node-doctor/no-shebang.sh": "PluginFailedToStart",
+  "node-doctor/missing-interpreter.sh": "PluginFailedToStart",
+  "protocol/padded.sh": "PluginSaysProblem",
+  "protocol/stderr-only.sh": "PluginSaysProblem",
+  "protocol/args.sh": "CheckPassed",
+  "protocol/long-line.sh": "PluginSaysProblem",
+  "protocol/flood.sh": "PluginSaysProblem",
+  "protocol/killed.sh": "PluginUnknown",
+  "protocol/sleeps.sh": "PluginTimedOut",
+};
 
 /** Running, as opposed to gone or a zombie (killed, waiting for whoever inherited it to reap it). */
 function alive(pid: number): boolean {
@@ -48,81 +97,58 @@ function pluginCheck(path: string, extra: Record<string, unknown> = {}, probe: R
 
 describe("npd-plugin probe", { timeout: 120_000 }, () => {
   let dir: string;
-  let state: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "nd-npd-"));
-    state = join(dir, "stub-state");
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  /** The same plugins through NPD's runner and node-doctor's, in the same environment. */
-  async function compare(paths: string[], env: Record<string, string>) {
-    const npd = await npdVerdicts(paths, { timeoutSeconds: 1, env });
-    const ours: Finding[] = [];
-    for (const path of paths) ours.push(await runOnce(pluginCheck(path, {}, { env, timeoutSeconds: 1 }), checkContext("/")));
-    return paths.map((path, i) => ({ path, npd: npd[i], ours: ours[i] as Finding }));
-  }
-
-  it("NPD's own verdict table (plugin_test.go's scripts): same status; the same message, but never cut at 80 characters", async () => {
-    const scripts = [
-      "ok",
-      "non-ok",
-      "unknown",
-      "non-executable",
-      "longer-than-80-stdout-with-ok-exit-status",
-      "non-defined-exit-status",
-      "sleep-3-second-with-ok-exit-status",
-    ];
-    const rows = await compare(
-      scripts.map((s) => join(PLUGINS, "test-data", `${s}.sh`)),
-      { PATH: SYSTEM_PATH },
-    );
-    const expected: Record<string, [Severity, string]> = {
-      ok: ["ok", "CheckPassed"],
-      "non-ok": ["critical", "PluginSaysProblem"],
-      unknown: ["unknown", "PluginUnknown"],
-      "non-executable": ["unknown", "PluginFailedToStart"],
-      "longer-than-80-stdout-with-ok-exit-status": ["ok", "CheckPassed"],
-      "non-defined-exit-status": ["unknown", "PluginUnknown"],
-      "sleep-3-second-with-ok-exit-status": ["unknown", "PluginTimedOut"],
-    };
-    for (const [i, { npd, ours }] of rows.entries()) {
-      const name = scripts[i] as string;
-      assert.ok(npd, name);
-      assert.equal(ours.severity, SEVERITY_OF_NPD[npd.status], `${name}: NPD says ${npd.status} (${npd.output}), node-doctor ${ours.severity}`);
-      assert.deepEqual([ours.severity, ours.reason], expected[name], name);
-      if (npd.status !== 2)
-        assert.ok(ours.message.startsWith(npd.output), `${name}: ${JSON.stringify(ours.message)} begins with NPD's ${JSON.stringify(npd.output)}`);
-    }
-    const long = rows.find((r) => r.path.includes("longer-than-80"));
-    assert.equal(long?.npd?.output.length, 80, "NPD cuts at 80 characters");
-    assert.equal(long?.ours.message, "012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789", "node-doctor keeps all 90");
-    assert.match(rows.find((r) => r.path.includes("non-executable"))?.ours.message ?? "", /non-executable\.sh is not executable/);
-    assert.match(rows.find((r) => r.path.includes("sleep-3"))?.ours.message ?? "", /did not finish within 1 s: it was killed with its process group/);
+  it("NPD's defaults: the same timeout and concurrency; node-doctor keeps all NPD reads of stdout, not its 80 characters", () => {
+    const { defaults } = npdTable();
+    const [parsed] = CHECKS.custom.settings.parse([{ name: "p", condition: "PluginProblem", probe: { kind: "npd-plugin", path: "/p.sh" } }], "checks.custom");
+    assert.equal(parsed?.probe.kind, "npd-plugin");
+    if (parsed?.probe.kind !== "npd-plugin") return;
+    assert.equal(parsed.probe.timeoutSeconds, defaults.timeoutSeconds.value, defaults.timeoutSeconds.source);
+    assert.equal(MAX_CONCURRENT_PLUGINS, defaults.concurrency.value, defaults.concurrency.source);
+    assert.equal(parsed.probe.maxOutputBytes, defaults.readBytes.value, defaults.readBytes.source);
+    assert.ok(parsed.probe.maxOutputBytes > defaults.maxOutputLength.value);
   });
 
-  for (const up of [true, false]) {
-    it(`NPD's shipped plugins (config/plugin/*.sh), unchanged, with the services they look at ${up ? "up" : "down"}: NPD's verdicts and messages`, async () => {
-      await writeFile(state, up ? "up\n" : "down\n");
-      const shipped = ["check_ntp.sh", "dns_problem.sh", "iptables_mode.sh", "network_problem.sh"];
-      const rows = await compare(
-        shipped.map((s) => join(PLUGINS, "config/plugin", s)),
-        { PATH: `${join(PLUGINS, "stubs")}:${SYSTEM_PATH}`, NPD_STUB_STATE: state },
-      );
-      for (const { path, npd, ours } of rows) {
-        assert.ok(npd, path);
-        assert.equal(ours.severity, SEVERITY_OF_NPD[npd.status], `${path}: NPD ${npd.status} (${npd.output}), node-doctor ${ours.severity} (${ours.message})`);
-        // The message is NPD's (NPD's own newline inside iptables_mode.sh's output aside: a message is one line).
-        assert.equal(ours.message.replace(/\s+/g, " "), npd.output.replace(/\s+/g, " "), path);
+  for (const row of npdTable().rows) {
+    it(`NPD's table: ${row.name} → ${row.npd.status}`, async () => {
+      const path = join(PLUGINS, row.script);
+      const finding = await runOnce(pluginCheck(path, {}, { args: row.args ?? [], timeoutSeconds: row.timeoutSeconds ?? 2 }), checkContext("/"));
+      const npd = row.npd;
+      const why = `${row.script}: NPD says ${npd.status} (${npd.source}); node-doctor ${finding.severity} ${finding.reason}: ${finding.message}`;
+      assert.equal(finding.severity, SEVERITY_OF_NPD[npd.status], why);
+      assert.equal(finding.reason, OUR_REASON[row.script], why);
+      if (npd.messageIs !== "stdout") return;
+      if (npd.message === "") {
+        assert.match(finding.message, /exited 1 without output$/, why);
+        return;
       }
-      const byName = (name: string) => rows.find((r) => r.path.endsWith(name))?.ours;
-      assert.equal(byName("check_ntp.sh")?.message, up ? "ntp.service is running" : "ntp.service is not running");
-      assert.equal(byName("check_ntp.sh")?.severity, up ? "ok" : "critical");
-      assert.equal(byName("dns_problem.sh")?.severity, up ? "ok" : "critical");
-      assert.equal(byName("iptables_mode.sh")?.severity, "ok", "it echoes its status instead of exiting with it: ok in NPD too");
-      assert.match(byName("network_problem.sh")?.message ?? "", /^Conntrack table usage( over 90%)?: \d+ out of \d+$/, "read from this machine's /proc");
+      // NPD's message is the plugin's stdout cut at 80 bytes: node-doctor's begins with it, and is the same when NPD did not cut.
+      assert.ok(finding.message.includes(npd.message), why);
+      if (npd.message.length < npdTable().defaults.maxOutputLength.value) {
+        if (npd.status === "Unknown") assert.ok(finding.message.endsWith(`: ${npd.message}`), why);
+        else assert.equal(finding.message, npd.message, why);
+      } else {
+        assert.ok(finding.message.startsWith(npd.message) && finding.message.length > npd.message.length, `node-doctor keeps more than NPD's 80: ${why}`);
+      }
     });
   }
+
+  it("where NPD cuts at 80 node-doctor keeps the line whole; where NPD's runner speaks, node-doctor names the cause", async () => {
+    const long = await runOnce(pluginCheck(join(PLUGINS, "protocol/long-line.sh")), checkContext("/"));
+    assert.equal(long.message, `quota-check: ${"q".repeat(107)}`);
+    const flood = await runOnce(pluginCheck(join(PLUGINS, "protocol/flood.sh")), checkContext("/"));
+    assert.match(flood.message, /^y{4096} … \[output cut at 4096 of 10001 bytes\]$/, "NPD's 4096-byte read, and says it cut");
+    const stopped = await runOnce(pluginCheck(join(PLUGINS, "protocol/not-executable.sh")), checkContext("/"));
+    assert.match(stopped.message, /not-executable\.sh is not executable/);
+    const slow = await runOnce(pluginCheck(join(PLUGINS, "protocol/sleeps.sh"), {}, { timeoutSeconds: 1 }), checkContext("/"));
+    assert.match(slow.message, /did not finish within 1 s: it was killed with its process group/);
+    const killed = await runOnce(pluginCheck(join(PLUGINS, "protocol/killed.sh")), checkContext("/"));
+    assert.match(killed.message, /was killed by SIGKILL: about to be killed$/);
+  });
 
   it("a plugin that hangs is killed at its deadline, with the child it started", async () => {
     const child = join(dir, "child.pid");
@@ -216,7 +242,7 @@ describe("npd-plugin probe", { timeout: 120_000 }, () => {
   });
 
   it("counts the processes it starts, per check, in node_doctor_custom_processes_spawned_total", async () => {
-    const check = pluginCheck(join(PLUGINS, "test-data/ok.sh"));
+    const check = pluginCheck(join(PLUGINS, "protocol/exit-0.sh"));
     const metrics = createMetricsSink({ nodeName: "w", version: "1", checkNames: [check.name, "custom/other"] });
     for (let i = 0; i < 3; i++) {
       const findings = await check.run(checkContext("/"));
