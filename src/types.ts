@@ -58,6 +58,19 @@ export function isBuiltinConditionType(value: string): value is BuiltinCondition
 /** kubelet's own NodeConditions: kubelet writes them on every status update, and node-doctor never does. */
 export const KUBELET_CONDITION_TYPES = ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"] as const;
 
+/**
+ * The EKS node monitoring agent's NodeConditions, which Karpenter's node repair
+ * and EKS node auto repair act on (True = healthy, False = problem: the other
+ * polarity from ours). node-doctor writes them only with `compat.conditions:
+ * eks` (src/sinks/compat.ts), and never where that agent writes them.
+ */
+export const EKS_CONDITION_TYPES = ["KernelReady", "ContainerRuntimeReady", "StorageReady", "NetworkingReady", "AcceleratedHardwareReady"] as const;
+export type EksConditionType = (typeof EKS_CONDITION_TYPES)[number];
+
+export function isEksConditionType(value: string): value is EksConditionType {
+  return (EKS_CONDITION_TYPES as readonly string[]).includes(value);
+}
+
 /** A condition type kubectl and the API server accept as a NodeCondition's type, CamelCase as kubelet's. */
 export const CONDITION_TYPE_FORMAT = /^[A-Z][A-Za-z0-9]{0,127}$/;
 
@@ -70,6 +83,9 @@ export function customConditionTypeProblem(value: string): string | undefined {
     return `${value} is kubelet's own condition; node-doctor never writes kubelet's conditions (${KUBELET_CONDITION_TYPES.join(", ")}): choose a type of your own`;
   }
   if (isBuiltinConditionType(value)) return `${value} is fed by node-doctor's own checks; choose a type of your own`;
+  if (isEksConditionType(value)) {
+    return `${value} is the EKS node monitoring agent's (True means healthy there, and repairers act on False): node-doctor writes it from its own findings with compat.conditions: eks; choose a type of your own`;
+  }
   return undefined;
 }
 

@@ -45,6 +45,10 @@ export const journalSettings = object({
 
 export type JournalSettings = { directories: string[]; journalctl: string; maxLinesPerSecond: number; maxLookbackHours: number };
 
+/** The values of `compat.conditions`: `eks` also writes the EKS node monitoring agent's types (docs/remediation.md). */
+export const COMPAT_MODES = ["none", "eks"] as const;
+export type CompatMode = (typeof COMPAT_MODES)[number];
+
 /** The schema of the whole file, given the checks' own schemas (from checks/index.ts). */
 export function agentConfigSchema<C extends Record<string, Schema<unknown>>>(checks: C) {
   return object({
@@ -73,6 +77,10 @@ export function agentConfigSchema<C extends Record<string, Schema<unknown>>>(che
       /** Longest wait between retries of a failed write. */
       backoffCapSeconds: withDefault(number({ min: 1, max: 3600 }), 300),
       events: withDefault(boolean(), true),
+    }),
+    compat: object({
+      /** Condition types of other tools written from our findings, for the repairers that read only those. */
+      conditions: withDefault(oneOf(...COMPAT_MODES), "none"),
     }),
     journal: journalSettings,
     checks: object(checks),

@@ -119,6 +119,7 @@ function apiSinks(
       log: log.child({ sink: "conditions" }),
       policy: { heartbeatMs: config.kubernetes.heartbeatSeconds * 1000, backoffCapMs: config.kubernetes.backoffCapSeconds * 1000 },
       clockOffsetMs,
+      compat: config.compat.conditions,
     }),
   ];
   if (config.kubernetes.events) {

@@ -48,9 +48,12 @@ import type { Node, NodeCondition } from "kubernetes-types/core/v1.js";
 import { conditionOwners, describeOwners, FIELD_MANAGER, ownershipOf, tracksManagers, type FieldOwner } from "../kube/ownership.js";
 import { ApiError } from "../kube/transport.js";
 import { printable } from "../text/printable.js";
+import type { CompatMode } from "../config/config.js";
+import { compatTypes, deriveCompat, type WritableCondition } from "./compat.js";
 import {
   CONDITION_TYPES,
   isBuiltinConditionType,
+  isEksConditionType,
   KUBELET_CONDITION_TYPES,
   type CheckRun,
   type Clock,
@@ -125,6 +128,12 @@ export interface ConditionsSinkOptions {
    * whose clock is wrong still writes times the cluster can compare.
    */
   clockOffsetMs?: () => number;
+  /**
+   * `eks`: also writes the EKS node monitoring agent's condition types derived
+   * from ours (src/sinks/compat.ts), unless another manager writes any of them
+   * on this Node. Default `none`.
+   */
+  compat?: CompatMode;
 }
 
 export type WriteCause = "transition" | "heartbeat" | "retry" | "startup" | "repair";
@@ -134,13 +143,13 @@ export function apiTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
-export function conditionMessage(state: Pick<ConditionState, "message" | "remedy">): string {
+export function conditionMessage(state: Pick<WritableCondition, "message" | "remedy">): string {
   const text = printable(state.remedy ? `${state.message} Remedy: ${state.remedy}` : state.message);
   return text.length > MAX_CONDITION_MESSAGE ? `${text.slice(0, MAX_CONDITION_MESSAGE - 1)}…` : text;
 }
 
 /** The condition as written: times from what the Node already says when the status has not changed. */
-export function toNodeCondition(state: ConditionState, previous: NodeCondition | undefined, nowMs: number, offsetMs = 0): NodeCondition {
+export function toNodeCondition(state: WritableCondition, previous: NodeCondition | undefined, nowMs: number, offsetMs = 0): NodeCondition {
   const keepTransition = previous && previous.status === state.status && previous.lastTransitionTime;
   return {
     type: state.type,
@@ -158,6 +167,10 @@ export class ConditionsSink implements Sink {
   private readonly random: () => number;
   /** The condition types the enabled checks produce (configured custom types among them). */
   private readonly managed: ReadonlySet<string>;
+  /** The compatibility types written (compat.conditions), each with a feeder among the managed types. */
+  private readonly compat: ReadonlySet<string>;
+  /** Another manager writes one of the compatibility types here: node-doctor writes none of them (who, for the log). */
+  private compatYield?: string;
   private state?: StateView;
   /** Our conditions as the Node last showed them (after our last successful write, or read at start). */
   private written = new Map<string, NodeCondition>();
@@ -188,7 +201,8 @@ export class ConditionsSink implements Sink {
   constructor(private readonly options: ConditionsSinkOptions) {
     this.policy = { ...DEFAULT_CONDITIONS_POLICY, ...options.policy };
     this.random = options.random ?? Math.random;
-    this.managed = new Set<string>(options.managedTypes);
+    this.compat = new Set<string>(compatTypes(options.compat ?? "none", options.managedTypes));
+    this.managed = new Set<string>([...options.managedTypes, ...this.compat]);
     options.api.onNodeRead?.((node) => {
       try {
         this.observe(node);
@@ -218,7 +232,7 @@ export class ConditionsSink implements Sink {
     return !this.synced || this.differsFromWritten(this.desired());
   }
 
-  private differsFromWritten(desired: readonly ConditionState[]): boolean {
+  private differsFromWritten(desired: readonly WritableCondition[]): boolean {
     for (const c of desired) {
       const have = this.written.get(c.type);
       if (!have || have.status !== c.status || have.reason !== c.reason) return true;
@@ -226,16 +240,21 @@ export class ConditionsSink implements Sink {
     return false;
   }
 
-  private desired(): ConditionState[] {
-    return (this.state?.conditions() ?? []).filter((c) => this.managed.has(c.type) && !this.foreign.has(c.type));
+  private desired(): WritableCondition[] {
+    const states = this.state?.conditions() ?? [];
+    const ours: WritableCondition[] = states.filter((c) => this.managed.has(c.type) && !this.foreign.has(c.type));
+    if (this.compat.size === 0 || this.compatYield !== undefined) return ours;
+    const compat = deriveCompat([...this.compat].filter(isEksConditionType), states).filter((c) => !this.foreign.has(c.type));
+    return [...ours, ...compat];
   }
 
   /** Takes in what the Node shows: our conditions into `written`, and which of our types another manager owns. */
   private see(node: Node): void {
     const { log } = this.options;
     const { ours, foreign } = splitByOwner(node, this.managed);
+    this.seeCompat(node, foreign);
     for (const [type, others] of foreign) {
-      if (this.foreign.has(type)) continue;
+      if (this.foreign.has(type) || this.compat.has(type)) continue;
       log.warn(
         { condition: type, owners: describeOwners(others) },
         `${type} on this Node belongs to another field manager (${others.map((o) => o.manager).join(", ")}): node-doctor neither writes nor removes it; its findings stay in /findings and the metrics (docs/conditions.md, Ownership)`,
@@ -253,6 +272,32 @@ export class ConditionsSink implements Sink {
     }
     this.written = ours;
     this.foreign = foreign;
+  }
+
+  /**
+   * The compatibility types are another agent's vocabulary: when any manager
+   * but node-doctor holds the status of any of them on this Node (the EKS node
+   * monitoring agent runs there), node-doctor writes none of them, and says so
+   * once; it writes them again once none is held by another.
+   */
+  private seeCompat(node: Node, foreign: ReadonlyMap<string, FieldOwner[]>): void {
+    if (this.compat.size === 0) return;
+    const owners = conditionOwners(node);
+    const holders: FieldOwner[] = [];
+    for (const type of this.compat) {
+      const others = foreign.get(type) ?? (owners.get(type) ?? []).filter((o) => o.manager !== FIELD_MANAGER && (o.added || o.fields.includes("status")));
+      holders.push(...others);
+    }
+    const managers = [...new Set(holders.map((h) => h.manager))].join(", ");
+    if (holders.length > 0 && this.compatYield === undefined) {
+      this.options.log.warn(
+        { conditions: [...this.compat], owners: describeOwners(holders) },
+        `another agent (${managers}) writes the EKS condition types on this Node: node-doctor writes none of ${[...this.compat].join(", ")} here (compat.conditions: eks; docs/remediation.md)`,
+      );
+    } else if (holders.length === 0 && this.compatYield !== undefined) {
+      this.options.log.info({ conditions: [...this.compat] }, "no other agent writes the EKS condition types on this Node any more: node-doctor writes them");
+    }
+    this.compatYield = holders.length > 0 ? managers : undefined;
   }
 
   /**

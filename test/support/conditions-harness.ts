@@ -5,6 +5,7 @@
  * a second of real time. Used by the write-policy tests and bench/api-writes.
  */
 import { configSchema, dampingSettings } from "../../src/main/agent.js";
+import type { CompatMode } from "../../src/config/config.js";
 import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
 import { RootedHost } from "../../src/node/host.js";
@@ -74,6 +75,8 @@ export async function conditionsHarness(
     clockOffsetMs?: number;
     /** Stamps repair classes into findings as the agent does (checks/index.ts repairClassOf). */
     repairClass?: (check: string, reason: string) => RepairClass;
+    /** compat.conditions */
+    compat?: CompatMode;
   } = {},
 ): Promise<Harness> {
   const nodeName = options.nodeName ?? "node-1";
@@ -89,6 +92,7 @@ export async function conditionsHarness(
     ...(options.conditions ? { policy: options.conditions } : {}),
     ...(options.random ? { random: options.random } : {}),
     ...(options.clockOffsetMs !== undefined ? { clockOffsetMs: () => options.clockOffsetMs ?? 0 } : {}),
+    ...(options.compat ? { compat: options.compat } : {}),
   });
   const events = new EventsSink({
     api: client,

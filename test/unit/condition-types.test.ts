@@ -12,6 +12,8 @@ describe("custom condition types", () => {
     ["DiskPressure", /kubelet's own condition/],
     ["PIDPressure", /kubelet's own condition/],
     ["NetworkUnavailable", /kubelet's own condition/],
+    ["KernelReady", /the EKS node monitoring agent.s .*compat\.conditions: eks/],
+    ["ContainerRuntimeReady", /the EKS node monitoring agent/],
     ["DiskSpaceLow", /fed by node-doctor's own checks/],
     ["KubeletUnhealthy", /fed by node-doctor's own checks/],
     ["nfsMissing", /CamelCase/],
