@@ -10,7 +10,8 @@ import { mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promise
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createDiskCheck, diskSettings } from "../../src/checks/disk/index.js";
-import { createRuntimeCheck, isRuntimeEvidence, runtimeSettings } from "../../src/checks/runtime/index.js";
+import { createRuntimeCheck, runtimeSettings } from "../../src/checks/runtime/index.js";
+import { isRuntimeEvidence } from "../../src/checks/runtime/judge.js";
 import { systemClock } from "../../src/time/clock.js";
 import { CRI_PATHS } from "../../src/wire/cri.js";
 import { KubeletLocator } from "../../src/node/kubelet/locator.js";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { parseNtpServer } from "../../src/checks/clock/index.js";
+import { parseNtpServer } from "../../src/checks/clock/gather.js";
 import { encodeRequest, parseReply, SntpError, validateReply } from "../../src/wire/sntp.js";
 import { parseNtpConfig, parseTimesyncdConfig } from "../../src/node/timesync.js";
 

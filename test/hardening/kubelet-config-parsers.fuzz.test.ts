@@ -9,14 +9,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { nearly, RUNS, timed } from "../support/fuzz.js";
-import {
-  judgeKubeconfigText,
-  judgeKubeletConfig,
-  labelProblem,
-  parseNodeLabels,
-  parseProcSwaps,
-  topLevelKeyLines,
-} from "../../src/checks/kubelet-config/rules.js";
+import { judgeKubeletConfig } from "../../src/checks/kubelet-config/judge.js";
+import { topLevelKeyLines } from "../../src/checks/kubelet-config/rules/common.js";
+import { judgeKubeconfigText } from "../../src/checks/kubelet-config/rules/kubeconfig.js";
+import { labelProblem, parseNodeLabels } from "../../src/checks/kubelet-config/rules/node-labels.js";
+import { parseProcSwaps } from "../../src/checks/kubelet-config/rules/swap.js";
 import { parseKubeVersion } from "../../src/node/kubelet/version.js";
 import { composeConfigFiles } from "../../src/node/kubelet/config.js";
 import { parseKubeletFlags, parseYamlMapping } from "../../src/node/kubelet/locator.js";

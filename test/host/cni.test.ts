@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { readCni } from "../../src/checks/network/gather.js";
-import { chooseEndpoint, parseEndpoint } from "../../src/checks/runtime/index.js";
+import { chooseEndpoint, parseEndpoint } from "../../src/checks/runtime/gather.js";
 import { cniDirsFromContainerdConfig, parseCniConfig } from "../../src/node/cni.js";
 import { RootedHost } from "../../src/node/host.js";
 import { DISTRIBUTIONS } from "../../src/node/distro/index.js";

@@ -8,7 +8,7 @@ import { boolSetting, composeConfigFiles, configSource, mergePatch, parseYamlMap
 import { boolFlag, parseBool, parseKubeletFlags } from "../../src/node/kubelet/flags.js";
 import { readKubeconfigText } from "../../src/node/kubelet/kubeconfig.js";
 import { parseKubeconfig } from "../../src/checks/certificates/sources.js";
-import { judgeKubeconfigText } from "../../src/checks/kubelet-config/rules.js";
+import { judgeKubeconfigText } from "../../src/checks/kubelet-config/rules/kubeconfig.js";
 import { kubeletNetworkSettings } from "../../src/node/kubelet/network.js";
 import { cniDirs } from "../../src/node/cni.js";
 import { containerdConfigFromText } from "../../src/node/containerd-config.js";

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { judgeRuntime, parseEndpoint, runtimeUnitName, type RuntimeObservation } from "../../src/checks/runtime/index.js";
+import { parseEndpoint } from "../../src/checks/runtime/gather.js";
+import { judgeRuntime, runtimeUnitName, type RuntimeObservation } from "../../src/checks/runtime/judge.js";
 import { GrpcError } from "../../src/wire/grpc.js";
 import type { Finding } from "../../src/types.js";
 

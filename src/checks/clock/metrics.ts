@@ -1,6 +1,6 @@
 /** Clock series from the clock check's evidence. */
 import { Gauge, type Registry } from "../../telemetry/prometheus.js";
-import { isOffsetEvidence, isSyncEvidence } from "./index.js";
+import { isOffsetEvidence, isSyncEvidence } from "./judge.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "../../telemetry/registry.js";
 

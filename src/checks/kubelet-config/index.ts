@@ -2,7 +2,7 @@
  * KubeletConfigInvalid: kubelet's flags, its KubeletConfiguration and its
  * kubeconfig, validated the way kubelet validates them at start, plus the
  * node facts they must agree with (swap, containerd's cgroup driver). The
- * rules live in kubelet-config-rules.ts; this file gathers what they read.
+ * rules live one a file in rules/, run together by judge.ts; this file gathers what they read.
  *
  * With no kubelet process the check says nothing: the kubelet check reports
  * that once (KubeletNotRunning or NotAKubernetesNode).
@@ -24,7 +24,9 @@ import { kubeletArgs, parseKubeletFlags, type KubeletFlags } from "../../node/ku
 import type { KubeletLocator, KubeletSetup } from "../../node/kubelet/locator.js";
 import { flagSources, readUnitCommand, type UnitCommand } from "../../node/unit-file.js";
 import type { Check, CheckContext, Finding, Host } from "../../types.js";
-import { KUBELET_CONFIG_REASONS, judgeKubeletConfig, parseProcSwaps, type FileFact, type KubeletConfigFacts } from "./rules.js";
+import { judgeKubeletConfig } from "./judge.js";
+import { KUBELET_CONFIG_REASONS, type FileFact, type KubeletConfigFacts } from "./rules/common.js";
+import { parseProcSwaps } from "./rules/swap.js";
 import { atLeast, parseKubeVersion, type VersionFact } from "../../node/kubelet/version.js";
 
 export { KUBELET_CONFIG_REASONS };

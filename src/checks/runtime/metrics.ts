@@ -1,6 +1,6 @@
 /** Container runtime series from the runtime check's evidence. */
 import { Counter, Gauge, Histogram, type Registry } from "../../telemetry/prometheus.js";
-import { isRuntimeEvidence } from "./index.js";
+import { isRuntimeEvidence } from "./judge.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "../../telemetry/registry.js";
 
