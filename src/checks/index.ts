@@ -1,98 +1,42 @@
 /**
  * Every check node-doctor has, in one plain list (no self-registration on
- * import). A test asserts each file in this folder that exports a check is
- * listed here. Order is the report's order.
+ * import). A test asserts each folder here whose index.ts exports a check
+ * factory is listed. Order is the report's order.
  *
- * Most kinds are one check with one settings mapping (`checks.disk`). A list
- * kind (`checks.custom`) is a list of entries, each its own check named
- * `<kind>/<entry>`; its factory gets the whole enabled list, so entries can
- * share what they need (the custom checks' one process runner).
+ * Each folder's index.ts exports its whole definition (settings schema,
+ * factory, reasons catalogue, its own series: `defineCheck` in define.ts);
+ * adding a check is its folder and its line here. The config schema,
+ * docs/reasons.md (scripts/docs.ts), repair classes and the metrics sink
+ * all reach a check's parts through this list.
  */
-import type { Schema } from "../config/schema.js";
-import type { JournalReader } from "../node/journal.js";
-import type { KubeletLocator } from "../node/kubelet/locator.js";
-import { REASONS as CERTIFICATE_CATALOGUE } from "./certificates/reasons.js";
-import { REASONS as CLOCK_CATALOGUE } from "./clock/reasons.js";
-import { REASONS as DISK_CATALOGUE } from "./disk/reasons.js";
-import { REASONS as KUBELET_CATALOGUE } from "./kubelet/reasons.js";
-import { REASONS as KUBELET_CONFIG_CATALOGUE } from "./kubelet-config/reasons.js";
-import { REASONS as KUBELET_LOGS_CATALOGUE } from "./kubelet-logs/reasons.js";
-import { REASONS as RUNTIME_CATALOGUE } from "./runtime/reasons.js";
-import { REASONS as CUSTOM_CATALOGUE } from "./custom/reasons.js";
-import { REASONS as NETWORK_CATALOGUE } from "./network/reasons.js";
 import type { CheckMetricsFactory } from "../telemetry/registry.js";
-import type { Check, ReasonCatalogue, ReasonSpec, RepairClass } from "../types.js";
-import { certificateMetrics } from "./certificates/metrics.js";
-import { clockMetrics } from "./clock/metrics.js";
-import { filesystemMetrics } from "./disk/metrics.js";
-import { logMetrics } from "./kubelet-logs/metrics.js";
-import { runtimeMetrics } from "./runtime/metrics.js";
-import { customMetrics } from "./custom/metrics.js";
-import { networkMetrics } from "./network/metrics.js";
-import { certificateSettings, createCertificatesCheck } from "./certificates/index.js";
-import { clockSettings, createClockCheck } from "./clock/index.js";
+import type { Check, ReasonSpec, RepairClass } from "../types.js";
+import type { CheckDeps, CheckEntry } from "./define.js";
+import { certificatesCheck } from "./certificates/index.js";
+import { clockCheck } from "./clock/index.js";
+import { customCheck } from "./custom/index.js";
+import { defineCheck } from "./define.js";
 import { createDiskCheck, diskSettings } from "./disk/index.js";
-import { createKubeletCheck, kubeletSettings } from "./kubelet/index.js";
-import { createKubeletConfigCheck, kubeletConfigSettings } from "./kubelet-config/index.js";
-import { createKubeletLogsCheck, kubeletLogsSettings } from "./kubelet-logs/index.js";
-import { createRuntimeCheck, runtimeSettings } from "./runtime/index.js";
-import { createCustomChecks, customSettings } from "./custom/index.js";
-import { createNetworkCheck, networkSettings } from "./network/index.js";
+import { filesystemMetrics } from "./disk/metrics.js";
+import { REASONS as DISK_CATALOGUE } from "./disk/reasons.js";
+import { kubeletCheck } from "./kubelet/index.js";
+import { kubeletConfigCheck } from "./kubelet-config/index.js";
+import { kubeletLogsCheck } from "./kubelet-logs/index.js";
+import { networkCheck } from "./network/index.js";
+import { runtimeCheck } from "./runtime/index.js";
 
-/** What checks may share: built once per agent by cli.ts. */
-export interface CheckDeps {
-  kubelet: KubeletLocator;
-  /** The one journalctl child, shared by every check that reads the journal. */
-  journal: JournalReader;
-}
-
-interface CheckEntry<S> {
-  settings: Schema<S>;
-  /** The folder's factory, as it exports it (the registry test finds it there). */
-  create: (settings: never, deps: CheckDeps) => Check | Check[];
-  /** The checks `settings` turn on; `forced` (`--only`) builds disabled ones too. */
-  build(settings: S, deps: CheckDeps, forced: boolean): Check[];
-  /** Every reason the check can emit, with its documentation: docs/reasons.md is generated from it. */
-  reasons: ReasonCatalogue;
-  /** The check's own series (its metrics.ts), registered once when any check of the kind is enabled. */
-  metrics?: CheckMetricsFactory;
-}
-
-function entry<S extends { enabled: boolean }>(
-  settings: Schema<S>,
-  create: (settings: S, deps: CheckDeps) => Check,
-  reasons: ReasonCatalogue,
-  metrics?: CheckMetricsFactory,
-): CheckEntry<S> {
-  return { settings, create, build: (s, deps, forced) => (forced || s.enabled ? [create(s, deps)] : []), reasons, ...(metrics ? { metrics } : {}) };
-}
-
-/** A list kind: one check per entry of the list. */
-function entries<S extends { enabled: boolean }>(
-  settings: Schema<S[]>,
-  create: (items: S[], deps: CheckDeps) => Check[],
-  reasons: ReasonCatalogue,
-  metrics?: CheckMetricsFactory,
-): CheckEntry<S[]> {
-  return {
-    settings,
-    create,
-    build: (items, deps, forced) => create(forced ? items : items.filter((item) => item.enabled), deps),
-    reasons,
-    ...(metrics ? { metrics } : {}),
-  };
-}
+export type { CheckDeps } from "./define.js";
 
 export const CHECKS = {
-  disk: entry(diskSettings, createDiskCheck, DISK_CATALOGUE, filesystemMetrics),
-  certificates: entry(certificateSettings, createCertificatesCheck, CERTIFICATE_CATALOGUE, certificateMetrics),
-  kubelet: entry(kubeletSettings, createKubeletCheck, KUBELET_CATALOGUE),
-  "kubelet-config": entry(kubeletConfigSettings, createKubeletConfigCheck, KUBELET_CONFIG_CATALOGUE),
-  clock: entry(clockSettings, createClockCheck, CLOCK_CATALOGUE, clockMetrics),
-  "kubelet-logs": entry(kubeletLogsSettings, createKubeletLogsCheck, KUBELET_LOGS_CATALOGUE, logMetrics),
-  runtime: entry(runtimeSettings, createRuntimeCheck, RUNTIME_CATALOGUE, runtimeMetrics),
-  network: entry(networkSettings, createNetworkCheck, NETWORK_CATALOGUE, networkMetrics),
-  custom: entries(customSettings, createCustomChecks, CUSTOM_CATALOGUE, customMetrics),
+  disk: defineCheck({ settings: diskSettings, create: createDiskCheck, reasons: DISK_CATALOGUE, metrics: filesystemMetrics }),
+  certificates: certificatesCheck,
+  kubelet: kubeletCheck,
+  "kubelet-config": kubeletConfigCheck,
+  clock: clockCheck,
+  "kubelet-logs": kubeletLogsCheck,
+  runtime: runtimeCheck,
+  network: networkCheck,
+  custom: customCheck,
 } as const;
 
 export type CheckName = keyof typeof CHECKS;

@@ -16,6 +16,9 @@ import type { Check, CheckContext, Finding, Host } from "../../types.js";
 import { PemFileCache, type LoadedPemFile } from "./files.js";
 import { CERTIFICATE_REASONS, judgeCertificates, rotatingPrefix, wantsCandidates, type CertificateJudgeInput, type ObservedCertificate } from "./judge.js";
 import { locateCertificates, type CertificateSources, type PemSource } from "./sources.js";
+import { defineCheck } from "../define.js";
+import { REASONS } from "./reasons.js";
+import { certificateMetrics } from "./metrics.js";
 
 export { CERTIFICATE_REASONS };
 
@@ -159,3 +162,6 @@ export function createCertificatesCheck(settings: CertificateSettings, deps: Cer
     },
   };
 }
+
+/** The check as the registry lists it (src/checks/index.ts). */
+export const certificatesCheck = defineCheck({ settings: certificateSettings, create: createCertificatesCheck, reasons: REASONS, metrics: certificateMetrics });

@@ -18,6 +18,8 @@ import type { Check } from "../../types.js";
 import { gatherClock, newClockMemory, parseNtpServer } from "./gather.js";
 import { bestEstimate, judgeClock, thresholdsFrom } from "./judge.js";
 import { REASONS } from "./reasons.js";
+import { defineCheck } from "../define.js";
+import { clockMetrics } from "./metrics.js";
 
 export const CLOCK_REASONS = REASONS.names;
 
@@ -78,3 +80,6 @@ export function createClockCheck(settings: ClockSettings): Check {
     },
   };
 }
+
+/** The check as the registry lists it (src/checks/index.ts). */
+export const clockCheck = defineCheck({ settings: clockSettings, create: createClockCheck, reasons: REASONS, metrics: clockMetrics });

@@ -13,11 +13,14 @@ import { ConfigError, list, object, oneOf, optional, refine, string, withDefault
 import { ProcessRunner } from "../../node/process-runner.js";
 import { shellQuote } from "../../text/shell.js";
 import { customConditionType, customConditionTypeProblem, type Check, type CheckContext, type CustomConditionType, type Finding } from "../../types.js";
-import type { CheckDeps } from "../index.js";
+import type { CheckDeps } from "../define.js";
 import { gatherFile, gatherHttp, gatherPlugin, gatherSysctl, gatherTcp, LogGatherer, UnitGatherer } from "./gather.js";
 import { CUSTOM_REASONS, judgeFile, judgeHttp, judgeLog, judgePlugin, judgeSysctl, judgeTcp, judgeUnit, type Verdict } from "./judge.js";
 import { COMMON_FIELDS, logFields, PROBE_FIELDS, probeSettings, probeTimeoutSeconds, reasonName, type ProbeSettings } from "./probes.js";
 import { renderTemplate, template, templateFields, type Template } from "./template.js";
+import { defineCheckList } from "../define.js";
+import { REASONS } from "./reasons.js";
+import { customMetrics } from "./metrics.js";
 
 /** Plugins running at once, across every npd-plugin check: NPD's default `concurrency`. */
 export const MAX_CONCURRENT_PLUGINS = 3;
@@ -195,3 +198,6 @@ export function createCustomChecks(items: readonly CustomCheckSettings[], deps: 
   const runner = items.some((item) => item.probe.kind === "npd-plugin") ? new ProcessRunner(MAX_CONCURRENT_PLUGINS) : undefined;
   return items.map((item) => createCustomCheck(item, deps, runner));
 }
+
+/** The check as the registry lists it (src/checks/index.ts). */
+export const customCheck = defineCheckList({ settings: customSettings, create: createCustomChecks, reasons: REASONS, metrics: customMetrics });

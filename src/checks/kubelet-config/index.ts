@@ -28,6 +28,8 @@ import { judgeKubeletConfig } from "./judge.js";
 import { KUBELET_CONFIG_REASONS, type FileFact, type KubeletConfigFacts } from "./rules/common.js";
 import { parseProcSwaps } from "./rules/swap.js";
 import { atLeast, parseKubeVersion, type VersionFact } from "../../node/kubelet/version.js";
+import { defineCheck } from "../define.js";
+import { REASONS } from "./reasons.js";
 
 export { KUBELET_CONFIG_REASONS };
 
@@ -244,3 +246,6 @@ export function createKubeletConfigCheck(settings: KubeletConfigSettings, deps: 
     },
   };
 }
+
+/** The check as the registry lists it (src/checks/index.ts). */
+export const kubeletConfigCheck = defineCheck({ settings: kubeletConfigSettings, create: createKubeletConfigCheck, reasons: REASONS });

@@ -19,14 +19,17 @@ import { checkSettings, type CommonCheckSettings } from "../../config/config.js"
 import { absolutePath, boolean, list, number, object, string, withDefault } from "../../config/schema.js";
 import { unitsMatch, type JournalReader } from "../../node/journal.js";
 import type { KubeletLocator } from "../../node/kubelet/locator.js";
-import { isMatcherCounters, type MatcherCounters } from "../../node/logs/matcher.js";
 import { signatureConditions, type Signature } from "../../node/logs/signatures.js";
 import { FileSource, LogWatch, lineTotals } from "../../node/logs/watch.js";
 import type { Check, ConditionType, Finding } from "../../types.js";
-import { judgeLogs } from "./judge.js";
+import { judgeLogs, type LogReadEvidence } from "./judge.js";
 import { LOG_REASONS, NOISE, SIGNATURES, type LogComponent } from "./signatures.js";
+import { defineCheck } from "../define.js";
+import { REASONS } from "./reasons.js";
+import { logMetrics } from "./metrics.js";
 
 export { renderTemplate } from "../../node/logs/render.js";
+export type { LogReadEvidence } from "./judge.js";
 export const KUBELET_LOGS_REASONS = LOG_REASONS;
 
 export const kubeletLogsSettings = checkSettings(
@@ -71,16 +74,6 @@ export type KubeletLogsSettings = CommonCheckSettings & {
   maxBytesPerRun: number;
   samplesPerSecond: number;
 };
-
-/** Evidence on the LogsRead/LogSourceMissing finding; the metrics read the counters. */
-export interface LogReadEvidence {
-  logCounters: MatcherCounters;
-  sources: string[];
-}
-
-export function isLogReadEvidence(value: unknown): value is LogReadEvidence {
-  return typeof value === "object" && value !== null && isMatcherCounters((value as { logCounters?: unknown }).logCounters);
-}
 
 /** Which plain files kubelet writes, from its flags (klog's --log-file, or --log-dir's kubelet.INFO symlink). */
 export function kubeletLogFiles(flags: ReadonlyMap<string, string>, extra: readonly string[]): string[] {
@@ -211,3 +204,6 @@ export function createKubeletLogsCheck(settings: KubeletLogsSettings, deps: Kube
     },
   };
 }
+
+/** The check as the registry lists it (src/checks/index.ts). */
+export const kubeletLogsCheck = defineCheck({ settings: kubeletLogsSettings, create: createKubeletLogsCheck, reasons: REASONS, metrics: logMetrics });

@@ -6,9 +6,19 @@
  * caused it (the unregistered node); an x509 time error quotes the clock
  * check. Pure.
  */
-import type { ActiveSignature } from "../../node/logs/matcher.js";
+import { isMatcherCounters, type ActiveSignature, type MatcherCounters } from "../../node/logs/matcher.js";
 import { renderActive } from "../../node/logs/render.js";
 import type { Finding } from "../../types.js";
+
+/** Evidence on the LogsRead/LogSourceMissing finding; the metrics read the counters. */
+export interface LogReadEvidence {
+  logCounters: MatcherCounters;
+  sources: string[];
+}
+
+export function isLogReadEvidence(value: unknown): value is LogReadEvidence {
+  return typeof value === "object" && value !== null && isMatcherCounters((value as { logCounters?: unknown }).logCounters);
+}
 
 export interface JudgeContext {
   nowMs: number;

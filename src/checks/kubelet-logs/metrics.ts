@@ -4,7 +4,7 @@
  * difference at each run, so they behave like counters the check owned.
  */
 import { Counter, type Registry } from "../../telemetry/prometheus.js";
-import { isLogReadEvidence } from "./index.js";
+import { isLogReadEvidence } from "./judge.js";
 import { LINE_RESULTS } from "../../node/logs/matcher.js";
 import { SIGNATURES } from "./signatures.js";
 import type { Finding } from "../../types.js";

@@ -19,6 +19,7 @@ import type { Check } from "../../types.js";
 import { closeKubeletMemory, gatherKubelet, newKubeletMemory } from "./gather.js";
 import { judgeKubelet } from "./judge.js";
 import { REASONS } from "./reasons.js";
+import { defineCheck } from "../define.js";
 
 export const KUBELET_REASONS = REASONS.names;
 
@@ -83,3 +84,6 @@ export function createKubeletCheck(settings: KubeletSettings, deps: KubeletCheck
     },
   };
 }
+
+/** The check as the registry lists it (src/checks/index.ts). */
+export const kubeletCheck = defineCheck({ settings: kubeletSettings, create: createKubeletCheck, reasons: REASONS });

@@ -19,6 +19,9 @@ import { defaultRoutes } from "../../node/routes.js";
 import type { Check, CheckContext, Finding } from "../../types.js";
 import { gatherNetwork, type GatherMemory } from "./gather.js";
 import { judgeNetwork, notHostNamespace } from "./judge.js";
+import { defineCheck } from "../define.js";
+import { REASONS } from "./reasons.js";
+import { networkMetrics } from "./metrics.js";
 
 function ipAddress(value: string): string | undefined {
   return isIP(value) ? undefined : `must be an IP address, got ${JSON.stringify(value)}`;
@@ -135,3 +138,6 @@ export function createNetworkCheck(settings: NetworkSettings, deps: { kubelet: K
     },
   };
 }
+
+/** The check as the registry lists it (src/checks/index.ts). */
+export const networkCheck = defineCheck({ settings: networkSettings, create: createNetworkCheck, reasons: REASONS, metrics: networkMetrics });

@@ -17,6 +17,8 @@ import type { Check } from "../../types.js";
 import { askSystemd, closeRuntimeMemory, gatherRuntime, newRuntimeMemory, parseEndpoint } from "./gather.js";
 import { judgeRuntime, type RuntimeObservation } from "./judge.js";
 import { REASONS } from "./reasons.js";
+import { defineCheck } from "../define.js";
+import { runtimeMetrics } from "./metrics.js";
 
 export const RUNTIME_REASONS = REASONS.names;
 
@@ -93,3 +95,6 @@ export function createRuntimeCheck(settings: RuntimeSettings, deps: RuntimeCheck
     },
   };
 }
+
+/** The check as the registry lists it (src/checks/index.ts). */
+export const runtimeCheck = defineCheck({ settings: runtimeSettings, create: createRuntimeCheck, reasons: REASONS, metrics: runtimeMetrics });
