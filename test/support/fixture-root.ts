@@ -62,9 +62,10 @@ export async function fixtureRoot(name?: string, options: { tmpfsRoot?: boolean;
       const lines = options.tmpfsRoot ? [] : ["1 0 254:0 / / rw,relatime - ext4 /dev/vda rw"];
       for (const line of own.split("\n")) {
         const fields = line.split(" ");
-        const mountPoint = fields[4];
+        // The kernel escapes space, tab, newline and backslash in a mount point as octal (\040).
+        const mountPoint = fields[4]?.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
         if (mountPoint && mounted.includes(mountPoint)) {
-          fields[4] = mountPoint.slice(root.length) || "/";
+          fields[4] = (mountPoint.slice(root.length) || "/").replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
           lines.push(fields.join(" "));
         }
       }

@@ -13,6 +13,7 @@ import * as path from "node:path";
 import type { Finding, Severity, TrustedTime } from "../../types.js";
 import type { CertificateEvidence, CertificateRole } from "./evidence.js";
 import type { CertificateInfo, LoadedPemFile } from "./files.js";
+import { sh } from "../../text/shell.js";
 import { REASONS } from "./reasons.js";
 
 export const CERTIFICATE_REASONS = REASONS.names;
@@ -342,22 +343,22 @@ function remedyFor(obs: ObservedCertificate, problem: Problem, input: Certificat
       return (
         `${clock}Point ${current} back at ${pick.file.path}, the newest rotated certificate beside it that is valid now ` +
         `(${ISO(pick.leaf.notBeforeMs)} to ${ISO(pick.leaf.notAfterMs)}${cas.length > 0 ? ", issued by the cluster CA" : ""}, matching its key): ` +
-        `\`ln -sf ${pick.file.path} ${current} && ${restart}\`.`
+        `\`${sh`ln -sf ${pick.file.path} ${current}`} && ${restart}\`.`
       );
     }
     if (role === "client") {
       return (
         `${clock}None of the ${candidates.length} rotated certificates in ${dir} is valid now, so kubelet must bootstrap a new one: ` +
         `make sure ${input.bootstrapKubeconfigPath} holds a valid bootstrap token (\`kubeadm token create\` on a control-plane node), ` +
-        `\`mv ${current} ${current}.bad && ${restart}\`, then approve the node's CSR: \`kubectl get csr\` and \`kubectl certificate approve <name>\`.`
+        `\`${sh`mv ${current} ${`${current}.bad`}`} && ${restart}\`, then approve the node's CSR: \`kubectl get csr\` and \`kubectl certificate approve <name>\`.`
       );
     }
-    return `${clock}None of the rotated serving certificates in ${dir} is valid now: \`mv ${current} ${current}.bad && ${restart}\`, then approve the new serving CSR: \`kubectl get csr\` and \`kubectl certificate approve <name>\`.`;
+    return `${clock}None of the rotated serving certificates in ${dir} is valid now: \`${sh`mv ${current} ${`${current}.bad`}`} && ${restart}\`, then approve the new serving CSR: \`kubectl get csr\` and \`kubectl certificate approve <name>\`.`;
   }
   if (obs.selfSigned) {
     const key = obs.key?.path ?? path.posix.join(path.posix.dirname(current), "kubelet.key");
     return (
-      `${clock}Let kubelet write a new self-signed pair (valid one year): \`rm ${current} ${key} && ${restart}\`. ` +
+      `${clock}Let kubelet write a new self-signed pair (valid one year): \`${sh`rm ${current} ${key}`} && ${restart}\`. ` +
       `Better, set \`serverTLSBootstrap: true\`${input.kubeletConfigPath ? ` in ${input.kubeletConfigPath}` : ""} so kubelet obtains and renews its serving certificate from the cluster.`
     );
   }
@@ -367,10 +368,10 @@ function remedyFor(obs: ObservedCertificate, problem: Problem, input: Certificat
         ? `Find out why rotation stalls: \`journalctl -u kubelet | grep -i certificate\`, and whether the node's CSRs are pending: \`kubectl get csr\` (approve with \`kubectl certificate approve <name>\`).`
         : `Renew it before it expires: turn on rotation (\`${role === "client" ? "rotateCertificates" : "serverTLSBootstrap"}: true\`${input.kubeletConfigPath ? ` in ${input.kubeletConfigPath}` : ""}) and \`${restart}\`, or re-issue ${current} from the cluster CA.`;
     case "WrongIdentity":
-      return `Issue a certificate for this node (CN=system:node:${input.nodeName ?? "<node name>"}, O=system:nodes), or re-bootstrap: \`mv ${current} ${current}.bad && ${restart}\` with a valid ${input.bootstrapKubeconfigPath}.`;
+      return `Issue a certificate for this node (CN=system:node:${input.nodeName ?? "<node name>"}, O=system:nodes), or re-bootstrap: \`${sh`mv ${current} ${`${current}.bad`}`} && ${restart}\` with a valid ${input.bootstrapKubeconfigPath}.`;
     default:
       return role === "client"
-        ? `${clock}Re-issue kubelet's client certificate: with a valid bootstrap token in ${input.bootstrapKubeconfigPath}, \`mv ${current} ${current}.bad && ${restart}\`, then \`kubectl certificate approve\` its CSR; or fix what ${obs.origin} names.`
+        ? `${clock}Re-issue kubelet's client certificate: with a valid bootstrap token in ${input.bootstrapKubeconfigPath}, \`${sh`mv ${current} ${`${current}.bad`}`} && ${restart}\`, then \`kubectl certificate approve\` its CSR; or fix what ${obs.origin} names.`
         : `${clock}Re-issue the serving certificate ${current}${obs.key ? ` with its key ${obs.key.path}` : ""} (it must be signed by the CA clients trust), then \`${restart}\`.`;
   }
 }

@@ -9,6 +9,7 @@ import { describeTarget, type SntpResult } from "../../wire/sntp.js";
 import type { ApiTiming, ClockEstimate, Finding, Severity } from "../../types.js";
 import type { ClockSettings } from "./index.js";
 import { REASONS } from "./reasons.js";
+import { sh } from "../../text/shell.js";
 
 const CLOCK_REASONS = REASONS.names;
 
@@ -345,7 +346,7 @@ export function judgeClock(observation: ClockObservation, thresholds: ClockThres
         `The wall clock jumped ${jump.sizeMs >= 0 ? "forward" : "back"} by ${formatDuration(jump.sizeMs)} between ${iso(jump.beforeMs)} and ${iso(jump.afterMs)} (by the clock after the jump), ` +
         "more than the time that passed: something stepped the clock (a time service correcting it, an operator, or a resumed VM).",
       remedy:
-        `Find what stepped it: \`journalctl --since '${iso(Math.min(jump.beforeMs, jump.afterMs - 60_000))}' -u chrony -u chronyd -u systemd-timesyncd -u ntp\`. ` +
+        `Find what stepped it: \`${sh`journalctl --since ${iso(Math.min(jump.beforeMs, jump.afterMs - 60_000))}`} -u chrony -u chronyd -u systemd-timesyncd -u ntp\`. ` +
         "If the clock was wrong before the step, anything stamped meanwhile is wrong too: " +
         FUTURE_CERTIFICATES,
       evidence: { jumpSeconds: jump.sizeMs / 1000, before: iso(jump.beforeMs), after: iso(jump.afterMs) },

@@ -24,6 +24,7 @@ import {
   type FilesystemSignal,
   type Threshold,
 } from "../../node/kubelet/eviction.js";
+import { sh } from "../../text/shell.js";
 import { REASONS } from "./reasons.js";
 
 export const DISK_REASONS = REASONS.names;
@@ -134,7 +135,7 @@ function remedyFor(rule: Rule, fs: ObservedFilesystem): string {
   const where = fs.mountPoint;
   if (rule.measure === "inodes") {
     return (
-      `Find the directories with the most files: \`find ${where} -xdev -printf '%h\\n' | sort | uniq -c | sort -n | tail\`. ` +
+      `Find the directories with the most files: \`${sh`find ${where} -xdev -printf`} '%h\\n' | sort | uniq -c | sort -n | tail\`. ` +
       "Usual causes: a pod writing many small files into an emptyDir (/var/lib/kubelet/pods/*/volumes), unrotated container logs (/var/log/pods), or leftover image layers (`crictl rmi --prune`)."
     );
   }
@@ -142,11 +143,11 @@ function remedyFor(rule: Rule, fs: ObservedFilesystem): string {
     return (
       "Remove unused images: `crictl rmi --prune`; list the largest with `crictl images`. " +
       "kubelet's image GC starts at imageGCHighThresholdPercent (default 85%); if it cannot keep up, lower that or enlarge the disk. " +
-      `Look at what else fills it: \`du -xh --max-depth=3 ${where} | sort -h | tail\`.`
+      `Look at what else fills it: \`${sh`du -xh --max-depth=3 ${where}`} | sort -h | tail\`.`
     );
   }
   return (
-    `Find what fills it: \`du -xh --max-depth=3 ${where} | sort -h | tail\`. ` +
+    `Find what fills it: \`${sh`du -xh --max-depth=3 ${where}`} | sort -h | tail\`. ` +
     "Usual causes: container logs under /var/log/pods (set containerLogMaxSize/containerLogMaxFiles), emptyDir volumes under /var/lib/kubelet/pods, " +
     "unused images (`crictl rmi --prune`), and journal files (`journalctl --vacuum-size=500M`)."
   );

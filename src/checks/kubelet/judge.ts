@@ -161,7 +161,7 @@ export function judgeKubelet(
     // On a distribution whose kubelet a boot unit starts, that unit is what must be enabled.
     const how = masked ? "masked" : starter ? `not enabled, and neither is ${starter.unit}, which starts it at boot on ${o.distribution.name}` : "disabled";
     const target = !masked && starter ? starter.unit.replace(/\.service$/, "") : unit;
-    const remedy = masked ? `\`systemctl unmask ${unit} && systemctl enable --now ${unit}\`` : `\`systemctl enable --now ${target}\``;
+    const remedy = masked ? `\`${sh`systemctl unmask ${unit} && systemctl enable --now ${unit}`}\`` : `\`${sh`systemctl enable --now ${target}`}\``;
     if (!running && !active) {
       disabledReported = true;
       findings.push({
@@ -169,7 +169,7 @@ export function judgeKubelet(
         severity: "critical",
         reason: KUBELET_REASONS.KubeletServiceDisabled,
         message: `${o.unitName} is ${how}${o.unitFiles.wantedBy.length === 0 ? " (no *.wants/ link to it, so it does not start at boot)" : ""} and kubelet is not running${o.unitState ? ` (${describeUnit(o)})` : ""}: the node stays NotReady until it is started.`,
-        remedy: `${remedy}, then check it stays up: \`systemctl status ${unit}\`.`,
+        remedy: `${remedy}, then check it stays up: \`${sh`systemctl status ${unit}`}\`.`,
         evidence: unitFacts,
       });
     } else {
@@ -178,7 +178,7 @@ export function judgeKubelet(
         severity: "warning",
         reason: KUBELET_REASONS.KubeletServiceDisabled,
         message: `${o.unitName} is ${how}: ${running ? "kubelet runs now" : `systemd is starting it now (${describeUnit(o)})`} but it will not start after the next reboot.`,
-        remedy: masked ? `\`systemctl unmask ${unit} && systemctl enable ${unit}\`` : `\`systemctl enable ${target}\``,
+        remedy: masked ? `\`${sh`systemctl unmask ${unit} && systemctl enable ${unit}`}\`` : `\`${sh`systemctl enable ${target}`}\``,
         evidence: unitFacts,
       });
     }
@@ -204,7 +204,7 @@ export function judgeKubelet(
       severity: "critical",
       reason: KUBELET_REASONS.KubeletHealthzFailing,
       message: `kubelet (pid ${o.process.pid}) runs but its health endpoint fails: ${describeHealthz(o.healthz)}.`,
-      remedy: `See which check fails: \`curl -sS '${o.healthz.url}?verbose'\` on the node, and why: \`${logs} -n 100 --no-pager\`; a hung kubelet needs \`${o.distribution.restartKubelet}\`.`,
+      remedy: `See which check fails: \`${sh`curl -sS ${`${o.healthz.url}?verbose`}`}\` on the node, and why: \`${logs} -n 100 --no-pager\`; a hung kubelet needs \`${o.distribution.restartKubelet}\`.`,
       evidence: { pid: o.process.pid, healthz: o.healthz },
     });
   }
@@ -240,7 +240,7 @@ export function judgeKubelet(
       message: `kubelet's node IP ${o.nodeIp.missing.join(", ")} (${o.nodeIp.source}) is on none of the node's interfaces (addresses present: ${o.nodeIp.present.join(", ") || "none"}).`,
       remedy:
         "Bring up the interface that carries it (`ip -br addr`; a slow Wi-Fi or a failed networking.service is the usual cause), " +
-        `and make kubelet wait for the network: a drop-in for ${o.unitName} with \`After=network-online.target\` and \`Wants=network-online.target\`, then \`systemctl daemon-reload && systemctl restart ${unit}\`.`,
+        `and make kubelet wait for the network: a drop-in for ${o.unitName} with \`After=network-online.target\` and \`Wants=network-online.target\`, then \`${sh`systemctl daemon-reload && systemctl restart ${unit}`}\`.`,
       evidence: { nodeIps: o.nodeIp.wanted, missing: o.nodeIp.missing, present: o.nodeIp.present, source: o.nodeIp.source },
     });
   }

@@ -10,6 +10,7 @@ import { GRPC_UNIMPLEMENTED, GrpcError } from "../../wire/grpc.js";
 import { ProtoError } from "../../wire/protobuf.js";
 import type { Finding } from "../../types.js";
 import { REASONS } from "./reasons.js";
+import { sh, shellQuote } from "../../text/shell.js";
 
 const RUNTIME_REASONS = REASONS.names;
 
@@ -135,8 +136,8 @@ function unitFix(obs: RuntimeObservation): string {
   const s = obs.unit?.state;
   const unit = runtimeUnit(obs);
   if (s?.loadState === "masked" || s?.unitFileState?.startsWith("masked"))
-    return `\`systemctl unmask ${unit} && systemctl enable --now ${unit}\` (the unit is masked), then `;
-  if (s?.unitFileState === "disabled" && s.activeState !== "active") return `\`systemctl enable --now ${unit}\` (the unit is disabled), then `;
+    return `\`${sh`systemctl unmask ${unit} && systemctl enable --now ${unit}`}\` (the unit is masked), then `;
+  if (s?.unitFileState === "disabled" && s.activeState !== "active") return `\`${sh`systemctl enable --now ${unit}`}\` (the unit is disabled), then `;
   return "";
 }
 
@@ -152,13 +153,9 @@ function describeCondition(c: CriCondition | undefined, type: string): string {
   return `reports ${type}=false${why ? ` (${why})` : ""}`;
 }
 
-function nodeLabel(nodeName: string | undefined): string {
-  return nodeName ?? "<node>";
-}
-
 /** The CNI part of a network remedy: what is wrong with the files, or that they look fine. */
 export function cniDiagnosis(cni: CniState | undefined, nodeName?: string): string {
-  const addOn = `Check the network add-on's pod on this node (\`kubectl -n kube-system get pods -o wide --field-selector spec.nodeName=${nodeLabel(nodeName)}\`) and its logs`;
+  const addOn = `Check the network add-on's pod on this node (\`kubectl -n kube-system get pods -o wide --field-selector ${nodeName === undefined ? "spec.nodeName=<node>" : shellQuote(`spec.nodeName=${nodeName}`)}\`) and its logs`;
   if (!cni) return `${addOn}.`;
   if (cni.confDirProblem) {
     return `The CNI config directory ${cni.confDir} ${cni.confDirProblem}: no network add-on has written its configuration on this node. ${addOn}; it writes a file into ${cni.confDir} when it starts.`;
@@ -183,7 +180,7 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
   if (!failure) return undefined;
   const unit = runtimeUnit(obs);
   const socket = obs.endpoint.socketPath ?? obs.endpoint.endpoint;
-  const logs = `\`systemctl status ${unit}\`, \`journalctl -u ${unit} -n 100\``;
+  const logs = `\`${sh`systemctl status ${unit}`}\`, \`${sh`journalctl -u ${unit} -n 100`}\``;
   const { error, method, timeoutMs } = failure;
   if (error instanceof ProtoError) {
     return {
@@ -201,7 +198,7 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
         severity: "critical",
         reason: RUNTIME_REASONS.RuntimeSocketMissing,
         message: `The container runtime socket ${socket} (${obs.endpoint.source}) disappeared while node-doctor called ${method}${describeUnit(obs)}.`,
-        remedy: `${unitFix(obs)}The runtime is probably restarting or stopped: ${logs}; \`systemctl restart ${unit}\`.`,
+        remedy: `${unitFix(obs)}The runtime is probably restarting or stopped: ${logs}; \`${sh`systemctl restart ${unit}`}\`.`,
       };
     case "refused":
       return {
@@ -209,7 +206,7 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
         severity: "critical",
         reason: RUNTIME_REASONS.RuntimeNotListening,
         message: `Nothing listens on the container runtime socket ${socket} (${obs.endpoint.source}): ${error.message.replace(`${socket}: `, "")}; the runtime is not running${describeUnit(obs)}.`,
-        remedy: `${unitFix(obs)}Start the runtime and find why it stopped: ${logs}; \`systemctl restart ${unit}\`.`,
+        remedy: `${unitFix(obs)}Start the runtime and find why it stopped: ${logs}; \`${sh`systemctl restart ${unit}`}\`.`,
       };
     case "denied":
       return {
@@ -226,7 +223,7 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
         severity: "critical",
         reason: RUNTIME_REASONS.RuntimeUnresponsive,
         message: `The container runtime at ${socket} accepted the connection but did not answer CRI ${method} within ${Math.round(timeoutMs)} ms; kubelet's calls hang the same way (${method === "ListContainers" ? "its PLEG relists with this call: PLEG is not healthy" : "PLEG not healthy"}, pods stuck)${describeUnit(obs)}.`,
-        remedy: `The runtime is hung: ${logs}; dump its goroutines with \`kill -USR1 $(pidof ${unit})\` (written to its journal), then \`systemctl restart ${unit}\`.`,
+        remedy: `The runtime is hung: ${logs}; dump its goroutines with \`kill -USR1 $(${sh`pidof ${unit}`})\` (written to its journal), then \`${sh`systemctl restart ${unit}`}\`.`,
       };
     case "protocol":
     case "closed":
@@ -235,7 +232,7 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
         severity: "critical",
         reason: RUNTIME_REASONS.RuntimeEndpointNotCri,
         message: `${socket} (${obs.endpoint.source}) does not speak CRI over gRPC: ${error.message.replace(`${socket}: `, "")}.`,
-        remedy: `Point kubelet at the runtime's CRI socket (\`--container-runtime-endpoint\` or containerRuntimeEndpoint, e.g. ${KUBELET_DEFAULT_ENDPOINT}) and check that ${unit} is the process listening there (\`ss -xlp | grep ${socket}\`).`,
+        remedy: `Point kubelet at the runtime's CRI socket (\`--container-runtime-endpoint\` or containerRuntimeEndpoint, e.g. ${KUBELET_DEFAULT_ENDPOINT}) and check that ${unit} is the process listening there (\`${sh`ss -xlp | grep -F ${socket}`}\`).`,
       };
     case "status":
       if (error.code === GRPC_UNIMPLEMENTED) {
@@ -248,8 +245,8 @@ function failureFinding(obs: RuntimeObservation, base: Omit<Finding, "severity" 
             : `${runtimeLabel(obs)} does not implement the CRI runtime.v1 API (${method} is UNIMPLEMENTED): its CRI plugin is disabled or the runtime is too old for kubelet.`,
           remedy:
             unit === "containerd"
-              ? `Enable the CRI plugin: remove "cri" from disabled_plugins in ${obs.criDisabledIn ?? obs.containerdConfigPath ?? CONTAINERD_CONFIG} (Docker's packages disable it), or regenerate it with \`containerd config default > ${obs.containerdConfigPath ?? CONTAINERD_CONFIG}\`; containerd must be >= 1.6. Then \`systemctl restart containerd\`.`
-              : `Upgrade ${unit} to a release that serves CRI runtime.v1 (kubelet >= 1.26 requires it), then \`systemctl restart ${unit}\`.`,
+              ? `Enable the CRI plugin: remove "cri" from disabled_plugins in ${obs.criDisabledIn ?? obs.containerdConfigPath ?? CONTAINERD_CONFIG} (Docker's packages disable it), or regenerate it with \`${sh`containerd config default > ${obs.containerdConfigPath ?? CONTAINERD_CONFIG}`}\`; containerd must be >= 1.6. Then \`systemctl restart containerd\`.`
+              : `Upgrade ${unit} to a release that serves CRI runtime.v1 (kubelet >= 1.26 requires it), then \`${sh`systemctl restart ${unit}`}\`.`,
         };
       }
       return {
@@ -325,7 +322,7 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
         reason: RUNTIME_REASONS.RuntimeSocketMissing,
         message: `The container runtime socket ${socket} from ${obs.endpoint.source} ${obs.socketProblem}${obs.socketDirMissing ? ` (nor does ${obs.socketDirMissing})` : ""}${probed}; kubelet cannot reach the runtime${describeUnit(obs)}.`,
         remedy:
-          `${unitFix(obs)}Start the runtime and find why it stopped: \`systemctl status ${unit}\`, \`journalctl -u ${unit} -n 100\`, \`systemctl restart ${unit}\`. If the runtime listens elsewhere, fix kubelet's \`--container-runtime-endpoint\`.` +
+          `${unitFix(obs)}Start the runtime and find why it stopped: \`${sh`systemctl status ${unit}`}\`, \`${sh`journalctl -u ${unit} -n 100`}\`, \`${sh`systemctl restart ${unit}`}\`. If the runtime listens elsewhere, fix kubelet's \`--container-runtime-endpoint\`.` +
           (obs.socketDirMissing
             ? ` If node-doctor runs in a pod and the runtime does run, the pod does not see ${obs.socketDirMissing}: mount it (the chart mounts the node's / and /run unless hostRootFsMount.enabled is false; then set hostPaths.runtimeSocket.path).`
             : ""),
@@ -348,7 +345,7 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
       severity: "critical",
       reason: RUNTIME_REASONS.RuntimeNotReady,
       message: `${runtimeLabel(obs)} ${describeCondition(runtimeReady, "RuntimeReady")}; kubelet marks the node NotReady.`,
-      remedy: `Read the runtime's log for why: \`journalctl -u ${unit} -n 100\`; then \`systemctl restart ${unit}\`.`,
+      remedy: `Read the runtime's log for why: \`${sh`journalctl -u ${unit} -n 100`}\`; then \`${sh`systemctl restart ${unit}`}\`.`,
     });
   }
   if (!networkReady?.status) {
@@ -390,7 +387,7 @@ export function judgeRuntime(obs: RuntimeObservation, options: JudgeOptions = {}
       severity: "warning",
       reason: RUNTIME_REASONS.RuntimeImageFsUnavailable,
       message: `${runtimeLabel(obs)} did not report its image filesystem (CRI ImageFsInfo): ${obs.imageFsFailure.message}; kubelet's image garbage collection depends on it.`,
-      remedy: `Read the runtime's log: \`journalctl -u ${unit} -n 100\`; the disk check falls back to the usual runtime directories meanwhile.`,
+      remedy: `Read the runtime's log: \`${sh`journalctl -u ${unit} -n 100`}\`; the disk check falls back to the usual runtime directories meanwhile.`,
     });
   }
   if (findings.length === 0) {

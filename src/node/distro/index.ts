@@ -11,6 +11,7 @@
 import type { Host } from "../../types.js";
 import { present } from "../could-not-look.js";
 import { UNIT_DIRS } from "../unit-file.js";
+import { sh } from "../../text/shell.js";
 
 export const DISTRIBUTION_IDS = [
   "kubeadm",
@@ -87,8 +88,8 @@ function base(id: DistributionId, name: string, evidence: string[], overrides: P
     runtimeUnit: "containerd.service",
     runtimeSocket: "/run/containerd/containerd.sock",
     containerdConfig: "/etc/containerd/config.toml",
-    logs: `journalctl -u ${unit}`,
-    restartKubelet: unit === "kubelet" ? "systemctl daemon-reload && systemctl restart kubelet" : `systemctl restart ${unit}`,
+    logs: sh`journalctl -u ${unit}`,
+    restartKubelet: unit === "kubelet" ? "systemctl daemon-reload && systemctl restart kubelet" : sh`systemctl restart ${unit}`,
     flagsAdvice: KUBEADM_FLAGS,
     runtimeConfigAdvice: "edit it, then `systemctl restart containerd`",
     ...overrides,

@@ -3,6 +3,7 @@
  * remedy templates filled from the captures, and the evidence every log
  * finding carries (signature, count, last match, sample, captures).
  */
+import { shellQuote } from "../../text/shell.js";
 import type { ActiveSignature } from "./matcher.js";
 
 export function formatTime(ms: number): string {
@@ -13,12 +14,12 @@ export function formatWindow(ms: number): string {
   return ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)} h` : `${Math.round(ms / 60_000)} min`;
 }
 
-/** Fills `{name}` and `{name?text}` (text only when name has a value). */
-export function renderTemplate(template: string, values: Readonly<Record<string, string>>): string {
+/** Fills `{name}` and `{name?text}` (text only when name has a value); `quote` wraps each value (a remedy's commands). */
+export function renderTemplate(template: string, values: Readonly<Record<string, string>>, quote: (value: string) => string = (v) => v): string {
   return template.replace(/\{(\w+)(?:\?([^}]*))?\}/g, (_, name: string, conditional: string | undefined) => {
     const value = Object.hasOwn(values, name) ? (values[name] ?? "") : "";
     if (conditional !== undefined) return value ? conditional : "";
-    return value;
+    return value === "" ? "" : quote(value);
   });
 }
 
@@ -43,7 +44,8 @@ export function renderActive(active: ActiveSignature): RenderedSignature {
   const values = templateValues(active);
   return {
     message: renderTemplate(active.signature.message, values),
-    remedy: renderTemplate(active.signature.remedy, values),
+    // A remedy is pasted into a root shell and its values come from log lines: each one a quoted word.
+    remedy: renderTemplate(active.signature.remedy, values, shellQuote),
     evidence: {
       signature: active.signature.id,
       count: active.count,

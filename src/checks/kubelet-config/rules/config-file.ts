@@ -2,6 +2,7 @@
 import type { LoadedDocument } from "../../../node/kubelet/config.js";
 import type { Finding } from "../../../types.js";
 import { finding, type KubeletConfigFacts, R, RESTART } from "./common.js";
+import { sh } from "../../../text/shell.js";
 
 /** Keys the rules read, with the type kubelet's decoder insists on. */
 const CONFIG_KEY_TYPES: Record<string, "boolean" | "integer" | "string" | "map of booleans"> = {
@@ -35,7 +36,7 @@ export function judgeConfigFile(facts: KubeletConfigFacts): Finding[] {
         "unknown",
         R.KubeletConfigFileInvalid,
         `kubelet's --config file ${file.path} is not visible to node-doctor: ${dir} is not under the host root, so whether it exists cannot be told.`,
-        `Mount ${dir} read-only into the node-doctor pod (the chart mounts the node's / unless hostRootFsMount.enabled is false; then add it to hostPaths), or check on the node: \`ls -l ${file.path}\`.`,
+        `Mount ${dir} read-only into the node-doctor pod (the chart mounts the node's / unless hostRootFsMount.enabled is false; then add it to hostPaths), or check on the node: \`${sh`ls -l ${file.path}`}\`.`,
         {
           path: file.path,
           unseen: true,

@@ -2,6 +2,7 @@
 import { readKubeconfigText } from "../../../node/kubelet/kubeconfig.js";
 import type { Finding } from "../../../types.js";
 import { type FileFact, finding, flagWhere, type KubeletConfigFacts, R, RESTART } from "./common.js";
+import { sh } from "../../../text/shell.js";
 
 type KubeconfigVerdict = { ok: true; server: string } | { ok: false; reason: string; problem: string };
 
@@ -55,7 +56,7 @@ export function judgeKubeconfig(facts: KubeletConfigFacts): Finding[] {
         "critical",
         R.KubeconfigUnreadable,
         `${via} cannot be read: ${file.problem}.`,
-        `Make ${file.path} a readable file for root (\`ls -l ${file.path}\`), ${RESTART}.`,
+        `Make ${file.path} a readable file for root (\`${sh`ls -l ${file.path}`}\`), ${RESTART}.`,
         {
           path: file.path,
           problem: file.problem,

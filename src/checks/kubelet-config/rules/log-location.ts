@@ -2,6 +2,7 @@
 import { atLeast } from "../../../node/kubelet/version.js";
 import type { Finding } from "../../../types.js";
 import { finding, flagWhere, type KubeletConfigFacts, parseFlagBool, R } from "./common.js";
+import { sh, shellQuote } from "../../../text/shell.js";
 
 const KLOG_SEVERITY_NAMES = ["INFO", "WARNING", "ERROR", "FATAL"];
 
@@ -40,7 +41,7 @@ export function judgeLogLocation(facts: KubeletConfigFacts): Finding[] {
         "ok",
         R.KubeletLogLocation,
         `kubelet logs to the file ${file}, not the journal (${quoted}); ${stderrPart}.`,
-        `Read kubelet's logs in ${file}: \`tail -n 200 ${file}\`.`,
+        `Read kubelet's logs in ${file}: \`${sh`tail -n 200 ${file}`}\`.`,
         evidence,
       ),
     ];
@@ -52,7 +53,7 @@ export function judgeLogLocation(facts: KubeletConfigFacts): Finding[] {
       "ok",
       R.KubeletLogLocation,
       `kubelet logs to files in ${dir}${flags.get("log-dir") ? "" : " (the default when --log-dir is not set)"}, not the journal (${quoted}): ${dir}/kubelet.INFO, kubelet.WARNING and kubelet.ERROR point at the current files; ${stderrPart}.`,
-      `Read the warnings first: \`tail -n 200 ${dir}/kubelet.WARNING\`; everything is in \`${dir}/kubelet.INFO\`. To get them in the journal, set --logtostderr=true ${flagWhere(facts, "logtostderr")}.`,
+      `Read the warnings first: \`${sh`tail -n 200 ${`${dir}/kubelet.WARNING`}`}\`; everything is in \`${shellQuote(`${dir}/kubelet.INFO`)}\`. To get them in the journal, set --logtostderr=true ${flagWhere(facts, "logtostderr")}.`,
       evidence,
     ),
   ];

@@ -2,6 +2,7 @@
 import { atLeast } from "../../../node/kubelet/version.js";
 import type { Finding } from "../../../types.js";
 import { finding, flagWhere, type KubeletConfigFacts, R, RESTART, versionText } from "./common.js";
+import { shellQuote } from "../../../text/shell.js";
 
 /** Label keys kubelet may set on its own Node (k8s.io/kubernetes pkg/kubelet/apis, KubeletLabels()). */
 export const KUBELET_ALLOWED_LABELS = [
@@ -84,7 +85,9 @@ export function judgeNodeLabels(facts: KubeletConfigFacts): Finding[] {
     const keys = forbidden.map((l) => l.key);
     // kubelet refuses them since 1.16; 1.13-1.15 only warned.
     const refuses = !facts.version || atLeast(facts.version.version, 1, 16);
-    const labelCommands = forbidden.map((l) => `\`kubectl label node ${facts.nodeName ?? "<node>"} ${l.key}=${l.value}\``).join(", ");
+    // <node> stays a placeholder to fill in; a value read from the node is one quoted word.
+    const node = facts.nodeName === undefined ? "<node>" : shellQuote(facts.nodeName);
+    const labelCommands = forbidden.map((l) => `\`kubectl label node ${node} ${shellQuote(`${l.key}=${l.value}`)}\``).join(", ");
     findings.push(
       finding(
         refuses ? "critical" : "warning",
