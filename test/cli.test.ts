@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
-import { copyFile, cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { copyFile, cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { runTool } from "./support/tools.js";
@@ -54,13 +54,45 @@ describe("node-doctor check", () => {
     assert.doesNotMatch(result.stdout, /\x1b\[/, "no colour when stdout is not a terminal");
   });
 
+  it("--only custom/<name> runs that custom check alone (disabled or not) beside the kinds named; an entry not configured is exit 3 naming those that are", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nd-only-"));
+    try {
+      const config = join(dir, "config.yaml");
+      const custom = [
+        { name: "kubelet-dir", condition: "KubeletDirMissing", probe: { kind: "file", path: "/var/lib/kubelet" } },
+        { name: "scratch", condition: "ScratchMissing", enabled: false, probe: { kind: "file", path: "/mnt/scratch" } },
+      ];
+      await writeFile(config, JSON.stringify({ checks: { custom } }));
+      const one = await runCli(["check", "--host-root", healthy.root, "--config", config, "--output", "json", "--only", "custom/scratch"]);
+      assert.equal(one.code, 2, one.stdout + one.stderr);
+      const findings = (JSON.parse(one.stdout) as { findings: Array<{ check: string; condition: string; severity: string }> }).findings;
+      assert.deepEqual(
+        findings.map((f) => [f.check, f.condition, f.severity]),
+        [["custom/scratch", "ScratchMissing", "critical"]],
+      );
+      const mixed = await runCli(["check", "--host-root", healthy.root, "--config", config, "--output", "json", "--only", "disk,custom/kubelet-dir"]);
+      assert.equal(mixed.code, 0, mixed.stdout + mixed.stderr);
+      const checks = new Set((JSON.parse(mixed.stdout) as { findings: Array<{ check: string }> }).findings.map((f) => f.check));
+      assert.deepEqual([...checks].sort(), ["custom/kubelet-dir", "disk"]);
+      const unknown = await runCli(["check", "--host-root", healthy.root, "--config", config, "--only", "custom/nope"]);
+      assert.equal(unknown.code, 3);
+      assert.equal(unknown.stderr, 'node-doctor: --only: no custom check named "nope" in the configuration; configured: kubelet-dir, scratch\n');
+      const none = await runCli(["check", "--host-root", healthy.root, "--only", "custom/nope"]);
+      assert.equal(none.stderr, 'node-doctor: --only: no custom check named "nope" in the configuration; checks.custom is empty\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   const usage: Array<[string[], RegExp]> = [
     [["check", "--bogus"], /^node-doctor: unknown flag --bogus \(see node-doctor --help\)\n$/],
     [["check", "--only", "disk", "extra"], /^node-doctor: unexpected argument "extra" \(see node-doctor --help\)\n$/],
     [["check", "--config"], /^node-doctor: --config: expected a value\n$/],
     [["check", "--help=yes"], /^node-doctor: --help takes no value\n$/],
     [["run", "--log-format", "xml"], /^node-doctor: --log-format: expected json or pretty, got "xml"\n$/],
-    [["check", "--only", "disk,nope"], /^node-doctor: --only: unknown check "nope"; checks are disk/],
+    [["check", "--only", "disk,nope"], /^node-doctor: --only: unknown check "nope"; checks are disk, .*, custom, custom\/<name>\n$/],
+    [["check", "--only", "disk/x"], /^node-doctor: --only: disk is one check, it has no entries: name it as disk\n$/],
+    [["check", "--only", "custom/"], /^node-doctor: --only: "custom\/" names no entry: custom\/<name>\n$/],
     [["check", "--output", "yaml"], /^node-doctor: --output: expected text or json, got "yaml"\n$/],
     [["check", "--config", "/nonexistent.yaml"], /^node-doctor: --config \/nonexistent\.yaml: does not exist\n$/],
     [["explode"], /^node-doctor: unknown command "explode"/],

@@ -24,6 +24,8 @@ export interface CheckEntry<S> {
   create: (settings: never, deps: CheckDeps) => Check | Check[];
   /** The checks `settings` turn on; `forced` (`--only`) builds disabled ones too. */
   build(settings: S, deps: CheckDeps, forced: boolean): Check[];
+  /** A list kind's entries by name (`--only custom/<name>` picks one); absent for a kind that is one check. */
+  entries?: { names(settings: S): string[]; pick(settings: S, names: readonly string[]): S };
   /** Every reason the check can emit, with its documentation: docs/reasons.md is generated from it. */
   reasons: ReasonCatalogue;
   /** The check's own series (its metrics.ts), registered once when any check of the kind is enabled. */
@@ -45,7 +47,7 @@ export function defineCheck<S extends { enabled: boolean }>(parts: {
  * A list kind (`checks.custom`): one check per entry, each named `<kind>/<entry>`; the factory gets
  * the whole enabled list, so entries can share what they need (the custom checks' one process runner).
  */
-export function defineCheckList<S extends { enabled: boolean }>(parts: {
+export function defineCheckList<S extends { enabled: boolean; name: string }>(parts: {
   settings: Schema<S[]>;
   create: (items: S[], deps: CheckDeps) => Check[];
   reasons: ReasonCatalogue;
@@ -56,6 +58,7 @@ export function defineCheckList<S extends { enabled: boolean }>(parts: {
     settings,
     create,
     build: (items, deps, forced) => create(forced ? items : items.filter((item) => item.enabled), deps),
+    entries: { names: (items) => items.map((item) => item.name), pick: (items, names) => items.filter((item) => names.includes(item.name)) },
     reasons,
     ...(metrics ? { metrics } : {}),
   };

@@ -68,12 +68,42 @@ export const checkSettingsSchemas = Object.fromEntries(Object.entries(CHECKS).ma
 
 export type ChecksConfig = { [K in CheckName]: (typeof CHECKS)[K] extends CheckEntry<infer S> ? S : never };
 
-/** Builds the enabled checks, restricted to `only` when given (names already validated). */
-export function buildChecks(config: ChecksConfig, deps: CheckDeps, only?: readonly CheckName[]): Check[] {
+/**
+ * Why `selector` (what `--only` names) names no check, or undefined when it does: a kind (`disk`; `custom`,
+ * every configured entry) or one entry of a list kind (`custom/nfs-data`). Without `config` only the form is
+ * checked (the kind exists and has entries); with it, the entry must be configured.
+ */
+export function checkSelectorProblem(selector: string, config?: ChecksConfig): string | undefined {
+  if ((CHECK_NAMES as string[]).includes(selector)) return undefined;
+  const kind = checkKind(selector);
+  const listKinds = CHECK_NAMES.filter((name) => (CHECKS[name] as CheckEntry<unknown>).entries);
+  if (!selector.includes("/") || !(CHECK_NAMES as string[]).includes(kind)) {
+    return `unknown check ${JSON.stringify(selector)}; checks are ${[...CHECK_NAMES, ...listKinds.map((k) => `${k}/<name>`)].join(", ")}`;
+  }
+  const entries = (CHECKS[kind as CheckName] as CheckEntry<unknown>).entries;
+  const entry = selector.slice(kind.length + 1);
+  if (!entries) return `${kind} is one check, it has no entries: name it as ${kind}`;
+  if (entry === "") return `${JSON.stringify(selector)} names no entry: ${kind}/<name>`;
+  if (!config) return undefined;
+  const names = entries.names(config[kind as CheckName]);
+  if (names.includes(entry)) return undefined;
+  return `no ${kind} check named ${JSON.stringify(entry)} in the configuration; ${names.length ? `configured: ${names.join(", ")}` : `checks.${kind} is empty`}`;
+}
+
+/**
+ * Builds the enabled checks; with `only` (selectors already validated), the checks it names instead, disabled or
+ * not: a kind whole, or the named entries of a list kind.
+ */
+export function buildChecks(config: ChecksConfig, deps: CheckDeps, only?: readonly string[]): Check[] {
   const checks: Check[] = [];
   for (const name of CHECK_NAMES) {
-    if (only && !only.includes(name)) continue;
-    checks.push(...(CHECKS[name] as CheckEntry<unknown>).build(config[name], deps, only !== undefined));
+    const entry = CHECKS[name] as CheckEntry<unknown>;
+    if (!only) checks.push(...entry.build(config[name], deps, false));
+    else if (only.includes(name)) checks.push(...entry.build(config[name], deps, true));
+    else {
+      const picked = only.filter((selector) => checkKind(selector) === name && selector.includes("/")).map((selector) => selector.slice(name.length + 1));
+      if (picked.length > 0 && entry.entries) checks.push(...entry.build(entry.entries.pick(config[name], picked), deps, true));
+    }
   }
   return checks;
 }

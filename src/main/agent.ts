@@ -4,7 +4,7 @@
  */
 import { hostname } from "node:os";
 import { agentConfigSchema, type AgentConfig } from "../config/config.js";
-import { buildChecks, checkSettingsSchemas, repairClassOf, type CheckName } from "../checks/index.js";
+import { buildChecks, checkSettingsSchemas, repairClassOf } from "../checks/index.js";
 import { systemClock } from "../time/clock.js";
 import type { DampingSettings } from "../engine/damping.js";
 import { Scheduler, trustedNowFrom } from "../engine/scheduler.js";
@@ -57,7 +57,13 @@ export interface Assembly {
 
 export async function assemble(
   config: Config,
-  options: { log: AgentLog; clock?: Clock; only?: CheckName[]; extraSinks?: Sink[]; /** Read the API but never write to it (`check`). */ readOnly?: boolean },
+  options: {
+    log: AgentLog;
+    clock?: Clock;
+    /** `--only`'s selectors: kinds or `custom/<name>` (checkSelectorProblem). */ only?: readonly string[];
+    extraSinks?: Sink[];
+    /** Read the API but never write to it (`check`). */ readOnly?: boolean;
+  },
 ): Promise<Assembly> {
   const clock = options.clock ?? systemClock;
   const { log } = options;

@@ -13,7 +13,7 @@ import { createClient, resolveCredentials } from "../kube/connect.js";
 import { removeConditionsReport } from "../sinks/conditions.js";
 import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
-import { CHECK_NAMES, type CheckName } from "../checks/index.js";
+import { CHECK_NAMES, checkSelectorProblem } from "../checks/index.js";
 import { exitCodeFor, renderText } from "../sinks/text.js";
 import { renderJson } from "../sinks/json.js";
 import { describeLine, describeNode } from "../node/kubelet/describe.js";
@@ -50,7 +50,7 @@ Flags (run and check):
 Flags (run):
   --listen HOST:PORT  address to serve on (default 0.0.0.0:9101)
 Flags (check):
-  --only a,b          run only these checks (${CHECK_NAMES.join(", ")})
+  --only a,b          run only these checks (${CHECK_NAMES.join(", ")}), or one custom check: custom/<name>
   --output FORMAT     text (default) or json
 `;
 
@@ -124,7 +124,8 @@ function overridesFromFlags(values: Record<string, string | boolean | undefined>
   return out;
 }
 
-function parseOnly(value: string | undefined): CheckName[] | undefined {
+/** `--only`'s selectors, checked for their form; `custom/<name>` is checked against the configuration once it is read. */
+function parseOnly(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   const names = value
     .split(",")
@@ -132,11 +133,10 @@ function parseOnly(value: string | undefined): CheckName[] | undefined {
     .filter(Boolean);
   if (names.length === 0) throw new UsageError("--only: expected a comma-separated list of checks");
   for (const name of names) {
-    if (!(CHECK_NAMES as string[]).includes(name)) {
-      throw new UsageError(`--only: unknown check ${JSON.stringify(name)}; checks are ${CHECK_NAMES.join(", ")}`);
-    }
+    const problem = checkSelectorProblem(name);
+    if (problem) throw new UsageError(`--only: ${problem}`);
   }
-  return names as CheckName[];
+  return names;
 }
 
 function parseLogFormat(value: string | undefined): LogFormat {
@@ -154,6 +154,10 @@ async function commandCheck(args: string[]): Promise<number> {
   const only = parseOnly(values.only);
   const fromFlags = overridesFromFlags(values);
   const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), fromFlags);
+  for (const selector of only ?? []) {
+    const problem = checkSelectorProblem(selector, config.checks);
+    if (problem) throw new UsageError(`--only: ${problem}`);
+  }
   await assertHostRoot(config.hostRoot);
   // A one-shot report keeps stderr quiet unless asked.
   const log = await createLogger(fromFlags.logLevel ?? (config.logLevel === "info" ? "warn" : config.logLevel), parseLogFormat(values["log-format"]));
