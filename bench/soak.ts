@@ -24,7 +24,8 @@
  * --sample-seconds N sets the scrape/sample period (default: 120 samples, 1–10 s);
  * --warmup-seconds N the wait before sampling (default a tenth of the run, 5–30 s).
  * --bundle=PATH runs another build's bundle (the previous build, side by side).
- * With --only=a,b only those checks run (to tell which one grows); --flags="..."
+ * With --only=a,b only those checks run (to tell which one grows); --custom-checks adds one
+ * custom check of each probe kind (their cost); --flags="..."
  * replaces the agent's V8 flags (default scripts/node-flags.mjs).
  *
  *   npm run bench -- soak [--minutes N] [--api-down] [--journal-flood=10000 [--flood-seconds=60]] [--only a,b]      (default 10; 0.5 for a quick look)
@@ -34,7 +35,7 @@ import { appendFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
-import { CHECK_NAMES } from "../src/checks/index.js";
+import { checksOff } from "../src/checks/index.js";
 import { CertificateMint } from "../test/support/certs.js";
 import { startContainerd } from "../test/support/containerd.js";
 import { fakeNtpServer, ntpReply } from "../test/support/fake-ntp.js";
@@ -161,6 +162,28 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * --custom-checks: one custom check of each probe kind, at the default interval (60 s), on what the soak node has:
+ * kubelet's directory, a sysctl, kubelet's unit on the systemd stand-in, kubelet's healthz over TCP and HTTP,
+ * kubelet's log, and an npd-plugin (a process every run).
+ */
+function soakCustomChecks(healthzUrl: string): unknown[] {
+  const port = Number(new URL(healthzUrl).port);
+  return [
+    { name: "kubelet-dir", condition: "SoakKubeletDirMissing", probe: { kind: "file", path: "/var/lib/kubelet", maxMode: "0755" } },
+    { name: "overcommit", condition: "SoakOvercommitChanged", probe: { kind: "sysctl", key: "vm.overcommit_memory", op: "in", value: [0, 1] } },
+    { name: "kubelet-unit", condition: "SoakKubeletUnitDown", probe: { kind: "unit", unit: "kubelet.service" } },
+    { name: "healthz-port", condition: "SoakHealthzPortClosed", probe: { kind: "tcp", host: "127.0.0.1", port } },
+    { name: "healthz", condition: "SoakHealthzDown", probe: { kind: "http", url: healthzUrl, bodyMatches: "^ok$" } },
+    {
+      name: "kubelet-log",
+      condition: "SoakKubeletLogProblem",
+      probe: { kind: "log", files: ["/var/log/kubelet.log"], signatures: [{ pattern: "PLEG is not healthy", reason: "PlegUnhealthy" }] },
+    },
+    { name: "plugin", condition: "SoakPluginProblem", probe: { kind: "npd-plugin", path: join(FIXTURES, "npd-plugins/protocol/exit-0.sh") } },
+  ];
+}
+
 export async function run(args: string[]): Promise<void> {
   const minutes = Number(option(args, "minutes", "10"));
   const apiDown = args.includes("--api-down");
@@ -178,6 +201,7 @@ export async function run(args: string[]): Promise<void> {
   const warmupSeconds = Number(option(args, "warmup-seconds", "0"));
   const warmupMs = warmupSeconds > 0 ? warmupSeconds * 1000 : Math.min(30_000, Math.max(5_000, durationMs / 10));
   const bundle = option(args, "bundle", BUNDLE);
+  const customChecks = args.includes("--custom-checks");
 
   const fixture = await fixtureRoot("disk-healthy", { tmpfsRoot: true });
   const kubeletDir = await fixture.mountTmpfs("/var/lib/kubelet", { size: "8m", inodes: 1000 });
@@ -211,16 +235,18 @@ export async function run(args: string[]): Promise<void> {
   const systemd = await startFakeSystemd(join(fixture.root, "run/dbus/system_bus_socket"), SYSTEMD_ACTIVE);
   const ntp = await fakeNtpServer((request) => ntpReply(request, 0));
   const configFile = join(kubeconfigDir, "config.yaml");
-  const settings: Record<string, string[]> = { kubelet: [`healthzUrl: ${healthz.url}`], clock: [`ntpServers: ["127.0.0.1:${ntp.port}"]`] };
-  // `run` has no --only: the others are disabled in the configuration.
-  if (only)
-    for (const name of CHECK_NAMES) if (name !== "custom" && !only.split(",").includes(name)) settings[name] = [...(settings[name] ?? []), "enabled: false"];
-  await writeFile(
-    configFile,
-    `checks:\n${Object.entries(settings)
-      .map(([name, lines]) => `  ${name}:\n${lines.map((l) => `    ${l}\n`).join("")}`)
-      .join("")}`,
-  );
+  const checks: Record<string, unknown> = { kubelet: { healthzUrl: healthz.url }, clock: { ntpServers: [`127.0.0.1:${ntp.port}`] } };
+  if (customChecks) {
+    await mkdir(join(fixture.root, "proc/sys/vm"), { recursive: true });
+    await writeFile(join(fixture.root, "proc/sys/vm/overcommit_memory"), "0\n");
+    checks["custom"] = soakCustomChecks(healthz.url);
+  }
+  // `run` has no --only: the others are turned off in the configuration.
+  if (only) {
+    for (const [name, off] of Object.entries(checksOff(only.split(","))))
+      checks[name] = Array.isArray(off) ? off : { ...(checks[name] as object | undefined), ...off };
+  }
+  await writeFile(configFile, JSON.stringify({ checks }));
 
   const children: ChildProcess[] = [];
   let renewing = true;
@@ -252,7 +278,7 @@ export async function run(args: string[]): Promise<void> {
 
     const out = (line: string) => process.stdout.write(`${line}\n`);
     out(
-      `node ${process.version}, ${bundle === BUNDLE ? "this build" : bundle}, agent flags ${nodeFlags.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${journal ? `, kubelet flooding the journal with ${floodRate} lines/s for the first ${floodMs / 1000} s` : ""}${only ? ` (only ${only})` : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`,
+      `node ${process.version}, ${bundle === BUNDLE ? "this build" : bundle}, agent flags ${nodeFlags.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${journal ? `, kubelet flooding the journal with ${floodRate} lines/s for the first ${floodMs / 1000} s` : ""}${only ? ` (only ${only})` : ""}${customChecks ? ", with a custom check of each probe kind" : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`,
     );
     out(
       `load average at start: ${loadavg()

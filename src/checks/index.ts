@@ -53,6 +53,20 @@ export function checkMetricsFactory(name: string): CheckMetricsFactory | undefin
 }
 export const CHECK_NAMES = Object.keys(CHECKS) as CheckName[];
 
+/**
+ * The `checks` settings that turn off every kind but those `keep` names: `enabled: false` for a kind that is one
+ * check, no entries for a list kind (`custom: []`). The one way for a caller (a test, a bench, `run` without
+ * `--only`) to leave only some checks on, whatever the kinds' shapes.
+ */
+export function checksOff(keep: readonly string[]): Record<string, { enabled: false } | []> {
+  const off: Record<string, { enabled: false } | []> = {};
+  for (const name of CHECK_NAMES) {
+    if (keep.includes(name)) continue;
+    off[name] = (CHECKS[name] as CheckEntry<unknown>).entries ? [] : { enabled: false };
+  }
+  return off;
+}
+
 /** The repair class its reasons.ts gives a check's reason ("none" for a reason it does not list). */
 export function repairClassOf(checkName: string, reason: string): RepairClass {
   const kind = checkKind(checkName);

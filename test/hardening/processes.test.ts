@@ -20,8 +20,44 @@ import { requireTool } from "../support/tools.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 
-/** Runs the agent under strace until its custom checks ran `rounds` times, then stops it; returns every execve it (or a child) made. */
-async function tracedExecs(dir: string, custom: unknown[], rounds: number): Promise<string[]> {
+/**
+ * The successful execve/execveat calls in an strace -f log. Under -f a call another process interrupts is split
+ * into `PID execve(... <unfinished ...>` and a later `PID <... execve resumed>) = R`: joined here, so a split
+ * call is counted once and by its result.
+ */
+function successfulExecs(log: string): string[] {
+  const pending = new Map<string, string>();
+  const calls: string[] = [];
+  for (const line of log.split("\n")) {
+    const pid = /^(\d+) /.exec(line)?.[1] ?? "";
+    const started = /\bexecve(at)?\(/.test(line);
+    if (started && line.endsWith("<unfinished ...>")) pending.set(pid, line.slice(0, -"<unfinished ...>".length));
+    else if (/<\.\.\. execve(at)? resumed>/.test(line) && pending.has(pid)) {
+      calls.push(`${pending.get(pid) ?? ""}${line.slice(line.indexOf("resumed>") + "resumed>".length)}`);
+      pending.delete(pid);
+    } else if (started) calls.push(line);
+  }
+  return calls.filter((call) => / = 0$/.test(call));
+}
+
+/** A counter or histogram count of the agent's /metrics, per check: {"custom/plugin": 3}. */
+async function perCheck(port: number, series: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(new RegExp(`^${series}\\{[^}]*check="([^"]+)"[^}]*\\} (\\d+)$`, "gm"))) counts.set(m[1] ?? "", Number(m[2]));
+  return counts;
+}
+
+/**
+ * Runs the agent under strace until every custom check ran `rounds` times, and each npd-plugin check started its
+ * plugin `rounds` times (the agent's own count of what it spawned: a condition, not a time), then stops it;
+ * returns every execve it (or a child) made that succeeded.
+ */
+async function tracedExecs(
+  dir: string,
+  custom: ReadonlyArray<{ name: string; probe: { kind: string } & Record<string, unknown> } & Record<string, unknown>>,
+  rounds: number,
+): Promise<string[]> {
   const strace = requireTool("strace");
   const log = join(dir, "exec.log");
   const config = join(dir, "config.yaml");
@@ -53,13 +89,15 @@ async function tracedExecs(dir: string, custom: unknown[], rounds: number): Prom
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
   try {
     await waitFor("the agent's first diagnosis", async () => (/Summary:/.test(out) ? true : undefined), { timeoutMs: 30_000, output: () => out });
-    // Each custom check runs every second: wait until every one of them ran `rounds` times.
-    const runs = async () => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const counts = [...text.matchAll(/node_doctor_check_duration_seconds_count\{[^}]*check="custom\/[^"]+"[^}]*\} (\d+)/g)].map((m) => Number(m[1]));
-      return counts.length === custom.length ? Math.min(...counts) : 0;
+    // Each custom check runs every second: wait until every one of them ran `rounds` times, and every plugin was started as often.
+    const plugins = custom.filter((c) => c.probe.kind === "npd-plugin").map((c) => `custom/${c.name}`);
+    const done = async () => {
+      const runs = await perCheck(port, "node_doctor_check_duration_seconds_count");
+      const spawned = await perCheck(port, "node_doctor_custom_processes_spawned_total");
+      const ran = custom.every((c) => (runs.get(`custom/${c.name}`) ?? 0) >= rounds);
+      return ran && plugins.every((name) => (spawned.get(name) ?? 0) >= rounds) ? true : undefined;
     };
-    await waitFor(`${rounds} runs of the custom checks`, async () => ((await runs()) >= rounds ? true : undefined), { timeoutMs: 30_000, output: () => out });
+    await waitFor(`${rounds} runs of each custom check and ${rounds} starts of each plugin`, done, { timeoutMs: 60_000, output: () => out });
   } finally {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     const agentPid = execFileSync("pgrep", ["-P", String(child.pid)], { encoding: "utf8" })
@@ -69,7 +107,7 @@ async function tracedExecs(dir: string, custom: unknown[], rounds: number): Prom
     else child.kill("SIGKILL");
     await exited;
   }
-  return (await readFile(log, "utf8")).split("\n").filter((line) => /\bexecve(at)?\(/.test(line) && !/ = -1 /.test(line));
+  return successfulExecs(await readFile(log, "utf8"));
 }
 
 describe("processes the agent starts", { timeout: 120_000 }, () => {

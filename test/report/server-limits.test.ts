@@ -14,7 +14,7 @@ import { readFile } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { AGENT_NODE_FLAGS } from "../../scripts/node-flags.mjs";
-import { CHECK_NAMES } from "../../src/checks/index.js";
+import { checksOff } from "../../src/checks/index.js";
 import { startAgentProcess } from "../support/cli.js";
 import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 import { writeFile } from "node:fs/promises";
@@ -73,12 +73,7 @@ describe("the agent's port under abuse", () => {
     await root.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 });
     await root.writeMountinfo();
     const config = join(root.root, "node-doctor.yaml");
-    await writeFile(
-      config,
-      `checks:\n${CHECK_NAMES.filter((n) => n !== "disk" && n !== "custom")
-        .map((n) => `  ${n}:\n    enabled: false\n`)
-        .join("")}`,
-    );
+    await writeFile(config, JSON.stringify({ checks: checksOff(["disk"]) }));
     const agent = await startAgentProcess(["--host-root", root.root, "--listen", "127.0.0.1:0", "--config", config], {}, AGENT_NODE_FLAGS);
     assert.doesNotMatch(agent.output(), /without the agent's V8 flags/, "measured with the agent's own flags");
     child = agent.child;

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { CHECK_NAMES } from "../../src/checks/index.js";
+import { checksOff } from "../../src/checks/index.js";
 import { CertificateMint } from "../support/certs.js";
 import { startAgentProcess } from "../support/cli.js";
 import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
@@ -54,9 +54,7 @@ after(async () => {
 /** A config enabling only `checks`, so the page shows what the fixture is about. */
 async function onlyChecks(dir: string, checks: readonly string[]): Promise<string> {
   const file = join(dir, "node-doctor.yaml");
-  // `custom` is a list of configured checks, empty unless configured.
-  const disabled = CHECK_NAMES.filter((name) => name !== "custom" && !checks.includes(name));
-  await writeFile(file, `checks:\n${disabled.map((name) => `  ${name}:\n    enabled: false\n`).join("")}`);
+  await writeFile(file, JSON.stringify({ checks: checksOff(checks) }));
   return file;
 }
 
