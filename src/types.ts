@@ -10,6 +10,11 @@ import type { Node, Service } from "kubernetes-types/core/v1.js";
 import type { Lease } from "kubernetes-types/coordination/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 
+/** A JSON or YAML mapping (not a list, not null): the one guard every parser of untrusted documents uses. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** Ordered from best to worst: `worstSeverity` relies on this order. */
 export const SEVERITIES = ["ok", "warning", "unknown", "critical"] as const;
 export type Severity = (typeof SEVERITIES)[number];

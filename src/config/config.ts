@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { parseUntrustedYaml } from "../text/yaml.js";
 import { ConfigError, absolutePath, boolean, list, number, object, oneOf, optional, string, withDefault, type ObjectOf, type Schema } from "./schema.js";
+import { errorLine } from "../text/format.js";
 
 /** Settings every check has; a check's own schema adds its thresholds. */
 export function checkSettings<S extends Record<string, Schema<unknown>>>(
@@ -141,7 +142,7 @@ async function readConfigFile(path: string): Promise<unknown> {
     const value = parseUntrustedYaml(text);
     return value ?? {};
   } catch (error) {
-    const first = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
+    const first = errorLine(error);
     throw new ConfigError(`config ${path}`, `invalid YAML: ${first}`);
   }
 }

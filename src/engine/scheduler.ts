@@ -12,6 +12,7 @@
 import type { Check, CheckContext, CheckRun, Clock, ClusterReader, Finding, Host, Log, RepairClass, SharedFacts, TimerHandle, TrustedTime } from "../types.js";
 import type { NodeState } from "./state.js";
 import { REASONS } from "./reasons.js";
+import { errorText, formatDuration, formatLimit } from "../text/format.js";
 
 /** A clock estimate older than this is not trusted to correct "now". */
 export const CLOCK_ESTIMATE_MAX_AGE_MS = 15 * 60 * 1000;
@@ -35,13 +36,9 @@ export interface SchedulerOptions {
 
 class TimeoutError extends Error {
   constructor(readonly ms: number) {
-    super(`did not finish within ${formatSeconds(ms)}`);
+    super(`did not finish within ${formatLimit(ms)}`);
     this.name = "TimeoutError";
   }
-}
-
-function formatSeconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(3))}s`;
 }
 
 export function trustedNowFrom(clock: Clock, facts: SharedFacts): TrustedTime {
@@ -206,7 +203,7 @@ export class Scheduler {
     };
 
     if (slot.inFlight) {
-      const since = formatSeconds(clock.monotonic() - slot.inFlight.startedMonotonicMs);
+      const since = formatDuration(clock.monotonic() - slot.inFlight.startedMonotonicMs);
       const error = `the previous run is still going after ${since}; it did not stop at its timeout`;
       return finish({
         outcome: "overrun",
@@ -246,7 +243,7 @@ export class Scheduler {
         const message = `The ${check.name} check could not look: it ${error.message}.`;
         return finish({ outcome: "timeout", error: error.message, findings: this.unknownFindings(check, ENGINE_REASONS.CheckTimedOut, message) });
       }
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = errorText(error);
       this.options.logFor(check.name).warn({ err: detail }, "check could not look");
       const message = `The ${check.name} check could not look: ${detail}.`.replace(/\.\.$/, ".");
       return finish({ outcome: "error", error: detail, findings: this.unknownFindings(check, ENGINE_REASONS.CheckFailed, message) });

@@ -19,6 +19,7 @@ import {
   type Transition,
 } from "../types.js";
 import { ConditionDamper, type DampingSettings } from "./damping.js";
+import { errorText } from "../text/format.js";
 
 export function statusFor(severity: Severity): ConditionStatus {
   if (severity === "critical") return "True";
@@ -83,7 +84,7 @@ export class NodeState implements StateView {
     try {
       call();
     } catch (error) {
-      this.log.error({ sink: sink.name, err: error instanceof Error ? error.message : String(error) }, "sink failed");
+      this.log.error({ sink: sink.name, err: errorText(error) }, "sink failed");
     }
   }
 

@@ -13,17 +13,14 @@ import { KubeClient, isEvent } from "../kube/client.js";
 import { KubeConfigError, kubeconfigCredentials } from "../kube/credentials.js";
 import { ApiError, Transport, type Credentials } from "../kube/transport.js";
 import { removeOurConditions } from "../sinks/conditions.js";
-import { CONDITION_TYPE_FORMAT, SEVERITIES, type Finding } from "../types.js";
+import { CONDITION_TYPE_FORMAT, type Finding, isRecord, SEVERITIES } from "../types.js";
 import type { FleetApi } from "./fleet-api.js";
 import { kubeconfigPaths, mergeKubeconfigs } from "./kubeconfig-merge.js";
+import { errorText } from "../text/format.js";
 
 /** The label the chart and the plain manifests put on agent pods. */
 export const AGENT_POD_SELECTOR = "app.kubernetes.io/name=node-doctor";
 export const AGENT_PORT = 9101;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function isFinding(value: unknown): value is Finding {
   return (
@@ -65,7 +62,7 @@ export function describeApiError(error: unknown, server: string): string {
     if (error.status === 0) return `cannot reach the API server at ${server}: ${error.message}`;
     return `${error.status} ${error.reason}: ${error.message}`;
   }
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }
 
 export async function connectFleet(options: {

@@ -8,6 +8,7 @@
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { KubeConfigError, readKubeconfigDocument } from "../kube/credentials.js";
+import { isRecord } from "../types.js";
 
 export function kubeconfigPaths(options: { kubeconfig?: string; env?: NodeJS.ProcessEnv; home?: string }): string[] {
   if (options.kubeconfig) return [options.kubeconfig];
@@ -17,10 +18,6 @@ export function kubeconfigPaths(options: { kubeconfig?: string; env?: NodeJS.Pro
 }
 
 type Doc = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Doc {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** Fields holding file paths, by section and the key of the inner object. */
 const PATH_FIELDS: Record<string, { inner: string; keys: string[] }> = {

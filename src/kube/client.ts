@@ -9,16 +9,13 @@ import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import type { ApiTiming } from "../types.js";
 import { FIELD_MANAGER } from "./ownership.js";
 import { ApiError, type ApiVerb, type Transport } from "./transport.js";
+import { isRecord } from "../types.js";
 
 export const STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json";
 export const MERGE_PATCH = "application/merge-patch+json";
 
 /** Every write names node-doctor's field manager, so managedFields tell its fields from anyone else's. */
 const WRITE_QUERY = { fieldManager: FIELD_MANAGER };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function hasMetadataName(value: unknown): value is { metadata: { name: string } } {
   return isRecord(value) && isRecord(value["metadata"]) && typeof value["metadata"]["name"] === "string";

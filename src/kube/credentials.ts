@@ -19,6 +19,8 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseUntrustedYaml } from "../text/yaml.js";
 import type { Credentials } from "./transport.js";
+import { errorLine, errorText } from "../text/format.js";
+import { isRecord } from "../types.js";
 
 export class KubeConfigError extends Error {
   constructor(
@@ -83,10 +85,6 @@ export async function inClusterCredentials(env: NodeJS.ProcessEnv = process.env,
 
 // ---------------------------------------------------------------- kubeconfig
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function namedEntry(doc: Record<string, unknown>, list: "clusters" | "users" | "contexts", name: string, where: string): Record<string, unknown> {
   const entries = doc[list];
   if (!Array.isArray(entries)) throw new KubeConfigError(where, `${list}: expected a list`);
@@ -138,7 +136,7 @@ export async function readKubeconfigDocument(path: string): Promise<Record<strin
   try {
     doc = parseUntrustedYaml(text);
   } catch (error) {
-    throw new KubeConfigError(`kubeconfig ${path}`, `invalid YAML: ${error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error)}`);
+    throw new KubeConfigError(`kubeconfig ${path}`, `invalid YAML: ${errorLine(error)}`);
   }
   if (doc === null || doc === undefined) return null;
   if (!isRecord(doc)) throw new KubeConfigError(`kubeconfig ${path}`, "expected a mapping at the top level");
@@ -290,7 +288,7 @@ async function pluginCredentials(path: string, context: string, where: string): 
     kc.loadFromFile(path);
     kc.setCurrentContext(context);
   } catch (error) {
-    throw new KubeConfigError(where, error instanceof Error ? error.message : String(error));
+    throw new KubeConfigError(where, errorText(error));
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeConfigError(where, `context ${JSON.stringify(context)} has no cluster`);
@@ -300,7 +298,7 @@ async function pluginCredentials(path: string, context: string, where: string): 
     return options;
   };
   const first = await resolveOptions().catch((error: unknown) => {
-    throw new KubeConfigError(where, `the credential plugin failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new KubeConfigError(where, `the credential plugin failed: ${errorText(error)}`);
   });
   const pem = (value: unknown) => (typeof value === "string" ? value : Buffer.isBuffer(value) ? value.toString("utf8") : undefined);
   const credentials: Credentials = { server: cluster.server.replace(/\/+$/, ""), origin: `kubeconfig ${path} (credential plugin)` };

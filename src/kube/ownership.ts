@@ -24,6 +24,7 @@
  * status, a `kubectl patch`) or also writes it.
  */
 import type { Node } from "kubernetes-types/core/v1.js";
+import { isRecord } from "../types.js";
 
 /** The field manager of every write node-doctor makes (PATCH `?fieldManager=`); the User-Agent says the same. */
 export const FIELD_MANAGER = "node-doctor";
@@ -45,10 +46,6 @@ export interface ConditionOwnership {
   owner: "ours" | "foreign";
   /** Managers other than node-doctor that hold fields of the condition. */
   others: FieldOwner[];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The `type` a fieldsV1 key `k:{"type":"KubeletUnhealthy"}` names, or undefined. */

@@ -19,6 +19,7 @@ import { renderJson } from "../sinks/json.js";
 import { describeLine, describeNode } from "../node/kubelet/describe.js";
 import { LOG_FORMATS, type LogFormat } from "../telemetry/log.js";
 import { AGENT_NODE_FLAGS } from "../../scripts/node-flags.mjs";
+import { errorText, isoTimeMs } from "../text/format.js";
 
 export const EXIT_USAGE = 3;
 
@@ -166,7 +167,7 @@ async function commandCheck(args: string[]): Promise<number> {
   const about = await describeNode(assembly.kubelet, AbortSignal.timeout(10_000)).catch(() => undefined);
   if (output === "json") process.stdout.write(renderJson(findings, about ? { node: { name: assembly.nodeName, ...about } } : {}));
   else {
-    const header = `node-doctor ${VERSION} — node ${assembly.nodeName}, host root ${config.hostRoot}, ${new Date().toISOString()}${about ? `\n${describeLine(about)}` : ""}`;
+    const header = `node-doctor ${VERSION} — node ${assembly.nodeName}, host root ${config.hostRoot}, ${isoTimeMs(Date.now())}${about ? `\n${describeLine(about)}` : ""}`;
     process.stdout.write(renderText(findings, { colour: process.stdout.isTTY === true, width: process.stdout.columns ?? 100, header }));
   }
   return exitCodeFor(findings);
@@ -264,7 +265,7 @@ async function commandConditions(args: string[]): Promise<number> {
         process.stdout.write(`${node}: ${removed.length > 0 ? `removed ${removed.join(", ")}` : "no node-doctor conditions"}${kept}\n`);
       } catch (error) {
         failed++;
-        process.stderr.write(`node-doctor: ${node}: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(`node-doctor: ${node}: ${errorText(error)}\n`);
       }
     }
     return failed > 0 ? 1 : 0;
@@ -315,7 +316,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`node-doctor: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    process.stderr.write(`node-doctor: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`node-doctor: ${errorText(error)}\n`);
     return 1;
   }
 }

@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { VERSION } from "../version.js";
 import { connectFleet } from "../fleet/cluster-fleet-api.js";
 import { fleetCleanup, fleetDescribe, fleetStatus, type CommandResult } from "../fleet/commands.js";
+import { errorText } from "../text/format.js";
 
 const EXIT_USAGE = 3;
 
@@ -65,7 +66,7 @@ async function run(argv: string[]): Promise<CommandResult> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     const unknown = /Unknown option '([^']+)'/.exec(message);
     throw new UsageError(unknown ? `unknown flag ${unknown[1]} (see kubectl node-doctor --help)` : (message.split(". ")[0] ?? message));
   }
@@ -121,7 +122,7 @@ run(process.argv.slice(2)).then(
     process.exitCode = result.exitCode;
   },
   (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     process.stderr.write(`kubectl node-doctor: ${message}\n`);
     process.exitCode = error instanceof UsageError ? EXIT_USAGE : 1;
   },

@@ -10,6 +10,7 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import type { Host } from "../types.js";
+import { errorText } from "../text/format.js";
 
 export interface HostAddresses {
   /** Canonical text form (IPv6 compressed, lowercase). */
@@ -67,7 +68,7 @@ export async function readHostAddresses(host: Host, signal?: AbortSignal): Promi
   try {
     for (const address of parseFibTrie(await host.readText("/proc/net/fib_trie", options))) result.addresses.add(address);
   } catch (error) {
-    result.problems.push(error instanceof Error ? error.message : String(error));
+    result.problems.push(errorText(error));
   }
   try {
     for (const { address, iface } of parseIfInet6(await host.readText("/proc/net/if_inet6", options))) {

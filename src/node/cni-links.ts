@@ -6,6 +6,7 @@
  * (node/cni.ts readCniState says which); this reads only what the network
  * check compares with the node's links.
  */
+import { isRecord } from "../types.js";
 
 /** The bridge plugin's default bridge name (containernetworking/plugins, plugins/main/bridge). */
 export const DEFAULT_CNI_BRIDGE = "cni0";
@@ -20,10 +21,6 @@ export interface CniPluginLink {
   bridge?: string;
   /** The MTU it sets on the pod side, when the file says. */
   mtu?: number;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The plugins of a .conflist (or the one plugin of a .conf) with their bridge and MTU; [] for anything that is not a CNI config. */

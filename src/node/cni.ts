@@ -9,6 +9,8 @@
  */
 import type { Host } from "../types.js";
 import { containerdCniDirsOf, containerdConfigFromText, type ContainerdCniDirs, type ContainerdConfig } from "./containerd-config.js";
+import { errorText } from "../text/format.js";
+import { isRecord } from "../types.js";
 
 export const DEFAULT_CNI_CONF_DIR = "/etc/cni/net.d";
 export const DEFAULT_CNI_BIN_DIRS = ["/opt/cni/bin"];
@@ -47,10 +49,6 @@ export interface CniState {
   missingPlugins: CniPluginMissing[];
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function checkedType(type: unknown, where: string): string {
   if (typeof type !== "string" || type === "") throw new Error(`${where} has no "type"`);
   if (type.includes("/")) throw new Error(`${where} has type ${JSON.stringify(type)}, which may not contain "/"`);
@@ -73,7 +71,7 @@ export function parseCniConfig(path: string, text: string): CniConfigFile {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    file.problem = `is not valid JSON (${error instanceof Error ? error.message : String(error)})`;
+    file.problem = `is not valid JSON (${errorText(error)})`;
     return file;
   }
   if (!isRecord(value)) {
@@ -93,7 +91,7 @@ export function parseCniConfig(path: string, text: string): CniConfigFile {
       file.pluginTypes = pluginTypes(value, "the network");
     }
   } catch (error) {
-    file.problem = error instanceof Error ? error.message : String(error);
+    file.problem = errorText(error);
   }
   return file;
 }
@@ -144,7 +142,7 @@ export async function readCniState(host: Host, options: { confDir: string; binDi
   try {
     names = await host.list(confDir);
   } catch (error) {
-    const problem = error instanceof Error ? error.message : String(error);
+    const problem = errorText(error);
     state.confDirProblem = /does not exist/.test(problem) ? "does not exist" : problem.replace(`${confDir}: `, "");
     return state;
   }
@@ -161,7 +159,7 @@ export async function readCniState(host: Host, options: { confDir: string; binDi
       file = parseCniConfig(path, text);
     } catch (error) {
       signal?.throwIfAborted();
-      const problem = error instanceof Error ? error.message : String(error);
+      const problem = errorText(error);
       file = { path, pluginTypes: [], problem: `cannot be read (${problem.replace(`${path}: `, "")})` };
     }
     state.files.push(file);

@@ -19,6 +19,7 @@ import { constants as fsConstants, type Stats } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import type { FileStat, FsStats, Host, ReadOptions } from "../types.js";
+import { errorText } from "../text/format.js";
 
 export const DEFAULT_MAX_READ_BYTES = 4 * 1024 * 1024;
 const MAX_SYMLINK_FOLLOWS = 40; // Linux's own limit (MAXSYMLINKS)
@@ -56,7 +57,7 @@ const PROBLEMS: Record<string, string> = {
 export function describeFsError(nodePath: string, error: unknown): HostPathError {
   if (error instanceof HostPathError) return error;
   const code = errnoCode(error);
-  const problem = PROBLEMS[code] ?? (error instanceof Error ? error.message : String(error));
+  const problem = PROBLEMS[code] ?? errorText(error);
   return new HostPathError(nodePath, code, problem);
 }
 

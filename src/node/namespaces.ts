@@ -12,16 +12,13 @@
  *   network namespace its own /proc/net entries, and statting them needs no capability.
  */
 import type { Host } from "../types.js";
+import { errorText } from "../text/format.js";
 
 export type NetworkNamespace =
   | { host: true; via: "ns-link" | "proc-net-inode" }
   | { host: false; detail: string }
   /** Could not tell: both ways failed. */
   | { host: undefined; detail: string };
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export async function networkNamespace(host: Host, selfPid: number | "self" = "self"): Promise<NetworkNamespace> {
   const self = `/proc/${selfPid}`;
@@ -31,14 +28,14 @@ export async function networkNamespace(host: Host, selfPid: number | "self" = "s
     if (mine === init) return { host: true, via: "ns-link" };
     return { host: false, detail: `the agent's network namespace ${mine} is not the host's ${init} (pid 1)` };
   } catch (error) {
-    linkProblem = message(error);
+    linkProblem = errorText(error);
   }
   try {
     const [mine, init] = await Promise.all([host.stat(`${self}/net/dev`), host.stat("/proc/1/net/dev")]);
     if (mine.dev === init.dev && mine.ino === init.ino) return { host: true, via: "proc-net-inode" };
     return { host: false, detail: `the agent's /proc/net is not pid 1's (inode ${mine.ino}, pid 1's ${init.ino}): it runs in a network namespace of its own` };
   } catch (error) {
-    return { host: undefined, detail: `could not compare the agent's network namespace with pid 1's (${linkProblem}; ${message(error)})` };
+    return { host: undefined, detail: `could not compare the agent's network namespace with pid 1's (${linkProblem}; ${errorText(error)})` };
   }
 }
 

@@ -20,6 +20,7 @@ import { spawn } from "node:child_process";
 import { open } from "node:fs/promises";
 import type { Clock } from "../types.js";
 import { deadline } from "../time/deadline.js";
+import { errorText } from "../text/format.js";
 
 export interface RunRequest {
   /** Absolute path of the program, in the agent's own filesystem. */
@@ -66,7 +67,7 @@ function problemOf(error: unknown): string {
   if (code === "ENOENT") return "does not exist";
   if (code === "EACCES") return "is not executable (permission denied)";
   if (code === "EISDIR") return "is a directory";
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }
 
 /** Why the file at `path` may not be executed directly, or undefined when it may. */
@@ -243,7 +244,7 @@ export class ProcessRunner {
           if (limit.signal.aborted) {
             const reason: unknown = limit.signal.reason;
             if (reason instanceof Error && reason.name === "TimeoutError") resolve({ kind: "timedOut", ...out });
-            else resolve({ kind: "aborted", reason: reason instanceof Error ? reason.message : String(reason) });
+            else resolve({ kind: "aborted", reason: errorText(reason) });
           } else if (code !== null) resolve({ kind: "exited", exitCode: code, ...out });
           else if (signalName !== null) resolve({ kind: "signalled", signal: signalName, ...out });
           else resolve({ kind: "notStarted", problem: `${request.path} ${problemOf(failed)}` });

@@ -11,6 +11,7 @@
 import { DbusConnection, type DbusValue } from "../wire/dbus.js";
 import { listPids, readProcess } from "./proc.js";
 import type { Host } from "../types.js";
+import { errorText } from "../text/format.js";
 
 export type SyncService = "chronyd" | "ntpd" | "systemd-timesyncd";
 
@@ -130,10 +131,6 @@ export function parseTimesyncdConfig(text: string): { ntp?: string[]; fallback?:
     if (match[1] === "FallbackNTP") fallback = values.length ? [...(fallback ?? []), ...values] : [];
   }
   return { ...(ntp ? { ntp } : {}), ...(fallback ? { fallback } : {}) };
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Lists `dir` and keeps files ending in `suffix`, sorted (as chrony and systemd read them). */

@@ -65,6 +65,7 @@ import {
   type TimerHandle,
   type Transition,
 } from "../types.js";
+import { errorText, isoTime } from "../text/format.js";
 
 /** What the sink needs from the API client (KubeClient satisfies it). */
 export interface NodeStatusApi {
@@ -140,7 +141,7 @@ export type WriteCause = "transition" | "heartbeat" | "retry" | "startup" | "rep
 
 /** RFC 3339 at one-second precision, as the API server stores metav1.Time. */
 export function apiTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  return isoTime(Math.floor(ms / 1000) * 1000);
 }
 
 export function conditionMessage(state: Pick<WritableCondition, "message" | "remedy">): string {
@@ -207,7 +208,7 @@ export class ConditionsSink implements Sink {
       try {
         this.observe(node);
       } catch (error) {
-        options.log.error({ err: error instanceof Error ? error.message : String(error) }, "could not compare the Node with our conditions");
+        options.log.error({ err: errorText(error) }, "could not compare the Node with our conditions");
       }
     });
   }
@@ -350,7 +351,7 @@ export class ConditionsSink implements Sink {
       const read = this.options.api
         .getNode(this.options.nodeName, this.abort.signal, { fromCache: true })
         .then(({ node }) => node && this.observe(node))
-        .catch((error: unknown) => this.options.log.debug({ err: error instanceof Error ? error.message : String(error) }, "could not read the Node"))
+        .catch((error: unknown) => this.options.log.debug({ err: errorText(error) }, "could not read the Node"))
         .finally(() => {
           this.verifying = undefined;
           this.scheduleVerify();
@@ -469,7 +470,7 @@ export class ConditionsSink implements Sink {
       this.failures++;
       const apiError = error instanceof ApiError ? error : undefined;
       const delay = this.backoffDelay(this.failures, apiError?.retryAfterMs);
-      const fields = { err: error instanceof Error ? error.message : String(error), status: apiError?.status ?? 0, attempt: this.failures, retryInMs: delay };
+      const fields = { err: errorText(error), status: apiError?.status ?? 0, attempt: this.failures, retryInMs: delay };
       if (this.outageSinceMs === undefined) {
         this.outageSinceMs = clock.now();
         log.warn(

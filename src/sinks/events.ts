@@ -24,6 +24,7 @@ import { ApiError } from "../kube/transport.js";
 import { conditionRepairClass, type Clock, type ConditionType, type Log, type Sink, type StateView, type Transition } from "../types.js";
 import { Counter, type Registry } from "../telemetry/prometheus.js";
 import { apiTime, conditionMessage, MAX_CONDITION_MESSAGE } from "./conditions.js";
+import { errorText } from "../text/format.js";
 
 export interface EventsApi {
   createEvent(namespace: string, event: CoreEvent, signal?: AbortSignal): Promise<CoreEvent>;
@@ -161,10 +162,7 @@ export class EventsSink implements Sink {
       // Retry-After is honoured up to the pause's own order of magnitude (a day-long one would silence Events).
       this.pausedUntilMs = nowMs + Math.min(Math.max(this.policy.pauseAfterFailureMs, retryAfter ?? 0), MAX_PAUSE_MS);
       this.record("failed", type);
-      log.warn(
-        { condition: t.condition, reason: t.to.reason, err: error instanceof Error ? error.message : String(error) },
-        "could not post an Event on the Node",
-      );
+      log.warn({ condition: t.condition, reason: t.to.reason, err: errorText(error) }, "could not post an Event on the Node");
     }
   }
 

@@ -6,6 +6,7 @@
  * person running the agent in a terminal. Its cost: docs/performance.md.
  */
 import pino, { type DestinationStream, type Logger } from "pino";
+import { isoTimeMs } from "../text/format.js";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -43,7 +44,7 @@ function build(options: LogOptions, destination: DestinationStream): AgentLog {
       base: options.bindings ?? {},
       // No serializers: `err` is plain() like every field (pino's would write the stack).
       serializers: {},
-      timestamp: () => `,"time":"${new Date(now()).toISOString()}"`,
+      timestamp: () => `,"time":"${isoTimeMs(now())}"`,
       formatters: { level: (label) => ({ level: label }), bindings: plain, log: plain },
     },
     destination,

@@ -13,6 +13,7 @@
  * bundled agent: docs/performance.md.
  */
 import * as client from "prom-client";
+import { errorText } from "../text/format.js";
 
 export type LabelValues = client.LabelValues<string>;
 
@@ -21,7 +22,7 @@ export class Registry extends client.Registry {}
 /** prom-client's construction errors do not say which metric or label: the start-up error should. */
 function named(config: { name: string; labelNames?: readonly string[] }, error: unknown): Error {
   const labels = config.labelNames?.length ? ` (labels ${config.labelNames.map((l) => JSON.stringify(l)).join(", ")})` : "";
-  return new Error(`metric ${JSON.stringify(config.name)}${labels}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  return new Error(`metric ${JSON.stringify(config.name)}${labels}: ${errorText(error)}`, { cause: error });
 }
 
 export class Gauge<T extends string = string> extends client.Gauge<T> {

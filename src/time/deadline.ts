@@ -4,6 +4,7 @@
  * timeout, and no raw setTimeout or AbortSignal.timeout hides from it.
  */
 import type { Clock } from "../types.js";
+import { formatLimit } from "../text/format.js";
 
 /** Why a deadline signal aborted on time: `error.name === "TimeoutError"`, the message says how long. */
 export class DeadlineError extends Error {
@@ -12,12 +13,8 @@ export class DeadlineError extends Error {
     readonly ms: number,
     what?: string,
   ) {
-    super(`${what ? `${what}: ` : ""}no answer within ${formatMs(ms)}`);
+    super(`${what ? `${what}: ` : ""}no answer within ${formatLimit(ms)}`);
   }
-}
-
-function formatMs(ms: number): string {
-  return ms >= 1000 ? `${Number((ms / 1000).toFixed(1))} s` : `${Math.round(ms)} ms`;
 }
 
 export interface Deadline {

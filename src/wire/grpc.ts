@@ -13,6 +13,7 @@
  */
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { errorText } from "../text/format.js";
 
 export type GrpcFailureKind =
   /** No socket at the path. */
@@ -87,7 +88,7 @@ function errnoOf(error: unknown): string | undefined {
 function classify(socketPath: string, error: unknown): GrpcError {
   if (error instanceof GrpcError) return error;
   const code = errnoOf(error);
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = errorText(error);
   switch (code) {
     case "ENOENT":
       return new GrpcError("missing", `${socketPath}: no such socket`);
@@ -274,7 +275,7 @@ export class GrpcUnixClient {
     try {
       messages = unframeMessages(body);
     } catch (error) {
-      return [new GrpcError("protocol", `${where}: ${error instanceof Error ? error.message : String(error)}`)];
+      return [new GrpcError("protocol", `${where}: ${errorText(error)}`)];
     }
     if (messages.length !== 1) return [new GrpcError("protocol", `${where}: ${messages.length} messages in a unary reply`)];
     return [undefined, messages[0]];

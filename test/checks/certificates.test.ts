@@ -161,7 +161,7 @@ describe("certificates check: the certificate from the future", () => {
     assert.equal(f.severity, "critical");
     assert.equal(f.condition, "KubeletCertificateInvalid");
     assert.match(f.message, /kubelet-client-current\.pem \(-> \/var\/lib\/kubelet\/pki\/kubelet-client-2026-11-24-11-00-00\.pem\)/);
-    assert.match(f.message, /not valid until 2026-11-24T17:00:00Z, 5h 0m after the trusted time 2026-11-24T12:00:00Z/);
+    assert.match(f.message, /not valid until 2026-11-24T17:00:00Z, 5 h 0 min after the trusted time 2026-11-24T12:00:00Z/);
     assert.match(f.message, /the local clock/, "says the time was not corrected");
     assert.ok(f.remedy?.includes(`ln -sf ${PKI}/kubelet-client-2026-11-01-08-00-00.pem ${CURRENT} && systemctl restart kubelet`), f.remedy);
     assert.equal((f.evidence as CertificateEvidence).valid, false);
@@ -207,7 +207,7 @@ describe("certificates check: the clock check's offset", () => {
 
   it("judged by the local clock alone, the certificate looks 2 h in the future, and the message says it used the local clock", async () => {
     const f = only(await findingsOf(spec(), { clock: behind() }), "ClientCertificateNotYetValid");
-    assert.match(f.message, /2h 0m after the trusted time 2026-11-24T09:00:00Z \(the local clock: no API server or NTP measurement/);
+    assert.match(f.message, /2 h 0 min after the trusted time 2026-11-24T09:00:00Z \(the local clock: no API server or NTP measurement/);
     assert.match(f.remedy ?? "", /could not be checked against the API server or NTP/);
   });
 
@@ -217,7 +217,7 @@ describe("certificates check: the clock check's offset", () => {
     const findings = await findingsOf(spec(), { clock, facts });
     assert.deepEqual(problems(findings), []);
     const client = findings.find((f) => (f.evidence as CertificateEvidence).role === "client");
-    assert.match(client?.message ?? "", /corrected by \+3h 0m to agree with the API server/);
+    assert.match(client?.message ?? "", /corrected by \+3 h 0 min to agree with the API server/);
   });
 });
 

@@ -91,7 +91,7 @@ describe("file probe", () => {
     await utimes(stamp, twoDaysAgo, twoDaysAgo);
     const stale = await runOnce(check({ kind: "file", path: "/var/lib/backup/last-success", maxAgeSeconds: 86400 }), checkContext(root));
     assert.equal(stale.severity, "critical");
-    assert.match(stale.message, /was last modified 2d ago \(.*\), more than the 24h allowed/);
+    assert.match(stale.message, /was last modified 2 days ago \(.*\), more than the 24 h allowed/);
   });
 
   it("exists: false — a file that must be absent", async () => {

@@ -55,7 +55,7 @@ describe("scheduler", () => {
       hungRun?.findings.map((f) => [f.condition, f.severity, f.reason]),
       [["ClockSkewed", "unknown", "CheckTimedOut"]],
     );
-    assert.match(hungRun?.findings[0]?.message ?? "", /The hangs check could not look: it did not finish within 2s\./);
+    assert.match(hungRun?.findings[0]?.message ?? "", /The hangs check could not look: it did not finish within 2 s\./);
     assert.equal(state.condition("ClockSkewed")?.status, "Unknown");
     assert.equal(state.condition("DiskSpaceLow")?.status, "False");
 

@@ -128,7 +128,7 @@ const rows: Row[] = [
         },
       }),
     problems: [["ClientCertificateNotYetValid", "critical"]],
-    message: /not valid until 2026-11-24T17:00:00Z, 5h 0m after the trusted time 2026-11-24T12:00:00Z \(the local clock/,
+    message: /not valid until 2026-11-24T17:00:00Z, 5 h 0 min after the trusted time 2026-11-24T12:00:00Z \(the local clock/,
     remedy:
       /ln -sf \/var\/lib\/kubelet\/pki\/kubelet-client-2026-11-01-08-00-00\.pem \/var\/lib\/kubelet\/pki\/kubelet-client-current\.pem && systemctl restart kubelet/,
   },
@@ -280,7 +280,7 @@ describe("judgeCertificates", () => {
     assert.equal(valid.length, 3);
     assert.match(
       valid[0]?.message ?? "",
-      /^Kubelet's client certificate .* is valid from 2026-11-01T12:00:00Z to 2027-11-01T12:00:00Z: 342 days left by the local clock corrected by \+3h 0m to agree with the API server\.$/,
+      /^Kubelet's client certificate .* is valid from 2026-11-01T12:00:00Z to 2027-11-01T12:00:00Z: 342 days left by the local clock corrected by \+3 h 0 min to agree with the API server\.$/,
     );
     assert.deepEqual(
       valid.map((f) => (f.evidence as { role: string; valid: boolean }).role),

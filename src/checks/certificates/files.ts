@@ -11,6 +11,7 @@ import { createHash, createPrivateKey, X509Certificate, type KeyObject } from "n
 import { HostPathError } from "../../node/host.js";
 import { parsePem, privateKeyType } from "../../node/pem.js";
 import type { Host } from "../../types.js";
+import { errorLine } from "../../text/format.js";
 
 /** Certificates and keys are small; a bigger file is not one. */
 const MAX_PEM_BYTES = 256 * 1024;
@@ -76,7 +77,7 @@ function describeCertificate(x509: X509Certificate): CertificateInfo {
 }
 
 function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+  return errorLine(error);
 }
 
 /** Parses PEM bytes into certificates and private keys; problems are data. */

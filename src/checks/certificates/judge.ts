@@ -15,6 +15,7 @@ import type { CertificateEvidence, CertificateRole } from "./evidence.js";
 import type { CertificateInfo, LoadedPemFile } from "./files.js";
 import { sh } from "../../text/shell.js";
 import { REASONS } from "./reasons.js";
+import { formatDuration, isoTime } from "../../text/format.js";
 
 export const CERTIFICATE_REASONS = REASONS.names;
 
@@ -73,22 +74,10 @@ interface Problem {
   message: string;
 }
 
-const ISO = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-
-export function formatDuration(ms: number): string {
-  const abs = Math.abs(ms);
-  if (abs >= 2 * DAY_MS) return `${Math.floor(abs / DAY_MS)} days`;
-  const hours = Math.floor(abs / 3_600_000);
-  const minutes = Math.floor((abs % 3_600_000) / 60_000);
-  if (hours > 0) return `${hours}h ${minutes}m`;
-  if (minutes > 0) return `${minutes}m`;
-  return `${Math.floor(abs / 1000)}s`;
-}
-
 /** "the trusted time … (…)": the reader must know whether the local clock was corrected. */
 export function describeTime(time: TrustedTime): string {
-  if (time.source === "local") return `${ISO(time.nowMs)} (the local clock: no API server or NTP measurement of it was available)`;
-  return `${ISO(time.nowMs)} (${clockName(time)})`;
+  if (time.source === "local") return `${isoTime(time.nowMs)} (the local clock: no API server or NTP measurement of it was available)`;
+  return `${isoTime(time.nowMs)} (${clockName(time)})`;
 }
 
 function clockName(time: TrustedTime): string {
@@ -137,7 +126,7 @@ function timeProblems(
       {
         test: "NotYetValid",
         severity: "critical",
-        message: `${where} is not valid until ${ISO(cert.notBeforeMs)}, ${formatDuration(cert.notBeforeMs - now)} after the trusted time ${describeTime(time)}`,
+        message: `${where} is not valid until ${isoTime(cert.notBeforeMs)}, ${formatDuration(cert.notBeforeMs - now)} after the trusted time ${describeTime(time)}`,
       },
     ];
   }
@@ -146,7 +135,7 @@ function timeProblems(
       {
         test: "Expired",
         severity: "critical",
-        message: `${where} expired at ${ISO(cert.notAfterMs)}, ${formatDuration(now - cert.notAfterMs)} before the trusted time ${describeTime(time)}`,
+        message: `${where} expired at ${isoTime(cert.notAfterMs)}, ${formatDuration(now - cert.notAfterMs)} before the trusted time ${describeTime(time)}`,
       },
     ];
   }
@@ -166,7 +155,7 @@ function timeProblems(
       {
         test: "ExpiresSoon",
         severity: critical ? "critical" : "warning",
-        message: `${where} expires at ${ISO(cert.notAfterMs)}, in ${formatDuration(left)}${why}`,
+        message: `${where} expires at ${isoTime(cert.notAfterMs)}, in ${formatDuration(left)}${why}`,
       },
     ];
   }
@@ -342,7 +331,7 @@ function remedyFor(obs: ObservedCertificate, problem: Problem, input: Certificat
     if (pick) {
       return (
         `${clock}Point ${current} back at ${pick.file.path}, the newest rotated certificate beside it that is valid now ` +
-        `(${ISO(pick.leaf.notBeforeMs)} to ${ISO(pick.leaf.notAfterMs)}${cas.length > 0 ? ", issued by the cluster CA" : ""}, matching its key): ` +
+        `(${isoTime(pick.leaf.notBeforeMs)} to ${isoTime(pick.leaf.notAfterMs)}${cas.length > 0 ? ", issued by the cluster CA" : ""}, matching its key): ` +
         `\`${sh`ln -sf ${pick.file.path} ${current}`} && ${restart}\`.`
       );
     }
@@ -417,7 +406,7 @@ export function judgeCertificates(input: CertificateJudgeInput, time: TrustedTim
         severity: "ok",
         reason: CERTIFICATE_REASONS.CertificateValid,
         message: capitalize(
-          `${roleName(obs.role)} ${describePath(obs.file)} is valid from ${ISO(ev.leaf.notBeforeMs)} to ${ISO(ev.leaf.notAfterMs)}: ${formatDuration(ev.leaf.notAfterMs - time.nowMs)} left by ${clockName(time)}.`,
+          `${roleName(obs.role)} ${describePath(obs.file)} is valid from ${isoTime(ev.leaf.notBeforeMs)} to ${isoTime(ev.leaf.notAfterMs)}: ${formatDuration(ev.leaf.notAfterMs - time.nowMs)} left by ${clockName(time)}.`,
         ),
         evidence: ev.evidence,
       });

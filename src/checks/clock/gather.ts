@@ -12,6 +12,7 @@ import { readTimeSync, type TimeSyncState } from "../../node/timesync.js";
 import type { ApiTiming, CheckContext } from "../../types.js";
 import type { ClockSettings } from "./index.js";
 import { apiServerOffset, type ClockJump, type ClockObservation, type NtpRound, type OffsetMeasurement } from "./judge.js";
+import { errorText } from "../../text/format.js";
 
 /** "host", "host:port", "[v6]:port" or a bare IPv6 address → target; a string is the problem. */
 export function parseNtpServer(value: string): SntpTarget | string {
@@ -29,9 +30,6 @@ export function parseNtpServer(value: string): SntpTarget | string {
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return `port must be 1-65535, got ${portText}`;
   return { host, port };
-}
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function probeApiServer(ctx: CheckContext): Promise<OffsetMeasurement | string | undefined> {

@@ -10,6 +10,7 @@ import type { ApiTiming, ClockEstimate, Finding, Severity } from "../../types.js
 import type { ClockSettings } from "./index.js";
 import { REASONS } from "./reasons.js";
 import { sh } from "../../text/shell.js";
+import { formatDuration, isoTime } from "../../text/format.js";
 
 const CLOCK_REASONS = REASONS.names;
 
@@ -118,28 +119,9 @@ export interface ClockThresholds {
   expectSyncService: boolean;
 }
 
-/** "350 ms", "5.0 s", "12 min 5 s", "3 h 2 min", "2 d 4 h". */
-export function formatDuration(ms: number): string {
-  const abs = Math.abs(ms);
-  if (abs < 1000) return `${abs < 10 ? abs.toFixed(1) : Math.round(abs)} ms`;
-  if (abs < 60_000) return `${(abs / 1000).toFixed(1)} s`;
-  const s = Math.round(abs / 1000);
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  // Rounded to the last unit shown: an offset measured at 2:59:59.6 (the API
-  // server's Date header has whole seconds) reads "3 h 0 min", not "2 h 59 min".
-  const minutes = Math.round(s / 60);
-  if (minutes < 24 * 60) return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-  const hours = Math.round(s / 3600);
-  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
-}
-
 function aheadBehind(offsetMs: number): string {
   // offset = reference − local: positive means the local clock is behind.
   return offsetMs >= 0 ? "behind" : "ahead of";
-}
-
-function iso(ms: number): string {
-  return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : String(ms);
 }
 
 function severityFor(offsetMs: number, uncertaintyMs: number, warningMs: number, criticalMs: number): Severity {
@@ -198,7 +180,7 @@ function offsetEvidence(m: OffsetMeasurement): OffsetEvidence {
     offsetSeconds: m.offsetMs / 1000,
     uncertaintySeconds: m.uncertaintyMs / 1000,
     reference: m.reference,
-    measuredAt: iso(m.atMs),
+    measuredAt: isoTime(m.atMs),
     ...(m.details ?? {}),
   };
 }
@@ -274,7 +256,7 @@ export function judgeClock(observation: ClockObservation, thresholds: ClockThres
         severity,
         reason: CLOCK_REASONS.ApiServerOffsetHigh,
         message:
-          `The node's clock (${iso(api.atMs)}) is ${facts}${ntpAgrees ? `, while NTP server ${ntp.reference} agrees with the node` : ""}; ` +
+          `The node's clock (${isoTime(api.atMs)}) is ${facts}${ntpAgrees ? `, while NTP server ${ntp.reference} agrees with the node` : ""}; ` +
           `the ${severity} threshold is ${(severity === "critical" ? thresholds.apiServerCriticalMs : thresholds.apiServerWarningMs) / 1000} s${severity === "critical" ? " (certificates, tokens and leases are judged wrongly)" : ""}.`,
         remedy: skewRemedy(severity, services, ntpAgrees, api.offsetMs),
         evidence: offsetEvidence(api),
@@ -300,7 +282,7 @@ export function judgeClock(observation: ClockObservation, thresholds: ClockThres
         ...base,
         severity,
         reason: CLOCK_REASONS.NtpOffsetHigh,
-        message: `The node's clock (${iso(ntp.atMs)}) is ${formatDuration(ntp.offsetMs)} ${aheadBehind(ntp.offsetMs)} NTP: ${stated}; the ${severity} threshold is ${(severity === "critical" ? thresholds.ntpCriticalMs : thresholds.ntpWarningMs) / 1000} s.`,
+        message: `The node's clock (${isoTime(ntp.atMs)}) is ${formatDuration(ntp.offsetMs)} ${aheadBehind(ntp.offsetMs)} NTP: ${stated}; the ${severity} threshold is ${(severity === "critical" ? thresholds.ntpCriticalMs : thresholds.ntpWarningMs) / 1000} s.`,
         remedy: skewRemedy(severity, services, false, ntp.offsetMs),
         evidence: offsetEvidence(ntp),
       });
@@ -343,13 +325,13 @@ export function judgeClock(observation: ClockObservation, thresholds: ClockThres
       severity: "warning",
       reason: CLOCK_REASONS.ClockJumped,
       message:
-        `The wall clock jumped ${jump.sizeMs >= 0 ? "forward" : "back"} by ${formatDuration(jump.sizeMs)} between ${iso(jump.beforeMs)} and ${iso(jump.afterMs)} (by the clock after the jump), ` +
+        `The wall clock jumped ${jump.sizeMs >= 0 ? "forward" : "back"} by ${formatDuration(jump.sizeMs)} between ${isoTime(jump.beforeMs)} and ${isoTime(jump.afterMs)} (by the clock after the jump), ` +
         "more than the time that passed: something stepped the clock (a time service correcting it, an operator, or a resumed VM).",
       remedy:
-        `Find what stepped it: \`${sh`journalctl --since ${iso(Math.min(jump.beforeMs, jump.afterMs - 60_000))}`} -u chrony -u chronyd -u systemd-timesyncd -u ntp\`. ` +
+        `Find what stepped it: \`${sh`journalctl --since ${isoTime(Math.min(jump.beforeMs, jump.afterMs - 60_000))}`} -u chrony -u chronyd -u systemd-timesyncd -u ntp\`. ` +
         "If the clock was wrong before the step, anything stamped meanwhile is wrong too: " +
         FUTURE_CERTIFICATES,
-      evidence: { jumpSeconds: jump.sizeMs / 1000, before: iso(jump.beforeMs), after: iso(jump.afterMs) },
+      evidence: { jumpSeconds: jump.sizeMs / 1000, before: isoTime(jump.beforeMs), after: isoTime(jump.afterMs) },
     });
   }
   return findings;
@@ -380,7 +362,7 @@ function judgeSync(sync: TimeSyncState, observation: ClockObservation, threshold
   if (kernel && (services.length > 0 || !sync.processesVisible)) {
     const since = observation.unsynchronizedSinceMs ?? nowMs;
     const forMs = nowMs - since;
-    const evidence: SyncEvidence = { ...evidenceBase, synchronized: false, reportedBy: "timedated", unsynchronizedSince: iso(since) };
+    const evidence: SyncEvidence = { ...evidenceBase, synchronized: false, reportedBy: "timedated", unsynchronizedSince: isoTime(since) };
     if (forMs < thresholds.notSynchronizedWarningMs) {
       return [
         {
@@ -411,7 +393,7 @@ function judgeSync(sync: TimeSyncState, observation: ClockObservation, threshold
           ...base,
           severity: "ok",
           reason: CLOCK_REASONS.TimeSyncServiceOk,
-          message: `systemd-timesyncd is synchronised (last at ${iso(td.lastSyncMs ?? Number.NaN)}).`,
+          message: `systemd-timesyncd is synchronised (last at ${isoTime(td.lastSyncMs ?? Number.NaN)}).`,
           evidence: { ...evidenceBase, synchronized: true, reportedBy: "systemd-timesyncd" },
         },
       ];
@@ -422,7 +404,7 @@ function judgeSync(sync: TimeSyncState, observation: ClockObservation, threshold
       ...evidenceBase,
       synchronized: false,
       reportedBy: "systemd-timesyncd",
-      ...(since !== undefined ? { unsynchronizedSince: iso(since) } : {}),
+      ...(since !== undefined ? { unsynchronizedSince: isoTime(since) } : {}),
     };
     if (forMs !== undefined && forMs <= thresholds.notSynchronizedWarningMs) {
       return [

@@ -20,6 +20,7 @@ import { readUnitFiles, SystemdBus, type UnitState } from "../../node/systemd.js
 import { deadline } from "../../time/deadline.js";
 import type { CheckContext, ConditionType, FileStat, Host } from "../../types.js";
 import type { ProbeOf } from "./probes.js";
+import { errorText } from "../../text/format.js";
 
 /** What the file probe reads of a file's content, at most. */
 export const FILE_CONTENT_MAX_BYTES = 1024 * 1024;
@@ -186,7 +187,7 @@ export class UnitGatherer {
       try {
         return fromSystemd(await this.bus.unitState(probe.unit, ctx.signal));
       } catch (error) {
-        busProblem = `systemd did not answer over D-Bus (${error instanceof Error ? error.message : String(error)})`;
+        busProblem = `systemd did not answer over D-Bus (${errorText(error)})`;
         ctx.log.debug({ err: busProblem }, "judging the unit from its files");
       }
     } else busProblem = `no system bus socket at ${probe.dbusSocket}`;
@@ -229,7 +230,8 @@ async function requireHostNetwork(ctx: CheckContext, what: string): Promise<void
   if (ns.host !== true) throw new Error(`cannot probe ${what} as the node would: ${ns.detail}. ${HOST_NETWORK_REMEDY}`);
 }
 
-function errorText(error: unknown): string {
+/** errorText with the errno code in front when the message lacks it ("ECONNREFUSED: …"). */
+function errorWithCode(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error.name === "TimeoutError") return error.message;
@@ -275,7 +277,7 @@ export async function gatherTcp(probe: ProbeOf<"tcp">, ctx: CheckContext): Promi
           reject(error);
           return;
         }
-        done({ connected: false, error: errorText(error), timedOut: false });
+        done({ connected: false, error: errorWithCode(error), timedOut: false });
       });
     });
   } finally {
@@ -333,7 +335,7 @@ export async function gatherHttp(probe: ProbeOf<"http">, ctx: CheckContext): Pro
           reject(reason instanceof Error ? reason : new Error(String(reason)));
           return;
         }
-        resolve({ error: errorText(reason), elapsedMs: elapsed() });
+        resolve({ error: errorWithCode(reason), elapsedMs: elapsed() });
       };
       const req = url.protocol === "https:" ? httpsRequest(url, options, onResponse) : httpRequest(url, options, onResponse);
       req.once("error", fail);

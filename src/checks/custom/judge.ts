@@ -5,10 +5,10 @@
  * answer, with a reason of node-doctor's own (reasons.ts).
  */
 import type { RunResult } from "../../node/process-runner.js";
-import { formatTime, formatWindow } from "../../node/logs/render.js";
 import type { FileFacts, HttpFacts, LogFacts, TcpFacts, UnitFacts } from "./gather.js";
 import type { ProbeOf } from "./probes.js";
 import { REASONS } from "./reasons.js";
+import { formatAge, formatLimit, isoTime } from "../../text/format.js";
 
 export const CUSTOM_REASONS = REASONS.names;
 
@@ -30,22 +30,6 @@ function excerpt(text: string): string {
 
 function octal(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, "0");
-}
-
-/** "45s", "12m", "3h12m", "2d4h". */
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h${m % 60 ? `${m % 60}m` : ""}`;
-  const d = Math.floor(h / 24);
-  return `${d}d${h % 24 ? `${h % 24}h` : ""}`;
-}
-
-function seconds(value: number): string {
-  return `${Number(value.toFixed(3))} s`;
 }
 
 // ------------------------------------------------------------------ file
@@ -82,9 +66,7 @@ export function judgeFile(probe: ProbeOf<"file">, facts: FileFacts, nowMs: numbe
     else if (expected !== undefined && stat.uid !== expected) problems.push(`is owned by uid ${stat.uid}, expected ${named}`);
   }
   if (probe.maxAgeSeconds !== undefined && ageMs > probe.maxAgeSeconds * 1000) {
-    problems.push(
-      `was last modified ${formatAge(ageMs)} ago (${new Date(stat.mtimeMs).toISOString()}), more than the ${formatAge(probe.maxAgeSeconds * 1000)} allowed`,
-    );
+    problems.push(`was last modified ${formatAge(ageMs)} ago (${isoTime(stat.mtimeMs)}), more than the ${formatAge(probe.maxAgeSeconds * 1000)} allowed`);
   }
   if (probe.matches) {
     const match = probe.matches.exec(facts.content ?? "");
@@ -221,8 +203,8 @@ export function judgeLog(probe: ProbeOf<"log">, facts: LogFacts): Verdict {
   Object.assign(values, worst.captures, {
     signature: worst.signature.reason,
     count,
-    window: formatWindow(worst.signature.windowMs),
-    last: formatTime(worst.lastMs),
+    window: formatAge(worst.signature.windowMs),
+    last: isoTime(worst.lastMs),
     sample: worst.sample,
   });
   const more = others.length > 0 ? ` (and ${others.length} more signature(s) active: ${[...new Set(others.map((o) => o.signature.reason))].join(", ")})` : "";
@@ -283,7 +265,7 @@ export function judgePlugin(probe: ProbeOf<"npd-plugin">, result: RunResult): Ve
       return {
         outcome: "unknown",
         reason: CUSTOM_REASONS.PluginTimedOut,
-        detail: `${probe.path} did not finish within ${seconds(probe.timeoutSeconds)}: it was killed with its process group${output ? `; its output so far: ${output}` : ""}`,
+        detail: `${probe.path} did not finish within ${formatLimit(probe.timeoutSeconds * 1000)}: it was killed with its process group${output ? `; its output so far: ${output}` : ""}`,
         remedy: `Find what the plugin waits for (a hung mount, a command without a timeout), or raise its timeoutSeconds (below the check's).`,
         values,
       };
@@ -300,7 +282,7 @@ export function judgePlugin(probe: ProbeOf<"npd-plugin">, result: RunResult): Ve
       return {
         outcome: "unknown",
         reason: CUSTOM_REASONS.PluginQueued,
-        detail: `${probe.path} did not get to run: ${result.running} plugins were running for ${seconds(result.waitedMs / 1000)}, the most node-doctor runs at once`,
+        detail: `${probe.path} did not get to run: ${result.running} plugins were running for ${formatLimit(result.waitedMs)}, the most node-doctor runs at once`,
         remedy:
           "Spread the npd-plugin checks over longer intervals, shorten their timeouts, or turn declarative probes (file, sysctl, unit, tcp, http) into what they check.",
         values,

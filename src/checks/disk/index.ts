@@ -15,7 +15,6 @@ import { severityRank, type Check, type CheckContext, type Finding, type FsStats
 import {
   checkSignalName,
   effectiveThresholds,
-  formatBytes,
   formatThreshold,
   isFilesystemSignal,
   parseThreshold,
@@ -26,6 +25,7 @@ import {
 } from "../../node/kubelet/eviction.js";
 import { sh } from "../../text/shell.js";
 import { REASONS } from "./reasons.js";
+import { errorText, formatBytes } from "../../text/format.js";
 
 export const DISK_REASONS = REASONS.names;
 
@@ -320,7 +320,7 @@ async function observe(ctx: CheckContext, settings: DiskSettings, rootDir: strin
     } catch (error) {
       key = `path:${entry.path}`;
       if (entry.role === "extra") {
-        byDevice.set(key, { paths: [entry], mountPoint: entry.path, readOnly: false, error: error instanceof Error ? error.message : String(error) });
+        byDevice.set(key, { paths: [entry], mountPoint: entry.path, readOnly: false, error: errorText(error) });
         continue;
       }
     }
@@ -347,7 +347,7 @@ async function observe(ctx: CheckContext, settings: DiskSettings, rootDir: strin
         fs.stats = await host.statfs(first.path, signal);
       } catch (error) {
         signal.throwIfAborted();
-        fs.error = error instanceof Error ? error.message : String(error);
+        fs.error = errorText(error);
       }
     }),
   );

@@ -17,6 +17,7 @@ import { flagSources, readEnvironmentArgs, readUnitCommand } from "../../node/un
 import type { CheckContext, Host } from "../../types.js";
 import type { KubeletSettings } from "./index.js";
 import type { ClusterObservation, HealthzResult, KubeletObservation } from "./judge.js";
+import { errorText } from "../../text/format.js";
 
 const CLUSTER_WAIT_MS = 2000;
 
@@ -172,7 +173,7 @@ async function observeCluster(memory: KubeletMemory, ctx: CheckContext, settings
         const [{ node }, { lease }] = await Promise.all([reader.getNode(refresh.signal), reader.getLease(refresh.signal)]);
         value = { state: "ok", nodeName: reader.nodeName, node, lease, atMs: ctx.trustedNow().nowMs };
       } catch (error) {
-        value = { state: "error", error: error instanceof Error ? error.message : String(error) };
+        value = { state: "error", error: errorText(error) };
       }
       // Errors are cached too: a down API server is asked again on the same slow cadence.
       memory.cluster = { atMonotonicMs: now, value };
@@ -234,7 +235,7 @@ export async function gatherKubelet(ctx: CheckContext, settings: KubeletSettings
         if (unitState.mainPid) kubelet.noteUnit({ mainPid: unitState.mainPid });
       } catch (error) {
         signal.throwIfAborted();
-        busError = error instanceof Error ? error.message : String(error);
+        busError = errorText(error);
         ctx.log.debug({ err: busError }, "systemd unreachable over D-Bus; judging the unit from its files");
       }
     }

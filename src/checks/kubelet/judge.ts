@@ -11,6 +11,7 @@ import { sh } from "../../text/shell.js";
 import { isBuiltinConditionType, KUBELET_CONDITION_TYPES, severityRank, type Finding } from "../../types.js";
 import type { KubeletSettings } from "./index.js";
 import { REASONS } from "./reasons.js";
+import { formatAge } from "../../text/format.js";
 
 const KUBELET_REASONS = REASONS.names;
 
@@ -86,14 +87,6 @@ function describeHealthz(h: HealthzResult): string {
     case "disabled":
       return h.detail;
   }
-}
-
-function formatAge(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  if (s < 172800) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86400)} days`;
 }
 
 function ownUnitEnabled(o: KubeletObservation): boolean {

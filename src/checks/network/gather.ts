@@ -19,6 +19,7 @@ import { kubeletNetworkSettings } from "../../node/kubelet/network.js";
 import { listLinks, readLink, type Link } from "../../node/links.js";
 import { defaultRoutes, parseIpv6Route, parseRoute, type Family, type Route } from "../../node/routes.js";
 import type { CheckContext, Clock, Host } from "../../types.js";
+import { errorText } from "../../text/format.js";
 
 // ---------------------------------------------------------------- facts
 
@@ -228,10 +229,6 @@ export async function readKubernetesService(ctx: CheckContext, maxEndpoints: num
 
 function errorCode(error: unknown): string {
   return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : "";
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 const DNS_OUTCOMES: Record<string, DnsOutcome> = {

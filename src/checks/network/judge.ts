@@ -9,6 +9,7 @@ import { sh } from "../../text/shell.js";
 import type { Finding, Severity } from "../../types.js";
 import { OVERLAY_DEVICES, usesBridge, type ConnectProbe, type DnsProbe, type NetworkFacts, type SysctlName } from "./gather.js";
 import { REASONS } from "./reasons.js";
+import { formatDuration } from "../../text/format.js";
 
 export const NETWORK_REASONS = REASONS.names;
 type Reason = keyof typeof REASONS.reasons;
@@ -66,10 +67,6 @@ function mtuOf(link: Link | undefined): string {
 function list(items: readonly string[]): string {
   if (items.length <= 1) return items.join("");
   return `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
-}
-
-function seconds(s: number): string {
-  return s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(1)} s`;
 }
 
 // ---------------------------------------------------------------- links and routes
@@ -342,7 +339,7 @@ function judgeDns(facts: NetworkFacts, settings: JudgeSettings): Finding[] {
   if (silent.length) {
     const what = silent.map((p) =>
       p.outcome === "timeout"
-        ? `${p.server} did not answer within ${seconds(settings.dnsTimeoutMs / 1000)}`
+        ? `${p.server} did not answer within ${formatDuration(settings.dnsTimeoutMs)}`
         : p.outcome === "unreachable"
           ? `${p.server} refused the query (ICMP port unreachable: nothing listens on port 53)`
           : `${p.server} could not be asked (${p.detail ?? "error"})`,
@@ -453,7 +450,7 @@ function healthyMessage(facts: NetworkFacts): string {
   const dns = facts.dns;
   if (dns) {
     const answered = dns.probes.filter((p) => p.outcome === "answered");
-    parts.push(`cluster DNS ${list(answered.map((p) => `${p.server} answered ${p.name} → ${list(p.addresses)} in ${seconds(p.seconds)}`))}`);
+    parts.push(`cluster DNS ${list(answered.map((p) => `${p.server} answered ${p.name} → ${list(p.addresses)} in ${formatDuration(p.seconds * 1000)}`))}`);
   }
   const path = facts.servicePath;
   if (path)

@@ -18,6 +18,7 @@ import { ProtoError } from "../../wire/protobuf.js";
 import type { CheckContext, Host } from "../../types.js";
 import type { RuntimeSettings } from "./index.js";
 import { DEFAULT_RUNTIME_SOCKETS, KUBELET_MARKERS, runtimeUnitName, type EndpointChoice, type RuntimeObservation } from "./judge.js";
+import { errorText } from "../../text/format.js";
 
 /** kubelet's endpoint syntax: "unix:///path", or a bare absolute path (deprecated but accepted). */
 export function parseEndpoint(value: string): { socketPath: string } | { problem: string } {
@@ -71,7 +72,7 @@ async function socketProblem(host: Host, nodePath: string): Promise<string | und
     if (st.kind !== "socket") return `is a ${st.kind}, not a socket`;
     return undefined;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     return message.startsWith(`${nodePath}: `) ? message.slice(nodePath.length + 2) : message;
   }
 }
@@ -250,7 +251,7 @@ export async function askSystemd(
     obs.unit.state = await memory.bus.unitState(name, AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.floor(left))]));
   } catch (error) {
     ctx.signal.throwIfAborted();
-    obs.unit.busError = error instanceof Error ? error.message : String(error);
+    obs.unit.busError = errorText(error);
     ctx.log.debug({ err: obs.unit.busError }, "systemd unreachable over D-Bus; the runtime's unit state is unknown");
   }
 }

@@ -13,6 +13,8 @@ import { HostPathError } from "../host.js";
 import { throwIfOwnFailure, isAbsent } from "../could-not-look.js";
 import type { Host } from "../../types.js";
 import { parseBool, type KubeletFlags } from "./flags.js";
+import { errorText } from "../../text/format.js";
+import { isRecord } from "../../types.js";
 
 /** A YAML document that must be a mapping, as read from the node; problems are data, with the path. */
 export type LoadedDocument =
@@ -41,7 +43,7 @@ export async function loadYamlMapping(host: Host, nodePath: string, signal?: Abo
   } catch (error) {
     signal?.throwIfAborted();
     throwIfOwnFailure(error, nodePath);
-    const problem = error instanceof Error ? error.message : String(error);
+    const problem = errorText(error);
     if (isAbsent(error)) {
       const dir = nodePath.slice(0, nodePath.lastIndexOf("/")) || "/";
       const unseen = !(await host.exists(dir));
@@ -136,15 +138,11 @@ export async function dropInPaths(host: Host, dir: string, signal?: AbortSignal)
   return out;
 }
 
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** RFC 7386 JSON merge patch, as kubelet applies each drop-in (jsonpatch.MergePatch). Builds new objects; never writes a prototype. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isMapping(patch)) return patch;
+  if (!isRecord(patch)) return patch;
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  if (isMapping(target)) for (const [k, v] of Object.entries(target)) out[k] = v;
+  if (isRecord(target)) for (const [k, v] of Object.entries(target)) out[k] = v;
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete out[key];
     else out[key] = mergePatch(out[key], value);

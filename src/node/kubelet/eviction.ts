@@ -7,6 +7,7 @@
  * defaults rather than merging with them (kubelet's defaulting only fills a
  * nil map), unless `mergeDefaultEvictionSettings: true` (newer kubelets).
  */
+import { formatBytes } from "../../text/format.js";
 
 export const FILESYSTEM_SIGNALS = ["nodefs.available", "nodefs.inodesFree", "imagefs.available", "imagefs.inodesFree"] as const;
 export type FilesystemSignal = (typeof FILESYSTEM_SIGNALS)[number];
@@ -178,15 +179,4 @@ export function formatThreshold(threshold: Threshold, unit: "bytes" | "inodes"):
 /** Absolute amount a threshold stands for on a filesystem of `total` bytes or inodes. */
 export function thresholdAmount(threshold: Threshold, total: number): number {
   return threshold.kind === "percent" ? (total * threshold.value) / 100 : threshold.value;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }

@@ -9,6 +9,7 @@
 import * as path from "node:path";
 import type { Host } from "../../types.js";
 import { loadYamlMapping, parseYamlMapping, type LoadedDocument } from "./config.js";
+import { isRecord } from "../../types.js";
 
 export type PemSource = { kind: "file"; path: string } | { kind: "inline"; label: string; bytes: Buffer };
 
@@ -41,10 +42,6 @@ function describe(value: unknown): string {
   return typeof value === "object" ? "a mapping" : `a ${typeof value}`;
 }
 
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 type Entry = { index: number; name: string; value: Record<string, unknown> };
 
 /** Validates one of clusters/contexts/users and returns its entries. */
@@ -53,10 +50,10 @@ function entries(doc: Record<string, unknown>, listKey: string, innerKey: string
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) throw new ShapeError(`${listKey}: expected a list, got ${describe(list)}`);
   return list.map((item, index) => {
-    if (!isMapping(item)) throw new ShapeError(`${listKey}[${index}]: expected a mapping, got ${describe(item)}`);
+    if (!isRecord(item)) throw new ShapeError(`${listKey}[${index}]: expected a mapping, got ${describe(item)}`);
     if (typeof item["name"] !== "string") throw new ShapeError(`${listKey}[${index}].name: expected a string, got ${describe(item["name"])}`);
     const inner = item[innerKey] ?? {};
-    if (!isMapping(inner)) throw new ShapeError(`${listKey}[${index}].${innerKey}: expected a mapping, got ${describe(inner)}`);
+    if (!isRecord(inner)) throw new ShapeError(`${listKey}[${index}].${innerKey}: expected a mapping, got ${describe(inner)}`);
     return { index, name: item["name"], value: inner };
   });
 }

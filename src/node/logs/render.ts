@@ -5,14 +5,7 @@
  */
 import { shellQuote } from "../../text/shell.js";
 import type { ActiveSignature } from "./matcher.js";
-
-export function formatTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-export function formatWindow(ms: number): string {
-  return ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)} h` : `${Math.round(ms / 60_000)} min`;
-}
+import { formatAge, isoTime } from "../../text/format.js";
 
 /** Fills `{name}` and `{name?text}` (text only when name has a value); `quote` wraps each value (a remedy's commands). */
 export function renderTemplate(template: string, values: Readonly<Record<string, string>>, quote: (value: string) => string = (v) => v): string {
@@ -28,8 +21,8 @@ export function templateValues(active: ActiveSignature): Record<string, string> 
   return {
     ...active.captures,
     count: active.atLeast ? `more than ${active.count}` : String(active.count),
-    window: formatWindow(active.signature.windowMs),
-    last: formatTime(active.lastMs),
+    window: formatAge(active.signature.windowMs),
+    last: isoTime(active.lastMs),
     sample: active.sample,
   };
 }
@@ -49,7 +42,7 @@ export function renderActive(active: ActiveSignature): RenderedSignature {
     evidence: {
       signature: active.signature.id,
       count: active.count,
-      lastMatchAt: formatTime(active.lastMs),
+      lastMatchAt: isoTime(active.lastMs),
       sample: active.sample,
       ...(Object.keys(active.captures).length > 0 ? { captures: active.captures } : {}),
     },

@@ -22,6 +22,7 @@ import type { AgentLog } from "../../telemetry/log.js";
 import { sortFindings } from "../../engine/state.js";
 import type { Finding, StateView } from "../../types.js";
 import { renderStatusPage } from "./status-page.js";
+import { errorText, isoTimeMs } from "../../text/format.js";
 
 export interface ServerDeps {
   registry: Registry;
@@ -88,7 +89,7 @@ function runSummary(run: ReturnType<StateView["runs"]>[number]) {
   return {
     check: run.check,
     outcome: run.outcome,
-    startedAt: new Date(run.startedAtMs).toISOString(),
+    startedAt: isoTimeMs(run.startedAtMs),
     durationMs: Math.round(run.durationMs * 1000) / 1000,
     ...(run.error ? { error: run.error } : {}),
   };
@@ -232,11 +233,11 @@ export function buildServer(deps: ServerDeps): AgentServer {
   });
   app.setErrorHandler(async (error, request, reply) => {
     const status = typeof error === "object" && error && "statusCode" in error && typeof error.statusCode === "number" ? error.statusCode : 500;
-    if (status >= 500) deps.log.error({ err: error instanceof Error ? error.message : String(error), path: request.url }, "request failed");
+    if (status >= 500) deps.log.error({ err: errorText(error), path: request.url }, "request failed");
     return reply
       .code(status)
       .type(JSON_TYPE)
-      .send({ error: status >= 500 ? "internal error; see the agent's log" : error instanceof Error ? error.message : String(error) });
+      .send({ error: status >= 500 ? "internal error; see the agent's log" : errorText(error) });
   });
 
   return {

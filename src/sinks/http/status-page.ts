@@ -8,6 +8,7 @@
 import { severityRank, type CheckRun, type ConditionState, type Finding, type Severity } from "../../types.js";
 import { sortFindings } from "../../engine/state.js";
 import { printable } from "../../text/printable.js";
+import { isoTimeMs } from "../../text/format.js";
 
 /** A page stays readable (and small) whatever a check reports: the rest is in /findings. */
 export const STATUS_PAGE_MAX_FINDINGS = 200;
@@ -76,7 +77,7 @@ pre{white-space:pre-wrap;word-break:break-word;background:#f3f3f3;padding:.5rem;
 </head>
 <body>
 <h1>node-doctor on ${esc(input.nodeName)}</h1>
-<p class="meta">node-doctor ${esc(input.version)} · ${new Date(input.nowMs).toISOString()} · <a href="/findings">/findings</a> (JSON) · <a href="/metrics">/metrics</a></p>
+<p class="meta">node-doctor ${esc(input.version)} · ${isoTimeMs(input.nowMs)} · <a href="/findings">/findings</a> (JSON) · <a href="/metrics">/metrics</a></p>
 ${summary}
 <h2>Findings</h2>
 ${shown.length === 0 ? `<p id="no-problems">Every check that ran found nothing to fix.</p>` : `<ol id="findings">${shown.map(findingItem).join("\n")}</ol>`}
@@ -88,7 +89,7 @@ ${
     : `<table id="conditions"><tr><th>Condition</th><th>Status</th><th>Reason</th><th>Since</th></tr>${conditions
         .map(
           (c) =>
-            `<tr><td>${esc(c.type)}</td><td>${badge(c.severity)} ${c.status}${c.flapping ? " (flapping)" : ""}</td><td>${esc(c.reason)}</td><td>${new Date(c.sinceMs).toISOString()}</td></tr>`,
+            `<tr><td>${esc(c.type)}</td><td>${badge(c.severity)} ${c.status}${c.flapping ? " (flapping)" : ""}</td><td>${esc(c.reason)}</td><td>${isoTimeMs(c.sinceMs)}</td></tr>`,
         )
         .join("")}</table>`
 }
@@ -96,7 +97,7 @@ ${
 <table id="checks"><tr><th>Check</th><th>Last run</th><th>Outcome</th></tr>${input.runs
     .map(
       (run) =>
-        `<tr><td>${esc(run.check)}</td><td>${new Date(run.startedAtMs).toISOString()} (${Math.round(run.durationMs)} ms)</td><td>${run.outcome}${run.error ? `: ${esc(run.error)}` : ""}</td></tr>`,
+        `<tr><td>${esc(run.check)}</td><td>${isoTimeMs(run.startedAtMs)} (${Math.round(run.durationMs)} ms)</td><td>${run.outcome}${run.error ? `: ${esc(run.error)}` : ""}</td></tr>`,
     )
     .join("")}</table>
 ${failedRuns.length > 0 ? `<p class="meta">${failedRuns.length} check${failedRuns.length === 1 ? "" : "s"} could not look; their conditions read Unknown.</p>` : ""}

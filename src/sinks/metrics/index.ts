@@ -8,6 +8,7 @@ import { findingRepairClass, type CheckRun, type Sink, type StateView, type Tran
 import { registerProcessMetrics } from "./process.js";
 import { createRegistry, type CheckMetrics, type CheckMetricsFactory } from "../../telemetry/registry.js";
 import { checkMetricsFactory } from "../../checks/index.js";
+import { errorText } from "../../text/format.js";
 
 export interface MetricsSink extends Sink {
   readonly registry: Registry;
@@ -16,7 +17,7 @@ export interface MetricsSink extends Sink {
 const STATUSES = ["True", "False", "Unknown"] as const;
 
 function whose(check: string, error: unknown): Error {
-  return new Error(`the ${check} check's metrics: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  return new Error(`the ${check} check's metrics: ${errorText(error)}`, { cause: error });
 }
 
 export function createMetricsSink(options: {
