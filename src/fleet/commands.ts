@@ -9,8 +9,8 @@ import { renderText } from "../sinks/text.js";
 import { CONDITION_TYPES, type ConditionType } from "../types.js";
 import type { FleetApi } from "./fleet-api.js";
 import { FleetTally, summariseNode, type NodeSummary } from "./node-summary.js";
-import { renderStatusJson, renderStatusTable } from "./render-status.js";
-import { errorText, kubectlAge } from "../text/format.js";
+import { formatAge, renderStatusJson, renderStatusTable } from "./render-status.js";
+import { errorText } from "../text/format.js";
 
 /** Nodes per list request: the API server's usual page size for kubectl. */
 export const PAGE_SIZE = 500;
@@ -90,13 +90,13 @@ export async function fleetDescribe(api: FleetApi, name: string, options: Descri
   const summary = summariseNode(node, { nowMs: options.nowMs, heartbeatSeconds: options.heartbeatSeconds });
   const out: string[] = [`Node:       ${name}`, `State:      ${summary.state}`];
   if (summary.ready) out.push(`Ready:      ${summary.ready} (kubelet)`);
-  out.push(`Heartbeat:  ${summary.lastHeartbeatMs === undefined ? "none" : `${kubectlAge(options.nowMs - summary.lastHeartbeatMs)} ago`}`, "", "Conditions:");
+  out.push(`Heartbeat:  ${summary.lastHeartbeatMs === undefined ? "none" : `${formatAge(options.nowMs - summary.lastHeartbeatMs)} ago`}`, "", "Conditions:");
   const present = CONDITION_TYPES.filter((type) => summary.conditions[type]);
   if (present.length === 0) out.push("  none: node-doctor does not run on this node (or has never written)");
   for (const type of present) {
     const cell = summary.conditions[type];
     if (!cell) continue;
-    const since = cell.lastTransitionMs === undefined ? "" : `, since ${kubectlAge(options.nowMs - cell.lastTransitionMs)}`;
+    const since = cell.lastTransitionMs === undefined ? "" : `, since ${formatAge(options.nowMs - cell.lastTransitionMs)}`;
     out.push(`  ${type}=${cell.status}  ${cell.reason}${since}`);
     if (cell.message) out.push(`    ${cell.message}`);
   }
@@ -106,7 +106,7 @@ export async function fleetDescribe(api: FleetApi, name: string, options: Descri
   if (events.length === 0) out.push("  none");
   for (const event of events.slice(-20)) {
     const at = eventTimeMs(event);
-    const age = at === undefined ? "-" : kubectlAge(options.nowMs - at);
+    const age = at === undefined ? "-" : formatAge(options.nowMs - at);
     const count = event.count && event.count > 1 ? ` (x${event.count})` : "";
     out.push(`  ${(event.type ?? "").padEnd(7)} ${(event.reason ?? "").padEnd(28)} ${age.padStart(4)} ago${count}  ${event.message ?? ""}`);
   }

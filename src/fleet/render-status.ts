@@ -4,7 +4,7 @@
  */
 import { CONDITION_TYPES, type ConditionType } from "../types.js";
 import { describeTotals, type FleetTotals, type NodeState, type NodeSummary } from "./node-summary.js";
-import { isoTimeMs, kubectlAge } from "../text/format.js";
+import { isoTimeMs } from "../text/format.js";
 
 /** Column headings for our conditions, short enough for an 80-column terminal. */
 export const CONDITION_COLUMNS: Record<ConditionType, string> = {
@@ -32,6 +32,18 @@ const STATE_COLOUR: Record<NodeState, string> = {
   "not covered": DIM,
 };
 
+/** "45s", "12m", "3h", "2d": kubectl's AGE style. */
+export function formatAge(ms: number | undefined): string {
+  if (ms === undefined) return "-";
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 120) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  return `${Math.floor(h / 24)}d`;
+}
+
 function cellText(summary: NodeSummary, type: ConditionType): string {
   const status = summary.conditions[type]?.status;
   if (!status) return "-";
@@ -53,7 +65,7 @@ export function renderStatusTable(rows: readonly NodeSummary[], totals: FleetTot
       row.state,
       ...CONDITION_TYPES.map((t) => cellText(row, t)),
       row.worstReason || "-",
-      kubectlAge(row.lastHeartbeatMs === undefined ? undefined : Math.max(0, options.nowMs - row.lastHeartbeatMs)),
+      formatAge(row.lastHeartbeatMs === undefined ? undefined : Math.max(0, options.nowMs - row.lastHeartbeatMs)),
     ];
     if (options.wide) {
       const message = row.worstCondition ? (row.conditions[row.worstCondition]?.message ?? "") : "";

@@ -6,8 +6,8 @@
  * Durations use one vocabulary — "ms", "s", "min", "h", "d"/"days", spaced — in three
  * precisions: a measured span with two units (`formatDuration`), an age or window with one
  * (`formatAge`), and a configured limit as the operator wrote it (`formatLimit`). The kubectl
- * plugin's AGE column alone keeps kubectl's own compact style (`kubectlAge`), so that it lines
- * up with `kubectl get nodes`.
+ * plugin's AGE column alone keeps kubectl's own compact style (fleet/render-status.ts), so that
+ * it lines up with `kubectl get nodes`.
  */
 
 export { printable } from "./printable.js";
@@ -53,14 +53,6 @@ export function formatAge(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   const unit = ageUnit(s);
   return `${Math.round(s / UNIT_S[unit])} ${unit}`;
-}
-
-/** kubectl's AGE column ("45s", "10m", "3h", "3d", floored; "-" for no value), as `kubectl get` prints it. */
-export function kubectlAge(ms: number | undefined): string {
-  if (ms === undefined) return "-";
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const unit = ageUnit(s);
-  return `${Math.floor(s / UNIT_S[unit])}${{ s: "s", min: "m", h: "h", days: "d" }[unit]}`;
 }
 
 /** A configured limit, as an operator writes it: "500 ms", "1 s", "2.5 s". */

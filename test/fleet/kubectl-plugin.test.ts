@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { kubectlAge } from "../../src/text/format.js";
+import { formatAge } from "../../src/fleet/render-status.js";
 import { CONDITION_TYPES } from "../../src/types.js";
 import { NODE } from "../support/cli.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
@@ -33,7 +33,7 @@ async function golden(name: string, actual: string): Promise<void> {
 
 /** Absolute times in JSON output become offsets from the fleet's "now", so the comparison is exact whatever the day. */
 function relativeTimes(text: string, baseMs: number): string {
-  return text.replace(/"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)"/g, (_, iso: string) => `"now-${kubectlAge(baseMs - Date.parse(iso))}"`);
+  return text.replace(/"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)"/g, (_, iso: string) => `"now-${formatAge(baseMs - Date.parse(iso))}"`);
 }
 
 describe("kubectl node-doctor", { timeout: 120_000 }, () => {

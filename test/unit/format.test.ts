@@ -1,7 +1,7 @@
 /** The one set of formatters: each duration precision, times, bytes and error text, as messages print them. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { errorLine, errorText, formatAge, formatBytes, formatDuration, formatLimit, isoTime, isoTimeMs, kubectlAge } from "../../src/text/format.js";
+import { errorLine, errorText, formatAge, formatBytes, formatDuration, formatLimit, isoTime, isoTimeMs } from "../../src/text/format.js";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -46,10 +46,6 @@ describe("durations", () => {
 
   it("formatLimit: a configured limit as an operator writes it", () => {
     assert.deepEqual([250, 500, 1000, 1500, 2600, 60_000].map(formatLimit), ["250 ms", "500 ms", "1 s", "1.5 s", "2.6 s", "60 s"]);
-  });
-
-  it("kubectlAge: kubectl's AGE column, floored", () => {
-    assert.deepEqual([45_000, 119_999, 600_000, 3 * HOUR, 3 * DAY, undefined].map(kubectlAge), ["45s", "119s", "10m", "3h", "3d", "-"]);
   });
 });
 

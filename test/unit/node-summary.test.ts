@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { describeTotals, FleetTally, summariseNode } from "../../src/fleet/node-summary.js";
-import { kubectlAge } from "../../src/text/format.js";
+import { formatAge } from "../../src/fleet/render-status.js";
 import { CONDITION_TYPES } from "../../src/types.js";
 import { FLEET_NOW_MS, fleetKindCounts, fleetNode, makeFleet } from "../support/fleet-nodes.js";
 
@@ -57,6 +57,6 @@ describe("a node's node-doctor state, read from its conditions", () => {
   });
 
   it("formats ages the way kubectl does", () => {
-    assert.deepEqual([45_000, 600_000, 3 * 3_600_000, 3 * 86_400_000, undefined].map(kubectlAge), ["45s", "10m", "3h", "3d", "-"]);
+    assert.deepEqual([45_000, 600_000, 3 * 3_600_000, 3 * 86_400_000, undefined].map(formatAge), ["45s", "10m", "3h", "3d", "-"]);
   });
 });

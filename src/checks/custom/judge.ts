@@ -8,7 +8,7 @@ import type { RunResult } from "../../node/process-runner.js";
 import type { FileFacts, HttpFacts, LogFacts, TcpFacts, UnitFacts } from "./gather.js";
 import type { ProbeOf } from "./probes.js";
 import { REASONS } from "./reasons.js";
-import { formatAge, formatLimit, isoTime } from "../../text/format.js";
+import { formatAge, formatDuration, formatLimit, isoTime } from "../../text/format.js";
 
 export const CUSTOM_REASONS = REASONS.names;
 
@@ -282,7 +282,7 @@ export function judgePlugin(probe: ProbeOf<"npd-plugin">, result: RunResult): Ve
       return {
         outcome: "unknown",
         reason: CUSTOM_REASONS.PluginQueued,
-        detail: `${probe.path} did not get to run: ${result.running} plugins were running for ${formatLimit(result.waitedMs)}, the most node-doctor runs at once`,
+        detail: `${probe.path} did not get to run: ${result.running} plugins were running for ${formatDuration(result.waitedMs)}, the most node-doctor runs at once`,
         remedy:
           "Spread the npd-plugin checks over longer intervals, shorten their timeouts, or turn declarative probes (file, sysctl, unit, tcp, http) into what they check.",
         values,
