@@ -1,10 +1,11 @@
 /** The project's lint rules, shown failing on a scratch tree with deliberately wrong imports. */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
-import { lint } from "../scripts/lint.mjs";
+import { lint, RAW_TIMERS_ALLOWED } from "../scripts/lint.mjs";
 
 describe("scripts/lint.mjs", () => {
   const roots: string[] = [];
@@ -45,6 +46,27 @@ describe("scripts/lint.mjs", () => {
     const problems = await lint(root);
     assert.equal(problems.length, 1, problems.join("\n"));
     assert.match(problems[0] ?? "", /src\/checks\/kubelet\/index\.ts:1: the kubelet check must not import the disk check/);
+  });
+
+  it("fails on a raw timer in a check or the engine, and passes it in src/time and the allow-list", async () => {
+    const root = await tree({
+      "src/types.ts": "export interface Clock {\n  setTimeout(callback: () => void, ms: number): TimerHandle;\n}\n",
+      "src/checks/disk/gather.ts": "export const late = new Promise((resolve) => setTimeout(resolve, 1000));\n",
+      "src/engine/scheduler.ts":
+        'import type { Clock } from "../types.js";\nexport const signal = AbortSignal.timeout(2000);\nexport const fine = (clock: Clock) => clock.setTimeout(() => 0, 5);\n',
+      "src/time/clock.ts": "export const timer = setTimeout(() => 0, 5);\n",
+      "src/main/cli.ts": "export const force = setTimeout(() => 0, 5);\n",
+    });
+    const problems = await lint(root);
+    assert.deepEqual(
+      problems.map((p) => p.split(": ")[0]),
+      ["src/checks/disk/gather.ts:1", "src/engine/scheduler.ts:2"],
+    );
+    assert.match(problems[0] ?? "", /wait through src\/time\/deadline\.ts .* on the injected clock/);
+  });
+
+  it("says why each file may hold a raw timer", () => {
+    for (const [path, why] of Object.entries(RAW_TIMERS_ALLOWED)) assert.ok(why.length > 20 && existsSync(path), `${path}: ${why}`);
   });
 
   it("fails on a folder that is in no layer", async () => {

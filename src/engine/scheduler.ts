@@ -13,6 +13,8 @@ import type { Check, CheckContext, CheckRun, Clock, ClusterReader, Finding, Host
 import type { NodeState } from "./state.js";
 import { REASONS } from "./reasons.js";
 import { errorText, formatDuration, formatLimit } from "../text/format.js";
+import { within } from "../time/deadline.js";
+import { shutdownClock } from "../time/clock.js";
 
 /** A clock estimate older than this is not trusted to correct "now". */
 export const CLOCK_ESTIMATE_MAX_AGE_MS = 15 * 60 * 1000;
@@ -94,12 +96,7 @@ export class Scheduler {
     const writers = this.slots.flatMap((slot, i) => (slot.check.writesFacts ? [i] : []));
     for (const i of writers) results[i] = run(this.slots[i] as Slot);
     if (writers.length > 0) {
-      let wait: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled(writers.map((i) => results[i])),
-        new Promise<void>((resolve) => (wait = setTimeout(resolve, FACTS_FIRST_WAIT_MS))),
-      ]);
-      clearTimeout(wait);
+      await within(this.options.clock, FACTS_FIRST_WAIT_MS, Promise.allSettled(writers.map((i) => results[i])));
     }
     this.slots.forEach((slot, i) => {
       results[i] ??= run(slot);
@@ -129,9 +126,7 @@ export class Scheduler {
     for (const slot of this.slots) if (slot.timer) this.options.clock.clearTimeout(slot.timer);
     const inFlight = this.inFlightRuns();
     // Shutdown grace is real time (the kubelet's grace period), whatever clock drives the checks.
-    let grace: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(inFlight), new Promise<void>((resolve) => (grace = setTimeout(resolve, graceMs)))]);
-    clearTimeout(grace);
+    await within(shutdownClock, graceMs, Promise.all(inFlight));
     await Promise.all(
       this.slots.map(async (slot) => {
         try {

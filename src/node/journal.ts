@@ -41,6 +41,8 @@ import type { JournalSettings } from "../config/config.js";
 import type { Clock, Host, Log, TimerHandle } from "../types.js";
 import { JOURNAL_MATCH_FIELDS, parseJournalJson, type JournalEntry, type JournalMatchField } from "./log-line.js";
 import { LineSplitter, type LineRangeHandler } from "./log-follower.js";
+import { within } from "../time/deadline.js";
+import { shutdownClock } from "../time/clock.js";
 
 /** One group of a match: every term must hold (distinct fields). */
 export type JournalMatchGroup = Readonly<Partial<Record<JournalMatchField, string>>>;
@@ -528,16 +530,9 @@ export class JournalReader {
     delete this.child;
     this.status_.running = false;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const done = setTimeout(() => {
-        child.kill("SIGKILL");
-        resolve();
-      }, 2000);
-      child.once("close", () => {
-        clearTimeout(done);
-        resolve();
-      });
-      child.kill("SIGTERM");
-    });
+    const closed = new Promise<true>((resolve) => child.once("close", () => resolve(true)));
+    child.kill("SIGTERM");
+    // Real time, whatever clock drives the reader: a child that ignores SIGTERM is a process, not a simulation.
+    if (!(await within(shutdownClock, 2000, closed))) child.kill("SIGKILL");
   }
 }

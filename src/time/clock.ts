@@ -29,3 +29,11 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** The real clock with timers that keep the process alive: a shutdown's grace period runs to its end even when nothing else is pending. */
+export const shutdownClock: Clock = {
+  ...systemClock,
+  setTimeout(callback, ms) {
+    return { timer: setTimeout(callback, ms) };
+  },
+};

@@ -71,6 +71,28 @@ export async function withDeadline<T>(
   }
 }
 
+/**
+ * Waits for `promise` at most `ms` on `clock`: its value, or undefined when the time is up or
+ * `signal` aborts first (the promise itself runs on). Rejects only when the promise does.
+ */
+export function within<T>(clock: Clock, ms: number, promise: Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
+  return new Promise<T | undefined>((resolve, reject) => {
+    const finish = (settle: () => void) => {
+      clock.clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      settle();
+    };
+    const onAbort = () => finish(() => resolve(undefined));
+    const timer = clock.setTimeout(onAbort, Math.max(0, ms));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => finish(() => resolve(value)),
+      (error: unknown) => finish(() => reject(error)),
+    );
+  });
+}
+
 /** Settles like `promise`, or rejects with the signal's reason as soon as it aborts (the promise itself runs on). */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);

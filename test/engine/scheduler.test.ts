@@ -127,19 +127,21 @@ describe("scheduler", () => {
       timeoutMs: 60_000,
       run: () => new Promise<Finding[]>(() => undefined),
     };
-    let startedAfterMs = -1;
-    const began = performance.now();
+    let startedAtMs = -1;
     const disk: Check = {
       name: "disk",
       conditions: ["DiskSpaceLow"],
       intervalMs: 10_000,
       timeoutMs: 1_000,
-      run: async () => ((startedAfterMs = performance.now() - began), []),
+      run: async (ctx) => ((startedAtMs = ctx.clock.monotonic()), []),
     };
-    const { scheduler } = harness([hanging, disk]);
+    const { clock, scheduler } = harness([hanging, disk]);
     void scheduler.runOnce();
-    await new Promise((resolve) => setTimeout(resolve, FACTS_FIRST_WAIT_MS + 200));
-    assert.ok(startedAfterMs >= FACTS_FIRST_WAIT_MS - 50 && startedAfterMs < FACTS_FIRST_WAIT_MS + 150, `disk started after ${startedAfterMs} ms`);
+    // The wait is on the injected clock: the disk check starts when it has passed, not before.
+    await clock.advance(FACTS_FIRST_WAIT_MS - 1);
+    assert.equal(startedAtMs, -1, "the disk check waits for the fact writer");
+    await clock.advance(1);
+    assert.equal(startedAtMs, FACTS_FIRST_WAIT_MS, `disk started after ${startedAtMs} ms`);
     await scheduler.stop(10);
   });
 

@@ -128,6 +128,23 @@ export class FakeClock implements Clock {
     await settleBetween();
   }
 
+  /**
+   * Lets `work` run while this clock follows real time in `stepMs` steps, until it settles:
+   * for a run whose real I/O hangs until a deadline on this clock cuts it.
+   */
+  async drive<T>(work: Promise<T>, stepMs = 10): Promise<T> {
+    let settled = false;
+    const done = work.finally(() => {
+      settled = true;
+    });
+    done.catch(() => undefined);
+    while (!settled) {
+      await new Promise((resolve) => setTimeout(resolve, stepMs));
+      if (!settled) await this.advance(stepMs);
+    }
+    return done;
+  }
+
   /** Steps only the wall clock, as when NTP or an operator sets the time. */
   jumpWall(ms: number): void {
     this.wallMs += ms;

@@ -78,7 +78,8 @@ export interface KubeletHarness {
   clock: FakeClock;
   check: Check;
   systemd?: FakeSystemd;
-  run(options?: { cluster?: ClusterReader | undefined; advanceMs?: number }): Promise<Finding[]>;
+  /** `drive`: the fake clock follows real time during the run, so a hung peer meets its deadline. */
+  run(options?: { cluster?: ClusterReader | undefined; advanceMs?: number; drive?: boolean }): Promise<Finding[]>;
   close(): Promise<void>;
 }
 
@@ -97,7 +98,8 @@ export async function kubeletHarness(
     check,
     async run(runOptions = {}) {
       if (runOptions.advanceMs) await clock.advance(runOptions.advanceMs);
-      return check.run(checkContext(root.root, { clock, ...(runOptions.cluster ? { cluster: runOptions.cluster } : {}) }));
+      const run = check.run(checkContext(root.root, { clock, ...(runOptions.cluster ? { cluster: runOptions.cluster } : {}) }));
+      return runOptions.drive ? clock.drive(run) : run;
     },
     async close() {
       await check.close?.();

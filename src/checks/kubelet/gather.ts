@@ -14,26 +14,13 @@ import { configValue, stringSetting } from "../../node/kubelet/config.js";
 import { KUBELET_BINARIES, kubeletArgs, parseKubeletFlags, type KubeletLocator, type KubeletSetup } from "../../node/kubelet/locator.js";
 import { readUnitFiles, SystemdBus, type UnitFiles, type UnitState } from "../../node/systemd.js";
 import { flagSources, readEnvironmentArgs, readUnitCommand } from "../../node/unit-file.js";
-import type { CheckContext, Host } from "../../types.js";
+import type { CheckContext, Clock, Host } from "../../types.js";
 import type { KubeletSettings } from "./index.js";
 import type { ClusterObservation, HealthzResult, KubeletObservation } from "./judge.js";
 import { errorText } from "../../text/format.js";
+import { deadline, within } from "../../time/deadline.js";
 
 const CLUSTER_WAIT_MS = 2000;
-
-/** Resolves when `work` settles or after `ms`, whichever is first; never rejects. */
-function waitAtMost(work: Promise<unknown>, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-    work.then(done, done);
-  });
-}
 
 const DEFAULT_HEALTHZ_PORT = 10248;
 
@@ -50,17 +37,18 @@ export function healthzUrlFor(setup: Pick<KubeletSetup, "flags"> & Partial<Pick<
 }
 
 /** One GET with its own deadline; never throws for a sick kubelet. */
-export function probeHealthz(url: string, timeoutMs: number, signal: AbortSignal): Promise<HealthzResult> {
+export function probeHealthz(url: string, timeoutMs: number, signal: AbortSignal, clock: Clock): Promise<HealthzResult> {
   return new Promise((resolve) => {
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    const limit = deadline(clock, timeoutMs, signal);
     let done = false;
     const finish = (result: HealthzResult) => {
       if (!done) {
         done = true;
+        limit.clear();
         resolve(result);
       }
     };
-    const req = request(url, { method: "GET", agent: false, signal: deadline, headers: { accept: "text/plain" } }, (res) => {
+    const req = request(url, { method: "GET", agent: false, signal: limit.signal, headers: { accept: "text/plain" } }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
@@ -74,7 +62,7 @@ export function probeHealthz(url: string, timeoutMs: number, signal: AbortSignal
       res.on("error", (error) => finish({ url, outcome: "error", detail: error.message }));
     });
     req.on("error", (error: NodeJS.ErrnoException) => {
-      if (deadline.aborted && !signal.aborted) finish({ url, outcome: "timeout", detail: `${timeoutMs} ms` });
+      if (limit.signal.aborted && !signal.aborted) finish({ url, outcome: "timeout", detail: `${timeoutMs} ms` });
       else if (error.code === "ECONNREFUSED") finish({ url, outcome: "refused", detail: "connection refused" });
       else finish({ url, outcome: "error", detail: error.message });
     });
@@ -166,11 +154,11 @@ async function observeCluster(memory: KubeletMemory, ctx: CheckContext, settings
   if (stale && !memory.clusterRefresh) {
     // One controller per read, aborted by its own timer or by close(): no signal outlives the read.
     const refresh = new AbortController();
-    const timer = setTimeout(() => refresh.abort(new Error(`no answer within ${settings.clusterTimeoutSeconds} s`)), settings.clusterTimeoutSeconds * 1000);
+    const limit = deadline(ctx.clock, settings.clusterTimeoutSeconds * 1000, refresh.signal);
     const done = (async () => {
       let value: ClusterObservation;
       try {
-        const [{ node }, { lease }] = await Promise.all([reader.getNode(refresh.signal), reader.getLease(refresh.signal)]);
+        const [{ node }, { lease }] = await Promise.all([reader.getNode(limit.signal), reader.getLease(limit.signal)]);
         value = { state: "ok", nodeName: reader.nodeName, node, lease, atMs: ctx.trustedNow().nowMs };
       } catch (error) {
         value = { state: "error", error: errorText(error) };
@@ -178,12 +166,12 @@ async function observeCluster(memory: KubeletMemory, ctx: CheckContext, settings
       // Errors are cached too: a down API server is asked again on the same slow cadence.
       memory.cluster = { atMonotonicMs: now, value };
     })().finally(() => {
-      clearTimeout(timer);
+      limit.clear();
       memory.clusterRefresh = undefined;
     });
     memory.clusterRefresh = { done, abort: refresh };
   }
-  if (memory.clusterRefresh) await waitAtMost(memory.clusterRefresh.done, Math.min(CLUSTER_WAIT_MS, settings.timeoutSeconds * 500), ctx.signal);
+  if (memory.clusterRefresh) await within(ctx.clock, Math.min(CLUSTER_WAIT_MS, settings.timeoutSeconds * 500), memory.clusterRefresh.done, ctx.signal);
   return (
     memory.cluster?.value ?? {
       state: "error",
@@ -246,7 +234,7 @@ export async function gatherKubelet(ctx: CheckContext, settings: KubeletSettings
   const healthz: HealthzResult | undefined = !maybeNode
     ? undefined
     : url
-      ? await probeHealthz(url, settings.healthzTimeoutSeconds * 1000, signal)
+      ? await probeHealthz(url, settings.healthzTimeoutSeconds * 1000, signal, ctx.clock)
       : { url: "", outcome: "disabled", detail: "kubelet's healthz is disabled (healthzPort 0)" };
 
   const process = setup.process

@@ -19,6 +19,7 @@ import type { CheckContext, Host } from "../../types.js";
 import type { RuntimeSettings } from "./index.js";
 import { DEFAULT_RUNTIME_SOCKETS, KUBELET_MARKERS, runtimeUnitName, type EndpointChoice, type RuntimeObservation } from "./judge.js";
 import { errorText } from "../../text/format.js";
+import { withDeadline, within } from "../../time/deadline.js";
 
 /** kubelet's endpoint syntax: "unix:///path", or a bare absolute path (deprecated but accepted). */
 export function parseEndpoint(value: string): { socketPath: string } | { problem: string } {
@@ -197,11 +198,7 @@ export async function gatherRuntime(
   try {
     // A CNI directory on a stuck filesystem must not cost the runtime finding: wait only what the budget leaves.
     const left = Math.max(0, budgetEnd - ctx.clock.monotonic());
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), left);
-    });
-    const cni = await Promise.race([cniPromise, late]).finally(() => clearTimeout(timer));
+    const cni = await within(ctx.clock, left, cniPromise);
     if (cni) obs.cni = cni;
     else ctx.log.warn({ confDir: dirs.confDir }, "the CNI configuration could not be read within the check's time budget");
   } catch (error) {
@@ -239,8 +236,8 @@ export async function askSystemd(
   if (!down) return;
   const name = runtimeUnitName(obs, settings.unit);
   obs.unit = { name };
-  memory.bus ??= new SystemdBus(ctx.host, settings.dbusSocket, settings.dbusTimeoutSeconds * 1000);
-  if (!(await memory.bus.available())) return;
+  const bus = (memory.bus ??= new SystemdBus(ctx.host, settings.dbusSocket, settings.dbusTimeoutSeconds * 1000));
+  if (!(await bus.available())) return;
   // Whatever time the CRI calls left: a hung bus must not turn a runtime finding into a timed-out check.
   const left = startedMs + timeoutMs * 0.95 - ctx.clock.monotonic();
   if (left < 50) {
@@ -248,7 +245,7 @@ export async function askSystemd(
     return;
   }
   try {
-    obs.unit.state = await memory.bus.unitState(name, AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.floor(left))]));
+    obs.unit.state = await withDeadline(ctx.clock, Math.floor(left), ctx.signal, (signal) => bus.unitState(name, signal));
   } catch (error) {
     ctx.signal.throwIfAborted();
     obs.unit.busError = errorText(error);

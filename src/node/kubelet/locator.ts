@@ -22,6 +22,7 @@ import { ParsedFileCache } from "./file-cache.js";
 import { kubeletArgs, NO_FLAGS, parseKubeletFlags, type KubeletFlags } from "./flags.js";
 import { KubeletVersionSources } from "./version-sources.js";
 import type { VersionFact } from "./version.js";
+import { withDeadline } from "../../time/deadline.js";
 
 export { loadYamlMapping, parseYamlMapping, DEFAULT_KUBELET_CONFIG_PATH, type LoadedDocument } from "./config.js";
 export { kubeletArgs, parseKubeletFlags, type KubeletFlags } from "./flags.js";
@@ -155,7 +156,7 @@ export class KubeletLocator {
     let setup: Promise<KubeletSetup>;
     if (this.cached && now - this.cached.atMonotonicMs < this.cacheMs) setup = this.cached.setup;
     else {
-      setup = this.discover(AbortSignal.timeout(DISCOVERY_DEADLINE_MS));
+      setup = withDeadline(this.clock, DISCOVERY_DEADLINE_MS, undefined, (signal) => this.discover(signal));
       const entry = { atMonotonicMs: now, setup };
       this.cached = entry;
       setup.catch(() => {

@@ -23,6 +23,8 @@ import { sortFindings } from "../../engine/state.js";
 import type { Finding, StateView } from "../../types.js";
 import { renderStatusPage } from "./status-page.js";
 import { errorText, isoTimeMs } from "../../text/format.js";
+import { within } from "../../time/deadline.js";
+import { systemClock } from "../../time/clock.js";
 
 export interface ServerDeps {
   registry: Registry;
@@ -258,11 +260,13 @@ export function buildServer(deps: ServerDeps): AgentServer {
     },
     async close() {
       closing = true;
-      // Requests in flight finish; connections still open after a second are cut.
-      const cut = setTimeout(() => app.server.closeAllConnections(), 1000);
-      cut.unref();
-      await app.close();
-      clearTimeout(cut);
+      // Requests in flight finish; connections still open after a second (of real time: the
+      // process is stopping) are cut.
+      const closed = app.close().then(() => true as const);
+      if (!(await within(systemClock, 1000, closed))) {
+        app.server.closeAllConnections();
+        await closed;
+      }
     },
   };
 }
