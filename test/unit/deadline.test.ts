@@ -1,7 +1,7 @@
 /** The one deadline helper, driven by the fake clock. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { deadline, DeadlineError, untilAborted, withDeadline } from "../../src/time/deadline.js";
+import { deadline, DeadlineError, untilAborted, withDeadline, within } from "../../src/time/deadline.js";
 import { FakeClock, settle } from "../support/fake-clock.js";
 
 describe("deadline", () => {
@@ -29,6 +29,21 @@ describe("deadline", () => {
     cleared.clear();
     await clock.advance(100);
     assert.equal(cleared.signal.aborted, false);
+  });
+
+  it("within: the work's value, or undefined once the clock passes the time or the signal aborts; a rejection passes through", async () => {
+    const clock = new FakeClock();
+    assert.equal(await within(clock, 100, Promise.resolve(3)), 3);
+    assert.equal(clock.pending(), 0, "the timer is cleared when the work ends first");
+    const hung = within(clock, 100, new Promise<number>(() => undefined));
+    await clock.advance(100);
+    assert.equal(await hung, undefined);
+    const parent = new AbortController();
+    const aborted = within(clock, 100, new Promise<number>(() => undefined), parent.signal);
+    parent.abort();
+    assert.equal(await aborted, undefined);
+    await assert.rejects(within(clock, 100, Promise.reject(new Error("could not read"))), /could not read/);
+    assert.equal(clock.pending(), 0);
   });
 
   it("withDeadline clears its timer when the work ends first", async () => {
