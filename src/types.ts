@@ -42,6 +42,9 @@ export const CONDITION_TYPES = [
   "DiskSpaceLow",
   "ContainerRuntimeUnhealthy",
   "NodeNetworkUnhealthy",
+  "KernelUnhealthy",
+  "FilesystemErrors",
+  "HardwareErrors",
 ] as const;
 export type BuiltinConditionType = (typeof CONDITION_TYPES)[number];
 
@@ -110,6 +113,9 @@ export const HEALTHY_CONDITION: Record<BuiltinConditionType, { reason: string; m
   DiskSpaceLow: { reason: "DiskSpaceSufficient", message: "kubelet's filesystems have space and inodes above their thresholds" },
   ContainerRuntimeUnhealthy: { reason: "ContainerRuntimeHealthy", message: "the container runtime answers and reports ready" },
   NodeNetworkUnhealthy: { reason: "NodeNetworkHealthy", message: "the node's links, routes, forwarding, cluster DNS and Service path work" },
+  KernelUnhealthy: { reason: "KernelHealthy", message: "the kernel reports no OOM kills of the node's memory, hangs, lockups, oopses or exhausted tables" },
+  FilesystemErrors: { reason: "NoFilesystemErrors", message: "the kernel reports no ext4 or XFS errors" },
+  HardwareErrors: { reason: "NoHardwareErrors", message: "the kernel reports no disk I/O errors, machine checks or GPU errors" },
 };
 
 /**

@@ -19,6 +19,7 @@ import { defineCheck } from "./define.js";
 import { createDiskCheck, diskSettings } from "./disk/index.js";
 import { filesystemMetrics } from "./disk/metrics.js";
 import { REASONS as DISK_CATALOGUE } from "./disk/reasons.js";
+import { kernelCheck } from "./kernel/index.js";
 import { kubeletCheck } from "./kubelet/index.js";
 import { kubeletConfigCheck } from "./kubelet-config/index.js";
 import { kubeletLogsCheck } from "./kubelet-logs/index.js";
@@ -36,6 +37,7 @@ export const CHECKS = {
   "kubelet-logs": kubeletLogsCheck,
   runtime: runtimeCheck,
   network: networkCheck,
+  kernel: kernelCheck,
   custom: customCheck,
 } as const;
 

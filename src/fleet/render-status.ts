@@ -15,6 +15,9 @@ export const CONDITION_COLUMNS: Record<ConditionType, string> = {
   DiskSpaceLow: "DISK",
   ContainerRuntimeUnhealthy: "RUNTIME",
   NodeNetworkUnhealthy: "NETWORK",
+  KernelUnhealthy: "KERNEL",
+  FilesystemErrors: "FS",
+  HardwareErrors: "HW",
 };
 
 const RED = "\x1b[31m";

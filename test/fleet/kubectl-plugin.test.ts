@@ -150,13 +150,13 @@ describe("kubectl node-doctor", { timeout: 120_000 }, () => {
     const status = await run(kubectl, ["node-doctor", "status", "-l", "pool=general"], env);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /^NODE +STATE +KUBELET/);
-    assert.match(status.stdout, /\n5 nodes, 0 sick, 0 unknown, 0 agents silent, 0 not covered\n$/);
+    assert.ok(status.stdout.endsWith(`\n${fleetKindCounts(50).healthy} nodes, 0 sick, 0 unknown, 0 agents silent, 0 not covered\n`), status.stdout);
   });
 
   it("cleanup: --dry-run lists, --yes removes only node-doctor's conditions", async () => {
     const dry = await plugin(["cleanup", "--dry-run", "-l", "pool=general"]);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /^would remove node-doctor conditions from 5 node\(s\):/);
+    assert.ok(dry.stdout.startsWith(`would remove node-doctor conditions from ${fleetKindCounts(50).healthy} node(s):`), dry.stdout);
     assert.ok(CONDITION_TYPES.every((type) => api.node("node-0001")?.status?.conditions?.some((c) => c.type === type)));
 
     const refused = await plugin(["cleanup", "-l", "pool=general"]);
@@ -165,7 +165,8 @@ describe("kubectl node-doctor", { timeout: 120_000 }, () => {
 
     const done = await plugin(["cleanup", "--yes", "-l", "pool=general"]);
     assert.equal(done.code, 0, done.stderr);
-    assert.match(done.stdout, /removed node-doctor conditions from 5 of 5 node\(s\)/);
+    const general = fleetKindCounts(50).healthy;
+    assert.ok(done.stdout.includes(`removed node-doctor conditions from ${general} of ${general} node(s)`), done.stdout);
     const left = api.node("node-0001")?.status?.conditions?.map((c) => c.type);
     assert.deepEqual(left, ["MemoryPressure", "Ready"]);
   });
@@ -209,7 +210,7 @@ describe("kubectl node-doctor", { timeout: 120_000 }, () => {
     const list = `${join(dir, "contexts.yaml")}:${join(dir, "missing.yaml")}:${join(dir, "clusters.yaml")}`;
     const viaExec = await plugin(["status", "-l", "pool=general"], { KUBECONFIG: list });
     assert.equal(viaExec.code, 0, viaExec.stderr);
-    assert.match(viaExec.stdout, /\n5 nodes, 0 sick/);
+    assert.ok(viaExec.stdout.includes(`\n${fleetKindCounts(50).healthy} nodes, 0 sick`), viaExec.stdout);
     const broken = await plugin(["status", "--context", "broken"], { KUBECONFIG: list });
     assert.equal(broken.code, 1);
     assert.match(broken.stderr, /^kubectl node-doctor: kubeconfig KUBECONFIG .*: .*nowhere/);

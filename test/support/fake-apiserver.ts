@@ -549,6 +549,9 @@ const NODE_DOCTOR_TYPES = new Set([
   "DiskSpaceLow",
   "ContainerRuntimeUnhealthy",
   "NodeNetworkUnhealthy",
+  "KernelUnhealthy",
+  "FilesystemErrors",
+  "HardwareErrors",
 ]);
 
 /** kubelet registers the Node and writes its conditions; every other seeded condition is written by its own manager after. */

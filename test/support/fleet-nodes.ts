@@ -19,6 +19,15 @@ const PROBLEMS: Record<ConditionType, { reason: string; message: string }> = {
   DiskSpaceLow: { reason: "NodeFsAvailableLow", message: "/var/lib/kubelet has 4% free, below nodefs.available<10%." },
   ContainerRuntimeUnhealthy: { reason: "NetworkNotReady", message: "containerd reports NetworkReady=false: cni plugin not initialized." },
   NodeNetworkUnhealthy: { reason: "IpForwardingDisabled", message: "net.ipv4.ip_forward is 0: the node does not forward IPv4 packets." },
+  KernelUnhealthy: {
+    reason: "NodeOutOfMemory",
+    message: "The node ran out of memory: the kernel's OOM killer killed java (pid 4242) (3 system OOM kills in 30 min).",
+  },
+  FilesystemErrors: { reason: "Ext4Error", message: "ext4 reported an error on nvme1n1 in ext4_lookup: deleted inode referenced: 1311 (1 in 1 h)." },
+  HardwareErrors: {
+    reason: "GpuFallenOffBus",
+    message: "GPU 0000:3b:00.0 has fallen off the bus (Xid 79): NVIDIA's catalogue says reboot the node (RESTART_BM).",
+  },
 };
 
 export type FleetNodeKind = "healthy" | ConditionType | "unknown" | "silent" | "uncovered";
