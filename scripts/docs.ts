@@ -1,12 +1,15 @@
 /**
  * Generates the documentation that code is the source of: docs/reasons.md from every
- * check's reasons.ts. `npm run docs` writes it; `npm run docs -- --check` (and a test)
+ * check's reasons.ts, the defaults in docs/configuration.md and the chart's values.yaml
+ * `config:` block from the configuration schema. `npm run docs` writes them; `npm run docs -- --check` (and a test)
  * fails when the committed file differs.
  */
 import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { withCustomChecksSchema } from "./chart-schema.js";
-import { CHECKS } from "../src/checks/index.js";
+import { renderConfigurationDoc, renderValuesConfig, schemaDefaults } from "./config-docs.js";
+import { CHECKS, checkSettingsSchemas } from "../src/checks/index.js";
+import { agentConfigSchema } from "../src/config/config.js";
 import { REASONS as ENGINE } from "../src/engine/reasons.js";
 import type { ReasonCatalogue, ReasonSpec } from "../src/types.js";
 
@@ -47,10 +50,15 @@ export function renderReasonsDoc(): string {
 /** Every generated file: path relative to the repository, and its content. */
 export function generatedDocs(): Array<{ path: string; content: string }> {
   const valuesSchema = "charts/node-doctor/values.schema.json";
+  const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
+  const defaults = schemaDefaults(agentConfigSchema(checkSettingsSchemas));
   return [
     { path: "docs/reasons.md", content: renderReasonsDoc() },
+    // The prose is written by hand; every Default cell comes from the schema.
+    { path: "docs/configuration.md", content: renderConfigurationDoc(read("docs/configuration.md"), defaults) },
+    { path: "charts/node-doctor/values.yaml", content: renderValuesConfig(read("charts/node-doctor/values.yaml"), defaults) },
     // The customChecks part of the chart's schema comes from the custom checks' definitions; the rest is written by hand.
-    { path: valuesSchema, content: withCustomChecksSchema(readFileSync(new URL(`../${valuesSchema}`, import.meta.url), "utf8")) },
+    { path: valuesSchema, content: withCustomChecksSchema(read(valuesSchema)) },
   ];
 }
 

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseUntrustedYaml } from "../text/yaml.js";
-import { ConfigError, absolutePath, boolean, list, number, object, oneOf, optional, string, withDefault, type ObjectOf, type Schema } from "./schema.js";
+import { ConfigError, absolutePath, boolean, list, number, object, oneOf, optional, string, withDefault, type Infer, type ObjectOf, type Schema } from "./schema.js";
 import { errorLine } from "../text/format.js";
 
 /** Settings every check has; a check's own schema adds its thresholds. */
@@ -21,7 +21,7 @@ export function checkSettings<S extends Record<string, Schema<unknown>>>(
   });
 }
 
-export type CommonCheckSettings = { enabled: boolean; intervalSeconds: number; timeoutSeconds: number };
+export type CommonCheckSettings = Infer<ReturnType<typeof checkSettings<Record<never, Schema<unknown>>>>>;
 
 function listenAddress(value: string): string | undefined {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(value);
@@ -44,7 +44,22 @@ export const journalSettings = object({
   maxLookbackHours: withDefault(number({ min: 0, max: 24 * 7 }), 24),
 });
 
-export type JournalSettings = { directories: string[]; journalctl: string; maxLinesPerSecond: number; maxLookbackHours: number };
+export type JournalSettings = Infer<typeof journalSettings>;
+
+/** How the agent talks to the API server: every default here, once (the conditions sink, connect, the kubectl plugin read them). */
+export const kubernetesSettings = object({
+  /** Write our conditions at least this often even when nothing changed. */
+  heartbeatSeconds: withDefault(number({ min: 10, max: 86400 }), 600),
+  requestTimeoutSeconds: withDefault(number({ min: 0.5, max: 300 }), 10),
+  /** Longest wait between retries of a failed write. */
+  backoffCapSeconds: withDefault(number({ min: 1, max: 3600 }), 300),
+  events: withDefault(boolean(), true),
+});
+
+export type KubernetesSettings = Infer<typeof kubernetesSettings>;
+
+/** What an empty `kubernetes:` section means. */
+export const DEFAULT_KUBERNETES_SETTINGS: KubernetesSettings = kubernetesSettings.parse(undefined, "kubernetes");
 
 /** The values of `compat.conditions`: `eks` also writes the EKS node monitoring agent's types (docs/remediation.md). */
 export const COMPAT_MODES = ["none", "eks"] as const;
@@ -71,14 +86,7 @@ export function agentConfigSchema<C extends Record<string, Schema<unknown>>>(che
         flapWindowSeconds: withDefault(number({ min: 1, max: 86400 }), 1800),
       }),
     }),
-    kubernetes: object({
-      /** Write our conditions at least this often even when nothing changed. */
-      heartbeatSeconds: withDefault(number({ min: 10, max: 86400 }), 600),
-      requestTimeoutSeconds: withDefault(number({ min: 0.5, max: 300 }), 10),
-      /** Longest wait between retries of a failed write. */
-      backoffCapSeconds: withDefault(number({ min: 1, max: 3600 }), 300),
-      events: withDefault(boolean(), true),
-    }),
+    kubernetes: kubernetesSettings,
     compat: object({
       /** Condition types of other tools written from our findings, for the repairers that read only those. */
       conditions: withDefault(oneOf(...COMPAT_MODES), "none"),

@@ -12,6 +12,7 @@ import { inClusterCredentials, kubeconfigCredentials } from "./credentials.js";
 import { createApiMetrics } from "./metrics.js";
 import { KubeClusterReader } from "./reader.js";
 import { Transport, type Credentials } from "./transport.js";
+import { DEFAULT_KUBERNETES_SETTINGS, type KubernetesSettings } from "../config/config.js";
 
 export interface ClusterConnection {
   reader?: ClusterReader;
@@ -19,13 +20,6 @@ export interface ClusterConnection {
   client?: KubeClient;
   sinks: Sink[];
   close(): Promise<void>;
-}
-
-export interface KubernetesSettings {
-  heartbeatSeconds: number;
-  requestTimeoutSeconds: number;
-  backoffCapSeconds: number;
-  events: boolean;
 }
 
 export interface ConnectOptions {
@@ -42,8 +36,6 @@ export interface ConnectOptions {
   env?: NodeJS.ProcessEnv;
   serviceAccountDir?: string;
 }
-
-export const DEFAULT_KUBERNETES_SETTINGS: KubernetesSettings = { heartbeatSeconds: 600, requestTimeoutSeconds: 10, backoffCapSeconds: 300, events: true };
 
 /** Credentials from --kubeconfig, else in-cluster, else undefined (local mode). */
 export async function resolveCredentials(options: {

@@ -9,6 +9,7 @@ import { VERSION } from "../version.js";
 import { connectFleet } from "../fleet/cluster-fleet-api.js";
 import { fleetCleanup, fleetDescribe, fleetStatus, type CommandResult } from "../fleet/commands.js";
 import { errorText } from "../text/format.js";
+import { DEFAULT_KUBERNETES_SETTINGS } from "../config/config.js";
 
 const EXIT_USAGE = 3;
 
@@ -23,7 +24,7 @@ Commands:
 Flags:
   -l, --selector SEL        only nodes matching this label selector (status, cleanup)
   -o, --output FORMAT       table (default), wide or json (status)
-      --heartbeat-seconds N the agents' heartbeat (default 600); silent after 3 missed
+      --heartbeat-seconds N the agents' heartbeat (default ${DEFAULT_KUBERNETES_SETTINGS.heartbeatSeconds}); silent after 3 missed
       --dry-run             show what cleanup would remove, remove nothing
   -y, --yes                 do not ask before cleanup
       --kubeconfig FILE     kubeconfig to use (default: KUBECONFIG, then ~/.kube/config)
@@ -80,7 +81,7 @@ async function run(argv: string[]): Promise<CommandResult> {
   const output = values.output ?? "table";
   if (output !== "table" && output !== "wide" && output !== "json")
     throw new UsageError(`--output: expected table, wide or json, got ${JSON.stringify(output)}`);
-  const heartbeatSeconds = positiveNumber("heartbeat-seconds", values["heartbeat-seconds"], 600);
+  const heartbeatSeconds = positiveNumber("heartbeat-seconds", values["heartbeat-seconds"], DEFAULT_KUBERNETES_SETTINGS.heartbeatSeconds);
   const timeoutSeconds = positiveNumber("request-timeout", values["request-timeout"], 30);
   if (command === "describe" && args.length !== 1) throw new UsageError("describe: expected exactly one node name");
   if (command !== "describe" && args.length > 0) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(args[0])}`);

@@ -66,6 +66,7 @@ import {
   type Transition,
 } from "../types.js";
 import { errorText, isoTime } from "../text/format.js";
+import { DEFAULT_KUBERNETES_SETTINGS } from "../config/config.js";
 
 /** What the sink needs from the API client (KubeClient satisfies it). */
 export interface NodeStatusApi {
@@ -93,11 +94,11 @@ export interface ConditionsPolicy {
 }
 
 export const DEFAULT_CONDITIONS_POLICY: ConditionsPolicy = {
-  heartbeatMs: 600_000,
+  heartbeatMs: DEFAULT_KUBERNETES_SETTINGS.heartbeatSeconds * 1000,
   heartbeatJitter: 0.1,
   coalesceMs: 1_000,
   backoffBaseMs: 1_000,
-  backoffCapMs: 300_000,
+  backoffCapMs: DEFAULT_KUBERNETES_SETTINGS.backoffCapSeconds * 1000,
   verifyMs: 360_000,
   repairsPerHour: 3,
 };

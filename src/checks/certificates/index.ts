@@ -9,8 +9,8 @@
  * Gather (locate, stat, parse only what changed) then judge (pure).
  */
 import * as path from "node:path";
-import { checkSettings, type CommonCheckSettings } from "../../config/config.js";
-import { number, withDefault } from "../../config/schema.js";
+import { checkSettings } from "../../config/config.js";
+import { number, withDefault, type Infer } from "../../config/schema.js";
 import type { KubeletLocator } from "../../node/kubelet/locator.js";
 import type { Check, CheckContext, Finding, Host } from "../../types.js";
 import { PemFileCache, type LoadedPemFile } from "./files.js";
@@ -32,7 +32,7 @@ export const certificateSettings = checkSettings(
   },
 );
 
-export type CertificateSettings = CommonCheckSettings & { warningDays: number; criticalDays: number };
+export type CertificateSettings = Infer<typeof certificateSettings>;
 
 export interface CertificateCheckDeps {
   kubelet: KubeletLocator;

@@ -7,8 +7,8 @@
  *
  * Gather (statfs, /proc/1/mountinfo, kubelet's config) then judge (pure).
  */
-import { checkSettings, type CommonCheckSettings } from "../../config/config.js";
-import { absolutePath, list, number, optional, record, string, withDefault } from "../../config/schema.js";
+import { checkSettings } from "../../config/config.js";
+import { absolutePath, list, number, optional, record, string, withDefault, type Infer } from "../../config/schema.js";
 import type { KubeletLocator } from "../../node/kubelet/locator.js";
 import { isReadOnly, mountFor, readNodeMounts, type MountEntry } from "../../node/mountinfo.js";
 import { severityRank, type Check, type CheckContext, type Finding, type FsStats, type Severity } from "../../types.js";
@@ -52,12 +52,7 @@ export const diskSettings = checkSettings(
   },
 );
 
-export type DiskSettings = CommonCheckSettings & {
-  warningHeadroomPercent: number;
-  extraMounts: string[];
-  runtimeRootDirs: string[];
-  evictionHard?: Record<string, string> | undefined;
-};
+export type DiskSettings = Infer<typeof diskSettings>;
 
 export type FilesystemRole = "nodefs" | "imagefs" | "root" | "extra";
 

@@ -15,8 +15,8 @@
  * (what the running kubelet reported; absent when it never registered, as in
  * the unregistered node, docs/incidents.md). The Node is read at most once per kubelet process.
  */
-import { checkSettings, type CommonCheckSettings } from "../../config/config.js";
-import { absolutePath, optional, string, withDefault } from "../../config/schema.js";
+import { checkSettings } from "../../config/config.js";
+import { absolutePath, optional, string, withDefault, type Infer } from "../../config/schema.js";
 import { HostPathError } from "../../node/host.js";
 import { readContainerdConfig, type ContainerdConfig } from "../../node/containerd-config.js";
 import { readKubeletConfigFiles } from "../../node/kubelet/config.js";
@@ -54,11 +54,7 @@ export const kubeletConfigSettings = checkSettings(
   },
 );
 
-export type KubeletConfigSettings = CommonCheckSettings & {
-  kubeletVersion?: string | undefined;
-  containerdConfigPath?: string | undefined;
-  crioConfigPath: string;
-};
+export type KubeletConfigSettings = Infer<typeof kubeletConfigSettings>;
 
 /** The same executable: equal absolute paths, or the same name when either is relative. */
 function sameProgram(a: string, b: string): boolean {

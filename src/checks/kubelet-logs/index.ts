@@ -15,8 +15,8 @@
  * `secondary`): when it cannot find a log, its unknown does not hide their
  * verdicts.
  */
-import { checkSettings, type CommonCheckSettings } from "../../config/config.js";
-import { absolutePath, boolean, list, number, object, string, withDefault } from "../../config/schema.js";
+import { checkSettings } from "../../config/config.js";
+import { absolutePath, boolean, list, number, object, string, withDefault, type Infer } from "../../config/schema.js";
 import { unitsMatch, type JournalReader } from "../../node/journal.js";
 import type { KubeletLocator } from "../../node/kubelet/locator.js";
 import { signatureConditions, type Signature } from "../../node/logs/signatures.js";
@@ -65,15 +65,7 @@ function unitName(value: string): string | undefined {
   return /^[\w@:.\\-]+$/.test(value) ? undefined : `${JSON.stringify(value)} is not a systemd unit name`;
 }
 
-export type KubeletLogsSettings = CommonCheckSettings & {
-  lookbackMinutes: number;
-  sinceKubeletStartMaxHours: number;
-  journal: { enabled: boolean; kubeletUnits: string[]; runtimeUnits: string[] };
-  files: string[];
-  maxLineBytes: number;
-  maxBytesPerRun: number;
-  samplesPerSecond: number;
-};
+export type KubeletLogsSettings = Infer<typeof kubeletLogsSettings>;
 
 /** Which plain files kubelet writes, from its flags (klog's --log-file, or --log-dir's kubelet.INFO symlink). */
 export function kubeletLogFiles(flags: ReadonlyMap<string, string>, extra: readonly string[]): string[] {
