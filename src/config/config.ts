@@ -5,7 +5,21 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseUntrustedYaml } from "../text/yaml.js";
-import { ConfigError, absolutePath, boolean, list, number, object, oneOf, optional, string, withDefault, type Infer, type ObjectOf, type Schema } from "./schema.js";
+import {
+  ConfigError,
+  absolutePath,
+  boolean,
+  list,
+  number,
+  object,
+  oneOf,
+  optional,
+  string,
+  withDefault,
+  type Infer,
+  type ObjectOf,
+  type Schema,
+} from "./schema.js";
 import { errorLine } from "../text/format.js";
 
 /** Settings every check has; a check's own schema adds its thresholds. */

@@ -19,6 +19,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseUntrustedYaml } from "../text/yaml.js";
 import type { Credentials } from "./transport.js";
+import { resolveKubeconfig, type PemSource } from "../node/kubelet/kubeconfig.js";
 import { errorLine, errorText } from "../text/format.js";
 import { isRecord } from "../types.js";
 
@@ -85,18 +86,6 @@ export async function inClusterCredentials(env: NodeJS.ProcessEnv = process.env,
 
 // ---------------------------------------------------------------- kubeconfig
 
-function namedEntry(doc: Record<string, unknown>, list: "clusters" | "users" | "contexts", name: string, where: string): Record<string, unknown> {
-  const entries = doc[list];
-  if (!Array.isArray(entries)) throw new KubeConfigError(where, `${list}: expected a list`);
-  const key = list.slice(0, -1);
-  const entry = entries.find((e) => isRecord(e) && e["name"] === name);
-  if (!isRecord(entry)) throw new KubeConfigError(where, `${list}: no entry named ${JSON.stringify(name)}`);
-  const inner = entry[key];
-  if (inner === undefined || inner === null) return {};
-  if (!isRecord(inner)) throw new KubeConfigError(where, `${list}[${name}].${key}: expected a mapping`);
-  return inner;
-}
-
 function optionalString(object: Record<string, unknown>, key: string, where: string): string | undefined {
   const value = object[key];
   if (value === undefined || value === null || value === "") return undefined;
@@ -104,22 +93,21 @@ function optionalString(object: Record<string, unknown>, key: string, where: str
   return value;
 }
 
-async function readReferenced(base: string, path: string, where: string): Promise<string> {
-  const full = isAbsolute(path) ? path : resolve(dirname(base), path);
+/** A PEM the kubeconfig names (`key`) or holds inline (`key-data`), as text. */
+async function readPem(source: PemSource, entry: string, key: string): Promise<string> {
+  const where = `${entry}.${key}${source.kind === "inline" ? "-data" : ""}`;
+  if (source.kind === "inline") {
+    const text = source.bytes.toString("utf8");
+    if (!text.includes("-----BEGIN")) throw new KubeConfigError(where, "is not base64-encoded PEM");
+    return text;
+  }
   try {
-    return await readFile(full, "utf8");
+    return await readFile(source.path, "utf8");
   } catch (error) {
-    throw new KubeConfigError(where, `cannot read ${full}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new KubeConfigError(where, `cannot read ${source.path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
 }
 
-function decodeData(value: string, where: string): string {
-  const text = Buffer.from(value, "base64").toString("utf8");
-  if (!text.includes("-----BEGIN")) throw new KubeConfigError(where, "is not base64-encoded PEM");
-  return text;
-}
-
-/** Reads a kubeconfig's current context (or `context`) into Credentials. */
 /**
  * Reads a kubeconfig file as YAML; errors name the path and the problem. An
  * empty file is null (kubectl treats it as an empty config).
@@ -143,51 +131,39 @@ export async function readKubeconfigDocument(path: string): Promise<Record<strin
   return doc;
 }
 
+/**
+ * Reads a kubeconfig's current context (or `context`) into Credentials. Which cluster and user
+ * that is comes from the one kubeconfig reader (node/kubelet/kubeconfig.ts), so a missing
+ * current-context or a dangling name answers here as it does for kubelet's kubeconfig.
+ */
 export async function kubeconfigCredentials(path: string, options: { context?: string } = {}): Promise<Credentials> {
   const doc = await readKubeconfigDocument(path);
   if (!doc) throw new KubeConfigError(`kubeconfig ${path}`, "is empty");
   const where = `kubeconfig ${path}`;
-  const contextName = options.context ?? optionalString(doc, "current-context", where);
-  if (!contextName) throw new KubeConfigError(where, "current-context is not set");
-  const context = namedEntry(doc, "contexts", contextName, where);
-  const clusterName = optionalString(context, "cluster", `${where}: contexts[${contextName}]`);
-  const userName = optionalString(context, "user", `${where}: contexts[${contextName}]`);
-  if (!clusterName) throw new KubeConfigError(where, `contexts[${contextName}].context.cluster is not set`);
-  const cluster = namedEntry(doc, "clusters", clusterName, where);
-  const user = userName ? namedEntry(doc, "users", userName, where) : {};
-  const cw = `${where}: clusters[${clusterName}]`;
-  const uw = `${where}: users[${userName ?? ""}]`;
+  const resolved = resolveKubeconfig(path, doc, options);
+  if (!resolved.ok) throw new KubeConfigError(where, resolved.problem);
+  const { kubeconfig, clusterEntry: cluster, userEntry: user } = resolved;
+  if (resolved.missingUser !== undefined) throw new KubeConfigError(where, `users: no entry named ${JSON.stringify(resolved.missingUser)}`);
+  const cw = `${where}: clusters[${kubeconfig.cluster}]`;
+  const uw = `${where}: users[${resolved.userName ?? ""}]`;
 
-  const server = optionalString(cluster, "server", cw);
-  if (!server) throw new KubeConfigError(cw, "server is not set");
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw new KubeConfigError(cw, `server ${JSON.stringify(server)} is not a URL`);
-  }
-  if (url.protocol !== "https:") throw new KubeConfigError(cw, `server ${server}: only https:// API servers are supported`);
+  const server = kubeconfig.server;
+  if (new URL(server).protocol !== "https:") throw new KubeConfigError(cw, `server ${server}: only https:// API servers are supported`);
   const routing = { ...proxyOf(cluster, cw), ...impersonationOf(user, uw) };
 
-  if (user["exec"] !== undefined || user["auth-provider"] !== undefined) return { ...(await pluginCredentials(path, contextName, where)), ...routing };
+  if (user["exec"] !== undefined || user["auth-provider"] !== undefined) return { ...(await pluginCredentials(path, kubeconfig.context, where)), ...routing };
 
   const credentials: Credentials = { server: server.replace(/\/+$/, ""), origin: `kubeconfig ${path}`, ...routing };
-  const caData = optionalString(cluster, "certificate-authority-data", cw);
-  const caFile = optionalString(cluster, "certificate-authority", cw);
-  if (caData) credentials.ca = decodeData(caData, `${cw}.certificate-authority-data`);
-  else if (caFile) credentials.ca = await readReferenced(path, caFile, `${cw}.certificate-authority`);
+  if (kubeconfig.certificateAuthority) credentials.ca = await readPem(kubeconfig.certificateAuthority, cw, "certificate-authority");
   if (cluster["insecure-skip-tls-verify"] === true) credentials.insecureSkipTlsVerify = true;
   const serverName = optionalString(cluster, "tls-server-name", cw);
   if (serverName) credentials.tlsServerName = serverName;
 
-  const certData = optionalString(user, "client-certificate-data", uw);
-  const certFile = optionalString(user, "client-certificate", uw);
-  const keyData = optionalString(user, "client-key-data", uw);
-  const keyFile = optionalString(user, "client-key", uw);
-  if (certData) credentials.cert = decodeData(certData, `${uw}.client-certificate-data`);
-  else if (certFile) credentials.cert = await readReferenced(path, certFile, `${uw}.client-certificate`);
-  if (keyData) credentials.key = decodeData(keyData, `${uw}.client-key-data`);
-  else if (keyFile) credentials.key = await readReferenced(path, keyFile, `${uw}.client-key`);
+  if (kubeconfig.clientCertificate) credentials.cert = await readPem(kubeconfig.clientCertificate, uw, "client-certificate");
+  // The reader leaves out a key that shares the certificate's file: then the file holds both.
+  const keySource =
+    kubeconfig.clientKey ?? (kubeconfig.clientCertificate?.kind === "file" && user["client-key"] !== undefined ? kubeconfig.clientCertificate : undefined);
+  if (keySource) credentials.key = await readPem(keySource, uw, "client-key");
   if (Boolean(credentials.cert) !== Boolean(credentials.key)) throw new KubeConfigError(uw, "a client certificate needs both the certificate and its key");
 
   const token = optionalString(user, "token", uw);

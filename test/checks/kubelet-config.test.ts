@@ -365,7 +365,7 @@ const ROWS: Row[] = [
     rule: "kubeconfig",
     name: "no current-context",
     input: { args: ["--kubeconfig=/k.conf"], kubeconfig: GOOD_KUBECONFIG.replace("current-context: c\n", "") },
-    expect: { reason: "KubeconfigNoServer", severity: "critical", message: [/--kubeconfig=\/k\.conf: no current-context/] },
+    expect: { reason: "KubeconfigNoServer", severity: "critical", message: [/--kubeconfig=\/k\.conf: current-context is not set/] },
   },
   // cgroup driver
   {

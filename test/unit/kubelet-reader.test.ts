@@ -3,7 +3,11 @@
  * check asks it, so each question has one answer. Pure tables, no root.
  */
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { kubeconfigCredentials } from "../../src/kube/credentials.js";
 import { boolSetting, composeConfigFiles, configSource, mergePatch, parseYamlMapping, stringSetting } from "../../src/node/kubelet/config.js";
 import { boolFlag, parseBool, parseKubeletFlags } from "../../src/node/kubelet/flags.js";
 import { readKubeconfigText } from "../../src/node/kubelet/kubeconfig.js";
@@ -116,8 +120,21 @@ describe("kubeconfig: one reader, one answer", () => {
       parseYamlMapping("/k", text).ok ? (parseYamlMapping("/k", text) as { value: Record<string, unknown> }).value : {},
     );
     const config = judgeKubeconfigText("/etc/kubernetes/kubelet.conf", text);
-    assert.ok(!certificates.ok && /no current-context/.test(certificates.problem), JSON.stringify(certificates));
-    assert.ok(!config.ok && config.reason === "KubeconfigNoServer" && /no current-context/.test(config.problem));
+    assert.ok(!certificates.ok && /current-context is not set/.test(certificates.problem), JSON.stringify(certificates));
+    assert.ok(!config.ok && config.reason === "KubeconfigNoServer" && /current-context is not set/.test(config.problem));
+  });
+
+  it("the agent's own --kubeconfig gets the same answer: its credentials come from the same reader", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nd-kubeconfig-"));
+    try {
+      const path = join(dir, "kubeconfig");
+      await writeFile(path, good.replace("current-context: x\n", ""));
+      await assert.rejects(kubeconfigCredentials(path), /^KubeConfigError: kubeconfig .*: current-context is not set, so it names no API server$/);
+      await writeFile(path, good.replace("current-context: x\n", "current-context: gone\n"));
+      await assert.rejects(kubeconfigCredentials(path), /contexts: no entry named "gone" \(the current-context\)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("a wrong type in an entry no context uses still fails the whole file, as client-go's decoder does", () => {

@@ -12,6 +12,7 @@ import { HostPathError } from "../../node/host.js";
 import { parsePem, privateKeyType } from "../../node/pem.js";
 import type { Host } from "../../types.js";
 import { errorLine } from "../../text/format.js";
+import { FileCache, statSignature } from "../../node/file-cache.js";
 
 /** Certificates and keys are small; a bigger file is not one. */
 const MAX_PEM_BYTES = 256 * 1024;
@@ -111,29 +112,23 @@ export function parseCertificateFile(bytes: Buffer): PemContents {
   return { ok: true, certificates, keys, ...(keyProblem ? { keyProblem } : {}) };
 }
 
-interface CacheEntry {
-  signature: string;
-  contents: PemContents;
-  seen: number;
-}
-
-/** Loads PEM files through the Host, reparsing only those whose stat changed. */
+/** Loads PEM files through the Host, reparsing only those whose stat changed (the one stat-keyed file cache). */
 export class PemFileCache {
-  private readonly entries = new Map<string, CacheEntry>();
-  private readonly inline = new Map<string, CacheEntry>();
-  private generation = 0;
+  // Files by resolved path and stat; inline kubeconfig data by label and digest (its bytes are its identity).
+  private readonly files = new FileCache<PemContents>(Number.POSITIVE_INFINITY);
+
   /** How many times a file (or inline data) was actually parsed; for tests and benchmarks. */
-  parses = 0;
+  get parses(): number {
+    return this.files.parses;
+  }
 
   /** Starts a scan: entries not touched until sweep() are dropped, so memory stays bounded. */
   begin(): void {
-    this.generation++;
+    this.files.begin();
   }
 
   sweep(): void {
-    for (const map of [this.entries, this.inline]) {
-      for (const [key, entry] of map) if (entry.seen !== this.generation) map.delete(key);
-    }
+    this.files.sweep();
   }
 
   async load(host: Host, nodePath: string, signal: AbortSignal): Promise<LoadedPemFile> {
@@ -151,16 +146,9 @@ export class PemFileCache {
           problem: `is not a regular file (${st.kind === "other" ? "a device or FIFO" : `a ${st.kind}`}), expected a PEM file`,
           code: "unreadable",
         };
-      const signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-      const cached = this.entries.get(resolved);
-      if (cached && cached.signature === signature) {
-        cached.seen = this.generation;
-        return { path: nodePath, resolved, ...cached.contents };
-      }
-      const bytes = await host.readBytes(nodePath, { maxBytes: MAX_PEM_BYTES, signal });
-      this.parses++;
-      const contents = parseCertificateFile(bytes);
-      this.entries.set(resolved, { signature, contents, seen: this.generation });
+      const contents = await this.files.through(`file\0${resolved}`, statSignature(st), async () =>
+        parseCertificateFile(await host.readBytes(nodePath, { maxBytes: MAX_PEM_BYTES, signal })),
+      );
       return { path: nodePath, resolved, ...contents };
     } catch (error) {
       signal.throwIfAborted();
@@ -170,15 +158,9 @@ export class PemFileCache {
   }
 
   /** Inline kubeconfig data (`client-certificate-data`), already base64-decoded. */
-  loadInline(label: string, bytes: Buffer): LoadedPemFile {
-    const key = `${label}\0${createHash("sha256").update(bytes).digest("hex")}`;
-    let entry = this.inline.get(key);
-    if (!entry) {
-      this.parses++;
-      entry = { signature: "", contents: parseCertificateFile(bytes), seen: this.generation };
-      this.inline.set(key, entry);
-    }
-    entry.seen = this.generation;
-    return { path: label, ...entry.contents };
+  async loadInline(label: string, bytes: Buffer): Promise<LoadedPemFile> {
+    const digest = createHash("sha256").update(bytes).digest("hex");
+    const contents = await this.files.through(`inline\0${label}`, digest, () => parseCertificateFile(bytes));
+    return { path: label, ...contents };
   }
 }

@@ -9,6 +9,7 @@
 import { isMatcherCounters, type ActiveSignature, type MatcherCounters } from "../../node/logs/matcher.js";
 import { renderActive } from "../../node/logs/render.js";
 import type { Finding } from "../../types.js";
+import { boolFlag } from "../../node/kubelet/flags.js";
 
 /** Evidence on the LogsRead/LogSourceMissing finding; the metrics read the counters. */
 export interface LogReadEvidence {
@@ -38,7 +39,7 @@ export function judgeLogs(actives: readonly ActiveSignature[], context: JudgeCon
 
     if (signature.id === "no-api-server") {
       const kubeconfig = context.flags.get("kubeconfig");
-      if (kubeconfig && context.flags.get("require-kubeconfig") !== "true" && !context.flags.has("api-servers")) {
+      if (kubeconfig && boolFlag({ values: context.flags }, "require-kubeconfig") !== true && !context.flags.has("api-servers")) {
         message += ` kubelet runs with --kubeconfig=${kubeconfig} but without --require-kubeconfig, so kubelet 1.5-1.7 ignores that kubeconfig's server.`;
         remedy = `Add --require-kubeconfig to kubelet's flags (its systemd drop-in under /etc/systemd/system/kubelet.service.d/ or /etc/default/kubelet) so it uses the server in ${kubeconfig}, or upgrade kubelet (1.8+ always does); then \`systemctl daemon-reload && systemctl restart kubelet\`.`;
         evidence["kubeconfig"] = kubeconfig;
@@ -47,7 +48,7 @@ export function judgeLogs(actives: readonly ActiveSignature[], context: JudgeCon
         remedy =
           "Add --kubeconfig=/etc/kubernetes/kubelet.conf (a kubeconfig naming the API server and kubelet's credentials) to kubelet's flags, then `systemctl daemon-reload && systemctl restart kubelet`.";
       }
-      if (context.flags.get("logtostderr") === "false") evidence["logtostderr"] = false;
+      if (boolFlag({ values: context.flags }, "logtostderr") === false) evidence["logtostderr"] = false;
     }
 
     if (signature.condition === "KubeletCertificateInvalid" && signature.id === "unauthorized") {

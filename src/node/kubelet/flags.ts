@@ -97,7 +97,7 @@ export function parseBool(text: string): boolean | undefined {
 }
 
 /** A boolean flag's value; undefined when it is not set or not a boolean pflag accepts. */
-export function boolFlag(flags: KubeletFlags, name: string): boolean | undefined {
+export function boolFlag(flags: Pick<KubeletFlags, "values">, name: string): boolean | undefined {
   const raw = flags.values.get(name);
   return raw === undefined ? undefined : parseBool(raw);
 }

@@ -4,7 +4,9 @@
  * context → the cluster's `server` and CA and the user's client certificate
  * and key (paths relative to the kubeconfig's directory, or inline `-data`).
  * Without a current-context kubelet has no API server, whatever single
- * entry the file holds; every check gets that same answer from here.
+ * entry the file holds; every check gets that same answer from here, and so
+ * does the agent's own --kubeconfig (kube/credentials.ts reads its
+ * credentials from the entries this resolves).
  */
 import * as path from "node:path";
 import type { Host } from "../../types.js";
@@ -33,6 +35,20 @@ export interface Kubeconfig {
  * `no-server`: it loads, but names no usable API server (no current-context, a dangling name, no server URL).
  */
 export type KubeconfigRead = { ok: true; kubeconfig: Kubeconfig } | { ok: false; kind: "invalid" | "no-server"; problem: string; missing?: boolean };
+
+/** The entries the current context (or the one asked for) resolves to, for readers of the fields kubelet does not use. */
+export interface ResolvedKubeconfig {
+  kubeconfig: Kubeconfig;
+  /** The cluster's and the user's mappings as written (`{}` when the context names no user). */
+  clusterEntry: Record<string, unknown>;
+  userEntry: Record<string, unknown>;
+  /** The user the context names, if any. */
+  userName?: string;
+  /** The user the context names, when no entry of that name exists. */
+  missingUser?: string;
+}
+
+export type KubeconfigResolve = ({ ok: true } & ResolvedKubeconfig) | { ok: false; kind: "invalid" | "no-server"; problem: string };
 
 class ShapeError extends Error {}
 
@@ -80,7 +96,17 @@ function pemSource(kubeconfigPath: string, value: Record<string, unknown>, key: 
 
 /** Reads a parsed kubeconfig document. Pure. */
 export function readKubeconfigDocument(kubeconfigPath: string, doc: Record<string, unknown>): KubeconfigRead {
-  const noServer = (problem: string): KubeconfigRead => ({ ok: false, kind: "no-server", problem: `${kubeconfigPath}: ${problem}` });
+  const resolved = resolveKubeconfig(kubeconfigPath, doc);
+  if (!resolved.ok) return { ok: false, kind: resolved.kind, problem: `${kubeconfigPath}: ${resolved.problem}` };
+  return { ok: true, kubeconfig: resolved.kubeconfig };
+}
+
+/**
+ * Resolves `context` (default: the current-context) of a parsed kubeconfig to its cluster and
+ * user, validating every entry as client-go does. Problems do not name the path. Pure.
+ */
+export function resolveKubeconfig(kubeconfigPath: string, doc: Record<string, unknown>, options: { context?: string } = {}): KubeconfigResolve {
+  const noServer = (problem: string): KubeconfigResolve => ({ ok: false, kind: "no-server", problem });
   let clusters: Entry[], contexts: Entry[], users: Entry[], current: string | undefined;
   try {
     clusters = entries(doc, "clusters", "cluster");
@@ -95,10 +121,11 @@ export function readKubeconfigDocument(kubeconfigPath: string, doc: Record<strin
     for (const c of contexts) for (const key of ["cluster", "user"]) stringField(c.value, key, `contexts[${c.index}].context`);
     for (const u of users) for (const key of ["client-certificate", "client-key"]) pemSource(kubeconfigPath, u.value, key, `users[${u.index}].user`);
   } catch (error) {
-    if (error instanceof ShapeError) return { ok: false, kind: "invalid", problem: `${kubeconfigPath}: ${error.message}` };
+    if (error instanceof ShapeError) return { ok: false, kind: "invalid", problem: error.message };
     throw error;
   }
-  if (current === undefined) return noServer("no current-context, so kubelet finds no API server in it");
+  current = options.context ?? current;
+  if (current === undefined) return noServer("current-context is not set, so it names no API server");
   const context = contexts.find((c) => c.name === current);
   if (!context) return noServer(`contexts: no entry named ${JSON.stringify(current)} (the current-context)`);
   try {
@@ -121,6 +148,9 @@ export function readKubeconfigDocument(kubeconfigPath: string, doc: Record<strin
     const ca = pemSource(kubeconfigPath, cluster.value, "certificate-authority", clusterWhere);
     if (ca) kubeconfig.certificateAuthority = ca;
     const user = users.find((u) => u.name === userName);
+    const resolved: ResolvedKubeconfig = { kubeconfig, clusterEntry: cluster.value, userEntry: user?.value ?? {} };
+    if (userName !== undefined) resolved.userName = userName;
+    if (userName !== undefined && !user) resolved.missingUser = userName;
     if (user) {
       const userWhere = `users[${user.index}].user`;
       const cert = pemSource(kubeconfigPath, user.value, "client-certificate", userWhere);
@@ -128,9 +158,9 @@ export function readKubeconfigDocument(kubeconfigPath: string, doc: Record<strin
       if (cert) kubeconfig.clientCertificate = cert;
       if (key && !(cert?.kind === "file" && key.kind === "file" && key.path === cert.path)) kubeconfig.clientKey = key;
     }
-    return { ok: true, kubeconfig };
+    return { ok: true, ...resolved };
   } catch (error) {
-    if (error instanceof ShapeError) return { ok: false, kind: "invalid", problem: `${kubeconfigPath}: ${error.message}` };
+    if (error instanceof ShapeError) return { ok: false, kind: "invalid", problem: error.message };
     throw error;
   }
 }

@@ -18,7 +18,7 @@ import type { Clock, Host } from "../../types.js";
 import { detectDistribution, type Distribution } from "../distro/index.js";
 import { findProcessesByName, findProcessesNamed, readProcess, bootTimeSeconds, type ProcessInfo } from "../proc.js";
 import { readKubeletConfigFiles, loadYamlMapping, type KubeletConfigFiles, type LoadedDocument } from "./config.js";
-import { ParsedFileCache } from "./file-cache.js";
+import { FileCache } from "../file-cache.js";
 import { kubeletArgs, NO_FLAGS, parseKubeletFlags, type KubeletFlags } from "./flags.js";
 import { KubeletVersionSources } from "./version-sources.js";
 import type { VersionFact } from "./version.js";
@@ -106,7 +106,7 @@ export class KubeletLocator {
   private unitBinary?: string;
   private detected?: { atMonotonicMs: number; distribution: Distribution };
   /** kubelet's config files and kubeconfig as last parsed, reused while each file is unchanged. */
-  readonly documents = new ParsedFileCache<LoadedDocument>();
+  readonly documents = new FileCache<LoadedDocument>();
   /** kubelet's version from the node's files, each source read again only when it changes. */
   readonly versions: KubeletVersionSources;
 

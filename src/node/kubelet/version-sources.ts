@@ -15,6 +15,7 @@ import type { Host } from "../../types.js";
 import { throwIfOwnFailure } from "../could-not-look.js";
 import { DPKG_STATUS_PATH, dpkgPackageVersion } from "../packages.js";
 import { parseKubeVersion, type VersionFact } from "./version.js";
+import { FileCache, statSignature } from "../file-cache.js";
 
 export const RPM_DATABASES = ["/var/lib/rpm/rpmdb.sqlite", "/var/lib/rpm/Packages", "/usr/lib/sysimage/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/Packages"];
 
@@ -64,10 +65,11 @@ export function stampedVersion(bytes: Buffer | string): string | undefined {
   return undefined;
 }
 
-async function statKey(host: Host, path: string): Promise<string | undefined> {
+/** A regular file's stat signature; undefined when there is no such file. */
+async function fileSignature(host: Host, path: string): Promise<string | undefined> {
   try {
     const st = await host.stat(path);
-    return st.kind === "file" ? `${st.ino}:${st.size}:${st.mtimeMs}` : undefined;
+    return st.kind === "file" ? statSignature(st) : undefined;
   } catch (error) {
     throwIfOwnFailure(error, path);
     return undefined;
@@ -113,28 +115,26 @@ async function scanFile(
  * binary is scanned once per path, size and mtime.
  */
 export class KubeletVersionSources {
-  private readonly cache = new Map<string, { key: string; fact: VersionFact | undefined }>();
-  /** Files read to find a version (tests and benches read it): a source is read again only when it changes. */
-  reads = 0;
+  private readonly cache = new FileCache<VersionFact | undefined>(16);
 
   constructor(private readonly host: Host) {}
 
+  /** Files read to find a version (tests and benches read it): a source is read again only when it changes. */
+  get reads(): number {
+    return this.cache.parses;
+  }
+
   private async cached(path: string, compute: () => Promise<VersionFact | undefined>): Promise<VersionFact | undefined> {
-    const key = await statKey(this.host, path);
-    if (key === undefined) return undefined;
-    const hit = this.cache.get(path);
-    if (hit?.key === key) return hit.fact;
-    let fact: VersionFact | undefined;
-    this.reads++;
-    try {
-      fact = await compute();
-    } catch (error) {
-      throwIfOwnFailure(error, path);
-      fact = undefined; // unreadable or too large: this source says nothing
-    }
-    this.cache.set(path, { key, fact });
-    if (this.cache.size > 16) this.cache.delete(this.cache.keys().next().value as string);
-    return fact;
+    const signature = await fileSignature(this.host, path);
+    if (signature === undefined) return undefined;
+    return this.cache.through(path, signature, async () => {
+      try {
+        return await compute();
+      } catch (error) {
+        throwIfOwnFailure(error, path);
+        return undefined; // unreadable or too large: this source says nothing
+      }
+    });
   }
 
   /** The first source that knows, in the order of what kubelet's next start runs: packages, the distribution's record, the binary. */
