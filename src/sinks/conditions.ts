@@ -47,7 +47,6 @@
 import type { Node, NodeCondition } from "kubernetes-types/core/v1.js";
 import { conditionOwners, describeOwners, FIELD_MANAGER, ownershipOf, tracksManagers, type FieldOwner } from "../kube/ownership.js";
 import { ApiError } from "../kube/transport.js";
-import { printable } from "../text/printable.js";
 import type { CompatMode } from "../config/config.js";
 import { compatTypes, deriveCompat, type WritableCondition } from "./compat.js";
 import {
@@ -65,7 +64,7 @@ import {
   type TimerHandle,
   type Transition,
 } from "../types.js";
-import { errorText, isoTime } from "../text/format.js";
+import { errorText, isoTime, printable } from "../text/format.js";
 import { DEFAULT_KUBERNETES_SETTINGS } from "../config/config.js";
 
 /** What the sink needs from the API client (KubeClient satisfies it). */

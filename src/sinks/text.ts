@@ -5,7 +5,7 @@
  */
 import { CONDITION_TYPES, healthyCondition, severityRank, worstSeverity, type ConditionType, type Finding, type Severity } from "../types.js";
 import { statusFor, sortFindings } from "../engine/state.js";
-import { printable } from "../text/printable.js";
+import { printable } from "../text/format.js";
 
 const COLOURS: Record<Severity, string> = { ok: "\x1b[32m", warning: "\x1b[33m", unknown: "\x1b[35m", critical: "\x1b[31m" };
 const BOLD = "\x1b[1m";

@@ -1,7 +1,7 @@
 /**
  * The one set of formatters for what findings, remedies, logs and reports print: durations,
- * times, byte counts and error text. A check that writes a second one makes the same fact
- * read differently in two messages; add a case here instead.
+ * times, byte counts, error text, and text from the node made printable. A check that writes
+ * a second one makes the same fact read differently in two messages; add a case here instead.
  *
  * Durations use one vocabulary — "ms", "s", "min", "h", "d"/"days", spaced — in three
  * precisions: a measured span with two units (`formatDuration`), an age or window with one
@@ -9,8 +9,6 @@
  * plugin's AGE column alone keeps kubectl's own compact style (fleet/render-status.ts), so that
  * it lines up with `kubectl get nodes`.
  */
-
-export { printable } from "./printable.js";
 
 const MINUTE_S = 60;
 const HOUR_S = 3600;
@@ -90,4 +88,17 @@ export function errorText(error: unknown): string {
 /** The first line of errorText: parsers (YAML, X.509) put a source excerpt on the lines after it. */
 export function errorLine(error: unknown): string {
   return errorText(error).split("\n")[0] ?? "";
+}
+
+/**
+ * Text from the node (log lines, runtime and healthz answers) ends up in
+ * terminals, NodeConditions and Events. Control characters in it could move
+ * a terminal's cursor or change its title: line breaks become spaces, every
+ * other control character (tab aside) becomes U+FFFD.
+ */
+// Written with \u escapes: C0 controls except tab and line breaks, DEL, and the C1 range.
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+
+export function printable(text: string): string {
+  return text.replace(/\r\n|\r|\n/g, " ").replace(CONTROL, "\uFFFD");
 }

@@ -10,7 +10,7 @@
  */
 import type { LogRecord } from "../log-line.js";
 import type { NoisePattern, ProblemSignature, Signature } from "./signatures.js";
-import { printable } from "../../text/printable.js";
+import { printable } from "../../text/format.js";
 
 export type LineResult = "matched" | "recovery" | "noise" | "unmatched" | "unparseable" | "binary" | "stale" | "dropped";
 export const LINE_RESULTS: readonly LineResult[] = ["matched", "recovery", "noise", "unmatched", "unparseable", "binary", "stale", "dropped"];

@@ -7,8 +7,7 @@
  */
 import { severityRank, type CheckRun, type ConditionState, type Finding, type Severity } from "../../types.js";
 import { sortFindings } from "../../engine/state.js";
-import { printable } from "../../text/printable.js";
-import { isoTimeMs } from "../../text/format.js";
+import { isoTimeMs, printable } from "../../text/format.js";
 
 /** A page stays readable (and small) whatever a check reports: the rest is in /findings. */
 export const STATUS_PAGE_MAX_FINDINGS = 200;
