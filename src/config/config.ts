@@ -39,7 +39,7 @@ export type CommonCheckSettings = Infer<ReturnType<typeof checkSettings<Record<n
 
 function listenAddress(value: string): string | undefined {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(value);
-  if (!match || Number(match[2]) > 65535) return `expected HOST:PORT (e.g. 0.0.0.0:9101), got ${JSON.stringify(value)}`;
+  if (!match || Number(match[2]) > 65535) return `expected HOST:PORT (e.g. ${DEFAULT_LISTEN}), got ${JSON.stringify(value)}`;
   return undefined;
 }
 
@@ -79,12 +79,15 @@ export const DEFAULT_KUBERNETES_SETTINGS: KubernetesSettings = kubernetesSetting
 export const COMPAT_MODES = ["none", "eks"] as const;
 export type CompatMode = (typeof COMPAT_MODES)[number];
 
+/** Where the agent serves /metrics and the status page unless told otherwise (the kubectl plugin asks agents on its port). */
+export const DEFAULT_LISTEN = "0.0.0.0:9101";
+
 /** The schema of the whole file, given the checks' own schemas (from checks/index.ts). */
 export function agentConfigSchema<C extends Record<string, Schema<unknown>>>(checks: C) {
   return object({
     nodeName: optional(string({ nonEmpty: true })),
     hostRoot: withDefault(string({ nonEmpty: true }), "/"),
-    listen: withDefault(string({ check: listenAddress }), "0.0.0.0:9101"),
+    listen: withDefault(string({ check: listenAddress }), DEFAULT_LISTEN),
     logLevel: withDefault(oneOf("debug", "info", "warn", "error"), "info"),
     kubeconfig: optional(string({ nonEmpty: true })),
     engine: object({

@@ -17,10 +17,11 @@ import { CONDITION_TYPE_FORMAT, type Finding, isRecord, SEVERITIES } from "../ty
 import type { FleetApi } from "./fleet-api.js";
 import { kubeconfigPaths, mergeKubeconfigs } from "./kubeconfig-merge.js";
 import { errorText } from "../text/format.js";
+import { DEFAULT_LISTEN } from "../config/config.js";
 
 /** The label the chart and the plain manifests put on agent pods. */
 export const AGENT_POD_SELECTOR = "app.kubernetes.io/name=node-doctor";
-export const AGENT_PORT = 9101;
+export const AGENT_PORT = Number(DEFAULT_LISTEN.slice(DEFAULT_LISTEN.lastIndexOf(":") + 1));
 
 function isFinding(value: unknown): value is Finding {
   return (

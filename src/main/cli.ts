@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { assemble, configSchema, createLogger, diagnoseOnce, startAgent } from "./agent.js";
 import { VERSION } from "../version.js";
-import { loadConfig, overridesFromEnvironment, type ConfigOverrides } from "../config/config.js";
+import { DEFAULT_LISTEN, loadConfig, overridesFromEnvironment, type ConfigOverrides } from "../config/config.js";
 import { ConfigError } from "../config/schema.js";
 import { KubeConfigError } from "../kube/credentials.js";
 import { createClient, resolveCredentials } from "../kube/connect.js";
@@ -28,8 +28,8 @@ const LISTEN_PROBLEMS: Record<string, string> = {
   EADDRINUSE: "address already in use",
   EADDRNOTAVAIL: "no such address on this host",
   EACCES: "permission denied",
-  ENOTFOUND: "no such host (give an address of this host, e.g. 0.0.0.0:9101)",
-  EAI_AGAIN: "the host name could not be resolved now (give an address, e.g. 0.0.0.0:9101)",
+  ENOTFOUND: `no such host (give an address of this host, e.g. ${DEFAULT_LISTEN})`,
+  EAI_AGAIN: `the host name could not be resolved now (give an address, e.g. ${DEFAULT_LISTEN})`,
 };
 
 const USAGE = `Usage: node-doctor <command> [flags]
@@ -49,7 +49,7 @@ Flags (run and check):
   --log-level LEVEL   debug, info, warn or error
   --log-format FORMAT json (default: one object per line on stderr) or pretty (for a terminal)
 Flags (run):
-  --listen HOST:PORT  address to serve on (default 0.0.0.0:9101)
+  --listen HOST:PORT  address to serve on (default ${DEFAULT_LISTEN})
 Flags (check):
   --only a,b          run only these checks (${CHECK_NAMES.join(", ")}), or one custom check: custom/<name>
   --output FORMAT     text (default) or json
