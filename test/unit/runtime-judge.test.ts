@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseEndpoint } from "../../src/checks/runtime/gather.js";
-import { judgeRuntime, runtimeUnitName, type RuntimeObservation } from "../../src/checks/runtime/judge.js";
+import { cniDiagnosis, judgeRuntime, runtimeUnitName, type RuntimeObservation } from "../../src/checks/runtime/judge.js";
+import type { CniState } from "../../src/node/cni.js";
 import { GrpcError } from "../../src/wire/grpc.js";
 import type { Finding } from "../../src/types.js";
 
@@ -148,4 +149,38 @@ describe("runtime endpoints and units", () => {
     assert.equal(runtimeUnitName({ endpoint: endpoint("/run/k3s/containerd/containerd.sock") }), "k3s.service");
     assert.equal(runtimeUnitName({ endpoint: endpoint("/x.sock") }, "my-runtime.service"), "my-runtime.service");
   });
+});
+
+describe("cniDiagnosis: why the runtime's network is not ready, from the CNI files", () => {
+  const FLANNEL = { path: "/etc/cni/net.d/10-flannel.conflist", name: "cbr0", pluginTypes: ["flannel", "portmap"] };
+  const state = (extra: Partial<CniState>): CniState => ({ confDir: "/etc/cni/net.d", binDirs: ["/opt/cni/bin"], files: [], missingPlugins: [], ...extra });
+  const rows: Array<[string, CniState | undefined, RegExp]> = [
+    [
+      "nothing read: the add-on's pod on this node",
+      undefined,
+      /^Check the network add-on's pod on this node \(`kubectl -n kube-system get pods -o wide --field-selector spec\.nodeName=.*`\) and its logs\.$/,
+    ],
+    [
+      "the directory is missing",
+      state({ confDirProblem: "does not exist" }),
+      /^The CNI config directory \/etc\/cni\/net\.d does not exist: no network add-on has written its configuration/,
+    ],
+    ["the directory is empty", state({}), /holds no \.conf, \.conflist or \.json file/],
+    [
+      "a broken file before any valid one",
+      state({ files: [{ path: "/etc/cni/net.d/05-bad.conf", problem: "is not valid JSON (Unexpected end of JSON input)", pluginTypes: [] }] }),
+      /^\/etc\/cni\/net\.d\/05-bad\.conf is not valid JSON .*stops at a broken one: fix or remove \/etc\/cni\/net\.d\/05-bad\.conf \(no valid file remains in \/etc\/cni\/net\.d\)\.$/,
+    ],
+    [
+      "a plugin binary is missing",
+      state({ files: [FLANNEL], active: FLANNEL, missingPlugins: [{ file: FLANNEL.path, type: "flannel" }] }),
+      /10-flannel\.conflist uses the plugin flannel, but it is not in \/opt\/cni\/bin .*\(\/opt\/cni\/bin\/flannel\)\.$/,
+    ],
+    [
+      "the files look complete: back to the add-on",
+      state({ files: [FLANNEL], active: FLANNEL }),
+      /looks complete \(\/etc\/cni\/net\.d\/10-flannel\.conflist, plugins flannel, portmap present in \/opt\/cni\/bin\)/,
+    ],
+  ];
+  for (const [name, cni, text] of rows) it(name, () => assert.match(cniDiagnosis(cni, "n1"), text));
 });
