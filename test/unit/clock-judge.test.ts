@@ -212,7 +212,7 @@ const ROWS: Row[] = [
       ["ClockJumped", "warning"],
     ],
     message: [/jumped forward by 2 h 0 min between 2026-03-01T09:59:00Z and 2026-03-01T11:50:00Z/],
-    remedy: [/journalctl --since '2026-03-01T09:59:00Z'/],
+    remedy: [/journalctl --since 2026-03-01T09:59:00Z -u chrony/],
   },
   {
     name: "a jump seen more than jumpReportSeconds ago is no longer reported",

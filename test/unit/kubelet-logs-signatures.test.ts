@@ -13,7 +13,7 @@ import { kubeletLogFiles, readingSince } from "../../src/checks/kubelet-logs/ind
 import { NOISE, SIGNATURES } from "../../src/checks/kubelet-logs/signatures.js";
 import { parseLogLine } from "../../src/node/log-line.js";
 import { SignatureMatcher, type LineResult } from "../../src/node/logs/matcher.js";
-import { formatWindow, renderTemplate } from "../../src/node/logs/render.js";
+import { renderTemplate } from "../../src/node/logs/render.js";
 
 const LOGS = new URL("../fixtures/logs/", import.meta.url);
 /** The sample logs are stamped 24 November, around noon (klog has no year: the parser takes the one that puts them just before now). */
@@ -139,9 +139,4 @@ describe("finding templates", () => {
     ["{missing} stays empty", {}, " stays empty"],
   ];
   for (const [template, values, text] of rows) it(`${template} with ${JSON.stringify(values)}`, () => assert.equal(renderTemplate(template, values), text));
-
-  it("windows read in minutes, then hours", () => {
-    assert.equal(formatWindow(10 * 60_000), "10 min");
-    assert.equal(formatWindow(90 * 60_000), "2 h");
-  });
 });
