@@ -45,6 +45,7 @@ export const CONDITION_TYPES = [
   "KernelUnhealthy",
   "FilesystemErrors",
   "HardwareErrors",
+  "NodeResourceExhausted",
 ] as const;
 export type BuiltinConditionType = (typeof CONDITION_TYPES)[number];
 
@@ -116,6 +117,10 @@ export const HEALTHY_CONDITION: Record<BuiltinConditionType, { reason: string; m
   KernelUnhealthy: { reason: "KernelHealthy", message: "the kernel reports no OOM kills of the node's memory, hangs, lockups, oopses or exhausted tables" },
   FilesystemErrors: { reason: "NoFilesystemErrors", message: "the kernel reports no ext4 or XFS errors" },
   HardwareErrors: { reason: "NoHardwareErrors", message: "the kernel reports no disk I/O errors, machine checks or GPU errors" },
+  NodeResourceExhausted: {
+    reason: "NodeResourcesSufficient",
+    message: "tasks, conntrack entries and file handles are below their limits and memory and I/O do not stall",
+  },
 };
 
 /**

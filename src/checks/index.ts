@@ -17,6 +17,7 @@ import { clockCheck } from "./clock/index.js";
 import { customCheck } from "./custom/index.js";
 import { defineCheck } from "./define.js";
 import { createDiskCheck, diskSettings } from "./disk/index.js";
+import { exhaustionCheck } from "./exhaustion/index.js";
 import { filesystemMetrics } from "./disk/metrics.js";
 import { REASONS as DISK_CATALOGUE } from "./disk/reasons.js";
 import { kernelCheck } from "./kernel/index.js";
@@ -38,6 +39,7 @@ export const CHECKS = {
   runtime: runtimeCheck,
   network: networkCheck,
   kernel: kernelCheck,
+  exhaustion: exhaustionCheck,
   custom: customCheck,
 } as const;
 

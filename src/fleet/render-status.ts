@@ -18,6 +18,7 @@ export const CONDITION_COLUMNS: Record<ConditionType, string> = {
   KernelUnhealthy: "KERNEL",
   FilesystemErrors: "FS",
   HardwareErrors: "HW",
+  NodeResourceExhausted: "EXHAUST",
 };
 
 const RED = "\x1b[31m";

@@ -552,6 +552,7 @@ const NODE_DOCTOR_TYPES = new Set([
   "KernelUnhealthy",
   "FilesystemErrors",
   "HardwareErrors",
+  "NodeResourceExhausted",
 ]);
 
 /** kubelet registers the Node and writes its conditions; every other seeded condition is written by its own manager after. */

@@ -28,6 +28,10 @@ const PROBLEMS: Record<ConditionType, { reason: string; message: string }> = {
     reason: "GpuFallenOffBus",
     message: "GPU 0000:3b:00.0 has fallen off the bus (Xid 79): NVIDIA's catalogue says reboot the node (RESTART_BM).",
   },
+  NodeResourceExhausted: {
+    reason: "ConntrackTableFull",
+    message: "The conntrack table holds 262000 of 262144 entries (99.9%, net.netfilter.nf_conntrack_max).",
+  },
 };
 
 export type FleetNodeKind = "healthy" | ConditionType | "unknown" | "silent" | "uncovered";

@@ -66,6 +66,8 @@ export function checkSignalName(signal: string): string | undefined {
 
 export interface ParsedThresholds {
   thresholds: Partial<Record<FilesystemSignal, Threshold>>;
+  /** pid.available, which the exhaustion check judges (src/node/kubelet/pids.ts). */
+  pidAvailable?: Threshold;
   /** Entries kubelet itself would reject, each naming where it came from. */
   problems: string[];
 }
@@ -91,6 +93,7 @@ export function thresholdsFromMap(value: unknown, origin: string): ParsedThresho
     const threshold = parseThreshold(raw);
     if (typeof threshold === "string") out.problems.push(`${origin}.${signal}: ${threshold}`);
     else if (isFilesystemSignal(signal)) out.thresholds[signal] = threshold;
+    else if (signal === "pid.available") out.pidAvailable = threshold;
   }
   return out;
 }
@@ -109,6 +112,7 @@ export function thresholdsFromFlag(value: string, origin: string): ParsedThresho
     }
     const parsed = thresholdsFromMap({ [match[1] as string]: match[2] }, origin);
     Object.assign(out.thresholds, parsed.thresholds);
+    if (parsed.pidAvailable) out.pidAvailable = parsed.pidAvailable;
     out.problems.push(...parsed.problems);
   }
   return out;
