@@ -13,7 +13,7 @@ import type { Check, CheckContext, CheckRun, Clock, ClusterReader, Finding, Host
 import type { NodeState } from "./state.js";
 import { REASONS } from "./reasons.js";
 import { errorText, formatDuration, formatLimit } from "../text/format.js";
-import { within } from "../time/deadline.js";
+import { deadline, DeadlineError, within } from "../time/deadline.js";
 import { shutdownClock } from "../time/clock.js";
 
 /** A clock estimate older than this is not trusted to correct "now". */
@@ -36,13 +36,6 @@ export interface SchedulerOptions {
   repairClass?: (check: string, reason: string) => RepairClass;
 }
 
-class TimeoutError extends Error {
-  constructor(readonly ms: number) {
-    super(`did not finish within ${formatLimit(ms)}`);
-    this.name = "TimeoutError";
-  }
-}
-
 export function trustedNowFrom(clock: Clock, facts: SharedFacts): TrustedTime {
   const estimate = facts.clockOffset;
   const now = clock.now();
@@ -58,7 +51,7 @@ export const FACTS_FIRST_WAIT_MS = 1000;
 interface Slot {
   check: Check;
   timer?: TimerHandle;
-  inFlight?: { promise: Promise<Finding[]>; startedMonotonicMs: number; controller: AbortController };
+  inFlight?: { promise: Promise<Finding[]>; startedMonotonicMs: number };
 }
 
 export class Scheduler {
@@ -207,19 +200,13 @@ export class Scheduler {
       });
     }
 
-    const controller = new AbortController();
-    const onShutdown = () => controller.abort(this.shutdown.signal.reason);
-    this.shutdown.signal.addEventListener("abort", onShutdown, { once: true });
-    let timer: TimerHandle | undefined;
+    // The check's signal aborts at its timeout or at shutdown; only the timeout ends the run at once.
+    const limit = deadline(clock, check.timeoutMs, this.shutdown.signal);
     const timedOut = new Promise<never>((_, reject) => {
-      timer = clock.setTimeout(() => {
-        const error = new TimeoutError(check.timeoutMs);
-        controller.abort(error);
-        reject(error);
-      }, check.timeoutMs);
+      limit.signal.addEventListener("abort", () => limit.signal.reason instanceof DeadlineError && reject(limit.signal.reason), { once: true });
     });
-    const promise = (async () => check.run(this.context(check, controller.signal)))();
-    slot.inFlight = { promise, startedMonotonicMs: startedMonotonic, controller };
+    const promise = (async () => check.run(this.context(check, limit.signal)))();
+    slot.inFlight = { promise, startedMonotonicMs: startedMonotonic };
     // Clear the slot when the check really ends, even if that is after its timeout.
     promise
       .then(
@@ -234,17 +221,17 @@ export class Scheduler {
       const findings = await Promise.race([promise, timedOut]);
       return finish({ outcome: "ok", findings: findings.map((f) => ({ ...f, check: check.name })) });
     } catch (error) {
-      if (error instanceof TimeoutError) {
-        const message = `The ${check.name} check could not look: it ${error.message}.`;
-        return finish({ outcome: "timeout", error: error.message, findings: this.unknownFindings(check, ENGINE_REASONS.CheckTimedOut, message) });
+      if (error instanceof DeadlineError) {
+        const text = `did not finish within ${formatLimit(error.ms)}`;
+        const message = `The ${check.name} check could not look: it ${text}.`;
+        return finish({ outcome: "timeout", error: text, findings: this.unknownFindings(check, ENGINE_REASONS.CheckTimedOut, message) });
       }
       const detail = errorText(error);
       this.options.logFor(check.name).warn({ err: detail }, "check could not look");
       const message = `The ${check.name} check could not look: ${detail}.`.replace(/\.\.$/, ".");
       return finish({ outcome: "error", error: detail, findings: this.unknownFindings(check, ENGINE_REASONS.CheckFailed, message) });
     } finally {
-      if (timer) clock.clearTimeout(timer);
-      this.shutdown.signal.removeEventListener("abort", onShutdown);
+      limit.clear();
     }
   }
 }
