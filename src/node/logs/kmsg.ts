@@ -18,6 +18,7 @@ import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import type { CheckContext } from "../../types.js";
 import type { PullResult, PullSource } from "./watch.js";
+import { errorText } from "../../text/format.js";
 
 export interface KmsgRecord {
   /** syslog priority 0 (emerg) … 7 (debug). */
@@ -165,7 +166,7 @@ export class KmsgSource implements PullSource {
     try {
       boot = await this.boot(ctx.clock.now());
     } catch (error) {
-      return { open: false, problem: `${this.label}: cannot tell the records' times: ${error instanceof Error ? error.message : String(error)}` };
+      return { open: false, problem: `${this.label}: cannot tell the records' times: ${errorText(error)}` };
     }
     let read = 0;
     let behind = 0;
