@@ -141,6 +141,14 @@ export function healthyCondition(type: ConditionType, findings: readonly Finding
 export const REPAIR_CLASSES = ["none", "restart-kubelet", "restart-runtime", "repoint-client-cert", "enable-unit", "reboot", "replace"] as const;
 export type RepairClass = (typeof REPAIR_CLASSES)[number];
 
+/** The classes node-doctor's local repair can carry out on the node itself (docs/remediation.md, Local repair). */
+export const LOCAL_REPAIR_CLASSES = ["restart-kubelet", "restart-runtime", "enable-unit", "repoint-client-cert"] as const satisfies readonly RepairClass[];
+export type LocalRepairClass = (typeof LOCAL_REPAIR_CLASSES)[number];
+
+export function isLocalRepairClass(value: string): value is LocalRepairClass {
+  return (LOCAL_REPAIR_CLASSES as readonly string[]).includes(value);
+}
+
 export function isRepairClass(value: unknown): value is RepairClass {
   return typeof value === "string" && (REPAIR_CLASSES as readonly string[]).includes(value);
 }

@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseUntrustedYaml } from "../text/yaml.js";
+import { LOCAL_REPAIR_CLASSES } from "../types.js";
 import {
   ConfigError,
   absolutePath,
@@ -75,6 +76,34 @@ export type KubernetesSettings = Infer<typeof kubernetesSettings>;
 /** What an empty `kubernetes:` section means. */
 export const DEFAULT_KUBERNETES_SETTINGS: KubernetesSettings = kubernetesSettings.parse(undefined, "kubernetes");
 
+/**
+ * Local repair (docs/remediation.md): off unless enabled, and then a dry run
+ * until `dryRun: false`.
+ */
+export const repairSettings = object({
+  enabled: withDefault(boolean(), false),
+  /** Log and post an Event saying what would be done, and do nothing. */
+  dryRun: withDefault(boolean(), true),
+  /** The repair classes carried out; the others are left to a person. */
+  actions: withDefault(list(oneOf(...LOCAL_REPAIR_CLASSES), { maxItems: LOCAL_REPAIR_CLASSES.length }), [...LOCAL_REPAIR_CLASSES]),
+  /** After one repair of a kind, the next of that kind waits this long. */
+  cooldownMinutes: withDefault(number({ min: 1, max: 1440 }), 30),
+  /** Tries for one reason within 24 hours; beyond, a person must look. */
+  maxPerReasonPerDay: withDefault(number({ min: 1, max: 24, integer: true }), 3),
+  budget: object({
+    /** At most this many nodes repairing at once (with maxPercent: the smaller). */
+    maxNodes: optional(number({ min: 0, max: 10_000, integer: true })),
+    /** At most this % of the cluster's nodes repairing at once, rounded up. */
+    maxPercent: withDefault(number({ min: 0, max: 100 }), 10),
+  }),
+  /** The namespace of the slot Leases; empty: the agent's own (POD_NAMESPACE), else kube-system. */
+  namespace: withDefault(string(), ""),
+  /** A slot Lease not renewed for this long is free again (a node that died while repairing). */
+  leaseSeconds: withDefault(number({ min: 30, max: 3600, integer: true }), 300),
+  /** How long a restarted unit has to become active before the repair counts as failed. */
+  settleSeconds: withDefault(number({ min: 1, max: 600 }), 60),
+});
+
 /** The values of `compat.conditions`: `eks` also writes the EKS node monitoring agent's types (docs/remediation.md). */
 export const COMPAT_MODES = ["none", "eks"] as const;
 export type CompatMode = (typeof COMPAT_MODES)[number];
@@ -108,6 +137,7 @@ export function agentConfigSchema<C extends Record<string, Schema<unknown>>>(che
       /** Condition types of other tools written from our findings, for the repairers that read only those. */
       conditions: withDefault(oneOf(...COMPAT_MODES), "none"),
     }),
+    repair: repairSettings,
     journal: journalSettings,
     checks: object(checks),
   });

@@ -112,7 +112,7 @@ export class KubeClient {
     }
   }
 
-  async listNodes(options: ListOptions = {}, signal?: AbortSignal): Promise<{ items: Node[]; continueToken?: string }> {
+  async listNodes(options: ListOptions = {}, signal?: AbortSignal): Promise<{ items: Node[]; continueToken?: string; remainingItemCount?: number }> {
     const query: Record<string, string> = {};
     if (options.limit) query["limit"] = String(options.limit);
     if (options.continueToken) query["continue"] = options.continueToken;
@@ -125,7 +125,12 @@ export class KubeClient {
     }
     const meta = isRecord(body["metadata"]) ? body["metadata"] : {};
     const next = typeof meta["continue"] === "string" && meta["continue"] ? meta["continue"] : undefined;
-    return { items: body["items"] as Node[], ...(next ? { continueToken: next } : {}) };
+    const remaining = meta["remainingItemCount"];
+    return {
+      items: body["items"] as Node[],
+      ...(next ? { continueToken: next } : {}),
+      ...(typeof remaining === "number" && Number.isInteger(remaining) && remaining >= 0 ? { remainingItemCount: remaining } : {}),
+    };
   }
 
   /** PATCH nodes/<name>/status; a strategic merge patch unless told otherwise. */
@@ -205,6 +210,73 @@ export class KubeClient {
       return { lease: expect(res.body, isLease, "Lease", "get", "leases"), timing: res.timing };
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return { lease: null, timing: error.timing ?? { sentAtMs: 0, receivedAtMs: 0 } };
+      throw error;
+    }
+  }
+
+  private leasePath(namespace: string, name?: string): string {
+    const base = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+    return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
+  }
+
+  /** The Leases of a namespace, by label selector (a quorum read: slots are counted from it). */
+  async listLeases(namespace: string, labelSelector: string, signal?: AbortSignal): Promise<Lease[]> {
+    const res = await this.transport.request({
+      verb: "list",
+      resource: "leases",
+      method: "GET",
+      path: this.leasePath(namespace),
+      query: { labelSelector },
+      ...(signal ? { signal } : {}),
+    });
+    const body = res.body;
+    if (!isRecord(body) || !Array.isArray(body["items"]) || !body["items"].every(isLease)) {
+      throw new ApiError(0, "InvalidResponse", "the API server's answer is not a valid LeaseList", "list", "leases");
+    }
+    return body["items"] as Lease[];
+  }
+
+  /** POST a Lease: 409 AlreadyExists (an ApiError) when the name is taken, which is how a slot is found held. */
+  async createLease(namespace: string, lease: Lease, signal?: AbortSignal): Promise<Lease> {
+    const res = await this.transport.request({
+      verb: "create",
+      resource: "leases",
+      method: "POST",
+      path: this.leasePath(namespace),
+      query: WRITE_QUERY,
+      body: lease,
+      ...(signal ? { signal } : {}),
+    });
+    return expect(res.body, isLease, "Lease", "create", "leases");
+  }
+
+  /** PUT a Lease with its metadata.resourceVersion: 409 Conflict when someone else wrote it since it was read. */
+  async updateLease(namespace: string, lease: Lease & { metadata: { name: string } }, signal?: AbortSignal): Promise<Lease> {
+    const res = await this.transport.request({
+      verb: "update",
+      resource: "leases",
+      method: "PUT",
+      path: this.leasePath(namespace, lease.metadata.name),
+      query: WRITE_QUERY,
+      body: lease,
+      ...(signal ? { signal } : {}),
+    });
+    return expect(res.body, isLease, "Lease", "update", "leases");
+  }
+
+  /** DELETE a Lease only if it is still at `resourceVersion` (409 otherwise); a Lease already gone is not an error. */
+  async deleteLease(namespace: string, name: string, resourceVersion: string | undefined, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.transport.request({
+        verb: "delete",
+        resource: "leases",
+        method: "DELETE",
+        path: this.leasePath(namespace, name),
+        body: { kind: "DeleteOptions", apiVersion: "v1", ...(resourceVersion ? { preconditions: { resourceVersion } } : {}) },
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return;
       throw error;
     }
   }

@@ -15,11 +15,14 @@ import { KubeletLocator } from "../node/kubelet/locator.js";
 import type { KubeClient } from "../kube/client.js";
 import { connectToCluster, type ClusterConnection } from "../kube/connect.js";
 import { ConditionsSink } from "../sinks/conditions.js";
+import { RepairSink } from "../sinks/repair.js";
+import { RepairSlots } from "../kube/slots.js";
+import { DEFAULT_SYSTEM_BUS_SOCKET, SystemdBus } from "../node/systemd.js";
 import { eventOutcomeCounter, EventsSink } from "../sinks/events.js";
 import type { Registry } from "../telemetry/prometheus.js";
 import { createMetricsSink, type MetricsSink } from "../sinks/metrics/index.js";
 import { buildServer } from "../sinks/http/server.js";
-import type { Check, Clock, Finding, Sink } from "../types.js";
+import type { Check, Clock, Finding, Host, Sink } from "../types.js";
 import { VERSION } from "../version.js";
 import { createJsonLog, createPrettyLog, LOG_LEVELS, type AgentLog, type LogFormat, type LogLevel } from "../telemetry/log.js";
 
@@ -88,6 +91,8 @@ export async function assemble(
             checks,
             clock,
             log,
+            host,
+            kubelet,
             registry: metrics.registry,
             // Called only once checks run, when the scheduler exists.
             clockOffsetMs: () => trustedNowFrom(clock, scheduler.facts).offsetMs,
@@ -112,7 +117,7 @@ export async function assemble(
 function apiSinks(
   client: KubeClient,
   nodeName: string,
-  deps: { config: Config; checks: Check[]; clock: Clock; log: AgentLog; registry: Registry; clockOffsetMs: () => number },
+  deps: { config: Config; checks: Check[]; clock: Clock; log: AgentLog; host: Host; kubelet: KubeletLocator; registry: Registry; clockOffsetMs: () => number },
 ): Sink[] {
   const { config, clock, log, clockOffsetMs } = deps;
   const managedTypes = [...new Set(deps.checks.flatMap((check) => check.conditions))];
@@ -133,7 +138,44 @@ function apiSinks(
       new EventsSink({ api: client, nodeName, clock, log: log.child({ sink: "events" }), onOutcome: eventOutcomeCounter(deps.registry), clockOffsetMs }),
     );
   }
+  if (config.repair.enabled) sinks.push(repairSink(client, nodeName, deps));
   return sinks;
+}
+
+/** The local repair (docs/remediation.md): its own bus connection, slots in the agent's namespace. */
+function repairSink(
+  client: KubeClient,
+  nodeName: string,
+  deps: { config: Config; clock: Clock; log: AgentLog; host: Host; kubelet: KubeletLocator; registry: Registry; clockOffsetMs: () => number },
+): RepairSink {
+  const { repair } = deps.config;
+  const namespace = repair.namespace || process.env["POD_NAMESPACE"] || "kube-system";
+  const budget = { maxPercent: repair.budget.maxPercent, ...(repair.budget.maxNodes !== undefined ? { maxNodes: repair.budget.maxNodes } : {}) };
+  const log = deps.log.child({ sink: "repair" });
+  log.info(
+    { dryRun: repair.dryRun, actions: repair.actions, namespace, budget },
+    repair.dryRun ? "local repair is on as a dry run: it says what it would do and does nothing" : "local repair is on",
+  );
+  return new RepairSink({
+    nodeName,
+    clock: deps.clock,
+    log,
+    host: deps.host,
+    systemd: new SystemdBus(deps.host, DEFAULT_SYSTEM_BUS_SOCKET, 10_000),
+    slots: new RepairSlots({ api: client, namespace, holder: nodeName, budget, leaseDurationSeconds: repair.leaseSeconds, clock: deps.clock }),
+    events: client,
+    distribution: () => deps.kubelet.distribution(),
+    policy: {
+      dryRun: repair.dryRun,
+      actions: repair.actions,
+      cooldownMs: repair.cooldownMinutes * 60_000,
+      maxPerReasonPerDay: repair.maxPerReasonPerDay,
+      settleMs: repair.settleSeconds * 1000,
+      slotRetryMs: 120_000,
+    },
+    registry: deps.registry,
+    clockOffsetMs: deps.clockOffsetMs,
+  });
 }
 
 /** Runs every check once and returns the findings (the CLI's `check`). */

@@ -8,7 +8,7 @@ import { posix } from "node:path";
 import type { Host } from "../types.js";
 import { listIfPresent, present, throwIfOwnFailure } from "./could-not-look.js";
 import { UNIT_DIRS } from "./unit-file.js";
-import { DbusConnection, DbusConnectionError, DbusError, type DbusValue } from "../wire/dbus.js";
+import { DbusConnection, DbusConnectionError, DbusError, type DbusValue, type MethodArg } from "../wire/dbus.js";
 
 /** Where the host's system bus listens; mounted read-only into the pod by the chart. */
 export const DEFAULT_SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket";
@@ -188,6 +188,48 @@ export class SystemdBus {
       return unitStateFromProperties(asDict(unitReply[0], "Unit properties"), asDict(serviceReply[0], "Service properties"));
     } catch (error) {
       // A D-Bus error reply leaves the connection usable; anything else may not have.
+      if (!(error instanceof DbusError)) this.drop();
+      throw error;
+    }
+  }
+
+  /**
+   * Manager.RestartUnit(unit, "replace"): systemd queues the restart and
+   * answers the job's path; the caller watches unitState for the outcome.
+   */
+  async restartUnit(unit: string, signal?: AbortSignal): Promise<string> {
+    return this.job("RestartUnit", unit, signal);
+  }
+
+  /** Manager.StartUnit(unit, "replace"); answers the job's path. */
+  async startUnit(unit: string, signal?: AbortSignal): Promise<string> {
+    return this.job("StartUnit", unit, signal);
+  }
+
+  /**
+   * `systemctl enable`: Manager.EnableUnitFiles([unit], runtime=false,
+   * force=false), then Manager.Reload so systemd sees the new symlinks. Answers
+   * the symlinks systemd made ("symlink /etc/…/kubelet.service → /usr/lib/…").
+   */
+  async enableUnit(unit: string, signal?: AbortSignal): Promise<string[]> {
+    const options = { timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) };
+    const reply = await this.manager("EnableUnitFiles", [[unit], false, false], options);
+    await this.manager("Reload", [], options);
+    const changes = Array.isArray(reply[1]) ? reply[1] : [];
+    return changes.flatMap((c) => (Array.isArray(c) && c.length === 3 ? [`${String(c[0])} ${String(c[1])} → ${String(c[2])}`] : []));
+  }
+
+  private async job(member: "RestartUnit" | "StartUnit", unit: string, signal?: AbortSignal): Promise<string> {
+    const [path] = await this.manager(member, [unit, "replace"], { timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) });
+    if (typeof path !== "string") throw new DbusConnectionError(`${member} did not return a job path`);
+    return path;
+  }
+
+  private async manager(member: string, args: readonly MethodArg[], options: { timeoutMs: number; signal?: AbortSignal }): Promise<DbusValue[]> {
+    const connection = await this.connect(options.signal);
+    try {
+      return await connection.call({ destination: SYSTEMD, path: "/org/freedesktop/systemd1", interface: `${SYSTEMD}.Manager`, member, args }, options);
+    } catch (error) {
       if (!(error instanceof DbusError)) this.drop();
       throw error;
     }

@@ -66,6 +66,10 @@ class Writer {
   byte(value: number): void {
     this.push(Buffer.from([value]));
   }
+  /** Bytes already laid out from this writer's current offset. */
+  raw(bytes: Buffer): void {
+    this.push(bytes);
+  }
   uint32(value: number): void {
     this.align(4);
     const b = Buffer.alloc(4);
@@ -90,19 +94,41 @@ class Writer {
   }
 }
 
+export type MethodArg = string | boolean | readonly string[];
+
+/** The signature of the arguments, as encodeMethodCall writes them. */
+export function argsSignature(args: readonly MethodArg[]): string {
+  return args.map((a) => (typeof a === "string" ? "s" : typeof a === "boolean" ? "b" : "as")).join("");
+}
+
 export interface MethodCall {
   destination: string;
   path: string;
   interface: string;
   member: string;
-  /** String arguments only: what GetUnit and GetAll take. */
-  args?: readonly string[];
+  /**
+   * Arguments of the types systemd's Manager methods take: a string is `s`, a
+   * boolean `b`, a list of strings `as` (RestartUnit's `ss`, EnableUnitFiles'
+   * `asbb`).
+   */
+  args?: readonly MethodArg[];
 }
 
 export function encodeMethodCall(call: MethodCall, serial: number): Buffer {
   const args = call.args ?? [];
   const body = new Writer();
-  for (const arg of args) body.string(arg);
+  for (const arg of args) {
+    if (typeof arg === "string") body.string(arg);
+    else if (typeof arg === "boolean") body.uint32(arg ? 1 : 0);
+    else {
+      // as: the byte length of the elements (from the first one, 4-aligned like the length itself), then each string.
+      const items = new Writer(Math.ceil(body.length / 4) * 4 + 4);
+      for (const item of arg) items.string(item);
+      const bytes = items.toBuffer();
+      body.uint32(bytes.length);
+      body.raw(bytes);
+    }
+  }
   const bodyBytes = body.toBuffer();
 
   const w = new Writer();
@@ -118,7 +144,7 @@ export function encodeMethodCall(call: MethodCall, serial: number): Buffer {
     [FIELD.member, "s", call.member],
     [FIELD.destination, "s", call.destination],
   ];
-  if (args.length > 0) fields.push([FIELD.signature, "g", "s".repeat(args.length)]);
+  if (args.length > 0) fields.push([FIELD.signature, "g", argsSignature(args)]);
   // a(yv): the array length counts from the first (8-aligned) struct to the end of the last.
   const fieldWriter = new Writer(16); // alignment is relative to the message start; the array content starts at 16
   for (const [code, type, value] of fields) {

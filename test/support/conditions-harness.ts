@@ -12,7 +12,7 @@ import { RootedHost } from "../../src/node/host.js";
 import type { KubeClient } from "../../src/kube/client.js";
 import { ConditionsSink, type ConditionsPolicy } from "../../src/sinks/conditions.js";
 import { EventsSink, type EventsPolicy } from "../../src/sinks/events.js";
-import type { Check, ConditionType, Finding, Log, RepairClass, Severity } from "../../src/types.js";
+import type { Check, ConditionType, Finding, Log, RepairClass, Severity, Sink } from "../../src/types.js";
 import { FakeClock, settle } from "./fake-clock.js";
 import type { FakeApiServer } from "./fake-apiserver.js";
 import { kubeClientFor } from "./kube.js";
@@ -77,6 +77,10 @@ export async function conditionsHarness(
     repairClass?: (check: string, reason: string) => RepairClass;
     /** compat.conditions */
     compat?: CompatMode;
+    /** Where the checks' host is rooted (default /). */
+    hostRoot?: string;
+    /** More sinks on the same client and clock (the repair sink); each `idle()` is awaited between timers. */
+    sinks?: (deps: { client: KubeClient; clock: FakeClock; log: RecordingLog }) => Array<Sink & { idle?: () => Promise<void> }>;
   } = {},
 ): Promise<Harness> {
   const nodeName = options.nodeName ?? "node-1";
@@ -102,9 +106,10 @@ export async function conditionsHarness(
     ...(options.events ? { policy: options.events } : {}),
     ...(options.clockOffsetMs !== undefined ? { clockOffsetMs: () => options.clockOffsetMs ?? 0 } : {}),
   });
-  const state = new NodeState(checks, [conditions, events], DAMPING, log);
+  const extra = options.sinks?.({ client, clock, log }) ?? [];
+  const state = new NodeState(checks, [conditions, events, ...extra], DAMPING, log);
   const scheduler = new Scheduler(checks, {
-    host: new RootedHost("/"),
+    host: new RootedHost(options.hostRoot ?? "/"),
     clock,
     state,
     log,
@@ -116,6 +121,7 @@ export async function conditionsHarness(
     await settle();
     await conditions.idle();
     await events.idle();
+    for (const sink of extra) await sink.idle?.();
     await settle();
   };
   return {
@@ -132,6 +138,7 @@ export async function conditionsHarness(
       await scheduler.stop(0);
       await conditions.close();
       await events.close();
+      for (const sink of extra) await sink.close?.();
       close();
     },
   };

@@ -28,7 +28,10 @@
  *   GET  /api/v1/nodes/<name>, GET|PATCH /api/v1/nodes/<name>/status (and PATCH /api/v1/nodes/<name>)
  *   GET  /api/v1/events, /api/v1/namespaces/<ns>/events (fieldSelector, e.g. involvedObject.name=node-1)
  *   POST /api/v1/namespaces/<ns>/events, GET|PATCH /api/v1/namespaces/<ns>/events/<name>
- *   GET  /apis/coordination.k8s.io/v1/namespaces/<ns>/leases/<name> (and the list)
+ *   GET  /apis/coordination.k8s.io/v1/namespaces/<ns>/leases/<name> (and the list, labelSelector)
+ *   POST /apis/coordination.k8s.io/v1/namespaces/<ns>/leases (409 AlreadyExists when the name is taken),
+ *   PUT  …/leases/<name> (409 Conflict when metadata.resourceVersion is not the stored one; none: unconditional,
+ *        as Leases allow), DELETE …/leases/<name> (DeleteOptions preconditions.resourceVersion/uid: 409 when stale)
  *   GET  /api/v1/namespaces/<ns>/services/<name>, /apis/discovery.k8s.io/v1/namespaces/<ns>/endpointslices[/<name>] (labelSelector)
  *   GET  /api/v1/pods, /api/v1/namespaces/<ns>/pods (labelSelector, fieldSelector spec.nodeName; kubectl describe node asks)
  *   GET  /api/v1/namespaces/<ns>/pods/<name>:<port>/proxy/<path> (answered by `podProxy`; 503 as the real proxy when it is unset)
@@ -523,7 +526,7 @@ const CORE_RESOURCES = [
 const GROUPS: Record<string, { version: string; resources: Array<Record<string, unknown>> }> = {
   "coordination.k8s.io": {
     version: "v1",
-    resources: [{ name: "leases", singularName: "lease", namespaced: true, kind: "Lease", verbs: ["get", "list", "watch"] }],
+    resources: [{ name: "leases", singularName: "lease", namespaced: true, kind: "Lease", verbs: ["create", "delete", "get", "list", "update", "watch"] }],
   },
   "discovery.k8s.io": {
     version: "v1",
@@ -822,6 +825,132 @@ export class FakeApiServer {
     return clone(lease);
   }
 
+  /** Stores a Lease in any namespace, as another client would have written it (a repair slot another node holds). */
+  seedLeaseIn(
+    namespace: string,
+    name: string,
+    options: { holder: string; renewTime?: Date; durationSeconds?: number; labels?: Record<string, string> },
+  ): Lease {
+    return this.createLease(namespace, {
+      metadata: { name, ...(options.labels ? { labels: options.labels } : {}) },
+      spec: {
+        holderIdentity: options.holder,
+        leaseDurationSeconds: options.durationSeconds ?? 300,
+        renewTime: (options.renewTime ?? new Date(this.nowFn())).toISOString().replace("Z", "000Z"),
+      },
+    });
+  }
+
+  /** Deletes a Lease as another client would. */
+  deleteLeaseAs(namespace: string, name: string): void {
+    this.leases.delete(`${namespace}/${name}`);
+    ++this.resourceVersion;
+  }
+
+  /** The Leases of a namespace as stored (copies). */
+  leasesIn(namespace: string): Lease[] {
+    return [...this.leases.values()].filter((l) => l.metadata?.namespace === namespace).map((l) => clone(l));
+  }
+
+  private leaseConflict(name: string): HttpError {
+    return new HttpError(
+      409,
+      "Conflict",
+      `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+    );
+  }
+
+  private validLease(body: unknown, namespace: string): Lease & { metadata: { name: string } } {
+    if (!isObject(body) || (body["kind"] !== undefined && body["kind"] !== "Lease")) throw new HttpError(400, "BadRequest", "the body is not a Lease");
+    const meta = body["metadata"];
+    if (!isObject(meta) || typeof meta["name"] !== "string" || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(meta["name"])) {
+      throw new HttpError(
+        422,
+        "Invalid",
+        "Lease.coordination.k8s.io is invalid: metadata.name: Invalid value: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'",
+      );
+    }
+    if (meta["namespace"] !== undefined && meta["namespace"] !== namespace) {
+      throw new HttpError(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+    }
+    const spec = body["spec"];
+    if (spec !== undefined && !isObject(spec)) throw new HttpError(400, "BadRequest", "Lease.spec must be an object");
+    if (
+      isObject(spec) &&
+      spec["leaseDurationSeconds"] !== undefined &&
+      !(Number.isInteger(spec["leaseDurationSeconds"]) && (spec["leaseDurationSeconds"] as number) > 0)
+    ) {
+      throw new HttpError(422, "Invalid", "Lease.coordination.k8s.io is invalid: spec.leaseDurationSeconds: Invalid value: must be greater than 0");
+    }
+    return clone(body) as unknown as Lease & { metadata: { name: string } };
+  }
+
+  private createLease(namespace: string, body: unknown): Lease {
+    const lease = this.validLease(body, namespace);
+    const key = `${namespace}/${lease.metadata.name}`;
+    if (this.leases.has(key)) throw new HttpError(409, "AlreadyExists", `leases.coordination.k8s.io "${lease.metadata.name}" already exists`);
+    const stored: Lease = {
+      ...lease,
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: {
+        ...lease.metadata,
+        namespace,
+        uid: randomUUID(),
+        resourceVersion: String(++this.resourceVersion),
+        creationTimestamp: new Date(Math.floor(this.nowFn() / 1000) * 1000).toISOString().replace(".000Z", "Z"),
+      },
+    };
+    this.leases.set(key, stored);
+    return clone(stored);
+  }
+
+  private updateLease(namespace: string, name: string, body: unknown): Lease {
+    const lease = this.validLease(body, namespace);
+    if (lease.metadata.name !== name) throw new HttpError(400, "BadRequest", "the name of the object does not match the name on the URL");
+    const current = this.leases.get(`${namespace}/${name}`);
+    if (!current) throw new HttpError(404, "NotFound", `leases.coordination.k8s.io "${name}" not found`);
+    const wanted = lease.metadata.resourceVersion;
+    if (wanted !== undefined && wanted !== current.metadata?.resourceVersion) throw this.leaseConflict(name);
+    const stored: Lease = {
+      ...lease,
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: {
+        ...lease.metadata,
+        namespace,
+        ...(current.metadata?.uid ? { uid: current.metadata.uid } : {}),
+        ...(current.metadata?.creationTimestamp ? { creationTimestamp: current.metadata.creationTimestamp } : {}),
+        resourceVersion: String(++this.resourceVersion),
+      },
+    };
+    this.leases.set(`${namespace}/${name}`, stored);
+    return clone(stored);
+  }
+
+  private deleteLease(namespace: string, name: string, body: unknown): unknown {
+    const current = this.leases.get(`${namespace}/${name}`);
+    if (!current) throw new HttpError(404, "NotFound", `leases.coordination.k8s.io "${name}" not found`);
+    const pre = isObject(body) && isObject(body["preconditions"]) ? body["preconditions"] : {};
+    if (typeof pre["resourceVersion"] === "string" && pre["resourceVersion"] !== current.metadata?.resourceVersion) throw this.leaseConflict(name);
+    if (typeof pre["uid"] === "string" && pre["uid"] !== current.metadata?.uid) {
+      throw new HttpError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": Precondition failed: UID in precondition: ${pre["uid"]}, UID in object meta: ${current.metadata?.uid ?? ""}`,
+      );
+    }
+    this.leases.delete(`${namespace}/${name}`);
+    ++this.resourceVersion;
+    return {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Success",
+      details: { name, group: "coordination.k8s.io", kind: "leases", uid: current.metadata?.uid },
+    };
+  }
+
   deleteNode(name: string): void {
     this.nodes.delete(name);
   }
@@ -1098,9 +1227,14 @@ preferences: {}
         if (!lease) throw new HttpError(404, "NotFound", `leases.coordination.k8s.io "${name}" not found`);
         return lease;
       }
-      const items = [...this.leases.values()].filter((l) => namespace === undefined || l.metadata?.namespace === namespace);
+      const items = [...this.leases.values()].filter(
+        (l) => (namespace === undefined || l.metadata?.namespace === namespace) && matchesLabelSelector(l.metadata?.labels, q("labelSelector")),
+      );
       return { kind: "LeaseList", apiVersion: "coordination.k8s.io/v1", metadata: { resourceVersion: String(this.resourceVersion) }, items };
     }
+    if (resource === "leases" && method === "POST" && namespace && !name) return this.createLease(namespace, record.body);
+    if (resource === "leases" && method === "PUT" && namespace && name) return this.updateLease(namespace, name, record.body);
+    if (resource === "leases" && method === "DELETE" && namespace && name) return this.deleteLease(namespace, name, record.body);
     if (resource === "pods" && method === "GET" && !name) {
       const items = [...this.pods.values()].filter(
         (p) =>

@@ -13,9 +13,19 @@ GetUnit answers org.freedesktop.systemd1.NoSuchUnit for a unit missing from
 "units" or marked "unloaded": true, as systemd does for a unit it has not
 loaded; LoadUnit then loads it, and a unit with no file at all loads as
 LoadState "not-found", as in systemd.
+
+The Manager's writes are served as systemd serves them, and each call is
+appended as a JSON line to STATE_FILE + ".calls" ({"method", "args"}):
+RestartUnit and StartUnit (name, mode) answer a job path and leave the unit
+active/running (ActiveEnterTimestamp now, NRestarts + 1 for a restart);
+EnableUnitFiles (files, runtime, force) answers (carries_install_info,
+changes) and sets UnitFileState "enabled"; Reload answers nothing. A method
+in "refuse" answers org.freedesktop.DBus.Error.AccessDenied, as polkit does
+for a caller it does not allow; one in "hang" never answers.
 """
 import json
 import sys
+import time
 
 import dbus
 import dbus.mainloop.glib
@@ -41,6 +51,25 @@ NOT_FOUND = set()
 def state():
     with open(STATE_FILE) as f:
         return json.load(f)
+
+
+def save(s):
+    with open(STATE_FILE + ".tmp", "w") as f:
+        json.dump(s, f)
+    import os
+    os.replace(STATE_FILE + ".tmp", STATE_FILE)
+
+
+def record(method, args):
+    with open(STATE_FILE + ".calls", "a") as f:
+        f.write(json.dumps({"method": method, "args": args}) + "\n")
+
+
+class AccessDenied(dbus.DBusException):
+    _dbus_error_name = "org.freedesktop.DBus.Error.AccessDenied"
+
+
+JOBS = [0]
 
 
 def object_path(unit):
@@ -114,6 +143,64 @@ class Manager(dbus.service.Object):
             return
         NOT_FOUND.add(object_path(name))
         reply(dbus.ObjectPath(object_path(name)))
+
+
+    def _job(self, method, name, mode, reply, error):
+        record(method, [str(name), str(mode)])
+        s = state()
+        if method in s.get("hang", []):
+            return
+        if method in s.get("refuse", []):
+            error(AccessDenied("Interactive authentication required."))
+            return
+        unit = s.get("units", {}).get(name)
+        if unit is None:
+            error(NoSuchUnit("Unit %s not found." % name))
+            return
+        props = unit.setdefault("Unit", {})
+        props["ActiveState"] = "active"
+        props["SubState"] = "running"
+        props["ActiveEnterTimestamp"] = int(time.time() * 1000000)
+        unit.pop("unloaded", None)
+        if method == "RestartUnit":
+            service = unit.setdefault("Service", {})
+            service["NRestarts"] = int(service.get("NRestarts", 0)) + 1
+        save(s)
+        JOBS[0] += 1
+        reply(dbus.ObjectPath("/org/freedesktop/systemd1/job/%d" % JOBS[0]))
+
+    @dbus.service.method(SYSTEMD + ".Manager", in_signature="ss", out_signature="o", async_callbacks=("reply", "error"))
+    def RestartUnit(self, name, mode, reply, error):
+        self._job("RestartUnit", name, mode, reply, error)
+
+    @dbus.service.method(SYSTEMD + ".Manager", in_signature="ss", out_signature="o", async_callbacks=("reply", "error"))
+    def StartUnit(self, name, mode, reply, error):
+        self._job("StartUnit", name, mode, reply, error)
+
+    @dbus.service.method(SYSTEMD + ".Manager", in_signature="asbb", out_signature="ba(sss)", async_callbacks=("reply", "error"))
+    def EnableUnitFiles(self, files, runtime, force, reply, error):
+        record("EnableUnitFiles", [[str(f) for f in files], bool(runtime), bool(force)])
+        s = state()
+        if "EnableUnitFiles" in s.get("hang", []):
+            return
+        if "EnableUnitFiles" in s.get("refuse", []):
+            error(AccessDenied("Interactive authentication required."))
+            return
+        changes = []
+        for f in files:
+            unit = s.get("units", {}).get(str(f))
+            if unit is None:
+                error(NoSuchUnit("Unit file %s does not exist." % f))
+                return
+            unit.setdefault("Unit", {})["UnitFileState"] = "enabled"
+            changes.append(dbus.Struct(("symlink", "/etc/systemd/system/multi-user.target.wants/" + str(f), "/usr/lib/systemd/system/" + str(f)), signature="sss"))
+        save(s)
+        reply(True, dbus.Array(changes, signature="(sss)"))
+
+    @dbus.service.method(SYSTEMD + ".Manager", in_signature="", out_signature="", async_callbacks=("reply", "error"))
+    def Reload(self, reply, error):
+        record("Reload", [])
+        reply()
 
 
 class Units(dbus.service.FallbackObject):

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 import { requireTool } from "./tools.js";
@@ -25,12 +25,18 @@ export interface UnitProperties {
 export interface SystemdState {
   units: Record<string, UnitProperties>;
   /** Methods that never answer. */
-  hang?: Array<"GetUnit" | "LoadUnit" | "GetAll">;
+  hang?: Array<"GetUnit" | "LoadUnit" | "GetAll" | "RestartUnit" | "StartUnit" | "EnableUnitFiles">;
+  /** Methods answered with AccessDenied, as polkit answers a caller it does not allow. */
+  refuse?: Array<"RestartUnit" | "StartUnit" | "EnableUnitFiles">;
 }
 
 export interface FakeSystemd {
   socketPath: string;
   setState(state: SystemdState): Promise<void>;
+  /** systemd's state as the stand-in left it (a restart makes the unit active). */
+  state(): Promise<SystemdState>;
+  /** The Manager's write calls so far, in order. */
+  calls(): Promise<Array<{ method: string; args: unknown[] }>>;
   /** Stops systemd's stand-in and the bus (the socket goes away). */
   stopBus(): Promise<void>;
   /** Starts both again on the same socket. */
@@ -93,6 +99,14 @@ export async function startFakeSystemd(socketPath: string, state: SystemdState):
   return {
     socketPath,
     setState: (next) => writeFile(stateFile, JSON.stringify(next)),
+    state: async () => JSON.parse(await readFile(stateFile, "utf8")) as SystemdState,
+    async calls() {
+      const text = await readFile(`${stateFile}.calls`, "utf8").catch(() => "");
+      return text
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { method: string; args: unknown[] });
+    },
     stopBus,
     startBus,
     async stop() {

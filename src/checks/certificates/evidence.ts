@@ -15,6 +15,12 @@ export type CertificateEvidence = {
   notAfterSeconds?: number;
   subject?: string;
   issuer?: string;
+  /**
+   * For a bad `kubelet-<role>-current.pem`: the newest rotated certificate beside
+   * it that is valid now (node path), which the remedy names and the local
+   * repair points it at.
+   */
+  replacement?: string;
   /** Readable, within its validity at the trusted time, issued by the CA and matching its key (where those apply). */
   valid: boolean;
 };

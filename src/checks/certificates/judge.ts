@@ -307,7 +307,39 @@ function clockAdvice(time: TrustedTime): string {
     : "The node's clock was probably wrong when kubelet rotated it; make sure time sync is running (`timedatectl set-ntp true`). ";
 }
 
-function remedyFor(obs: ObservedCertificate, problem: Problem, input: CertificateJudgeInput, time: TrustedTime, cas: readonly CertificateInfo[]): string {
+/** The remedy, and the rotated certificate it names for `kubelet-<role>-current.pem` (the repair's target) when it names one. */
+function remedyFor(
+  obs: ObservedCertificate,
+  problem: Problem,
+  input: CertificateJudgeInput,
+  time: TrustedTime,
+  cas: readonly CertificateInfo[],
+): { text: string; replacement?: string } {
+  const replacement = replacementFor(obs, problem, input, time, cas);
+  return { text: remedyText(obs, problem, input, time, cas, replacement), ...(replacement ? { replacement: replacement.file.path } : {}) };
+}
+
+/** The rotating role (client, serving) whose `-current.pem` a rotated sibling may replace for this problem, if any. */
+function replaceableRole(obs: ObservedCertificate, problem: Problem): "client" | "serving" | undefined {
+  const prefix = rotatingPrefix(obs.file.path);
+  const rotatingRole = prefix === "kubelet-client-" ? "client" : prefix === "kubelet-server-" ? "serving" : undefined;
+  const replaceable = problem.severity === "critical" && problem.test !== "ExpiresSoon" && problem.test !== "WrongIdentity";
+  return rotatingRole === obs.role && (replaceable || problem.test === "Missing") ? rotatingRole : undefined;
+}
+
+function replacementFor(obs: ObservedCertificate, problem: Problem, input: CertificateJudgeInput, time: TrustedTime, cas: readonly CertificateInfo[]) {
+  const role = replaceableRole(obs, problem);
+  return role ? pickCandidate(input.candidates?.[role] ?? [], role, input, time, cas) : undefined;
+}
+
+function remedyText(
+  obs: ObservedCertificate,
+  problem: Problem,
+  input: CertificateJudgeInput,
+  time: TrustedTime,
+  cas: readonly CertificateInfo[],
+  pick: ReturnType<typeof pickCandidate>,
+): string {
   const { role, file } = obs;
   const current = file.path;
   const restart = input.restartKubelet ?? "systemctl restart kubelet";
@@ -321,12 +353,9 @@ function remedyFor(obs: ObservedCertificate, problem: Problem, input: Certificat
       `then put the new CA into ${input.kubeconfigPath ?? "kubelet's kubeconfig"} on every node and \`${restart}\`.`
     );
   }
-  const prefix = rotatingPrefix(current);
-  const rotatingRole = prefix === "kubelet-client-" ? "client" : prefix === "kubelet-server-" ? "serving" : undefined;
-  const replaceable = problem.severity === "critical" && problem.test !== "ExpiresSoon" && problem.test !== "WrongIdentity";
-  if (rotatingRole === role && (replaceable || problem.test === "Missing")) {
+  const rotatingRole = replaceableRole(obs, problem);
+  if (rotatingRole) {
     const candidates = input.candidates?.[rotatingRole] ?? [];
-    const pick = pickCandidate(candidates, rotatingRole, input, time, cas);
     const dir = path.posix.dirname(current);
     if (pick) {
       return (
@@ -418,13 +447,16 @@ export function judgeCertificates(input: CertificateJudgeInput, time: TrustedTim
         severity: problem.severity,
         reason: `${PREFIX[obs.role]}${problem.test}`,
         message: `${capitalize(problem.message)}.`,
-        remedy: remedyFor(obs, problem, input, time, obs.role === "client" ? clientCas : cas),
-        evidence: ev.evidence,
+        ...remedyAndEvidence(remedyFor(obs, problem, input, time, obs.role === "client" ? clientCas : cas), ev.evidence),
       });
     }
   }
 
   return findings;
+}
+
+function remedyAndEvidence(remedy: { text: string; replacement?: string }, evidence: CertificateEvidence) {
+  return { remedy: remedy.text, evidence: remedy.replacement ? { ...evidence, replacement: remedy.replacement } : evidence };
 }
 
 function capitalize(text: string): string {
