@@ -25,17 +25,18 @@ import type { CompatMode } from "../config/config.js";
 
 /**
  * Which of node-doctor's conditions feed each EKS type. A type with no feeder
- * among the enabled checks is not written: node-doctor does not look at GPUs
- * (AcceleratedHardwareReady) and, until a check feeds it, at the kernel's
- * state (KernelReady). kubelet's own trouble (KubeletUnhealthy,
+ * among the enabled checks is not written. AcceleratedHardwareReady has none:
+ * HardwareErrors mixes GPU errors with disk I/O errors and machine checks,
+ * and the repairers replace a node 10 minutes after that type goes False; the
+ * kernel's hardware errors feed KernelReady (30 minutes). kubelet's own trouble (KubeletUnhealthy,
  * KubeletCertificateInvalid) already shows as Ready False or Unknown, which
  * the repairers read; configuration and the clock are fixed by a person, and a
  * replacement node would start with the same configuration.
  */
 export const EKS_FEEDERS: Readonly<Record<EksConditionType, readonly BuiltinConditionType[]>> = {
-  KernelReady: [],
+  KernelReady: ["KernelUnhealthy", "HardwareErrors"],
   ContainerRuntimeReady: ["ContainerRuntimeUnhealthy"],
-  StorageReady: ["DiskSpaceLow"],
+  StorageReady: ["DiskSpaceLow", "FilesystemErrors"],
   NetworkingReady: ["NodeNetworkUnhealthy"],
   AcceleratedHardwareReady: [],
 };

@@ -57,7 +57,7 @@ describe("compatibility conditions read by the repairers", () => {
     assert.equal(condition(api, "eks-1", "ContainerRuntimeReady")?.status, "True", "healthy: True, the EKS polarity");
     assert.equal(condition(api, "eks-1", "StorageReady")?.status, "True");
     assert.equal(condition(api, "eks-1", "NetworkingReady"), undefined, "no network check: not written");
-    assert.equal(condition(api, "eks-1", "KernelReady"), undefined, "nothing of node-doctor's feeds it");
+    assert.equal(condition(api, "eks-1", "KernelReady"), undefined, "no kernel check here: not written");
     assert.equal(condition(api, "eks-1", "AcceleratedHardwareReady"), undefined, "node-doctor does not look at GPUs");
 
     await h.advance(2 * MIN);
