@@ -263,6 +263,24 @@ export interface RuntimeFact {
   measuredAtMonotonicMs: number;
 }
 
+/** A filesystem the kernel reported broken (an ext4 error, an aborted journal, a read-only remount, an XFS shutdown), by its block device name. */
+export interface KernelFilesystemReport {
+  /** The kernel check's reason (Ext4Error, FilesystemRemountedReadOnly, XfsShutdown, …). */
+  reason: string;
+  /** The kernel's line. */
+  line: string;
+  /** When it was logged (ms since the epoch). */
+  atMs: number;
+  /** The kernel stops writes to it: a read-only remount, an aborted journal or a shutdown. */
+  refusesWrites: boolean;
+}
+
+/** Filesystems the kernel reported broken within the kernel check's windows, by block device name ("sdb1", "loop0", "dm-3"). */
+export interface KernelFilesystemsFact {
+  devices: Record<string, KernelFilesystemReport>;
+  measuredAtMonotonicMs: number;
+}
+
 /**
  * Facts one check measures and others use, passed through the context rather
  * than a global. Each field has exactly one writer, named in its comment.
@@ -274,6 +292,8 @@ export interface SharedFacts {
   imageFs?: ImageFsFact;
   /** Written by the runtime check; absent until its first run ends, and after a run that could not look. */
   runtime?: RuntimeFact;
+  /** Written by the kernel check; the disk check's FilesystemReadOnly reads it. */
+  kernelFilesystems?: KernelFilesystemsFact;
 }
 
 /** Structured logger (src/log.ts writes JSON lines). Checks log through a child per check. */

@@ -62,8 +62,40 @@ export function mountFor(mounts: readonly MountEntry[], nodePath: string): Mount
   return best;
 }
 
+/**
+ * Why the kernel refuses writes to a mount: `ro` on the mount or its
+ * superblock, or ext4's `emergency_ro` / `shutdown` superblock options —
+ * since 6.6 an ext4 error with errors=remount-ro (or a forced shutdown)
+ * leaves the mount `rw` in mountinfo and adds one of these instead.
+ */
+export function readOnlyBecause(mount: MountEntry): "ro" | "emergency_ro" | "shutdown" | undefined {
+  if (mount.mountOptions.includes("ro") || mount.superOptions.includes("ro")) return "ro";
+  if (mount.superOptions.includes("emergency_ro")) return "emergency_ro";
+  if (mount.superOptions.includes("shutdown")) return "shutdown";
+  return undefined;
+}
+
 export function isReadOnly(mount: MountEntry): boolean {
-  return mount.mountOptions.includes("ro") || mount.superOptions.includes("ro");
+  return readOnlyBecause(mount) !== undefined;
+}
+
+/**
+ * The kernel's name of a mount's block device ("sdb1", "loop0", "dm-3"), as
+ * /sys/fs/ext4/<name> and its messages use it: /sys/dev/block/<major:minor>'s
+ * target, else the source's basename for a /dev path; undefined otherwise.
+ */
+export async function blockDeviceName(host: Host, mount: MountEntry): Promise<string | undefined> {
+  if (/^\d+:\d+$/.test(mount.device)) {
+    try {
+      const target = await host.readLink(`/sys/dev/block/${mount.device}`);
+      const name = target.split("/").pop();
+      if (name) return name;
+    } catch {
+      // no sysfs under the host root: the source's name
+    }
+  }
+  const match = /^\/dev\/([\w.-]+)$/.exec(mount.source);
+  return match?.[1];
 }
 
 /** The node's mount table; PID 1's view first, then the reader's own as a fallback. */

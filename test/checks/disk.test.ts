@@ -3,14 +3,14 @@
  * filled until kubelet's thresholds are crossed (tests run as root).
  */
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createDiskCheck, diskSettings, type FilesystemEvidence } from "../../src/checks/disk/index.js";
 import { systemClock } from "../../src/time/clock.js";
 import { KubeletLocator } from "../../src/node/kubelet/locator.js";
 import { RootedHost } from "../../src/node/host.js";
-import type { Finding } from "../../src/types.js";
+import type { Finding, SharedFacts } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { fillBytes, fillInodes, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 
@@ -20,9 +20,9 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-async function runDisk(root: string, settings: Record<string, unknown> = {}): Promise<Finding[]> {
+async function runDisk(root: string, settings: Record<string, unknown> = {}, facts: SharedFacts = {}): Promise<Finding[]> {
   const check = createDiskCheck(diskSettings.parse(settings, "checks.disk"), { kubelet: new KubeletLocator(new RootedHost(root), systemClock) });
-  return check.run(checkContext(root));
+  return check.run(checkContext(root, { facts }));
 }
 
 /** Findings about one node path's filesystem (the fixture's "/" is the test machine's own disk). */
@@ -150,5 +150,65 @@ describe("disk check", () => {
     const findings = await runDisk(fixture.root);
     assert.ok(findings.length >= 1);
     assert.ok(findings.every((f) => (f.evidence as FilesystemEvidence).roles.includes("root")));
+  });
+});
+
+describe("disk check: a filesystem that refuses writes while its mount says rw", () => {
+  it("ext4 after an error with errors=remount-ro: FilesystemReadOnly, critical, naming emergency_ro (kernels >= 6.6) and ext4's errors_count", async () => {
+    fixture = await fixtureRoot("disk-healthy");
+    const loop = await fixture.mountExt4Loop("/var/lib/kubelet", { sizeMiB: 32, options: "errors=remount-ro" });
+    await writeFile(`/sys/fs/ext4/${loop.device}/trigger_fs_error`, "node-doctor disk test");
+    await fixture.bindFromHost(`/sys/fs/ext4/${loop.device}`);
+    await fixture.writeMountinfo();
+    const mountinfo = await readFile(join(fixture.root, "proc/1/mountinfo"), "utf8");
+    const findings = on(await runDisk(fixture.root), "/var/lib/kubelet");
+    const readOnly = findings.find((f) => f.reason === "FilesystemReadOnly");
+    assert.ok(readOnly, `no FilesystemReadOnly among ${findings.map((f) => `${f.reason}: ${f.message}`).join("\n")}`);
+    assert.equal(readOnly.severity, "critical");
+    if (/ - ext4 \S+ \S*emergency_ro/.test(mountinfo)) {
+      // This kernel (>= 6.6) left the mount rw: only the superblock option tells.
+      assert.match(mountinfo, new RegExp(`/var/lib/kubelet rw[, ]`));
+      assert.match(readOnly.message, /marked its superblock emergency_ro .*the mount still says rw/);
+      assert.equal((readOnly.evidence as FilesystemEvidence).readOnlyWhy, "emergency_ro");
+    } else {
+      assert.match(readOnly.message, /is mounted read-only/);
+    }
+    assert.match(readOnly.message, new RegExp(`ext4 recorded 1 error\\(s\\) since its last fsck \\(/sys/fs/ext4/${loop.device}/errors_count\\)`));
+    assert.equal((readOnly.evidence as FilesystemEvidence).errorsCount, 1);
+  });
+
+  it("the kernel check's report of a shutdown for the device (an XFS shutdown keeps the mount rw) makes FilesystemReadOnly fire and quotes the kernel's line", async () => {
+    fixture = await fixtureRoot("disk-healthy");
+    const loop = await fixture.mountExt4Loop("/var/lib/kubelet", { sizeMiB: 32, options: "errors=continue" });
+    await fixture.writeMountinfo();
+    const line = `XFS (${loop.device}): Log I/O Error Detected.  Shutting down filesystem`;
+    const facts: SharedFacts = {
+      kernelFilesystems: {
+        devices: { [loop.device]: { reason: "XfsShutdown", line, atMs: Date.parse("2026-12-02T04:00:00Z"), refusesWrites: true } },
+        measuredAtMonotonicMs: 0,
+      },
+    };
+    const findings = on(await runDisk(fixture.root, {}, facts), "/var/lib/kubelet");
+    const readOnly = findings.find((f) => f.reason === "FilesystemReadOnly");
+    assert.ok(readOnly, findings.map((f) => f.reason).join(", "));
+    assert.equal(readOnly.severity, "critical");
+    assert.match(readOnly.message, /the kernel reported XfsShutdown on it \(the mount still says rw\)/);
+    assert.ok(readOnly.message.includes(`The kernel logged at 2026-12-02T04:00:00.000Z: ${line}`));
+    assert.equal((readOnly.evidence as FilesystemEvidence).kernelReason, "XfsShutdown");
+    // Without the report the same filesystem is fine.
+    assert.ok(!on(await runDisk(fixture.root), "/var/lib/kubelet").some((f) => f.reason === "FilesystemReadOnly"));
+  });
+
+  it("ext4 with errors=continue after an error stays writable: FilesystemErrorsRecorded, a warning with errors_count", async () => {
+    fixture = await fixtureRoot("disk-healthy");
+    const loop = await fixture.mountExt4Loop("/var/lib/kubelet", { sizeMiB: 32, options: "errors=continue" });
+    await writeFile(`/sys/fs/ext4/${loop.device}/trigger_fs_error`, "node-doctor disk test");
+    await fixture.bindFromHost(`/sys/fs/ext4/${loop.device}`);
+    await fixture.writeMountinfo();
+    const findings = on(await runDisk(fixture.root), "/var/lib/kubelet");
+    assert.ok(!findings.some((f) => f.reason === "FilesystemReadOnly"), findings.map((f) => f.message).join("\n"));
+    const recorded = findings.find((f) => f.reason === "FilesystemErrorsRecorded");
+    assert.equal(recorded?.severity, "warning");
+    assert.match(recorded?.message ?? "", /ext4 recorded 1 error\(s\)/);
   });
 });

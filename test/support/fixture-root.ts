@@ -15,6 +15,14 @@ export interface FixtureRoot {
   root: string;
   /** Mounts a tmpfs at a node path inside the root; undone by cleanup(). */
   mountTmpfs(nodePath: string, options: { size: string; inodes?: number; readOnly?: boolean }): Promise<string>;
+  /**
+   * Mounts a fresh ext4 image through a loop device at a node path inside the
+   * root (mount options as given); undone by cleanup(), which also detaches
+   * the loop device and deletes the image.
+   */
+  mountExt4Loop(nodePath: string, options: { sizeMiB: number; options: string }): Promise<{ dir: string; device: string }>;
+  /** Bind-mounts a path of the test machine (its /sys/fs/ext4/<dev>) at the same node path inside the root; undone by cleanup(). */
+  bindFromHost(path: string): Promise<void>;
   /** Writes /proc/1/mountinfo: a root entry plus the kernel's lines for our tmpfs mounts, re-rooted. */
   writeMountinfo(): Promise<void>;
   cleanup(): Promise<void>;
@@ -30,6 +38,7 @@ export interface FixtureRoot {
 export async function fixtureRoot(name?: string, options: { tmpfsRoot?: boolean; over?: string; without?: readonly string[] } = {}): Promise<FixtureRoot> {
   const root = await mkdtemp(join(tmpdir(), `node-doctor-${name ?? "root"}-`));
   const mounted: string[] = [];
+  const loops: Array<{ device: string; image: string }> = [];
   if (options.tmpfsRoot) {
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=64m,nr_inodes=10000", "tmpfs", root], { stdio: "pipe" });
     mounted.push(root);
@@ -57,6 +66,33 @@ export async function fixtureRoot(name?: string, options: { tmpfsRoot?: boolean;
       if (options.readOnly) remountReadOnly(dir);
       return dir;
     },
+    async mountExt4Loop(nodePath, ext4) {
+      const dir = join(root, nodePath);
+      await mkdir(dir, { recursive: true });
+      const image = join(tmpdir(), `node-doctor-ext4-${process.pid}-${loops.length}-${Date.now()}.img`);
+      const run = (command: string, args: string[]) => {
+        try {
+          return execFileSync(command, args, { stdio: "pipe", encoding: "utf8" });
+        } catch (error) {
+          throw new Error(
+            `${command} ${args.join(" ")} failed (the loop-device tests need root, util-linux and e2fsprogs): ${String((error as { stderr?: string }).stderr ?? error)}`,
+          );
+        }
+      };
+      run("truncate", ["-s", `${ext4.sizeMiB}M`, image]);
+      run("mkfs.ext4", ["-q", "-F", image]);
+      const loop = run("losetup", ["--find", "--show", image]).trim();
+      loops.push({ device: loop, image });
+      run("mount", ["-t", "ext4", "-o", ext4.options, loop, dir]);
+      mounted.push(dir);
+      return { dir, device: loop.replace(/^\/dev\//, "") };
+    },
+    async bindFromHost(path) {
+      const dir = join(root, path);
+      await mkdir(dir, { recursive: true });
+      execFileSync("mount", ["--bind", path, dir], { stdio: "pipe" });
+      mounted.push(dir);
+    },
     async writeMountinfo() {
       const own = await readFile("/proc/self/mountinfo", "utf8");
       const lines = options.tmpfsRoot ? [] : ["1 0 254:0 / / rw,relatime - ext4 /dev/vda rw"];
@@ -79,6 +115,14 @@ export async function fixtureRoot(name?: string, options: { tmpfsRoot?: boolean;
         } catch {
           // already gone
         }
+      }
+      for (const loop of loops.reverse()) {
+        try {
+          execFileSync("losetup", ["-d", loop.device], { stdio: "pipe" });
+        } catch {
+          // already detached
+        }
+        await rm(loop.image, { force: true });
       }
       await rm(root, { recursive: true, force: true });
     },

@@ -10,11 +10,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { OomTracker } from "../../src/checks/kernel/gather.js";
+import { FilesystemTracker, OomTracker } from "../../src/checks/kernel/gather.js";
 import { judgeKernel } from "../../src/checks/kernel/judge.js";
 import { NOISE, SIGNATURES } from "../../src/checks/kernel/signatures.js";
 import { XID_ACTIONS } from "../../src/checks/kernel/xid.js";
 import { cgroupOwner } from "../../src/node/cgroup-path.js";
+import { readOnlyBecause, type MountEntry } from "../../src/node/mountinfo.js";
 import { SignatureMatcher, type ActiveSignature } from "../../src/node/logs/matcher.js";
 import type { Finding } from "../../src/types.js";
 import { FIXTURES } from "../support/fixture-root.js";
@@ -241,5 +242,41 @@ describe("kernel judge", () => {
     assert.equal(gpu?.condition, "HardwareErrors");
     assert.equal(gpu?.severity, "critical");
     assert.match(gpu?.message ?? "", /GPU 0000:3b:00 has fallen off the bus/);
+  });
+});
+
+describe("filesystem reports for the disk check", () => {
+  it("keeps the latest report per device, a write-stopping one over a later plain error, and forgets it after the window", () => {
+    const tracker = new FilesystemTracker();
+    const lines = [
+      "EXT4-fs error (device sdb1): ext4_lookup:1855: inode #1311: comm kubelet: deleted inode referenced: 1313",
+      "Aborting journal on device sdb1-8.",
+      "EXT4-fs error (device sdb1): ext4_journal_check_start:83: comm containerd: Detected aborted journal",
+      "XFS (dm-3): Log I/O Error Detected.  Shutting down filesystem",
+    ];
+    const hook = new SignatureMatcher(SIGNATURES, NOISE, ["journal"], { onMatch: (s, g, t, text) => tracker.onMatch(s, g, t, text) });
+    lines.forEach((line, i) => hook.feed({ format: "text", text: line }, "kernel", "journal", T0 + i * 1000));
+    const current = tracker.current(T0 + 10_000);
+    assert.deepEqual(Object.keys(current).sort(), ["dm-3", "sdb1"]);
+    assert.equal(current["sdb1"]?.reason, "Ext4JournalAborted");
+    assert.equal(current["sdb1"]?.refusesWrites, true);
+    assert.equal(current["dm-3"]?.reason, "XfsShutdown");
+    assert.deepEqual(Object.keys(tracker.current(T0 + 61 * 60_000)), []);
+  });
+
+  it("a mount that says rw but whose superblock says emergency_ro or shutdown refuses writes", () => {
+    const mount = (mountOptions: string, superOptions: string): MountEntry => ({
+      mountId: 1,
+      device: "7:0",
+      mountPoint: "/var/lib/kubelet",
+      mountOptions: mountOptions.split(","),
+      fsType: "ext4",
+      source: "/dev/loop0",
+      superOptions: superOptions.split(","),
+    });
+    assert.equal(readOnlyBecause(mount("rw,relatime", "rw,errors=remount-ro")), undefined);
+    assert.equal(readOnlyBecause(mount("rw,relatime", "rw,errors=remount-ro,emergency_ro")), "emergency_ro");
+    assert.equal(readOnlyBecause(mount("rw,relatime", "rw,shutdown")), "shutdown");
+    assert.equal(readOnlyBecause(mount("ro,relatime", "ro,errors=remount-ro")), "ro");
   });
 });

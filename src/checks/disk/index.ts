@@ -10,8 +10,8 @@
 import { checkSettings } from "../../config/config.js";
 import { absolutePath, list, number, optional, record, string, withDefault, type Infer } from "../../config/schema.js";
 import type { KubeletLocator } from "../../node/kubelet/locator.js";
-import { isReadOnly, mountFor, readNodeMounts, type MountEntry } from "../../node/mountinfo.js";
-import { severityRank, type Check, type CheckContext, type Finding, type FsStats, type Severity } from "../../types.js";
+import { blockDeviceName, mountFor, readNodeMounts, readOnlyBecause, type MountEntry } from "../../node/mountinfo.js";
+import { severityRank, type Check, type CheckContext, type Finding, type FsStats, type KernelFilesystemReport, type Severity } from "../../types.js";
 import {
   checkSignalName,
   effectiveThresholds,
@@ -63,6 +63,14 @@ export interface ObservedFilesystem {
   fsType?: string;
   source?: string;
   readOnly: boolean;
+  /** Why it refuses writes when its mount still says rw: ext4's emergency_ro or shutdown, or the kernel's report of it. */
+  readOnlyWhy?: "emergency_ro" | "shutdown" | "kernel";
+  /** The kernel's name of its block device. */
+  blockDevice?: string;
+  /** ext4's /sys/fs/ext4/<dev>/errors_count: errors recorded since the last fsck. */
+  errorsCount?: number;
+  /** What the kernel check last read about it (an ext4 error, an XFS shutdown). */
+  kernel?: KernelFilesystemReport;
   stats?: FsStats;
   /** Why stats are missing. */
   error?: string;
@@ -77,6 +85,9 @@ export type FilesystemEvidence = {
   filesFree?: number;
   files?: number;
   readOnly: boolean;
+  readOnlyWhy?: string;
+  errorsCount?: number;
+  kernelReason?: string;
 };
 
 export function isFilesystemEvidence(value: unknown): value is FilesystemEvidence {
@@ -175,6 +186,9 @@ export function judgeDisk(
       mountPoint: fs.mountPoint,
       roles,
       readOnly: fs.readOnly,
+      ...(fs.readOnlyWhy ? { readOnlyWhy: fs.readOnlyWhy } : {}),
+      ...(fs.errorsCount !== undefined ? { errorsCount: fs.errorsCount } : {}),
+      ...(fs.kernel ? { kernelReason: fs.kernel.reason } : {}),
       ...(fs.stats ? { availableBytes: fs.stats.availableBytes, sizeBytes: fs.stats.sizeBytes, filesFree: fs.stats.filesFree, files: fs.stats.files } : {}),
     };
     const kubeletOwned = roles.includes("nodefs") || roles.includes("imagefs");
@@ -192,15 +206,41 @@ export function judgeDisk(
       });
     }
 
+    const recorded =
+      fs.errorsCount !== undefined && fs.errorsCount > 0
+        ? ` ext4 recorded ${fs.errorsCount} error(s) since its last fsck (/sys/fs/ext4/${fs.blockDevice ?? "<dev>"}/errors_count).`
+        : "";
+    const kernelSaid = fs.kernel ? ` The kernel logged at ${new Date(fs.kernel.atMs).toISOString()}: ${fs.kernel.line}` : "";
     if (fs.readOnly) {
+      const device = fs.source ? ` (${fs.source}${fs.fsType ? `, ${fs.fsType}` : ""})` : "";
+      const how =
+        fs.readOnlyWhy === "emergency_ro"
+          ? `refuses writes${device}: after an error the kernel marked its superblock emergency_ro (errors=remount-ro; the mount still says rw, so statvfs shows it writable)`
+          : fs.readOnlyWhy === "shutdown"
+            ? `refuses writes${device}: the filesystem was shut down (superblock option shutdown; the mount still says rw)`
+            : fs.readOnlyWhy === "kernel"
+              ? `refuses writes${device}: the kernel reported ${fs.kernel?.reason ?? "an error"} on it (the mount still says rw)`
+              : `is mounted read-only${device}`;
       problems.push({
         ...base,
         severity: kubeletOwned ? "critical" : "warning",
         reason: DISK_REASONS.FilesystemReadOnly,
-        message: `${describeFilesystem(fs)} is mounted read-only${fs.source ? ` (${fs.source}${fs.fsType ? `, ${fs.fsType}` : ""})` : ""}${kubeletOwned ? "; kubelet and the container runtime cannot write to it" : ""}.`,
+        message: `${describeFilesystem(fs)} ${how}${kubeletOwned ? "; kubelet and the container runtime cannot write to it" : ""}.${recorded}${kernelSaid}`,
         remedy:
           "The kernel usually remounts a filesystem read-only after I/O errors: look at `dmesg | grep -iE 'remount|I/O error|EXT4-fs error'`. " +
           "Drain the node (`kubectl drain <node> --ignore-daemonsets`), repair the filesystem (fsck) or replace the disk, then reboot.",
+        evidence,
+      });
+    }
+
+    if (!fs.readOnly && (recorded || fs.kernel)) {
+      problems.push({
+        ...base,
+        severity: "warning",
+        reason: DISK_REASONS.FilesystemErrorsRecorded,
+        message: `${describeFilesystem(fs)} is writable but has errors:${recorded}${kernelSaid}`,
+        remedy:
+          "Schedule a check: drain the node (`kubectl drain <node> --ignore-daemonsets`), unmount the filesystem and `fsck.ext4 -f` it (or `xfs_repair`); look at the device's health (`smartctl -a`) first.",
         evidence,
       });
     }
@@ -325,12 +365,16 @@ async function observe(ctx: CheckContext, settings: DiskSettings, rootDir: strin
       continue;
     }
     const mount = mountFor(mounts, entry.path);
-    byDevice.set(key, {
+    const why = mount ? readOnlyBecause(mount) : undefined;
+    const fs: ObservedFilesystem = {
       paths: [entry],
       mountPoint: mount?.mountPoint ?? entry.path,
       ...(mount ? { fsType: mount.fsType, source: mount.source } : {}),
-      readOnly: mount ? isReadOnly(mount) : false,
-    });
+      readOnly: why !== undefined,
+      ...(why === "emergency_ro" || why === "shutdown" ? { readOnlyWhy: why } : {}),
+    };
+    if (mount) await kernelView(ctx, mount, fs);
+    byDevice.set(key, fs);
   }
 
   await Promise.all(
@@ -347,6 +391,29 @@ async function observe(ctx: CheckContext, settings: DiskSettings, rootDir: strin
     }),
   );
   return [...byDevice.values()];
+}
+
+/** ext4's own error count and what the kernel check read about the filesystem's device. */
+async function kernelView(ctx: CheckContext, mount: MountEntry, fs: ObservedFilesystem): Promise<void> {
+  const device = await blockDeviceName(ctx.host, mount);
+  if (!device) return;
+  fs.blockDevice = device;
+  if (mount.fsType === "ext4") {
+    try {
+      const count = Number((await ctx.host.readText(`/sys/fs/ext4/${device}/errors_count`, { signal: ctx.signal })).trim());
+      if (Number.isSafeInteger(count) && count >= 0) fs.errorsCount = count;
+    } catch {
+      // no sysfs under the host root, or an older kernel: mountinfo alone decides
+    }
+  }
+  const report = ctx.facts.kernelFilesystems?.devices[device];
+  if (!report) return;
+  fs.kernel = report;
+  const remountRo = mount.superOptions.includes("errors=remount-ro");
+  if (!fs.readOnly && (report.refusesWrites || (remountRo && report.reason === "Ext4Error"))) {
+    fs.readOnly = true;
+    fs.readOnlyWhy = "kernel";
+  }
 }
 
 export function createDiskCheck(settings: DiskSettings, deps: DiskCheckDeps): Check {

@@ -55,9 +55,17 @@ export const REASONS = defineReasons({
     FilesystemReadOnly: {
       severities: ["warning", "critical"],
       severity: "critical for kubelet's or the runtime's filesystem, warning for others.",
-      meaning: "the filesystem is mounted read-only — usually the kernel remounted it after I/O errors; kubelet and the runtime cannot write pod data.",
+      meaning:
+        "the filesystem refuses writes: mounted read-only (usually the kernel remounted it after I/O errors), or — kernels ≥ 6.6 after an ext4 error with `errors=remount-ro` — still `rw` in mountinfo with `emergency_ro` or `shutdown` among its superblock options, or reported by the kernel check (an aborted journal, an XFS shutdown). The message quotes ext4's `errors_count` and the kernel's line when there are any; kubelet and the runtime cannot write pod data.",
       remedy: "`dmesg | grep -iE 'remount|I/O error|EXT4-fs error'`; drain the node, repair (fsck) or replace the disk, reboot.",
       repair: "reboot",
+    },
+    FilesystemErrorsRecorded: {
+      severities: ["warning"],
+      meaning:
+        "the filesystem is writable but ext4 recorded errors since its last fsck (`/sys/fs/ext4/<dev>/errors_count` > 0, e.g. with `errors=continue`), or the kernel check read an error for its device; the message quotes the count and the kernel's line.",
+      remedy: "drain the node, unmount and `fsck.ext4 -f` (or `xfs_repair`) it; check the device's health first.",
+      repair: "none",
     },
     FilesystemUnreadable: {
       severities: ["unknown"],

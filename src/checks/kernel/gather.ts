@@ -11,8 +11,8 @@ import { KmsgSource } from "../../node/logs/kmsg.js";
 import type { ActiveSignature, MatcherCounters } from "../../node/logs/matcher.js";
 import type { Signature } from "../../node/logs/signatures.js";
 import { asPlainText, LogWatch, type ReadReport } from "../../node/logs/watch.js";
-import type { CheckContext } from "../../types.js";
-import { NOISE } from "./signatures.js";
+import type { CheckContext, KernelFilesystemReport } from "../../types.js";
+import { KERNEL_REASONS, NOISE } from "./signatures.js";
 
 export type OomKind = "global" | "memcg";
 
@@ -71,6 +71,52 @@ export class OomTracker {
   }
 }
 
+/** The filesystem signatures, by what they mean for writes. */
+const FILESYSTEM_SIGNATURES: Readonly<Record<string, { reason: string; refusesWrites: boolean }>> = {
+  "ext4-error": { reason: KERNEL_REASONS.Ext4Error, refusesWrites: false },
+  "ext4-journal-abort": { reason: KERNEL_REASONS.Ext4JournalAborted, refusesWrites: true },
+  "ext4-remount-ro": { reason: KERNEL_REASONS.FilesystemRemountedReadOnly, refusesWrites: true },
+  "xfs-shutdown": { reason: KERNEL_REASONS.XfsShutdown, refusesWrites: true },
+  "xfs-corruption": { reason: KERNEL_REASONS.XfsCorruption, refusesWrites: false },
+};
+/** As the filesystem signatures' windows: a report older than this no longer feeds the disk check. */
+const FILESYSTEM_REPORT_MS = 60 * 60_000;
+const MAX_FILESYSTEM_DEVICES = 64;
+
+/** The latest kernel report per block device, for the disk check's FilesystemReadOnly (SharedFacts.kernelFilesystems). */
+export class FilesystemTracker {
+  private readonly devices = new Map<string, KernelFilesystemReport>();
+
+  onMatch(signature: Signature, groups: Readonly<Record<string, string | undefined>>, timeMs: number, text: string): void {
+    const kind = FILESYSTEM_SIGNATURES[signature.id];
+    if (!kind) return;
+    // jbd2 names the journal "<dev>-<inode>" ("sdb1-8").
+    const device = groups["device"] ?? groups["journal"]?.replace(/-\d+$/, "");
+    if (!device || !/^[\w.:-]{1,64}$/.test(device)) return;
+    const previous = this.devices.get(device);
+    // A write-stopping report is not replaced by a later plain error on the same device.
+    if (previous && previous.refusesWrites && !kind.refusesWrites && timeMs - previous.atMs < FILESYSTEM_REPORT_MS) return;
+    this.devices.delete(device);
+    this.devices.set(device, {
+      reason: kind.reason,
+      line: text.length > 300 ? `${text.slice(0, 300)}…` : text,
+      atMs: timeMs,
+      refusesWrites: kind.refusesWrites,
+    });
+    if (this.devices.size > MAX_FILESYSTEM_DEVICES) this.devices.delete(this.devices.keys().next().value as string);
+  }
+
+  /** Reports within the window at `nowMs`. */
+  current(nowMs: number): Record<string, KernelFilesystemReport> {
+    const out: Record<string, KernelFilesystemReport> = Object.create(null) as Record<string, KernelFilesystemReport>;
+    for (const [device, report] of this.devices) {
+      if (nowMs - report.atMs > FILESYSTEM_REPORT_MS) this.devices.delete(device);
+      else out[device] = { ...report };
+    }
+    return out;
+  }
+}
+
 export interface KernelReadSettings {
   lookbackMinutes: number;
   journal: { enabled: boolean };
@@ -84,6 +130,8 @@ export interface KernelObservation {
   report: ReadReport;
   counters: MatcherCounters;
   oom: OomSnapshot;
+  /** The latest filesystem report per block device within the window. */
+  filesystems: Record<string, KernelFilesystemReport>;
   /** /dev/kmsg's records lost to the ring buffer wrapping, and records that did not parse. */
   kmsg?: { lost: number; malformed: number };
   journalDirectory?: string;
@@ -91,6 +139,7 @@ export interface KernelObservation {
 
 export class KernelReader {
   readonly oom = new OomTracker();
+  readonly filesystems = new FilesystemTracker();
   private readonly watch: LogWatch;
   private kmsg?: KmsgSource;
 
@@ -104,7 +153,10 @@ export class KernelReader {
       noise: NOISE,
       samplesPerSecond: settings.samplesPerSecond,
       sources: ["journal", "kmsg"],
-      onMatch: (signature, groups, timeMs) => this.oom.onMatch(signature, groups, timeMs),
+      onMatch: (signature, groups, timeMs, text) => {
+        this.oom.onMatch(signature, groups, timeMs);
+        this.filesystems.onMatch(signature, groups, timeMs, text);
+      },
       parse: asPlainText,
       ...(settings.journal.enabled
         ? { journal: { reader: journal, match: KERNEL_MATCH, label: "the kernel's messages", component: () => "kernel", parse: asPlainText } }
@@ -136,6 +188,7 @@ export class KernelReader {
       report,
       counters: this.watch.counters(),
       oom: this.oom.snapshot(),
+      filesystems: this.filesystems.current(now),
       ...(this.kmsg ? { kmsg: { lost: this.kmsg.lost, malformed: this.kmsg.malformed } } : {}),
       ...(journalDirectory !== undefined ? { journalDirectory } : {}),
     };

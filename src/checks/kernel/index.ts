@@ -79,6 +79,8 @@ export function createKernelCheck(settings: KernelSettings, deps: KernelDeps, si
     timeoutMs: settings.timeoutSeconds * 1000,
     async run(ctx) {
       const seen = await reader.read(ctx);
+      // Single writer of this fact; the disk check's FilesystemReadOnly reads it at its next run.
+      ctx.facts.kernelFilesystems = { devices: seen.filesystems, measuredAtMonotonicMs: ctx.clock.monotonic() };
       const runtimeFindings = [...ctx.peerFindings("runtime"), ...ctx.peerFindings("kubelet-logs")].filter(
         (f) => f.condition === "ContainerRuntimeUnhealthy" && f.severity !== "ok" && f.severity !== "unknown",
       );

@@ -1,0 +1,99 @@
+/**
+ * The kernel check through the agent's journal reader: kernel messages
+ * written into a real journal file (systemd-journal-remote), read as
+ * `_TRANSPORT=kernel` entries beside a unit's lines, judged, and cleared by
+ * the injected clock once a window passes: the condition goes back to False
+ * (NPD's kernel conditions never clear). Also the look-back bound and the
+ * engine's conditions.
+ */
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+import { createKernelCheck, kernelSettings, type KernelReadEvidence } from "../../src/checks/kernel/index.js";
+import { Scheduler } from "../../src/engine/scheduler.js";
+import { NodeState } from "../../src/engine/state.js";
+import { KubeletLocator } from "../../src/node/kubelet/locator.js";
+import { RootedHost } from "../../src/node/host.js";
+import type { Check } from "../../src/types.js";
+import { silentLog } from "../support/check-context.js";
+import { FakeClock } from "../support/fake-clock.js";
+import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+import { kernelEntry, testJournalReader, unitEntry, writeJournal } from "../support/journal.js";
+
+let fixture: FixtureRoot | undefined;
+let stop: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await stop?.();
+  stop = undefined;
+  await fixture?.cleanup();
+  fixture = undefined;
+});
+
+const T0 = Date.parse("2026-12-02T03:00:00Z");
+const MINUTE = 60_000;
+
+async function agent(root: string, clock: FakeClock): Promise<{ check: Check; state: NodeState; scheduler: Scheduler }> {
+  const host = new RootedHost(root);
+  const check = createKernelCheck(kernelSettings.parse({}, "checks.kernel"), {
+    kubelet: new KubeletLocator(host, clock),
+    journal: testJournalReader(root, clock),
+  });
+  const state = new NodeState([check], [], { consecutiveRuns: 1, holdMs: 0, flapTransitions: 100, flapWindowMs: 1000 }, silentLog);
+  const scheduler = new Scheduler([check], { host, clock, state, log: silentLog, logFor: () => silentLog, jitterRatio: 0 });
+  stop = async () => {
+    await scheduler.stop(0);
+    await check.close?.();
+  };
+  return { check, state, scheduler };
+}
+
+describe("kernel check: the journal's kernel messages, judged and cleared", () => {
+  it("three system OOM kills make KernelUnhealthy True; 30 minutes without one and it is False again", async () => {
+    fixture = await fixtureRoot();
+    await writeJournal(fixture.root, [
+      unitEntry(T0 - 2 * MINUTE, "kubelet.service", 900, 'I1202 02:58:00.000000     900 kubelet.go:2400] "SyncLoop ADD" source="api"'),
+      // Before the look-back (10 min): never read.
+      kernelEntry(T0 - 20 * MINUTE, "Out of memory: Killed process 1001 (java) total-vm:4512340kB, anon-rss:2096112kB, file-rss:0kB, shmem-rss:0kB", 3),
+      kernelEntry(
+        T0 - 3 * MINUTE,
+        "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/kubepods/besteffort/pod7c1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6/0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9,task=python3,pid=7734,uid=0",
+      ),
+      kernelEntry(T0 - 3 * MINUTE, "Out of memory: Killed process 7734 (python3) total-vm:10252388kB, anon-rss:7816320kB, file-rss:0kB, shmem-rss:0kB", 3),
+      kernelEntry(T0 - 2 * MINUTE, "Out of memory: Killed process 7801 (python3) total-vm:10252388kB, anon-rss:7816320kB, file-rss:0kB, shmem-rss:0kB", 3),
+      kernelEntry(T0 - 1 * MINUTE, "Out of memory: Killed process 7902 (python3) total-vm:10252388kB, anon-rss:7816320kB, file-rss:0kB, shmem-rss:0kB", 3),
+      kernelEntry(
+        T0 - 1 * MINUTE,
+        "Memory cgroup out of memory: Killed process 48211 (java) total-vm:4512340kB, anon-rss:2096112kB, file-rss:20212kB, shmem-rss:0kB",
+        3,
+      ),
+      kernelEntry(T0 - 1 * MINUTE, "oom_reaper: reaped process 7902 (python3), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB"),
+    ]);
+    const clock = new FakeClock(T0);
+    const { state, scheduler } = await agent(fixture.root, clock);
+
+    const [run] = await scheduler.runOnce();
+    const oom = run?.findings.find((f) => f.reason === "NodeOutOfMemory");
+    assert.ok(oom, JSON.stringify(run?.findings, null, 1));
+    assert.equal(oom.severity, "critical");
+    assert.match(oom.message, /killed python3 \(pid 7902\) \(3 system OOM kills in 30 min/);
+    const read = run?.findings.find((f) => f.reason === "KernelMessagesRead");
+    const evidence = read?.evidence as unknown as KernelReadEvidence;
+    assert.deepEqual(evidence.oom.kills, { global: 3, memcg: 1 }, "the kill before the look-back is not read; the unit's line is not the kernel's");
+    assert.equal(evidence.kernelCounters.lines["journal"]?.noise, 1);
+    assert.match(read?.message ?? "", /OOM kills since start: 3 system, 1 at a container's limit/);
+    assert.equal(state.condition("KernelUnhealthy")?.status, "True");
+    assert.equal(state.condition("KernelUnhealthy")?.reason, "NodeOutOfMemory");
+    assert.equal(state.condition("FilesystemErrors")?.status, "False");
+
+    // 20 minutes on: still within the window.
+    await clock.advance(20 * MINUTE);
+    await scheduler.runOnce();
+    assert.equal(state.condition("KernelUnhealthy")?.status, "True");
+
+    // The window (30 min) has passed since the last kill: the condition clears by itself.
+    await clock.advance(11 * MINUTE);
+    await scheduler.runOnce();
+    const cleared = state.condition("KernelUnhealthy");
+    assert.equal(cleared?.status, "False");
+    assert.equal(cleared?.reason, "KernelHealthy");
+  });
+});
