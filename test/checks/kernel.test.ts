@@ -7,13 +7,16 @@
  * engine's conditions.
  */
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { afterEach, describe, it } from "node:test";
 import { createKernelCheck, kernelSettings, type KernelReadEvidence } from "../../src/checks/kernel/index.js";
 import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
 import { KubeletLocator } from "../../src/node/kubelet/locator.js";
 import { RootedHost } from "../../src/node/host.js";
-import type { Check } from "../../src/types.js";
+import { createMetricsSink } from "../../src/sinks/metrics/index.js";
+import type { Check, Finding } from "../../src/types.js";
+import { runTool } from "../support/tools.js";
 import { silentLog } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
@@ -95,5 +98,56 @@ describe("kernel check: the journal's kernel messages, judged and cleared", () =
     const cleared = state.condition("KernelUnhealthy");
     assert.equal(cleared?.status, "False");
     assert.equal(cleared?.reason, "KernelHealthy");
+  });
+});
+
+describe("kernel check: its series", () => {
+  it("node_doctor_kernel_events_total by reason and node_doctor_kernel_oom_kills_total by kind count what was read, pass promtool and are documented", async () => {
+    fixture = await fixtureRoot();
+    const kills = Array.from({ length: 5 }, (_, i) =>
+      kernelEntry(
+        T0 - 5 * MINUTE + i * 1000,
+        `Memory cgroup out of memory: Killed process ${2000 + i} (stress) total-vm:268380kB, anon-rss:262144kB, file-rss:264kB, shmem-rss:0kB`,
+        3,
+      ),
+    );
+    await writeJournal(fixture.root, [
+      ...kills,
+      kernelEntry(T0 - 4 * MINUTE, "Out of memory: Killed process 7734 (python3) total-vm:10252388kB, anon-rss:7816320kB, file-rss:0kB, shmem-rss:0kB", 3),
+      kernelEntry(T0 - 4 * MINUTE, "INFO: task jbd2/sda1-8:412 blocked for more than 120 seconds.", 3),
+      kernelEntry(
+        T0 - 4 * MINUTE,
+        "NVRM: Xid (PCI:0000:86:00): 48, pid=20374, name=python, An uncorrectable double bit error (DBE) has been detected on GPU in the framebuffer at partition 6, subpartition 0.",
+        4,
+      ),
+    ]);
+    const clock = new FakeClock(T0);
+    const { scheduler, check } = await agent(fixture.root, clock);
+    const metrics = createMetricsSink({ nodeName: "w", version: "1", checkNames: [check.name] });
+    const view = { conditions: () => [], condition: () => undefined, lastRun: () => undefined, runs: () => [], firstRoundDone: () => true };
+    for (let i = 0; i < 2; i++) {
+      const [run] = await scheduler.runOnce();
+      metrics.onCheckRun?.({ check: check.name, startedAtMs: 0, durationMs: 1, outcome: "ok", findings: run?.findings ?? ([] as Finding[]) }, view);
+    }
+    const text = await metrics.registry.metrics();
+    assert.match(text, /node_doctor_kernel_events_total\{reason="ContainerOOMKilled",node="w"\} 5\n/);
+    assert.match(text, /node_doctor_kernel_events_total\{reason="NodeOutOfMemory",node="w"\} 1\n/);
+    assert.match(text, /node_doctor_kernel_events_total\{reason="TaskHung",node="w"\} 1\n/);
+    assert.match(text, /node_doctor_kernel_events_total\{reason="GpuXidNeedsReset",node="w"\} 1\n/);
+    assert.match(text, /node_doctor_kernel_events_total\{reason="Ext4Error",node="w"\} 0\n/);
+    assert.match(text, /node_doctor_kernel_oom_kills_total\{kind="memcg",node="w"\} 5\n/);
+    assert.match(text, /node_doctor_kernel_oom_kills_total\{kind="global",node="w"\} 1\n/);
+    assert.match(text, /node_doctor_kernel_messages_total\{source="journal",result="matched",node="w"\} 8\n/);
+    const lint = await runTool("promtool", ["check", "metrics"], { input: text });
+    assert.equal(lint.code, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`);
+    const doc = await readFile(new URL("../../docs/metrics.md", import.meta.url), "utf8");
+    for (const family of [
+      "node_doctor_kernel_events_total",
+      "node_doctor_kernel_oom_kills_total",
+      "node_doctor_kernel_messages_total",
+      "node_doctor_kernel_kmsg_lost_total",
+    ]) {
+      assert.ok(doc.includes(`\`${family}\``), `${family} is not in docs/metrics.md`);
+    }
   });
 });

@@ -23,6 +23,7 @@ import type { Check } from "../../types.js";
 import { defineCheck } from "../define.js";
 import { KernelReader, type OomSnapshot } from "./gather.js";
 import { judgeKernel } from "./judge.js";
+import { kernelMetrics } from "./metrics.js";
 import { REASONS } from "./reasons.js";
 import { KERNEL_REASONS, SIGNATURES } from "./signatures.js";
 
@@ -141,4 +142,4 @@ export function createKernelCheck(settings: KernelSettings, deps: KernelDeps, si
   };
 }
 
-export const kernelCheck = defineCheck({ settings: kernelSettings, create: createKernelCheck, reasons: REASONS });
+export const kernelCheck = defineCheck({ settings: kernelSettings, create: createKernelCheck, reasons: REASONS, metrics: kernelMetrics });
