@@ -84,6 +84,10 @@ export function journalctlArgs(options: { directory: string; match: JournalMatch
   return args;
 }
 
+/** While following, after a read smaller than FOLLOW_BATCH_BYTES the pipe is read again only after this long. */
+const FOLLOW_BATCH_MS = 500;
+const FOLLOW_BATCH_BYTES = 16 * 1024;
+
 export type SkippedResult = "unmatched" | "dropped" | "unparseable";
 
 export interface JournalSubscriberSpec {
@@ -366,11 +370,19 @@ export class JournalReader {
     this.status_.running = true;
     const splitter = new LineSplitter(options.maxLineBytes);
     let stderr = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
+    const stdout = child.stdout;
+    stdout?.on("data", (chunk: Buffer) => {
       if (this.child !== child) return;
       this.startChunk(chunk);
       splitter.push(chunk, this.onLineRange);
       this.endChunk();
+      // Following, journalctl writes each entry as it comes: a steady trickle (an OOM storm's 75 lines/s)
+      // woke the agent per entry. After a small read the pipe is left to gather for FOLLOW_BATCH_MS
+      // (bench/kernel-flood.ts: docs/performance.md); a large read means a backlog, read on at once.
+      if (this.status_.caughtUp && stdout && chunk.length < FOLLOW_BATCH_BYTES && !stdout.isPaused()) {
+        stdout.pause();
+        options.clock.setTimeout(() => stdout.resume(), FOLLOW_BATCH_MS);
+      }
     });
     child.stderr?.on("data", (chunk: Buffer) => {
       if (stderr.length < 2048) stderr += chunk.toString("utf8");

@@ -54,20 +54,22 @@ export class OomTracker {
     const summary = this.summary && this.summary.pid === pid && Math.abs(timeMs - this.summary.timeMs) <= SUMMARY_MAX_AGE_MS ? this.summary : undefined;
     // The kill line says which; the summary's constraint agrees (CONSTRAINT_MEMCG for a cgroup's limit).
     const kind: OomKind = signature.id === "oom-memcg" || summary?.constraint === "CONSTRAINT_MEMCG" ? "memcg" : "global";
-    const kill: OomKill = { kind, timeMs, task: groups["task"] ?? "", pid };
-    if (summary?.memcg) {
-      kill.memcg = summary.memcg;
-      const owner = cgroupOwner(summary.memcg);
-      if (owner.podUid) kill.podUid = owner.podUid;
-      if (owner.containerId) kill.containerId = owner.containerId;
-    }
     this.kills[kind]++;
+    // A flood is thousands a minute: keep the raw facts; the pod and container are read from the path only for the few kept (snapshot).
+    const kill: OomKill = { kind, timeMs, task: groups["task"] ?? "", pid, ...(summary?.memcg ? { memcg: summary.memcg } : {}) };
+    if (this.recent.length >= MAX_RECENT_KILLS) this.recent.shift();
     this.recent.push(kill);
-    if (this.recent.length > MAX_RECENT_KILLS) this.recent.shift();
   }
 
   snapshot(): OomSnapshot {
-    return { kills: { ...this.kills }, recent: this.recent.map((k) => ({ ...k })) };
+    return {
+      kills: { ...this.kills },
+      recent: this.recent.map((k) => {
+        if (!k.memcg) return { ...k };
+        const owner = cgroupOwner(k.memcg);
+        return { ...k, ...(owner.podUid ? { podUid: owner.podUid } : {}), ...(owner.containerId ? { containerId: owner.containerId } : {}) };
+      }),
+    };
   }
 }
 
