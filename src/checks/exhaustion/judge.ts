@@ -8,25 +8,16 @@ import { sh } from "../../text/shell.js";
 import type { Finding, Severity } from "../../types.js";
 import type { CgroupPids, ExhaustionFacts, PressureResource } from "./gather.js";
 import { REASONS } from "./reasons.js";
+import type { CommonCheckSettings } from "../../config/config.js";
+import type { ExhaustionSettings } from "./index.js";
 
 export const EXHAUSTION_REASONS = REASONS.names;
 type Reason = keyof typeof REASONS.reasons;
 
 export const CONDITION = "NodeResourceExhausted";
 
-export interface JudgeSettings {
-  threadsWarningPercent: number;
-  threadsCriticalPercent: number;
-  podPidsWarningPercent: number;
-  conntrackWarningPercent: number;
-  conntrackCriticalPercent: number;
-  conntrackDropsPerMinuteCritical: number;
-  conntrackInsertFailedPerMinuteWarning: number;
-  fileHandlesWarningPercent: number;
-  fileHandlesCriticalPercent: number;
-  pressureFullAvg60WarningPercent: number;
-  pressureFullAvg300CriticalPercent: number;
-}
+/** The thresholds the judge reads: the check's settings (inferred from their schema) but the scheduling and where to gather. */
+export type JudgeSettings = Omit<ExhaustionSettings, keyof CommonCheckSettings | "podCgroupParents">;
 
 export const CONNTRACK_EVENTS = ["drop", "early_drop", "insert_failed"] as const;
 export type ConntrackEvent = (typeof CONNTRACK_EVENTS)[number];

@@ -13,6 +13,7 @@ import type { Signature } from "../../node/logs/signatures.js";
 import { asPlainText, LogWatch, type ReadReport } from "../../node/logs/watch.js";
 import type { CheckContext, KernelFilesystemReport } from "../../types.js";
 import { KERNEL_REASONS, NOISE } from "./signatures.js";
+import type { KernelSettings } from "./index.js";
 
 export type OomKind = "global" | "memcg";
 
@@ -119,13 +120,8 @@ export class FilesystemTracker {
   }
 }
 
-export interface KernelReadSettings {
-  lookbackMinutes: number;
-  journal: { enabled: boolean };
-  kmsg: { enabled: boolean; path: string; maxRecordsPerRun: number };
-  samplesPerSecond: number;
-  timeoutSeconds: number;
-}
+/** What reading the kernel's messages needs of the check's settings (inferred from their schema). */
+export type KernelReadSettings = Pick<KernelSettings, "lookbackMinutes" | "journal" | "kmsg" | "samplesPerSecond" | "timeoutSeconds">;
 
 export interface KernelObservation {
   active: ActiveSignature[];

@@ -9,18 +9,17 @@ import { sh } from "../../text/shell.js";
 import type { Finding, Severity } from "../../types.js";
 import { OVERLAY_DEVICES, usesBridge, type ConnectProbe, type DnsProbe, type NetworkFacts, type SysctlName } from "./gather.js";
 import { REASONS } from "./reasons.js";
+import type { NetworkSettings } from "./index.js";
 import { formatDuration } from "../../text/format.js";
 
 export const NETWORK_REASONS = REASONS.names;
 type Reason = keyof typeof REASONS.reasons;
 
-export interface JudgeSettings {
-  requireDefaultRoute: boolean;
-  linkFlapsWarning: number;
-  linkFlapWindowSeconds: number;
+/** The thresholds the judge reads (the check's settings, inferred from their schema), the DNS deadline in ms and the node's name. */
+export type JudgeSettings = Pick<NetworkSettings, "requireDefaultRoute" | "linkFlapsWarning" | "linkFlapWindowSeconds"> & {
   dnsTimeoutMs: number;
   nodeName?: string;
-}
+};
 
 export interface JudgeInput {
   facts: NetworkFacts;
