@@ -20,7 +20,7 @@ import { buildStampedKubelet } from "../support/go-binary.js";
 import { runCli } from "../support/cli.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { kubeReaderFor } from "../support/kube.js";
-import { FIXTURES as FIXTURES_DIR, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 
 // ---------------------------------------------------------------------------
 // Fixture host roots
@@ -437,15 +437,8 @@ describe("kubelet-config check on fixture hosts", () => {
 
 describe("kubelet-config from the command line", () => {
   it("`node-doctor check --only kubelet-config` on the unregistered node exits 2 with KubeconfigIgnored in its JSON", async () => {
-    const result = await runCli([
-      "check",
-      "--host-root",
-      join(FIXTURES_DIR, "unregistered-node-kubeconfig-ignored"),
-      "--only",
-      "kubelet-config",
-      "--output",
-      "json",
-    ]);
+    fixture = await fixtureRoot("unregistered-node-kubeconfig-ignored");
+    const result = await runCli(["check", "--host-root", fixture.root, "--only", "kubelet-config", "--output", "json"]);
     assert.equal(result.code, 2, result.stderr);
     const { findings } = JSON.parse(result.stdout) as { findings: Finding[] };
     const ignored = findings.find((f) => f.reason === "KubeconfigIgnored");

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { RootedHost } from "../../src/node/host.js";
 import { expandCommand, flagSources, parseEnvironmentFile, readUnitCommand, splitWords } from "../../src/node/unit-file.js";
-import { FIXTURES } from "../support/fixture-root.js";
+import { fixtureRoot } from "../support/fixture-root.js";
 
 async function root(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "node-doctor-unit-"));
@@ -18,8 +18,10 @@ async function root(files: Record<string, string>): Promise<string> {
 }
 
 describe("systemd unit command line", () => {
-  it("kubeadm's layout: unit, 10-kubeadm.conf, kubeadm-flags.env and /etc/default/kubelet", async () => {
-    const unit = await readUnitCommand(new RootedHost(join(FIXTURES, "refused-flags-crashloop")), "kubelet.service");
+  it("kubeadm's layout: unit, 10-kubeadm.conf, kubeadm-flags.env and /etc/default/kubelet", async (t) => {
+    const fixture = await fixtureRoot("refused-flags-crashloop");
+    t.after(() => fixture.cleanup());
+    const unit = await readUnitCommand(new RootedHost(fixture.root), "kubelet.service");
     assert.deepEqual(unit?.argv, [
       "/usr/bin/kubelet",
       "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",

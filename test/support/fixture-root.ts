@@ -3,13 +3,55 @@
  * temp dir per test, optionally with real tmpfs mounts inside it (tests run as
  * root), and the node's /proc/1/mountinfo written from the kernel's own lines
  * for those mounts.
+ *
+ * A case holds only what makes it that case: its `fixture.json` names the
+ * fixture it is laid over (`over`, that fixture's own recipe followed first),
+ * the base's node paths it does not have (`without`), and single files taken
+ * from another fixture (`files`: node path → "<fixture>/<path>", the real
+ * published file a base fixture holds). Its SOURCES.md says where each file
+ * comes from; neither file is part of the node's tree.
  */
 import { execFileSync } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
+
+/** A fixture's fixture.json: how its tree is made from other fixtures' before its own files go on top. */
+export interface FixtureRecipe {
+  over?: string;
+  without?: string[];
+  files?: Record<string, string>;
+}
+
+/** Files of a fixture's folder that describe it rather than the node. */
+const NOT_THE_NODE = new Set(["SOURCES.md", "fixture.json"]);
+
+export async function fixtureRecipe(name: string): Promise<FixtureRecipe | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(FIXTURES, name, "fixture.json"), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  return JSON.parse(text) as FixtureRecipe;
+}
+
+/** Writes fixture `name`'s node tree into `root`: its base first (recursively), then what it removes, takes and holds. */
+export async function composeFixture(name: string, root: string, chain: readonly string[] = []): Promise<void> {
+  if (chain.includes(name)) throw new Error(`test/fixtures: ${[...chain, name].join(" → ")} is laid over itself`);
+  const dir = join(FIXTURES, name);
+  const recipe = await fixtureRecipe(name);
+  if (recipe?.over) await composeFixture(recipe.over, root, [...chain, name]);
+  for (const nodePath of recipe?.without ?? []) await rm(join(root, nodePath), { recursive: true, force: true });
+  for (const [nodePath, source] of Object.entries(recipe?.files ?? {})) {
+    await mkdir(dirname(join(root, nodePath)), { recursive: true });
+    await cp(join(FIXTURES, source), join(root, nodePath), { verbatimSymlinks: true });
+  }
+  await cp(dir, root, { recursive: true, verbatimSymlinks: true, filter: (src) => !(dirname(src) === dir && NOT_THE_NODE.has(src.slice(dir.length + 1))) });
+}
 
 export interface FixtureRoot {
   root: string;
@@ -44,25 +86,28 @@ export async function fixtureRoot(name?: string, options: { tmpfsRoot?: boolean;
     mounted.push(root);
   }
   if (options.over) {
-    await cp(join(FIXTURES, options.over), root, { recursive: true, verbatimSymlinks: true });
-    await rm(join(root, "SOURCES.md"), { force: true });
+    await composeFixture(options.over, root);
     for (const nodePath of options.without ?? []) await rm(join(root, nodePath), { recursive: true, force: true });
   }
-  if (name) await cp(join(FIXTURES, name), root, { recursive: true, verbatimSymlinks: true });
+  if (name) await composeFixture(name, root);
   const fixture: FixtureRoot = {
     root,
     async mountTmpfs(nodePath, options) {
       const dir = join(root, nodePath);
       await mkdir(dir, { recursive: true });
+      // The mount hides what the fixture has there: set it aside, and put it on the tmpfs.
+      const aside = await mkdtemp(join(tmpdir(), "node-doctor-aside-"));
+      await cp(dir, aside, { recursive: true, verbatimSymlinks: true });
       const opts = [`size=${options.size}`, ...(options.inodes ? [`nr_inodes=${options.inodes}`] : [])];
       try {
         execFileSync("mount", ["-t", "tmpfs", "-o", opts.join(","), "tmpfs", dir], { stdio: "pipe" });
       } catch (error) {
+        await rm(aside, { recursive: true, force: true });
         throw new Error(`mounting a tmpfs at ${dir} failed (the disk tests need root and mount(8)): ${String((error as { stderr?: Buffer }).stderr ?? error)}`);
       }
       mounted.push(dir);
-      // The mount hides what the fixture had there: copy it onto the tmpfs.
-      if (name) await cp(join(FIXTURES, name, nodePath), dir, { recursive: true, verbatimSymlinks: true }).catch(() => undefined);
+      await cp(aside, dir, { recursive: true, verbatimSymlinks: true });
+      await rm(aside, { recursive: true, force: true });
       if (options.readOnly) remountReadOnly(dir);
       return dir;
     },
