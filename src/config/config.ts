@@ -4,7 +4,7 @@
  * problem becomes one ConfigError line naming where it came from and the key.
  */
 import { readFile } from "node:fs/promises";
-import { parseUntrustedYaml } from "../text/yaml.js";
+import { parseUntrustedYaml, YamlLimitError } from "../text/yaml.js";
 import { LOCAL_REPAIR_CLASSES } from "../types.js";
 import {
   ConfigError,
@@ -197,6 +197,7 @@ async function readConfigFile(path: string): Promise<unknown> {
     const value = parseUntrustedYaml(text);
     return value ?? {};
   } catch (error) {
+    if (error instanceof YamlLimitError) throw new ConfigError(`config ${path}`, error.message);
     const first = errorLine(error);
     throw new ConfigError(`config ${path}`, `invalid YAML: ${first}`);
   }

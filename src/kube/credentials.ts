@@ -17,7 +17,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parseUntrustedYaml } from "../text/yaml.js";
+import { parseUntrustedYaml, YamlLimitError } from "../text/yaml.js";
 import type { Credentials } from "./transport.js";
 import { resolveKubeconfig, type PemSource } from "../node/kubelet/kubeconfig.js";
 import { errorLine, errorText } from "../text/format.js";
@@ -124,6 +124,7 @@ export async function readKubeconfigDocument(path: string): Promise<Record<strin
   try {
     doc = parseUntrustedYaml(text);
   } catch (error) {
+    if (error instanceof YamlLimitError) throw new KubeConfigError(`kubeconfig ${path}`, error.message);
     throw new KubeConfigError(`kubeconfig ${path}`, `invalid YAML: ${errorLine(error)}`);
   }
   if (doc === null || doc === undefined) return null;

@@ -10,6 +10,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import type { Duplex } from "node:stream";
 import type { ApiTiming } from "../types.js";
+import { JsonDepthError, parseUntrustedJson } from "../text/json.js";
 
 /** What a request authenticates and verifies with, resolved from in-cluster config or a kubeconfig. */
 export interface Credentials {
@@ -272,9 +273,13 @@ export class Transport {
           let body: unknown = undefined;
           if (text) {
             try {
-              body = JSON.parse(text);
-            } catch {
+              body = parseUntrustedJson(text);
+            } catch (error) {
               const status = res.statusCode ?? 0;
+              if (error instanceof JsonDepthError) {
+                reject(fail(`answer ${status} is ${error.message}`));
+                return;
+              }
               if (status >= 200 && status < 300) {
                 reject(fail(`answer ${status} is not JSON`));
                 return;

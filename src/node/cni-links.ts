@@ -7,6 +7,7 @@
  * check compares with the node's links.
  */
 import { isRecord } from "../types.js";
+import { parseUntrustedJson } from "../text/json.js";
 
 /** The bridge plugin's default bridge name (containernetworking/plugins, plugins/main/bridge). */
 export const DEFAULT_CNI_BRIDGE = "cni0";
@@ -27,7 +28,7 @@ export interface CniPluginLink {
 export function cniPluginLinks(text: string): CniPluginLink[] {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseUntrustedJson(text);
   } catch {
     return [];
   }

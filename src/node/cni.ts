@@ -11,6 +11,7 @@ import type { Host } from "../types.js";
 import { containerdCniDirsOf, containerdConfigFromText, type ContainerdCniDirs, type ContainerdConfig } from "./containerd-config.js";
 import { errorText } from "../text/format.js";
 import { isRecord } from "../types.js";
+import { parseUntrustedJson } from "../text/json.js";
 
 export const DEFAULT_CNI_CONF_DIR = "/etc/cni/net.d";
 export const DEFAULT_CNI_BIN_DIRS = ["/opt/cni/bin"];
@@ -69,7 +70,7 @@ export function parseCniConfig(path: string, text: string): CniConfigFile {
   const file: CniConfigFile = { path, pluginTypes: [] };
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseUntrustedJson(text);
   } catch (error) {
     file.problem = `is not valid JSON (${errorText(error)})`;
     return file;

@@ -178,6 +178,8 @@ export interface Fault {
   delayMs?: number;
   /** Never answer; the connection stays open until the client gives up. */
   hang?: boolean;
+  /** Answer 200 with this text as the body, whatever it is (a hostile server or proxy: garbage, a deeply nested document). */
+  rawBody?: string;
   /** How many matching requests it applies to (default: all, until clearFaults). */
   times?: number;
 }
@@ -1095,6 +1097,11 @@ preferences: {}
           new HttpError(fault.status, STATUS_REASONS[fault.status] ?? "Unknown", `injected ${fault.status} for ${record.verb} ${record.resource}`),
           { headers },
         );
+      }
+      if (fault?.rawBody !== undefined) {
+        record.status = 200;
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(fault.rawBody) }).end(fault.rawBody);
+        return;
       }
       // /version and discovery are readable without credentials on a real cluster (system:public-info-viewer).
       if (!user && route.resource !== "version") throw new HttpError(401, "Unauthorized", "Unauthorized");

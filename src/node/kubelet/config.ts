@@ -8,7 +8,7 @@
  * `--config-dir` alone). "A flag overrides the config" is written here once.
  */
 import { YAMLParseError } from "yaml";
-import { parseUntrustedYaml } from "../../text/yaml.js";
+import { parseUntrustedYaml, YamlLimitError } from "../../text/yaml.js";
 import { HostPathError } from "../host.js";
 import { throwIfOwnFailure, isAbsent } from "../could-not-look.js";
 import type { Host } from "../../types.js";
@@ -60,6 +60,7 @@ export function parseYamlMapping(nodePath: string, text: string): LoadedDocument
   try {
     value = parseUntrustedYaml(text);
   } catch (error) {
+    if (error instanceof YamlLimitError) return { path: nodePath, ok: false, problem: `${nodePath}: ${error.message}` };
     const detail =
       error instanceof YAMLParseError && error.linePos?.[0]
         ? `line ${error.linePos[0].line}: ${(error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`
