@@ -3,7 +3,8 @@ import { defineReasons } from "../types.js";
 
 export const REASONS = defineReasons({
   check: "engine",
-  intro: "Findings the engine makes when a check could not look. They feed every\ncondition the check owns.",
+  intro:
+    "Findings the engine makes when a check could not look, and when a check\nreported more than the engine keeps. They feed every condition the check owns.",
   reasons: {
     CheckFailed: {
       severities: ["unknown"],
@@ -24,6 +25,13 @@ export const REASONS = defineReasons({
         "the previous run of the check is still going after its timeout (it is stuck in I/O that could not be interrupted); node-doctor does not start another on top. `/readyz` reports the check as stuck.",
       remedy:
         "the usual cause is a hung filesystem; `cat /proc/<pid>/stack` of the agent shows where it waits. Restarting the pod clears it once the mount recovers.",
+      repair: "none",
+    },
+    FindingsCapped: {
+      severities: ["warning", "critical", "unknown", "ok"],
+      meaning:
+        "one run of the check reported more than 100 findings (10,000 stale conditions on the Node, a directory of thousands of broken files): the worst 100 are kept and this one finding per condition counts the rest by reason and quotes the first of them, so `/findings`, Events and metrics stay bounded.",
+      remedy: "fix what the kept findings say; the ones left out are of the same kinds, counted in the message and in `evidence.reasons`.",
       repair: "none",
     },
   },

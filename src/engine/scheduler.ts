@@ -15,6 +15,7 @@ import { REASONS } from "./reasons.js";
 import { errorText, formatDuration, formatLimit } from "../text/format.js";
 import { deadline, DeadlineError, within } from "../time/deadline.js";
 import { shutdownClock } from "../time/clock.js";
+import { capFindings, MAX_FINDINGS_PER_CHECK } from "./cap.js";
 
 /** A clock estimate older than this is not trusted to correct "now". */
 export const CLOCK_ESTIMATE_MAX_AGE_MS = 15 * 60 * 1000;
@@ -184,7 +185,7 @@ export class Scheduler {
     const startedAtMs = clock.now();
     const startedMonotonic = clock.monotonic();
     const finish = (run: Omit<CheckRun, "check" | "startedAtMs" | "durationMs">): CheckRun => {
-      const findings = run.findings.map((f) => this.withRepairClass(f));
+      const findings = capFindings(run.findings, MAX_FINDINGS_PER_CHECK, ENGINE_REASONS.FindingsCapped).map((f) => this.withRepairClass(f));
       const record: CheckRun = { check: check.name, startedAtMs, durationMs: clock.monotonic() - startedMonotonic, ...run, findings };
       state.record(record, clock.now());
       return record;
