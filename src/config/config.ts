@@ -3,7 +3,6 @@
  * (NODE_NAME, NODE_DOCTOR_*) < flags. Every layer is validated; the first
  * problem becomes one ConfigError line naming where it came from and the key.
  */
-import { readFile } from "node:fs/promises";
 import { parseUntrustedYaml, YamlLimitError } from "../text/yaml.js";
 import { LOCAL_REPAIR_CLASSES } from "../types.js";
 import {
@@ -184,13 +183,15 @@ const FLAG_FOR_KEY: Record<keyof ConfigOverrides, string> = {
   kubeconfig: "--kubeconfig",
 };
 
-async function readConfigFile(path: string): Promise<unknown> {
+/** Reads the agent's own config file: bounded, regular files only (main passes node/host.ts's readOwnFile). */
+export type ReadOwnFile = (path: string) => Promise<string>;
+
+async function readConfigFile(path: string, read: ReadOwnFile): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await read(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const problem = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : String(error);
+    const problem = error instanceof Error && "problem" in error && typeof error.problem === "string" ? error.problem : String(error);
     throw new ConfigError(`--config ${path}`, problem);
   }
   try {
@@ -211,9 +212,10 @@ export async function loadConfig<C extends Record<string, Schema<unknown>>>(
   schema: Schema<AgentConfig<C>>,
   fromEnv: ConfigOverrides,
   fromFlags: ConfigOverrides,
+  read: ReadOwnFile,
 ): Promise<AgentConfig<C>> {
   const configFile = fromFlags.configFile ?? fromEnv.configFile;
-  const fileValue = configFile ? await readConfigFile(configFile) : {};
+  const fileValue = configFile ? await readConfigFile(configFile, read) : {};
   if (fileValue === null || typeof fileValue !== "object" || Array.isArray(fileValue)) {
     throw new ConfigError(`config ${configFile}`, `expected a mapping at the top level, got ${Array.isArray(fileValue) ? "a list" : typeof fileValue}`);
   }

@@ -15,7 +15,7 @@
  *
  * Errors are KubeConfigError: one line naming the file and the key.
  */
-import { readFile } from "node:fs/promises";
+import { HostPathError, readOwnFile } from "../node/host.js";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseUntrustedYaml, YamlLimitError } from "../text/yaml.js";
 import type { Credentials } from "./transport.js";
@@ -33,6 +33,13 @@ export class KubeConfigError extends Error {
   }
 }
 
+/** A bearer token is a few KiB at most (a projected service account token is about 1 KiB). */
+const MAX_TOKEN_BYTES = 64 * 1024;
+
+function problemOf(error: unknown): string {
+  return error instanceof HostPathError ? error.problem : error instanceof Error ? error.message : String(error);
+}
+
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 /** client-go re-reads a projected token file at most once a minute. */
 export const TOKEN_REREAD_MS = 60_000;
@@ -45,11 +52,11 @@ export function fileToken(path: string, monotonic: () => number = () => performa
       if (cached && monotonic() - cached.atMs < TOKEN_REREAD_MS) return cached.value;
       let text: string;
       try {
-        text = await readFile(path, "utf8");
+        text = await readOwnFile(path, MAX_TOKEN_BYTES);
       } catch (error) {
         // A rotation in flight can briefly hide the file: keep the last token rather than send none.
         if (cached) return cached.value;
-        throw new KubeConfigError(path, `cannot read the token: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+        throw new KubeConfigError(path, `cannot read the token: ${problemOf(error)}`);
       }
       const value = text.trim();
       if (!value) throw new KubeConfigError(path, "the token file is empty");
@@ -69,15 +76,16 @@ export async function inClusterCredentials(env: NodeJS.ProcessEnv = process.env,
   if (!host || !port) return undefined;
   const tokenPath = `${dir}/token`;
   try {
-    await readFile(tokenPath);
-  } catch {
-    return undefined;
+    await readOwnFile(tokenPath, MAX_TOKEN_BYTES);
+  } catch (error) {
+    if (error instanceof HostPathError && error.code === "ENOENT") return undefined;
+    throw new KubeConfigError(tokenPath, `cannot read the service account token: ${problemOf(error)}`);
   }
   let ca: string;
   try {
-    ca = await readFile(`${dir}/ca.crt`, "utf8");
+    ca = await readOwnFile(`${dir}/ca.crt`);
   } catch (error) {
-    throw new KubeConfigError(`${dir}/ca.crt`, `cannot read the service account CA: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new KubeConfigError(`${dir}/ca.crt`, `cannot read the service account CA: ${problemOf(error)}`);
   }
   const token = fileToken(tokenPath);
   const hostPart = host.includes(":") ? `[${host}]` : host;
@@ -102,9 +110,9 @@ async function readPem(source: PemSource, entry: string, key: string): Promise<s
     return text;
   }
   try {
-    return await readFile(source.path, "utf8");
+    return await readOwnFile(source.path);
   } catch (error) {
-    throw new KubeConfigError(where, `cannot read ${source.path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new KubeConfigError(where, `cannot read ${source.path}: ${problemOf(error)}`);
   }
 }
 
@@ -115,10 +123,9 @@ async function readPem(source: PemSource, entry: string, key: string): Promise<s
 export async function readKubeconfigDocument(path: string): Promise<Record<string, unknown> | null> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readOwnFile(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new KubeConfigError(`kubeconfig ${path}`, code === "ENOENT" ? "does not exist" : code === "EACCES" ? "permission denied" : String(code ?? error));
+    throw new KubeConfigError(`kubeconfig ${path}`, problemOf(error));
   }
   let doc: unknown;
   try {

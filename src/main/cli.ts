@@ -17,6 +17,7 @@ import { CHECK_NAMES, checkSelectorProblem } from "../checks/index.js";
 import { exitCodeFor, renderText } from "../sinks/text.js";
 import { renderJson } from "../sinks/json.js";
 import { describeLine, describeNode } from "../node/kubelet/describe.js";
+import { readOwnFile } from "../node/host.js";
 import { LOG_FORMATS, type LogFormat } from "../telemetry/log.js";
 import { AGENT_NODE_FLAGS } from "../../scripts/node-flags.mjs";
 import { errorText, isoTimeMs } from "../text/format.js";
@@ -154,7 +155,7 @@ async function commandCheck(args: string[]): Promise<number> {
   if (output !== "text" && output !== "json") throw new UsageError(`--output: expected text or json, got ${JSON.stringify(output)}`);
   const only = parseOnly(values.only);
   const fromFlags = overridesFromFlags(values);
-  const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), fromFlags);
+  const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), fromFlags, readOwnFile);
   for (const selector of only ?? []) {
     const problem = checkSelectorProblem(selector, config.checks);
     if (problem) throw new UsageError(`--only: ${problem}`);
@@ -176,7 +177,7 @@ async function commandCheck(args: string[]): Promise<number> {
 async function commandRun(args: string[]): Promise<number> {
   const { values } = parse(args, OPTIONS.run);
   if (values.help) return printUsage();
-  const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), overridesFromFlags(values));
+  const config = await loadConfig(configSchema, overridesFromEnvironment(process.env), overridesFromFlags(values), readOwnFile);
   await assertHostRoot(config.hostRoot);
   const log = await createLogger(config.logLevel, parseLogFormat(values["log-format"]));
   const assembly = await assemble(config, { log });

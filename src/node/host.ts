@@ -66,6 +66,22 @@ function toFileStat(st: Stats): FileStat {
   return { kind, size: st.size, mode: st.mode, uid: st.uid, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs };
 }
 
+/** The most node-doctor reads of one of its own inputs: its config, a kubeconfig, a certificate or CA bundle. */
+export const MAX_OWN_FILE_BYTES = 1024 * 1024;
+
+/**
+ * The agent's own inputs (its --config, --kubeconfig and the files it names,
+ * the service account's token and CA) read the way the node's files are:
+ * through RootedHost, so only a regular file is read (a FIFO opens without
+ * blocking and is refused, as are a directory, a device and a link to one,
+ * /dev/zero included) and no more than maxBytes of it. Errors are
+ * HostPathError naming the path and the problem. Relative paths are the
+ * caller's working directory's.
+ */
+export function readOwnFile(filePath: string, maxBytes = MAX_OWN_FILE_BYTES, signal?: AbortSignal): Promise<string> {
+  return OWN_FILES.readText(path.resolve(filePath), { maxBytes, ...(signal ? { signal } : {}) });
+}
+
 /** Normalises a node path to an absolute POSIX path without "..", "." or trailing "/". */
 export function normalizeNodePath(nodePath: string): string {
   return path.posix.resolve("/", nodePath);
@@ -311,3 +327,5 @@ export class RootedHost implements Host {
     }
   }
 }
+
+const OWN_FILES = new RootedHost("/");

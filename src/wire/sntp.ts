@@ -10,6 +10,7 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import { Resolver } from "node:dns/promises";
+import { constants as fsConstants } from "node:fs";
 import { open } from "node:fs/promises";
 import { isIP } from "node:net";
 import { randomBytes } from "node:crypto";
@@ -220,7 +221,8 @@ const MAX_HOSTS_BYTES = 1024 * 1024;
 export async function hostsFileLookup(host: string, file = "/etc/hosts"): Promise<{ address: string; family: 4 | 6 } | undefined> {
   let text: string;
   try {
-    const handle = await open(file, "r");
+    // O_NONBLOCK: a FIFO in its place opens at once (and is no regular file) instead of hanging the lookup.
+    const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     try {
       const st = await handle.stat();
       if (!st.isFile() || st.size > MAX_HOSTS_BYTES) return undefined;

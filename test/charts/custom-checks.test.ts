@@ -17,6 +17,7 @@ import { loadConfig } from "../../src/config/config.js";
 import { configSchema } from "../../src/main/agent.js";
 import { defaultValues, describeSchemaError, findObject, mergeValues, renderChart, valuesValidator, type K8sObject, type Values } from "../support/helm.js";
 import { validateObjects } from "../support/k8s-schema.js";
+import { readOwnFile } from "../../src/node/host.js";
 
 const nfs = { name: "data-mount", condition: "NfsDataMountMissing", probe: { kind: "file", path: "/proc/1/mounts", matches: "^\\S+ /mnt/data nfs4? " } };
 const plugin = { name: "scratch", condition: "ScratchMissing", probe: { kind: "npd-plugin", path: "/etc/node-doctor/plugins/scratch.sh" } };
@@ -32,7 +33,7 @@ async function renderedConfig(overrides: Values) {
   const dir = await mkdtemp(join(tmpdir(), "nd-chart-custom-"));
   try {
     await writeFile(join(dir, "config.yaml"), text);
-    return { rendered, config: await loadConfig(configSchema, {}, { configFile: join(dir, "config.yaml"), hostRoot: "/host" }) };
+    return { rendered, config: await loadConfig(configSchema, {}, { configFile: join(dir, "config.yaml"), hostRoot: "/host" }, readOwnFile) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -16,6 +16,7 @@ import { ConfigError } from "../../src/config/schema.js";
 import { valueRows, withValuesTable } from "../support/chart-readme.js";
 import { CHART, defaultValues, describeSchemaError, findObject, mergeValues, readValuesFile, REPO, renderChart, valuesValidator, type Values } from "../support/helm.js";
 import { validateObjects } from "../support/k8s-schema.js";
+import { readOwnFile } from "../../src/node/host.js";
 
 async function schemaErrors(overrides: Values): Promise<string[]> {
   const validate = await valuesValidator();
@@ -149,7 +150,7 @@ describe("agent configuration from the chart", () => {
         configFile: file,
         ...(flag("host-root") ? { hostRoot: flag("host-root") } : {}),
         ...(flag("listen") ? { listen: flag("listen") } : {}),
-      });
+      }, readOwnFile);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { configSchema } from "../../src/main/agent.js";
 import { loadConfig, overridesFromEnvironment } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/schema.js";
+import { readOwnFile } from "../../src/node/host.js";
 
 const dirs: string[] = [];
 after(async () => {
@@ -23,7 +24,7 @@ async function configFile(text: string): Promise<string> {
 async function errorOf(text: string | undefined, flags: Record<string, string> = {}, env: Record<string, string> = {}): Promise<string> {
   const configFile_ = text === undefined ? undefined : await configFile(text);
   try {
-    await loadConfig(configSchema, overridesFromEnvironment(env), { ...(configFile_ ? { configFile: configFile_ } : {}), ...flags });
+    await loadConfig(configSchema, overridesFromEnvironment(env), { ...(configFile_ ? { configFile: configFile_ } : {}), ...flags }, readOwnFile);
   } catch (error) {
     assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
     assert.doesNotMatch(error.message, /\n/, "one line");
@@ -34,7 +35,7 @@ async function errorOf(text: string | undefined, flags: Record<string, string> =
 
 describe("configuration", () => {
   it("defaults need no file", async () => {
-    const config = await loadConfig(configSchema, {}, {});
+    const config = await loadConfig(configSchema, {}, {}, readOwnFile);
     assert.equal(config.hostRoot, "/");
     assert.equal(config.listen, "0.0.0.0:9101");
     assert.equal(config.checks.disk.enabled, true);
@@ -44,10 +45,15 @@ describe("configuration", () => {
 
   it("a file, the environment and flags merge in that order", async () => {
     const file = await configFile("hostRoot: /from-file\nlisten: 127.0.0.1:1000\nchecks:\n  disk:\n    intervalSeconds: 120\n");
-    const config = await loadConfig(configSchema, overridesFromEnvironment({ NODE_DOCTOR_LISTEN: "127.0.0.1:2000", NODE_NAME: "worker-7" }), {
-      configFile: file,
-      hostRoot: "/from-flag",
-    });
+    const config = await loadConfig(
+      configSchema,
+      overridesFromEnvironment({ NODE_DOCTOR_LISTEN: "127.0.0.1:2000", NODE_NAME: "worker-7" }),
+      {
+        configFile: file,
+        hostRoot: "/from-flag",
+      },
+      readOwnFile,
+    );
     assert.equal(config.hostRoot, "/from-flag");
     assert.equal(config.listen, "127.0.0.1:2000");
     assert.equal(config.nodeName, "worker-7");
