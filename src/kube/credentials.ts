@@ -112,7 +112,8 @@ async function readPem(source: PemSource, entry: string, key: string): Promise<s
   try {
     return await readOwnFile(source.path);
   } catch (error) {
-    throw new KubeConfigError(where, `cannot read ${source.path}: ${problemOf(error)}`);
+    // The code first (ENOENT, ENOTFILE, EFBIG), as kubectl users know it, then what it means.
+    throw new KubeConfigError(where, `cannot read ${source.path}: ${error instanceof HostPathError ? `${error.code}: ${error.problem}` : problemOf(error)}`);
   }
 }
 

@@ -207,7 +207,7 @@ describe("kube client against the fake API server", () => {
       ],
       [
         "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {client-certificate: missing.crt, client-key: missing.key}\n",
-        /users\[u\]\.client-certificate: cannot read .*missing\.crt: does not exist/,
+        /users\[u\]\.client-certificate: cannot read .*missing\.crt: ENOENT/,
       ],
     ];
     for (const [text, pattern] of cases) {
