@@ -37,7 +37,7 @@ export class KubeConfigError extends Error {
 const MAX_TOKEN_BYTES = 64 * 1024;
 
 function problemOf(error: unknown): string {
-  return error instanceof HostPathError ? error.problem : error instanceof Error ? error.message : String(error);
+  return error instanceof HostPathError ? error.problem : errorText(error);
 }
 
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
