@@ -24,7 +24,8 @@
  * --sample-seconds N sets the scrape/sample period (default: 120 samples, 1–10 s);
  * --warmup-seconds N the wait before sampling (default a tenth of the run, 5–30 s).
  * --bundle=PATH runs another build's bundle (the previous build, side by side).
- * With --only=a,b only those checks run (to tell which one grows); --custom-checks adds one
+ * With --only=a,b only those checks run (to tell which one grows), with
+ * --without=a,b all but those (one check's cost, paired); --custom-checks adds one
  * custom check of each probe kind (their cost); --flags="..."
  * replaces the agent's V8 flags (default scripts/node-flags.mjs).
  *
@@ -35,7 +36,7 @@ import { appendFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
-import { checksOff } from "../src/checks/index.js";
+import { CHECK_NAMES, checksOff } from "../src/checks/index.js";
 import { CertificateMint } from "../test/support/certs.js";
 import { startContainerd } from "../test/support/containerd.js";
 import { fakeNtpServer, ntpReply } from "../test/support/fake-ntp.js";
@@ -188,6 +189,7 @@ export async function run(args: string[]): Promise<void> {
   const minutes = Number(option(args, "minutes", "10"));
   const apiDown = args.includes("--api-down");
   const only = option(args, "only", "");
+  const without = option(args, "without", "").split(",").filter(Boolean);
   const nodeFlags = option(args, "flags", AGENT_NODE_FLAGS.join(" ")).split(" ").filter(Boolean);
   const floodRate = Number(option(args, "journal-flood", "0"));
   if (!(floodRate >= 0)) throw new Error(`soak: --journal-flood must be lines per second, got ${option(args, "journal-flood", "")}`);
@@ -214,6 +216,16 @@ export async function run(args: string[]): Promise<void> {
   // A real containerd with its CRI plugin on the node's socket, CNI configured (the runtime check's healthy node).
   await cp(join(FIXTURES, "runtime-cni-valid"), fixture.root, { recursive: true });
   const containerd = await startContainerd(fixture.root);
+  // The kernel's counters of a healthy node for the exhaustion check, and a full node's pods: kubelet's maxPods (110) pod cgroups with their pids files.
+  for (const dir of ["proc", "sys"]) await cp(join(FIXTURES, "exhaustion-healthy", dir), join(fixture.root, dir), { recursive: true, verbatimSymlinks: true });
+  const burstable = join(fixture.root, "sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice");
+  for (let i = 0; i < 110; i++) {
+    const pod = join(burstable, `kubepods-burstable-pod${i.toString(16).padStart(8, "0")}_5b7a_4c9e_9d1f_2a6b3c4d5e6f.slice`);
+    await mkdir(pod, { recursive: true });
+    await writeFile(join(pod, "pids.current"), `${10 + i}\n`);
+    await writeFile(join(pod, "pids.max"), "4096\n");
+    await writeFile(join(pod, "pids.events"), "max 0\n");
+  }
   // kubelet's log file, appended to as kubelet would (the kubelet-logs check polls it).
   const kubeletLog = join(fixture.root, "var/log/kubelet.log");
   await mkdir(dirname(kubeletLog), { recursive: true });
@@ -242,8 +254,9 @@ export async function run(args: string[]): Promise<void> {
     checks["custom"] = soakCustomChecks(healthz.url);
   }
   // `run` has no --only: the others are turned off in the configuration.
-  if (only) {
-    for (const [name, off] of Object.entries(checksOff(only.split(","))))
+  if (only || without.length) {
+    const keep = only ? only.split(",") : CHECK_NAMES.filter((name) => !without.includes(name));
+    for (const [name, off] of Object.entries(checksOff(keep.filter((name) => !without.includes(name)))))
       checks[name] = Array.isArray(off) ? off : { ...(checks[name] as object | undefined), ...off };
   }
   await writeFile(configFile, JSON.stringify({ checks }));
@@ -278,7 +291,7 @@ export async function run(args: string[]): Promise<void> {
 
     const out = (line: string) => process.stdout.write(`${line}\n`);
     out(
-      `node ${process.version}, ${bundle === BUNDLE ? "this build" : bundle}, agent flags ${nodeFlags.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${journal ? `, kubelet flooding the journal with ${floodRate} lines/s for the first ${floodMs / 1000} s` : ""}${only ? ` (only ${only})` : ""}${customChecks ? ", with a custom check of each probe kind" : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`,
+      `node ${process.version}, ${bundle === BUNDLE ? "this build" : bundle}, agent flags ${nodeFlags.join(" ")}; ${minutes} min soak${apiDown ? " with the API server down throughout" : ""}${journal ? `, kubelet flooding the journal with ${floodRate} lines/s for the first ${floodMs / 1000} s` : ""}${only ? ` (only ${only})` : ""}${without.length ? ` (without ${without.join(", ")})` : ""}${customChecks ? ", with a custom check of each probe kind" : ""}, sample every ${sampleMs / 1000} s after ${warmupMs / 1000} s warm-up`,
     );
     out(
       `load average at start: ${loadavg()

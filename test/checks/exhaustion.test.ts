@@ -5,17 +5,20 @@
  * key facts; rates come from two looks, the clock moved between them.
  */
 import assert from "node:assert/strict";
-import { copyFile, rm, symlink } from "node:fs/promises";
+import { copyFile, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { createExhaustionCheck, exhaustionSettings } from "../../src/checks/exhaustion/index.js";
 import { isExhaustionEvidence } from "../../src/checks/exhaustion/judge.js";
 import { RootedHost } from "../../src/node/host.js";
 import { KubeletLocator } from "../../src/node/kubelet/locator.js";
-import type { Check, Finding } from "../../src/types.js";
+import { createMetricsSink } from "../../src/sinks/metrics/index.js";
+import type { Check, Finding, StateView } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { FIXTURES, fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
+import { RecordingHost } from "../support/recording-host.js";
+import { runTool } from "../support/tools.js";
 
 const POD = "8f2c1d3e-5b7a-4c9e-9d1f-2a6b3c4d5e6f";
 
@@ -80,7 +83,7 @@ describe("exhaustion check on node files", () => {
     assert.equal(eviction.severity, "critical");
     assert.match(
       eviction.message,
-      /Only 1543 tasks are left .* kernel\.threads-max \(31419\), below kubelet's hard eviction threshold pid\.available<10% \(evictionHard in \/var\/lib\/kubelet\/config\.yaml\)/,
+      /Only 1543 tasks are left .* kernel\.threads-max \(31419\), below kubelet's hard eviction threshold pid\.available<10% \(evictionHard in \/var\/lib\/kubelet\/config\.yaml, 3142 of the 31419 the kernel allows\)/,
     );
     assert.match(eviction.message, /4164428 left\): it reports no PIDPressure/);
     assert.match(eviction.remedy ?? "", /sysctl -w kernel\.pid_max=31419/);
@@ -133,5 +136,92 @@ describe("exhaustion check on node files", () => {
     const { execFileSync } = await import("node:child_process");
     execFileSync("mkfifo", [join(fixture.root, "proc/loadavg")]);
     await assert.rejects(check(fixture.root, clock).run(checkContext(fixture.root, { clock })), /\/proc\/loadavg: is not a regular file/);
+  });
+
+  it("metrics: tasks, conntrack, file handles, inotify limits and PSI from the evidence, the conntrack counters following the kernel's; promtool accepts them and docs/metrics.md lists each", async () => {
+    const clock = new FakeClock();
+    fixture = await fixtureRoot("exhaustion-exhausted");
+    const stat = join(fixture.root, "proc/net/stat/nf_conntrack");
+    await copyFile(join(FIXTURES, "exhaustion-healthy/proc/net/stat/nf_conntrack"), stat);
+    const exhaustion = check(fixture.root, clock);
+    const state: StateView = { conditions: () => [], condition: () => undefined, lastRun: () => undefined, runs: () => [], firstRoundDone: () => true };
+    const sink = createMetricsSink({ nodeName: "node7", version: "0.0.0", checkNames: ["exhaustion"] });
+    const feed = async () =>
+      sink.onCheckRun?.(
+        {
+          check: "exhaustion",
+          startedAtMs: clock.now(),
+          durationMs: 3,
+          outcome: "ok",
+          findings: await exhaustion.run(checkContext(fixture?.root ?? "", { clock })),
+        },
+        state,
+      );
+    await feed();
+    await clock.advance(30_000);
+    await copyFile(join(FIXTURES, "exhaustion-exhausted/proc/net/stat/nf_conntrack"), stat);
+    await feed();
+    const text = await sink.registry.metrics();
+    await sink.close?.();
+    const sample = (series: string) => new RegExp(`^${series.replace(/[{}.]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1];
+    assert.equal(sample('node_doctor_threads{node="node7"}'), "29876");
+    assert.equal(sample('node_doctor_threads_max{node="node7"}'), "31419");
+    assert.equal(sample('node_doctor_threads_limit{sysctl="kernel.pid_max",node="node7"}'), "4194304");
+    assert.equal(sample('node_doctor_conntrack_entries{node="node7"}'), "64");
+    assert.equal(sample('node_doctor_conntrack_entries_max{node="node7"}'), "64");
+    assert.equal(sample('node_doctor_conntrack_events_total{event="drop",node="node7"}'), "32");
+    assert.equal(sample('node_doctor_file_handles_allocated{node="node7"}'), "2295040");
+    assert.equal(sample('node_doctor_file_handles_inotify_limit{limit="max_user_watches",node="node7"}'), "192536");
+    assert.equal(sample('node_doctor_pressure_stall_ratio{resource="memory",kind="full",window="300s",node="node7"}'), "0.2166");
+    assert.equal(sample('node_doctor_pressure_stalled_seconds_total{resource="memory",kind="full",node="node7"}'), "208.817392");
+    const result = await runTool("promtool", ["check", "metrics"], { input: text });
+    assert.equal(result.code, 0, `promtool check metrics: ${result.stdout}${result.stderr}`);
+    const doc = await readFile(new URL("../../docs/metrics.md", import.meta.url), "utf8");
+    const families = [...text.matchAll(/^# TYPE (node_doctor_(?:threads|conntrack|file_handles|pressure)\w*) /gm)].map((m) => m[1]);
+    assert.ok(families.length >= 10, families.join(", "));
+    for (const family of families) assert.ok(doc.includes(`\`${family}\``), `${family} is not in docs/metrics.md`);
+  });
+
+  it("between scans a look reads 7 files (and the 2 namespace links); the limits and the pod cgroups again every limitsRefreshSeconds, a pod's finding kept until the next scan", async () => {
+    const clock = new FakeClock();
+    fixture = await fixtureRoot("exhaustion-healthy");
+    const root = fixture.root;
+    const current = join(root, `sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD.replaceAll("-", "_")}.slice/pids.current`);
+    const recording = new RecordingHost(root);
+    const exhaustion = check(root, clock);
+    const look = async () => {
+      recording.asked.clear();
+      const ctx = { ...checkContext(root, { clock }), host: recording };
+      const findings = await exhaustion.run(ctx);
+      return { reasons: findings.map((f) => f.reason), read: [...recording.asked].filter(([, m]) => m.has("readText")).map(([p]) => p) };
+    };
+    const first = await look();
+    assert.deepEqual(first.reasons, ["ResourcesSufficient"]);
+    assert.ok(
+      first.read.includes("/proc/sys/kernel/threads-max") && first.read.some((p) => p.endsWith("/pids.max")),
+      "the first look reads the limits and the pods",
+    );
+
+    await writeFile(current, "4096\n");
+    await clock.advance(60_000);
+    const between = await look();
+    assert.deepEqual(between.reasons, ["ResourcesSufficient"], "the pod is not read between scans");
+    assert.deepEqual(between.read.sort(), [
+      "/proc/loadavg",
+      "/proc/net/stat/nf_conntrack",
+      "/proc/pressure/cpu",
+      "/proc/pressure/io",
+      "/proc/pressure/memory",
+      "/proc/sys/fs/file-nr",
+      "/proc/sys/net/netfilter/nf_conntrack_count",
+    ]);
+
+    await clock.advance(240_000);
+    assert.deepEqual((await look()).reasons, ["PodPidsLimitReached"], "read again 300 s after the first look");
+    await writeFile(current, "12\n");
+    await clock.advance(60_000);
+    assert.deepEqual((await look()).reasons, ["PodPidsLimitReached"], "kept until the next scan, not flapping");
+    await clock.advance(240_000);
+    assert.deepEqual((await look()).reasons, ["ResourcesSufficient"]);
   });
 });

@@ -54,7 +54,8 @@ describe("alerting end to end: disk fills, the alert fires and resolves", { time
   let kubeletDir = "";
 
   before(async () => {
-    fixture = await fixtureRoot("disk-bytes-full");
+    // Under the disk fixture, a /proc of a healthy node's counters: the exhaustion panels draw from them.
+    fixture = await fixtureRoot("disk-bytes-full", { over: "exhaustion-healthy" });
     kubeletDir = await fixture.mountTmpfs("/var/lib/kubelet", { size: "4m", inodes: 1000 });
     await fixture.writeMountinfo();
     mint = new CertificateMint();

@@ -16,7 +16,12 @@ const POD_CGROUP = `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-
 function healthy(): ExhaustionFacts {
   return {
     threads: { threads: 412, pidMax: 4194304, threadsMax: 63437 },
-    kubelet: { podPidsLimitSource: "kubelet's default (no limit)", evictionSource: "kubelet's defaults (no pid.available threshold)", problems: [] },
+    kubelet: {
+      podPidsLimitSource: "kubelet's default (no limit)",
+      evictionSource: "kubelet's defaults (no pid.available threshold)",
+      softSource: "kubelet's defaults (no pid.available threshold)",
+      problems: [],
+    },
     pids: {
       version: "v2",
       mount: "/sys/fs/cgroup",
@@ -117,11 +122,15 @@ describe("exhaustion judge", () => {
       name: "pid.available soft threshold crossed where kubelet sees it too: warning, kubelet evicts after its grace period",
       change: (f) => {
         f.threads = { threads: 30000, pidMax: 32768, threadsMax: 192729 };
-        f.kubelet = { ...f.kubelet, soft: { kind: "percent", value: 10 } };
+        f.kubelet = { ...f.kubelet, soft: { kind: "percent", value: 10 }, softSource: "kubelet's --eviction-soft flag" };
       },
       reason: "PidAvailableBelowEviction",
       severity: "warning",
-      message: [/Only 2768 tasks are left before kernel\.pid_max \(32768\)/, /soft eviction threshold pid\.available<10%/, /grace period/],
+      message: [
+        /Only 2768 tasks are left before kernel\.pid_max \(32768\)/,
+        /soft eviction threshold pid\.available<10% \(kubelet's --eviction-soft flag, 3277 of the 32768 the kernel allows\)/,
+        /grace period/,
+      ],
       remedy: [/kubelet sets no podPidsLimit/],
     },
     {

@@ -184,6 +184,7 @@ describe("kubelet's pid settings through the kubelet reader", () => {
     assert.equal(s.podPidsLimitSource, "--pod-max-pids=-1");
     assert.deepEqual(s.hard, { kind: "absolute", value: 2000 });
     assert.deepEqual(s.soft, { kind: "percent", value: 20 });
+    assert.equal(s.softSource, "kubelet's --eviction-soft flag");
     assert.equal(s.evictionSource, "kubelet's --eviction-hard flag");
   });
 

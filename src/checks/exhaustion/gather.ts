@@ -4,6 +4,12 @@
  * cgroups' pids files, and kubelet's pid settings through the one kubelet
  * reader. Returns plain facts for judge.ts; the counters that need two looks
  * (conntrack's drops, a pod's refused forks) are compared in index.ts.
+ *
+ * What changes between looks is read at every look (tasks, handles,
+ * conntrack entries and events, PSI: 7 files and the 2 namespace links); the limits (sysctls) and the
+ * pod cgroups (3 files a pod) only when the caller says so: every file read
+ * through a host root costs about 0.1 ms of CPU (resolve, open, stat, read,
+ * close), and a node's 110 pods would make a look 40 times dearer.
  */
 import { HostPathError } from "../../node/host.js";
 import {
@@ -19,8 +25,7 @@ import {
   type FileHandles,
   type Pressure,
 } from "../../node/kernel-limits.js";
-import { kubeletPidSettings, type KubeletPidSettings } from "../../node/kubelet/pids.js";
-import type { KubeletSetup } from "../../node/kubelet/locator.js";
+import type { KubeletPidSettings } from "../../node/kubelet/pids.js";
 import type { NetworkNamespace } from "../../node/namespaces.js";
 import type { Host } from "../../types.js";
 
@@ -39,6 +44,15 @@ export interface ThreadFacts {
   threads: number;
   pidMax: number;
   threadsMax: number;
+}
+
+/** The sysctls that set the limits: read again every limitsRefreshSeconds (an operator or kube-proxy changes them, looks do not). */
+export interface Limits {
+  pidMax: number;
+  threadsMax: number;
+  inotify: { maxUserInstances?: number; maxUserWatches?: number };
+  /** nf_conntrack_max; absent when nf_conntrack is not loaded or the namespace is not the host's. */
+  conntrackMax?: number;
 }
 
 export interface CgroupPids {
@@ -74,7 +88,7 @@ export interface ConntrackFacts {
 export interface ExhaustionFacts {
   threads: ThreadFacts;
   kubelet: KubeletPidSettings;
-  /** The pids hierarchy, absent when neither /sys/fs/cgroup/cgroup.controllers nor /sys/fs/cgroup/pids exists. */
+  /** The pids hierarchy when read at this look; absent between scans, or when neither /sys/fs/cgroup/cgroup.controllers nor /sys/fs/cgroup/pids exists. */
   pids?: PidsHierarchy;
   /** The largest consumers of tasks by cgroup (pods and top-level cgroups), read only when threads are high. */
   topConsumers?: CgroupPids[];
@@ -115,15 +129,26 @@ async function optionalSysctl(host: Host, path: string, signal: AbortSignal): Pr
   return text === undefined ? undefined : parseSysctlInteger(path, text);
 }
 
-export async function readThreads(host: Host, signal: AbortSignal): Promise<ThreadFacts> {
-  const load = parseLoadavg(await readSmall(host, "/proc/loadavg", signal));
-  const [pidMax, threadsMax] = await Promise.all([sysctl(host, "/proc/sys/kernel/pid_max", signal), sysctl(host, "/proc/sys/kernel/threads-max", signal)]);
-  return { threads: load.threads, pidMax, threadsMax };
+export async function readLimits(host: Host, namespace: NetworkNamespace, signal: AbortSignal): Promise<Limits> {
+  const [pidMax, threadsMax, inotify] = await Promise.all([
+    sysctl(host, "/proc/sys/kernel/pid_max", signal),
+    sysctl(host, "/proc/sys/kernel/threads-max", signal),
+    readInotify(host, signal),
+  ]);
+  // nf_conntrack_max is global but only readable where conntrack is judged.
+  const conntrackMax = namespace.host === true ? await optionalSysctl(host, "/proc/sys/net/netfilter/nf_conntrack_max", signal) : undefined;
+  return { pidMax, threadsMax, inotify, ...(conntrackMax !== undefined ? { conntrackMax } : {}) };
 }
 
+export async function readThreads(host: Host, limits: Pick<Limits, "pidMax" | "threadsMax">, signal: AbortSignal): Promise<ThreadFacts> {
+  const load = parseLoadavg(await readSmall(host, "/proc/loadavg", signal));
+  return { threads: load.threads, pidMax: limits.pidMax, threadsMax: limits.threadsMax };
+}
+
+/** file-nr carries fs.file-max as its third field: one read for both. */
 export async function readFileHandles(host: Host, signal: AbortSignal): Promise<ExhaustionFacts["fileHandles"]> {
   const nr = parseFileNr(await readSmall(host, "/proc/sys/fs/file-nr", signal));
-  return { ...nr, fileMax: await sysctl(host, "/proc/sys/fs/file-max", signal) };
+  return { ...nr, fileMax: nr.max };
 }
 
 export async function readInotify(host: Host, signal: AbortSignal): Promise<ExhaustionFacts["inotify"]> {
@@ -135,11 +160,17 @@ export async function readInotify(host: Host, signal: AbortSignal): Promise<Exha
 }
 
 /** conntrack of the namespace the agent reads: the caller has told whether it is the host's. */
-export async function readConntrack(host: Host, namespace: NetworkNamespace, signal: AbortSignal): Promise<ConntrackFacts> {
+export async function readConntrack(
+  host: Host,
+  namespace: NetworkNamespace,
+  limits: Pick<Limits, "conntrackMax">,
+  signal: AbortSignal,
+): Promise<ConntrackFacts> {
   if (namespace.host !== true) return { namespace };
   const count = await optionalSysctl(host, "/proc/sys/net/netfilter/nf_conntrack_count", signal);
   if (count === undefined) return { namespace };
-  const max = await sysctl(host, "/proc/sys/net/netfilter/nf_conntrack_max", signal);
+  // Loaded since the limits were read: read its limit now.
+  const max = limits.conntrackMax ?? (await sysctl(host, "/proc/sys/net/netfilter/nf_conntrack_max", signal));
   const stat = await readOptional(host, "/proc/net/stat/nf_conntrack", signal);
   return { namespace, count, max, ...(stat !== undefined ? { stats: parseConntrackStat(stat) } : {}) };
 }
@@ -164,17 +195,30 @@ export async function readPressure(host: Host, signal: AbortSignal): Promise<Pic
   return { pressure, ...(problems.length ? { pressureProblem: problems.join("; ") } : {}) };
 }
 
-async function readCgroupPids(host: Host, mount: string, cgroup: string, signal: AbortSignal): Promise<CgroupPids | undefined> {
+/**
+ * A cgroup's task count, and its limit and refused forks. Given `expected`
+ * (the pids.max kubelet writes on every pod: podPidsLimit), pids.max and
+ * pids.events are read only when the count is within `near` of it: a pod
+ * costs one read, not three, on a node whose pods are far from their limit.
+ */
+async function readCgroupPids(
+  host: Host,
+  mount: string,
+  cgroup: string,
+  signal: AbortSignal,
+  skip?: { expected: number; near: number },
+): Promise<CgroupPids | undefined> {
   const dir = `${mount}${cgroup}`;
-  const current = await readOptional(host, `${dir}/pids.current`, signal);
-  if (current === undefined) return undefined; // gone meanwhile, or the pids controller is not enabled there
+  const text = await readOptional(host, `${dir}/pids.current`, signal);
+  if (text === undefined) return undefined; // gone meanwhile, or the pids controller is not enabled there
+  const current = parseSysctlInteger(`${dir}/pids.current`, text);
+  const uid = podUidOf(cgroup.split("/").at(-1) ?? "");
+  const base = { cgroup, ...(uid ? { podUid: uid } : {}), current };
+  if (skip && current < skip.expected * skip.near) return { ...base, max: skip.expected };
   const max = await readOptional(host, `${dir}/pids.max`, signal);
   const events = await readOptional(host, `${dir}/pids.events`, signal);
-  const uid = podUidOf(cgroup.split("/").at(-1) ?? "");
   return {
-    cgroup,
-    ...(uid ? { podUid: uid } : {}),
-    current: parseSysctlInteger(`${dir}/pids.current`, current),
+    ...base,
     max: max === undefined ? "max" : parsePidsMax(`${dir}/pids.max`, max),
     ...(events !== undefined ? { refused: parsePidsEvents(`${dir}/pids.events`, events) } : {}),
   };
@@ -201,7 +245,13 @@ export async function pidsMount(host: Host): Promise<{ version: "v1" | "v2"; mou
  * systemd driver, kubepods with cgroupfs): Guaranteed pods directly below,
  * Burstable and BestEffort pods one level down.
  */
-export async function readPodPids(host: Host, parents: readonly string[], signal: AbortSignal): Promise<PidsHierarchy | undefined> {
+export async function readPodPids(
+  host: Host,
+  parents: readonly string[],
+  signal: AbortSignal,
+  /** kubelet's podPidsLimit and the share of it from which a pod's limit and refusals are read. */
+  pods?: { expected: number; near: number },
+): Promise<PidsHierarchy | undefined> {
   const where = await pidsMount(host);
   if (!where) return undefined;
   const out: PidsHierarchy = { ...where, pods: [], parents: [] };
@@ -223,7 +273,7 @@ export async function readPodPids(host: Host, parents: readonly string[], signal
         break;
       }
       signal.throwIfAborted();
-      const pod = await readCgroupPids(host, where.mount, cgroup, signal);
+      const pod = await readCgroupPids(host, where.mount, cgroup, signal, pods);
       if (pod) out.pods.push(pod);
     }
   }
@@ -247,27 +297,44 @@ export async function readTopLevelPids(host: Host, hierarchy: PidsHierarchy, sig
 
 export interface GatherOptions {
   podCgroupParents: readonly string[];
-  /** Read the top-level cgroups too (the threads are high). */
+  /** The limits of an earlier look while they are fresh; absent: read them now. */
+  limits?: Limits;
+  /** Whether to read every pod cgroup at this look (a scan is due, or the tasks are high), given the tasks now. */
+  scanPods: (threads: ThreadFacts) => boolean;
+  /** The share of podPidsLimit from which a pod's pids.max and pids.events are read (the warning's). */
+  podNearShare: number;
+  /** Whether to name the largest consumers (the tasks are high); implies a scan. */
   topConsumers: (threads: ThreadFacts) => boolean;
 }
 
 export async function gatherExhaustion(
   host: Host,
-  kubelet: Pick<KubeletSetup, "flags" | "configFiles" | "configPath">,
+  /** kubelet's pid settings (kubeletPidSettings of the one kubelet reader's answer). */
+  pidSettings: KubeletPidSettings,
   namespace: NetworkNamespace,
   options: GatherOptions,
   signal: AbortSignal,
-): Promise<ExhaustionFacts> {
-  const threads = await readThreads(host, signal);
+): Promise<{ facts: ExhaustionFacts; limits: Limits }> {
+  const limits = options.limits ?? (await readLimits(host, namespace, signal));
+  const threads = await readThreads(host, limits, signal);
   const fileHandles = await readFileHandles(host, signal);
-  const inotify = await readInotify(host, signal);
-  const conntrack = await readConntrack(host, namespace, signal);
+  const conntrack = await readConntrack(host, namespace, limits, signal);
   const pressure = await readPressure(host, signal);
-  const pids = await readPodPids(host, options.podCgroupParents, signal);
-  const facts: ExhaustionFacts = { threads, kubelet: kubeletPidSettings(kubelet), fileHandles, inotify, conntrack, ...pressure, ...(pids ? { pids } : {}) };
-  if (pids && options.topConsumers(threads)) {
-    const top = [...(await readTopLevelPids(host, pids, signal)), ...pids.pods].sort((a, b) => b.current - a.current).slice(0, 5);
-    facts.topConsumers = top;
-  }
-  return facts;
+  const top = options.topConsumers(threads);
+  const expected = pidSettings.podPidsLimit;
+  const pids =
+    top || options.scanPods(threads)
+      ? await readPodPids(host, options.podCgroupParents, signal, expected !== undefined ? { expected, near: options.podNearShare } : undefined)
+      : undefined;
+  const facts: ExhaustionFacts = {
+    threads,
+    kubelet: pidSettings,
+    fileHandles,
+    inotify: limits.inotify,
+    conntrack,
+    ...pressure,
+    ...(pids ? { pids } : {}),
+  };
+  if (pids && top) facts.topConsumers = [...(await readTopLevelPids(host, pids, signal)), ...pids.pods].sort((a, b) => b.current - a.current).slice(0, 5);
+  return { facts, limits };
 }

@@ -7,18 +7,21 @@
  * says why one).
  *
  * Gather (gather.ts) then judge (judge.ts). Between runs the check keeps the
- * last conntrack counters (three numbers and a time) and each limited
- * cgroup's refused-fork count, so drops and refusals are rates, not totals
+ * last conntrack counters (three numbers and a time), the limits (four
+ * sysctls and kubelet's pid settings, read again every limitsRefreshSeconds,
+ * when the pod cgroups are read too), the pod findings of that scan, and the refused-fork count of
+ * each pod cgroup that had any, so drops and refusals are rates, not totals
  * since boot.
  */
 import { checkSettings } from "../../config/config.js";
 import { list, number, string, withDefault, type Infer } from "../../config/schema.js";
 import type { KubeletLocator } from "../../node/kubelet/locator.js";
+import { kubeletPidSettings, type KubeletPidSettings } from "../../node/kubelet/pids.js";
 import { networkNamespace } from "../../node/namespaces.js";
 import type { Check, CheckContext, Finding } from "../../types.js";
 import { defineCheck } from "../define.js";
-import { gatherExhaustion, type ExhaustionFacts } from "./gather.js";
-import { CONDITION, CONNTRACK_EVENTS, judgeExhaustion, threadLimit, type ConntrackEvent, type JudgeInput } from "./judge.js";
+import { gatherExhaustion, type ExhaustionFacts, type Limits } from "./gather.js";
+import { CONDITION, CONNTRACK_EVENTS, judgeExhaustion, judgePods, threadLimit, type ConntrackEvent, type JudgeInput } from "./judge.js";
 import { exhaustionMetrics } from "./metrics.js";
 import { REASONS } from "./reasons.js";
 
@@ -53,6 +56,8 @@ export const exhaustionSettings = checkSettings(
     /** PSI "full" of memory and I/O: the last minute's share that warns, the last five minutes' that is critical. */
     pressureFullAvg60WarningPercent: withDefault(percent(), 10),
     pressureFullAvg300CriticalPercent: withDefault(percent(), 20),
+    /** How often the limits (pid_max, threads-max, nf_conntrack_max, inotify) and every pod cgroup's pids files are read again; every look while tasks are high. */
+    limitsRefreshSeconds: withDefault(number({ min: 30, max: 86400 }), 300),
     /** Where kubelet puts pods' cgroups, below the pids hierarchy's root: kubepods.slice (systemd driver), kubepods (cgroupfs). */
     podCgroupParents: withDefault(list(string({ check: cgroupName }), { maxItems: 8 }), ["kubepods.slice", "kubepods"]),
   },
@@ -60,12 +65,18 @@ export const exhaustionSettings = checkSettings(
 
 export type ExhaustionSettings = Infer<typeof exhaustionSettings>;
 
-/** Limited cgroups whose refused-fork count is remembered: as many as gather.ts reads. */
+/** Pod cgroups whose refused-fork count is remembered (only those with refusals), and pod findings given again between scans. */
 const MAX_REMEMBERED_CGROUPS = 520;
+const MAX_POD_FINDINGS = 16;
 
 export function createExhaustionCheck(settings: ExhaustionSettings, deps: { kubelet: KubeletLocator }): Check {
   let lastConntrack: { atMs: number; totals: Record<ConntrackEvent, number> } | undefined;
-  let lastRefused = new Map<string, number>();
+  /** Forks refused per cgroup at the last scan, for cgroups with any; undefined before the first scan (no baseline). */
+  let lastRefused: Map<string, number> | undefined;
+  let limits: { atMs: number; value: Limits; pidSettings: KubeletPidSettings } | undefined;
+  let podFindings: readonly Finding[] = [];
+  const refreshMs = settings.limitsRefreshSeconds * 1000;
+  const high = (t: ExhaustionFacts["threads"]) => (100 * t.threads) / threadLimit(t).limit >= settings.threadsWarningPercent;
 
   function conntrackRates(facts: ExhaustionFacts, nowMs: number): JudgeInput["conntrackRates"] {
     const stats = facts.conntrack.stats;
@@ -84,14 +95,15 @@ export function createExhaustionCheck(settings: ExhaustionSettings, deps: { kube
     return { perMinute, overSeconds: minutes * 60 };
   }
 
+  /** Forks refused since the last scan; a cgroup the last scan did not remember had none then (or did not exist). */
   function refusedSince(facts: ExhaustionFacts): Record<string, number> {
     const out: Record<string, number> = Object.create(null) as Record<string, number>;
     const next = new Map<string, number>();
     for (const c of [...(facts.pids?.parents ?? []), ...(facts.pids?.pods ?? [])]) {
-      if (c.refused === undefined || c.max === "max" || next.size >= MAX_REMEMBERED_CGROUPS) continue;
+      if (!c.refused || c.max === "max" || next.size >= MAX_REMEMBERED_CGROUPS) continue;
       next.set(c.cgroup, c.refused);
-      const before = lastRefused.get(c.cgroup);
-      if (before !== undefined && c.refused > before) out[c.cgroup] = c.refused - before;
+      const before = lastRefused?.get(c.cgroup) ?? 0;
+      if (lastRefused && c.refused > before) out[c.cgroup] = c.refused - before;
     }
     lastRefused = next;
     return out;
@@ -103,19 +115,29 @@ export function createExhaustionCheck(settings: ExhaustionSettings, deps: { kube
     intervalMs: settings.intervalSeconds * 1000,
     timeoutMs: settings.timeoutSeconds * 1000,
     async run(ctx: CheckContext): Promise<Finding[]> {
-      const [kubelet, namespace] = await Promise.all([deps.kubelet.locate(ctx.signal), networkNamespace(ctx.host)]);
-      const facts = await gatherExhaustion(
+      const nowMs = ctx.clock.monotonic();
+      const due = !limits || nowMs - limits.atMs >= refreshMs;
+      // kubelet's settings change when it restarts with another config: read with the limits.
+      const pidSettings = due || !limits ? kubeletPidSettings(await deps.kubelet.locate(ctx.signal)) : limits.pidSettings;
+      const namespace = await networkNamespace(ctx.host);
+      const gathered = await gatherExhaustion(
         ctx.host,
-        kubelet,
+        pidSettings,
         namespace,
         {
           podCgroupParents: settings.podCgroupParents,
-          topConsumers: (t) => (100 * t.threads) / threadLimit(t).limit >= settings.threadsWarningPercent,
+          ...(due || !limits ? {} : { limits: limits.value }),
+          scanPods: (t) => due || high(t),
+          podNearShare: settings.podPidsWarningPercent / 100,
+          topConsumers: high,
         },
         ctx.signal,
       );
-      const rates = conntrackRates(facts, ctx.clock.monotonic());
-      return judgeExhaustion({ facts, refusedSinceLastLook: refusedSince(facts), ...(rates ? { conntrackRates: rates } : {}) }, settings);
+      if (due) limits = { atMs: nowMs, value: gathered.limits, pidSettings };
+      const { facts } = gathered;
+      const rates = conntrackRates(facts, nowMs);
+      if (facts.pids) podFindings = judgePods({ facts, refusedSinceLastLook: refusedSince(facts) }, settings).slice(0, MAX_POD_FINDINGS);
+      return judgeExhaustion({ facts: { ...facts, pids: undefined }, podFindings, ...(rates ? { conntrackRates: rates } : {}) }, settings);
     },
   };
 }

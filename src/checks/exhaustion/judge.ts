@@ -28,6 +28,8 @@ export interface JudgeInput {
   conntrackRates?: { perMinute: Record<ConntrackEvent, number>; overSeconds: number };
   /** Forks each cgroup's pids controller refused since the last look, by cgroup. */
   refusedSinceLastLook?: Readonly<Record<string, number>>;
+  /** Between scans of the pod cgroups (facts.pids absent): the pod findings of the last scan, given again. */
+  podFindings?: readonly Finding[];
 }
 
 /** The figures behind a run, for the metrics: on the first finding of every run. */
@@ -135,11 +137,12 @@ function judgePidEviction(facts: ExhaustionFacts, limit: number, sysctl: string)
     ["soft", k.soft, "warning"],
   ] as Array<[string, Threshold | undefined, Severity]>) {
     if (!threshold) continue;
-    // kubelet takes a percentage of its capacity, pid_max.
-    const amount = thresholdAmount(threshold, t.pidMax);
+    // kubelet takes a percentage of its capacity, pid_max; what the operator meant is a share of what the kernel allows.
+    const amount = thresholdAmount(threshold, limit);
     if (realAvailable >= amount) continue;
-    const named = `kubelet's ${kind} eviction threshold pid.available<${formatThreshold(threshold, "inodes").replace(" inodes", "")} (${k.evictionSource})`;
-    const sees = kubeletAvailable < amount;
+    const share = threshold.kind === "percent" ? `, ${Math.ceil(amount)} of the ${limit} the kernel allows` : "";
+    const named = `kubelet's ${kind} eviction threshold pid.available<${formatThreshold(threshold, "inodes").replace(" inodes", "")} (${kind === "soft" ? k.softSource : k.evictionSource}${share})`;
+    const sees = kubeletAvailable < thresholdAmount(threshold, t.pidMax);
     const message = sees
       ? `Only ${kubeletAvailable} tasks are left before kernel.pid_max (${t.pidMax}), below ${named}: kubelet reports PIDPressure and evicts pods${kind === "soft" ? " once its grace period passes" : ""}.`
       : `Only ${realAvailable} tasks are left before the kernel refuses new ones at ${sysctl} (${limit}), below ${named}, but kubelet counts them against kernel.pid_max (${t.pidMax}: ${kubeletAvailable} left): it reports no PIDPressure and evicts nothing while forks start failing.`;
@@ -158,9 +161,10 @@ function judgePidEviction(facts: ExhaustionFacts, limit: number, sysctl: string)
   return [];
 }
 
-function judgePods(input: JudgeInput, settings: JudgeSettings): Finding[] {
+/** Pods (and the cgroup of all pods) at their pids.max: judged when the pod cgroups were read at this look. */
+export function judgePods(input: JudgeInput, settings: Pick<JudgeSettings, "podPidsWarningPercent">): Finding[] {
   const pids = input.facts.pids;
-  if (!pids) return [];
+  if (!pids) return [...(input.podFindings ?? [])];
   const out: Finding[] = [];
   for (const c of [...pids.parents, ...pids.pods]) {
     if (c.max === "max" || c.max <= 0) continue;
@@ -351,7 +355,8 @@ export function judgeExhaustion(input: JudgeInput, settings: JudgeSettings): Fin
     ...judgePressure(facts, settings),
   ];
   const findings = problems.length ? problems : [finding("ResourcesSufficient", "ok", healthyMessage(facts))];
+  // A copy: a pod finding given again from the last scan is not written into.
   const first = findings[0] as Finding;
-  first.evidence = { ...(first.evidence ?? {}), ...evidenceOf(facts) };
+  findings[0] = { ...first, evidence: { ...(first.evidence ?? {}), ...evidenceOf(facts) } };
   return findings;
 }

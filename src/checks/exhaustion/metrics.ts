@@ -109,8 +109,9 @@ export function exhaustionMetrics(registry: Registry): CheckMetrics {
           ["full", p.full],
         ] as const) {
           if (!line) continue;
-          pressure.set({ resource, kind, window: "60s" }, line.avg60 / 100);
-          pressure.set({ resource, kind, window: "300s" }, line.avg300 / 100);
+          // The kernel gives two decimals of a percent: four of a ratio, without float noise.
+          pressure.set({ resource, kind, window: "60s" }, Number((line.avg60 / 100).toFixed(4)));
+          pressure.set({ resource, kind, window: "300s" }, Number((line.avg300 / 100).toFixed(4)));
           followStalled({ resource, kind }, line.totalUs / 1e6);
         }
       }

@@ -17,8 +17,9 @@ export interface KubeletPidSettings {
   podPidsLimitSource: string;
   hard?: Threshold;
   soft?: Threshold;
-  /** Where the thresholds were read, for messages. */
+  /** Where the hard and the soft threshold were read, for messages. */
   evictionSource: string;
+  softSource: string;
   /** A podPidsLimit kubelet itself would refuse, naming where (the disk check reports broken eviction maps). */
   problems: string[];
 }
@@ -50,12 +51,16 @@ export function kubeletPidSettings(setup: { flags: KubeletFlags; configFiles?: K
   let hard: Threshold | undefined;
   let soft: Threshold | undefined;
   let evictionSource = "kubelet's defaults (no pid.available threshold)";
+  let softSource = evictionSource;
   const read = (value: unknown, origin: string) => thresholdsFromMap(value, origin).pidAvailable;
   if (config?.["evictionHard"] !== undefined && config["evictionHard"] !== null) {
     hard = read(config["evictionHard"], `${configPath} evictionHard`);
     if (hard) evictionSource = `evictionHard in ${configPath}`;
   }
-  if (config?.["evictionSoft"] !== undefined && config["evictionSoft"] !== null) soft = read(config["evictionSoft"], `${configPath} evictionSoft`);
+  if (config?.["evictionSoft"] !== undefined && config["evictionSoft"] !== null) {
+    soft = read(config["evictionSoft"], `${configPath} evictionSoft`);
+    if (soft) softSource = `evictionSoft in ${configPath}`;
+  }
   const hardFlag = setup.flags.values.get("eviction-hard");
   if (hardFlag !== undefined) {
     hard = thresholdsFromFlag(hardFlag, "--eviction-hard").pidAvailable;
@@ -64,6 +69,7 @@ export function kubeletPidSettings(setup: { flags: KubeletFlags; configFiles?: K
   const softFlag = setup.flags.values.get("eviction-soft");
   if (softFlag !== undefined) {
     soft = thresholdsFromFlag(softFlag, "--eviction-soft").pidAvailable;
+    softSource = "kubelet's --eviction-soft flag";
   }
   return {
     ...(podPidsLimit !== undefined ? { podPidsLimit } : {}),
@@ -71,6 +77,7 @@ export function kubeletPidSettings(setup: { flags: KubeletFlags; configFiles?: K
     ...(hard ? { hard } : {}),
     ...(soft ? { soft } : {}),
     evictionSource,
+    softSource,
     problems,
   };
 }
