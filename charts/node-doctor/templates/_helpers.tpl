@@ -140,6 +140,15 @@ node lacks would keep the pod from starting.
 {{- $_ := set $checks "custom" .Values.customChecks -}}
 {{- $_ := set $config "checks" $checks -}}
 {{- end -}}
+{{- if .Values.localRepair.enabled -}}
+{{- $repair := deepCopy (default dict $config.repair) -}}
+{{- $_ := set $repair "enabled" true -}}
+{{- $_ := set $repair "dryRun" .Values.localRepair.dryRun -}}
+{{- $budget := deepCopy (default dict $repair.budget) -}}
+{{- $_ := set $budget "maxPercent" .Values.localRepair.maxPercent -}}
+{{- $_ := set $repair "budget" $budget -}}
+{{- $_ := set $config "repair" $repair -}}
+{{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
 
