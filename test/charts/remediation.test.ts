@@ -17,6 +17,7 @@ import type { Node } from "kubernetes-types/core/v1.js";
 import type { ClusterRole, Role } from "kubernetes-types/rbac/v1.js";
 import { loadConfig, overridesFromEnvironment } from "../../src/config/config.js";
 import { configSchema } from "../../src/main/agent.js";
+import { readOwnFile } from "../../src/node/host.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { conditionsHarness, finding, scriptedCheck } from "../support/conditions-harness.js";
 import { findObject, renderChart, type K8sObject } from "../support/helm.js";
@@ -92,7 +93,7 @@ describe("chart: local repair and the NodeHealthCheck", () => {
     const dir = await mkdtemp(join(tmpdir(), "node-doctor-chart-repair-"));
     try {
       await writeFile(join(dir, "config.yaml"), text);
-      const config = await loadConfig(configSchema, overridesFromEnvironment({ NODE_NAME: "node-a" }), { configFile: join(dir, "config.yaml") });
+      const config = await loadConfig(configSchema, overridesFromEnvironment({ NODE_NAME: "node-a" }), { configFile: join(dir, "config.yaml") }, readOwnFile);
       assert.equal(config.repair.enabled, true);
       assert.equal(config.repair.dryRun, true);
       assert.equal(config.repair.budget.maxPercent, 10);
