@@ -9,9 +9,7 @@
  * nothing the value smuggled in.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { certificateSettings, createCertificatesCheck } from "../../src/checks/certificates/index.js";
@@ -37,72 +35,20 @@ import { FakeApiServer } from "../support/fake-apiserver.js";
 import { fixtureRoot, type FixtureRoot } from "../support/fixture-root.js";
 import { kubeReaderFor } from "../support/kube.js";
 import { kubeletHarness, kubeletTestSettings, NOW, startHealthz } from "../support/kubelet-harness.js";
-import { requireTool } from "../support/tools.js";
+import { carrying, pasteSandbox, SMUGGLE, type PasteSandbox } from "../support/paste.js";
 
-/** What a value may smuggle: word splitting, both quotes, a command substitution, a second command, a second line. */
-const SMUGGLE = `a b'c"$(pwned)";pwned\npwned #`;
 /** A directory on the node named with it (a node copy is anyone's files). */
 const DIR = `/srv/node doctor's "$(pwned)";pwned\npwned`;
 const DAY = 86_400_000;
 
-let sandbox: string;
-let sentinel: string;
-
+let paste: PasteSandbox;
 before(async () => {
-  requireTool("setpriv");
-  sandbox = await mkdtemp(join(tmpdir(), "nd-paste-"));
-  await chmod(sandbox, 0o777);
-  await mkdir(join(sandbox, "bin"));
-  sentinel = join(sandbox, "pwned-ran");
-  await writeFile(join(sandbox, "bin/pwned"), `#!/bin/sh\necho "$@" >> ${sentinel}\n`, { mode: 0o755 });
+  paste = await pasteSandbox();
 });
 after(async () => {
-  await rm(sandbox, { recursive: true, force: true });
+  await paste.close();
 });
-
-function run(file: string, args: string[], options: { cwd?: string } = {}): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(file, args, { timeout: 5_000, ...options }, (error, _stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr: String(stderr) });
-    });
-  });
-}
-
-/** The commands a remedy gives: its `…` spans, placeholders like <name> filled in as an operator would. */
-function commandsOf(remedy: string): string[] {
-  return [...remedy.matchAll(/`([^`]*)`/g)].map((m) => (m[1] as string).replace(/<[a-z][a-z0-9 .-]*>/g, "PLACEHOLDER"));
-}
-
-/** Checks every command of every remedy: valid shell, and pasting it runs no smuggled `pwned`. */
-async function assertPasteSafe(findings: readonly Finding[]): Promise<number> {
-  let commands = 0;
-  await rm(sentinel, { force: true });
-  for (const finding of findings) {
-    for (const command of commandsOf(finding.remedy ?? "")) {
-      commands++;
-      const where = `${finding.reason}: ${JSON.stringify(command)}`;
-      // As a file, the way a paste reaches the shell: a command may start with "--".
-      const script = join(sandbox, "pasted.sh");
-      await writeFile(script, `${command}\n`, { mode: 0o644 });
-      const syntax = await run("/bin/sh", ["-n", script]);
-      assert.equal(syntax.code, 0, `sh -n refuses ${where}: ${syntax.stderr}`);
-      await run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env", "-i", `PATH=${join(sandbox, "bin")}`, "/bin/sh", script], {
-        cwd: sandbox,
-      });
-      const ran = await stat(sentinel).then(
-        () => true,
-        () => false,
-      );
-      assert.equal(ran, false, `pasting ${where} ran the smuggled command`);
-    }
-  }
-  return commands;
-}
-
-/** The remedies that carry the hostile value must show it: they were built from it, not from a default. */
-function carrying(findings: readonly Finding[]): string[] {
-  return findings.filter((f) => f.remedy?.includes("pwned")).map((f) => f.reason);
-}
+const assertPasteSafe = (findings: readonly Finding[]) => paste.assertPasteSafe(findings);
 
 describe("remedies are paste-safe whatever the values they are built from", () => {
   let fixture: FixtureRoot;

@@ -9,6 +9,7 @@ import { judgeNetwork, type JudgeInput, type JudgeSettings } from "../../src/che
 import type { Link } from "../../src/node/links.js";
 import type { Route } from "../../src/node/routes.js";
 import type { Finding } from "../../src/types.js";
+import { carrying, pasteSandbox } from "../support/paste.js";
 
 const SETTINGS: JudgeSettings = { requireDefaultRoute: true, linkFlapsWarning: 3, linkFlapWindowSeconds: 600, dnsTimeoutMs: 2000, nodeName: "worker-1" };
 
@@ -302,5 +303,38 @@ describe("network judge", () => {
       "DefaultRouteInterfaceDown",
     );
     assert.match(f.remedy ?? "", /ip link show 'e\$\(x\)'/);
+  });
+});
+
+describe("network judge: remedies are paste-safe whatever the interface is called", () => {
+  it("an interface named e'$(pwned);x (a valid Linux name): every command quotes it as one word", async () => {
+    const name = "e'$(pwned);x";
+    const paste = await pasteSandbox();
+    try {
+      const rename = (f: NetworkFacts) => {
+        f.links[name] = { ...(f.links["eth0"] as Link), name };
+        delete f.links["eth0"];
+        f.routes = f.routes.map((r) => (r.iface === "eth0" ? { ...r, iface: name } : r));
+      };
+      const findings = [
+        ...judge((f) => {
+          rename(f);
+          f.links[name] = link(name, { carrier: false, operstate: "down" });
+        }),
+        ...judge(
+          (f) => {
+            rename(f);
+            f.links[name] = link(name, { flags: 0x1002, operstate: "down" });
+            f.routes = f.routes.filter((r) => r.prefixLength !== 0);
+          },
+          { rememberedUplinks: [name] },
+        ),
+        ...judge(rename, { flaps: { [name]: 10 } }),
+      ];
+      assert.ok(carrying(findings).length >= 2, JSON.stringify(findings.map((f) => [f.reason, f.remedy])));
+      assert.ok((await paste.assertPasteSafe(findings)) >= 4);
+    } finally {
+      await paste.close();
+    }
   });
 });
