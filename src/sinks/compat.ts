@@ -76,24 +76,18 @@ export function deriveCompat(types: readonly EksConditionType[], states: readonl
     if (fed.length === 0) continue;
     const problem = feeding.filter((s) => s.status === "True");
     const unknown = feeding.filter((s) => s.status === "Unknown");
-    if (problem.length > 0) {
-      const first = problem[0] as ConditionState;
+    // False from the feeders that are True, else Unknown from those that are Unknown: the first one's reason, the earliest's time.
+    const worst =
+      problem.length > 0 ? { status: "False" as const, from: problem } : unknown.length > 0 ? { status: "Unknown" as const, from: unknown } : undefined;
+    if (worst) {
+      const first = worst.from[0] as ConditionState;
       out.push({
         type,
-        status: "False",
+        status: worst.status,
         reason: first.reason,
         message: `node-doctor: ${first.type}: ${first.message}`,
-        ...(first.remedy ? { remedy: first.remedy } : {}),
-        sinceMs: Math.min(...problem.map((s) => s.sinceMs)),
-      });
-    } else if (unknown.length > 0) {
-      const first = unknown[0] as ConditionState;
-      out.push({
-        type,
-        status: "Unknown",
-        reason: first.reason,
-        message: `node-doctor: ${first.type}: ${first.message}`,
-        sinceMs: Math.min(...unknown.map((s) => s.sinceMs)),
+        ...(worst.status === "False" && first.remedy ? { remedy: first.remedy } : {}),
+        sinceMs: Math.min(...worst.from.map((s) => s.sinceMs)),
       });
     } else {
       const healthy = HEALTHY_CONDITION[(fed[0] as { feeder: BuiltinConditionType }).feeder];

@@ -55,7 +55,7 @@ describe("repair slots (one Lease per slot)", () => {
     assert.equal(api.leasesIn(NS).length, 0);
   });
 
-  it("50 agents, budget 10 %: never more than 5 slots held at once, each by one node", async () => {
+  it("50 agents, budget 10 %: never more than 5 slots held at once, each by one node", async (t) => {
     for (let i = 0; i < 50; i++) api.seedNode(`fleet-${i}`);
     const clients = await Promise.all(Array.from({ length: 50 }, () => kubeClientFor(api)));
     let held = 0;
@@ -90,6 +90,7 @@ describe("repair slots (one Lease per slot)", () => {
     } finally {
       for (const c of clients) c.close();
     }
+    t.diagnostic(`${repairs} repairs, ${refused} refused, at most ${most} slots held at once, ${Date.now() - started} ms`);
     assert.ok(most <= 5, `${most} held at once`);
     assert.ok(most >= 3, `the budget was used (${most} at most)`);
     assert.ok(repairs > 0 && refused > 0, `${repairs} repairs, ${refused} refused`);

@@ -887,24 +887,26 @@ export class FakeApiServer {
     return clone(body) as unknown as Lease & { metadata: { name: string } };
   }
 
-  private createLease(namespace: string, body: unknown): Lease {
-    const lease = this.validLease(body, namespace);
-    const key = `${namespace}/${lease.metadata.name}`;
-    if (this.leases.has(key)) throw new HttpError(409, "AlreadyExists", `leases.coordination.k8s.io "${lease.metadata.name}" already exists`);
+  /** Stores a Lease with the server's fields (`kept`: uid and creation time, kept from before or new) and a new resourceVersion. */
+  private storeLease(namespace: string, lease: Lease & { metadata: { name: string } }, kept: { uid?: string; creationTimestamp?: string }): Lease {
     const stored: Lease = {
       ...lease,
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
-      metadata: {
-        ...lease.metadata,
-        namespace,
-        uid: randomUUID(),
-        resourceVersion: String(++this.resourceVersion),
-        creationTimestamp: new Date(Math.floor(this.nowFn() / 1000) * 1000).toISOString().replace(".000Z", "Z"),
-      },
+      metadata: { ...lease.metadata, namespace, ...kept, resourceVersion: String(++this.resourceVersion) },
     };
-    this.leases.set(key, stored);
+    this.leases.set(`${namespace}/${lease.metadata.name}`, stored);
     return clone(stored);
+  }
+
+  private createLease(namespace: string, body: unknown): Lease {
+    const lease = this.validLease(body, namespace);
+    const key = `${namespace}/${lease.metadata.name}`;
+    if (this.leases.has(key)) throw new HttpError(409, "AlreadyExists", `leases.coordination.k8s.io "${lease.metadata.name}" already exists`);
+    return this.storeLease(namespace, lease, {
+      uid: randomUUID(),
+      creationTimestamp: new Date(Math.floor(this.nowFn() / 1000) * 1000).toISOString().replace(".000Z", "Z"),
+    });
   }
 
   private updateLease(namespace: string, name: string, body: unknown): Lease {
@@ -914,20 +916,10 @@ export class FakeApiServer {
     if (!current) throw new HttpError(404, "NotFound", `leases.coordination.k8s.io "${name}" not found`);
     const wanted = lease.metadata.resourceVersion;
     if (wanted !== undefined && wanted !== current.metadata?.resourceVersion) throw this.leaseConflict(name);
-    const stored: Lease = {
-      ...lease,
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      metadata: {
-        ...lease.metadata,
-        namespace,
-        ...(current.metadata?.uid ? { uid: current.metadata.uid } : {}),
-        ...(current.metadata?.creationTimestamp ? { creationTimestamp: current.metadata.creationTimestamp } : {}),
-        resourceVersion: String(++this.resourceVersion),
-      },
-    };
-    this.leases.set(`${namespace}/${name}`, stored);
-    return clone(stored);
+    return this.storeLease(namespace, lease, {
+      ...(current.metadata?.uid ? { uid: current.metadata.uid } : {}),
+      ...(current.metadata?.creationTimestamp ? { creationTimestamp: current.metadata.creationTimestamp } : {}),
+    });
   }
 
   private deleteLease(namespace: string, name: string, body: unknown): unknown {
