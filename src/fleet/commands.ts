@@ -8,7 +8,7 @@ import type { Event as CoreEvent, Node } from "kubernetes-types/core/v1.js";
 import { renderText } from "../sinks/text.js";
 import { CONDITION_TYPES, type ConditionType } from "../types.js";
 import type { FleetApi } from "./fleet-api.js";
-import { FleetTally, summariseNode, type NodeSummary } from "./node-summary.js";
+import { conditionTypesOf, FleetTally, summariseNode, type NodeSummary } from "./node-summary.js";
 import { formatAge, renderStatusJson, renderStatusTable } from "./render-status.js";
 import { errorText } from "../text/format.js";
 
@@ -66,7 +66,12 @@ export async function fleetStatus(api: FleetApi, options: StatusOptions): Promis
   const output =
     options.output === "json"
       ? renderStatusJson(rows, tally.totals)
-      : renderStatusTable(rows, tally.totals, { wide: options.output === "wide", colour: options.colour, nowMs: options.nowMs });
+      : renderStatusTable(rows, tally.totals, {
+          wide: options.output === "wide",
+          colour: options.colour,
+          nowMs: options.nowMs,
+          customTypes: tally.customTypes(),
+        });
   return { output, exitCode: 0 };
 }
 
@@ -91,7 +96,7 @@ export async function fleetDescribe(api: FleetApi, name: string, options: Descri
   const out: string[] = [`Node:       ${name}`, `State:      ${summary.state}`];
   if (summary.ready) out.push(`Ready:      ${summary.ready} (kubelet)`);
   out.push(`Heartbeat:  ${summary.lastHeartbeatMs === undefined ? "none" : `${formatAge(options.nowMs - summary.lastHeartbeatMs)} ago`}`, "", "Conditions:");
-  const present = CONDITION_TYPES.filter((type) => summary.conditions[type]);
+  const present = conditionTypesOf(summary);
   if (present.length === 0) out.push("  none: node-doctor does not run on this node (or has never written)");
   for (const type of present) {
     const cell = summary.conditions[type];

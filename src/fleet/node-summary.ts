@@ -3,9 +3,23 @@
  * our conditions, the worst reason, and whether the agent is still writing.
  * Pure: the fleet commands feed it Nodes from the API server, tests feed it
  * fixtures.
+ *
+ * Our conditions are the built-in types, and the custom checks' types
+ * (`checks.custom`, configured per cluster): a type of no built-in name that
+ * node-doctor's field manager added to the Node, as its managedFields say.
+ * A Node without managedFields shows the built-in types only: a name alone
+ * cannot tell a configured type from another agent's.
  */
 import type { Node, NodeCondition } from "kubernetes-types/core/v1.js";
-import { CONDITION_TYPES, type ConditionStatus, type ConditionType } from "../types.js";
+import { conditionOwners, FIELD_MANAGER } from "../kube/ownership.js";
+import {
+  CONDITION_TYPES,
+  customConditionType,
+  customConditionTypeProblem,
+  type ConditionStatus,
+  type ConditionType,
+  type CustomConditionType,
+} from "../types.js";
 
 /** How a node looks from the fleet's side, worst first. */
 export const NODE_STATES = ["sick", "agent silent", "unknown", "healthy", "not covered"] as const;
@@ -23,6 +37,8 @@ export interface NodeSummary {
   name: string;
   state: NodeState;
   conditions: Partial<Record<ConditionType, ConditionCell>>;
+  /** The custom checks' condition types on this Node (node-doctor added them), sorted. */
+  custom: CustomConditionType[];
   /** The reason of the worst of our conditions (True before Unknown), or "" when all are False. */
   worstReason: string;
   worstCondition?: ConditionType;
@@ -39,6 +55,21 @@ export interface SummaryOptions {
 }
 
 const OURS = new Set<string>(CONDITION_TYPES);
+
+/** The condition types node-doctor's field manager added to `node` that no built-in check feeds: the custom checks'. */
+function customTypesOf(node: Node): Set<string> {
+  const custom = new Set<string>();
+  for (const [type, holders] of conditionOwners(node)) {
+    if (OURS.has(type) || customConditionTypeProblem(type)) continue;
+    if (holders.some((h) => h.manager === FIELD_MANAGER && h.added)) custom.add(type);
+  }
+  return custom;
+}
+
+/** Every condition type of ours in a summary, the built-in ones first (in their order), then the custom ones. */
+export function conditionTypesOf(summary: Pick<NodeSummary, "conditions" | "custom">): ConditionType[] {
+  return [...CONDITION_TYPES.filter((type) => summary.conditions[type]), ...summary.custom];
+}
 
 function timeMs(value: string | undefined): number | undefined {
   if (!value) return undefined;
@@ -67,16 +98,23 @@ export function summariseNode(node: Node, options: SummaryOptions): NodeSummary 
   const conditions: Partial<Record<ConditionType, ConditionCell>> = {};
   let ready: ConditionStatus | undefined;
   let newestHeartbeat: number | undefined;
+  const customTypes = customTypesOf(node);
+  const custom: CustomConditionType[] = [];
   for (const condition of node.status?.conditions ?? []) {
     if (condition.type === "Ready") ready = asStatus(condition.status);
-    if (!OURS.has(condition.type)) continue;
     const cell = cellOf(condition);
-    conditions[condition.type as ConditionType] = cell;
+    if (OURS.has(condition.type)) conditions[condition.type as ConditionType] = cell;
+    else if (customTypes.has(condition.type)) {
+      const type = customConditionType(condition.type);
+      conditions[type] = cell;
+      custom.push(type);
+    } else continue;
     const beat = cell.lastHeartbeatMs ?? cell.lastTransitionMs;
     if (beat !== undefined && (newestHeartbeat === undefined || beat > newestHeartbeat)) newestHeartbeat = beat;
   }
-  const summary: NodeSummary = { name, state: "not covered", conditions, worstReason: "", ...(ready ? { ready } : {}) };
-  const present = CONDITION_TYPES.filter((type) => conditions[type]);
+  custom.sort();
+  const summary: NodeSummary = { name, state: "not covered", conditions, custom, worstReason: "", ...(ready ? { ready } : {}) };
+  const present = conditionTypesOf(summary);
   if (present.length === 0) return summary;
 
   const worst = present.find((type) => conditions[type]?.status === "True") ?? present.find((type) => conditions[type]?.status === "Unknown");
@@ -107,6 +145,12 @@ export interface FleetTotals {
 /** Accumulates totals page by page, so a 5,000-node fleet never needs every row at once. */
 export class FleetTally {
   readonly totals: FleetTotals = { nodes: 0, sick: 0, sickBy: {}, unknown: 0, silent: 0, notCovered: 0, healthy: 0 };
+  /** Every custom condition type seen on any node: the table's extra columns. */
+  private readonly custom = new Set<CustomConditionType>();
+
+  customTypes(): CustomConditionType[] {
+    return [...this.custom].sort();
+  }
 
   add(summary: NodeSummary): void {
     const t = this.totals;
@@ -116,15 +160,19 @@ export class FleetTally {
     else if (summary.state === "agent silent") t.silent++;
     else if (summary.state === "not covered") t.notCovered++;
     else t.healthy++;
+    for (const type of summary.custom) this.custom.add(type);
     if (summary.state === "agent silent") return;
-    for (const type of CONDITION_TYPES) {
+    for (const type of conditionTypesOf(summary)) {
       if (summary.conditions[type]?.status === "True") t.sickBy[type] = (t.sickBy[type] ?? 0) + 1;
     }
   }
 }
 
 export function describeTotals(t: FleetTotals): string {
-  const by = CONDITION_TYPES.filter((type) => t.sickBy[type]).map((type) => `${type} ${t.sickBy[type]}`);
+  const custom = Object.keys(t.sickBy)
+    .filter((type) => !OURS.has(type))
+    .sort();
+  const by = [...CONDITION_TYPES, ...custom].filter((type) => t.sickBy[type as ConditionType]).map((type) => `${type} ${t.sickBy[type as ConditionType]}`);
   const parts = [
     `${t.nodes} node${t.nodes === 1 ? "" : "s"}`,
     `${t.sick} sick${by.length ? ` (${by.join(", ")})` : ""}`,

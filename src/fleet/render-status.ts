@@ -2,12 +2,12 @@
  * `kubectl node-doctor status` output: a kubectl-style table (colour only on a
  * TTY), a wide variant with kubelet's Ready and the worst message, and JSON.
  */
-import { CONDITION_TYPES, type ConditionType } from "../types.js";
-import { describeTotals, type FleetTotals, type NodeState, type NodeSummary } from "./node-summary.js";
+import { CONDITION_TYPES, type BuiltinConditionType, type ConditionType, type CustomConditionType } from "../types.js";
+import { conditionTypesOf, describeTotals, type FleetTotals, type NodeState, type NodeSummary } from "./node-summary.js";
 import { isoTimeMs } from "../text/format.js";
 
 /** Column headings for our conditions, short enough for an 80-column terminal. */
-export const CONDITION_COLUMNS: Record<ConditionType, string> = {
+export const CONDITION_COLUMNS: Record<BuiltinConditionType, string> = {
   KubeletUnhealthy: "KUBELET",
   KubeletConfigInvalid: "CONFIG",
   KubeletCertificateInvalid: "CERT",
@@ -58,16 +58,20 @@ export interface TableOptions {
   wide: boolean;
   colour: boolean;
   nowMs: number;
+  /** The custom checks' condition types found on the nodes: a column each, after the built-in ones, headed by the type. */
+  customTypes?: readonly CustomConditionType[];
 }
 
 export function renderStatusTable(rows: readonly NodeSummary[], totals: FleetTotals, options: TableOptions): string {
-  const headers = ["NODE", "STATE", ...CONDITION_TYPES.map((t) => CONDITION_COLUMNS[t]), "REASON", "HEARTBEAT"];
+  const custom = options.customTypes ?? [];
+  const columns: ConditionType[] = [...CONDITION_TYPES, ...custom];
+  const headers = ["NODE", "STATE", ...CONDITION_TYPES.map((t) => CONDITION_COLUMNS[t]), ...custom, "REASON", "HEARTBEAT"];
   if (options.wide) headers.push("READY", "MESSAGE");
   const table = rows.map((row) => {
     const cells = [
       row.name,
       row.state,
-      ...CONDITION_TYPES.map((t) => cellText(row, t)),
+      ...columns.map((t) => cellText(row, t)),
       row.worstReason || "-",
       formatAge(row.lastHeartbeatMs === undefined ? undefined : Math.max(0, options.nowMs - row.lastHeartbeatMs)),
     ];
@@ -125,7 +129,7 @@ export function* renderStatusJson(rows: readonly NodeSummary[], totals: FleetTot
       lastHeartbeatTime: iso(row.lastHeartbeatMs) ?? null,
       ready: row.ready ?? null,
       conditions: Object.fromEntries(
-        CONDITION_TYPES.filter((type) => row.conditions[type]).map((type) => {
+        conditionTypesOf(row).map((type) => {
           const cell = row.conditions[type];
           return [
             type,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { describeTotals, FleetTally, summariseNode } from "../../src/fleet/node-summary.js";
-import { formatAge } from "../../src/fleet/render-status.js";
+import { formatAge, renderStatusTable } from "../../src/fleet/render-status.js";
 import { CONDITION_TYPES } from "../../src/types.js";
 import { FLEET_NOW_MS, fleetKindCounts, fleetNode, makeFleet } from "../support/fleet-nodes.js";
 
@@ -54,6 +54,60 @@ describe("a node's node-doctor state, read from its conditions", () => {
       describeTotals(tally.totals),
       `50 nodes, ${sick} sick (${CONDITION_TYPES.map((type) => `${type} ${counts[type]}`).join(", ")}), ${counts.unknown} unknown, ${counts.silent} agents silent, ${counts.uncovered} not covered`,
     );
+  });
+
+  it("the custom checks' condition types are ours where node-doctor's field manager added them, a column each", () => {
+    const beat = new Date(FLEET_NOW_MS - 60_000).toISOString();
+    const added = (manager: string, types: string[]) => ({
+      manager,
+      operation: "Update",
+      fieldsType: "FieldsV1",
+      subresource: "status",
+      fieldsV1: { "f:status": { "f:conditions": Object.fromEntries(types.map((type) => [`k:${JSON.stringify({ type })}`, { ".": {}, "f:status": {} }])) } },
+    });
+    const condition = (type: string, status: string, reason: string) => ({ type, status, reason, message: `${type} says ${reason}`, lastHeartbeatTime: beat });
+    const node = (name: string, conditions: ReturnType<typeof condition>[], managedFields: ReturnType<typeof added>[]) => ({
+      metadata: { name, managedFields },
+      status: { conditions: [condition("DiskSpaceLow", "False", "DiskSpaceSufficient"), ...conditions] },
+    });
+    const sick = summariseNode(
+      node(
+        "n1",
+        [
+          condition("NfsDataMountMissing", "True", "NfsDataNotMounted"),
+          condition("KernelDeadlock", "True", "DockerHung"),
+          condition("Ready", "True", "KubeletReady"),
+        ],
+        [added("node-doctor", ["DiskSpaceLow", "NfsDataMountMissing"]), added("node-problem-detector", ["KernelDeadlock"]), added("kubelet", ["Ready"])],
+      ),
+      options,
+    );
+    assert.deepEqual(sick.custom, ["NfsDataMountMissing"], "NPD's KernelDeadlock and kubelet's Ready are not ours");
+    assert.equal(sick.state, "sick");
+    assert.equal(sick.worstReason, "NfsDataNotMounted");
+    const fine = summariseNode(
+      node("n2", [condition("ScratchMissing", "False", "CheckPassed")], [added("node-doctor", ["DiskSpaceLow", "ScratchMissing"])]),
+      options,
+    );
+    assert.equal(fine.state, "healthy");
+    const unmanaged = summariseNode(node("n3", [condition("NfsDataMountMissing", "True", "NfsDataNotMounted")], []), options);
+    assert.deepEqual(unmanaged.custom, [], "without managedFields a name alone cannot say whose it is");
+    assert.equal(unmanaged.state, "healthy");
+
+    const tally = new FleetTally();
+    for (const summary of [sick, fine, unmanaged]) tally.add(summary);
+    assert.deepEqual(tally.customTypes(), ["NfsDataMountMissing", "ScratchMissing"]);
+    const table = renderStatusTable([sick, fine, unmanaged], tally.totals, {
+      wide: false,
+      colour: false,
+      nowMs: FLEET_NOW_MS,
+      customTypes: tally.customTypes(),
+    });
+    const [header, ...lines] = table.split("\n");
+    assert.match(header ?? "", /NETWORK {3}NfsDataMountMissing {3}ScratchMissing {3}REASON +HEARTBEAT$/);
+    assert.match(lines[0] ?? "", /^n1 +sick +(- +){4}ok +(- +){2}FAIL +- +NfsDataNotMounted +60s$/);
+    assert.match(lines[1] ?? "", /^n2 +healthy .*ok +- +60s$/);
+    assert.match(table, /\n3 nodes, 1 sick \(NfsDataMountMissing 1\), 0 unknown/);
   });
 
   it("formats ages the way kubectl does", () => {
