@@ -79,6 +79,15 @@ describe("alert rules", () => {
     }
   });
 
+  it("one alert covers every custom check's condition: every type but the built-in ones, which have their own", async () => {
+    const rule = (await alerts()).find((a) => a.alert === "NodeDoctorCustomCondition");
+    assert.ok(rule, "NodeDoctorCustomCondition exists");
+    const excluded = [...(rule.expr ?? "").matchAll(/condition!~"([^"]+)"/g)].map((m) => (m[1] ?? "").split("|").sort());
+    assert.equal(excluded.length, 2, "both halves of the expression exclude the built-in types");
+    for (const list of excluded) assert.deepEqual(list, [...CONDITION_TYPES].sort(), "exactly the built-in condition types: a new one needs its own alert and a place here");
+    assert.match(rule.annotations?.["description"] ?? "", /\{\{ \$labels\.condition \}\}/, "names the custom condition");
+  });
+
   it("each alert has for, severity, a summary, a description with the node (and the reason) and a runbook that exists", async () => {
     for (const rule of await alerts()) {
       const name = rule.alert ?? "";
@@ -87,7 +96,7 @@ describe("alert rules", () => {
       assert.ok(rule.annotations?.["summary"], `${name} has a summary`);
       const description = rule.annotations?.["description"] ?? "";
       assert.match(description, /\{\{ \$labels\.node \}\}|node_doctor_build_info/, `${name}'s description names the node`);
-      if (name.startsWith("NodeDoctor") && CONDITION_TYPES.some((t) => name === `NodeDoctor${t}`)) {
+      if (name === "NodeDoctorCustomCondition" || CONDITION_TYPES.some((t) => name === `NodeDoctor${t}`)) {
         assert.match(description, /\{\{ \$labels\.reason \}\}/, `${name}'s description quotes the reason`);
       }
       assert.equal(rule.annotations?.["runbook_url"], `docs/runbooks/${name}.md`);
