@@ -26,13 +26,14 @@
  * --bundle=PATH runs another build's bundle (the previous build, side by side).
  * With --only=a,b only those checks run (to tell which one grows), with
  * --without=a,b all but those (one check's cost, paired); --custom-checks adds one
- * custom check of each probe kind (their cost); --flags="..."
+ * custom check of each probe kind (their cost; the fixture then has /proc/{self,1}/ns/net agreeing, so the
+ * network check judges too: measure with --without network, side by side); --flags="..."
  * replaces the agent's V8 flags (default scripts/node-flags.mjs).
  *
  *   npm run bench -- soak [--minutes N] [--api-down] [--journal-flood=10000 [--flood-seconds=60]] [--only a,b]      (default 10; 0.5 for a quick look)
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
@@ -171,7 +172,7 @@ function sleep(ms: number): Promise<void> {
 function soakCustomChecks(healthzUrl: string): unknown[] {
   const port = Number(new URL(healthzUrl).port);
   return [
-    { name: "kubelet-dir", condition: "SoakKubeletDirMissing", probe: { kind: "file", path: "/var/lib/kubelet", maxMode: "0755" } },
+    { name: "kubelet-dir", condition: "SoakKubeletDirMissing", probe: { kind: "file", path: "/var/lib/kubelet" } },
     { name: "overcommit", condition: "SoakOvercommitChanged", probe: { kind: "sysctl", key: "vm.overcommit_memory", op: "in", value: [0, 1] } },
     { name: "kubelet-unit", condition: "SoakKubeletUnitDown", probe: { kind: "unit", unit: "kubelet.service" } },
     { name: "healthz-port", condition: "SoakHealthzPortClosed", probe: { kind: "tcp", host: "127.0.0.1", port } },
@@ -251,6 +252,11 @@ export async function run(args: string[]): Promise<void> {
   if (customChecks) {
     await mkdir(join(fixture.root, "proc/sys/vm"), { recursive: true });
     await writeFile(join(fixture.root, "proc/sys/vm/overcommit_memory"), "0\n");
+    // tcp and http probe only from the node's network namespace: the agent's and pid 1's links agree here.
+    for (const pid of ["self", "1"]) {
+      await mkdir(join(fixture.root, `proc/${pid}/ns`), { recursive: true });
+      await symlink("net:[4026531840]", join(fixture.root, `proc/${pid}/ns/net`)).catch(() => undefined);
+    }
     checks["custom"] = soakCustomChecks(healthz.url);
   }
   // `run` has no --only: the others are turned off in the configuration.
