@@ -13,41 +13,15 @@
  *
  *   npm run bench -- kernel-flood [--quiet-seconds=120] [--seconds=300] [--per-minute=4500]
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import type { ChildProcess } from "node:child_process";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
 import { fixtureRoot } from "../test/support/fixture-root.js";
-import { JOURNAL_REMOTE } from "./kubelet-journal.js";
+import { startJournalWriter } from "./kubelet-journal.js";
 import { CLOCK_TICKS, cpuTicks, getText, option, rssKiB, startBundledAgent, stop } from "./support.js";
 
 const OTHER_CHECKS = ["disk", "certificates", "kubelet", "kubelet-config", "clock", "kubelet-logs", "runtime", "network"];
-
-/** A journal written by systemd-journal-remote with kernel-transport entries. */
-async function kernelJournal(root: string): Promise<{ write(messages: readonly string[]): Promise<void>; stop(): Promise<void> }> {
-  if (!existsSync(JOURNAL_REMOTE))
-    throw new Error(`${JOURNAL_REMOTE} is missing: install the Debian package systemd-journal-remote (scripts/test-setup.sh does)`);
-  const dir = join(root, "var/log/journal/5c0f6a2b9d8e4f7a8b1c2d3e4f5a6b7c");
-  await mkdir(dir, { recursive: true });
-  const writer: ChildProcess = spawn(JOURNAL_REMOTE, ["-o", join(dir, "system.journal"), "-"], { stdio: ["pipe", "ignore", "ignore"] });
-  let seq = 0;
-  const entry = (message: string) =>
-    `__REALTIME_TIMESTAMP=${Date.now() * 1000}\n__MONOTONIC_TIMESTAMP=${++seq}\n_BOOT_ID=0f1e2d3c4b5a69788796a5b4c3d2e1f0\n_TRANSPORT=kernel\nSYSLOG_IDENTIFIER=kernel\nPRIORITY=3\nMESSAGE=${message}\n\n`;
-  const write = (messages: readonly string[]) => new Promise<void>((resolve) => writer.stdin?.write(messages.map(entry).join(""), () => resolve()));
-  await write(["Linux version 6.6.0 (bench) #1 SMP PREEMPT_DYNAMIC"]);
-  await new Promise((r) => setTimeout(r, 500));
-  return {
-    write,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (writer.exitCode !== null || writer.signalCode !== null) return resolve();
-        writer.once("exit", () => resolve());
-        writer.stdin?.end();
-        setTimeout(() => writer.kill("SIGKILL"), 6000).unref();
-      }),
-  };
-}
 
 /** One memcg OOM kill as the kernel reports it: the summary, then the kill. */
 function oomKill(i: number): string[] {
@@ -148,7 +122,11 @@ export async function run(args: string[]): Promise<void> {
   const seconds = Number(option(args, "seconds", "300"));
   const perMinute = Number(option(args, "per-minute", "4500"));
   const fixture = await fixtureRoot();
-  const journal = await kernelJournal(fixture.root);
+  const journal = await startJournalWriter(
+    fixture.root,
+    { _TRANSPORT: "kernel", SYSLOG_IDENTIFIER: "kernel", PRIORITY: "3" },
+    "Linux version 6.6.0 (bench) #1 SMP PREEMPT_DYNAMIC",
+  );
   const config = join(fixture.root, "node-doctor.yaml");
   await writeFile(config, `checks:\n${OTHER_CHECKS.map((c) => `  ${c}:\n    enabled: false\n`).join("")}`);
   const agent = await startBundledAgent(AGENT_NODE_FLAGS, [

@@ -54,18 +54,25 @@ export interface JournalWriter {
   stop(): Promise<void>;
 }
 
-/** A journal under <root>/var/log/journal written by systemd-journal-remote, seeded with one entry. */
-export async function startJournalWriter(root: string): Promise<JournalWriter> {
+/** A journal under <root>/var/log/journal written by systemd-journal-remote, seeded with one entry; `fields` are each entry's (kubelet.service's by default). */
+export async function startJournalWriter(
+  root: string,
+  fields: Readonly<Record<string, string>> = { _SYSTEMD_UNIT: "kubelet.service", _PID: "2211" },
+  seed = "I0101 00:00:00.000000 1 start.go:1] start",
+): Promise<JournalWriter> {
   if (!existsSync(JOURNAL_REMOTE))
     throw new Error(`${JOURNAL_REMOTE} is missing: install the Debian package systemd-journal-remote (scripts/test-setup.sh does)`);
   const journalDir = join(root, "var/log/journal/5c0f6a2b9d8e4f7a8b1c2d3e4f5a6b7c");
   await mkdir(journalDir, { recursive: true });
   const writer: ChildProcess = spawn(JOURNAL_REMOTE, ["-o", join(journalDir, "system.journal"), "-"], { stdio: ["pipe", "ignore", "ignore"] });
   let seq = 0;
+  const own = Object.entries(fields)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join("");
   const entry = (message: string) =>
-    `__REALTIME_TIMESTAMP=${Date.now() * 1000}\n__MONOTONIC_TIMESTAMP=${++seq}\n_BOOT_ID=0f1e2d3c4b5a69788796a5b4c3d2e1f0\n_SYSTEMD_UNIT=kubelet.service\n_PID=2211\nMESSAGE=${message}\n\n`;
+    `__REALTIME_TIMESTAMP=${Date.now() * 1000}\n__MONOTONIC_TIMESTAMP=${++seq}\n_BOOT_ID=0f1e2d3c4b5a69788796a5b4c3d2e1f0\n${own}MESSAGE=${message}\n\n`;
   const write = (messages: readonly string[]) => new Promise<void>((resolve) => writer.stdin?.write(messages.map(entry).join(""), () => resolve()));
-  await write(["I0101 00:00:00.000000 1 start.go:1] start"]);
+  await write([seed]);
   await new Promise((resolve) => setTimeout(resolve, 500));
   return {
     write,

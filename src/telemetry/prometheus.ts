@@ -54,3 +54,22 @@ export class Histogram<T extends string = string> extends client.Histogram<T> {
     }
   }
 }
+
+/**
+ * Turns cumulative totals a check reports in its evidence into counter
+ * increments: each call adds the difference since the last total of that
+ * series. A smaller total means the check was rebuilt: what it has seen since
+ * is added.
+ */
+export function cumulativeCounters(): (counter: Counter, labels: Record<string, string>, total: number) => void {
+  const last = new Map<Counter, Map<string, number>>();
+  return (counter, labels, total) => {
+    let series = last.get(counter);
+    if (!series) last.set(counter, (series = new Map()));
+    const key = JSON.stringify(labels);
+    const previous = series.get(key) ?? 0;
+    const delta = total >= previous ? total - previous : total;
+    if (delta > 0) counter.inc(labels, delta);
+    series.set(key, total);
+  };
+}

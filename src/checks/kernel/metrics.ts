@@ -3,7 +3,7 @@
  * reports cumulative counts since it started; these counters add the
  * difference at each run, so they behave like counters the check owned.
  */
-import { Counter, type Registry } from "../../telemetry/prometheus.js";
+import { Counter, cumulativeCounters, type Registry } from "../../telemetry/prometheus.js";
 import type { CheckMetrics } from "../../telemetry/registry.js";
 import { LINE_RESULTS } from "../../node/logs/matcher.js";
 import type { Finding } from "../../types.js";
@@ -42,16 +42,7 @@ export function kernelMetrics(registry: Registry): CheckMetrics {
   for (const kind of ["global", "memcg"]) ooms.inc({ kind }, 0);
   for (const source of ["journal", "kmsg"]) for (const result of LINE_RESULTS) messages.inc({ source, result }, 0);
   lost.inc(0);
-  const last = new Map<string, number>();
-
-  function add(name: string, counter: Counter, labels: Record<string, string>, total: number): void {
-    const key = `${name}${JSON.stringify(labels)}`;
-    const previous = last.get(key) ?? 0;
-    // A smaller total means the check was rebuilt: count what it has seen since.
-    const delta = total >= previous ? total - previous : total;
-    if (delta > 0) counter.inc(labels, delta);
-    last.set(key, total);
-  }
+  const add = cumulativeCounters();
 
   return {
     update(findings: readonly Finding[]) {
@@ -63,12 +54,12 @@ export function kernelMetrics(registry: Registry): CheckMetrics {
           const reason = REASON_OF.get(id);
           if (reason) byReason.set(reason, (byReason.get(reason) ?? 0) + total);
         }
-        for (const [reason, total] of byReason) add("events", events, { reason }, total);
-        for (const [kind, total] of Object.entries(evidence.oom.kills)) add("ooms", ooms, { kind }, total);
+        for (const [reason, total] of byReason) add(events, { reason }, total);
+        for (const [kind, total] of Object.entries(evidence.oom.kills)) add(ooms, { kind }, total);
         for (const [source, results] of Object.entries(evidence.kernelCounters.lines)) {
-          for (const [result, total] of Object.entries(results)) add("messages", messages, { source, result }, total);
+          for (const [result, total] of Object.entries(results)) add(messages, { source, result }, total);
         }
-        add("lost", lost, {}, evidence.kmsgLost ?? 0);
+        add(lost, {}, evidence.kmsgLost ?? 0);
         return;
       }
     },

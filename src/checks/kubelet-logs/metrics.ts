@@ -3,7 +3,7 @@
  * reports cumulative counts since it started; these counters add the
  * difference at each run, so they behave like counters the check owned.
  */
-import { Counter, type Registry } from "../../telemetry/prometheus.js";
+import { Counter, cumulativeCounters, type Registry } from "../../telemetry/prometheus.js";
 import { isLogReadEvidence } from "./judge.js";
 import { LINE_RESULTS } from "../../node/logs/matcher.js";
 import { SIGNATURES } from "./signatures.js";
@@ -26,16 +26,7 @@ export function logMetrics(registry: Registry): CheckMetrics {
   // Known label sets start at 0, so rate() works from the first scrape.
   for (const s of SIGNATURES) matches.inc({ signature: s.id }, 0);
   for (const source of ["journal", "file"]) for (const result of LINE_RESULTS) lines.inc({ source, result }, 0);
-  const last = new Map<string, number>();
-
-  function add(counter: Counter, labels: Record<string, string>, total: number): void {
-    const key = JSON.stringify(labels);
-    const previous = last.get(key) ?? 0;
-    // A smaller total means the check was rebuilt: count what it has seen since.
-    const delta = total >= previous ? total - previous : total;
-    if (delta > 0) counter.inc(labels, delta);
-    last.set(key, total);
-  }
+  const add = cumulativeCounters();
 
   return {
     update(findings: readonly Finding[]) {
