@@ -21,6 +21,8 @@ import { SIGNATURES } from "../../src/checks/kubelet-logs/signatures.js";
 import { createRuntimeCheck, runtimeSettings } from "../../src/checks/runtime/index.js";
 import { judgeRuntime, type RuntimeObservation } from "../../src/checks/runtime/judge.js";
 import { judgeClock } from "../../src/checks/clock/judge.js";
+import { judgeKernel } from "../../src/checks/kernel/judge.js";
+import { SIGNATURES as KERNEL_SIGNATURES } from "../../src/checks/kernel/signatures.js";
 import { Scheduler } from "../../src/engine/scheduler.js";
 import { NodeState } from "../../src/engine/state.js";
 import { RootedHost } from "../../src/node/host.js";
@@ -250,6 +252,29 @@ describe("remedies are paste-safe whatever the values they are built from", () =
     );
     assert.ok(carrying(findings).length >= 1, JSON.stringify(findings));
     assert.ok((await assertPasteSafe(findings)) >= 1);
+  });
+
+  it("the kernel's lines: every kernel remedy with hostile devices, cgroups, pids and PCI addresses", async () => {
+    const findings = judgeKernel(
+      KERNEL_SIGNATURES.flatMap((signature) =>
+        signature.kind === "problem"
+          ? [
+              {
+                signature,
+                count: 1,
+                atLeast: false,
+                severity: signature.severity,
+                lastMs: Date.now(),
+                sample: "x",
+                captures: Object.fromEntries([...signature.remedy.matchAll(/\{(\w+)\}/g)].map((m) => [m[1] as string, SMUGGLE])),
+              },
+            ]
+          : [],
+      ),
+      { oom: { kills: { global: 0, memcg: 0 }, recent: [] }, runtimeFindings: [] },
+    );
+    assert.ok(carrying(findings).length >= 5, JSON.stringify(findings.map((f) => f.remedy)));
+    assert.ok((await assertPasteSafe(findings)) >= 5);
   });
 
   it("the clock jump's journalctl", async () => {

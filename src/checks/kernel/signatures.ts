@@ -43,7 +43,7 @@ export const SIGNATURES: readonly Signature[] = [
     message:
       "A container reached its own memory limit: the kernel killed {task} (pid {pid}){pod? in pod }{pod}{container? container }{container} ({count} memcg OOM kills in {window}, last at {last}).",
     remedy:
-      "This is the pod's limit, not the node: raise the container's memory limit or fix its usage (`kubectl get pods -A -o jsonpath='{range .items[?(@.metadata.uid==\"<pod UID>\")]}{.metadata.namespace}/{.metadata.name}{end}'` finds the pod).",
+      "This is the pod's limit, not the node: raise the container's memory limit or fix its usage.{pod? Find the pod: `kubectl get pods -A -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,UID:.metadata.uid | grep -F }{pod}{pod?`.}",
     windowMs: 10 * MINUTE,
     minCount: 1,
   },
@@ -423,7 +423,8 @@ export const SIGNATURES: readonly Signature[] = [
     condition: "HardwareErrors",
     reason: KERNEL_REASONS.GpuXidNeedsReset,
     message: "GPU {pci} reported Xid {xid}: {detail} ({count} in {window}, last at {last}); NVIDIA's catalogue says reset the GPU (RESET_GPU).",
-    remedy: "Drain the GPU's pods, then reset it (`nvidia-smi -r -i <index of PCI {pci}>`) or reboot the node; repeated resets: have the GPU replaced.",
+    remedy:
+      "Drain the GPU's pods, then reset it (`nvidia-smi -r -i <gpu index>`, the index `nvidia-smi -L` lists for PCI {pci}) or reboot the node; repeated resets: have the GPU replaced.",
     windowMs: 24 * 60 * MINUTE,
     minCount: 1,
   },
