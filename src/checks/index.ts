@@ -15,11 +15,8 @@ import type { CheckDeps, CheckEntry } from "./define.js";
 import { certificatesCheck } from "./certificates/index.js";
 import { clockCheck } from "./clock/index.js";
 import { customCheck } from "./custom/index.js";
-import { defineCheck } from "./define.js";
-import { createDiskCheck, diskSettings } from "./disk/index.js";
+import { diskCheck } from "./disk/index.js";
 import { exhaustionCheck } from "./exhaustion/index.js";
-import { filesystemMetrics } from "./disk/metrics.js";
-import { REASONS as DISK_CATALOGUE } from "./disk/reasons.js";
 import { kernelCheck } from "./kernel/index.js";
 import { kubeletCheck } from "./kubelet/index.js";
 import { kubeletConfigCheck } from "./kubelet-config/index.js";
@@ -30,7 +27,7 @@ import { runtimeCheck } from "./runtime/index.js";
 export type { CheckDeps } from "./define.js";
 
 export const CHECKS = {
-  disk: defineCheck({ settings: diskSettings, create: createDiskCheck, reasons: DISK_CATALOGUE, metrics: filesystemMetrics }),
+  disk: diskCheck,
   certificates: certificatesCheck,
   kubelet: kubeletCheck,
   "kubelet-config": kubeletConfigCheck,

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { judgeDisk, type ObservedFilesystem } from "../../src/checks/disk/index.js";
+import { judgeDisk, type ObservedFilesystem } from "../../src/checks/disk/judge.js";
 import { parseQuantity, parseThreshold, thresholdsFromFlag, type EffectiveThresholds } from "../../src/node/kubelet/eviction.js";
 import type { Finding } from "../../src/types.js";
 

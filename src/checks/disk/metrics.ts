@@ -1,6 +1,6 @@
 /** Filesystem series from the disk check's evidence. */
 import { Gauge, type Registry } from "../../telemetry/prometheus.js";
-import { isFilesystemEvidence } from "./index.js";
+import { isFilesystemEvidence } from "./judge.js";
 import type { Finding } from "../../types.js";
 import type { CheckMetrics } from "../../telemetry/registry.js";
 
