@@ -433,20 +433,25 @@ export interface GatherOptions {
 /** What the check keeps between runs: the `kubernetes` Service (re-read every serviceRefreshMs) and the last default-route interfaces. */
 export interface GatherMemory {
   service?: KubernetesService;
+  /** When the API server last said it has no default/kubernetes Service: asked again only after serviceRefreshMs, as a found one. */
+  serviceAbsentAtMs?: number;
   uplinks: string[];
 }
 
 const KUBE_PROXY_TIMEOUT_MS = 1000;
+const NO_SERVICE = "the API server has no default/kubernetes Service";
 
 /** The `kubernetes` Service: fresh when due, else the last copy; a failed refresh keeps the last copy and says why. */
-async function kubernetesService(
+export async function kubernetesService(
   ctx: CheckContext,
   options: GatherOptions,
   memory: GatherMemory,
 ): Promise<{ service?: KubernetesService; stale?: string; skipped?: string }> {
   if (!ctx.cluster) return { skipped: "no API server is configured" };
   const last = memory.service;
-  if (last && ctx.clock.monotonic() - last.readAtMs < options.serviceRefreshMs) return { service: last };
+  const now = ctx.clock.monotonic();
+  if (last && now - last.readAtMs < options.serviceRefreshMs) return { service: last };
+  if (!last && memory.serviceAbsentAtMs !== undefined && now - memory.serviceAbsentAtMs < options.serviceRefreshMs) return { skipped: NO_SERVICE };
   try {
     const service = await withDeadline(
       ctx.clock,
@@ -457,8 +462,10 @@ async function kubernetesService(
     );
     if (!service) {
       delete memory.service;
-      return { skipped: "the API server has no default/kubernetes Service" };
+      memory.serviceAbsentAtMs = now;
+      return { skipped: NO_SERVICE };
     }
+    delete memory.serviceAbsentAtMs;
     memory.service = service;
     return { service };
   } catch (error) {
