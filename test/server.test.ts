@@ -141,15 +141,16 @@ describe("/findings under a flood of findings", () => {
       message: `condition Foreign${i} was last heartbeated 400 days ago by a controller that no longer runs; ${"x".repeat(1200)}`,
       remedy: `kubectl patch node worker-1 --subresource=status --type=json -p '[{"op":"remove","path":"/status/conditions/${i}"}]'`,
     });
-    const flood: Check = {
-      name: "kubelet",
+    // The engine keeps at most 100 findings per check (test/engine/findings-cap.test.ts); 100 checks of 100 each still reach 10,000.
+    const floods: Check[] = Array.from({ length: 100 }, (_, k) => ({
+      name: `flood-${k}`,
       conditions: ["KubeletUnhealthy"],
       intervalMs: 30_000,
       timeoutMs: 1_000,
-      run: async () => Array.from({ length: 10_000 }, (_, i) => stale(i)),
-    };
-    const state = new NodeState([flood], [], { consecutiveRuns: 1, holdMs: 0, flapTransitions: 4, flapWindowMs: 600_000 }, silentLog);
-    const scheduler = new Scheduler([flood], {
+      run: async () => Array.from({ length: 100 }, (_, j) => stale(k * 100 + j)),
+    }));
+    const state = new NodeState(floods, [], { consecutiveRuns: 1, holdMs: 0, flapTransitions: 4, flapWindowMs: 600_000 }, silentLog);
+    const scheduler = new Scheduler(floods, {
       host: new RootedHost("/"),
       clock: new FakeClock(),
       state,
