@@ -19,22 +19,27 @@ export interface CliResult {
 
 export function runCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; bundle?: string } = {}): Promise<CliResult> {
   assertBuilt();
+  const child = spawn(NODE, [options.bundle ?? BUNDLE, ...args], {
+    env: { PATH: process.env["PATH"] ?? "", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return collectExit(child, `node-doctor ${args.join(" ")}`, options.timeoutMs ?? 30_000);
+}
+
+/** A child's exit code, signal and output; killed and rejected, naming `what` with its output, when it outlives `timeoutMs`. */
+export function collectExit(child: ChildProcess, what: string, timeoutMs: number): Promise<CliResult & { signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [options.bundle ?? BUNDLE, ...args], {
-      env: { PATH: process.env["PATH"] ?? "", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`node-doctor ${args.join(" ")} did not exit within ${options.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 30_000);
-    child.on("close", (code) => {
+      reject(new Error(`${what} did not exit within ${timeoutMs} ms\nstdout: ${stdout.slice(0, 2000)}\nstderr: ${stderr.slice(0, 2000)}`));
+    }, timeoutMs);
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }

@@ -13,6 +13,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { collectExit } from "./cli.js";
 
 export interface MemoryCgroup {
   version: 1 | 2;
@@ -85,28 +86,16 @@ export async function memoryCgroup(limitBytes: number): Promise<MemoryCgroup> {
   return {
     version,
     dir,
-    run(file, args, options = {}) {
+    async run(file, args, options = {}) {
       const started = performance.now();
-      return new Promise((resolve, reject) => {
-        // The shell joins the group, then becomes the program: nothing runs outside it.
-        const child = spawn("/bin/sh", ["-c", `echo $$ > "$0" && exec "$@"`, join(dir, "cgroup.procs"), file, ...args], {
-          env: { PATH: process.env["PATH"] ?? "", ...options.env },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        const timer = setTimeout(() => {
-          child.kill("SIGKILL");
-          reject(new Error(`${file} ${args.join(" ").slice(0, 200)} did not exit within ${options.timeoutMs ?? 30_000} ms\nstderr: ${stderr.slice(0, 2000)}`));
-        }, options.timeoutMs ?? 30_000);
-        child.on("close", (code, signal) => {
-          clearTimeout(timer);
-          const elapsedMs = performance.now() - started;
-          figures().then((f) => resolve({ code, signal, stdout, stderr, elapsedMs, ...f }), reject);
-        });
+      // The shell joins the group, then becomes the program: nothing runs outside it.
+      const child = spawn("/bin/sh", ["-c", `echo $$ > "$0" && exec "$@"`, join(dir, "cgroup.procs"), file, ...args], {
+        env: { PATH: process.env["PATH"] ?? "", ...options.env },
+        stdio: ["ignore", "pipe", "pipe"],
       });
+      const exit = await collectExit(child, `${file} ${args.join(" ").slice(0, 200)}`, options.timeoutMs ?? 30_000);
+      const elapsedMs = performance.now() - started;
+      return { ...exit, elapsedMs, ...(await figures()) };
     },
     async remove() {
       await rmdir(dir).catch(() => undefined);
