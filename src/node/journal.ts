@@ -102,6 +102,12 @@ export interface JournalSubscriberSpec {
   onEntry(entry: JournalEntry): void;
   /** Lines of this match counted without being parsed: no needle (unmatched), over the budget (dropped), or not JSON. */
   onSkipped?(result: SkippedResult, lines: number): void;
+  /**
+   * Rate-limited lines: past `perSecond` lines a second carrying `markers[i]`
+   * (verbatim ASCII, no quotes or backslashes), further ones are counted
+   * through onTally(i, lines) instead of being parsed.
+   */
+  tally?: { markers: readonly string[]; perSecond: number; onTally(index: number, lines: number): void };
 }
 
 export interface JournalStatus {
@@ -154,10 +160,18 @@ interface Subscriber {
   joinedLate: boolean;
   /** Per group, the `"FIELD":"value"` byte strings that must all be in a line of this subscriber. */
   markers: Buffer[][];
+  /** The tally's markers as bytes, and lines of each parsed in the current second. */
+  tally?: { markers: Buffer[]; parsed: number[] };
 }
 
 function markersOf(match: JournalMatch): Buffer[][] {
   return match.map((group) => Object.entries(group).map(([field, value]) => Buffer.from(`${JSON.stringify(field)}:${JSON.stringify(value)}`)));
+}
+
+/** Whether `marker` occurs within `bytes[start, end)`. */
+function holds(bytes: Buffer, marker: Buffer, start: number, end: number): boolean {
+  const at = bytes.indexOf(marker, start);
+  return at >= 0 && at + marker.length <= end;
 }
 
 function escapeRegExp(text: string): string {
@@ -207,6 +221,10 @@ export class JournalReader {
   /** The last skipped line of the current chunk, copied once when the chunk is done. */
   private skippedInChunkStart = -1;
   private skippedInChunkEnd = 0;
+  /** Some subscriber counts rate-limited lines from their bytes (JournalSubscriberSpec.tally). */
+  private tallies = false;
+  /** The subscribers that counted the current line from its bytes. */
+  private readonly talliedBy: Subscriber[] = [];
   private readonly onLineRange: LineRangeHandler = (bytes, start, end) => this.onLine(bytes, start, end);
 
   constructor(private readonly options: JournalReaderOptions) {
@@ -221,6 +239,7 @@ export class JournalReader {
   /** Registers a subscriber; it reads nothing until it opens. */
   subscribe(spec: JournalSubscriberSpec): JournalSubscription {
     const subscriber: Subscriber = { spec, inChild: false, joinedLate: false, markers: markersOf(spec.match) };
+    if (spec.tally) subscriber.tally = { markers: spec.tally.markers.map((m) => Buffer.from(m, "latin1")), parsed: spec.tally.markers.map(() => 0) };
     this.subscribers.push(subscriber);
     return {
       open: (sinceMs) => this.open(subscriber, sinceMs),
@@ -335,6 +354,7 @@ export class JournalReader {
       }
     }
     this.parseAll = readers.some((s) => s.spec.keep === undefined);
+    this.tallies = readers.some((s) => s.tally !== undefined);
     const needles = [...new Set(readers.flatMap((s) => s.spec.keep ?? []))].filter((n) => n.length > 0);
     if (needles.length > 0 && !this.parseAll) this.keep = new RegExp(needles.map(escapeRegExp).join("|"), "gi");
     else delete this.keep;
@@ -428,6 +448,7 @@ export class JournalReader {
     if (now - this.windowStartMs >= 1000) {
       this.windowStartMs = now;
       this.linesThisWindow = 0;
+      for (const s of this.subscribers) s.tally?.parsed.fill(0);
     }
     this.chunk = chunk;
     this.needleEnds.length = 0;
@@ -472,12 +493,28 @@ export class JournalReader {
 
   /** Whether a line (as printed by journalctl) carries every term of one of the subscriber's groups. */
   private static carries(subscriber: Subscriber, bytes: Buffer, start: number, end: number): boolean {
-    return subscriber.markers.some((group) =>
-      group.every((marker) => {
-        const at = bytes.indexOf(marker, start);
-        return at >= 0 && at + marker.length <= end;
-      }),
-    );
+    return subscriber.markers.some((group) => group.every((marker) => holds(bytes, marker, start, end)));
+  }
+
+  /**
+   * Counts a rate-limited line for the subscribers that carry it and have
+   * parsed their share this second; true when none is left to parse it for.
+   */
+  private tallied(bytes: Buffer, start: number, end: number): boolean {
+    let parse = false;
+    const counted = this.talliedBy;
+    for (const s of this.subscribers) {
+      if (!s.inChild || !JournalReader.carries(s, bytes, start, end)) continue;
+      const index = s.tally ? s.tally.markers.findIndex((marker) => holds(bytes, marker, start, end)) : -1;
+      if (!s.tally || index < 0 || (s.tally.parsed[index] as number) < (s.spec.tally?.perSecond ?? 0)) {
+        if (s.tally && index >= 0) (s.tally.parsed[index] as number)++;
+        parse = true;
+        continue;
+      }
+      s.spec.tally?.onTally(index, 1);
+      counted.push(s);
+    }
+    return counted.length > 0 && !parse;
   }
 
   private skipped(result: SkippedResult, bytes: Buffer, start: number, end: number): void {
@@ -487,17 +524,27 @@ export class JournalReader {
     }
   }
 
+  /** A line not parsed: its cursor is kept (copied once per chunk) for a restart. */
+  private passOver(bytes: Buffer, start: number, end: number): void {
+    if (bytes === this.chunk) {
+      this.skippedInChunkStart = start;
+      this.skippedInChunkEnd = end;
+    } else this.rememberSkipped(bytes, start, end);
+  }
+
   private onLine(bytes: Buffer, start: number, end: number): void {
     if (end === start) return;
     const { options } = this;
     const overBudget = ++this.linesThisWindow > options.maxLinesPerSecond;
     if (!this.parseAll && (!this.keep || !this.hasNeedle(this.keep, bytes, start, end))) {
-      if (bytes === this.chunk) {
-        this.skippedInChunkStart = start;
-        this.skippedInChunkEnd = end;
-      } else this.rememberSkipped(bytes, start, end);
+      this.passOver(bytes, start, end);
       if (overBudget) this.status_.droppedLines++;
       this.skipped(overBudget ? "dropped" : bytes[start] !== 0x7b ? "unparseable" : "unmatched", bytes, start, end);
+      return;
+    }
+    this.talliedBy.length = 0;
+    if (this.tallies && this.tallied(bytes, start, end)) {
+      this.passOver(bytes, start, end);
       return;
     }
     const line = bytes.toString("utf8", start, end);
@@ -511,7 +558,7 @@ export class JournalReader {
       this.lastSkippedBytes = 0;
       this.skippedInChunkStart = -1;
     }
-    for (const s of this.subscribers) if (s.inChild && entryMatches(entry, s.spec.match)) s.spec.onEntry(entry);
+    for (const s of this.subscribers) if (s.inChild && entryMatches(entry, s.spec.match) && !this.talliedBy.includes(s)) s.spec.onEntry(entry);
   }
 
   private onExit(reason: string): void {

@@ -236,6 +236,39 @@ describe("JournalReader", () => {
     assert.equal(pleg.seen.skipped.dropped, 1999, "over the budget: shed");
   });
 
+  it("counts a rate-limited line from its bytes past its share a second, and resumes after the cursor of the last one counted", async () => {
+    const argsLog = join(dir, "tally-args.log");
+    const kill = (i: number) => line({ MESSAGE: `Memory cgroup out of memory: Killed process ${1000 + i} (stress) total-vm:268380kB`, _TRANSPORT: "kernel" });
+    const lines = [line({ MESSAGE: "Out of memory: Killed process 7 (java)", _TRANSPORT: "kernel" }), ...Array.from({ length: 40 }, (_, i) => kill(i))];
+    await writeFile(join(dir, "tally.jsonl"), lines.join("\n") + "\n");
+    const fake = await script("journalctl-tally", `echo "$*" >> ${argsLog}\ncase "$*" in *--follow*) exec sleep 30;; *) cat ${join(dir, "tally.jsonl")};; esac`);
+    const kernel = recorder(KERNEL_MATCH, ["memory cgroup out of memory", "out of memory: kill"]);
+    const counted = [0];
+    const tally = { markers: ["Memory cgroup out of memory: Kill"], perSecond: 10, onTally: (i: number, n: number) => (counted[i] = (counted[i] ?? 0) + n) };
+    const sub = makeReader(fake).subscribe({ ...kernel.spec, tally });
+    await sub.open(0);
+    await sub.settled();
+    assert.equal(kernel.seen.entries.filter((e) => e.message.startsWith("Memory cgroup")).length, 10, "its share of the second is parsed");
+    assert.deepEqual(counted, [30], "the rest counted from their bytes");
+    assert.ok(kernel.seen.entries.some((e) => e.message.startsWith("Out of memory")), "a line without the marker is parsed");
+    await until(async () => (await readFile(argsLog, "utf8")).includes("--follow"), "the following journalctl");
+    assert.match((await readFile(argsLog, "utf8")).trim().split("\n")[1] ?? "", /--after-cursor c-Memory cgroup out of memory: Killed process 1039 /);
+
+    // A second subscriber without a tally on the same lines: it is given every one, and the first still counts its share.
+    await reader?.close();
+    const first = recorder(KERNEL_MATCH, ["memory cgroup out of memory"]);
+    const all = recorder(KERNEL_MATCH, ["out of memory"]);
+    counted[0] = 0;
+    const r = makeReader(fake);
+    const a = r.subscribe({ ...first.spec, tally });
+    const b = r.subscribe(all.spec);
+    await Promise.all([a.open(0), b.open(0)]);
+    await a.settled();
+    assert.equal(all.seen.entries.length, 41);
+    assert.equal(first.seen.entries.filter((e) => e.message.startsWith("Memory cgroup")).length, 10);
+    assert.deepEqual(counted, [30]);
+  });
+
   it("finds a needle in a line split across reads, and resumes after the cursor of a line it skipped", async () => {
     const argsLog = join(dir, "split-args.log");
     const fake = await script(

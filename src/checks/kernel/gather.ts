@@ -62,6 +62,11 @@ export class OomTracker {
     this.recent.push(kill);
   }
 
+  /** Kill lines counted from their bytes in a flood (the signature's tally): counted, not kept as victims. */
+  onTally(signature: Signature, lines: number): void {
+    if (signature.id === "oom-memcg") this.kills.memcg += lines;
+  }
+
   snapshot(): OomSnapshot {
     return {
       kills: { ...this.kills },
@@ -155,6 +160,7 @@ export class KernelReader {
         this.oom.onMatch(signature, groups, timeMs);
         this.filesystems.onMatch(signature, groups, timeMs, text);
       },
+      onTally: (signature, lines) => this.oom.onTally(signature, lines),
       parse: asPlainText,
       ...(settings.journal.enabled
         ? { journal: { reader: journal, match: KERNEL_MATCH, label: "the kernel's messages", component: () => "kernel", parse: asPlainText } }

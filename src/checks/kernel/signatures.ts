@@ -27,6 +27,8 @@ export const SIGNATURES: readonly Signature[] = [
     id: "oom-summary",
     components: ["kernel"],
     needles: ["oom-kill:constraint="],
+    // Only a cgroup's own limit is a flood worth counting from bytes; a global OOM's summary is always read.
+    tally: "oom-kill:constraint=CONSTRAINT_MEMCG,",
     pattern:
       /oom-kill:constraint=(?<constraint>CONSTRAINT_\w+)(?:.*?,oom_memcg=(?<oomMemcg>[^,]*))?.*?,task_memcg=(?<taskMemcg>[^,]*),task=(?<task>[^,]*),pid=(?<pid>\d+)/,
   },
@@ -36,6 +38,7 @@ export const SIGNATURES: readonly Signature[] = [
     id: "oom-memcg",
     components: ["kernel"],
     needles: ["memory cgroup out of memory"],
+    tally: "Memory cgroup out of memory: Kill",
     pattern: /Memory cgroup out of memory: Kill(?:ed)? process (?<pid>\d+) \((?<task>[^)]*)\)/,
     severity: "warning",
     condition: "KernelUnhealthy",

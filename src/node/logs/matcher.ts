@@ -64,17 +64,32 @@ function emptyResults(): Record<LineResult, number> {
   return Object.fromEntries(LINE_RESULTS.map((r) => [r, 0])) as Record<LineResult, number>;
 }
 
+/** A signature's sample is refreshed at most this often a second unless the check says otherwise. */
+export const DEFAULT_SAMPLES_PER_SECOND = 10;
+
 /** How many matches to remember per signature: enough for minCount, and a few more for the message's count. */
 const KEEP_TIMES = 32;
 /** Lines stamped a little ahead of our clock (another writer's clock, rounding) still count. */
 const FUTURE_SLACK_MS = 5 * 60_000;
 
+/** Keeps the latest KEEP_TIMES match times, sorted: lines may arrive slightly out of order across sources. */
+function insertTime(times: number[], timeMs: number): void {
+  let i = times.length;
+  while (i > 0 && (times[i - 1] as number) > timeMs) i--;
+  times.splice(i, 0, timeMs);
+  if (times.length > KEEP_TIMES) times.shift();
+}
+
 /** Called for every problem or context match, before rate limiting. */
 export type MatchHook = (signature: Signature, groups: Readonly<Record<string, string | undefined>>, timeMs: number, text: string) => void;
+
+/** Called for lines of a signature counted from their bytes (Signature's `tally`): no captures, no text. */
+export type TallyHook = (signature: Signature, lines: number, timeMs: number) => void;
 
 export interface MatcherOptions {
   samplesPerSecond?: number;
   onMatch?: MatchHook;
+  onTally?: TallyHook;
 }
 
 export class SignatureMatcher {
@@ -119,6 +134,18 @@ export class SignatureMatcher {
     return result;
   }
 
+  /** Records `lines` matches of a signature counted from their bytes at `timeMs`: counts and times, not the sample. */
+  tally(signature: Signature, source: string, lines: number, timeMs: number): void {
+    this.count(source, "matched", lines);
+    this.counters.matches[signature.id] = (this.counters.matches[signature.id] ?? 0) + lines;
+    this.options.onTally?.(signature, lines, timeMs);
+    if (signature.kind !== "problem") return;
+    const state = this.stateFor(signature.id);
+    state.total += lines;
+    for (let i = 0; i < Math.min(lines, KEEP_TIMES); i++) insertTime(state.times, timeMs);
+    state.lastMs = Math.max(state.lastMs, timeMs);
+  }
+
   private classify(record: LogRecord, component: string, timeMs: number): LineResult {
     const text = record.text;
     const lower = text.toLowerCase();
@@ -154,19 +181,14 @@ export class SignatureMatcher {
   private record(signature: ProblemSignature, match: RegExpExecArray, text: string, timeMs: number): void {
     const state = this.stateFor(signature.id);
     state.total++;
-    // Lines may arrive slightly out of order across sources: keep times sorted.
-    const times = state.times;
-    let i = times.length;
-    while (i > 0 && (times[i - 1] as number) > timeMs) i--;
-    times.splice(i, 0, timeMs);
-    if (times.length > KEEP_TIMES) times.shift();
+    insertTime(state.times, timeMs);
     if (timeMs < state.lastMs) return;
     state.lastMs = timeMs;
     if (timeMs - state.sampleWindowStartMs >= 1000) {
       state.sampleWindowStartMs = timeMs;
       state.samplesInWindow = 0;
     }
-    if (++state.samplesInWindow > (this.options.samplesPerSecond ?? 10)) return;
+    if (++state.samplesInWindow > (this.options.samplesPerSecond ?? DEFAULT_SAMPLES_PER_SECOND)) return;
     state.sample = printable(text.length > MAX_SAMPLE_CHARS ? `${text.slice(0, MAX_SAMPLE_CHARS)}…` : text);
     const captures: Record<string, string> = {};
     for (const [key, value] of Object.entries(match.groups ?? {})) {

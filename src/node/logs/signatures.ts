@@ -33,6 +33,8 @@ export interface ProblemSignature {
   minCount: number;
   /** With `severity: "warning"`: critical once this many matches fall within the window (a repeat is worse than one). */
   criticalCount?: number;
+  /** Verbatim text that names the line on its own: past samplesPerSecond a second, counted from its bytes (see Signature). */
+  tally?: string;
 }
 
 export interface RecoverySignature {
@@ -56,8 +58,19 @@ export interface ContextSignature {
   components: readonly string[];
   needles: readonly string[];
   pattern: RegExp;
+  /** Verbatim text that names the line on its own: past samplesPerSecond a second, counted from its bytes (see Signature). */
+  tally?: string;
 }
 
+/*
+ * `tally` (problem and context signatures): text the writer prints verbatim
+ * that names the line on its own ("Memory cgroup out of memory: Kill"),
+ * ASCII without quotes or backslashes so JSON cannot escape it. Past
+ * samplesPerSecond such lines a second, the journal reader counts them from
+ * their bytes instead of parsing and matching them: an OOM storm of 75 lines
+ * a second cost 28 µs a line parsed (bench/kernel-flood.ts). Their counts,
+ * times and the onTally hook are kept; their sample and captures are not.
+ */
 export type Signature = ProblemSignature | RecoverySignature | ContextSignature;
 
 export interface NoisePattern {

@@ -25,7 +25,7 @@ import type { JournalEntry } from "../log-line.js";
 import { looksBinary, parseLogLine, recordFromJournal, type LogRecord } from "../log-line.js";
 import { FileFollower } from "../log-follower.js";
 import type { JournalMatch, JournalReader, JournalSubscription } from "../journal.js";
-import { SignatureMatcher, type ActiveSignature, type MatchHook, type MatcherCounters } from "./matcher.js";
+import { DEFAULT_SAMPLES_PER_SECOND, SignatureMatcher, type ActiveSignature, type MatchHook, type MatcherCounters, type TallyHook } from "./matcher.js";
 import type { NoisePattern, Signature } from "./signatures.js";
 
 /** Lines stamped this far ahead of our clock are taken as written now. */
@@ -67,6 +67,7 @@ export interface LogWatchOptions {
   /** Per signature, how many matches per second refresh its sample (the rest only count). */
   samplesPerSecond?: number;
   onMatch?: MatchHook;
+  onTally?: TallyHook;
   journal?: {
     reader: JournalReader;
     match: JournalMatch;
@@ -126,15 +127,27 @@ export class LogWatch {
     this.matcher = new SignatureMatcher(options.signatures, options.noise, options.sources, {
       ...(options.samplesPerSecond !== undefined ? { samplesPerSecond: options.samplesPerSecond } : {}),
       ...(options.onMatch ? { onMatch: options.onMatch } : {}),
+      ...(options.onTally ? { onTally: options.onTally } : {}),
     });
     const journal = options.journal;
     if (journal) {
+      const tallied = options.signatures.filter((s): s is Signature & { tally: string } => s.kind !== "recovery" && s.tally !== undefined);
       // Registered now, when the check is built, so the one journalctl starts with every subscriber's match.
       this.subscription = journal.reader.subscribe({
         match: journal.match,
         keep: this.matcher.needles(),
         onEntry: (entry) => this.onJournalEntry(entry),
         onSkipped: (result, n) => this.matcher.count("journal", result, n),
+        ...(tallied.length > 0
+          ? {
+              tally: {
+                markers: tallied.map((s) => s.tally),
+                perSecond: options.samplesPerSecond ?? DEFAULT_SAMPLES_PER_SECOND,
+                // Counted as it is read: within the reader's 500 ms batching of the line's time.
+                onTally: (index, n) => this.clock && this.matcher.tally(tallied[index] as Signature, "journal", n, this.clock.now()),
+              },
+            }
+          : {}),
       });
     }
   }
