@@ -162,16 +162,34 @@ export class RootedHost implements Host {
 
   private realRoot?: Promise<string | undefined>;
 
-  /** True when the path exists and no component of it (below the root) is a symlink. */
+  /**
+   * True when no component of the path (below the root) is a symlink: it
+   * exists and realpath lands on it, or only its last component is missing
+   * (nothing there, not even a dangling link) under a parent that is itself
+   * literal. Probing for files that are not there is most of what the agent
+   * reads; the walk would lstat every component of each.
+   */
   private async isLiteral(normalized: string): Promise<boolean> {
     this.realRoot ??= fs.realpath(this.root).catch(() => undefined);
     const realRoot = await this.realRoot;
     if (realRoot === undefined) return false;
+    const real = (p: string) => (realRoot === "/" ? p : path.join(realRoot, p));
     try {
-      const real = await fs.realpath(this.local(normalized));
-      return real === (realRoot === "/" ? normalized : path.join(realRoot, normalized));
+      return (await fs.realpath(this.local(normalized))) === real(normalized);
+    } catch (error) {
+      if (errnoCode(error) !== "ENOENT" || normalized === "/") return false; // unreadable or a loop: the walk explains it
+    }
+    const parent = path.posix.dirname(normalized);
+    try {
+      if ((await fs.realpath(this.local(parent))) !== real(parent)) return false;
     } catch {
-      return false; // missing, unreadable or a loop: the walk below explains it
+      return false;
+    }
+    try {
+      await fs.lstat(this.local(normalized));
+      return false; // a dangling symlink: the walk names its target
+    } catch (error) {
+      return errnoCode(error) === "ENOENT";
     }
   }
 
@@ -221,6 +239,9 @@ export class RootedHost implements Host {
         if (total > maxBytes) {
           throw new HostPathError(nodePath, "EFBIG", `is more than the ${maxBytes} bytes node-doctor reads`);
         }
+        // A short read at or past the size stat gave is the end of a regular file: no read for the 0
+        // (one thread-pool round trip of the six a read costs). /proc's size-0 files read on to the 0.
+        if (bytesRead < chunk.length && st.size > 0 && total >= st.size) break;
       }
       return Buffer.concat(chunks, total);
     } catch (error) {
