@@ -98,6 +98,20 @@ export async function readProcess(
   return info;
 }
 
+/**
+ * Whether `process` (as read earlier) is still the one running at its pid:
+ * one read of /proc/<pid>/stat, its comm and start time unchanged (a pid
+ * reused, or a process that exec'd another program, differs in one).
+ */
+export async function stillRunning(host: Host, process: ProcessInfo, bootTimeSeconds: number, signal?: AbortSignal): Promise<boolean> {
+  if (process.startTimeMs === undefined) return false;
+  const stat = await readOptional(host, `/proc/${process.pid}/stat`, signal);
+  if (stat === undefined) return false;
+  const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+  const ticks = parseStartTicks(stat);
+  return ticks !== undefined && comm === process.comm && (bootTimeSeconds + ticks / CLOCK_TICKS_PER_SECOND) * 1000 === process.startTimeMs;
+}
+
 /** Adds the uid (from /proc/<pid>/status) and the executable (/proc/<pid>/exe) to a process read. */
 async function readOwner(host: Host, info: ProcessInfo, signal?: AbortSignal): Promise<void> {
   const status = await readOptional(host, `/proc/${info.pid}/status`, signal);

@@ -189,7 +189,8 @@ export function closeKubeletMemory(memory: KubeletMemory): void {
 /** One run's observation. Liveness (process, healthz) is read every run; the slow facts of a healthy kubelet once a minute. */
 export async function gatherKubelet(ctx: CheckContext, settings: KubeletSettings, kubelet: KubeletLocator, memory: KubeletMemory): Promise<KubeletObservation> {
   const { host, signal } = ctx;
-  const setup = await kubelet.locate(signal);
+  // Liveness: a discovery at most 2 s old, where the other checks take one up to 15 s old.
+  const setup = await kubelet.locate(signal, { fresh: true });
   const identity = setup.process ? `${setup.process.pid}@${setup.process.startTimeMs ?? ""}` : undefined;
   // While the same kubelet stays healthy, what changes slowly (unit files, systemd's view, the
   // node's addresses) is re-read once a minute; liveness (process, healthz) every run. Any

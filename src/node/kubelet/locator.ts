@@ -16,7 +16,7 @@
  */
 import type { Clock, Host } from "../../types.js";
 import { detectDistribution, type Distribution } from "../distro/index.js";
-import { findProcessesByName, findProcessesNamed, readProcess, bootTimeSeconds, type ProcessInfo } from "../proc.js";
+import { findProcessesByName, findProcessesNamed, readProcess, bootTimeSeconds, stillRunning, type ProcessInfo } from "../proc.js";
 import { readKubeletConfigFiles, loadYamlMapping, type KubeletConfigFiles, type LoadedDocument } from "./config.js";
 import { FileCache } from "../file-cache.js";
 import { kubeletArgs, NO_FLAGS, parseKubeletFlags, type KubeletFlags } from "./flags.js";
@@ -74,6 +74,8 @@ export interface KubeletSetup {
 
 /** The distribution is told from files that change with a reinstall, not a restart: looked at again this often. */
 const DISTRIBUTION_REFRESH_MS = 60_000;
+/** The kubelet check's liveness view: a discovery at most this old (kubelet dies → True within 30 s). */
+const FRESH_MS = 2000;
 
 /** Finding kubelet reads /proc and a few small files: a few milliseconds, or a hung host. */
 const DISCOVERY_DEADLINE_MS = 5000;
@@ -101,7 +103,9 @@ export function distrust(process: ProcessInfo, options: { liveHost: boolean; uni
 /** Finds kubelet once per short period for every check that asks. */
 export class KubeletLocator {
   private cached?: { atMonotonicMs: number; setup: Promise<KubeletSetup> };
-  private lastPid?: number;
+  /** The kubelet process trusted at the last discovery. */
+  private lastTrusted?: ProcessInfo;
+  private boot?: { atMonotonicMs: number; seconds?: number };
   private mainPid?: number;
   private unitBinary?: string;
   private detected?: { atMonotonicMs: number; distribution: Distribution };
@@ -113,7 +117,8 @@ export class KubeletLocator {
   constructor(
     private readonly host: Host,
     private readonly clock: Clock,
-    private readonly cacheMs = 2000,
+    /** How old a discovery other checks are handed (their runs spread over the minute; each would discover afresh). */
+    private readonly cacheMs = 15_000,
   ) {
     this.versions = new KubeletVersionSources(host);
   }
@@ -151,10 +156,11 @@ export class KubeletLocator {
    * signal: one check timing out must not hand the others a cut-off result.
    * Each caller still stops waiting when its own signal aborts.
    */
-  locate(signal?: AbortSignal): Promise<KubeletSetup> {
+  locate(signal?: AbortSignal, options: { fresh?: boolean } = {}): Promise<KubeletSetup> {
     const now = this.clock.monotonic();
+    const maxAgeMs = options.fresh ? Math.min(this.cacheMs, FRESH_MS) : this.cacheMs;
     let setup: Promise<KubeletSetup>;
-    if (this.cached && now - this.cached.atMonotonicMs < this.cacheMs) setup = this.cached.setup;
+    if (this.cached && now - this.cached.atMonotonicMs < maxAgeMs) setup = this.cached.setup;
     else {
       setup = withDeadline(this.clock, DISCOVERY_DEADLINE_MS, undefined, (signal) => this.discover(signal));
       const entry = { atMonotonicMs: now, setup };
@@ -179,15 +185,21 @@ export class KubeletLocator {
 
   private async findKubelet(signal?: AbortSignal): Promise<{ trusted: ProcessInfo[]; ignored: IgnoredProcess[] }> {
     const options = { liveHost: this.host.root === "/", ...(this.unitBinary ? { unitBinary: this.unitBinary } : {}) };
-    // Fast path: the kubelet we saw last time is usually still there.
-    if (this.lastPid !== undefined && (this.mainPid === undefined || this.mainPid === this.lastPid)) {
-      const boot = await bootTimeSeconds(this.host, signal);
-      const same = await readProcess(this.host, this.lastPid, {
+    // Fast path: the kubelet we trusted last time is usually still there, and one read of its
+    // /proc/<pid>/stat says so (six files for a full read; discovery runs several times a minute).
+    const last = this.lastTrusted;
+    if (last && (this.mainPid === undefined || this.mainPid === last.pid)) {
+      const boot = await this.bootTime(signal);
+      if (boot !== undefined && (await stillRunning(this.host, last, boot, signal))) return { trusted: [last], ignored: [] };
+      const same = await readProcess(this.host, last.pid, {
         ...(boot !== undefined ? { bootTimeSeconds: boot } : {}),
         ...(signal ? { signal } : {}),
         owner: true,
       });
-      if (same && isKubeletProcess(same) && !distrust(same, options)) return { trusted: [same], ignored: [] };
+      if (same && isKubeletProcess(same) && !distrust(same, options)) {
+        this.lastTrusted = same;
+        return { trusted: [same], ignored: [] };
+      }
     }
     let processes: ProcessInfo[];
     try {
@@ -205,9 +217,19 @@ export class KubeletLocator {
     }
     // systemd's MainPID first, then the oldest.
     trusted.sort((a, b) => Number(b.pid === this.mainPid) - Number(a.pid === this.mainPid) || a.pid - b.pid);
-    if (trusted[0]) this.lastPid = trusted[0].pid;
-    else delete this.lastPid;
+    if (trusted[0]) this.lastTrusted = trusted[0];
+    else delete this.lastTrusted;
     return { trusted, ignored };
+  }
+
+  /** The node's boot time (/proc/stat's btime), read again once a minute: it changes only with a reboot. */
+  private async bootTime(signal?: AbortSignal): Promise<number | undefined> {
+    const now = this.clock.monotonic();
+    if (!this.boot || now - this.boot.atMonotonicMs >= DISTRIBUTION_REFRESH_MS) {
+      const seconds = await bootTimeSeconds(this.host, signal);
+      this.boot = { atMonotonicMs: now, ...(seconds !== undefined ? { seconds } : {}) };
+    }
+    return this.boot.seconds;
   }
 
   /** The distribution, told again once a minute. */
