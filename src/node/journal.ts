@@ -168,12 +168,6 @@ function markersOf(match: JournalMatch): Buffer[][] {
   return match.map((group) => Object.entries(group).map(([field, value]) => Buffer.from(`${JSON.stringify(field)}:${JSON.stringify(value)}`)));
 }
 
-/** Whether `marker` occurs within `bytes[start, end)`. */
-function holds(bytes: Buffer, marker: Buffer, start: number, end: number): boolean {
-  const at = bytes.indexOf(marker, start);
-  return at >= 0 && at + marker.length <= end;
-}
-
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
@@ -491,9 +485,14 @@ export class JournalReader {
     this.lastSkippedBytes = length;
   }
 
-  /** Whether a line (as printed by journalctl) carries every term of one of the subscriber's groups. */
-  private static carries(subscriber: Subscriber, bytes: Buffer, start: number, end: number): boolean {
-    return subscriber.markers.some((group) => group.every((marker) => holds(bytes, marker, start, end)));
+  /**
+   * Whether a line (as printed by journalctl) carries every term of one of the subscriber's
+   * groups. Searched in a view of just the line: a search of the chunk from the line's start ran
+   * on through every later line, 5.5 µs a line of a 64 KiB chunk for a subscriber the line is
+   * not for (kubelet-logs in a kernel flood) against 0.6.
+   */
+  private static carries(subscriber: Subscriber, line: Buffer): boolean {
+    return subscriber.markers.some((group) => group.every((marker) => line.includes(marker)));
   }
 
   /**
@@ -503,9 +502,10 @@ export class JournalReader {
   private tallied(bytes: Buffer, start: number, end: number): boolean {
     let parse = false;
     const counted = this.talliedBy;
+    const line = bytes.subarray(start, end);
     for (const s of this.subscribers) {
-      if (!s.inChild || !JournalReader.carries(s, bytes, start, end)) continue;
-      const index = s.tally ? s.tally.markers.findIndex((marker) => holds(bytes, marker, start, end)) : -1;
+      if (!s.inChild || !JournalReader.carries(s, line)) continue;
+      const index = s.tally ? s.tally.markers.findIndex((marker) => line.includes(marker)) : -1;
       if (!s.tally || index < 0 || (s.tally.parsed[index] as number) < (s.spec.tally?.perSecond ?? 0)) {
         if (s.tally && index >= 0) (s.tally.parsed[index] as number)++;
         parse = true;
@@ -518,9 +518,10 @@ export class JournalReader {
   }
 
   private skipped(result: SkippedResult, bytes: Buffer, start: number, end: number): void {
+    const line = bytes.subarray(start, end);
     for (const s of this.subscribers) {
       if (!s.inChild || !s.spec.onSkipped) continue;
-      if (result === "unparseable" || JournalReader.carries(s, bytes, start, end)) s.spec.onSkipped(result, 1);
+      if (result === "unparseable" || JournalReader.carries(s, line)) s.spec.onSkipped(result, 1);
     }
   }
 
