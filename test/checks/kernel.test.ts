@@ -155,13 +155,25 @@ describe("kernel check: its series", () => {
 describe("kernel check: an OOM storm", () => {
   it("100 containers hitting their limits in one second: every kill counted, the first ten a second read in full, a system OOM among them still judged", async () => {
     fixture = await fixtureRoot();
-    const memcg = (i: number) => `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod3b8e6c2a_1f4d_4e0a_9b7c_${String(i).padStart(12, "0")}.slice/cri-containerd-${"ab".repeat(32)}.scope`;
+    const memcg = (i: number) =>
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod3b8e6c2a_1f4d_4e0a_9b7c_${String(i).padStart(12, "0")}.slice/cri-containerd-${"ab".repeat(32)}.scope`;
     const at = T0 - MINUTE;
     const storm = Array.from({ length: 100 }, (_, i) => [
-      kernelEntry(at, `oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=x,mems_allowed=0,oom_memcg=${memcg(i)},task_memcg=${memcg(i)},task=stress,pid=${3000 + i},uid=0`),
-      kernelEntry(at, `Memory cgroup out of memory: Killed process ${3000 + i} (stress) total-vm:268380kB, anon-rss:262144kB, file-rss:264kB, shmem-rss:0kB`, 3),
+      kernelEntry(
+        at,
+        `oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=x,mems_allowed=0,oom_memcg=${memcg(i)},task_memcg=${memcg(i)},task=stress,pid=${3000 + i},uid=0`,
+      ),
+      kernelEntry(
+        at,
+        `Memory cgroup out of memory: Killed process ${3000 + i} (stress) total-vm:268380kB, anon-rss:262144kB, file-rss:264kB, shmem-rss:0kB`,
+        3,
+      ),
     ]).flat();
-    storm.splice(101, 0, kernelEntry(at, "Out of memory: Killed process 7734 (python3) total-vm:10252388kB, anon-rss:7816320kB, file-rss:0kB, shmem-rss:0kB", 3));
+    storm.splice(
+      101,
+      0,
+      kernelEntry(at, "Out of memory: Killed process 7734 (python3) total-vm:10252388kB, anon-rss:7816320kB, file-rss:0kB, shmem-rss:0kB", 3),
+    );
     await writeJournal(fixture.root, storm);
     const clock = new FakeClock(T0);
     const { scheduler, check } = await agent(fixture.root, clock);
@@ -171,8 +183,14 @@ describe("kernel check: an OOM storm", () => {
     metrics.onCheckRun?.({ check: check.name, startedAtMs: 0, durationMs: 1, outcome: "ok", findings: run?.findings ?? ([] as Finding[]) }, view);
     const evidence = run?.findings.find((f) => f.reason === "KernelMessagesRead")?.evidence as unknown as KernelReadEvidence;
     assert.deepEqual(evidence.oom.kills, { global: 1, memcg: 100 });
-    assert.ok(evidence.oom.recent.some((k) => k.kind === "memcg" && k.podUid === "3b8e6c2a-1f4d-4e0a-9b7c-000000000000"), "the first kills are attributed to their pods");
-    assert.ok(run?.findings.some((f) => f.reason === "NodeOutOfMemory"), "the system OOM in the storm is judged");
+    assert.ok(
+      evidence.oom.recent.some((k) => k.kind === "memcg" && k.podUid === "3b8e6c2a-1f4d-4e0a-9b7c-000000000000"),
+      "the first kills are attributed to their pods",
+    );
+    assert.ok(
+      run?.findings.some((f) => f.reason === "NodeOutOfMemory"),
+      "the system OOM in the storm is judged",
+    );
     const oomKilled = run?.findings.find((f) => f.reason === "ContainerOOMKilled");
     assert.equal(oomKilled?.severity, "warning", "a pod's own limit, never a node problem");
     const text = await metrics.registry.metrics();

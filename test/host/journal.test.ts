@@ -241,7 +241,10 @@ describe("JournalReader", () => {
     const kill = (i: number) => line({ MESSAGE: `Memory cgroup out of memory: Killed process ${1000 + i} (stress) total-vm:268380kB`, _TRANSPORT: "kernel" });
     const lines = [line({ MESSAGE: "Out of memory: Killed process 7 (java)", _TRANSPORT: "kernel" }), ...Array.from({ length: 40 }, (_, i) => kill(i))];
     await writeFile(join(dir, "tally.jsonl"), lines.join("\n") + "\n");
-    const fake = await script("journalctl-tally", `echo "$*" >> ${argsLog}\ncase "$*" in *--follow*) exec sleep 30;; *) cat ${join(dir, "tally.jsonl")};; esac`);
+    const fake = await script(
+      "journalctl-tally",
+      `echo "$*" >> ${argsLog}\ncase "$*" in *--follow*) exec sleep 30;; *) cat ${join(dir, "tally.jsonl")};; esac`,
+    );
     const kernel = recorder(KERNEL_MATCH, ["memory cgroup out of memory", "out of memory: kill"]);
     const counted = [0];
     const tally = { markers: ["Memory cgroup out of memory: Kill"], perSecond: 10, onTally: (i: number, n: number) => (counted[i] = (counted[i] ?? 0) + n) };
@@ -250,7 +253,10 @@ describe("JournalReader", () => {
     await sub.settled();
     assert.equal(kernel.seen.entries.filter((e) => e.message.startsWith("Memory cgroup")).length, 10, "its share of the second is parsed");
     assert.deepEqual(counted, [30], "the rest counted from their bytes");
-    assert.ok(kernel.seen.entries.some((e) => e.message.startsWith("Out of memory")), "a line without the marker is parsed");
+    assert.ok(
+      kernel.seen.entries.some((e) => e.message.startsWith("Out of memory")),
+      "a line without the marker is parsed",
+    );
     await until(async () => (await readFile(argsLog, "utf8")).includes("--follow"), "the following journalctl");
     assert.match((await readFile(argsLog, "utf8")).trim().split("\n")[1] ?? "", /--after-cursor c-Memory cgroup out of memory: Killed process 1039 /);
 
