@@ -62,6 +62,12 @@ interface Rule {
   reason: string;
 }
 
+/** Filesystems kubelet does not judge: held to the nodefs numbers, which is what operators expect of "/". */
+const NOT_KUBELETS: Rule[] = [
+  { signal: "nodefs.available", measure: "bytes", reason: DISK_REASONS.FilesystemAvailableLow },
+  { signal: "nodefs.inodesFree", measure: "inodes", reason: DISK_REASONS.FilesystemInodesLow },
+];
+
 const RULES: Record<FilesystemRole, Rule[]> = {
   nodefs: [
     { signal: "nodefs.available", measure: "bytes", reason: DISK_REASONS.NodeFsAvailableLow },
@@ -71,15 +77,8 @@ const RULES: Record<FilesystemRole, Rule[]> = {
     { signal: "imagefs.available", measure: "bytes", reason: DISK_REASONS.ImageFsAvailableLow },
     { signal: "imagefs.inodesFree", measure: "inodes", reason: DISK_REASONS.ImageFsInodesLow },
   ],
-  // Not kubelet's: judged with the nodefs numbers, which is what operators expect of "/".
-  root: [
-    { signal: "nodefs.available", measure: "bytes", reason: DISK_REASONS.FilesystemAvailableLow },
-    { signal: "nodefs.inodesFree", measure: "inodes", reason: DISK_REASONS.FilesystemInodesLow },
-  ],
-  extra: [
-    { signal: "nodefs.available", measure: "bytes", reason: DISK_REASONS.FilesystemAvailableLow },
-    { signal: "nodefs.inodesFree", measure: "inodes", reason: DISK_REASONS.FilesystemInodesLow },
-  ],
+  root: NOT_KUBELETS,
+  extra: NOT_KUBELETS,
 };
 
 const ROLE_ORDER: FilesystemRole[] = ["nodefs", "imagefs", "root", "extra"];
