@@ -56,6 +56,12 @@ const LINE_RULES = [
   { dirs: ["src"], pattern: /\bconsole\.(log|info|debug)\(/, message: "use the agent's log (src/telemetry/log.ts), not console" },
   { dirs: ["src", "test", "bench"], pattern: /(:\s*any\b|\bas any\b|<any>)/, allow: /\/\/ any:/, message: "`any` needs a `// any: why` comment" },
   { dirs: ["test"], pattern: /\b(it|test|describe)\.(skip|todo|only)\b|\{\s*(skip|todo|only):\s*true/, message: "CI runs every test: no skip/todo/only" },
+  {
+    dirs: ["test"],
+    pattern: /["'`]\/proc\/sys\/net\/netfilter\/nf_conntrack_max/,
+    except: { "test/exclusive/": "run one file at a time, after the concurrent lane", "test/lint.test.ts": "this rule's own test" },
+    message: "nf_conntrack_max is every namespace's limit: a test that changes it drops the connections of tests beside it; it belongs in test/exclusive/",
+  },
   { dirs: ["src"], pattern: /\bsetInterval\(/, message: "schedule the next run when the previous ends (no setInterval)" },
   {
     dirs: ["src"],

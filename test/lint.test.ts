@@ -65,6 +65,14 @@ describe("scripts/lint.mjs", () => {
     assert.match(problems[0] ?? "", /wait through src\/time\/deadline\.ts .* on the injected clock/);
   });
 
+  it("fails on a concurrent test that changes nf_conntrack_max, and passes it in test/exclusive/", async () => {
+    const write = 'import { writeFileSync } from "node:fs";\nwriteFileSync("/proc/sys/net/netfilter/nf_conntrack_max", "64");\n';
+    const root = await tree({ "test/checks/conntrack.test.ts": write, "test/exclusive/conntrack.exclusive.ts": write });
+    const problems = await lint(root);
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0] ?? "", /^test\/checks\/conntrack\.test\.ts:2: nf_conntrack_max is every namespace's limit.*belongs in test\/exclusive\//);
+  });
+
   it("says why each file may hold a raw timer", () => {
     for (const [path, why] of Object.entries(RAW_TIMERS_ALLOWED)) assert.ok(why.length > 20 && existsSync(path), `${path}: ${why}`);
   });

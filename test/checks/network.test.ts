@@ -198,6 +198,15 @@ describe("network check in a node's own network namespace", { timeout: 120_000 }
   });
 
   it("healthy again once every break is undone", async () => {
-    assert.deepEqual(reasons((await check()).findings), []);
+    const { findings } = await check();
+    assert.deepEqual(
+      reasons(findings),
+      [],
+      JSON.stringify(
+        findings.map((f) => [f.reason, f.message]),
+        null,
+        1,
+      ),
+    );
   });
 });
