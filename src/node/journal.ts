@@ -84,8 +84,8 @@ export function journalctlArgs(options: { directory: string; match: JournalMatch
   return args;
 }
 
-/** While following, after a read smaller than FOLLOW_BATCH_BYTES the pipe is read again only after this long. */
-const FOLLOW_BATCH_MS = 500;
+/** While following, after a read smaller than FOLLOW_BATCH_BYTES the pipe is read again only this long after. */
+const FOLLOW_BATCH_MS = 1000;
 const FOLLOW_BATCH_BYTES = 16 * 1024;
 
 export type SkippedResult = "unmatched" | "dropped" | "unparseable";
@@ -321,6 +321,8 @@ export class JournalReader {
     delete this.child;
     child.removeAllListeners("close");
     child.once("close", () => this.spawnChild());
+    // As in close(): its output is no longer wanted, and an unread pipe would hold "close" back.
+    child.stdout?.destroy();
     child.kill("SIGTERM");
   }
 
@@ -385,18 +387,34 @@ export class JournalReader {
     const splitter = new LineSplitter(options.maxLineBytes);
     let stderr = "";
     const stdout = child.stdout;
-    stdout?.on("data", (chunk: Buffer) => {
-      if (this.child !== child) return;
-      this.startChunk(chunk);
-      splitter.push(chunk, this.onLineRange);
-      this.endChunk();
-      // Following, journalctl writes each entry as it comes: a steady trickle (an OOM storm's 75 lines/s)
-      // woke the agent per entry. After a small read the pipe is left to gather for FOLLOW_BATCH_MS
-      // (bench/kernel-flood.ts: docs/performance.md); a large read means a backlog, read on at once.
-      if (this.status_.caughtUp && stdout && chunk.length < FOLLOW_BATCH_BYTES && !stdout.isPaused()) {
-        stdout.pause();
-        options.clock.setTimeout(() => stdout.resume(), FOLLOW_BATCH_MS);
+    // Following, journalctl writes each entry as it comes: a steady trickle (an OOM storm's 75 lines/s)
+    // woke the agent per entry, and a wake-up of this process costs about 0.25 ms of CPU on the
+    // reference VM whatever it reads (docs/performance.md). After a small read the pipe is left to
+    // gather for FOLLOW_BATCH_MS, the kernel holding what journalctl writes meanwhile, then read whole;
+    // a large read means a backlog, read on at once.
+    const pipe = readControl(stdout);
+    let holding = false;
+    const drain = () => {
+      let bytes = 0;
+      for (let chunk: unknown; this.child === child && stdout && (chunk = stdout.read()) !== null;) {
+        if (!Buffer.isBuffer(chunk)) continue;
+        bytes += chunk.length;
+        this.startChunk(chunk);
+        splitter.push(chunk, this.onLineRange);
+        this.endChunk();
       }
+      if (this.child !== child || !this.status_.caughtUp || bytes === 0 || bytes >= FOLLOW_BATCH_BYTES) return;
+      holding = true;
+      pipe?.stop();
+      options.clock.setTimeout(() => {
+        holding = false;
+        // Read on even for a child no longer ours: its end of file is what lets it close.
+        pipe?.start();
+        if (this.child === child) drain();
+      }, FOLLOW_BATCH_MS);
+    };
+    stdout?.on("readable", () => {
+      if (!holding) drain();
     });
     child.stderr?.on("data", (chunk: Buffer) => {
       if (stderr.length < 2048) stderr += chunk.toString("utf8");
@@ -591,8 +609,48 @@ export class JournalReader {
     this.status_.running = false;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const closed = new Promise<true>((resolve) => child.once("close", () => resolve(true)));
+    // Its output is no longer wanted, and a pipe left unread while batching would hold "close" back.
+    child.stdout?.destroy();
     child.kill("SIGTERM");
     // Real time, whatever clock drives the reader: a child that ignores SIGTERM is a process, not a simulation.
     if (!(await within(shutdownClock, 2000, closed))) child.kill("SIGKILL");
   }
+}
+
+/**
+ * Stops and restarts the kernel reads under a child's stdout. A paused
+ * stream goes on reading into its buffer (up to 64 KiB) — a wake-up per
+ * write; only sockets made with `onread` stop reading on pause(), and a
+ * child's stdio cannot be made so. This does what net.Socket.pause() does
+ * for those, on the pipe's libuv handle (the `reading` flag keeps the
+ * stream's own read-start logic in step). Absent (another runtime, or a
+ * Node that moved it), reading is not stopped: correct, only costlier.
+ */
+export function readControl(stream: unknown): { stop(): void; start(): void } | undefined {
+  const handle: unknown = typeof stream === "object" && stream !== null ? (stream as { _handle?: unknown })._handle : undefined;
+  if (!isReadHandle(handle)) return undefined;
+  return {
+    stop() {
+      if (!handle.reading) return;
+      handle.reading = false;
+      handle.readStop();
+    },
+    start() {
+      if (handle.reading) return;
+      handle.reading = true;
+      handle.readStart();
+    },
+  };
+}
+
+interface ReadHandle {
+  reading: boolean;
+  readStop(): number;
+  readStart(): number;
+}
+
+function isReadHandle(value: unknown): value is ReadHandle {
+  if (typeof value !== "object" || value === null) return false;
+  const h = value as Partial<Record<keyof ReadHandle, unknown>>;
+  return typeof h.reading === "boolean" && typeof h.readStop === "function" && typeof h.readStart === "function";
 }

@@ -7,11 +7,12 @@
  * demand; the real one reads a real journal at the end.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
-import { journalctlArgs, KERNEL_MATCH, matchArgs, unitsMatch, type JournalReader, type JournalSubscriberSpec } from "../../src/node/journal.js";
+import { journalctlArgs, KERNEL_MATCH, matchArgs, readControl, unitsMatch, type JournalReader, type JournalSubscriberSpec } from "../../src/node/journal.js";
 import type { JournalEntry } from "../../src/node/log-line.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { kernelEntry, testJournalReader, unitEntry, writeJournal } from "../support/journal.js";
@@ -275,6 +276,26 @@ describe("JournalReader", () => {
     assert.deepEqual(counted, [30]);
   });
 
+  it("following a trickle of small writes, reads what gathered in each batch whole: it keeps up", async () => {
+    // 100 entries, each its own write 10 ms apart, as journalctl writes a kernel flood's lines as they come.
+    const fake = await script(
+      "journalctl-trickle",
+      `case "$*" in *--follow*) i=0; while [ $i -lt 100 ]; do printf '{"MESSAGE":"Memory cgroup out of memory: Killed process %d (stress)","_TRANSPORT":"kernel","__CURSOR":"c%d"}\\n' $i $i; i=$((i+1)); sleep 0.01; done; exec sleep 30;; esac`,
+    );
+    const clock = new FakeClock();
+    const kernel = recorder(KERNEL_MATCH, ["memory cgroup out of memory"]);
+    const sub = makeReader(fake, clock).subscribe(kernel.spec);
+    await sub.open(0);
+    await sub.settled();
+    let batches = 0;
+    for (; batches < 6 && kernel.seen.entries.length < 100; batches++) {
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await clock.advance(1000);
+    }
+    // Before, a held stream gave back one of its reads per batch: a handful of these entries, and a real flood fell behind by minutes.
+    assert.equal(kernel.seen.entries.length, 100, `every entry within ${batches} batches`);
+  });
+
   it("finds a needle in a line split across reads, and resumes after the cursor of a line it skipped", async () => {
     const argsLog = join(dir, "split-args.log");
     const fake = await script(
@@ -331,5 +352,32 @@ describe("JournalReader", () => {
     );
     assert.equal(kernel.seen.entries[0]?.fields._TRANSPORT, "kernel");
     assert.equal(kernel.seen.skipped.unmatched, 1, "the mount line is the kernel's, counted unparsed");
+  });
+});
+
+describe("readControl: between batches the agent does not read", () => {
+  it("stopped, what a child writes waits in the kernel, not in the stream's buffer; started, it all arrives", async () => {
+    const child = spawn("sh", ["-c", "i=0; while [ $i -lt 40 ]; do echo line $i; i=$((i+1)); sleep 0.02; done; exec sleep 30"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      const stdout = child.stdout;
+      const pipe = readControl(stdout);
+      assert.ok(pipe, "the pipe's handle can stop and start reading (Node moved it if not: batching would cost a wake-up per write again)");
+      let text = "";
+      stdout.on("readable", () => {
+        for (let chunk: Buffer | null; (chunk = stdout.read() as Buffer | null) !== null;) text += chunk.toString();
+      });
+      await until(() => text.includes("line 0\n"), "the first line");
+      pipe.stop();
+      const seen = text;
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      assert.equal(text, seen, "nothing read while stopped");
+      assert.equal(stdout.readableLength, 0, "nor buffered by the stream: the kernel holds it");
+      pipe.start();
+      await until(() => text.includes("line 39\n"), "every line once started");
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 });
