@@ -1,6 +1,8 @@
 // Runs node's test runner with the given arguments under a TMPDIR of its own, then fails when the
 // tests left anything there: every test removes the temp dirs, sockets and files it creates.
 // tsx's compile cache (tsx-<uid>) is the one thing expected to stay; the dir is removed either way.
+// Never with --test-force-exit: with --test-concurrency above 1 it drops verdicts of files that
+// finished (nodejs/node#64833), so a run reported fewer tests than ran, and exited 0 regardless.
 import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
