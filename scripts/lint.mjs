@@ -156,6 +156,14 @@ export async function lint(root) {
     const lines = seen.get(file) ?? (await readFile(file, "utf8")).split("\n");
     for (const problem of importProblems(srcDir, file, lines)) problems.push(`${relative(root, file)}:${problem.line}: ${problem.message}`);
   }
+  const scripts = await readFile(join(root, "package.json"), "utf8").then(
+    (text) => JSON.parse(text).scripts ?? {},
+    () => ({}),
+  );
+  for (const [name, command] of Object.entries(scripts)) {
+    if (String(command).includes("--test-force-exit"))
+      problems.push(`package.json: scripts.${name}: no --test-force-exit: with concurrency it drops finished files' verdicts (nodejs/node#64833)`);
+  }
   return problems;
 }
 

@@ -73,6 +73,15 @@ describe("scripts/lint.mjs", () => {
     assert.match(problems[0] ?? "", /^test\/checks\/conntrack\.test\.ts:2: nf_conntrack_max is every namespace's limit.*belongs in test\/exclusive\//);
   });
 
+  it("fails on --test-force-exit in a package script", async () => {
+    const root = await tree({
+      "package.json": JSON.stringify({ scripts: { test: "node --test --test-concurrency=4 --test-force-exit 'test/**/*.test.ts'" } }),
+    });
+    assert.deepEqual(await lint(root), [
+      "package.json: scripts.test: no --test-force-exit: with concurrency it drops finished files' verdicts (nodejs/node#64833)",
+    ]);
+  });
+
   it("says why each file may hold a raw timer", () => {
     for (const [path, why] of Object.entries(RAW_TIMERS_ALLOWED)) assert.ok(why.length > 20 && existsSync(path), `${path}: ${why}`);
   });
