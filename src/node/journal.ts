@@ -160,8 +160,11 @@ interface Subscriber {
   joinedLate: boolean;
   /** Per group, the `"FIELD":"value"` byte strings that must all be in a line of this subscriber. */
   markers: Buffer[][];
-  /** The tally's markers as bytes, and lines of each parsed in the current second. */
-  tally?: { markers: Buffer[]; parsed: number[] };
+  /**
+   * The tally's markers as bytes, lines of each parsed in the current second, the per-second
+   * share, and lines counted but not yet handed over (once per read, not once per line).
+   */
+  tally?: { markers: Buffer[]; parsed: number[]; perSecond: number; pending: number[] };
 }
 
 function markersOf(match: JournalMatch): Buffer[][] {
@@ -233,7 +236,13 @@ export class JournalReader {
   /** Registers a subscriber; it reads nothing until it opens. */
   subscribe(spec: JournalSubscriberSpec): JournalSubscription {
     const subscriber: Subscriber = { spec, inChild: false, joinedLate: false, markers: markersOf(spec.match) };
-    if (spec.tally) subscriber.tally = { markers: spec.tally.markers.map((m) => Buffer.from(m, "latin1")), parsed: spec.tally.markers.map(() => 0) };
+    if (spec.tally)
+      subscriber.tally = {
+        markers: spec.tally.markers.map((m) => Buffer.from(m, "latin1")),
+        parsed: spec.tally.markers.map(() => 0),
+        perSecond: spec.tally.perSecond,
+        pending: spec.tally.markers.map(() => 0),
+      };
     this.subscribers.push(subscriber);
     return {
       open: (sinceMs) => this.open(subscriber, sinceMs),
@@ -428,6 +437,7 @@ export class JournalReader {
       if (this.child !== child) return;
       if (!this.status_.caughtUp && code === 0) {
         splitter.flush(this.onLineRange);
+        this.handOverTallies();
         delete this.child;
         this.status_.caughtUp = true;
         this.resolveCaughtUp();
@@ -476,6 +486,22 @@ export class JournalReader {
     if (this.chunk && this.skippedInChunkStart >= 0) this.rememberSkipped(this.chunk, this.skippedInChunkStart, this.skippedInChunkEnd);
     this.skippedInChunkStart = -1;
     delete this.chunk;
+    this.handOverTallies();
+  }
+
+  /** Lines counted from their bytes since the last hand-over, one call per marker. */
+  private handOverTallies(): void {
+    if (!this.tallies) return;
+    for (const s of this.subscribers) {
+      const pending = s.tally?.pending;
+      if (!pending) continue;
+      for (let i = 0; i < pending.length; i++) {
+        const n = pending[i] as number;
+        if (n === 0) continue;
+        pending[i] = 0;
+        s.spec.tally?.onTally(i, n);
+      }
+    }
   }
 
   /**
@@ -524,12 +550,12 @@ export class JournalReader {
     for (const s of this.subscribers) {
       if (!s.inChild || !JournalReader.carries(s, line)) continue;
       const index = s.tally ? s.tally.markers.findIndex((marker) => line.includes(marker)) : -1;
-      if (!s.tally || index < 0 || (s.tally.parsed[index] as number) < (s.spec.tally?.perSecond ?? 0)) {
+      if (!s.tally || index < 0 || (s.tally.parsed[index] as number) < s.tally.perSecond) {
         if (s.tally && index >= 0) (s.tally.parsed[index] as number)++;
         parse = true;
         continue;
       }
-      s.spec.tally?.onTally(index, 1);
+      (s.tally.pending[index] as number)++;
       counted.push(s);
     }
     return counted.length > 0 && !parse;
