@@ -12,7 +12,7 @@
  * the kills it counted (node_doctor_kernel_oom_kills_total{kind="memcg"}) when
  * the flood stopped and how long after it had counted them all.
  *
- *   npm run bench -- kernel-flood [--quiet-seconds=120] [--seconds=300] [--per-minute=4500]
+ *   npm run bench -- kernel-flood [--quiet-seconds=120] [--seconds=300] [--per-minute=4500] [--samples-per-second=N]
  */
 import type { ChildProcess } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
@@ -142,7 +142,10 @@ export async function run(args: string[]): Promise<void> {
     "Linux version 6.6.0 (bench) #1 SMP PREEMPT_DYNAMIC",
   );
   const config = join(fixture.root, "node-doctor.yaml");
-  await writeFile(config, `checks:\n${OTHER_CHECKS.map((c) => `  ${c}:\n    enabled: false\n`).join("")}`);
+  // --samples-per-second: the kernel check's setting (default its own), to see what reading the sampled lines costs.
+  const samples = option(args, "samples-per-second", "");
+  const kernel = samples ? `  kernel:\n    samplesPerSecond: ${Number(samples)}\n` : "";
+  await writeFile(config, `checks:\n${kernel}${OTHER_CHECKS.map((c) => `  ${c}:\n    enabled: false\n`).join("")}`);
   const agent = await startBundledAgent(AGENT_NODE_FLAGS, [
     "--host-root",
     fixture.root,

@@ -12,7 +12,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
-import { journalctlArgs, KERNEL_MATCH, matchArgs, readControl, unitsMatch, type JournalReader, type JournalSubscriberSpec } from "../../src/node/journal.js";
+import { FOLLOW_BATCH_MS, journalctlArgs, KERNEL_MATCH, matchArgs, readControl, unitsMatch, type JournalReader, type JournalSubscriberSpec } from "../../src/node/journal.js";
 import type { JournalEntry } from "../../src/node/log-line.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { kernelEntry, testJournalReader, unitEntry, writeJournal } from "../support/journal.js";
@@ -290,7 +290,7 @@ describe("JournalReader", () => {
     let batches = 0;
     for (; batches < 6 && kernel.seen.entries.length < 100; batches++) {
       await new Promise((resolve) => setTimeout(resolve, 600));
-      await clock.advance(1000);
+      await clock.advance(FOLLOW_BATCH_MS);
     }
     // Before, a held stream gave back one of its reads per batch: a handful of these entries, and a real flood fell behind by minutes.
     assert.equal(kernel.seen.entries.length, 100, `every entry within ${batches} batches`);
