@@ -86,9 +86,11 @@ export function journalctlArgs(options: { directory: string; match: JournalMatch
 
 /**
  * While following, after a read smaller than FOLLOW_BATCH_BYTES the pipe is read again only this
- * long after: 2 s, the kernel holding what journalctl writes meanwhile (a stdio socket pair holds
- * about 200 KiB: 2 s of an OOM storm's 55 KB/s). The log checks judge every 10–15 s, so a line
- * is late to nothing; each wake-up saved is about 0.25 ms of CPU (docs/performance.md).
+ * long after: 2 s, the kernel holding what journalctl writes meanwhile (a child's stdio is a socket
+ * pair: its send buffer, 208 KiB by default, less a few hundred bytes a write; when it is full
+ * journalctl waits, and the large read that follows is read on at once). The log checks judge every
+ * 10–15 s, so a line is late to nothing; each wake-up saved is about 0.25 ms of CPU
+ * (docs/performance.md).
  */
 export const FOLLOW_BATCH_MS = 2000;
 const FOLLOW_BATCH_BYTES = 16 * 1024;
@@ -657,8 +659,8 @@ export class JournalReader {
 
 /**
  * Stops and restarts the kernel reads under a child's stdout. A paused
- * stream goes on reading into its buffer (up to 64 KiB) — a wake-up per
- * write; only sockets made with `onread` stop reading on pause(), and a
+ * stream goes on reading into its buffer (up to 16 KiB for a child's
+ * stdout) — a wake-up per write; only sockets made with `onread` stop reading on pause(), and a
  * child's stdio cannot be made so. This does what net.Socket.pause() does
  * for those, on the pipe's libuv handle (the `reading` flag keeps the
  * stream's own read-start logic in step). Absent (another runtime, or a

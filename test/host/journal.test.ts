@@ -12,7 +12,16 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
-import { FOLLOW_BATCH_MS, journalctlArgs, KERNEL_MATCH, matchArgs, readControl, unitsMatch, type JournalReader, type JournalSubscriberSpec } from "../../src/node/journal.js";
+import {
+  FOLLOW_BATCH_MS,
+  journalctlArgs,
+  KERNEL_MATCH,
+  matchArgs,
+  readControl,
+  unitsMatch,
+  type JournalReader,
+  type JournalSubscriberSpec,
+} from "../../src/node/journal.js";
 import type { JournalEntry } from "../../src/node/log-line.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { kernelEntry, testJournalReader, unitEntry, writeJournal } from "../support/journal.js";
