@@ -8,11 +8,16 @@
 /** Characters a POSIX shell never treats specially in a word. */
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
-/** One shell word that is exactly `value`: bare when safe, else in single quotes. */
+/**
+ * One shell word that is exactly `value`: bare when safe, else in single quotes. A backtick is
+ * spelled `"$(printf '\140')"` between the quotes: a remedy marks its commands with backticks, and
+ * one inside a value would end the mark there, leaving a reader (or a copy of the span) with half a
+ * command and the value's rest outside it.
+ */
 export function shellQuote(value: string | number): string {
   const text = String(value);
   if (text !== "" && SAFE_WORD.test(text)) return text;
-  return `'${text.replace(/'/g, `'\\''`)}'`;
+  return `'${text.replace(/'/g, `'\\''`).replace(/`/g, `'"$(printf '\\140')"'`)}'`;
 }
 
 /**

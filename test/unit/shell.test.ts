@@ -14,6 +14,13 @@ describe("shellQuote", () => {
     assert.equal(sh`kubectl get node ${"worker 1"}`, "kubectl get node 'worker 1'");
   });
 
+  it("spells a backtick without one, so the backticks around a remedy's command still delimit it", () => {
+    const quoted = shellQuote("a`pwned`b");
+    assert.equal(quoted, `'a'"$(printf '\\140')"'pwned'"$(printf '\\140')"'b'`);
+    assert.ok(!quoted.includes("`"));
+    assert.equal(execFileSync("/bin/sh", ["-c", `printf '%s' ${quoted}`], { encoding: "utf8" }), "a`pwned`b");
+  });
+
   it("a quoted value reaches the shell as exactly one argument, unchanged (sh -c, 200 random values)", () => {
     fc.assert(
       fc.property(
