@@ -11,33 +11,16 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync, rmdirSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { createExhaustionCheck, exhaustionSettings } from "../../src/checks/exhaustion/index.js";
 import { RootedHost } from "../../src/node/host.js";
 import { KubeletLocator } from "../../src/node/kubelet/locator.js";
-import type { Finding } from "../../src/types.js";
 import { checkContext } from "../support/check-context.js";
 import { FakeClock } from "../support/fake-clock.js";
+import { byReason, undoOnExit } from "../support/live-kernel.js";
 
 const PATH = `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin`;
-const cleanups: Array<() => void> = [];
-function cleanupAll(): void {
-  for (const c of cleanups.splice(0).reverse()) {
-    try {
-      c();
-    } catch {
-      // best effort: the next one still runs
-    }
-  }
-}
-process.once("exit", cleanupAll);
-after(cleanupAll);
-
-function byReason(findings: readonly Finding[], reason: string): Finding {
-  const found = findings.find((f) => f.reason === reason);
-  assert.ok(found, `${reason} in ${findings.map((f) => `${f.reason}/${f.severity}: ${f.message}`).join("\n")}`);
-  return found;
-}
+const cleanups = undoOnExit();
 
 /** The pids controller on this machine: cgroup v2 when it has pids enabled, else cgroup v1's pids hierarchy. */
 function pidsHierarchy(): { version: "v1" | "v2"; mount: string } {

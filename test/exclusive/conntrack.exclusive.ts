@@ -14,32 +14,16 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { Finding } from "../../src/types.js";
 import { NODE } from "../support/cli.js";
 import { requireTool } from "../support/tools.js";
+import { byReason, undoOnExit } from "../support/live-kernel.js";
 
 const PATH = `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin`;
 const REPO = new URL("../../", import.meta.url).pathname;
 const RUNNER = new URL("../support/exhaustion-runner.ts", import.meta.url).pathname;
-const cleanups: Array<() => void> = [];
-function cleanupAll(): void {
-  for (const c of cleanups.splice(0).reverse()) {
-    try {
-      c();
-    } catch {
-      // best effort: the next one still runs
-    }
-  }
-}
-process.once("exit", cleanupAll);
-after(cleanupAll);
-
-function byReason(findings: readonly Finding[], reason: string): Finding {
-  const found = findings.find((f) => f.reason === reason);
-  assert.ok(found, `${reason} in ${findings.map((f) => `${f.reason}/${f.severity}: ${f.message}`).join("\n")}`);
-  return found;
-}
+const cleanups = undoOnExit();
 
 describe("conntrack in a network namespace of the test's", () => {
   const ns = `nd-ct-${process.pid}`;
