@@ -12,7 +12,7 @@
  * the kills it counted (node_doctor_kernel_oom_kills_total{kind="memcg"}) when
  * the flood stopped and how long after it had counted them all.
  *
- *   npm run bench -- kernel-flood [--quiet-seconds=120] [--seconds=300] [--per-minute=4500] [--samples-per-second=N]
+ *   npm run bench -- kernel-flood [--quiet-seconds=120] [--seconds=300] [--per-minute=4500] [--samples-per-second=N] [--with=kubelet-logs]
  */
 import type { ChildProcess } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
@@ -145,7 +145,12 @@ export async function run(args: string[]): Promise<void> {
   // --samples-per-second: the kernel check's setting (default its own), to see what reading the sampled lines costs.
   const samples = option(args, "samples-per-second", "");
   const kernel = samples ? `  kernel:\n    samplesPerSecond: ${Number(samples)}\n` : "";
-  await writeFile(config, `checks:\n${kernel}${OTHER_CHECKS.map((c) => `  ${c}:\n    enabled: false\n`).join("")}`);
+  // --with=kubelet-logs,…: checks left on beside the kernel check (kubelet-logs shares its journalctl child, as on a real node).
+  const kept = option(args, "with", "").split(",").filter(Boolean);
+  const unknown = kept.filter((c) => !OTHER_CHECKS.includes(c));
+  if (unknown.length > 0) throw new Error(`kernel-flood: --with names no check: ${unknown.join(", ")} (checks: ${OTHER_CHECKS.join(", ")})`);
+  const off = OTHER_CHECKS.filter((c) => !kept.includes(c));
+  await writeFile(config, `checks:\n${kernel}${off.map((c) => `  ${c}:\n    enabled: false\n`).join("")}`);
   const agent = await startBundledAgent(AGENT_NODE_FLAGS, [
     "--host-root",
     fixture.root,
