@@ -18,11 +18,10 @@ import type { ChildProcess } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
+import { CHECK_NAMES, checksOff } from "../src/checks/index.js";
 import { fixtureRoot } from "../test/support/fixture-root.js";
 import { startJournalWriter } from "./kubelet-journal.js";
 import { CLOCK_TICKS, cpuTicks, getText, option, rssKiB, startBundledAgent, stop } from "./support.js";
-
-const OTHER_CHECKS = ["disk", "certificates", "kubelet", "kubelet-config", "clock", "kubelet-logs", "runtime", "network"];
 
 /** One memcg OOM kill as the kernel reports it: the summary, then the kill. */
 function oomKill(i: number): string[] {
@@ -141,16 +140,16 @@ export async function run(args: string[]): Promise<void> {
     { _TRANSPORT: "kernel", SYSLOG_IDENTIFIER: "kernel", PRIORITY: "3" },
     "Linux version 6.6.0 (bench) #1 SMP PREEMPT_DYNAMIC",
   );
-  const config = join(fixture.root, "node-doctor.yaml");
-  // --samples-per-second: the kernel check's setting (default its own), to see what reading the sampled lines costs.
-  const samples = option(args, "samples-per-second", "");
-  const kernel = samples ? `  kernel:\n    samplesPerSecond: ${Number(samples)}\n` : "";
+  const config = join(fixture.root, "node-doctor.json");
   // --with=kubelet-logs,…: checks left on beside the kernel check (kubelet-logs shares its journalctl child, as on a real node).
   const kept = option(args, "with", "").split(",").filter(Boolean);
-  const unknown = kept.filter((c) => !OTHER_CHECKS.includes(c));
-  if (unknown.length > 0) throw new Error(`kernel-flood: --with names no check: ${unknown.join(", ")} (checks: ${OTHER_CHECKS.join(", ")})`);
-  const off = OTHER_CHECKS.filter((c) => !kept.includes(c));
-  await writeFile(config, `checks:\n${kernel}${off.map((c) => `  ${c}:\n    enabled: false\n`).join("")}`);
+  const unknown = kept.filter((c) => !(CHECK_NAMES as readonly string[]).includes(c));
+  if (unknown.length > 0) throw new Error(`kernel-flood: --with names no check: ${unknown.join(", ")} (checks: ${CHECK_NAMES.join(", ")})`);
+  const checks: Record<string, unknown> = checksOff(["kernel", ...kept]);
+  // --samples-per-second: the kernel check's setting (default its own), to see what reading the sampled lines costs.
+  const samples = option(args, "samples-per-second", "");
+  if (samples) checks["kernel"] = { samplesPerSecond: Number(samples) };
+  await writeFile(config, JSON.stringify({ checks }));
   const agent = await startBundledAgent(AGENT_NODE_FLAGS, [
     "--host-root",
     fixture.root,
