@@ -12,16 +12,20 @@
  * the kills it counted (node_doctor_kernel_oom_kills_total{kind="memcg"}) when
  * the flood stopped and how long after it had counted them all.
  *
- *   npm run bench -- kernel-flood [--quiet-seconds=120] [--seconds=300] [--per-minute=4500] [--samples-per-second=N] [--with=kubelet-logs]
+ * `--bundle=PATH` runs another build's bundle beside this one on the same
+ * journal (each with its own journalctl child), so a change is measured
+ * against the previous build under the same load and noise.
+ *
+ *   npm run bench -- kernel-flood [--quiet-seconds=120] [--seconds=300] [--per-minute=4500] [--samples-per-second=N] [--with=kubelet-logs] [--bundle=PATH]
  */
 import type { ChildProcess } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { access, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
 import { CHECK_NAMES, checksOff } from "../src/checks/index.js";
 import { fixtureRoot } from "../test/support/fixture-root.js";
 import { startJournalWriter } from "./kubelet-journal.js";
-import { CLOCK_TICKS, cpuTicks, getText, option, rssKiB, startBundledAgent, stop } from "./support.js";
+import { BUNDLE, CLOCK_TICKS, cpuTicks, getText, option, rssKiB, startBundledAgent, stop } from "./support.js";
 
 /** One memcg OOM kill as the kernel reports it: the summary, then the kill. */
 function oomKill(i: number): string[] {
@@ -49,8 +53,16 @@ async function journalctlPids(parent: number): Promise<number[]> {
   return out;
 }
 
+interface Agent {
+  /** Which build: "this" or the --bundle path. */
+  build: string;
+  child: ChildProcess;
+  address: string;
+}
+
 interface Phase {
   name: string;
+  build: string;
   seconds: number;
   agentMillicores: number;
   journalctlMillicores: number;
@@ -70,20 +82,18 @@ async function memcgKills(address: string): Promise<number> {
   return Number(/^node_doctor_kernel_oom_kills_total\{kind="memcg"[^}]*\} (\S+)$/m.exec(text)?.[1] ?? NaN);
 }
 
-async function phase(
-  name: string,
-  agent: { child: ChildProcess; address: string },
-  seconds: number,
-  perMinute: number,
-  write: (lines: string[]) => Promise<void>,
-): Promise<Phase> {
+/** Where one agent stands: its CPU ticks and its journalctl children's, its count of kills, its RSS. */
+async function standing(agent: Agent, children: number[]): Promise<{ ticks: number; childTicks: number; kills: number; rss: number }> {
   const pid = agent.child.pid as number;
-  const children = await journalctlPids(pid);
-  const ticks0 = await cpuTicks(pid);
-  const childTicks0 = await Promise.all(children.map(cpuTicks));
-  const kills0 = await memcgKills(agent.address);
-  const rssStart = await rssKiB(pid);
-  let rssMax = rssStart;
+  const childTicks = (await Promise.all(children.map(cpuTicks))).reduce((a, b) => a + b, 0);
+  return { ticks: await cpuTicks(pid), childTicks, kills: await memcgKills(agent.address), rss: await rssKiB(pid) };
+}
+
+/** One phase, every agent measured over the same seconds of the same journal. */
+async function phase(name: string, agents: Agent[], seconds: number, perMinute: number, write: (lines: string[]) => Promise<void>): Promise<Phase[]> {
+  const children = await Promise.all(agents.map((a) => journalctlPids(a.child.pid as number)));
+  const before = await Promise.all(agents.map((a, i) => standing(a, children[i] as number[])));
+  const rssMax = before.map((b) => b.rss);
   let offered = 0;
   const t0 = performance.now();
   // 10 batches a second.
@@ -100,34 +110,40 @@ async function phase(
       owed--;
     }
     if (lines.length > 0) await write(lines);
-    if (tick % 10 === 0) rssMax = Math.max(rssMax, await rssKiB(pid));
+    if (tick % 10 === 0) for (const [i, a] of agents.entries()) rssMax[i] = Math.max(rssMax[i] as number, await rssKiB(a.child.pid as number));
   }
   const elapsed = (performance.now() - t0) / 1000;
-  const agentTicks = (await cpuTicks(pid)) - ticks0;
-  const childTicks = (await Promise.all(children.map(cpuTicks))).reduce((a, b) => a + b, 0) - childTicks0.reduce((a, b) => a + b, 0);
+  const after = await Promise.all(agents.map((a, i) => standing(a, children[i] as number[])));
   // The count is published by each run (interval 15 s): wait up to 60 s for the runs to count what is left.
-  const counted = async () => (await memcgKills(agent.address)) - kills0;
-  const atEnd = await counted();
-  let caughtUpSeconds: number | undefined = atEnd >= offered ? 0 : undefined;
+  const counted = (i: number) => async () => (await memcgKills((agents[i] as Agent).address)) - (before[i] as { kills: number }).kills;
+  const caughtUp: Array<number | undefined> = after.map((a, i) => (a.kills - (before[i] as { kills: number }).kills >= offered ? 0 : undefined));
   const end = performance.now();
-  while (caughtUpSeconds === undefined && performance.now() - end < 60_000) {
+  while (caughtUp.includes(undefined) && performance.now() - end < 60_000) {
     await new Promise((r) => setTimeout(r, 1000));
-    if ((await counted()) >= offered) caughtUpSeconds = (performance.now() - end) / 1000;
+    for (let i = 0; i < agents.length; i++) if (caughtUp[i] === undefined && (await counted(i)()) >= offered) caughtUp[i] = (performance.now() - end) / 1000;
   }
-  const rssEnd = await rssKiB(pid);
-  return {
-    name,
-    seconds: elapsed,
-    agentMillicores: (agentTicks / CLOCK_TICKS / elapsed) * 1000,
-    journalctlMillicores: (childTicks / CLOCK_TICKS / elapsed) * 1000,
-    rssStartMiB: rssStart / 1024,
-    rssMaxMiB: Math.max(rssMax, rssEnd) / 1024,
-    rssEndMiB: rssEnd / 1024,
-    killsOffered: offered,
-    killsCountedAtEnd: atEnd,
-    killsCounted: await counted(),
-    ...(caughtUpSeconds !== undefined ? { caughtUpSeconds } : {}),
-  };
+  const phases: Phase[] = [];
+  for (const [i, agent] of agents.entries()) {
+    const b = before[i] as Awaited<ReturnType<typeof standing>>;
+    const a = after[i] as Awaited<ReturnType<typeof standing>>;
+    const rssEnd = await rssKiB(agent.child.pid as number);
+    const caughtUpSeconds = caughtUp[i];
+    phases.push({
+      name,
+      build: agent.build,
+      seconds: elapsed,
+      agentMillicores: ((a.ticks - b.ticks) / CLOCK_TICKS / elapsed) * 1000,
+      journalctlMillicores: ((a.childTicks - b.childTicks) / CLOCK_TICKS / elapsed) * 1000,
+      rssStartMiB: b.rss / 1024,
+      rssMaxMiB: Math.max(rssMax[i] as number, rssEnd) / 1024,
+      rssEndMiB: rssEnd / 1024,
+      killsOffered: offered,
+      killsCountedAtEnd: a.kills - b.kills,
+      killsCounted: await counted(i)(),
+      ...(caughtUpSeconds !== undefined ? { caughtUpSeconds } : {}),
+    });
+  }
+  return phases;
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -150,42 +166,46 @@ export async function run(args: string[]): Promise<void> {
   const samples = option(args, "samples-per-second", "");
   if (samples) checks["kernel"] = { samplesPerSecond: Number(samples) };
   await writeFile(config, JSON.stringify({ checks }));
-  const agent = await startBundledAgent(AGENT_NODE_FLAGS, [
-    "--host-root",
-    fixture.root,
-    "--listen",
-    "127.0.0.1:0",
-    "--node-name",
-    "bench-node",
-    "--config",
-    config,
-  ]);
-  agent.child.stdout?.resume();
-  agent.child.stderr?.resume();
+  const agentArgs = ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", "bench-node", "--config", config];
+  const other = option(args, "bundle", "");
+  if (other)
+    await access(other).catch((err: NodeJS.ErrnoException) => Promise.reject(new Error(`kernel-flood: --bundle ${other}: ${err.code ?? err.message}`)));
+  const builds = other ? [BUNDLE, other] : [BUNDLE];
+  const agents: Agent[] = [];
   const phases: Phase[] = [];
   try {
+    for (const bundle of builds) {
+      const started = await startBundledAgent(AGENT_NODE_FLAGS, agentArgs, bundle);
+      started.child.stdout?.resume();
+      started.child.stderr?.resume();
+      agents.push({ build: bundle === BUNDLE ? "this" : bundle, ...started });
+    }
     // Settle first: the first runs allocate what the agent keeps.
     await new Promise((r) => setTimeout(r, 30_000));
     process.stdout.write(`quiet: ${quietSeconds} s …\n`);
-    phases.push(await phase("quiet", agent, quietSeconds, 0, journal.write));
+    phases.push(...(await phase("quiet", agents, quietSeconds, 0, journal.write)));
     process.stdout.write(`flood: ${perMinute} OOM lines a minute (${perMinute / 2} memcg kills, ${perMinute / 60} kernel lines/s) for ${seconds} s …\n`);
-    phases.push(await phase("flood", agent, seconds, perMinute, journal.write));
+    phases.push(...(await phase("flood", agents, seconds, perMinute, journal.write)));
   } finally {
-    await stop(agent.child);
+    for (const agent of agents) await stop(agent.child);
     await journal.stop();
     await fixture.cleanup();
   }
   process.stdout.write(
-    `\nNode ${process.version}, ${AGENT_NODE_FLAGS.join(" ")}\n\n| phase | seconds | agent CPU millicores | journalctl CPU millicores | agent RSS MiB start / max / end | memcg OOM kills offered / counted at the end / within 60 s | all counted after |\n|---|---|---|---|---|---|---|\n`,
+    `\nNode ${process.version}, ${AGENT_NODE_FLAGS.join(" ")}\n\n| phase | build | seconds | agent CPU millicores | journalctl CPU millicores | agent RSS MiB start / max / end | memcg OOM kills offered / counted at the end / within 60 s | all counted after |\n|---|---|---|---|---|---|---|---|\n`,
   );
   for (const p of phases) {
     process.stdout.write(
-      `| ${p.name} | ${p.seconds.toFixed(0)} | ${p.agentMillicores.toFixed(2)} | ${p.journalctlMillicores.toFixed(2)} | ${p.rssStartMiB.toFixed(1)} / ${p.rssMaxMiB.toFixed(1)} / ${p.rssEndMiB.toFixed(1)} | ${p.killsOffered} / ${p.killsCountedAtEnd} / ${p.killsCounted} | ${p.caughtUpSeconds === undefined ? "not within 60 s" : `${p.caughtUpSeconds.toFixed(0)} s`} |\n`,
+      `| ${p.name} | ${p.build} | ${p.seconds.toFixed(0)} | ${p.agentMillicores.toFixed(2)} | ${p.journalctlMillicores.toFixed(2)} | ${p.rssStartMiB.toFixed(1)} / ${p.rssMaxMiB.toFixed(1)} / ${p.rssEndMiB.toFixed(1)} | ${p.killsOffered} / ${p.killsCountedAtEnd} / ${p.killsCounted} | ${p.caughtUpSeconds === undefined ? "not within 60 s" : `${p.caughtUpSeconds.toFixed(0)} s`} |\n`,
     );
   }
-  const [quiet, flood] = phases;
-  if (quiet && flood)
-    process.stdout.write(
-      `\nflood − quiet: agent ${(flood.agentMillicores - quiet.agentMillicores).toFixed(2)} millicores, RSS max ${(flood.rssMaxMiB - quiet.rssMaxMiB).toFixed(1)} MiB\n`,
-    );
+  for (const agent of agents) {
+    const quiet = phases.find((p) => p.name === "quiet" && p.build === agent.build);
+    const flood = phases.find((p) => p.name === "flood" && p.build === agent.build);
+    if (quiet && flood)
+      process.stdout.write(
+        `\nflood − quiet (${agent.build}): agent ${(flood.agentMillicores - quiet.agentMillicores).toFixed(2)} millicores, RSS max ${(flood.rssMaxMiB - quiet.rssMaxMiB).toFixed(1)} MiB`,
+      );
+  }
+  process.stdout.write("\n");
 }
