@@ -167,6 +167,8 @@ interface Subscriber {
   joinedLate: boolean;
   /** Per group, the `"FIELD":"value"` byte strings that must all be in a line of this subscriber. */
   markers: Buffer[][];
+  /** The same per group as indexes of the reader's route marks, when the chunk's search finds them. */
+  routes?: number[][];
   /**
    * The tally's markers as bytes, lines of each parsed in the current second, the per-second
    * share, and lines counted but not yet handed over (once per read, not once per line).
@@ -180,6 +182,92 @@ function markersOf(match: JournalMatch): Buffer[][] {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * Fixed strings (needles, tally markers, route markers) found with one regex
+ * search of a chunk's latin1 text (one char per byte, so positions are byte
+ * offsets), then given to the chunk's lines, which ask in order. Searching
+ * each line's bytes instead (a Buffer.includes per string and subscriber)
+ * was a third of the reader's CPU in a flood of 75 kill lines a second, and
+ * routing each kernel line past kubelet-logs' ~20 unit markers that way cost
+ * another 0.4 millicores (docs/performance.md). Only where a match ends and
+ * which string it was are kept, not the match, which would hold the text.
+ * No string holds a newline, so a match that ends inside a line began in it.
+ */
+class ChunkMarks {
+  private readonly search: RegExp;
+  private readonly ends: number[] = [];
+  private readonly which: number[] = [];
+  private next = 0;
+
+  /** `names` non-empty; ignoring case, which one matched is not told (first() gives 0). */
+  constructor(
+    readonly names: readonly string[],
+    private readonly ignoreCase = false,
+  ) {
+    const longestFirst = [...names].sort((a, b) => b.length - a.length);
+    this.search = new RegExp(longestFirst.map(escapeRegExp).join("|"), ignoreCase ? "gi" : "g");
+  }
+
+  /**
+   * Whether one search finds every name where it is: none inside another (the longer match would
+   * hide it). Two `"FIELD":"value"` markers cannot overlap either: journalctl escapes a quote
+   * inside a string, so each `"` of its JSON is a key's or a value's, never both.
+   */
+  static distinct(names: readonly string[]): boolean {
+    return names.every((a) => names.every((b) => a === b || !a.includes(b)));
+  }
+
+  /** Finds the matches of a chunk's text: every one, or a line's first only (the search goes on from the next line). */
+  scan(text: string, firstPerLine: boolean): void {
+    this.clear();
+    const { search } = this;
+    search.lastIndex = 0;
+    for (;;) {
+      let found: number;
+      if (this.ignoreCase) {
+        if (!search.test(text)) break;
+        found = 0;
+      } else {
+        const match = search.exec(text);
+        if (!match) break;
+        found = this.names.indexOf(match[0]);
+      }
+      this.ends.push(search.lastIndex);
+      this.which.push(found);
+      if (!firstPerLine) continue;
+      const newline = text.indexOf("\n", search.lastIndex);
+      if (newline < 0) break;
+      search.lastIndex = newline + 1;
+    }
+  }
+
+  clear(): void {
+    this.ends.length = 0;
+    this.which.length = 0;
+    this.next = 0;
+  }
+
+  /** Whether a text (a line not in a scanned chunk) holds a name. */
+  in(text: string): boolean {
+    this.search.lastIndex = 0;
+    return this.search.test(text);
+  }
+
+  /** The first name in the chunk's bytes [start, end) (its index; -1: none). */
+  first(start: number, end: number): number {
+    const { ends } = this;
+    while (this.next < ends.length && (ends[this.next] as number) <= start) this.next++;
+    return this.next < ends.length && (ends[this.next] as number) <= end ? (this.which[this.next] as number) : -1;
+  }
+
+  /** Every name in the chunk's bytes [start, end): `seen[index] = stamp`. */
+  mark(start: number, end: number, seen: Int32Array, stamp: number): void {
+    const { ends } = this;
+    while (this.next < ends.length && (ends[this.next] as number) <= start) this.next++;
+    for (let i = this.next; i < ends.length && (ends[i] as number) <= end; i++) seen[this.which[i] as number] = stamp;
+  }
 }
 
 /** The reader's options from the agent's `journal` settings. */
@@ -213,23 +301,24 @@ export class JournalReader {
   private startedAtMonotonic = 0;
   /** Lines parsed whatever their needles: some subscriber gave none. */
   private parseAll = false;
-  /** One case-insensitive alternation of every subscriber's needles, searched from `lastIndex`. */
-  private keep?: RegExp;
-  /** The chunk being split, and where needle matches in it end, ascending. */
+  /** Every subscriber's needles, case-insensitive: a line's first. */
+  private keep?: ChunkMarks;
+  /** The chunk being split. */
   private chunk?: Buffer;
-  private readonly needleEnds: number[] = [];
-  private needleIndex = 0;
   /**
    * The child reads for one subscriber: every line it prints is that subscriber's (its match is
    * the child's), so no line is searched for the subscriber's markers.
    */
   private single = false;
-  /** One case-sensitive alternation of the tally markers, longest first; where a line's first match ends, and which marker it was. */
-  private tallyMarks?: RegExp;
-  private tallyNames: string[] = [];
-  private readonly tallyEnds: number[] = [];
-  private readonly tallyFound: number[] = [];
-  private tallyIndex = 0;
+  /** The tally markers: a line's first. */
+  private tallyMarks?: ChunkMarks;
+  /**
+   * Reading for several subscribers, every one's `"FIELD":"value"` markers: all of a line's,
+   * stamped into routeSeen (a line's stamp is routeStamp) to tell whose the line is.
+   */
+  private routeMarks?: ChunkMarks;
+  private routeSeen = new Int32Array(0);
+  private routeStamp = 0;
   /** The last line skipped unparsed (a reused buffer): its cursor is read only when a restart needs it. */
   private lastSkipped?: Buffer;
   private lastSkippedBytes = 0;
@@ -380,15 +469,29 @@ export class JournalReader {
     this.parseAll = readers.some((s) => s.spec.keep === undefined);
     this.tallies = readers.some((s) => s.tally !== undefined);
     this.single = readers.length === 1;
-    this.tallyNames = [...new Set(readers.flatMap((s) => s.spec.tally?.markers ?? []))].filter((m) => m.length > 0).sort((a, b) => b.length - a.length);
-    if (this.tallyNames.length > 0) this.tallyMarks = new RegExp(this.tallyNames.map(escapeRegExp).join("|"), "g");
+    const tallyNames = [...new Set(readers.flatMap((s) => s.spec.tally?.markers ?? []))].filter((m) => m.length > 0);
+    if (tallyNames.length > 0) this.tallyMarks = new ChunkMarks(tallyNames);
     else delete this.tallyMarks;
     const needles = [...new Set(readers.flatMap((s) => s.spec.keep ?? []))].filter((n) => n.length > 0);
-    if (needles.length > 0 && !this.parseAll) this.keep = new RegExp(needles.map(escapeRegExp).join("|"), "gi");
+    if (needles.length > 0 && !this.parseAll) this.keep = new ChunkMarks(needles, true);
     else delete this.keep;
+    this.prepareRoutes(readers);
     const earliest = Math.min(...readers.map((s) => s.sinceMs as number));
     const floor = this.options.clock.now() - this.options.maxLookbackMs;
     return { match, sinceMs: Math.max(earliest, floor) };
+  }
+
+  /** The route marks of several subscribers (none: one subscriber, or markers one search cannot tell apart). */
+  private prepareRoutes(readers: Subscriber[]): void {
+    for (const s of this.subscribers) delete s.routes;
+    delete this.routeMarks;
+    if (this.single) return;
+    const names = [...new Set(readers.flatMap((s) => s.markers.flat().map((m) => m.toString("latin1"))))];
+    if (names.length === 0 || !ChunkMarks.distinct(names)) return;
+    this.routeMarks = new ChunkMarks(names);
+    this.routeSeen = new Int32Array(names.length);
+    this.routeStamp = 0;
+    for (const s of readers) s.routes = s.markers.map((group) => group.map((m) => names.indexOf(m.toString("latin1"))));
   }
 
   private spawnChild(): void {
@@ -482,11 +585,11 @@ export class JournalReader {
 
   /**
    * Judges the per-second budget (one clock read per read from the pipe)
-   * and finds each line's first needle with one search of the chunk's latin1 text
-   * (one char per byte, so positions are byte offsets). The text is dropped
-   * before any line is parsed: V8 promotes whatever is alive when a young
-   * collection runs, and a 64 KiB string alive while lines are parsed went
-   * to the old generation in a flood, growing it by megabytes a minute.
+   * and finds the needles, tally and route markers with one search each of
+   * the chunk's latin1 text. The text is dropped before any line is parsed:
+   * V8 promotes whatever is alive when a young collection runs, and a 64 KiB
+   * string alive while lines are parsed went to the old generation in a
+   * flood, growing it by megabytes a minute.
    */
   private startChunk(chunk: Buffer): void {
     const now = this.options.clock.monotonic();
@@ -496,41 +599,21 @@ export class JournalReader {
       for (const s of this.subscribers) s.tally?.parsed.fill(0);
     }
     this.chunk = chunk;
-    this.needleEnds.length = 0;
-    this.needleIndex = 0;
-    this.tallyEnds.length = 0;
-    this.tallyFound.length = 0;
-    this.tallyIndex = 0;
-    const { keep, tallyMarks: marks } = this;
-    if (!keep && !marks) return;
+    const { keep, tallyMarks, routeMarks } = this;
+    if (!keep && !tallyMarks && !routeMarks) return;
     const text = chunk.toString("latin1");
-    if (keep) keep.lastIndex = 0;
-    // A line's first needle is all it takes: the search goes on from the next line (twice as fast
-    // over an OOM storm's lines, whose needle comes first and a long cgroup path after it).
-    while (keep?.test(text)) {
-      this.needleEnds.push(keep.lastIndex);
-      const newline = text.indexOf("\n", keep.lastIndex);
-      if (newline < 0) break;
-      keep.lastIndex = newline + 1;
-    }
-    // The tally markers likewise, in the same text: in a flood of 75 kill lines a second, searching
-    // each line's bytes for them (Buffer.includes per marker and subscriber) was a third of the
-    // reader's CPU. Only the marker's index is kept, not the match, which would hold the text.
-    if (!marks) return;
-    marks.lastIndex = 0;
-    for (let match = marks.exec(text); match; match = marks.exec(text)) {
-      this.tallyEnds.push(marks.lastIndex);
-      this.tallyFound.push(this.tallyNames.indexOf(match[0]));
-      const newline = text.indexOf("\n", marks.lastIndex);
-      if (newline < 0) break;
-      marks.lastIndex = newline + 1;
-    }
+    // A line's first needle is all it takes (twice as fast over an OOM storm's lines, whose needle
+    // comes first and a long cgroup path after it); routing needs every marker of a line.
+    keep?.scan(text, true);
+    tallyMarks?.scan(text, true);
+    routeMarks?.scan(text, false);
   }
 
   private endChunk(): void {
     if (this.chunk && this.skippedInChunkStart >= 0) this.rememberSkipped(this.chunk, this.skippedInChunkStart, this.skippedInChunkEnd);
     this.skippedInChunkStart = -1;
     delete this.chunk;
+    for (const marks of [this.keep, this.tallyMarks, this.routeMarks]) marks?.clear();
     this.handOverTallies();
   }
 
@@ -549,32 +632,9 @@ export class JournalReader {
     }
   }
 
-  /**
-   * Whether `bytes[start, end)` contains a needle. Lines of the current
-   * chunk come in order and use the matches found by startChunk; a line
-   * joined from two chunks (one or two per chunk) is searched on its own.
-   */
-  private hasNeedle(keep: RegExp, bytes: Buffer, start: number, end: number): boolean {
-    if (bytes !== this.chunk) {
-      keep.lastIndex = 0;
-      return keep.test(bytes.toString("latin1", start, end));
-    }
-    // Needles hold no newline, so a match that ends inside this line began in it.
-    const ends = this.needleEnds;
-    while (this.needleIndex < ends.length && (ends[this.needleIndex] as number) <= start) this.needleIndex++;
-    return this.needleIndex < ends.length && (ends[this.needleIndex] as number) <= end;
-  }
-
-  /**
-   * The first tally marker in a line of the current chunk (null: none), from the matches found by
-   * startChunk; undefined for a line joined from two chunks, which is searched on its own.
-   */
-  private tallyMarkerOf(bytes: Buffer, start: number, end: number): string | null | undefined {
-    if (bytes !== this.chunk) return undefined;
-    const ends = this.tallyEnds;
-    while (this.tallyIndex < ends.length && (ends[this.tallyIndex] as number) <= start) this.tallyIndex++;
-    if (this.tallyIndex >= ends.length || (ends[this.tallyIndex] as number) > end) return null;
-    return this.tallyNames[this.tallyFound[this.tallyIndex] as number] ?? null;
+  /** Whether `bytes[start, end)` contains a needle: a line joined from two chunks (one or two per chunk) is searched on its own. */
+  private hasNeedle(keep: ChunkMarks, bytes: Buffer, start: number, end: number): boolean {
+    return bytes === this.chunk ? keep.first(start, end) >= 0 : keep.in(bytes.toString("latin1", start, end));
   }
 
   /** Keeps a copy of the last skipped line in one reused buffer (split bytes are only lent). */
@@ -587,31 +647,66 @@ export class JournalReader {
   }
 
   /**
+   * Readies isFor() for a line. A line of the chunk has its route markers stamped from the chunk's
+   * search; any other (joined from two reads, or markers one search cannot tell apart) is given
+   * back as a view of just its bytes, searched by carries(). Nothing with one subscriber.
+   */
+  private route(bytes: Buffer, start: number, end: number): Buffer | undefined {
+    if (this.single) return undefined;
+    if (!this.routeMarks || bytes !== this.chunk) return bytes.subarray(start, end);
+    if (++this.routeStamp === 0x7fffffff) {
+      this.routeSeen.fill(0);
+      this.routeStamp = 1;
+    }
+    this.routeMarks.mark(start, end, this.routeSeen, this.routeStamp);
+    return undefined;
+  }
+
+  /** Whether the line readied by route() is the subscriber's: it carries every term of one of its groups. */
+  private isFor(subscriber: Subscriber, view: Buffer | undefined): boolean {
+    if (this.single) return true;
+    if (view) return JournalReader.carries(subscriber, view);
+    const { routeSeen: seen, routeStamp: stamp } = this;
+    for (const group of subscriber.routes ?? []) {
+      let all = true;
+      for (const id of group)
+        if (seen[id] !== stamp) {
+          all = false;
+          break;
+        }
+      if (all) return true;
+    }
+    return false;
+  }
+
+  /**
    * Whether a line (as printed by journalctl) carries every term of one of the subscriber's
-   * groups. Searched in a view of just the line: a search of the chunk from the line's start ran
-   * on through every later line, 5.5 µs a line of a 64 KiB chunk for a subscriber the line is
-   * not for (kubelet-logs in a kernel flood) against 0.6.
+   * groups. Searched in a view of just the line: a search of the chunk from the line's start ran on
+   * through every later line, 5.5 µs a line of a 64 KiB chunk for a subscriber the line is not
+   * for (kubelet-logs in a kernel flood) against 0.6.
    */
   private static carries(subscriber: Subscriber, line: Buffer): boolean {
     return subscriber.markers.some((group) => group.every((marker) => line.includes(marker)));
   }
 
   /**
-   * Counts a rate-limited line for the subscribers that carry it and have
+   * Counts a rate-limited line for the subscribers it is for that have
    * parsed their share this second; true when none is left to parse it for.
    */
   private tallied(bytes: Buffer, start: number, end: number): boolean {
     let parse = false;
     const counted = this.talliedBy;
-    const marker = this.tallyMarkerOf(bytes, start, end);
-    const line = this.single && marker !== undefined ? undefined : bytes.subarray(start, end);
+    const inChunk = bytes === this.chunk;
+    const marker = inChunk && this.tallyMarks ? this.tallyMarks.names[this.tallyMarks.first(start, end)] : undefined;
+    const view = this.route(bytes, start, end);
+    const joined = inChunk ? undefined : (view ?? bytes.subarray(start, end));
     for (const s of this.subscribers) {
-      if (!s.inChild || (line && !this.single && !JournalReader.carries(s, line))) continue;
+      if (!s.inChild || !this.isFor(s, view)) continue;
       const index = !s.tally
         ? -1
-        : marker === undefined
-          ? s.tally.markers.findIndex((m) => line?.includes(m))
-          : marker === null
+        : joined
+          ? s.tally.markers.findIndex((m) => joined.includes(m))
+          : marker === undefined
             ? -1
             : (s.tally.byMarker.get(marker) ?? -1);
       if (!s.tally || index < 0 || (s.tally.parsed[index] as number) < s.tally.perSecond) {
@@ -626,10 +721,12 @@ export class JournalReader {
   }
 
   private skipped(result: SkippedResult, bytes: Buffer, start: number, end: number): void {
-    const line = result === "unparseable" || this.single ? undefined : bytes.subarray(start, end);
+    // Not JSON: no markers to tell whose it is, so every subscriber's.
+    const all = result === "unparseable";
+    const view = all ? undefined : this.route(bytes, start, end);
     for (const s of this.subscribers) {
       if (!s.inChild || !s.spec.onSkipped) continue;
-      if (!line || JournalReader.carries(s, line)) s.spec.onSkipped(result, 1);
+      if (all || this.isFor(s, view)) s.spec.onSkipped(result, 1);
     }
   }
 

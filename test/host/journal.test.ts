@@ -154,6 +154,43 @@ describe("JournalReader", () => {
     assert.equal(r.status().running, false, "the last one to leave ends the child");
   });
 
+  it("with two subscribers, gives each line of a read to the ones whose match it carries, a group's terms all present, a line split across reads too", async () => {
+    const kill = (i: number) => line({ MESSAGE: `Memory cgroup out of memory: Killed process ${1000 + i} (stress) total-vm:268380kB`, _TRANSPORT: "kernel" });
+    const lines = [
+      line({ MESSAGE: "kubelet.service: Main process exited", UNIT: "kubelet.service", _PID: "1" }),
+      line({ MESSAGE: "ordinary kubelet line", _SYSTEMD_UNIT: "kubelet.service" }),
+      // UNIT without _PID=1 is a unit's own process, not systemd about kubelet: one term of the group is not enough.
+      line({ MESSAGE: "ordinary line of another process", UNIT: "kubelet.service", _PID: "2" }),
+      line({ MESSAGE: "ordinary kernel line", _TRANSPORT: "kernel" }),
+      ...Array.from({ length: 12 }, (_, i) => kill(i)),
+    ].join("\n");
+    // The last kill arrives in two reads: joined, it is searched on its own.
+    const cut = lines.length - 40;
+    await writeFile(join(dir, "route-1.jsonl"), lines.slice(0, cut));
+    await writeFile(join(dir, "route-2.jsonl"), lines.slice(cut) + "\n");
+    const fake = await script(
+      "journalctl-route",
+      `case "$*" in *--follow*) exec sleep 30;; esac\ncat ${join(dir, "route-1.jsonl")}\nsleep 0.2\ncat ${join(dir, "route-2.jsonl")}`,
+    );
+    const r = makeReader(fake);
+    const kubelet = recorder(unitsMatch(["kubelet.service"]), ["main process exited"]);
+    const kernel = recorder(KERNEL_MATCH, ["memory cgroup out of memory"]);
+    const counted = [0];
+    const tally = { markers: ["Memory cgroup out of memory: Kill"], perSecond: 5, onTally: (i: number, n: number) => (counted[i] = (counted[i] ?? 0) + n) };
+    const a = r.subscribe(kubelet.spec);
+    const b = r.subscribe({ ...kernel.spec, tally });
+    await Promise.all([a.open(0), b.open(0)]);
+    await a.settled();
+    assert.deepEqual(
+      kubelet.seen.entries.map((e) => e.message),
+      ["kubelet.service: Main process exited"],
+    );
+    assert.equal(kubelet.seen.skipped.unmatched, 1, "kubelet's ordinary line only, not the other process's");
+    assert.equal(kernel.seen.entries.length, 5, "the kernel's share of the second parsed");
+    assert.deepEqual(counted, [7], "the rest counted for the kernel, the split one too");
+    assert.equal(kernel.seen.skipped.unmatched, 1);
+  });
+
   it("never reads further back than maxLookbackHours", async () => {
     const argsLog = join(dir, "bound-args.log");
     const fake = await script("journalctl-bound", `echo "$*" >> ${argsLog}\ncase "$*" in *--follow*) exec sleep 30;; esac`);
