@@ -190,8 +190,9 @@ function escapeRegExp(text: string): string {
  * offsets), then given to the chunk's lines, which ask in order. Searching
  * each line's bytes instead (a Buffer.includes per string and subscriber)
  * was a third of the reader's CPU in a flood of 75 kill lines a second, and
- * routing each kernel line past kubelet-logs' ~20 unit markers that way cost
- * another 0.4 millicores (docs/performance.md). Only where a match ends and
+ * with kubelet-logs reading beside the kernel check, testing each kernel line
+ * against kubelet-logs' unit markers that way was two thirds of the reader's
+ * profiled time (docs/performance.md). Only where a match ends and
  * which string it was are kept, not the match, which would hold the text.
  * No string holds a newline, so a match that ends inside a line began in it.
  */
