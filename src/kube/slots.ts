@@ -6,8 +6,9 @@
  * held) or by updating an expired one at the resourceVersion it was read at
  * (409 Conflict: someone else took it first), so two nodes never hold one
  * slot and never more than N are held; the API server is the referee. No API
- * server, no slot, no repair. A node that crashed while repairing frees its
- * slot when the Lease expires (leaseDurationSeconds).
+ * server, no slot, no repair. A repairing node renews its Lease (a third of
+ * leaseDurationSeconds at a time); one that crashed while repairing frees
+ * its slot when the Lease expires.
  */
 import type { Lease } from "kubernetes-types/coordination/v1.js";
 import type { Node } from "kubernetes-types/core/v1.js";
@@ -157,6 +158,24 @@ export class RepairSlots {
       }
     }
     return { why: `every one of the ${count} repair slots was taken by another node meanwhile` };
+  }
+
+  /**
+   * Renews a held slot (its renewTime, at the resourceVersion it was last
+   * written at), so a repair longer than leaseDurationSeconds keeps it.
+   * Undefined when the slot is no longer this node's: it expired and another
+   * node took it (409), or it was deleted (404). Throws when the API server
+   * cannot be asked.
+   */
+  async renew(slot: HeldSlot, signal?: AbortSignal): Promise<HeldSlot | undefined> {
+    const lease = { ...slot.lease, spec: { ...slot.lease.spec, renewTime: microTime(this.options.clock.now()) } };
+    try {
+      const renewed = await this.options.api.updateLease(this.options.namespace, lease, signal);
+      return { name: slot.name, lease: { ...renewed, metadata: { ...renewed.metadata, name: slot.name } } };
+    } catch (error) {
+      if (isConflict(error) || (error instanceof ApiError && error.status === 404)) return undefined;
+      throw error;
+    }
   }
 
   /** Gives the slot back; one someone else took after it expired is theirs (409), not an error. */

@@ -120,6 +120,29 @@ describe("repair slots (one Lease per slot)", () => {
     for (const l of api.leasesIn(NS)) await client.deleteLease(NS, l.metadata?.name ?? "", undefined);
   });
 
+  it("a held slot renewed stays held past its first term; once another node took it, renewing says so", async () => {
+    let now = Date.now();
+    const a = slots("node-a", { maxNodes: 1 }, () => now);
+    const b = slots("node-b", { maxNodes: 1 }, () => now);
+    let held = (await a.acquire()).slot as HeldSlot;
+    for (let i = 0; i < 3; i++) {
+      now += 200_000; // a long repair: three renewals 200 s apart under a 300 s Lease
+      held = (await a.renew(held)) as HeldSlot;
+      assert.ok(held, `renewal ${i + 1}`);
+      assert.equal(held.lease.spec?.renewTime, new Date(now).toISOString().replace("Z", "000Z"));
+      const other = await b.acquire();
+      assert.match(other.slot ? "" : other.why, /1 of 1 repair slots are held \(node-a\)/, "600 s after it was taken, still node-a's");
+    }
+    now += 301_000; // node-a stopped renewing: node-b takes the slot, and node-a's next renewal finds it gone
+    const taken = (await b.acquire()).slot as HeldSlot;
+    assert.equal(taken.lease.spec?.holderIdentity, "node-b");
+    assert.equal(await a.renew(held), undefined);
+    await a.release(held);
+    assert.equal(api.leasesIn(NS)[0]?.spec?.holderIdentity, "node-b", "node-a's stale release leaves node-b's slot");
+    await b.release(taken);
+    assert.equal(api.leasesIn(NS).length, 0);
+  });
+
   it("without the API server there is no slot", async () => {
     api.fault({ resource: "leases" }, { status: 503, times: 100 });
     await assert.rejects(slots("node-x", { maxNodes: 1 }).acquire(), (e: unknown) => e instanceof ApiError && e.status === 503);
