@@ -97,7 +97,7 @@ export const repairSettings = object({
   }),
   /** The namespace of the slot Leases; empty: the agent's own (POD_NAMESPACE), else kube-system. */
   namespace: withDefault(string(), ""),
-  /** A slot Lease not renewed for this long is free again (a node that died while repairing). */
+  /** A slot Lease not renewed for this long is free again (a node that died while repairing); a repairing node renews it every third of this. */
   leaseSeconds: withDefault(number({ min: 30, max: 3600, integer: true }), 300),
   /** How long a restarted unit has to become active before the repair counts as failed. */
   settleSeconds: withDefault(number({ min: 1, max: 600 }), 60),

@@ -39,6 +39,8 @@ import {
 } from "../types.js";
 import { buildEvent, REPAIR_ANNOTATION, type EventsApi, EVENT_NAMESPACE } from "./events.js";
 import { conditionMessage } from "./conditions.js";
+import { errorText } from "../text/format.js";
+import { sleep } from "../time/clock.js";
 
 /** What the repairs need from systemd (SystemdBus satisfies it). */
 export interface RepairSystemd {
@@ -51,6 +53,8 @@ export interface RepairSystemd {
 
 export interface RepairSlotsApi {
   acquire(signal?: AbortSignal): Promise<SlotAnswer>;
+  /** Undefined: the slot is another node's now. */
+  renew(slot: HeldSlot, signal?: AbortSignal): Promise<HeldSlot | undefined>;
   release(slot: HeldSlot, signal?: AbortSignal): Promise<void>;
 }
 
@@ -234,6 +238,7 @@ export class RepairSink implements Sink {
       this.retries.add(handle);
       return;
     }
+    const held = this.hold(answer.slot);
     const slot = answer.slot;
     try {
       try {
@@ -268,12 +273,55 @@ export class RepairSink implements Sink {
         ok ? "info" : "warn",
       );
     } finally {
+      await held.stop();
       await this.options.slots
-        .release(slot)
+        .release(held.current())
         .catch((error: unknown) =>
           this.options.log.warn({ slot: slot.name, err: errorText(error) }, "could not release the repair slot; it frees itself when its Lease expires"),
         );
     }
+  }
+
+  /**
+   * Renews a held slot every third of its Lease while the repair lasts: a
+   * restart waits up to settleSeconds for the unit, which may be longer than
+   * leaseSeconds, and a slot that expired mid-repair would let one more node
+   * repair than the budget allows. stop() waits for a renewal in flight, so
+   * the release deletes the Lease at its latest resourceVersion.
+   */
+  private hold(slot: HeldSlot): { current(): HeldSlot; stop(): Promise<void> } {
+    const { clock, log, slots } = this.options;
+    const everyMs = Math.max(1000, ((slot.lease.spec?.leaseDurationSeconds ?? 30) * 1000) / 3);
+    let current = slot;
+    let stopped = false;
+    let renewing: Promise<void> = Promise.resolve();
+    let handle: TimerHandle | undefined;
+    const schedule = () => {
+      handle = clock.setTimeout(() => {
+        renewing = slots.renew(current, this.abort.signal).then(
+          (renewed) => {
+            if (renewed) {
+              current = renewed;
+              if (!stopped) schedule();
+            } else log.warn({ slot: current.name }, "the repair slot expired and another node holds it now; this repair goes on to its end");
+          },
+          (error: unknown) => {
+            if (stopped || this.abort.signal.aborted) return;
+            log.warn({ slot: current.name, err: errorText(error) }, "could not renew the repair slot; trying again");
+            schedule();
+          },
+        );
+      }, everyMs);
+    };
+    schedule();
+    return {
+      current: () => current,
+      stop: async () => {
+        stopped = true;
+        if (handle) clock.clearTimeout(handle);
+        await renewing;
+      },
+    };
   }
 
   private async post(reason: string, type: "Normal" | "Warning", message: string, action: LocalRepairClass): Promise<void> {
@@ -335,7 +383,8 @@ export class RepairSink implements Sink {
       if (state.activeState === "active") return { ok: true, detail: `${unit} is active` };
       if (state.activeState === "failed") return { ok: false, detail: `${unit} failed to start` };
       if (clock.monotonic() >= deadline) return { ok: false, detail: `${unit} is ${state.activeState} ${Math.round(policy.settleMs / 1000)} s later` };
-      await new Promise<void>((resolve) => clock.setTimeout(resolve, POLL_MS));
+      // The signal too: the agent shutting down mid-wait must not wait out settleSeconds.
+      await sleep(clock, POLL_MS, signal);
     }
   }
 
@@ -405,8 +454,4 @@ export class RepairSink implements Sink {
     await this.queue.catch(() => undefined);
     this.options.systemd.close?.();
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

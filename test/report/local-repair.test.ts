@@ -21,7 +21,7 @@ import { RepairSlots } from "../../src/kube/slots.js";
 import { RootedHost } from "../../src/node/host.js";
 import { KubeletLocator } from "../../src/node/kubelet/locator.js";
 import { SystemdBus } from "../../src/node/systemd.js";
-import { RepairSink, type RepairPolicy } from "../../src/sinks/repair.js";
+import { RepairSink, type RepairPolicy, type RepairSystemd } from "../../src/sinks/repair.js";
 import { Registry } from "../../src/telemetry/prometheus.js";
 import { systemClock } from "../../src/time/clock.js";
 import type { Check, Finding } from "../../src/types.js";
@@ -81,7 +81,14 @@ describe("local repair", () => {
     for (const l of api.leasesIn(NS)) api.deleteLeaseAs(NS, l.metadata?.name ?? "");
   });
 
-  async function agent(node: string, checks: Check[], policy: Partial<RepairPolicy> = {}, hostRoot = root) {
+  async function agent(
+    node: string,
+    checks: Check[],
+    policy: Partial<RepairPolicy> = {},
+    hostRoot = root,
+    /** waitsOnClock: the repair itself waits on the simulated clock, so the harness must not wait for it between timers. */
+    parts: { systemd?: RepairSystemd; leaseDurationSeconds?: number; waitsOnClock?: boolean } = {},
+  ) {
     api.seedNode(node);
     const registry = new Registry();
     let sink: RepairSink | undefined;
@@ -96,14 +103,22 @@ describe("local repair", () => {
           clock,
           log,
           host: new RootedHost(hostRoot),
-          systemd: new SystemdBus(host, SOCKET, 5_000),
-          slots: new RepairSlots({ api: client, namespace: NS, holder: node, budget: { maxNodes: 1 }, leaseDurationSeconds: 300, clock }),
+          systemd: parts.systemd ?? new SystemdBus(host, SOCKET, 5_000),
+          slots: new RepairSlots({
+            api: client,
+            namespace: NS,
+            holder: node,
+            budget: { maxNodes: 1 },
+            leaseDurationSeconds: parts.leaseDurationSeconds ?? 300,
+            clock,
+          }),
           events: client,
           distribution: () => Promise.resolve(UNITS),
           policy: { ...POLICY, ...policy },
           registry,
         });
-        return [sink];
+        const s = sink;
+        return [parts.waitsOnClock ? new Proxy(s, { get: (target, key) => (key === "idle" ? undefined : Reflect.get(target, key, target)) }) : s];
       },
     });
     harnesses.push(h);
@@ -166,6 +181,69 @@ describe("local repair", () => {
       sink.outcomes.slice(0, -1).every((o) => o.outcome === "no-slot"),
       "it looked again every 2 minutes meanwhile",
     );
+  });
+
+  /** kubelet never comes up after the restart: the repair waits all of settleSeconds. */
+  const stuck: RepairSystemd = {
+    restartUnit: () => Promise.resolve("/org/freedesktop/systemd1/job/7"),
+    startUnit: () => Promise.resolve("/org/freedesktop/systemd1/job/8"),
+    enableUnit: () => Promise.resolve([]),
+    unitState: () => Promise.resolve({ loaded: true, activeState: "activating", subState: "start" }),
+  };
+
+  it("keeps its slot through a repair longer than the Lease, renewing it every third of its term, and gives it back at the end", async () => {
+    // settleSeconds 100 under a 30 s Lease.
+    const { h, sink } = await agent("rk-long", [kubelet(() => true)], { settleMs: 100_000 }, root, {
+      systemd: stuck,
+      leaseDurationSeconds: 30,
+      waitsOnClock: true,
+    });
+    const rival = new RepairSlots({ api: h.client, namespace: NS, holder: "rk-rival", budget: { maxNodes: 1 }, leaseDurationSeconds: 30, clock: h.clock });
+    void h.scheduler.start();
+    // A second at a time, with a moment of real time for the HTTPS writes the harness no longer waits for.
+    const step = async () => {
+      await h.advance(1000);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    for (let waited = 0; api.leasesIn(NS).length === 0 && waited < 60_000; waited += 1000) await step();
+    const taken = Date.parse(api.leasesIn(NS)[0]?.spec?.acquireTime ?? "");
+    assert.ok(Number.isFinite(taken), "the repair took its slot");
+    let renewals = 0;
+    let lastRenew = taken;
+    while (sink.outcomes.length === 0 && h.clock.now() - taken < 200_000) {
+      await step();
+      const lease = api.leasesIn(NS)[0];
+      if (!lease) break;
+      const renewed = Date.parse(lease.spec?.renewTime ?? "");
+      if (renewed > lastRenew) renewals++;
+      lastRenew = renewed;
+      assert.ok(h.clock.now() - renewed < 30_000, `renewed within its 30 s term (${(h.clock.now() - taken) / 1000} s into the repair)`);
+      const other = await rival.acquire();
+      assert.equal(other.slot, undefined, "no other node gets the slot mid-repair");
+    }
+    assert.ok(renewals >= 8, `renewed every 10 s of the 100 s wait (${renewals} times)`);
+    for (let i = 0; i < 50 && api.leasesIn(NS).length > 0; i++) await step();
+    assert.deepEqual(
+      sink.outcomes.map((o) => o.outcome),
+      ["failed"],
+    );
+    assert.match(events("rk-long", /^RepairFailed$/)[0]?.message ?? "", /kubelet\.service is activating 100 s later/);
+    assert.equal(api.leasesIn(NS).length, 0, "given back at its latest resourceVersion");
+  });
+
+  it("shutting down mid-repair stops waiting for the unit at once and gives the slot back", async () => {
+    const { h, sink } = await agent("rk-stop", [kubelet(() => true)], { settleMs: 100_000 }, root, { systemd: stuck, waitsOnClock: true });
+    void h.scheduler.start();
+    for (let waited = 0; api.leasesIn(NS).length === 0 && waited < 60_000; waited += 1000) await h.advance(1000);
+    assert.equal(api.leasesIn(NS).length, 1, "the repair holds its slot");
+    harnesses.splice(harnesses.indexOf(h), 1);
+    const stopped = await Promise.race([h.stop().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000))]);
+    assert.ok(stopped, "stopped without waiting out settleSeconds on a clock that no longer moves");
+    assert.deepEqual(
+      sink.outcomes.map((o) => o.outcome),
+      ["failed"],
+    );
+    assert.equal(api.leasesIn(NS).length, 0, "the slot given back");
   });
 
   it("in a dry run says what it would do and does nothing", async () => {
