@@ -17,6 +17,7 @@
  * - The environment is what the caller passes, nothing inherited.
  */
 import { spawn } from "node:child_process";
+import { constants as fsConstants } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Clock } from "../types.js";
 import { deadline } from "../time/deadline.js";
@@ -67,21 +68,35 @@ function problemOf(error: unknown): string {
   if (code === "ENOENT") return "does not exist";
   if (code === "EACCES") return "is not executable (permission denied)";
   if (code === "EISDIR") return "is a directory";
+  if (code === "ENOTFILE") return "is not a regular file (a FIFO, socket or device): node-doctor runs only a program file";
   return errorText(error);
+}
+
+/**
+ * The first bytes of the program file. O_NONBLOCK, then a regular file only:
+ * a plain open of a FIFO waits for a writer in one of libuv's four threads,
+ * forever, and every later run would take another until no check could read
+ * a file.
+ */
+async function headOf(path: string): Promise<Buffer> {
+  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    if (!st.isFile()) throw Object.assign(new Error("is not a regular file"), { code: "ENOTFILE" });
+    const buffer = Buffer.alloc(256);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Why the file at `path` may not be executed directly, or undefined when it may. */
 export async function executableProblem(path: string): Promise<string | undefined> {
   let head: Buffer;
   try {
-    const handle = await open(path, "r");
-    try {
-      const buffer = Buffer.alloc(256);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      head = buffer.subarray(0, bytesRead);
-    } finally {
-      await handle.close();
-    }
+    head = await headOf(path);
   } catch (error) {
     return problemOf(error);
   }
@@ -95,15 +110,8 @@ export async function executableProblem(path: string): Promise<string | undefine
 /** The interpreter a `#!` line names, for the error when it is missing. */
 async function interpreterOf(path: string): Promise<string | undefined> {
   try {
-    const handle = await open(path, "r");
-    try {
-      const buffer = Buffer.alloc(256);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      const line = buffer.subarray(0, bytesRead).toString("utf8").split("\n")[0] ?? "";
-      return line.startsWith("#!") ? line.slice(2).trim().split(/\s+/)[0] : undefined;
-    } finally {
-      await handle.close();
-    }
+    const line = (await headOf(path)).toString("utf8").split("\n")[0] ?? "";
+    return line.startsWith("#!") ? line.slice(2).trim().split(/\s+/)[0] : undefined;
   } catch {
     return undefined;
   }

@@ -10,8 +10,8 @@
  * and says so; a script without `#!` is refused, not handed to sh.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { constants, existsSync, readFileSync } from "node:fs";
+import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -198,6 +198,28 @@ describe("npd-plugin probe", { timeout: 120_000 }, () => {
     assert.equal(finding.reason, "PluginFailedToStart");
     assert.match(finding.message, /has no #! line and is not an ELF executable: node-doctor runs no shell on its own/);
     assert.equal(existsSync(marker), false, "the script did not run");
+  });
+
+  it("a FIFO in the plugin's place is refused at once, naming it, and does not hold a thread: the next file read still answers", async () => {
+    const fifo = join(dir, "plugin.fifo");
+    await runTool("mkfifo", [fifo]);
+    const bounded = <T>(what: string, promise: Promise<T>) =>
+      Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} blocked on the FIFO`)), 10_000))]);
+    try {
+      const finding = await bounded("the run", runOnce(pluginCheck(fifo), checkContext("/")));
+      assert.equal(finding.reason, "PluginFailedToStart");
+      assert.match(finding.message, /plugin\.fifo is not a regular file \(a FIFO, socket or device\): node-doctor runs only a program file/);
+      // A blocked open holds one of libuv's four threads per run: after four more, a file read must still answer.
+      for (let i = 0; i < 4; i++) await bounded("a later run", runOnce(pluginCheck(fifo), checkContext("/")));
+      assert.match(await bounded("a file read", readFile(join(PLUGINS, "node-doctor/no-shebang.sh"), "utf8")), /\S/);
+    } finally {
+      // Had an open blocked, a writer frees it, so the test process can exit.
+      for (let i = 0; i < 5; i++)
+        await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then(
+          (h) => h.close(),
+          () => undefined,
+        );
+    }
   });
 
   it("a #! line naming an interpreter the container lacks is named as such", async () => {
