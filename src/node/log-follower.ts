@@ -18,6 +18,7 @@
  * The first poll starts near the end (initialBytes back), so the agent
  * starting on a node with a 2 GiB log reads minutes, not the whole history.
  */
+import { constants as fsConstants } from "node:fs";
 import * as fs from "node:fs/promises";
 import type { Host } from "../types.js";
 
@@ -46,6 +47,11 @@ export function asText(emit: LineHandler): LineRangeHandler {
  * piled up to megabytes before a full GC freed them (measured with
  * heaptrack: docs/performance.md).
  */
+function fileProblem(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  return code === "ENOENT" ? "does not exist" : code === "ENOTFILE" ? "is not a regular file" : code === "EACCES" ? "permission denied" : String(error);
+}
+
 export class LineSplitter {
   private carry?: Buffer;
   private carryBytes = 0;
@@ -202,8 +208,7 @@ export class FileFollower {
       if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTFILE" });
       stat = { dev: st.dev, ino: st.ino, size: st.size };
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      result.error = `${this.nodePath}: ${code === "ENOENT" ? "does not exist" : code === "ENOTFILE" ? "is not a regular file" : code === "EACCES" ? "permission denied" : String(error)}`;
+      result.error = `${this.nodePath}: ${fileProblem(error)}`;
     }
 
     let budget = this.budgetBytes;
@@ -227,7 +232,8 @@ export class FileFollower {
     if (!this.current) {
       let handle: fs.FileHandle;
       try {
-        handle = await fs.open(local, "r");
+        // O_NONBLOCK and a regular file by the handle too: a FIFO swapped in after the stat above would otherwise block the open.
+        handle = await fs.open(local, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
       } catch (error) {
         result.error = `${this.nodePath}: cannot open (${(error as { code?: string }).code ?? String(error)})`;
         return result;
@@ -235,9 +241,10 @@ export class FileFollower {
       let st: Awaited<ReturnType<fs.FileHandle["stat"]>>;
       try {
         st = await handle.stat();
+        if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTFILE" });
       } catch (error) {
         await handle.close().catch(() => undefined);
-        result.error = `${this.nodePath}: cannot stat (${(error as { code?: string }).code ?? String(error)})`;
+        result.error = `${this.nodePath}: ${fileProblem(error)}`;
         return result;
       }
       // First time: start near the end. After a rotation: the new file from its start.
