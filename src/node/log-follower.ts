@@ -21,6 +21,7 @@
 import { constants as fsConstants } from "node:fs";
 import * as fs from "node:fs/promises";
 import type { Host } from "../types.js";
+import { describeFsError } from "./host.js";
 
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 
@@ -47,11 +48,6 @@ export function asText(emit: LineHandler): LineRangeHandler {
  * piled up to megabytes before a full GC freed them (measured with
  * heaptrack: docs/performance.md).
  */
-function fileProblem(error: unknown): string {
-  const code = (error as { code?: string }).code;
-  return code === "ENOENT" ? "does not exist" : code === "ENOTFILE" ? "is not a regular file" : code === "EACCES" ? "permission denied" : String(error);
-}
-
 export class LineSplitter {
   private carry?: Buffer;
   private carryBytes = 0;
@@ -205,10 +201,10 @@ export class FileFollower {
     try {
       local = this.host.local(await this.host.resolve(this.nodePath));
       const st = await fs.stat(local);
-      if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTFILE" });
+      if (!st.isFile()) throw Object.assign(new Error("is not a regular file"), { code: "ENOTFILE" });
       stat = { dev: st.dev, ino: st.ino, size: st.size };
     } catch (error) {
-      result.error = `${this.nodePath}: ${fileProblem(error)}`;
+      result.error = describeFsError(this.nodePath, error).message;
     }
 
     let budget = this.budgetBytes;
@@ -241,10 +237,10 @@ export class FileFollower {
       let st: Awaited<ReturnType<fs.FileHandle["stat"]>>;
       try {
         st = await handle.stat();
-        if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTFILE" });
+        if (!st.isFile()) throw Object.assign(new Error("is not a regular file"), { code: "ENOTFILE" });
       } catch (error) {
         await handle.close().catch(() => undefined);
-        result.error = `${this.nodePath}: ${fileProblem(error)}`;
+        result.error = describeFsError(this.nodePath, error).message;
         return result;
       }
       // First time: start near the end. After a rotation: the new file from its start.

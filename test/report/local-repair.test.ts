@@ -117,8 +117,8 @@ describe("local repair", () => {
           policy: { ...POLICY, ...policy },
           registry,
         });
-        const s = sink;
-        return [parts.waitsOnClock ? new Proxy(s, { get: (target, key) => (key === "idle" ? undefined : Reflect.get(target, key, target)) }) : s];
+        const made = sink;
+        return [parts.waitsOnClock ? new Proxy(made, { get: (target, key) => (key === "idle" ? undefined : Reflect.get(target, key, target)) }) : made];
       },
     });
     harnesses.push(h);
@@ -183,6 +183,12 @@ describe("local repair", () => {
     );
   });
 
+  /** A second of simulated time, with a moment of real time for the HTTPS writes the harness does not wait for (waitsOnClock). */
+  const step = async (h: Harness) => {
+    await h.advance(1000);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+
   /** kubelet never comes up after the restart: the repair waits all of settleSeconds. */
   const stuck: RepairSystemd = {
     restartUnit: () => Promise.resolve("/org/freedesktop/systemd1/job/7"),
@@ -200,18 +206,13 @@ describe("local repair", () => {
     });
     const rival = new RepairSlots({ api: h.client, namespace: NS, holder: "rk-rival", budget: { maxNodes: 1 }, leaseDurationSeconds: 30, clock: h.clock });
     void h.scheduler.start();
-    // A second at a time, with a moment of real time for the HTTPS writes the harness no longer waits for.
-    const step = async () => {
-      await h.advance(1000);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    };
-    for (let waited = 0; api.leasesIn(NS).length === 0 && waited < 60_000; waited += 1000) await step();
+    for (let waited = 0; api.leasesIn(NS).length === 0 && waited < 60_000; waited += 1000) await step(h);
     const taken = Date.parse(api.leasesIn(NS)[0]?.spec?.acquireTime ?? "");
     assert.ok(Number.isFinite(taken), "the repair took its slot");
     let renewals = 0;
     let lastRenew = taken;
     while (sink.outcomes.length === 0 && h.clock.now() - taken < 200_000) {
-      await step();
+      await step(h);
       const lease = api.leasesIn(NS)[0];
       if (!lease) break;
       const renewed = Date.parse(lease.spec?.renewTime ?? "");
@@ -222,7 +223,7 @@ describe("local repair", () => {
       assert.equal(other.slot, undefined, "no other node gets the slot mid-repair");
     }
     assert.ok(renewals >= 8, `renewed every 10 s of the 100 s wait (${renewals} times)`);
-    for (let i = 0; i < 50 && api.leasesIn(NS).length > 0; i++) await step();
+    for (let i = 0; i < 50 && api.leasesIn(NS).length > 0; i++) await step(h);
     assert.deepEqual(
       sink.outcomes.map((o) => o.outcome),
       ["failed"],
@@ -234,7 +235,7 @@ describe("local repair", () => {
   it("shutting down mid-repair stops waiting for the unit at once and gives the slot back", async () => {
     const { h, sink } = await agent("rk-stop", [kubelet(() => true)], { settleMs: 100_000 }, root, { systemd: stuck, waitsOnClock: true });
     void h.scheduler.start();
-    for (let waited = 0; api.leasesIn(NS).length === 0 && waited < 60_000; waited += 1000) await h.advance(1000);
+    for (let waited = 0; api.leasesIn(NS).length === 0 && waited < 60_000; waited += 1000) await step(h);
     assert.equal(api.leasesIn(NS).length, 1, "the repair holds its slot");
     harnesses.splice(harnesses.indexOf(h), 1);
     const stopped = await Promise.race([h.stop().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000))]);
