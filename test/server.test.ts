@@ -101,16 +101,22 @@ describe("server", () => {
   });
 
   it("over a socket: keep-alive GET and HEAD, 404 naming the routes, 405 for writes, 503 once closing", async () => {
+    const lines: Array<{ level: number; msg?: string }> = [];
     const server = buildServer({
       registry: createMetricsSink({ nodeName: "w", version: "1", checkNames: [] }).registry,
       state,
       nodeName: "w",
       stuckChecks: () => [],
-      log: quietLog,
+      log: createJsonLog({ level: "info", write: (line) => lines.push(JSON.parse(line) as { level: number; msg?: string }) }),
       version: "1",
     });
     const url = await server.listen({ host: "127.0.0.1", port: 0 });
     try {
+      assert.deepEqual(
+        lines.map((l) => l.msg),
+        ["serving"],
+        "one line says where it listens, and no line is empty",
+      );
       const metrics = await fetch(`${url}/metrics`);
       assert.equal(metrics.status, 200);
       assert.match(await metrics.text(), /node_doctor_build_info/);

@@ -168,7 +168,9 @@ export function buildServer(deps: ServerDeps): AgentServer {
   let closing = false;
 
   const app = fastify({
-    loggerInstance: deps.log.child({ sink: "http" }),
+    // fastify's own info lines (one per address listened on, with no text of the agent's) say what
+    // the agent's "serving" line says; its warnings and errors still come through.
+    loggerInstance: deps.log.child({ sink: "http" }, { level: "warn" }),
     logController: new LogController({ disableRequestLogging: true }),
     keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
     requestTimeout: SERVER_LIMITS.requestTimeoutMs,
@@ -251,7 +253,7 @@ export function buildServer(deps: ServerDeps): AgentServer {
       return { statusCode: response.statusCode, headers, body: response.body };
     },
     async listen(address) {
-      await app.listen({ host: address.host, port: address.port, listenTextResolver: () => "" });
+      await app.listen({ host: address.host, port: address.port });
       const bound = app.server.address() as AddressInfo;
       const host = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
       const url = `http://${host}:${bound.port}`;
