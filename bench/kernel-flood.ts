@@ -19,7 +19,7 @@
  *   npm run bench -- kernel-flood [--quiet-seconds=120] [--seconds=300] [--per-minute=4500] [--samples-per-second=N] [--with=kubelet-logs] [--bundle=PATH]
  */
 import type { ChildProcess } from "node:child_process";
-import { access, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AGENT_NODE_FLAGS } from "../scripts/node-flags.mjs";
 import { CHECK_NAMES, checksOff } from "../src/checks/index.js";
@@ -83,7 +83,14 @@ async function memcgKills(address: string): Promise<number> {
 }
 
 /** Where one agent stands: its CPU ticks and its journalctl children's, its count of kills, its RSS. */
-async function standing(agent: Agent, children: number[]): Promise<{ ticks: number; childTicks: number; kills: number; rss: number }> {
+interface Standing {
+  ticks: number;
+  childTicks: number;
+  kills: number;
+  rss: number;
+}
+
+async function standing(agent: Agent, children: number[]): Promise<Standing> {
   const pid = agent.child.pid as number;
   const childTicks = (await Promise.all(children.map(cpuTicks))).reduce((a, b) => a + b, 0);
   return { ticks: await cpuTicks(pid), childTicks, kills: await memcgKills(agent.address), rss: await rssKiB(pid) };
@@ -115,17 +122,17 @@ async function phase(name: string, agents: Agent[], seconds: number, perMinute: 
   const elapsed = (performance.now() - t0) / 1000;
   const after = await Promise.all(agents.map((a, i) => standing(a, children[i] as number[])));
   // The count is published by each run (interval 15 s): wait up to 60 s for the runs to count what is left.
-  const counted = (i: number) => async () => (await memcgKills((agents[i] as Agent).address)) - (before[i] as { kills: number }).kills;
-  const caughtUp: Array<number | undefined> = after.map((a, i) => (a.kills - (before[i] as { kills: number }).kills >= offered ? 0 : undefined));
+  const counted = async (i: number) => (await memcgKills((agents[i] as Agent).address)) - (before[i] as Standing).kills;
+  const caughtUp: Array<number | undefined> = after.map((a, i) => (a.kills - (before[i] as Standing).kills >= offered ? 0 : undefined));
   const end = performance.now();
   while (caughtUp.includes(undefined) && performance.now() - end < 60_000) {
     await new Promise((r) => setTimeout(r, 1000));
-    for (let i = 0; i < agents.length; i++) if (caughtUp[i] === undefined && (await counted(i)()) >= offered) caughtUp[i] = (performance.now() - end) / 1000;
+    for (let i = 0; i < agents.length; i++) if (caughtUp[i] === undefined && (await counted(i)) >= offered) caughtUp[i] = (performance.now() - end) / 1000;
   }
   const phases: Phase[] = [];
   for (const [i, agent] of agents.entries()) {
-    const b = before[i] as Awaited<ReturnType<typeof standing>>;
-    const a = after[i] as Awaited<ReturnType<typeof standing>>;
+    const b = before[i] as Standing;
+    const a = after[i] as Standing;
     const rssEnd = await rssKiB(agent.child.pid as number);
     const caughtUpSeconds = caughtUp[i];
     phases.push({
@@ -139,7 +146,7 @@ async function phase(name: string, agents: Agent[], seconds: number, perMinute: 
       rssEndMiB: rssEnd / 1024,
       killsOffered: offered,
       killsCountedAtEnd: a.kills - b.kills,
-      killsCounted: await counted(i)(),
+      killsCounted: await counted(i),
       ...(caughtUpSeconds !== undefined ? { caughtUpSeconds } : {}),
     });
   }
@@ -168,8 +175,6 @@ export async function run(args: string[]): Promise<void> {
   await writeFile(config, JSON.stringify({ checks }));
   const agentArgs = ["--host-root", fixture.root, "--listen", "127.0.0.1:0", "--node-name", "bench-node", "--config", config];
   const other = option(args, "bundle", "");
-  if (other)
-    await access(other).catch((err: NodeJS.ErrnoException) => Promise.reject(new Error(`kernel-flood: --bundle ${other}: ${err.code ?? err.message}`)));
   const builds = other ? [BUNDLE, other] : [BUNDLE];
   const agents: Agent[] = [];
   const phases: Phase[] = [];

@@ -21,5 +21,11 @@ for (const name of names.length > 0 ? names : DEFAULT) {
   if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`bench: invalid name ${JSON.stringify(name)}`);
   const module = (await import(`./${name}.ts`)) as { run(args: string[]): Promise<void> };
   process.stdout.write(`\n== bench ${name} ==\n`);
-  await module.run(flags);
+  try {
+    await module.run(flags);
+  } catch (error) {
+    // A bench's own error (a bad option, a missing bundle) is one line, not a stack trace.
+    process.stderr.write(`bench ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
 }

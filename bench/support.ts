@@ -4,7 +4,7 @@
  * and starting/stopping the bundled agent.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { Agent, createServer as createHttpServer, request } from "node:http";
 import { createServer } from "node:net";
 
@@ -126,6 +126,10 @@ export async function startBundledAgent(
   /** Another build's bundle, to measure it side by side (default: this checkout's). */
   bundle: string = BUNDLE,
 ): Promise<{ child: ChildProcess; address: string; firstDiagnosisMs: number; output: () => string }> {
+  // A missing bundle (--bundle=PATH mistyped, or no build yet) is said as such, not as the agent exiting.
+  await access(bundle).catch((error: NodeJS.ErrnoException) =>
+    Promise.reject(new Error(`bundle ${bundle}: ${error.code ?? error.message}${bundle === BUNDLE ? " (npm run build first)" : ""}`)),
+  );
   const startedAt = performance.now();
   const child = spawn(process.execPath, [...nodeFlags, bundle, "run", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
