@@ -698,7 +698,8 @@ export class JournalReader {
     let parse = false;
     const counted = this.talliedBy;
     const inChunk = bytes === this.chunk;
-    const marker = inChunk && this.tallyMarks ? this.tallyMarks.names[this.tallyMarks.first(start, end)] : undefined;
+    const found = inChunk && this.tallyMarks ? this.tallyMarks.first(start, end) : -1;
+    const marker = found >= 0 ? this.tallyMarks?.names[found] : undefined;
     const view = this.route(bytes, start, end);
     const joined = inChunk ? undefined : (view ?? bytes.subarray(start, end));
     for (const s of this.subscribers) {
